@@ -1,0 +1,64 @@
+#include <gtest/gtest.h>
+
+#include "common/glob.h"
+#include "common/status.h"
+#include "common/time.h"
+
+namespace vigil {
+namespace {
+
+TEST(TimeTest, ParsesAwsTimestamps) {
+  EXPECT_EQ(*ParseTimestamp("1970-01-01T00:00:01Z"), kNanosPerSecond);
+  EXPECT_EQ(*ParseTimestamp("2024-07-31T13:06:24Z"), 1722431184LL * kNanosPerSecond);
+  EXPECT_EQ(*ParseTimestamp("2024-07-31T13:06:24.5Z"), 1722431184LL * kNanosPerSecond + 500'000'000);
+  EXPECT_EQ(*ParseTimestamp("2024-07-31 13:06:24.123456789"), 1722431184LL * kNanosPerSecond + 123456789);
+  EXPECT_EQ(*ParseTimestamp("2024-07-31T15:06:24+02:00"), 1722431184LL * kNanosPerSecond);
+  EXPECT_FALSE(ParseTimestamp("..."));
+  EXPECT_FALSE(ParseTimestamp(""));
+  EXPECT_FALSE(ParseTimestamp("2024-13-01T00:00:00Z"));
+  EXPECT_FALSE(ParseTimestamp("2024-07-31T13:06:24Zjunk"));
+}
+
+TEST(TimeTest, FormatsRfc3339RoundTrip) {
+  int64_t t = *ParseTimestamp("2024-02-29T23:59:59Z");
+  EXPECT_EQ(FormatRfc3339(t), "2024-02-29T23:59:59Z");
+  EXPECT_EQ(FormatRfc3339(t + 250'000'000), "2024-02-29T23:59:59.250Z");
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00Z");
+}
+
+TEST(TimeTest, Durations) {
+  EXPECT_EQ(*ParseDuration("1h"), 3600 * kNanosPerSecond);
+  EXPECT_EQ(*ParseDuration("15m"), 900 * kNanosPerSecond);
+  EXPECT_FALSE(ParseDuration("h"));
+  EXPECT_FALSE(ParseDuration("5x"));
+}
+
+TEST(GlobTest, SigmaWildcards) {
+  EXPECT_TRUE(GlobPattern::Compile("Get*").Matches("GetObject"));
+  EXPECT_TRUE(GlobPattern::Compile("get*").Matches("GetObject"));
+  EXPECT_FALSE(GlobPattern::Compile("get*", true).Matches("GetObject"));
+  EXPECT_TRUE(GlobPattern::Compile("*Unauthorized*").Matches("Client.UnauthorizedOperation"));
+  EXPECT_TRUE(GlobPattern::Compile("*Operation").Matches("Client.UnauthorizedOperation"));
+  EXPECT_TRUE(GlobPattern::Compile("a?c").Matches("abc"));
+  EXPECT_FALSE(GlobPattern::Compile("a?c").Matches("abbc"));
+  EXPECT_TRUE(GlobPattern::Compile("a*b*c").Matches("axxbyyc"));
+  EXPECT_FALSE(GlobPattern::Compile("a*b*c").Matches("axxbyy"));
+  EXPECT_TRUE(GlobPattern::Compile("a\\*b").Matches("a*b"));
+  EXPECT_FALSE(GlobPattern::Compile("a\\*b").Matches("axb"));
+  EXPECT_TRUE(GlobPattern::Compile("C:\\Windows").Matches("c:\\windows"));
+  EXPECT_TRUE(GlobPattern::Compile("*").Matches(""));
+  EXPECT_TRUE(GlobPattern::Compile("").Matches(""));
+  EXPECT_FALSE(GlobPattern::Compile("").Matches("x"));
+}
+
+TEST(StatusTest, CarriesContext) {
+  Status s = Status::Corruption("block 3 checksum mismatch").WithContext("segment a.vseg");
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.ToString(), "corruption: segment a.vseg: block 3 checksum mismatch");
+  Result<int> r(Status::NotFound("x"));
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,188 @@
+#include "event/json_fields.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <string>
+
+namespace vigil {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+class JsonFields final : public FieldResolver {
+ public:
+  simdjson::dom::document doc;
+  element root;
+
+  bool Visit(const FieldPath& path, const FieldVisitor& visitor) const override {
+    bool stop = false;
+    return Walk(root, path.parts(), 0, visitor, stop);
+  }
+
+  void VisitAllScalars(const FieldVisitor& visitor) const override {
+    bool stop = false;
+    AllScalars(root, visitor, stop);
+  }
+
+ private:
+  static bool Emit(element e, const FieldVisitor& visitor, bool& stop) {
+    FieldValue v;
+    char buf[40];
+    switch (e.type()) {
+      case element_type::NULL_VALUE:
+        v.kind = ValueKind::kNull;
+        break;
+      case element_type::BOOL:
+        v.kind = ValueKind::kBool;
+        v.boolean = e.get_bool().value_unsafe();
+        v.text = v.boolean ? "true" : "false";
+        break;
+      case element_type::INT64: {
+        int64_t i = e.get_int64().value_unsafe();
+        v.kind = ValueKind::kNumber;
+        v.number = static_cast<double>(i);
+        v.is_integer = true;
+        auto r = std::to_chars(buf, buf + sizeof buf, i);
+        v.text = std::string_view(buf, r.ptr - buf);
+        break;
+      }
+      case element_type::UINT64: {
+        uint64_t u = e.get_uint64().value_unsafe();
+        v.kind = ValueKind::kNumber;
+        v.number = static_cast<double>(u);
+        v.is_integer = true;
+        auto r = std::to_chars(buf, buf + sizeof buf, u);
+        v.text = std::string_view(buf, r.ptr - buf);
+        break;
+      }
+      case element_type::DOUBLE: {
+        double d = e.get_double().value_unsafe();
+        v.kind = ValueKind::kNumber;
+        v.number = d;
+        auto r = std::to_chars(buf, buf + sizeof buf, d);
+        v.text = std::string_view(buf, r.ptr - buf);
+        break;
+      }
+      case element_type::STRING:
+        v.kind = ValueKind::kString;
+        v.text = e.get_string().value_unsafe();
+        break;
+      case element_type::OBJECT:
+        v.kind = ValueKind::kObject;
+        break;
+      case element_type::ARRAY:
+        v.kind = ValueKind::kArray;
+        break;
+    }
+    if (!visitor(v)) stop = true;
+    return true;
+  }
+
+  static bool Walk(element e, const std::vector<std::string>& parts, size_t i, const FieldVisitor& visitor,
+                   bool& stop) {
+    if (stop) return true;
+    if (i == parts.size()) {
+      if (e.type() == element_type::ARRAY) {
+        // A leaf array: visit its elements (a path matches if any element does).
+        bool any = false;
+        simdjson::dom::array arr;
+        (void)e.get(arr);
+        for (element child : arr) {
+          any = true;
+          Emit(child, visitor, stop);
+          if (stop) break;
+        }
+        if (!any) Emit(e, visitor, stop);  // empty array: report presence once
+        return true;
+      }
+      return Emit(e, visitor, stop);
+    }
+    if (e.type() == element_type::ARRAY) {
+      bool found = false;
+      simdjson::dom::array arr;
+      (void)e.get(arr);
+      for (element child : arr) {
+        found |= Walk(child, parts, i, visitor, stop);
+        if (stop) break;
+      }
+      return found;
+    }
+    if (e.type() != element_type::OBJECT) return false;
+    simdjson::dom::object obj;
+    if (e.get(obj) != simdjson::SUCCESS) return false;
+    element child;
+    if (obj.at_key(parts[i]).get(child) == simdjson::SUCCESS) {
+      return Walk(child, parts, i + 1, visitor, stop);
+    }
+    // Keys may themselves contain dots (e.g. "x-amz-server-side-encryption.kms"):
+    // try joining the remaining parts greedily.
+    std::string joined = parts[i];
+    for (size_t j = i + 1; j < parts.size(); ++j) {
+      joined += '.';
+      joined += parts[j];
+      if (obj.at_key(joined).get(child) == simdjson::SUCCESS) return Walk(child, parts, j + 1, visitor, stop);
+    }
+    return false;
+  }
+
+  static void AllScalars(element e, const FieldVisitor& visitor, bool& stop) {
+    if (stop) return;
+    switch (e.type()) {
+      case element_type::OBJECT: {
+        simdjson::dom::object obj;
+        (void)e.get(obj);
+        for (auto field : obj) {
+          AllScalars(field.value, visitor, stop);
+          if (stop) return;
+        }
+        break;
+      }
+      case element_type::ARRAY: {
+        simdjson::dom::array arr;
+        (void)e.get(arr);
+        for (element child : arr) {
+          AllScalars(child, visitor, stop);
+          if (stop) return;
+        }
+        break;
+      }
+      default:
+        Emit(e, visitor, stop);
+    }
+  }
+};
+
+simdjson::dom::parser& ThreadParser(size_t max_depth) {
+  thread_local simdjson::dom::parser parser;
+  thread_local size_t depth = 0;
+  if (depth != max_depth) {
+    if (parser.allocate(64 * 1024, max_depth) != simdjson::SUCCESS) std::abort();
+    depth = max_depth;
+  }
+  return parser;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const FieldResolver>> ParseJsonFields(std::string_view json, const JsonLimits& limits) {
+  if (json.size() > limits.max_record_bytes) {
+    return Status::LimitExceeded("record of " + std::to_string(json.size()) + " bytes exceeds the limit of " +
+                                 std::to_string(limits.max_record_bytes) + " bytes");
+  }
+  auto fields = std::make_shared<JsonFields>();
+  simdjson::padded_string padded(json);
+  auto& parser = ThreadParser(limits.max_depth);
+  auto err = parser.parse_into_document(fields->doc, padded.data(), padded.size()).get(fields->root);
+  if (err) {
+    if (err == simdjson::DEPTH_ERROR)
+      return Status::LimitExceeded("record nests deeper than " + std::to_string(limits.max_depth) + " levels");
+    return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(err));
+  }
+  if (fields->root.type() != element_type::OBJECT) return Status::InvalidArgument("record is not a JSON object");
+  return std::shared_ptr<const FieldResolver>(std::move(fields));
+}
+
+}  // namespace vigil
