@@ -1,0 +1,71 @@
+#include "formats/decompress.h"
+
+#include <libdeflate.h>
+
+#include <cstring>
+#include <memory>
+
+namespace vigil {
+
+bool IsGzip(std::string_view bytes) {
+  return bytes.size() >= 2 && static_cast<unsigned char>(bytes[0]) == 0x1f &&
+         static_cast<unsigned char>(bytes[1]) == 0x8b;
+}
+
+Result<std::string> GunzipAll(std::string_view bytes, std::string_view name, size_t max_bytes) {
+  struct Free {
+    void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+  };
+  std::unique_ptr<libdeflate_decompressor, Free> d(libdeflate_alloc_decompressor());
+  if (!d) return Status::Internal("cannot allocate a gzip decompressor");
+  std::string out;
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    std::string_view member = bytes.substr(pos);
+    if (!IsGzip(member)) {
+      // Trailing zero padding after the last member is tolerated.
+      bool zeros = member.find_first_not_of('\0') == std::string_view::npos;
+      if (zeros && pos > 0) break;
+      return Status::InvalidArgument(std::string(name) + ": not gzip data at byte " + std::to_string(pos));
+    }
+    // ISIZE (last 4 bytes of a single-member stream) is a hint only.
+    size_t guess = member.size() * 4 + 4096;
+    if (pos == 0 && member.size() >= 18) {
+      uint32_t isize;
+      std::memcpy(&isize, member.data() + member.size() - 4, 4);
+      // DEFLATE cannot expand more than ~1032:1; a larger ISIZE is garbage.
+      if (isize <= member.size() * 1032 && isize + 64 > member.size() / 2) guess = size_t{isize} + 64;
+    }
+    for (;;) {
+      if (guess > max_bytes) guess = max_bytes;
+      const size_t base = out.size();
+      out.resize(base + guess);
+      size_t in_used = 0, out_used = 0;
+      libdeflate_result r = libdeflate_gzip_decompress_ex(d.get(), member.data(), member.size(), out.data() + base,
+                                                          guess, &in_used, &out_used);
+      if (r == LIBDEFLATE_SUCCESS) {
+        out.resize(base + out_used);
+        pos += in_used;
+        break;
+      }
+      out.resize(base);
+      if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+        if (base + guess >= max_bytes)
+          return Status::LimitExceeded(std::string(name) + ": decompresses to more than " +
+                                       std::to_string(max_bytes) + " bytes");
+        guess *= 2;
+        continue;
+      }
+      return Status::InvalidArgument(std::string(name) + ": corrupt or truncated gzip data at byte " +
+                                     std::to_string(pos));
+    }
+  }
+  return out;
+}
+
+Result<std::string> MaybeDecompress(std::string_view bytes, std::string_view name) {
+  if (IsGzip(bytes)) return GunzipAll(bytes, name);
+  return std::string(bytes);
+}
+
+}  // namespace vigil

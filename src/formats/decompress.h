@@ -1,0 +1,24 @@
+// Decompression of framed inputs (gzip today; zstd later). gzip is inflated
+// with libdeflate: zlib inflates at ~0.3 GB/s here, below the JSON parse floor.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace vigil {
+
+inline constexpr size_t kMaxDecompressedBytes = size_t{4} << 30;  // 4 GiB
+
+bool IsGzip(std::string_view bytes);
+
+// Inflates a gzip stream (all members, as concatenated .gz files are valid).
+// Errors name the problem; `name` is used in messages.
+Result<std::string> GunzipAll(std::string_view bytes, std::string_view name,
+                              size_t max_bytes = kMaxDecompressedBytes);
+
+// Returns `bytes` decompressed when framed (gzip), else a copy.
+Result<std::string> MaybeDecompress(std::string_view bytes, std::string_view name);
+
+}  // namespace vigil

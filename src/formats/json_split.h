@@ -1,0 +1,41 @@
+// Splits JSON containers into the byte ranges of their elements without
+// building a document.
+//
+// Why hand-written: a log file is a container of independent records, and one
+// malformed record must not lose the others. A full parser (simdjson included)
+// stops at the first syntax error; this scanner only tracks strings, escapes
+// and bracket depth, so each record's exact bytes are found even when a
+// neighbour is broken, and each is then parsed (and dead-lettered) on its own.
+// It runs at memory speed and is not a validator.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace vigil {
+
+struct JsonSpan {
+  size_t begin = 0;  // offset of the element's first byte
+  size_t end = 0;    // one past its last byte (whitespace trimmed)
+};
+
+// Skips whitespace (and a UTF-8 BOM at offset 0) from `pos`; returns the new position.
+size_t SkipJsonSpace(std::string_view text, size_t pos);
+
+// Skips one JSON value starting at `pos` (no validation). Returns the offset just
+// past it, or npos when the input ends first.
+size_t SkipJsonValue(std::string_view text, size_t pos, size_t max_depth);
+
+// Splits the array whose '[' is at `open`. Appends each element's span to `out`.
+// On an unterminated array the spans found so far are kept, the partial tail is
+// appended as a last span, and an InvalidArgument error says where input ended.
+Status SplitJsonArray(std::string_view text, size_t open, size_t max_depth, std::vector<JsonSpan>* out);
+
+// For a top-level object, finds the value of key `key` (first occurrence at
+// depth 1) and returns the offset of its first byte, or npos.
+size_t FindTopLevelKey(std::string_view text, std::string_view key, size_t max_depth);
+
+}  // namespace vigil
