@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Ingest benchmark: vigil ingest (parse, every shipped rule, store) in events per
+# CPU-second of the vigil process (user + system), beside two floors measured in
+# the same run on the same bytes: simdjson parse-only and `zstd -1`.
+#
+# usage: bench/run_ingest_bench.sh BUILD_DIR [EVENTS]
+set -euo pipefail
+build=${1:-build}
+events=${2:-1000000}
+root=$(cd "$(dirname "$0")/.." && pwd)
+corpus="$root/bench/corpus/$events"
+vigil="$build/src/cli/vigil"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if [ ! -f "$corpus/.done" ]; then
+  rm -rf "$corpus"
+  python3 "$root/bench/make_corpus.py" --out "$corpus" --events "$events" --seed 1 \
+    --stratus "$root/../shared/data/cloudtrail/stratus-red-team/docs/detonation-logs" >&2
+  touch "$corpus/.done"
+fi
+mapfile -t files < <(find "$corpus" -name '*.json.gz' | sort)
+echo "corpus: ${#files[@]} files, $events events" >&2
+
+cpu_of() {  # runs "$@", prints user+sys CPU seconds of it (and its children) on fd 3
+  local t
+  t=$( { /usr/bin/time -f '%U %S %M' "$@" >"$work/out" 2>"$work/err"; } 2>&1 ) || true
+  tail -1 "$work/err" | awk '{print $1+$2, $3}'
+}
+
+# vigil: full ingest into a fresh data directory.
+read -r vigil_cpu vigil_rss < <(cpu_of "$vigil" ingest --json --data "$work/data" "$corpus")
+vigil_events=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["events"])' "$work/out")
+vigil_bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bytes"])' "$work/out")
+stored=$(du -sb "$work/data/events" | cut -f1)
+
+# Floor 1: simdjson DOM parse of the same decompressed bytes (inflate not timed).
+floor=$("$build/bench/simdjson_floor" "${files[@]}")
+simd_cpu=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cpu_seconds"])' "$floor")
+
+# Floor 2: zstd -1 of the same decompressed bytes.
+for f in "${files[@]}"; do gzip -dc "$f"; done > "$work/corpus.json"
+read -r zstd_cpu zstd_rss < <(cpu_of zstd -1 -q -c "$work/corpus.json")
+zstd_size=$(zstd -1 -q -c "$work/corpus.json" | wc -c)
+
+python3 - "$vigil_events" "$vigil_cpu" "$vigil_rss" "$vigil_bytes" "$simd_cpu" "$zstd_cpu" "$stored" "$zstd_size" <<'PY'
+import sys
+ev, vcpu, vrss, vbytes, scpu, zcpu, stored, zsize = sys.argv[1:]
+ev = int(ev); vcpu = float(vcpu); scpu = float(scpu); zcpu = float(zcpu); vbytes = int(vbytes)
+rate = ev / vcpu
+print(f"{'measure':<34}{'events/CPU-s':>14}{'MB/CPU-s':>12}{'CPU s':>9}")
+print(f"{'vigil ingest (parse+rules+store)':<34}{rate:>14,.0f}{vbytes/vcpu/1e6:>12,.0f}{vcpu:>9.2f}")
+print(f"{'floor: simdjson parse-only':<34}{ev/scpu:>14,.0f}{vbytes/scpu/1e6:>12,.0f}{scpu:>9.2f}")
+print(f"{'floor: zstd -1':<34}{ev/zcpu:>14,.0f}{vbytes/zcpu/1e6:>12,.0f}{zcpu:>9.2f}")
+print(f"vigil / simdjson floor: {rate/(ev/scpu):.3f}   vigil / zstd -1 floor: {rate/(ev/zcpu):.3f}")
+print(f"vigil peak RSS: {int(vrss)/1024:.0f} MiB; stored {int(stored)/1e6:.1f} MB vs zstd -1 {int(zsize)/1e6:.1f} MB "
+      f"of {vbytes/1e6:.1f} MB raw")
+PY
