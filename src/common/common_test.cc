@@ -17,6 +17,9 @@ TEST(TimeTest, ParsesAwsTimestamps) {
   EXPECT_FALSE(ParseTimestamp(""));
   EXPECT_FALSE(ParseTimestamp("2024-13-01T00:00:00Z"));
   EXPECT_FALSE(ParseTimestamp("2024-07-31T13:06:24Zjunk"));
+  // Outside the int64-nanosecond range: rejected, not overflowed.
+  EXPECT_FALSE(ParseTimestamp("9999-12-31T00:00:00Z"));
+  EXPECT_FALSE(ParseTimestamp("0001-01-01T00:00:00Z"));
 }
 
 TEST(TimeTest, FormatsRfc3339RoundTrip) {

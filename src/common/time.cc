@@ -58,6 +58,8 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
       !Digits(s, 8, 2, &d))
     return std::nullopt;
   if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
+  // int64 nanoseconds span 1677-09-21 to 2262-04-11; keep clear of both ends.
+  if (y < 1678 || y > 2261) return std::nullopt;
   size_t p = 10;
   int64_t frac_ns = 0;
   int64_t offset_s = 0;
