@@ -89,7 +89,7 @@ class JsonFields final : public FieldResolver {
         // A leaf array: visit its elements (a path matches if any element does).
         bool any = false;
         simdjson::dom::array arr;
-        (void)e.get(arr);
+        if (e.get(arr) != simdjson::SUCCESS) return false;
         for (element child : arr) {
           any = true;
           Emit(child, visitor, stop);
@@ -103,7 +103,7 @@ class JsonFields final : public FieldResolver {
     if (e.type() == element_type::ARRAY) {
       bool found = false;
       simdjson::dom::array arr;
-      (void)e.get(arr);
+      if (e.get(arr) != simdjson::SUCCESS) return false;
       for (element child : arr) {
         found |= Walk(child, parts, i, visitor, stop);
         if (stop) break;
@@ -133,7 +133,7 @@ class JsonFields final : public FieldResolver {
     switch (e.type()) {
       case element_type::OBJECT: {
         simdjson::dom::object obj;
-        (void)e.get(obj);
+        if (e.get(obj) != simdjson::SUCCESS) return;
         for (auto field : obj) {
           AllScalars(field.value, visitor, stop);
           if (stop) return;
@@ -142,7 +142,7 @@ class JsonFields final : public FieldResolver {
       }
       case element_type::ARRAY: {
         simdjson::dom::array arr;
-        (void)e.get(arr);
+        if (e.get(arr) != simdjson::SUCCESS) return;
         for (element child : arr) {
           AllScalars(child, visitor, stop);
           if (stop) return;

@@ -4,7 +4,10 @@
 // interface.
 //
 // Thread safety: one writer at a time (the data directory lock guarantees one
-// process); readers may run concurrently with each other.
+// process); readers may run concurrently with each other and with the writer
+// (segments are immutable and appear atomically by rename). An EventStore and
+// its writers are not themselves thread-safe objects: give each thread its own
+// EventStore for reading, and use a writer from one thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +21,8 @@
 #include "event/event.h"
 
 namespace vigil {
+
+class Env;
 
 // A stored record as read back.
 struct StoredEvent {
@@ -36,6 +41,21 @@ struct ScanOptions {
   std::optional<int64_t> to_ns;    // time < to
   std::optional<std::string> source_type;
   bool newest_first = true;
+  // Called for each segment file that is not a complete, valid segment (no
+  // valid trailer/footer: e.g. left by disk corruption). Such files are never
+  // trusted: they are skipped and reported here; the scan continues. When
+  // unset, the store's SegmentStoreOptions::on_skipped_file is used.
+  std::function<void(const Status&)> on_skipped_file;
+};
+
+// Result of EventStore::Verify: a full read of every block.
+struct StoreCheck {
+  uint64_t segments = 0;       // valid segments
+  uint64_t blocks = 0;
+  uint64_t events = 0;
+  uint64_t temp_files = 0;     // *.tmp left by an interrupted write (ignored)
+  std::vector<Status> problems;  // invalid segments and corrupt blocks, each naming file (and block)
+  bool ok() const { return problems.empty(); }
 };
 
 class EventWriter {
@@ -45,21 +65,58 @@ class EventWriter {
   // this writer). Used before detection so that re-ingest raises nothing new.
   virtual bool Contains(const Event& event) = 0;
   // Buffers an event; returns false (and stores nothing) when its id is stored.
+  // Buffered events may become durable before Commit (when a segment fills).
+  // LimitExceeded for a record over 16 MiB rejects that event only.
   virtual Result<bool> Add(const Event& event) = 0;
   // Makes everything added so far durable (segments written, fsynced, renamed).
+  // After any error from Add or Commit the writer is broken: every later call
+  // returns that error and the caller discards it and opens a new writer
+  // (which re-reads what is really on disk).
   virtual Status Commit() = 0;
 };
 
 class EventStore {
  public:
   virtual ~EventStore() = default;
+  // A writer must not outlive its store. Each writer keeps its own id cache,
+  // loaded lazily from disk, so it sees what earlier writers committed.
   virtual Result<std::unique_ptr<EventWriter>> NewWriter() = 0;
-  // Calls `fn` for stored events in time order (per options); stop by returning false.
+  // Calls `fn` for stored events in time order (per options); stop by returning
+  // false. Events with equal times come in id order (reversed for newest_first).
+  // A block failing its checksum stops the scan with a Corruption status naming
+  // the segment file and block. The StoredEvent passed to `fn` is valid only
+  // during the call.
   virtual Status Scan(const ScanOptions& options, const std::function<bool(const StoredEvent&)>& fn) = 0;
+  // Events in valid segments (from segment footers; does not read blocks).
   virtual Result<uint64_t> CountEvents() = 0;
+  // Reads and checks every segment and block.
+  virtual Result<StoreCheck> Verify() = 0;
+};
+
+struct SegmentStoreOptions {
+  Env* env = nullptr;  // null: Env::Default(); not owned, must outlive the store
+  size_t block_raw_bytes = 256 * 1024;       // flush a block at this many raw bytes
+  uint64_t segment_bytes = 64ull << 20;      // roll a segment at this file size
+  int zstd_level = 1;
+  // Partitions (source type, day) with a block or segment in progress at once;
+  // beyond this the least recently used one is rolled. Bounds memory and fds.
+  size_t max_open_partitions = 64;
+  // Event-id hashes kept in memory for dedup, across loaded partitions; beyond
+  // this, idle partitions are dropped (and re-read from footers when needed).
+  size_t max_cached_ids = 32u << 20;
+  // Remove *.tmp files left by a crashed writer. Only the holder of the data
+  // directory's write lock may set this.
+  bool remove_stale_temp_files = false;
+  // NewWriter fails (readers that do not hold the data directory lock).
+  bool read_only = false;
+  // Segment files that are not valid are reported here (default: ignored).
+  std::function<void(const Status&)> on_skipped_file;
 };
 
 // Opens the v1 store rooted at `dir` (the data directory's `events/` folder).
-Result<std::unique_ptr<EventStore>> OpenSegmentStore(const std::string& dir);
+// Nothing is written until a writer stores events; a missing `dir` reads as
+// empty. InvalidArgument for bad options.
+Result<std::unique_ptr<EventStore>> OpenSegmentStore(const std::string& dir,
+                                                     const SegmentStoreOptions& options = {});
 
 }  // namespace vigil

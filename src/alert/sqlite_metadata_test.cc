@@ -1,0 +1,266 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <random>
+
+#include "alert/metadata.h"
+#include "common/time.h"
+
+namespace vigil {
+namespace {
+
+constexpr int64_t kHour = 3600 * kNanosPerSecond;
+const int64_t kT0 = DaysFromCivil(2024, 7, 31) * 24 * kHour;
+
+class MetadataTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/vigil_meta_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::string cmd = "rm -rf '" + dir_ + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  std::unique_ptr<MetadataStore> Open(const std::string& name = "meta.db") {
+    auto m = OpenSqliteMetadata(dir_ + "/" + name);
+    EXPECT_TRUE(m.ok()) << m.status().ToString();
+    return std::move(m).value();
+  }
+  std::string dir_;
+};
+
+AlertHit Hit(const std::string& rule, const std::string& entity, int64_t t, const std::string& event_id,
+             const std::string& severity = "high") {
+  AlertHit h;
+  h.rule_id = rule;
+  h.title = "Title of " + rule;
+  h.severity = severity;
+  h.tags = {"attack.t1078", "quote\"tag"};
+  h.entity = entity;
+  h.finding_type = "TTPs/Initial Access";
+  h.rollup_window_ns = kHour;
+  h.event_time_ns = t;
+  h.event_id = event_id;
+  return h;
+}
+
+std::vector<Alert> All(MetadataStore* m) {
+  auto alerts = m->ListAlerts({});
+  EXPECT_TRUE(alerts.ok()) << alerts.status().ToString();
+  return std::move(alerts).value();
+}
+
+void ExpectSameAlerts(const std::vector<Alert>& a, const std::vector<Alert>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE(a[i].id);
+    EXPECT_EQ(a[i].id, b[i].id);
+    EXPECT_EQ(a[i].rule_id, b[i].rule_id);
+    EXPECT_EQ(a[i].title, b[i].title);
+    EXPECT_EQ(a[i].severity, b[i].severity);
+    EXPECT_EQ(a[i].tags, b[i].tags);
+    EXPECT_EQ(a[i].entity, b[i].entity);
+    EXPECT_EQ(a[i].bucket_start_ns, b[i].bucket_start_ns);
+    EXPECT_EQ(a[i].first_seen_ns, b[i].first_seen_ns);
+    EXPECT_EQ(a[i].last_seen_ns, b[i].last_seen_ns);
+    EXPECT_EQ(a[i].count, b[i].count);
+    EXPECT_EQ(a[i].event_ids, b[i].event_ids);
+    EXPECT_EQ(a[i].truncated, b[i].truncated);
+    EXPECT_EQ(a[i].finding_type, b[i].finding_type);
+  }
+}
+
+TEST(AlertRollupTest, BucketsAreEpochAligned) {
+  EXPECT_EQ(AlertBucketStart(kT0 + kHour - 1, kHour), kT0);
+  EXPECT_EQ(AlertBucketStart(kT0 + kHour, kHour), kT0 + kHour);
+  EXPECT_EQ(AlertBucketStart(kT0 + 90 * 60 * kNanosPerSecond, 2 * kHour), kT0);
+  EXPECT_EQ(AlertBucketStart(-1, kHour), -kHour);  // floor, not truncation
+  EXPECT_EQ(AlertBucketStart(-kHour, kHour), -kHour);
+  EXPECT_EQ(AlertBucketStart(kT0 + 5, 0), 0);
+  EXPECT_EQ(AlertId("r", "e", 0).size(), 32u);
+  EXPECT_NE(AlertId("r", "e1", 0), AlertId("r1", "e", 0));  // no ambiguity from concatenation
+  EXPECT_NE(AlertId("r", "e", 0), AlertId("r", "e", kHour));
+}
+
+TEST_F(MetadataTest, RollsUpPerRuleEntityAndBucket) {
+  auto m = Open();
+  std::vector<AlertHit> hits = {
+      Hit("r1", "alice", kT0 + 10, "e1"),
+      Hit("r1", "alice", kT0 + kHour - 1, "e2"),  // same bucket
+      Hit("r1", "alice", kT0 + kHour, "e3"),      // next bucket
+      Hit("r1", "bob", kT0 + 10, "e4"),
+      Hit("r2", "alice", kT0 + 10, "e5", "low"),
+  };
+  auto n = m->Upsert(hits);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 4u);
+  auto alerts = All(m.get());
+  ASSERT_EQ(alerts.size(), 4u);
+  // severity desc, then last_seen desc
+  EXPECT_EQ(alerts[0].entity, "alice");
+  EXPECT_EQ(alerts[0].bucket_start_ns, kT0 + kHour);
+  EXPECT_EQ(alerts[3].rule_id, "r2");
+  const Alert& a = *std::find_if(alerts.begin(), alerts.end(), [](const Alert& x) {
+    return x.entity == "alice" && x.rule_id == "r1" && x.bucket_start_ns == kT0;
+  });
+  EXPECT_EQ(a.id, AlertId("r1", "alice", kT0));
+  EXPECT_EQ(a.count, 2u);
+  EXPECT_EQ(a.first_seen_ns, kT0 + 10);
+  EXPECT_EQ(a.last_seen_ns, kT0 + kHour - 1);
+  EXPECT_EQ(a.event_ids, (std::vector<std::string>{"e1", "e2"}));
+  EXPECT_EQ(a.tags, (std::vector<std::string>{"attack.t1078", "quote\"tag"}));
+  EXPECT_EQ(a.title, "Title of r1");
+  EXPECT_EQ(a.finding_type, "TTPs/Initial Access");
+  EXPECT_FALSE(a.truncated);
+}
+
+TEST_F(MetadataTest, IdempotentUnderReingest) {
+  auto m = Open();
+  std::vector<AlertHit> hits;
+  for (int i = 0; i < 50; ++i) hits.push_back(Hit("r1", "alice", kT0 + i, "e" + std::to_string(i)));
+  ASSERT_TRUE(m->Upsert(hits).ok());
+  auto before = All(m.get());
+  auto n = m->Upsert(hits);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
+  ExpectSameAlerts(before, All(m.get()));
+  EXPECT_EQ(before[0].count, 50u);
+  // Reopen: still the same; duplicates within one batch count once.
+  m.reset();
+  m = Open();
+  hits.push_back(hits[0]);
+  ASSERT_TRUE(m->Upsert(hits).ok());
+  ExpectSameAlerts(before, All(m.get()));
+}
+
+TEST_F(MetadataTest, OrderIndependent) {
+  std::vector<AlertHit> hits;
+  std::mt19937 rng(1);
+  const char* sevs[] = {"low", "medium", "high", "critical", "bogus"};
+  // An event id always comes with the same event time.
+  std::vector<int64_t> event_time(1800);
+  for (auto& t : event_time) t = kT0 + static_cast<int64_t>(rng() % 10800) * kNanosPerSecond;
+  for (int i = 0; i < 2500; ++i) {
+    size_t ev = rng() % event_time.size();
+    AlertHit h = Hit(i % 3 == 0 ? "r1" : "r2", i % 2 ? "alice" : "bob", event_time[ev], "ev" + std::to_string(ev),
+                     sevs[rng() % 5]);
+    if (rng() % 4 == 0) h.title = "Variant " + std::to_string(rng() % 3);
+    hits.push_back(h);
+  }
+  auto first = Open("a.db");
+  ASSERT_TRUE(first->Upsert(hits).ok());
+  auto expected = All(first.get());
+  ASSERT_GT(expected.size(), 6u);
+  for (int round = 0; round < 3; ++round) {
+    std::shuffle(hits.begin(), hits.end(), rng);
+    auto m = Open("b" + std::to_string(round) + ".db");
+    // In uneven batches, as ingest would deliver them.
+    for (size_t i = 0; i < hits.size();) {
+      size_t n = std::min(hits.size() - i, static_cast<size_t>(1 + rng() % 700));
+      ASSERT_TRUE(m->Upsert(std::vector<AlertHit>(hits.begin() + i, hits.begin() + i + n)).ok());
+      i += n;
+    }
+    ExpectSameAlerts(expected, All(m.get()));
+  }
+}
+
+TEST_F(MetadataTest, KeepsEarliestThousandEventIdsAndFlagsTruncation) {
+  std::vector<AlertHit> hits;
+  for (int i = 0; i < 1500; ++i) {
+    char id[16];
+    std::snprintf(id, sizeof id, "e%04d", i);
+    hits.push_back(Hit("r1", "alice", kT0 + (i / 2), id));  // pairs share a time: ordered by id
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < 1000; ++i) expected.push_back(hits[i].event_id);
+  std::mt19937 rng(3);
+  std::shuffle(hits.begin(), hits.end(), rng);
+  auto m = Open();
+  ASSERT_TRUE(m->Upsert(hits).ok());
+  auto alerts = All(m.get());
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].count, 1500u);
+  EXPECT_TRUE(alerts[0].truncated);
+  EXPECT_EQ(alerts[0].event_ids, expected);
+
+  auto exact = Open("exact.db");
+  hits.resize(0);
+  for (int i = 0; i < 1000; ++i) hits.push_back(Hit("r1", "alice", kT0 + i, "x" + std::to_string(i)));
+  ASSERT_TRUE(exact->Upsert(hits).ok());
+  auto one = All(exact.get());
+  EXPECT_EQ(one[0].count, 1000u);
+  EXPECT_FALSE(one[0].truncated);
+  EXPECT_EQ(one[0].event_ids.size(), 1000u);
+}
+
+TEST_F(MetadataTest, ListFilters) {
+  auto m = Open();
+  ASSERT_TRUE(m->Upsert({Hit("r1", "a", kT0, "1", "low"), Hit("r2", "a", kT0 + 2 * kHour, "2", "critical"),
+                         Hit("r3", "a", kT0 + 5 * kHour, "3", "medium")})
+                  .ok());
+  AlertQuery q;
+  q.min_severity = "medium";
+  auto r = m->ListAlerts(q);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ((*r)[0].rule_id, "r2");
+  EXPECT_EQ((*r)[1].rule_id, "r3");
+  q = {};
+  q.from_ns = kT0 + kHour;
+  q.to_ns = kT0 + 3 * kHour;
+  r = m->ListAlerts(q);
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].rule_id, "r2");
+  q = {};
+  q.rule_id = "r3";
+  EXPECT_EQ(m->ListAlerts(q)->size(), 1u);
+  q = {};
+  q.limit = 2;
+  EXPECT_EQ(m->ListAlerts(q)->size(), 2u);
+  q = {};
+  q.min_severity = "severe";
+  EXPECT_EQ(m->ListAlerts(q).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(MetadataTest, State) {
+  auto m = Open();
+  EXPECT_FALSE(m->GetState("k")->has_value());
+  std::string blob("a\0b", 3);
+  ASSERT_TRUE(m->PutState("k", blob).ok());
+  ASSERT_TRUE(m->PutState("k", blob + "c").ok());
+  m.reset();
+  m = Open();
+  auto v = m->GetState("k");
+  ASSERT_TRUE(v.ok());
+  ASSERT_TRUE(v->has_value());
+  EXPECT_EQ(**v, blob + "c");
+}
+
+TEST_F(MetadataTest, SchemaVersionAndReadOnly) {
+  std::string path = dir_ + "/meta.db";
+  MetadataOptions ro;
+  ro.read_only = true;
+  EXPECT_FALSE(OpenSqliteMetadata(path, ro).ok());  // nothing there yet
+  {
+    auto m = Open();
+    ASSERT_TRUE(m->Upsert({Hit("r1", "a", kT0, "1")}).ok());
+    // A reader beside the open writer.
+    auto reader = OpenSqliteMetadata(path, ro);
+    ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+    EXPECT_EQ(All(reader->get()).size(), 1u);
+  }
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 9", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto m = OpenSqliteMetadata(path);
+  EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
+  EXPECT_EQ(m.status().message(), "metadata database " + path + " has schema version 9; this vigil reads up to 1");
+}
+
+}  // namespace
+}  // namespace vigil

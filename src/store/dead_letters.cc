@@ -1,0 +1,271 @@
+#include "store/dead_letters.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "common/time.h"
+#include "store/json_escape.h"
+
+namespace vigil {
+namespace {
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string Base64Encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
+                 static_cast<uint8_t>(in[i + 2]);
+    out.push_back(kB64[v >> 18]);
+    out.push_back(kB64[(v >> 12) & 63]);
+    out.push_back(kB64[(v >> 6) & 63]);
+    out.push_back(kB64[v & 63]);
+  }
+  if (i < in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
+    out.push_back(kB64[v >> 18]);
+    out.push_back(kB64[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kB64[(v >> 6) & 63] : '=');
+    out.push_back('=');
+  }
+  return out;
+}
+
+bool Base64Decode(std::string_view in, std::string* out) {
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    if (c == '=') break;
+    const char* p = std::find(kB64, kB64 + 64, c);
+    if (p == kB64 + 64) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return true;
+}
+
+std::string DayFileName(int64_t time_ns) {
+  CivilDate c = CivilFromDays(DayNumber(time_ns));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d.ndjson", c.year, c.month, c.day);
+  return buf;
+}
+
+void SkipWs(std::string_view s, size_t* i) {
+  while (*i < s.size() && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\r')) ++*i;
+}
+
+// Parses one line written by FormatDeadLetter (tolerating reordered keys,
+// whitespace and unknown keys with scalar values).
+bool ParseDeadLetter(std::string_view line, StoredDeadLetter* out) {
+  *out = StoredDeadLetter{};
+  size_t i = 0;
+  SkipWs(line, &i);
+  if (i >= line.size() || line[i] != '{') return false;
+  ++i;
+  bool have_time = false, have_raw = false;
+  std::string key, text, time_text;
+  for (;;) {
+    SkipWs(line, &i);
+    if (i < line.size() && line[i] == '}' && key.empty()) {
+      ++i;
+      break;
+    }
+    key.clear();
+    if (!ReadJsonString(line, &i, &key)) return false;
+    SkipWs(line, &i);
+    if (i >= line.size() || line[i] != ':') return false;
+    ++i;
+    SkipWs(line, &i);
+    if (i >= line.size()) return false;
+    text.clear();
+    bool is_string = line[i] == '"';
+    if (is_string) {
+      if (!ReadJsonString(line, &i, &text)) return false;
+    } else {
+      size_t start = i;
+      while (i < line.size() && line[i] != ',' && line[i] != '}' && line[i] != ' ') ++i;
+      text.assign(line.substr(start, i - start));
+    }
+    auto as_uint = [&](uint64_t* v) {
+      if (is_string || text.empty()) return false;
+      uint64_t r = 0;
+      for (char c : text) {
+        if (c < '0' || c > '9') return false;
+        r = r * 10 + static_cast<uint64_t>(c - '0');
+      }
+      *v = r;
+      return true;
+    };
+    if (key == "time") {
+      if (!is_string) return false;
+      auto t = ParseTimestamp(text);
+      if (!t) return false;
+      out->time_ns = *t;
+      have_time = true;
+    } else if (key == "input" && is_string) {
+      out->input = text;
+    } else if (key == "record") {
+      if (!as_uint(&out->record)) return false;
+    } else if (key == "reason" && is_string) {
+      out->reason = text;
+    } else if (key == "raw" && is_string) {
+      out->raw = text;
+      have_raw = true;
+    } else if (key == "raw_base64" && is_string) {
+      if (!Base64Decode(text, &out->raw)) return false;
+      have_raw = true;
+    } else if (key == "truncated") {
+      out->truncated = !is_string && text == "true";
+    } else if (key == "raw_bytes") {
+      if (!as_uint(&out->raw_bytes)) return false;
+    }
+    SkipWs(line, &i);
+    if (i < line.size() && line[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (i < line.size() && line[i] == '}') {
+      ++i;
+      break;
+    }
+    return false;
+  }
+  SkipWs(line, &i);
+  if (i != line.size() || !have_time || !have_raw) return false;
+  if (!out->truncated) out->raw_bytes = out->raw.size();
+  return true;
+}
+
+}  // namespace
+
+std::string FormatDeadLetter(const DeadLetter& letter, int64_t time_ns) {
+  std::string line;
+  line.reserve(letter.raw.size() + letter.input.size() + letter.reason.size() + 128);
+  line.append("{\"time\":");
+  AppendJsonString(&line, FormatRfc3339(time_ns));
+  line.append(",\"input\":");
+  AppendJsonString(&line, IsValidUtf8(letter.input) ? std::string_view(letter.input) : std::string_view("(binary)"));
+  line.append(",\"record\":");
+  line.append(std::to_string(letter.record));
+  line.append(",\"reason\":");
+  AppendJsonString(&line, IsValidUtf8(letter.reason) ? std::string_view(letter.reason) : std::string_view("(binary)"));
+  std::string_view raw(letter.raw);
+  bool utf8 = IsValidUtf8(raw);
+  bool truncated = raw.size() > kDeadLetterMaxRaw;
+  if (truncated) raw = raw.substr(0, utf8 ? Utf8PrefixLength(raw, kDeadLetterMaxRaw) : kDeadLetterMaxRaw);
+  if (utf8) {
+    line.append(",\"raw\":");
+    AppendJsonString(&line, raw);
+  } else {
+    line.append(",\"raw_base64\":\"");
+    line.append(Base64Encode(raw));
+    line.push_back('"');
+  }
+  if (truncated) {
+    line.append(",\"truncated\":true,\"raw_bytes\":");
+    line.append(std::to_string(letter.raw.size()));
+  }
+  line.append("}\n");
+  return line;
+}
+
+Status DeadLetterWriter::Append(const DeadLetter& letter, int64_t time_ns) {
+  std::string line = FormatDeadLetter(letter, time_ns);
+  std::string name = DayFileName(time_ns);
+  std::lock_guard<std::mutex> l(mu_);
+  if (file_ == nullptr || name != file_name_) {
+    if (file_ != nullptr) {
+      VIGIL_RETURN_IF_ERROR(file_->Sync());
+      VIGIL_RETURN_IF_ERROR(file_->Close());
+      file_.reset();
+    }
+    bool created = false;
+    if (!env_->FileExists(dir_)) {
+      VIGIL_RETURN_IF_ERROR(env_->CreateDirs(dir_));
+      created = true;
+    }
+    std::string path = JoinPath(dir_, name);
+    bool existed = env_->FileExists(path);
+    VIGIL_ASSIGN_OR_RETURN(file_, env_->NewAppendableFile(path));
+    file_name_ = name;
+    if (!existed || created) VIGIL_RETURN_IF_ERROR(env_->SyncDir(dir_));
+    if (file_->Size() > 0) {
+      // A crash may have torn the last line; start on a fresh line so that
+      // only the torn line is lost.
+      std::string last;
+      auto reader = env_->NewRandomAccessFile(path);
+      if (reader.ok() && (*reader)->Read(file_->Size() - 1, 1, &last).ok() && last != "\n") {
+        VIGIL_RETURN_IF_ERROR(file_->Append("\n"));
+      }
+    }
+  }
+  return file_->Append(line);
+}
+
+Status DeadLetterWriter::Sync() {
+  std::lock_guard<std::mutex> l(mu_);
+  return file_ == nullptr ? Status::Ok() : file_->Sync();
+}
+
+Status ListDeadLetters(Env* env, const std::string& dir, const std::function<bool(const StoredDeadLetter&)>& fn,
+                       DeadLetterStats* stats) {
+  DeadLetterStats local;
+  DeadLetterStats* st = stats != nullptr ? stats : &local;
+  *st = DeadLetterStats{};
+  std::vector<DirEntry> entries;
+  Status s = env->ListDir(dir, &entries);
+  if (s.code() == StatusCode::kNotFound) return Status::Ok();
+  VIGIL_RETURN_IF_ERROR(s);
+  std::vector<std::string> names;
+  for (const DirEntry& e : entries) {
+    if (!e.is_dir && e.name.size() > 7 && e.name.compare(e.name.size() - 7, 7, ".ndjson") == 0) names.push_back(e.name);
+  }
+  std::sort(names.begin(), names.end());
+  // Files are read in chunks so memory stays bounded by the longest line.
+  constexpr size_t kChunk = 1 << 20;
+  std::string pending, chunk;
+  StoredDeadLetter letter;
+  auto handle_line = [&](std::string_view line) {
+    if (line.empty()) return true;
+    if (!ParseDeadLetter(line, &letter)) {
+      ++st->malformed_lines;
+      return true;
+    }
+    ++st->count;
+    return !fn || fn(letter);
+  };
+  for (const std::string& name : names) {
+    ++st->files;
+    VIGIL_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(JoinPath(dir, name)));
+    pending.clear();
+    for (uint64_t offset = 0; offset < file->Size(); offset += kChunk) {
+      VIGIL_RETURN_IF_ERROR(file->Read(offset, kChunk, &chunk));
+      if (chunk.empty()) break;
+      pending.append(chunk);
+      size_t start = 0;
+      for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+        if (!handle_line(std::string_view(pending).substr(start, nl - start))) return Status::Ok();
+      }
+      pending.erase(0, start);
+    }
+    if (!handle_line(pending)) return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+Result<DeadLetterStats> CountDeadLetters(Env* env, const std::string& dir) {
+  DeadLetterStats stats;
+  VIGIL_RETURN_IF_ERROR(ListDeadLetters(env, dir, nullptr, &stats));
+  return stats;
+}
+
+}  // namespace vigil

@@ -1,0 +1,72 @@
+// Dead letters: records vigil could not accept, kept with the reason so that
+// bad input is a diagnostic, never a crash and never a silent drop.
+//
+// Files: <data>/deadletter/<YYYY-MM-DD>.ndjson, one per UTC day of the time the
+// record was rejected, append-only. One JSON object per line:
+//   {"time":"2024-07-31T13:06:24.123Z","input":"s3://b/k.json.gz","record":17,
+//    "reason":"cloudtrail: missing eventTime","raw":"{...}"}
+// `time` has millisecond precision. `raw` is cut to kDeadLetterMaxRaw bytes (at a UTF-8 boundary), in which case
+// "truncated":true and "raw_bytes":<original size> follow. Raw bytes that are
+// not valid UTF-8 are stored as "raw_base64" instead of "raw".
+// (docs/storage-format.md)
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "common/status.h"
+#include "env/env.h"
+#include "formats/parser.h"  // DeadLetter (header only; no link dependency)
+
+namespace vigil {
+
+inline constexpr size_t kDeadLetterMaxRaw = 64 * 1024;
+
+// A dead letter as read back from the files.
+struct StoredDeadLetter {
+  int64_t time_ns = 0;  // when the record was rejected (millisecond precision)
+  std::string input;    // where it came from: file path, S3 key, "http:<peer>", ...
+  uint64_t record = 0;  // record index within the input, as the parser gave it
+  std::string reason;
+  std::string raw;      // possibly truncated (see `truncated`)
+  bool truncated = false;
+  uint64_t raw_bytes = 0;  // original size of raw
+};
+
+// One NDJSON line (with the trailing '\n') for a record rejected at `time_ns`.
+std::string FormatDeadLetter(const DeadLetter& letter, int64_t time_ns);
+
+// Appends dead letters to the day file under `dir` (created when missing).
+// Each Append is one write(2) of a whole line; Sync makes them durable.
+// Ownership: does not own `env`. Thread safety: all methods are thread-safe.
+class DeadLetterWriter {
+ public:
+  DeadLetterWriter(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
+  // `time_ns`: when the record was rejected (picks the day file).
+  Status Append(const DeadLetter& letter, int64_t time_ns);
+  Status Sync();
+
+ private:
+  Env* env_;
+  std::string dir_;
+  std::mutex mu_;
+  std::string file_name_;
+  std::unique_ptr<WritableFile> file_;
+};
+
+struct DeadLetterStats {
+  uint64_t count = 0;
+  uint64_t files = 0;
+  uint64_t malformed_lines = 0;  // e.g. a line torn by a crash; skipped
+};
+
+Result<DeadLetterStats> CountDeadLetters(Env* env, const std::string& dir);
+// Calls `fn` for each dead letter, oldest day first, in file order; stop by
+// returning false. Malformed lines are skipped. A missing `dir` has none.
+Status ListDeadLetters(Env* env, const std::string& dir, const std::function<bool(const StoredDeadLetter&)>& fn,
+                       DeadLetterStats* stats = nullptr);
+
+}  // namespace vigil

@@ -1,0 +1,99 @@
+#include "store/dead_letters.h"
+
+#include <gtest/gtest.h>
+
+#include "common/time.h"
+#include "env/mem_env.h"
+
+namespace vigil {
+namespace {
+
+const int64_t kT0 = DaysFromCivil(2024, 7, 31) * 86400 * kNanosPerSecond + 123'000'000;
+
+std::vector<StoredDeadLetter> ReadAll(Env* env, DeadLetterStats* stats = nullptr) {
+  std::vector<StoredDeadLetter> out;
+  Status s = ListDeadLetters(env, "/d/deadletter", [&](const StoredDeadLetter& l) {
+    out.push_back(l);
+    return true;
+  }, stats);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+TEST(DeadLettersTest, FormatIsOneEscapedJsonLine) {
+  DeadLetter l{"s3://bucket/key.json.gz", 17, "cloudtrail: missing \"eventTime\"", "{\"a\":1}\n\x01"};
+  EXPECT_EQ(FormatDeadLetter(l, kT0),
+            "{\"time\":\"2024-07-31T00:00:00.123Z\",\"input\":\"s3://bucket/key.json.gz\",\"record\":17,"
+            "\"reason\":\"cloudtrail: missing \\\"eventTime\\\"\",\"raw\":\"{\\\"a\\\":1}\\n\\u0001\"}\n");
+}
+
+TEST(DeadLettersTest, AppendListAndCountAcrossDays) {
+  auto env = NewMemEnv();
+  DeadLetterWriter writer(env.get(), "/d/deadletter");
+  std::vector<DeadLetter> letters = {
+      {"file:a.json", 1, "bad json", "{not json"},
+      {"file:a.json", 2, "binary", std::string("\xff\xfe\0x", 4)},
+      {"http:10.0.0.1", 0, "too long", std::string(70000, 'z')},
+      {"file:\xe2\x82\xac.json", 3, "utf8 \xe2\x82\xac", "\xe2\x82\xac \t ok"},
+  };
+  std::vector<int64_t> times = {kT0, kT0 + 1'000'000, kT0 + 86400 * kNanosPerSecond, kT0 + 86400 * kNanosPerSecond};
+  for (size_t i = 0; i < letters.size(); ++i) ASSERT_TRUE(writer.Append(letters[i], times[i]).ok());
+  ASSERT_TRUE(writer.Sync().ok());
+  EXPECT_TRUE(env->FileExists("/d/deadletter/2024-07-31.ndjson"));
+  EXPECT_TRUE(env->FileExists("/d/deadletter/2024-08-01.ndjson"));
+
+  DeadLetterStats stats;
+  auto got = ReadAll(env.get(), &stats);
+  ASSERT_EQ(got.size(), letters.size());
+  EXPECT_EQ(stats.files, 2u);
+  EXPECT_EQ(stats.malformed_lines, 0u);
+  for (size_t i = 0; i < got.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(got[i].time_ns, times[i]);
+    EXPECT_EQ(got[i].input, letters[i].input);
+    EXPECT_EQ(got[i].record, letters[i].record);
+    EXPECT_EQ(got[i].reason, letters[i].reason);
+    EXPECT_EQ(got[i].raw_bytes, letters[i].raw.size());
+    if (i == 2) {
+      EXPECT_TRUE(got[i].truncated);
+      EXPECT_EQ(got[i].raw, letters[i].raw.substr(0, kDeadLetterMaxRaw));
+    } else {
+      EXPECT_FALSE(got[i].truncated);
+      EXPECT_EQ(got[i].raw, letters[i].raw);
+    }
+  }
+  auto count = CountDeadLetters(env.get(), "/d/deadletter");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->count, 4u);
+}
+
+TEST(DeadLettersTest, TornLastLineCostsOnlyThatLine) {
+  auto env = NewMemEnv();
+  {
+    DeadLetterWriter writer(env.get(), "/d/deadletter");
+    ASSERT_TRUE(writer.Append({"in", 1, "r", "one"}, kT0).ok());
+  }
+  // A crash tore the next line half-way.
+  std::string torn = FormatDeadLetter({"in", 2, "r", "two"}, kT0);
+  ASSERT_TRUE(env->AppendToFile("/d/deadletter/2024-07-31.ndjson", torn.substr(0, torn.size() / 2), false).ok());
+  {
+    DeadLetterWriter writer(env.get(), "/d/deadletter");
+    ASSERT_TRUE(writer.Append({"in", 3, "r", "three"}, kT0).ok());
+  }
+  DeadLetterStats stats;
+  auto got = ReadAll(env.get(), &stats);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].raw, "one");
+  EXPECT_EQ(got[1].raw, "three");
+  EXPECT_EQ(stats.malformed_lines, 1u);
+}
+
+TEST(DeadLettersTest, MissingDirectoryHasNone) {
+  auto env = NewMemEnv();
+  auto count = CountDeadLetters(env.get(), "/nowhere");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->count, 0u);
+}
+
+}  // namespace
+}  // namespace vigil

@@ -1,0 +1,147 @@
+// Segment file v1: reading and writing one file (docs/storage-format.md has
+// the byte layout). Internal to the store; the fuzzer uses SegmentReader too.
+//
+// Ownership and lifetime: RecordView fields point into the `raw` buffer passed
+// to SegmentReader::ReadBlock and are valid until that buffer changes.
+// Thread safety: a SegmentReader may be used from one thread at a time (it
+// owns a decompression context); SegmentBuilder likewise.
+#pragma once
+
+#include <zstd.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/hash.h"
+#include "common/status.h"
+#include "env/env.h"
+#include "event/event.h"
+
+namespace vigil::segment {
+
+inline constexpr char kFileMagic[8] = {'V', 'I', 'G', 'I', 'L', 'S', 'E', 'G'};
+inline constexpr char kTrailerMagic[8] = {'V', 'I', 'G', 'S', 'E', 'G', 'E', 'N'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kBlockMagic = 0x4B4C4256;  // "VBLK" little-endian
+inline constexpr size_t kHeaderSize = 16;
+inline constexpr size_t kBlockHeaderSize = 40;
+inline constexpr size_t kBlockHandleSize = 40;
+inline constexpr size_t kIdSize = 16;
+inline constexpr size_t kTrailerSize = 48;
+// Reader limits: larger values are treated as corruption, never allocated.
+inline constexpr uint32_t kMaxBlockRawBytes = 64u << 20;
+inline constexpr uint32_t kMaxIndexBytes = 64u << 20;
+inline constexpr char kSegmentSuffix[] = ".seg";
+inline constexpr char kTempSuffix[] = ".tmp";
+
+struct BlockHandle {
+  uint64_t offset = 0;  // of the block header
+  uint32_t compressed_len = 0;
+  uint32_t raw_len = 0;
+  uint32_t record_count = 0;
+  uint32_t checksum = 0;  // Checksum32 of the compressed bytes
+  int64_t min_time_ns = 0;
+  int64_t max_time_ns = 0;
+};
+
+struct SegmentIndex {
+  std::string source_type;
+  int64_t min_time_ns = 0;
+  int64_t max_time_ns = 0;
+  uint64_t record_count = 0;
+  std::vector<BlockHandle> blocks;
+};
+
+struct RecordView {
+  std::string_view id;
+  int64_t time_ns = 0;
+  int64_t ingest_time_ns = 0;
+  bool time_fallback = false;
+  std::string_view source_type;
+  std::string_view account;
+  std::string_view principal;
+  std::string_view raw;
+};
+
+// Accumulates records for one block, then sorts them by (time, id) and
+// compresses them. Buffers are reused across blocks.
+class BlockBuilder {
+ public:
+  void Add(const Event& event);
+  bool empty() const { return entries_.empty(); }
+  size_t raw_bytes() const { return arena_.size(); }
+  size_t count() const { return entries_.size(); }
+  // Writes block header + compressed records into *out (replacing it) and
+  // fills *handle (offset left 0). Resets the builder.
+  Status Finish(ZSTD_CCtx* cctx, int level, std::string* out, BlockHandle* handle);
+
+ private:
+  struct Entry {
+    int64_t time_ns;
+    uint32_t offset;
+    uint32_t length;
+    uint32_t id_offset;
+    uint32_t id_length;
+  };
+  std::string arena_;
+  std::string sorted_;
+  std::vector<Entry> entries_;
+};
+
+// Writes one segment to `<final_path>.tmp`; Finish makes it durable and
+// renames it to `final_path`.
+class SegmentBuilder {
+ public:
+  static Result<std::unique_ptr<SegmentBuilder>> Create(Env* env, std::string final_path, std::string source_type);
+  ~SegmentBuilder();  // abandons (removes the temp file) unless finished
+
+  // `block` is the output of BlockBuilder::Finish.
+  Status AddBlock(std::string_view block, BlockHandle handle);
+  void AddId(const Hash128& id) { ids_.push_back(id); }
+  // Writes ids, index and trailer; fsyncs; renames; fsyncs the directory.
+  Status Finish();
+  void Abandon();
+  uint64_t file_size() const { return file_size_; }
+  const std::string& final_path() const { return final_path_; }
+
+ private:
+  SegmentBuilder(Env* env, std::string final_path, std::unique_ptr<WritableFile> file, std::string source_type);
+  Env* env_;
+  std::string final_path_;
+  std::unique_ptr<WritableFile> file_;
+  SegmentIndex index_;
+  std::vector<Hash128> ids_;
+  uint64_t file_size_ = 0;
+  bool done_ = false;
+};
+
+class SegmentReader {
+ public:
+  // Reads and validates header, trailer and index. Any failure is Corruption
+  // (or IoError) naming the file: such a file is not a valid segment.
+  static Result<std::unique_ptr<SegmentReader>> Open(Env* env, const std::string& path);
+  ~SegmentReader();
+
+  const std::string& path() const { return file_->path(); }
+  const SegmentIndex& index() const { return index_; }
+  // The event-id hashes stored in the footer (checksummed), sorted.
+  Status ReadIds(std::vector<Hash128>* out) const;
+  // Reads, checks and decodes block `i`. *raw receives the decompressed bytes
+  // and *records views into it, in stored (time, id) order.
+  Status ReadBlock(size_t i, std::string* raw, std::vector<RecordView>* records);
+
+ private:
+  SegmentReader(std::unique_ptr<RandomAccessFile> file);
+  std::unique_ptr<RandomAccessFile> file_;
+  SegmentIndex index_;
+  uint64_t ids_offset_ = 0;
+  uint64_t ids_count_ = 0;
+  uint32_t ids_checksum_ = 0;
+  std::string scratch_;
+  ZSTD_DCtx* dctx_ = nullptr;
+};
+
+}  // namespace vigil::segment

@@ -1,0 +1,439 @@
+#include "store/internal/segment.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace vigil::segment {
+namespace {
+
+void PutFixed32(std::string* out, uint32_t v) {
+  char b[4];
+  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out->append(b, 4);
+}
+void PutFixed64(std::string* out, uint64_t v) {
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out->append(b, 8);
+}
+void EncodeFixed32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+void EncodeFixed64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+uint32_t DecodeFixed32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+uint64_t DecodeFixed64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+  return v;
+}
+void PutVarint32(std::string* out, uint32_t v) {
+  char b[5];
+  int n = 0;
+  while (v >= 0x80) {
+    b[n++] = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  b[n++] = static_cast<char>(v);
+  out->append(b, static_cast<size_t>(n));
+}
+void PutLengthPrefixed(std::string* out, std::string_view s) {
+  PutVarint32(out, static_cast<uint32_t>(s.size()));
+  out->append(s);
+}
+
+// Bounds-checked cursor over untrusted bytes.
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool Fixed32(uint32_t* v) {
+    if (in_.size() < 4) return false;
+    *v = DecodeFixed32(in_.data());
+    in_.remove_prefix(4);
+    return true;
+  }
+  bool Fixed64(uint64_t* v) {
+    if (in_.size() < 8) return false;
+    *v = DecodeFixed64(in_.data());
+    in_.remove_prefix(8);
+    return true;
+  }
+  bool Int64(int64_t* v) {
+    uint64_t u;
+    if (!Fixed64(&u)) return false;
+    *v = static_cast<int64_t>(u);
+    return true;
+  }
+  bool Byte(uint8_t* v) {
+    if (in_.empty()) return false;
+    *v = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return true;
+  }
+  bool Varint32(uint32_t* v) {
+    uint32_t result = 0;
+    for (int shift = 0; shift <= 28; shift += 7) {
+      if (in_.empty()) return false;
+      uint32_t byte = static_cast<unsigned char>(in_[0]);
+      in_.remove_prefix(1);
+      if (shift == 28 && byte > 0x0F) return false;
+      result |= (byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) {
+        *v = result;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool Bytes(size_t n, std::string_view* v) {
+    if (in_.size() < n) return false;
+    *v = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool LengthPrefixed(std::string_view* v) {
+    uint32_t n;
+    return Varint32(&n) && Bytes(n, v);
+  }
+  bool empty() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+};
+
+void PutHandle(std::string* out, const BlockHandle& h) {
+  PutFixed64(out, h.offset);
+  PutFixed32(out, h.compressed_len);
+  PutFixed32(out, h.raw_len);
+  PutFixed32(out, h.record_count);
+  PutFixed32(out, h.checksum);
+  PutFixed64(out, static_cast<uint64_t>(h.min_time_ns));
+  PutFixed64(out, static_cast<uint64_t>(h.max_time_ns));
+}
+
+bool GetHandle(Reader* r, BlockHandle* h) {
+  return r->Fixed64(&h->offset) && r->Fixed32(&h->compressed_len) && r->Fixed32(&h->raw_len) &&
+         r->Fixed32(&h->record_count) && r->Fixed32(&h->checksum) && r->Int64(&h->min_time_ns) &&
+         r->Int64(&h->max_time_ns);
+}
+
+Status Corrupt(const std::string& path, const std::string& what) {
+  return Status::Corruption("segment " + path + ": " + what);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- BlockBuilder
+
+void BlockBuilder::Add(const Event& e) {
+  Entry entry;
+  entry.time_ns = e.time_ns;
+  entry.offset = static_cast<uint32_t>(arena_.size());
+  PutVarint32(&arena_, static_cast<uint32_t>(e.id.size()));
+  entry.id_offset = static_cast<uint32_t>(arena_.size());
+  entry.id_length = static_cast<uint32_t>(e.id.size());
+  arena_.append(e.id);
+  PutFixed64(&arena_, static_cast<uint64_t>(e.time_ns));
+  PutFixed64(&arena_, static_cast<uint64_t>(e.ingest_time_ns));
+  arena_.push_back(e.time_fallback ? 1 : 0);
+  PutLengthPrefixed(&arena_, e.source_type);
+  PutLengthPrefixed(&arena_, e.account);
+  PutLengthPrefixed(&arena_, e.principal);
+  PutLengthPrefixed(&arena_, e.raw);
+  entry.length = static_cast<uint32_t>(arena_.size() - entry.offset);
+  entries_.push_back(entry);
+}
+
+Status BlockBuilder::Finish(ZSTD_CCtx* cctx, int level, std::string* out, BlockHandle* handle) {
+  const char* base = arena_.data();
+  auto less = [base](const Entry& a, const Entry& b) {
+    if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;
+    return std::string_view(base + a.id_offset, a.id_length) < std::string_view(base + b.id_offset, b.id_length);
+  };
+  std::string_view records = arena_;
+  if (!std::is_sorted(entries_.begin(), entries_.end(), less)) {  // logs mostly arrive in time order
+    std::sort(entries_.begin(), entries_.end(), less);
+    sorted_.resize(arena_.size());
+    char* dst = sorted_.data();
+    for (const Entry& e : entries_) {
+      std::memcpy(dst, base + e.offset, e.length);
+      dst += e.length;
+    }
+    records = sorted_;
+  }
+  size_t bound = ZSTD_compressBound(records.size());
+  out->resize(kBlockHeaderSize + bound);
+  size_t n = ZSTD_compressCCtx(cctx, out->data() + kBlockHeaderSize, bound, records.data(), records.size(), level);
+  if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(n));
+  out->resize(kBlockHeaderSize + n);
+
+  *handle = BlockHandle{};
+  handle->compressed_len = static_cast<uint32_t>(n);
+  handle->raw_len = static_cast<uint32_t>(records.size());
+  handle->record_count = static_cast<uint32_t>(entries_.size());
+  handle->checksum = Checksum32(std::string_view(out->data() + kBlockHeaderSize, n));
+  handle->min_time_ns = entries_.front().time_ns;
+  handle->max_time_ns = entries_.back().time_ns;
+
+  char* h = out->data();
+  EncodeFixed32(h + 0, kBlockMagic);
+  EncodeFixed32(h + 4, handle->compressed_len);
+  EncodeFixed32(h + 8, handle->raw_len);
+  EncodeFixed32(h + 12, handle->record_count);
+  EncodeFixed64(h + 16, static_cast<uint64_t>(handle->min_time_ns));
+  EncodeFixed64(h + 24, static_cast<uint64_t>(handle->max_time_ns));
+  EncodeFixed32(h + 32, handle->checksum);
+  EncodeFixed32(h + 36, Checksum32(std::string_view(h, 36)));
+
+  arena_.clear();
+  entries_.clear();
+  return Status::Ok();
+}
+
+// -------------------------------------------------------------- SegmentBuilder
+
+SegmentBuilder::SegmentBuilder(Env* env, std::string final_path, std::unique_ptr<WritableFile> file,
+                               std::string source_type)
+    : env_(env), final_path_(std::move(final_path)), file_(std::move(file)) {
+  index_.source_type = std::move(source_type);
+}
+
+SegmentBuilder::~SegmentBuilder() { Abandon(); }
+
+Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(Env* env, std::string final_path,
+                                                               std::string source_type) {
+  VIGIL_ASSIGN_OR_RETURN(auto file, env->NewWritableFile(final_path + kTempSuffix));
+  std::string header(kFileMagic, sizeof kFileMagic);
+  PutFixed32(&header, kFormatVersion);
+  PutFixed32(&header, 0);
+  Status s = file->Append(header);
+  if (!s.ok()) {
+    (void)file->Close();
+    (void)env->RemoveFile(final_path + kTempSuffix);
+    return s;
+  }
+  std::unique_ptr<SegmentBuilder> b(new SegmentBuilder(env, std::move(final_path), std::move(file), std::move(source_type)));
+  b->file_size_ = kHeaderSize;
+  return b;
+}
+
+Status SegmentBuilder::AddBlock(std::string_view block, BlockHandle handle) {
+  handle.offset = file_size_;
+  VIGIL_RETURN_IF_ERROR(file_->Append(block));
+  file_size_ += block.size();
+  if (index_.blocks.empty()) {
+    index_.min_time_ns = handle.min_time_ns;
+    index_.max_time_ns = handle.max_time_ns;
+  } else {
+    index_.min_time_ns = std::min(index_.min_time_ns, handle.min_time_ns);
+    index_.max_time_ns = std::max(index_.max_time_ns, handle.max_time_ns);
+  }
+  index_.record_count += handle.record_count;
+  index_.blocks.push_back(handle);
+  return Status::Ok();
+}
+
+Status SegmentBuilder::Finish() {
+  if (done_) return Status::FailedPrecondition("segment " + final_path_ + " already finished");
+  std::sort(ids_.begin(), ids_.end());
+  std::string tail;
+  tail.reserve(ids_.size() * kIdSize + index_.blocks.size() * kBlockHandleSize + 256);
+  const uint64_t ids_offset = file_size_;
+  for (const Hash128& id : ids_) {
+    PutFixed64(&tail, id.lo);
+    PutFixed64(&tail, id.hi);
+  }
+  const uint32_t ids_checksum = Checksum32(tail);
+  const uint64_t index_offset = ids_offset + tail.size();
+  const size_t index_start = tail.size();
+  PutFixed32(&tail, static_cast<uint32_t>(index_.source_type.size()));
+  tail.append(index_.source_type);
+  PutFixed64(&tail, static_cast<uint64_t>(index_.min_time_ns));
+  PutFixed64(&tail, static_cast<uint64_t>(index_.max_time_ns));
+  PutFixed64(&tail, index_.record_count);
+  PutFixed32(&tail, static_cast<uint32_t>(index_.blocks.size()));
+  for (const BlockHandle& h : index_.blocks) PutHandle(&tail, h);
+  const uint32_t index_len = static_cast<uint32_t>(tail.size() - index_start);
+  const uint32_t index_checksum = Checksum32(std::string_view(tail).substr(index_start));
+  const size_t trailer_start = tail.size();
+  PutFixed64(&tail, ids_offset);
+  PutFixed64(&tail, ids_.size());
+  PutFixed64(&tail, index_offset);
+  PutFixed32(&tail, index_len);
+  PutFixed32(&tail, ids_checksum);
+  PutFixed32(&tail, index_checksum);
+  PutFixed32(&tail, Checksum32(std::string_view(tail).substr(trailer_start, 36)));
+  tail.append(kTrailerMagic, sizeof kTrailerMagic);
+
+  const std::string tmp = final_path_ + kTempSuffix;
+  Status s = file_->Append(tail);
+  if (s.ok()) s = file_->Sync();
+  if (s.ok()) s = file_->Close();
+  if (s.ok()) s = env_->RenameFile(tmp, final_path_);
+  if (!s.ok()) {
+    Abandon();
+    return s.WithContext("writing segment " + final_path_);
+  }
+  done_ = true;
+  file_size_ += tail.size();
+  // The rename is in the directory; until it is synced the segment may vanish
+  // on a crash, but never appear half-written.
+  return env_->SyncDir(DirName(final_path_)).WithContext("writing segment " + final_path_);
+}
+
+void SegmentBuilder::Abandon() {
+  if (done_) return;
+  done_ = true;
+  (void)file_->Close();
+  (void)env_->RemoveFile(final_path_ + kTempSuffix);
+}
+
+// --------------------------------------------------------------- SegmentReader
+
+SegmentReader::SegmentReader(std::unique_ptr<RandomAccessFile> file) : file_(std::move(file)) {}
+
+SegmentReader::~SegmentReader() {
+  if (dctx_ != nullptr) ZSTD_freeDCtx(dctx_);
+}
+
+Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::string& path) {
+  VIGIL_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
+  std::unique_ptr<SegmentReader> r(new SegmentReader(std::move(file)));
+  const uint64_t size = r->file_->Size();
+  if (size < kHeaderSize + kTrailerSize) {
+    return Corrupt(path, "file too short (" + std::to_string(size) + " bytes) to be a segment");
+  }
+  std::string buf;
+  VIGIL_RETURN_IF_ERROR(r->file_->Read(0, kHeaderSize, &buf));
+  if (buf.size() != kHeaderSize || std::memcmp(buf.data(), kFileMagic, sizeof kFileMagic) != 0) {
+    return Corrupt(path, "bad header magic");
+  }
+  uint32_t version = DecodeFixed32(buf.data() + 8);
+  if (version != kFormatVersion) {
+    return Status::Unsupported("segment " + path + ": format version " + std::to_string(version) +
+                               "; this vigil reads version " + std::to_string(kFormatVersion));
+  }
+  VIGIL_RETURN_IF_ERROR(r->file_->Read(size - kTrailerSize, kTrailerSize, &buf));
+  if (buf.size() != kTrailerSize || std::memcmp(buf.data() + 40, kTrailerMagic, sizeof kTrailerMagic) != 0) {
+    return Corrupt(path, "no valid trailer (incomplete or not a segment)");
+  }
+  if (Checksum32(std::string_view(buf.data(), 36)) != DecodeFixed32(buf.data() + 36)) {
+    return Corrupt(path, "trailer checksum mismatch");
+  }
+  r->ids_offset_ = DecodeFixed64(buf.data());
+  r->ids_count_ = DecodeFixed64(buf.data() + 8);
+  const uint64_t index_offset = DecodeFixed64(buf.data() + 16);
+  const uint32_t index_len = DecodeFixed32(buf.data() + 24);
+  r->ids_checksum_ = DecodeFixed32(buf.data() + 28);
+  const uint32_t index_checksum = DecodeFixed32(buf.data() + 32);
+  if (index_len > kMaxIndexBytes || index_offset > size || index_offset + index_len + kTrailerSize != size ||
+      r->ids_count_ > size / kIdSize || r->ids_offset_ < kHeaderSize || r->ids_offset_ > size ||
+      r->ids_offset_ + r->ids_count_ * kIdSize != index_offset) {
+    return Corrupt(path, "trailer offsets inconsistent with file size " + std::to_string(size));
+  }
+  VIGIL_RETURN_IF_ERROR(r->file_->Read(index_offset, index_len, &buf));
+  if (buf.size() != index_len || Checksum32(buf) != index_checksum) return Corrupt(path, "index checksum mismatch");
+
+  Reader in(buf);
+  SegmentIndex& idx = r->index_;
+  uint32_t st_len;
+  std::string_view st;
+  uint32_t block_count;
+  if (!in.Fixed32(&st_len) || !in.Bytes(st_len, &st) || !in.Int64(&idx.min_time_ns) || !in.Int64(&idx.max_time_ns) ||
+      !in.Fixed64(&idx.record_count) || !in.Fixed32(&block_count) ||
+      static_cast<uint64_t>(block_count) * kBlockHandleSize > index_len) {
+    return Corrupt(path, "malformed index");
+  }
+  idx.source_type.assign(st);
+  idx.blocks.resize(block_count);
+  uint64_t next_offset = kHeaderSize;
+  uint64_t records = 0;
+  for (uint32_t i = 0; i < block_count; ++i) {
+    BlockHandle& h = idx.blocks[i];
+    if (!GetHandle(&in, &h)) return Corrupt(path, "malformed index");
+    if (h.offset != next_offset || h.raw_len > kMaxBlockRawBytes || h.min_time_ns > h.max_time_ns ||
+        h.min_time_ns < idx.min_time_ns || h.max_time_ns > idx.max_time_ns || h.record_count == 0) {
+      return Corrupt(path, "index entry for block " + std::to_string(i) + " is invalid");
+    }
+    next_offset = h.offset + kBlockHeaderSize + h.compressed_len;
+    records += h.record_count;
+  }
+  if (!in.empty() || next_offset != r->ids_offset_ || records != idx.record_count ||
+      idx.record_count != r->ids_count_ || idx.min_time_ns > idx.max_time_ns) {
+    return Corrupt(path, "index inconsistent with blocks or ids");
+  }
+  return r;
+}
+
+Status SegmentReader::ReadIds(std::vector<Hash128>* out) const {
+  out->clear();
+  std::string buf;
+  VIGIL_RETURN_IF_ERROR(file_->Read(ids_offset_, static_cast<size_t>(ids_count_ * kIdSize), &buf));
+  if (buf.size() != ids_count_ * kIdSize || Checksum32(buf) != ids_checksum_) {
+    return Corrupt(path(), "event-id set checksum mismatch");
+  }
+  out->resize(static_cast<size_t>(ids_count_));
+  for (size_t i = 0; i < out->size(); ++i) {
+    (*out)[i].lo = DecodeFixed64(buf.data() + i * kIdSize);
+    (*out)[i].hi = DecodeFixed64(buf.data() + i * kIdSize + 8);
+  }
+  return Status::Ok();
+}
+
+Status SegmentReader::ReadBlock(size_t i, std::string* raw, std::vector<RecordView>* records) {
+  records->clear();
+  if (i >= index_.blocks.size()) return Status::InvalidArgument("segment " + path() + ": no block " + std::to_string(i));
+  const BlockHandle& h = index_.blocks[i];
+  const std::string where = "block " + std::to_string(i) + " at offset " + std::to_string(h.offset);
+  VIGIL_RETURN_IF_ERROR(file_->Read(h.offset, kBlockHeaderSize + h.compressed_len, &scratch_));
+  if (scratch_.size() != kBlockHeaderSize + h.compressed_len) return Corrupt(path(), where + ": truncated");
+  const char* p = scratch_.data();
+  if (DecodeFixed32(p) != kBlockMagic || Checksum32(std::string_view(p, 36)) != DecodeFixed32(p + 36)) {
+    return Corrupt(path(), where + ": block header checksum mismatch");
+  }
+  if (DecodeFixed32(p + 4) != h.compressed_len || DecodeFixed32(p + 8) != h.raw_len ||
+      DecodeFixed32(p + 12) != h.record_count || static_cast<int64_t>(DecodeFixed64(p + 16)) != h.min_time_ns ||
+      static_cast<int64_t>(DecodeFixed64(p + 24)) != h.max_time_ns || DecodeFixed32(p + 32) != h.checksum) {
+    return Corrupt(path(), where + ": block header disagrees with index");
+  }
+  std::string_view compressed(p + kBlockHeaderSize, h.compressed_len);
+  if (Checksum32(compressed) != h.checksum) return Corrupt(path(), where + ": checksum mismatch");
+  if (dctx_ == nullptr) {
+    dctx_ = ZSTD_createDCtx();
+    if (dctx_ == nullptr) return Status::Internal("zstd: cannot create decompression context");
+  }
+  raw->resize(h.raw_len);
+  size_t n = ZSTD_decompressDCtx(dctx_, raw->data(), raw->size(), compressed.data(), compressed.size());
+  if (ZSTD_isError(n) || n != h.raw_len) {
+    return Corrupt(path(), where + ": cannot decompress" +
+                               (ZSTD_isError(n) ? std::string(" (") + ZSTD_getErrorName(n) + ")" : std::string()));
+  }
+  Reader in(*raw);
+  records->reserve(h.record_count);
+  for (uint32_t k = 0; k < h.record_count; ++k) {
+    RecordView rec;
+    uint64_t t, it;
+    uint8_t flags;
+    if (!in.LengthPrefixed(&rec.id) || !in.Fixed64(&t) || !in.Fixed64(&it) || !in.Byte(&flags) ||
+        !in.LengthPrefixed(&rec.source_type) || !in.LengthPrefixed(&rec.account) ||
+        !in.LengthPrefixed(&rec.principal) || !in.LengthPrefixed(&rec.raw)) {
+      return Corrupt(path(), where + ": record " + std::to_string(k) + " is malformed");
+    }
+    rec.time_ns = static_cast<int64_t>(t);
+    rec.ingest_time_ns = static_cast<int64_t>(it);
+    rec.time_fallback = (flags & 1) != 0;
+    if (rec.time_ns < h.min_time_ns || rec.time_ns > h.max_time_ns) {
+      return Corrupt(path(), where + ": record " + std::to_string(k) + " time outside block range");
+    }
+    records->push_back(rec);
+  }
+  if (!in.empty()) return Corrupt(path(), where + ": trailing bytes after records");
+  return Status::Ok();
+}
+
+}  // namespace vigil::segment

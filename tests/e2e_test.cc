@@ -1,0 +1,263 @@
+// End-to-end: the `vigil` command on real CloudTrail (Stratus Red Team
+// detonations), checked through its documented CLI contract.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kStratus = VIGIL_SHARED_DATA "/cloudtrail/stratus-red-team/docs/detonation-logs";
+
+struct CmdResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+CmdResult Vigil(const std::string& args) {
+  std::string cmd = std::string(VIGIL_BINARY) + " " + args + " 2>/dev/null";
+  CmdResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class E2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("vigil-e2e-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Data() const { return "--data " + (dir_ / "data").string(); }
+  fs::path dir_;
+};
+
+std::map<std::string, uint64_t> ParseSummary(const std::string& json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::map<std::string, uint64_t> out;
+  if (parser.parse(json).get(doc)) return out;
+  simdjson::dom::object obj;
+  if (doc.get(obj)) return out;
+  for (auto field : obj) {
+    uint64_t v = 0;
+    if (field.value.is_uint64()) v = field.value.get_uint64().value();
+    else if (field.value.is_int64()) v = static_cast<uint64_t>(field.value.get_int64().value());
+    else if (field.value.is_double()) v = 0;
+    out[std::string(field.key)] = v;
+  }
+  return out;
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t nl = s.find('\n', start);
+    if (nl == std::string::npos) nl = s.size();
+    if (nl > start) out.push_back(s.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+TEST_F(E2ETest, StratusIngestRaisesExactlyTheExpectedCisAlerts) {
+  CmdResult ingest = Vigil("ingest --json " + Data() + " " + kStratus.string());
+  ASSERT_EQ(ingest.exit_code, 0) << ingest.out;
+  auto summary = ParseSummary(ingest.out);
+  EXPECT_EQ(summary["files"], 35u);
+  EXPECT_EQ(summary["events"], 310u);
+  EXPECT_EQ(summary["errors"], 0u);
+  EXPECT_EQ(summary["duplicates"], 0u);
+  EXPECT_GT(summary["alerts"], 0u);
+
+  // Which technique each event id came from.
+  std::map<std::string, std::string> technique_of;
+  simdjson::dom::parser parser;
+  for (const auto& entry : fs::directory_iterator(kStratus)) {
+    std::string technique = entry.path().stem().string();
+    technique = technique.substr(technique.find('.') + 1);       // drop "aws."
+    technique = technique.substr(technique.find('.') + 1);       // drop the tactic
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.load(entry.path().string()).get(doc), simdjson::SUCCESS);
+    for (simdjson::dom::element rec : doc.get_array()) {
+      std::string_view id;
+      if (rec["eventID"].get(id) == simdjson::SUCCESS) technique_of[std::string(id)] = technique;
+    }
+  }
+
+  CmdResult alerts = Vigil("alerts --json " + Data());
+  ASSERT_EQ(alerts.exit_code, 0);
+  std::set<std::pair<std::string, std::string>> got;  // (technique, cis control)
+  for (const std::string& line : Lines(alerts.out)) {
+    simdjson::dom::element a;
+    ASSERT_EQ(parser.parse(line).get(a), simdjson::SUCCESS) << line;
+    // The documented shape.
+    for (const char* key : {"id", "rule_id", "title", "severity", "entity", "first_seen", "last_seen"}) {
+      std::string_view v;
+      EXPECT_EQ(a[key].get(v), simdjson::SUCCESS) << key << " in " << line;
+    }
+    uint64_t count = 0;
+    EXPECT_EQ(a["count"].get(count), simdjson::SUCCESS);
+    bool truncated = true;
+    EXPECT_EQ(a["truncated"].get(truncated), simdjson::SUCCESS);
+    EXPECT_FALSE(truncated);
+    std::vector<std::string> cis;
+    for (simdjson::dom::element t : a["tags"].get_array()) {
+      std::string_view tag = t.get_string().value();
+      if (tag.substr(0, 8) == "cis.aws.") cis.emplace_back(tag.substr(8));
+    }
+    size_t ids = 0;
+    for (simdjson::dom::element e : a["event_ids"].get_array()) {
+      ++ids;
+      std::string id(e.get_string().value());
+      ASSERT_TRUE(technique_of.count(id)) << "alert names unknown event " << id;
+      for (const auto& c : cis) got.insert({technique_of[id], c});
+    }
+    EXPECT_EQ(ids, count);
+  }
+  std::set<std::pair<std::string, std::string>> want = {
+      {"cloudtrail-stop", "4.5"},
+      {"cloudtrail-delete", "4.5"},
+      {"console-login-without-mfa", "4.2"},
+      {"iam-create-admin-user", "4.4"},
+      {"iam-create-backdoor-role", "4.4"},
+      {"ec2-security-group-open-port-22-ingress", "4.10"},
+      {"organizations-leave", "4.15"},
+      {"organizations-leave", "4.1"},
+      {"ec2-get-password-data", "4.1"},
+      {"ec2-download-user-data", "4.1"},
+      {"ec2-launch-unusual-instances", "4.1"},
+  };
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(E2ETest, IngestingTheSameFilesTwiceChangesNothing) {
+  CmdResult first = Vigil("ingest --json " + Data() + " " + kStratus.string());
+  ASSERT_EQ(first.exit_code, 0);
+  CmdResult alerts1 = Vigil("alerts --json " + Data());
+  CmdResult hunt1 = Vigil("hunt --json " + Data() + " ''");
+  CmdResult second = Vigil("ingest --json " + Data() + " " + kStratus.string());
+  ASSERT_EQ(second.exit_code, 0);
+  auto s2 = ParseSummary(second.out);
+  EXPECT_EQ(s2["events"], 0u);
+  EXPECT_EQ(s2["duplicates"], 310u);
+  EXPECT_EQ(s2["alerts"], 0u);
+  EXPECT_EQ(Vigil("alerts --json " + Data()).out, alerts1.out);
+  CmdResult hunt2 = Vigil("hunt --json " + Data() + " ''");
+  EXPECT_EQ(hunt2.out, hunt1.out);
+  EXPECT_EQ(Lines(hunt2.out).size(), 310u);
+}
+
+TEST_F(E2ETest, HuntFindsRecordsByteExactNewestFirst) {
+  ASSERT_EQ(Vigil("ingest --json " + Data() + " " + kStratus.string()).exit_code, 0);
+  CmdResult r = Vigil("hunt --json " + Data() + " 'eventName=StopLogging OR eventName=DeleteTrail'");
+  ASSERT_EQ(r.exit_code, 0);
+  auto lines = Lines(r.out);
+  ASSERT_GE(lines.size(), 2u);
+  simdjson::dom::parser parser;
+  std::string prev = "9999";
+  for (const auto& line : lines) {
+    simdjson::dom::element e;
+    ASSERT_EQ(parser.parse(line).get(e), simdjson::SUCCESS);
+    std::string_view name = e["eventName"].get_string().value();
+    EXPECT_TRUE(name == "StopLogging" || name == "DeleteTrail") << name;
+    std::string t(e["eventTime"].get_string().value());
+    EXPECT_LE(t, prev);
+    prev = t;
+  }
+  // Time bounds use event time.
+  CmdResult none = Vigil("hunt --json " + Data() + " --to 2000-01-01T00:00:00Z 'eventName=StopLogging'");
+  EXPECT_EQ(none.exit_code, 0);
+  EXPECT_TRUE(none.out.empty());
+  // A bad query is a usage error pointing at the token.
+  EXPECT_EQ(Vigil("hunt " + Data() + " 'eventName=X )'").exit_code, 2);
+}
+
+TEST_F(E2ETest, UnrecognisedFilesAreSkippedInDirectoriesAndErrorsWhenNamed) {
+  fs::create_directories(dir_ / "in");
+  fs::copy_file(kStratus / "aws.defense-evasion.cloudtrail-stop.json", dir_ / "in" / "trail.json");
+  {
+    FILE* f = fopen((dir_ / "in" / "README.md").c_str(), "w");
+    fputs("# not a log\n", f);
+    fclose(f);
+  }
+  CmdResult dir = Vigil("ingest --json " + Data() + " " + (dir_ / "in").string());
+  EXPECT_EQ(dir.exit_code, 0);
+  auto s = ParseSummary(dir.out);
+  EXPECT_EQ(s["files"], 1u);
+  EXPECT_EQ(s["skipped"], 1u);
+  CmdResult named = Vigil("ingest --json " + Data() + " " + (dir_ / "in" / "README.md").string());
+  EXPECT_EQ(named.exit_code, 1);
+  EXPECT_EQ(Vigil("ingest " + Data() + " " + (dir_ / "missing.json").string()).exit_code, 1);
+}
+
+TEST_F(E2ETest, MalformedRecordsAreDeadLetteredAndTheRestLands) {
+  fs::create_directories(dir_);
+  {
+    FILE* f = fopen((dir_ / "mixed.json").c_str(), "w");
+    fputs(R"([{"eventVersion":"1.08","eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com",)"
+          R"("eventTime":"2024-07-31T13:06:24Z","eventID":"00000000-0000-0000-0000-000000000001",)"
+          R"("userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/a"}}, {"eventName": tru},)"
+          R"({"eventVersion":"1.08","eventName":"ListBuckets","eventSource":"s3.amazonaws.com","eventTime":"..."}])",
+          f);
+    fclose(f);
+  }
+  CmdResult r = Vigil("ingest --json " + Data() + " " + (dir_ / "mixed.json").string());
+  EXPECT_EQ(r.exit_code, 1);
+  auto s = ParseSummary(r.out);
+  EXPECT_EQ(s["events"], 2u);
+  EXPECT_EQ(s["errors"], 1u);
+  EXPECT_EQ(Lines(Vigil("hunt --json " + Data() + " ''").out).size(), 2u);
+}
+
+TEST_F(E2ETest, RulesPackLintsCleanAndItsTestsPass) {
+  CmdResult lint = Vigil("rules lint --json " VIGIL_SOURCE_DIR "/rules");
+  EXPECT_EQ(lint.exit_code, 0) << lint.out;
+  auto s = ParseSummary(lint.out);
+  EXPECT_GE(s["loaded"], 15u);
+  CmdResult test = Vigil("rules test --json " VIGIL_SOURCE_DIR "/rules");
+  EXPECT_EQ(test.exit_code, 0) << test.out;
+  EXPECT_GE(Lines(test.out).size(), 60u);
+}
+
+TEST_F(E2ETest, SigmaAwsRulesLintWithoutErrorsOrUnsupported) {
+  CmdResult lint = Vigil("rules lint --json " VIGIL_SHARED_DATA "/sigma/rules/cloud/aws");
+  EXPECT_EQ(lint.exit_code, 0) << lint.out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  ASSERT_EQ(parser.parse(lint.out).get(doc), simdjson::SUCCESS) << lint.out;
+  EXPECT_GE(doc["loaded"].get_uint64().value(), 50u);
+  EXPECT_EQ(doc["errors"].get_array().size(), 0u);
+  EXPECT_EQ(doc["unsupported"].get_array().size(), 0u);
+}
+
+TEST_F(E2ETest, DemoRunsAndPrintsAlerts) {
+  CmdResult demo = Vigil("demo --events 3000 --data " + (dir_ / "demo").string());
+  EXPECT_EQ(demo.exit_code, 0);
+  EXPECT_NE(demo.out.find("cis"), std::string::npos) << demo.out;
+}
+
+TEST_F(E2ETest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Vigil("ingest").exit_code, 2);
+  EXPECT_EQ(Vigil("nonsense").exit_code, 2);
+  EXPECT_EQ(Vigil("alerts " + Data() + " --from yesterday").exit_code, 2);
+  EXPECT_EQ(Vigil("ingest --help").exit_code, 0);
+}
+
+}  // namespace
