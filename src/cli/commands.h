@@ -1,0 +1,53 @@
+// One function per subcommand; each returns the process exit code.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vigil::cli {
+
+inline constexpr char kDefaultDataDir[] = "./vigil-data";
+
+struct IngestOptions {
+  std::vector<std::string> paths;
+  std::string data_dir = kDefaultDataDir;
+  std::vector<std::string> extra_rules;
+  bool json = false;
+  bool no_detect = false;
+};
+int RunIngest(const IngestOptions& options);
+
+struct AlertsOptions {
+  std::string data_dir = kDefaultDataDir;
+  bool json = false;
+  std::string from, to, rule_id, min_severity;
+  size_t limit = 0;
+};
+int RunAlerts(const AlertsOptions& options);
+
+struct HuntOptions {
+  std::string query;
+  std::string data_dir = kDefaultDataDir;
+  bool json = false;
+  std::string from, to;
+  size_t limit = 0;
+};
+int RunHunt(const HuntOptions& options);
+
+struct RulesOptions {
+  std::vector<std::string> paths;
+  bool json = false;
+};
+int RunRulesLint(const RulesOptions& options);
+int RunRulesTest(const RulesOptions& options);
+
+struct DemoOptions {
+  uint64_t seed = 1;
+  std::string data_dir = "./vigil-demo-data";
+  size_t events = 20000;
+  bool json = false;
+};
+int RunDemo(const DemoOptions& options);
+
+}  // namespace vigil::cli

@@ -1,0 +1,83 @@
+// The `vigil` command. Contract (docs/cli.md): results on stdout (only JSON
+// with --json), diagnostics and progress on stderr; exit 0 success, 1 ran but
+// found failures, 2 usage or fatal error.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace vigil::cli;
+  CLI::App app{"vigil: a self-hosted SIEM for AWS logs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("vigil 0.1.0"));
+
+  IngestOptions ingest;
+  auto* ingest_cmd = app.add_subcommand("ingest", "Ingest log files and directories (recursively)");
+  ingest_cmd->add_option("paths", ingest.paths, "Files or directories (CloudTrail .json/.json.gz, arrays, NDJSON)")
+      ->required();
+  ingest_cmd->add_option("--data", ingest.data_dir, "Data directory")->capture_default_str();
+  ingest_cmd->add_option("--rules", ingest.extra_rules, "Extra rule directory (repeatable)");
+  ingest_cmd->add_flag("--json", ingest.json, "Print the summary as one JSON object");
+  ingest_cmd->add_flag("--no-detect", ingest.no_detect, "Store only; run no rules");
+
+  AlertsOptions alerts;
+  auto* alerts_cmd = app.add_subcommand("alerts", "List alerts");
+  alerts_cmd->add_option("--data", alerts.data_dir, "Data directory")->capture_default_str();
+  alerts_cmd->add_flag("--json", alerts.json, "One JSON object per alert per line");
+  alerts_cmd->add_option("--from", alerts.from, "Only alerts last seen at or after this RFC 3339 time");
+  alerts_cmd->add_option("--to", alerts.to, "Only alerts first seen before this RFC 3339 time");
+  alerts_cmd->add_option("--rule", alerts.rule_id, "Only alerts of this rule id");
+  alerts_cmd->add_option("--min-severity", alerts.min_severity, "informational|low|medium|high|critical");
+  alerts_cmd->add_option("--limit", alerts.limit, "At most N alerts (0: all)");
+
+  HuntOptions hunt;
+  auto* hunt_cmd = app.add_subcommand("hunt", "Search stored events");
+  hunt_cmd->add_option("query", hunt.query, "Query, e.g. 'eventName=ConsoleLogin errorMessage=\"Failed*\"'");
+  hunt_cmd->add_option("--data", hunt.data_dir, "Data directory")->capture_default_str();
+  hunt_cmd->add_flag("--json", hunt.json, "Print the stored raw records, one per line");
+  hunt_cmd->add_option("--from", hunt.from, "Events at or after this RFC 3339 time");
+  hunt_cmd->add_option("--to", hunt.to, "Events before this RFC 3339 time");
+  hunt_cmd->add_option("--limit", hunt.limit, "At most N events (0: all)")->capture_default_str();
+
+  auto* rules_cmd = app.add_subcommand("rules", "Lint and test detection rules");
+  rules_cmd->require_subcommand(1);
+  RulesOptions lint;
+  auto* lint_cmd = rules_cmd->add_subcommand("lint", "Check rule files; report unsupported and broken ones");
+  lint_cmd->add_option("paths", lint.paths, "Rule files or directories")->required();
+  lint_cmd->add_flag("--json", lint.json, "Print one JSON object");
+  RulesOptions test;
+  auto* test_cmd = rules_cmd->add_subcommand("test", "Run the test cases beside each rule (foo.tests.yml)");
+  test_cmd->add_option("paths", test.paths, "Rule files or directories")->required();
+  test_cmd->add_flag("--json", test.json, "One JSON object per case");
+
+  DemoOptions demo;
+  auto* demo_cmd = app.add_subcommand("demo", "Generate a day of CloudTrail with attacks, ingest it, show the alerts");
+  demo_cmd->add_option("--seed", demo.seed, "Generator seed")->capture_default_str();
+  demo_cmd->add_option("--data", demo.data_dir, "Demo data directory (wiped first)")->capture_default_str();
+  demo_cmd->add_option("--events", demo.events, "Routine events to generate")->capture_default_str();
+  demo_cmd->add_flag("--json", demo.json, "Print the ingest summary as JSON and alerts as JSON lines");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitFatal;
+  }
+
+  if (*ingest_cmd) return RunIngest(ingest);
+  if (*alerts_cmd) return RunAlerts(alerts);
+  if (*hunt_cmd) return RunHunt(hunt);
+  if (*lint_cmd) return RunRulesLint(lint);
+  if (*test_cmd) return RunRulesTest(test);
+  if (*demo_cmd) return RunDemo(demo);
+  return kExitFatal;
+}

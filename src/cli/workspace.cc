@@ -1,0 +1,71 @@
+#include "cli/workspace.h"
+
+#include "common/time.h"
+#include "detect/sigma/rule_set.h"
+#include "detect/sigma/sigma_detector.h"
+#include "store/data_dir.h"
+#include "store/dead_letters.h"
+
+namespace vigil::cli {
+namespace {
+
+class StoreDeadLetters final : public DeadLetterSink {
+ public:
+  StoreDeadLetters(Env* env, std::string dir) : writer_(env, std::move(dir)) {}
+  Status Write(const DeadLetter& dead) override { return writer_.Append(dead, NowNanos()); }
+  Status Sync() { return writer_.Sync(); }
+
+ private:
+  DeadLetterWriter writer_;
+};
+
+class DiskWorkspace final : public Workspace {
+ public:
+  ~DiskWorkspace() override {
+    if (dead_) (void)dead_->Sync();
+  }
+  EventStore* store() override { return store_.get(); }
+  MetadataStore* metadata() override { return metadata_.get(); }
+  DeadLetterSink* dead_letters() override { return dead_.get(); }
+
+  std::unique_ptr<DataDir> dir_;
+  std::unique_ptr<EventStore> store_;
+  std::unique_ptr<MetadataStore> metadata_;
+  std::unique_ptr<StoreDeadLetters> dead_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& data_dir, bool write) {
+  auto ws = std::make_unique<DiskWorkspace>();
+  DataDirOptions opts;
+  opts.read_only = !write;
+  auto dir = DataDir::Open(data_dir, Env::Default(), opts);
+  if (!dir.ok()) return dir.status();
+  ws->dir_ = std::move(dir).value();
+  auto store = ws->dir_->OpenEventStore();
+  if (!store.ok()) return store.status();
+  ws->store_ = std::move(store).value();
+  auto meta = OpenSqliteMetadata(ws->dir_->meta_db_path());
+  if (!meta.ok()) return meta.status();
+  ws->metadata_ = std::move(meta).value();
+  if (write) ws->dead_ = std::make_unique<StoreDeadLetters>(Env::Default(), ws->dir_->deadletter_dir());
+  return std::unique_ptr<Workspace>(std::move(ws));
+}
+
+Result<RuleLoad> LoadRules(const std::vector<std::string>& paths) {
+  RuleSet set;
+  LintReport report;
+  for (const auto& p : paths) {
+    Status st = set.LoadPath(p, &report);
+    if (!st.ok()) return st.WithContext("loading rules");
+  }
+  RuleLoad out;
+  out.loaded = report.loaded;
+  for (auto& i : report.unsupported) out.unsupported.push_back({i.file, i.reason});
+  for (auto& i : report.errors) out.errors.push_back({i.file, i.reason});
+  out.detector = std::make_unique<SigmaDetector>(set.SharedRules());
+  return out;
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,43 @@
+// Workspace: the opened data directory (format version, lock, event store,
+// metadata, dead letters) and the loaded rules, as the subcommands use them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "alert/metadata.h"
+#include "common/status.h"
+#include "detect/detector.h"
+#include "ingest/pipeline.h"
+#include "store/event_store.h"
+
+namespace vigil::cli {
+
+struct LintIssue {
+  std::string file;
+  std::string reason;
+};
+
+struct RuleLoad {
+  size_t loaded = 0;
+  std::vector<LintIssue> unsupported;
+  std::vector<LintIssue> errors;
+  std::unique_ptr<Detector> detector;  // evaluates every loaded rule
+};
+
+// Loads every rule under `paths` (files or directories).
+Result<RuleLoad> LoadRules(const std::vector<std::string>& paths);
+
+class Workspace {
+ public:
+  virtual ~Workspace() = default;
+  // `write`: take the data directory's exclusive lock (ingest, demo). Readers
+  // (hunt, alerts) open without it and may run while an ingest is going on.
+  static Result<std::unique_ptr<Workspace>> Open(const std::string& data_dir, bool write);
+  virtual EventStore* store() = 0;
+  virtual MetadataStore* metadata() = 0;
+  virtual DeadLetterSink* dead_letters() = 0;
+};
+
+}  // namespace vigil::cli

@@ -1,0 +1,301 @@
+// Evaluation of compiled Sigma detections against a FieldResolver.
+#include "detect/sigma/internal/detection.h"
+
+#include <arpa/inet.h>
+#include <re2/re2.h>
+
+#include <charconv>
+#include <cstring>
+
+namespace vigil::sigma_internal {
+namespace {
+
+bool IsScalar(const FieldValue& v) {
+  return v.kind == ValueKind::kString || v.kind == ValueKind::kNumber || v.kind == ValueKind::kBool;
+}
+
+bool ParseIpv4(std::string_view s, uint8_t out[4]) {
+  int part = 0;
+  size_t i = 0;
+  while (part < 4) {
+    size_t start = i;
+    unsigned value = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
+      value = value * 10 + static_cast<unsigned>(s[i] - '0');
+      ++i;
+    }
+    const size_t len = i - start;
+    if (len == 0 || value > 255) return false;
+    if (len > 1 && s[start] == '0') return false;  // 035: ambiguous (octal?), not an address
+    out[part++] = static_cast<uint8_t>(value);
+    if (part < 4) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+  }
+  return i == s.size();
+}
+
+// Parses a decimal number the way a log writes it; the whole text must be used.
+bool ParseNumber(std::string_view s, double* out) {
+  if (s.empty()) return false;
+  if (s.front() == '+') s.remove_prefix(1);
+  const char* end = s.data() + s.size();
+  auto r = std::from_chars(s.data(), end, *out);
+  return r.ec == std::errc() && r.ptr == end;
+}
+
+}  // namespace
+
+bool ParseIp(std::string_view text, bool* v6, std::array<uint8_t, 16>* addr) {
+  addr->fill(0);
+  if (text.find(':') == std::string_view::npos) {
+    *v6 = false;
+    return ParseIpv4(text, addr->data());
+  }
+  char buf[64];
+  if (text.size() >= sizeof buf) return false;
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  *v6 = true;
+  return inet_pton(AF_INET6, buf, addr->data()) == 1;
+}
+
+std::optional<IpNetwork> ParseCidr(std::string_view text) {
+  IpNetwork net;
+  std::string_view ip = text;
+  int prefix = -1;
+  size_t slash = text.find('/');
+  if (slash != std::string_view::npos) {
+    ip = text.substr(0, slash);
+    std::string_view p = text.substr(slash + 1);
+    if (p.empty() || p.size() > 3) return std::nullopt;
+    auto r = std::from_chars(p.data(), p.data() + p.size(), prefix);
+    if (r.ec != std::errc() || r.ptr != p.data() + p.size()) return std::nullopt;
+  }
+  if (!ParseIp(ip, &net.v6, &net.addr)) return std::nullopt;
+  const int max_len = net.v6 ? 128 : 32;
+  if (prefix < 0) prefix = max_len;
+  if (prefix > max_len) return std::nullopt;
+  net.prefix_len = prefix;
+  return net;
+}
+
+bool CidrContains(const IpNetwork& net, std::string_view ip_text) {
+  bool v6 = false;
+  std::array<uint8_t, 16> addr;
+  if (!ParseIp(ip_text, &v6, &addr) || v6 != net.v6) return false;
+  int bits = net.prefix_len;
+  for (size_t i = 0; bits > 0; ++i, bits -= 8) {
+    const uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
+    if ((addr[i] & mask) != (net.addr[i] & mask)) return false;
+  }
+  return true;
+}
+
+bool ValueMatcher::MatchesScalar(const FieldValue& v) const {
+  switch (kind) {
+    case Kind::kGlob:
+      if (glob.Matches(v.text)) return true;
+      return numeric_equal && v.kind == ValueKind::kNumber && v.number == number;
+    case Kind::kRegex:
+      if (!regex_atoms.empty()) {
+        bool any = false;
+        for (const std::string& atom : regex_atoms) {
+          if (ContainsIgnoreCase(v.text, atom)) {
+            any = true;
+            break;
+          }
+        }
+        if (!any) return false;
+      }
+      return RE2::PartialMatch(re2::StringPiece(v.text.data(), v.text.size()), *regex);
+    case Kind::kCidr:
+      return v.kind == ValueKind::kString && CidrContains(network, v.text);
+    case Kind::kCompare: {
+      double x = 0;
+      if (v.kind == ValueKind::kNumber) {
+        x = v.number;
+      } else if (v.kind != ValueKind::kString || !ParseNumber(v.text, &x)) {
+        return false;
+      }
+      switch (cmp) {
+        case Cmp::kLt:
+          return x < number;
+        case Cmp::kLte:
+          return x <= number;
+        case Cmp::kGt:
+          return x > number;
+        case Cmp::kGte:
+          return x >= number;
+      }
+      return false;
+    }
+    case Kind::kNull:
+    case Kind::kExists:
+    case Kind::kFieldRef:
+      return false;
+  }
+  return false;
+}
+
+namespace {
+
+// Tracks which rule values matched, for `all`; a 64-bit mask covers almost
+// every rule, a vector the rest.
+class HitSet {
+ public:
+  explicit HitSet(size_t n) : n_(n) {
+    if (n > 64) big_.assign(n, 0);
+  }
+  bool Test(size_t i) const { return n_ > 64 ? big_[i] != 0 : ((mask_ >> i) & 1) != 0; }
+  void Set(size_t i) {
+    if (Test(i)) return;
+    ++count_;
+    if (n_ > 64) {
+      big_[i] = 1;
+    } else {
+      mask_ |= uint64_t{1} << i;
+    }
+  }
+  size_t count() const { return count_; }
+
+ private:
+  size_t n_;
+  size_t count_ = 0;
+  uint64_t mask_ = 0;
+  std::vector<char> big_;
+};
+
+bool MatchFieldRef(const FieldMatcher& m, const FieldResolver& fields) {
+  // Collect the referenced fields' values once, then compare.
+  std::vector<std::string> refs;
+  bool any = false;
+  for (const ValueMatcher& vm : m.values) {
+    refs.clear();
+    fields.Visit(vm.ref, [&](const FieldValue& v) {
+      if (IsScalar(v)) refs.emplace_back(v.text);
+      return true;
+    });
+    if (refs.empty()) {
+      if (m.all) return false;
+      continue;
+    }
+    bool hit = false;
+    fields.Visit(m.path, [&](const FieldValue& v) {
+      if (!IsScalar(v)) return true;
+      for (const std::string& r : refs) {
+        if (vm.cased ? v.text == r : EqualsIgnoreCase(v.text, r)) {
+          hit = true;
+          return false;
+        }
+      }
+      return true;
+    });
+    if (hit && !m.all) return true;
+    if (!hit && m.all) return false;
+    any |= hit;
+  }
+  return any;
+}
+
+}  // namespace
+
+bool FieldMatcher::Matches(const FieldResolver& fields) const {
+  if (values.empty()) return false;
+  if (values.front().kind == ValueMatcher::Kind::kFieldRef) return MatchFieldRef(*this, fields);
+
+  // The visitor captures one pointer so that std::function stores it inline
+  // (no allocation per evaluation).
+  struct State {
+    const FieldMatcher* self;
+    size_t n;
+    HitSet hits;
+    bool saw_value = false;
+    bool saw_null = false;
+  } st{this, values.size(), HitSet(values.size())};
+  State* sp = &st;
+  auto on_value = [sp](const FieldValue& v) {
+    if (v.kind == ValueKind::kNull) {
+      sp->saw_null = true;
+      return true;
+    }
+    if (!IsScalar(v)) return true;
+    sp->saw_value = true;
+    const FieldMatcher& m = *sp->self;
+    for (size_t i = 0; i < sp->n; ++i) {
+      if (sp->hits.Test(i)) continue;
+      if (m.values[i].MatchesScalar(v)) {
+        sp->hits.Set(i);
+        if (!m.all) return false;
+      }
+    }
+    return !(m.all && sp->hits.count() == sp->n);
+  };
+  bool present = true;
+  if (keyword) {
+    fields.VisitAllScalars(on_value);
+  } else {
+    present = fields.Visit(path, on_value);
+  }
+  const size_t n = st.n;
+  HitSet& hits = st.hits;
+  const bool saw_value = st.saw_value;
+  const bool saw_null = st.saw_null;
+  if (hits.count() == 0 || all) {
+    for (size_t i = 0; i < n; ++i) {
+      const ValueMatcher& vm = values[i];
+      if (vm.kind == ValueMatcher::Kind::kNull && (!present || saw_null)) hits.Set(i);
+      if (vm.kind == ValueMatcher::Kind::kExists && present == vm.exists_expected) hits.Set(i);
+    }
+  }
+  if (negate) return saw_value && hits.count() == 0;
+  return all ? hits.count() == n : hits.count() > 0;
+}
+
+bool Selection::Matches(const FieldResolver& fields) const {
+  for (const auto& alt : alternatives) {
+    bool ok = true;
+    for (const FieldMatcher& m : alt) {
+      if (!m.Matches(fields)) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+namespace {
+
+bool Eval(const CondNode& node, const Detection& d, const FieldResolver& fields) {
+  switch (node.op) {
+    case CondNode::Op::kRef:
+      return d.selections[static_cast<size_t>(node.selection)].Matches(fields);
+    case CondNode::Op::kAnd:
+      for (const CondNode& k : node.kids)
+        if (!Eval(k, d, fields)) return false;
+      return true;
+    case CondNode::Op::kOr:
+      for (const CondNode& k : node.kids)
+        if (Eval(k, d, fields)) return true;
+      return false;
+    case CondNode::Op::kNot:
+      return !Eval(node.kids.front(), d, fields);
+    case CondNode::Op::kAtLeast: {
+      int got = 0;
+      for (const CondNode& k : node.kids) {
+        if (Eval(k, d, fields) && ++got >= node.count) return true;
+      }
+      return false;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Detection::Matches(const FieldResolver& fields) const { return Eval(condition, *this, fields); }
+
+}  // namespace vigil::sigma_internal

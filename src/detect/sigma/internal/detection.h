@@ -1,0 +1,115 @@
+// Internal: the compiled form of a Sigma `detection:` block and its evaluation.
+// Not part of the public contract of the detect module; include
+// "detect/sigma/rule.h" instead.
+//
+// Everything here is immutable after compilation and safe to evaluate from
+// several threads at once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/glob.h"
+#include "common/status.h"
+#include "event/event.h"
+
+namespace re2 {
+class RE2;
+}
+
+namespace vigil::sigma_internal {
+
+// An IPv4 or IPv6 network. IPv4 addresses are kept in the first 4 bytes.
+struct IpNetwork {
+  bool v6 = false;
+  std::array<uint8_t, 16> addr{};
+  int prefix_len = 0;
+};
+
+// Strict textual IP parsing: dotted-quad IPv4 without leading zeros, or IPv6.
+bool ParseIp(std::string_view text, bool* v6, std::array<uint8_t, 16>* addr);
+// `10.0.0.0/8`, `fe80::/10`, or a bare address (full-length prefix).
+std::optional<IpNetwork> ParseCidr(std::string_view text);
+bool CidrContains(const IpNetwork& net, std::string_view ip_text);
+
+// One rule value after its modifiers were applied.
+struct ValueMatcher {
+  enum class Kind {
+    kGlob,      // wildcard/literal match on the scalar's text
+    kRegex,     // RE2 partial match
+    kCidr,      // IP in network
+    kCompare,   // lt/lte/gt/gte
+    kNull,      // field missing or null
+    kExists,    // field present (or absent when exists_expected is false)
+    kFieldRef,  // equal to a value of another field
+  };
+  enum class Cmp { kLt, kLte, kGt, kGte };
+
+  Kind kind = Kind::kGlob;
+  GlobPattern glob;
+  // Plain numeric rule values (`EventID: 4738`) also equal a numeric field
+  // whose value is the same number written differently (4738.0).
+  bool numeric_equal = false;
+  double number = 0;  // for numeric_equal and kCompare
+  Cmp cmp = Cmp::kLt;
+  std::shared_ptr<const re2::RE2> regex;
+  // Lower-case literals of which a regex match must contain at least one
+  // (from RE2's FilteredRE2); empty when none could be derived.
+  std::vector<std::string> regex_atoms;
+  IpNetwork network;
+  bool exists_expected = true;
+  FieldPath ref;
+  bool cased = false;  // kFieldRef: case-sensitive comparison
+
+  // For scalar matchers (glob, regex, cidr, compare): does this value match?
+  bool MatchesScalar(const FieldValue& v) const;
+};
+
+// `field|mods: values` (or a keyword list when `keyword`).
+struct FieldMatcher {
+  FieldPath path;
+  std::string display;   // the key as written, for diagnostics
+  bool keyword = false;  // match against every scalar of the record
+  bool all = false;      // every value must match (default: any)
+  bool negate = false;   // `neq`: present, and no value matches
+  std::vector<ValueMatcher> values;
+
+  bool Matches(const FieldResolver& fields) const;
+};
+
+// A search identifier: OR over alternatives, each an AND of field matchers.
+struct Selection {
+  std::string name;
+  std::vector<std::vector<FieldMatcher>> alternatives;
+
+  bool Matches(const FieldResolver& fields) const;
+};
+
+// Condition syntax tree; `N of X*`, `all of them` etc. are expanded at parse
+// time into kAtLeast / kAnd / kOr over selection references.
+struct CondNode {
+  enum class Op { kRef, kAnd, kOr, kNot, kAtLeast };
+  Op op = Op::kRef;
+  int selection = -1;  // kRef
+  int count = 1;       // kAtLeast
+  std::vector<CondNode> kids;
+};
+
+struct Detection {
+  std::vector<Selection> selections;
+  CondNode condition;
+
+  bool Matches(const FieldResolver& fields) const;
+};
+
+// Parses one condition string against the named selections. Fails with
+// kInvalidArgument (syntax, unknown identifier) or kUnsupported (deprecated
+// aggregation expressions such as `| count() by x > 5` or `| near`).
+Result<CondNode> ParseCondition(std::string_view text, const std::vector<Selection>& selections);
+
+}  // namespace vigil::sigma_internal

@@ -1,0 +1,54 @@
+// Rule test cases: a rule `foo.yml` keeps its cases in `foo.tests.yml` beside
+// it, a YAML list of
+//
+//   - name: stop logging is caught
+//     expect: match            # or no_match
+//     event: {eventSource: cloudtrail.amazonaws.com, eventName: StopLogging}
+//   - name: one alert per principal and window
+//     alerts: 1                # distinct (entity, window) buckets among matches
+//     events: [{...}, {...}]
+//
+// Events are written as YAML maps and handed to the caller's `make_event` as
+// JSON text, because building an Event (id, time, principal) is a parser's
+// job. `vigil rules test PATH` prints one RuleTestResult::ToJson() per case.
+//
+// Thread safety: the functions here keep no state; `make_event` is called on
+// the calling thread only.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "detect/sigma/rule.h"
+#include "event/event.h"
+
+namespace vigil {
+
+struct RuleTestResult {
+  std::string rule;       // rule id; the file path when the rule did not load
+  std::string case_name;  // the case's `name`, else "case N" (1-based)
+  bool passed = false;
+  std::string detail;  // why it failed: expected vs got; empty on success
+
+  // {"rule":"...","case":"...","passed":true,"detail":"..."}
+  std::string ToJson() const;
+};
+
+using MakeEventFn = std::function<Result<Event>(const std::string& json)>;
+
+// Runs the cases of one tests file against `rule`. A tests file that cannot
+// be read as a list of cases yields one failing result saying why.
+std::vector<RuleTestResult> RunRuleTestCases(const SigmaRule& rule, std::string_view tests_yaml,
+                                             const MakeEventFn& make_event);
+
+// Loads every rule under `path` (file or directory, as RuleSet::LoadPath) and
+// runs the tests file beside each. A loaded rule without a tests file adds no
+// result. A rule file that is an error, or that is unsupported but has a
+// tests file, adds one failing result named "(load)". kNotFound when `path`
+// does not exist.
+Result<std::vector<RuleTestResult>> RunRuleTests(const std::string& path, const MakeEventFn& make_event);
+
+}  // namespace vigil

@@ -1,0 +1,72 @@
+// SigmaDetector: evaluates a set of Sigma rules against each event.
+//
+// A prefilter keeps the per-event cost low: for every rule it derives, from
+// the condition, a necessary equality constraint on one field (for example
+// eventName in {StopLogging, DeleteTrail}, taken from selections ANDed at the
+// top level). Process() looks up each indexed field of the event once
+// (lower-cased) and evaluates only the rules whose constraint can hold, plus
+// the rules for which no constraint could be derived.
+//
+// Ownership and thread safety: the detector shares the immutable rules it was
+// built from. Process() does not mutate the detector and may be called from
+// several threads at once.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "detect/detector.h"
+#include "detect/sigma/rule.h"
+
+namespace vigil {
+
+class SigmaDetector final : public Detector {
+ public:
+  explicit SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules);
+
+  std::string_view name() const override { return "sigma"; }
+  // Calls `sink` once per matching rule, in rule order.
+  void Process(const Event& event, const MatchSink& sink) override;
+
+  // Builds the Match a rule reports for an event (entity, severity, window).
+  static Match MakeMatch(const SigmaRule& rule, const Event& event);
+
+  size_t rule_count() const { return rules_.size(); }
+  // Rules that the prefilter cannot skip (evaluated for every event).
+  size_t unindexed_rule_count() const { return always_.size(); }
+  // The field path each rule is indexed on ("" when not indexed); for lint
+  // output and tests.
+  std::string IndexFieldOf(size_t rule_index) const;
+
+  struct Stats {
+    uint64_t events = 0;
+    uint64_t rules_evaluated = 0;
+    uint64_t matches = 0;
+  };
+  Stats stats() const;
+
+ private:
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct FieldIndex {
+    FieldPath path;
+    size_t max_value_len = 0;
+    std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> by_value;
+  };
+
+  std::vector<std::shared_ptr<const SigmaRule>> rules_;
+  std::vector<FieldIndex> indexes_;
+  std::vector<uint32_t> always_;    // rule indices without a constraint
+  std::vector<int> index_of_rule_;  // rule -> indexes_ position or -1
+  std::atomic<uint64_t> events_{0};
+  std::atomic<uint64_t> rules_evaluated_{0};
+  std::atomic<uint64_t> matches_{0};
+};
+
+}  // namespace vigil

@@ -1,0 +1,189 @@
+#include "ingest/pipeline.h"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+#include <unordered_set>
+
+#include "common/time.h"
+#include "formats/decompress.h"
+#include "ingest/bounded_queue.h"
+
+namespace vigil {
+namespace {
+
+// What the parse stage hands the store stage: events plus the diagnostics
+// produced while parsing them, so that one thread owns all counters and sinks.
+struct Batch {
+  std::vector<Event> events;
+  std::vector<DeadLetter> dead;
+  std::vector<std::pair<DiagnosticLevel, std::string>> diagnostics;
+  uint64_t files = 0, skipped = 0, failed_inputs = 0, warnings = 0, bytes = 0, inputs_done = 0;
+};
+
+class BatchingSink final : public ParseSink {
+ public:
+  BatchingSink(BoundedQueue<Batch>* queue, size_t batch_events) : queue_(queue), batch_events_(batch_events) {}
+
+  void OnEvent(Event&& e) override {
+    batch_.events.push_back(std::move(e));
+    if (batch_.events.size() >= batch_events_) Flush();
+  }
+  void OnDeadLetter(DeadLetter&& d) override { batch_.dead.push_back(std::move(d)); }
+  void OnWarning(std::string_view input, std::string_view message) override {
+    ++batch_.warnings;
+    batch_.diagnostics.emplace_back(DiagnosticLevel::kWarning, std::string(input) + ": " + std::string(message));
+  }
+  Batch& batch() { return batch_; }
+  void Flush() {
+    queue_->Push(std::move(batch_));
+    batch_ = Batch();
+    batch_.events.reserve(batch_events_);
+  }
+
+ private:
+  BoundedQueue<Batch>* queue_;
+  size_t batch_events_;
+  Batch batch_;
+};
+
+}  // namespace
+
+Pipeline::Pipeline(Source* source, const ParserRegistry* parsers, std::vector<Detector*> detectors,
+                   EventWriter* writer, MetadataStore* metadata, DeadLetterSink* dead_letters, PipelineOptions options)
+    : source_(source),
+      parsers_(parsers),
+      detectors_(std::move(detectors)),
+      writer_(writer),
+      metadata_(metadata),
+      dead_letters_(dead_letters),
+      options_(options) {}
+
+Result<IngestStats> Pipeline::Run() {
+  const auto start = std::chrono::steady_clock::now();
+  BoundedQueue<Batch> queue(options_.queue_batches);
+  std::atomic<bool> stop{false};
+
+  // Parse stage: read, decompress, recognise, parse.
+  std::thread parse_thread([&] {
+    BatchingSink sink(&queue, options_.batch_events);
+    const int64_t ingest_time = NowNanos();
+    while (!stop.load(std::memory_order_relaxed)) {
+      auto next = source_->Next();
+      if (!next) break;
+      Batch& b = sink.batch();
+      ++b.inputs_done;
+      if (!next->ok()) {
+        ++b.failed_inputs;
+        b.diagnostics.emplace_back(DiagnosticLevel::kError, next->status().message());
+        continue;
+      }
+      RawInput in = std::move(*next).value();
+      auto bytes = MaybeDecompress(in.bytes, in.name);
+      in.bytes.clear();
+      in.bytes.shrink_to_fit();
+      if (!bytes.ok()) {
+        ++b.failed_inputs;
+        b.diagnostics.emplace_back(DiagnosticLevel::kError, bytes.status().message());
+        continue;
+      }
+      std::string_view text = *bytes;
+      const Parser* parser = parsers_->Recognize(text.substr(0, 65536));
+      if (!parser) {
+        if (in.explicit_input) {
+          ++b.failed_inputs;
+          b.diagnostics.emplace_back(DiagnosticLevel::kError,
+                                     in.name + ": not a recognised log (no parser reads this content)");
+        } else {
+          ++b.skipped;
+          b.diagnostics.emplace_back(DiagnosticLevel::kNote, in.name + ": skipped, not a recognised log");
+        }
+        continue;
+      }
+      b.bytes += text.size();
+      Status st = parser->Parse(ParseInput{in.name, text, ingest_time}, sink);
+      Batch& after = sink.batch();
+      if (!st.ok()) {
+        ++after.failed_inputs;
+        after.diagnostics.emplace_back(DiagnosticLevel::kError, st.message());
+      } else {
+        ++after.files;
+      }
+    }
+    sink.Flush();
+    queue.Close();
+  });
+
+  // Store stage: dedup, detect, alert, store.
+  IngestStats stats;
+  Status failure;
+  size_t inputs_done = 0;
+  std::vector<AlertHit> hits;
+  // Alerts touched in this run: one per (rule, entity, rollup bucket).
+  std::unordered_set<std::string> touched;
+  MatchSink on_match = [&](const Event& e, const Match& m) {
+    AlertHit h;
+    h.rule_id = m.rule_id;
+    h.title = m.title;
+    h.severity = m.severity;
+    h.tags = m.tags;
+    h.entity = m.entity.empty() ? e.principal : m.entity;
+    h.finding_type = m.finding_type;
+    h.rollup_window_ns = m.rollup_window_ns;
+    h.event_time_ns = e.time_ns;
+    h.event_id = e.id;
+    const int64_t w = h.rollup_window_ns > 0 ? h.rollup_window_ns : 3600 * kNanosPerSecond;
+    int64_t bucket = h.event_time_ns / w;
+    if (h.event_time_ns < 0 && h.event_time_ns % w != 0) --bucket;
+    touched.insert(h.rule_id + '\0' + h.entity + '\0' + std::to_string(bucket));
+    hits.push_back(std::move(h));
+  };
+  while (auto batch = queue.Pop()) {
+    if (!failure.ok()) continue;  // drain so the parser thread can finish
+    stats.files += batch->files;
+    stats.skipped += batch->skipped;
+    stats.failed_inputs += batch->failed_inputs;
+    stats.warnings += batch->warnings;
+    stats.bytes += batch->bytes;
+    inputs_done += batch->inputs_done;
+    if (diag_)
+      for (auto& [level, msg] : batch->diagnostics) diag_(level, msg);
+    for (DeadLetter& d : batch->dead) {
+      ++stats.errors;
+      if (diag_) diag_(DiagnosticLevel::kWarning, d.input + ": record " + std::to_string(d.record) + ": " + d.reason);
+      if (dead_letters_) {
+        Status st = dead_letters_->Write(d);
+        if (!st.ok()) failure = st;
+      }
+    }
+    hits.clear();
+    for (Event& e : batch->events) {
+      if (writer_->Contains(e)) {
+        ++stats.duplicates;
+        continue;
+      }
+      for (Detector* d : detectors_) d->Process(e, on_match);
+      auto added = writer_->Add(e);
+      if (!added.ok()) {
+        failure = added.status();
+        break;
+      }
+      if (*added) ++stats.events;
+      else ++stats.duplicates;
+    }
+    if (failure.ok() && !hits.empty() && metadata_) {
+      auto n = metadata_->Upsert(hits);
+      if (!n.ok()) failure = n.status();
+    }
+    if (progress_) progress_(stats, inputs_done, source_->total());
+    if (!failure.ok()) stop.store(true);
+  }
+  parse_thread.join();
+  stats.alerts = touched.size();
+  if (failure.ok()) failure = writer_->Commit();
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!failure.ok()) return failure;
+  return stats;
+}
+
+}  // namespace vigil

@@ -1,0 +1,83 @@
+// The ingest pipeline, assembled from the design's seams:
+//
+//   Source ─► decompress ─► Parser (recognised from content) ─► BoundedQueue<Batch>
+//          ─► dedup (store ids) ─► Detectors ─► alerts (MetadataStore) ─► EventWriter
+//
+// Parsing runs on its own thread; detection, alerting and storing run on the
+// calling thread, so a slow store or detector backpressures the parser through
+// the bounded queue instead of growing memory. `vigil ingest` runs it over
+// files; `vigil serve` will run the same stages over network sources.
+//
+// Ownership: the Pipeline borrows every component; they must outlive Run().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "alert/metadata.h"
+#include "common/status.h"
+#include "detect/detector.h"
+#include "formats/parser.h"
+#include "ingest/source.h"
+#include "store/event_store.h"
+
+namespace vigil {
+
+struct IngestStats {
+  uint64_t files = 0;         // inputs parsed by a parser
+  uint64_t skipped = 0;       // inputs in a directory no parser recognised
+  uint64_t failed_inputs = 0; // explicit inputs not recognised, unreadable or corrupt
+  uint64_t events = 0;        // newly stored
+  uint64_t duplicates = 0;    // already stored (same id)
+  uint64_t errors = 0;        // records dead-lettered
+  uint64_t warnings = 0;
+  uint64_t alerts = 0;        // alerts created or updated
+  uint64_t bytes = 0;         // decompressed bytes parsed
+  double seconds = 0;
+};
+
+// Where dead letters go (the store's dead-letter files in `vigil ingest`).
+class DeadLetterSink {
+ public:
+  virtual ~DeadLetterSink() = default;
+  virtual Status Write(const DeadLetter& dead) = 0;
+};
+
+enum class DiagnosticLevel { kNote, kWarning, kError };
+using DiagnosticFn = std::function<void(DiagnosticLevel, const std::string&)>;
+using ProgressFn = std::function<void(const IngestStats&, size_t inputs_done, size_t inputs_total)>;
+
+struct PipelineOptions {
+  size_t batch_events = 2048;
+  size_t queue_batches = 4;
+  InputLimits limits;
+};
+
+class Pipeline {
+ public:
+  Pipeline(Source* source, const ParserRegistry* parsers, std::vector<Detector*> detectors, EventWriter* writer,
+           MetadataStore* metadata, DeadLetterSink* dead_letters, PipelineOptions options = {});
+
+  void set_diagnostics(DiagnosticFn fn) { diag_ = std::move(fn); }
+  void set_progress(ProgressFn fn) { progress_ = std::move(fn); }
+
+  // Runs to the end of the source. A non-ok Status is a fatal error (store or
+  // metadata failure); per-input and per-record problems are counted in the
+  // stats and reported through the diagnostics callback.
+  Result<IngestStats> Run();
+
+ private:
+  Source* source_;
+  const ParserRegistry* parsers_;
+  std::vector<Detector*> detectors_;
+  EventWriter* writer_;
+  MetadataStore* metadata_;
+  DeadLetterSink* dead_letters_;
+  PipelineOptions options_;
+  DiagnosticFn diag_;
+  ProgressFn progress_;
+};
+
+}  // namespace vigil
