@@ -6,7 +6,8 @@
 
 #include "alert/metadata.h"
 #include "common/hash.h"
-#include "store/json_escape.h"  // header-only
+#include "common/json_escape.h"
+#include "common/json_writer.h"
 
 namespace vigil {
 

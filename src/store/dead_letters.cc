@@ -4,7 +4,8 @@
 #include <cstdio>
 
 #include "common/time.h"
-#include "store/json_escape.h"
+#include "common/json_escape.h"
+#include "common/json_writer.h"
 
 namespace vigil {
 namespace {

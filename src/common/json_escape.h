@@ -1,9 +1,7 @@
-// Minimal JSON string escaping/unescaping for the files storage writes itself
-// (dead letters) and for small JSON columns in metadata. Header-only, no
-// allocation beyond the output string.
-//
-// A shared JSON writer belongs in `common`; until one exists, this is the one
-// place vigil escapes JSON by hand.
+// JSON string helpers beside the writer (common/json_writer.h, which escapes):
+// UTF-8 validation and truncation, and reading a quoted JSON string back, for
+// the small files and columns vigil writes itself (dead letters, metadata).
+// Header-only.
 #pragma once
 
 #include <cstdint>
@@ -55,36 +53,6 @@ inline size_t Utf8PrefixLength(std::string_view s, size_t max) {
   size_t n = max;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return n;
-}
-
-// Appends `s` as a quoted JSON string. Bytes are copied as they are except
-// '"', '\\' and control characters, which are escaped. Callers that may hold
-// invalid UTF-8 check IsValidUtf8 first (JSON requires UTF-8).
-inline void AppendJsonString(std::string* out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  size_t run = 0;  // start of the current unescaped run
-  for (size_t i = 0; i < s.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      default:
-        out->append("\\u00");
-        out->push_back(kHex[c >> 4]);
-        out->push_back(kHex[c & 0xF]);
-    }
-  }
-  out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
 }
 
 namespace json_internal {
