@@ -25,11 +25,12 @@ struct NullSink : vigil::ParseSink {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto text = vigil::GunzipAll(bytes, "fuzz", 1 << 24);
-  std::string_view input = text.ok() ? std::string_view(*text) : bytes;
+  std::string_view input = text.ok() ? text->view() : bytes;
   const auto& registry = vigil::ParserRegistry::Default();
   const vigil::Parser* parser = registry.Recognize(input.substr(0, 65536));
   if (!parser) parser = registry.Find(vigil::kCloudTrail);
   NullSink sink;
-  (void)parser->Parse(vigil::ParseInput{"fuzz", input, 0}, sink);
+  // Both framing paths: in place over padded bytes, and the copying one.
+  (void)parser->Parse(vigil::ParseInput{"fuzz", input, 0, text.ok() ? text->padding() : 0}, sink);
   return 0;
 }

@@ -15,6 +15,7 @@ struct IngestOptions {
   std::vector<std::string> extra_rules;
   bool json = false;
   bool no_detect = false;
+  int threads = 2;  // 1: one thread; 2: parsing on its own thread
 };
 int RunIngest(const IngestOptions& options);
 

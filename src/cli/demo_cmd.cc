@@ -12,7 +12,7 @@ namespace vigil::cli {
 
 // Defined in ingest_cmd.cc and alerts_cmd.cc.
 Result<IngestStats> IngestPaths(Workspace& ws, const std::vector<std::string>& paths, Detector* detector,
-                                bool show_progress);
+                                bool show_progress, int threads);
 std::string IngestSummaryJson(const IngestStats& s);
 std::string IngestSummaryLine(const IngestStats& s);
 std::string AlertJson(const Alert& a);
@@ -47,7 +47,7 @@ int RunDemo(const DemoOptions& o) {
   auto rules = LoadRules(RuleDirectories({}));
   if (!rules.ok()) return Fatal(rules.status());
   for (const auto& e : rules->errors) Warn("rule " + e.file + ": " + e.reason);
-  auto stats = IngestPaths(**ws, {(root / "input").string()}, rules->detector.get(), true);
+  auto stats = IngestPaths(**ws, {(root / "input").string()}, rules->detector.get(), true, 2);
   if (!stats.ok()) return Fatal(stats.status());
   auto alerts = (*ws)->metadata()->ListAlerts(AlertQuery{});
   if (!alerts.ok()) return Fatal(alerts.status());

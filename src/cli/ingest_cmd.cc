@@ -35,14 +35,16 @@ class DiagnosticPrinter {
 };
 
 Result<IngestStats> IngestPaths(Workspace& ws, const std::vector<std::string>& paths, Detector* detector,
-                                bool show_progress) {
+                                bool show_progress, int threads) {
   auto source = MakeFileSource(paths);
   std::vector<Detector*> detectors;
   if (detector) detectors.push_back(detector);
   auto writer = ws.store()->NewWriter();
   if (!writer.ok()) return writer.status();
+  PipelineOptions options;
+  options.threaded = threads > 1;
   Pipeline pipeline(source.get(), &ParserRegistry::Default(), detectors, writer->get(), ws.metadata(),
-                    ws.dead_letters());
+                    ws.dead_letters(), options);
   Progress progress("ingest");
   DiagnosticPrinter printer(&progress);
   pipeline.set_diagnostics([&](DiagnosticLevel l, const std::string& m) { printer(l, m); });
@@ -92,7 +94,7 @@ int RunIngest(const IngestOptions& o) {
     for (const auto& e : rules.errors) Warn("rule " + e.file + ": " + e.reason);
     if (rules.loaded == 0) Warn("no detection rules loaded; events are stored without detection");
   }
-  auto stats = IngestPaths(**ws, o.paths, rules.detector.get(), true);
+  auto stats = IngestPaths(**ws, o.paths, rules.detector.get(), true, o.threads);
   if (!stats.ok()) return Fatal(stats.status());
   if (o.json) {
     std::printf("%s\n", IngestSummaryJson(*stats).c_str());

@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   ingest_cmd->add_option("--rules", ingest.extra_rules, "Extra rule directory (repeatable)");
   ingest_cmd->add_flag("--json", ingest.json, "Print the summary as one JSON object");
   ingest_cmd->add_flag("--no-detect", ingest.no_detect, "Store only; run no rules");
+  ingest_cmd->add_option("--threads", ingest.threads, "1: one thread (least CPU); 2: parse on a second thread")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str();
 
   AlertsOptions alerts;
   auto* alerts_cmd = app.add_subcommand("alerts", "List alerts");

@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <mutex>
+#include <vector>
 #include <string>
 
 namespace vigil {
@@ -155,6 +157,79 @@ class JsonFields final : public FieldResolver {
   }
 };
 
+// Recycles JsonFields (and the simdjson document buffers inside them, which
+// are sized to the largest record seen) instead of allocating a fresh tape per
+// record. Events may be built on one thread and destroyed on another, so each
+// thread keeps a small bin on either side and trades whole bins with a shared
+// stack under a mutex: one lock per kBin records, not per record.
+class FieldsPool {
+ public:
+  static constexpr size_t kBin = 256;
+  static constexpr size_t kMaxPooled = 64 * kBin;
+  // Documents that grew past this are freed rather than pooled.
+  static constexpr size_t kMaxPooledCapacity = 1 << 20;
+
+  static FieldsPool& Get() {
+    static FieldsPool* pool = new FieldsPool();  // never destroyed: bins may outlive main
+    return *pool;
+  }
+
+  JsonFields* Take() {
+    Bins& b = ThreadBins();
+    if (b.supply.empty()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!full_bins_.empty()) {
+        b.supply = std::move(full_bins_.back());
+        full_bins_.pop_back();
+      }
+    }
+    if (b.supply.empty()) {
+      // Same-thread reuse (single-threaded ingest, tests) needs no lock.
+      if (!b.returns.empty()) b.supply.swap(b.returns);
+      else return new JsonFields();
+    }
+    JsonFields* f = b.supply.back();
+    b.supply.pop_back();
+    return f;
+  }
+
+  void Give(JsonFields* f) {
+    if (f->doc.capacity() > kMaxPooledCapacity) {
+      delete f;
+      return;
+    }
+    Bins& b = ThreadBins();
+    b.returns.push_back(f);
+    if (b.returns.size() < kBin) return;
+    std::vector<JsonFields*> full;
+    full.swap(b.returns);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (full_bins_.size() * kBin < kMaxPooled) {
+        full_bins_.push_back(std::move(full));
+        return;
+      }
+    }
+    for (JsonFields* x : full) delete x;
+  }
+
+ private:
+  struct Bins {
+    std::vector<JsonFields*> supply;
+    std::vector<JsonFields*> returns;
+    ~Bins() {
+      for (JsonFields* f : supply) delete f;
+      for (JsonFields* f : returns) delete f;
+    }
+  };
+  static Bins& ThreadBins() {
+    thread_local Bins bins;
+    return bins;
+  }
+  std::mutex mu_;
+  std::vector<std::vector<JsonFields*>> full_bins_;
+};
+
 simdjson::dom::parser& ThreadParser(size_t max_depth) {
   thread_local simdjson::dom::parser parser;
   thread_local size_t depth = 0;
@@ -167,15 +242,23 @@ simdjson::dom::parser& ThreadParser(size_t max_depth) {
 
 }  // namespace
 
-Result<std::shared_ptr<const FieldResolver>> ParseJsonFields(std::string_view json, const JsonLimits& limits) {
+static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING, "kJsonPadding must cover simdjson's padding");
+
+Result<std::shared_ptr<const FieldResolver>> ParseJsonFields(std::string_view json, const JsonLimits& limits,
+                                                            size_t readable_padding) {
   if (json.size() > limits.max_record_bytes) {
     return Status::LimitExceeded("record of " + std::to_string(json.size()) + " bytes exceeds the limit of " +
                                  std::to_string(limits.max_record_bytes) + " bytes");
   }
-  auto fields = std::make_shared<JsonFields>();
-  simdjson::padded_string padded(json);
+  std::shared_ptr<JsonFields> fields(FieldsPool::Get().Take(), [](JsonFields* f) { FieldsPool::Get().Give(f); });
   auto& parser = ThreadParser(limits.max_depth);
-  auto err = parser.parse_into_document(fields->doc, padded.data(), padded.size()).get(fields->root);
+  simdjson::error_code err;
+  if (readable_padding >= kJsonPadding) {
+    err = parser.parse_into_document(fields->doc, json.data(), json.size(), false).get(fields->root);
+  } else {
+    simdjson::padded_string padded(json);
+    err = parser.parse_into_document(fields->doc, padded.data(), padded.size(), false).get(fields->root);
+  }
   if (err) {
     if (err == simdjson::DEPTH_ERROR)
       return Status::LimitExceeded("record nests deeper than " + std::to_string(limits.max_depth) + " levels");

@@ -15,9 +15,15 @@ struct JsonLimits {
   size_t max_depth = 64;
 };
 
+// Bytes that must be readable past the end of `json` for an in-place parse.
+inline constexpr size_t kJsonPadding = 64;
+
 // Parses `json` (one object) into a resolver. Errors: invalid JSON, too deep,
-// too large. The bytes are copied into padded storage; `json` need not outlive it.
-Result<std::shared_ptr<const FieldResolver>> ParseJsonFields(std::string_view json,
-                                                            const JsonLimits& limits = {});
+// too large. The resolver keeps its own copy of what it needs; `json` need not
+// outlive the call. When the caller guarantees `readable_padding` >=
+// kJsonPadding bytes readable after `json` (e.g. spare string capacity), the
+// parse reads `json` in place instead of copying it to padded storage.
+Result<std::shared_ptr<const FieldResolver>> ParseJsonFields(std::string_view json, const JsonLimits& limits = {},
+                                                            size_t readable_padding = 0);
 
 }  // namespace vigil

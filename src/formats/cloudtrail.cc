@@ -1,5 +1,6 @@
 #include "formats/cloudtrail.h"
 
+#include <cstring>
 #include <string>
 
 #include "common/time.h"
@@ -138,11 +139,16 @@ class CloudTrailParser final : public Parser {
 Status BuildCloudTrailEvent(std::string_view raw, int64_t ingest_time_ns, const InputLimits& limits, Event* ev,
                             std::string* time_warning) {
   JsonLimits jl{limits.max_record_bytes, limits.max_depth};
-  auto fields = ParseJsonFields(raw, jl);
+  // The event keeps the raw bytes anyway: copy them once, with spare capacity
+  // (zeroed) so the JSON parse can read them in place.
+  ev->raw.clear();
+  ev->raw.reserve(raw.size() + kJsonPadding);
+  ev->raw.assign(raw);
+  std::memset(ev->raw.data() + raw.size(), 0, kJsonPadding);  // within capacity, past size
+  auto fields = ParseJsonFields(ev->raw, jl, ev->raw.capacity() - ev->raw.size());
   if (!fields.ok()) return fields.status();
   ev->fields = std::move(fields).value();
   ev->source_type = std::string(kCloudTrail);
-  ev->raw.assign(raw);
   ev->ingest_time_ns = ingest_time_ns;
 
   std::string event_id = ev->FirstString(P(0));

@@ -8,6 +8,7 @@
 #include "common/time.h"
 #include "formats/cloudtrail.h"
 #include "formats/decompress.h"
+#include "formats/json_split.h"
 #include "formats/parser.h"
 
 namespace vigil {
@@ -149,15 +150,38 @@ TEST(DecompressTest, GzipRoundTripAndCorruption) {
   libdeflate_free_compressor(comp);
   auto out = MaybeDecompress(gz, "a.json.gz");
   ASSERT_TRUE(out.ok());
-  EXPECT_EQ(*out, text);
+  EXPECT_EQ(out->view(), text);
   // Two members concatenated decode to both.
   auto two = GunzipAll(gz + gz, "b.json.gz");
   ASSERT_TRUE(two.ok());
-  EXPECT_EQ(*two, text + text);
+  EXPECT_EQ(two->view(), text + text);
   std::string bad = gz.substr(0, gz.size() / 2);
   auto broken = GunzipAll(bad, "c.json.gz");
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("c.json.gz"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil
+
+namespace vigil {
+namespace {
+
+TEST(JsonSplitTest, StringsWithEscapesAndBracketsDoNotConfuseFraming) {
+  // Long enough that the 16-byte scanning path and the scalar tail both run.
+  std::string text =
+      R"([{"a":"x\"}]{[ padding padding padding","b":"\\","c":"\\\"]"}, {"d":"]]]]]]]]]]]]]]]]]]]]"},)"
+      "\n  {\"e\":[1,[2,{\"f\":\"\\\\\\\\\"}]]}]";
+  std::vector<JsonSpan> spans;
+  ASSERT_TRUE(SplitJsonArray(text, 0, 64, &spans).ok());
+  ASSERT_EQ(spans.size(), 3u);
+  EXPECT_EQ(text.substr(spans[1].begin, spans[1].end - spans[1].begin), R"({"d":"]]]]]]]]]]]]]]]]]]]]"})");
+  EXPECT_EQ(text.substr(spans[2].begin, spans[2].end - spans[2].begin), "{\"e\":[1,[2,{\"f\":\"\\\\\\\\\"}]]}");
+  for (size_t cut = 1; cut < text.size(); ++cut) {  // every truncation is reported, never overrun
+    std::vector<JsonSpan> partial;
+    (void)SplitJsonArray(std::string_view(text).substr(0, cut), 0, 64, &partial);
+    for (const auto& s : partial) EXPECT_LE(s.end, cut);
+  }
 }
 
 }  // namespace

@@ -12,13 +12,13 @@ bool IsGzip(std::string_view bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
-Result<std::string> GunzipAll(std::string_view bytes, std::string_view name, size_t max_bytes) {
+Result<ByteBuffer> GunzipAll(std::string_view bytes, std::string_view name, size_t max_bytes) {
   struct Free {
     void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
   };
   std::unique_ptr<libdeflate_decompressor, Free> d(libdeflate_alloc_decompressor());
   if (!d) return Status::Internal("cannot allocate a gzip decompressor");
-  std::string out;
+  ByteBuffer out;
   size_t pos = 0;
   while (pos < bytes.size()) {
     std::string_view member = bytes.substr(pos);
@@ -39,16 +39,16 @@ Result<std::string> GunzipAll(std::string_view bytes, std::string_view name, siz
     for (;;) {
       if (guess > max_bytes) guess = max_bytes;
       const size_t base = out.size();
-      out.resize(base + guess);
+      out.Resize(base + guess);
       size_t in_used = 0, out_used = 0;
       libdeflate_result r = libdeflate_gzip_decompress_ex(d.get(), member.data(), member.size(), out.data() + base,
                                                           guess, &in_used, &out_used);
       if (r == LIBDEFLATE_SUCCESS) {
-        out.resize(base + out_used);
+        out.Resize(base + out_used);
         pos += in_used;
         break;
       }
-      out.resize(base);
+      out.Resize(base);
       if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
         if (base + guess >= max_bytes)
           return Status::LimitExceeded(std::string(name) + ": decompresses to more than " +
@@ -63,9 +63,9 @@ Result<std::string> GunzipAll(std::string_view bytes, std::string_view name, siz
   return out;
 }
 
-Result<std::string> MaybeDecompress(std::string_view bytes, std::string_view name) {
+Result<ByteBuffer> MaybeDecompress(std::string_view bytes, std::string_view name) {
   if (IsGzip(bytes)) return GunzipAll(bytes, name);
-  return std::string(bytes);
+  return ByteBuffer(bytes);
 }
 
 }  // namespace vigil

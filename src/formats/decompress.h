@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/byte_buffer.h"
 #include "common/status.h"
 
 namespace vigil {
@@ -15,10 +16,11 @@ bool IsGzip(std::string_view bytes);
 
 // Inflates a gzip stream (all members, as concatenated .gz files are valid).
 // Errors name the problem; `name` is used in messages.
-Result<std::string> GunzipAll(std::string_view bytes, std::string_view name,
+Result<ByteBuffer> GunzipAll(std::string_view bytes, std::string_view name,
                               size_t max_bytes = kMaxDecompressedBytes);
 
-// Returns `bytes` decompressed when framed (gzip), else a copy.
-Result<std::string> MaybeDecompress(std::string_view bytes, std::string_view name);
+// Returns `bytes` decompressed when framed (gzip), else a copy. Either way the
+// result carries ByteBuffer's zero padding, so parsers may read it in place.
+Result<ByteBuffer> MaybeDecompress(std::string_view bytes, std::string_view name);
 
 }  // namespace vigil

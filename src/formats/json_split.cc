@@ -1,5 +1,9 @@
 #include "formats/json_split.h"
 
+#include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string>
 
 namespace vigil {
@@ -7,17 +11,67 @@ namespace {
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
-// Skips a string starting at the opening quote; returns offset past the closing quote or npos.
-size_t SkipString(std::string_view t, size_t pos) {
-  for (size_t i = pos + 1; i < t.size(); ++i) {
-    char c = t[i];
-    if (c == '\\') {
-      ++i;
-    } else if (c == '"') {
-      return i + 1;
-    }
+// Bytes that matter when skipping a container: quotes and brackets.
+struct StructuralTable {
+  bool is[256] = {};
+  constexpr StructuralTable() {
+    is[static_cast<unsigned char>('"')] = true;
+    is[static_cast<unsigned char>('{')] = true;
+    is[static_cast<unsigned char>('}')] = true;
+    is[static_cast<unsigned char>('[')] = true;
+    is[static_cast<unsigned char>(']')] = true;
   }
-  return std::string_view::npos;
+};
+constexpr StructuralTable kStructural;
+
+// The next quote or bracket at or after p (end when none). 16 bytes at a time
+// with SSE2: OR-ing 0x20 folds '[' onto '{' and ']' onto '}'.
+const char* FindStructural(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i open = _mm_set1_epi8('{');
+  const __m128i close = _mm_set1_epi8('}');
+  const __m128i fold = _mm_set1_epi8(0x20);
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    __m128i f = _mm_or_si128(v, fold);
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_or_si128(_mm_cmpeq_epi8(f, open), _mm_cmpeq_epi8(f, close)));
+    int bits = _mm_movemask_epi8(m);
+    if (bits) return p + __builtin_ctz(static_cast<unsigned>(bits));
+    p += 16;
+  }
+#endif
+  while (p < end && !kStructural.is[static_cast<unsigned char>(*p)]) ++p;
+  return p;
+}
+
+// The next quote or backslash at or after p (end when none).
+const char* FindQuoteOrEscape(const char* p, const char* end) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i escape = _mm_set1_epi8('\\');
+  while (end - p >= 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    int bits = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, escape)));
+    if (bits) return p + __builtin_ctz(static_cast<unsigned>(bits));
+    p += 16;
+  }
+#endif
+  while (p < end && *p != '"' && *p != '\\') ++p;
+  return p;
+}
+
+// Skips a string starting at the opening quote; returns offset past the closing
+// quote or npos.
+size_t SkipString(std::string_view t, size_t pos) {
+  const char* p = t.data() + pos + 1;
+  const char* end = t.data() + t.size();
+  for (;;) {
+    p = FindQuoteOrEscape(p, end);
+    if (p >= end) return std::string_view::npos;
+    if (*p == '"') return static_cast<size_t>(p - t.data()) + 1;
+    p += 2;  // a backslash and the byte it escapes
+  }
 }
 
 }  // namespace
@@ -38,20 +92,23 @@ size_t SkipJsonValue(std::string_view t, size_t pos, size_t max_depth) {
     return i;
   }
   size_t depth = 0;
-  for (size_t i = pos; i < t.size(); ++i) {
-    char ch = t[i];
+  const char* base = t.data();
+  const char* end = base + t.size();
+  for (const char* p = base + pos;; ++p) {
+    p = FindStructural(p, end);
+    if (p >= end) return std::string_view::npos;
+    char ch = *p;
     if (ch == '"') {
-      i = SkipString(t, i);
-      if (i == std::string_view::npos) return i;
-      --i;
+      size_t after = SkipString(t, static_cast<size_t>(p - base));
+      if (after == std::string_view::npos) return after;
+      p = base + after - 1;
     } else if (ch == '{' || ch == '[') {
       if (++depth > max_depth) return std::string_view::npos;
-    } else if (ch == '}' || ch == ']') {
+    } else {
       if (depth == 0) return std::string_view::npos;
-      if (--depth == 0) return i + 1;
+      if (--depth == 0) return static_cast<size_t>(p - base) + 1;
     }
   }
-  return std::string_view::npos;
 }
 
 Status SplitJsonArray(std::string_view t, size_t open, size_t max_depth, std::vector<JsonSpan>* out) {

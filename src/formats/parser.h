@@ -43,6 +43,9 @@ struct ParseInput {
   std::string_view name;   // for diagnostics
   std::string_view bytes;  // decompressed content; valid during Parse only
   int64_t ingest_time_ns = 0;
+  // Zero bytes readable past the end of `bytes` (ByteBuffer::kPadding when the
+  // content sits in a ByteBuffer): lets SIMD parsers read it in place.
+  size_t readable_padding = 0;
 };
 
 class Parser {

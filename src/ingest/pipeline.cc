@@ -23,7 +23,8 @@ struct Batch {
 
 class BatchingSink final : public ParseSink {
  public:
-  BatchingSink(BoundedQueue<Batch>* queue, size_t batch_events) : queue_(queue), batch_events_(batch_events) {}
+  BatchingSink(std::function<void(Batch&&)> emit, size_t batch_events)
+      : emit_(std::move(emit)), batch_events_(batch_events) {}
 
   void OnEvent(Event&& e) override {
     batch_.events.push_back(std::move(e));
@@ -36,13 +37,13 @@ class BatchingSink final : public ParseSink {
   }
   Batch& batch() { return batch_; }
   void Flush() {
-    queue_->Push(std::move(batch_));
+    emit_(std::move(batch_));
     batch_ = Batch();
     batch_.events.reserve(batch_events_);
   }
 
  private:
-  BoundedQueue<Batch>* queue_;
+  std::function<void(Batch&&)> emit_;
   size_t batch_events_;
   Batch batch_;
 };
@@ -64,9 +65,9 @@ Result<IngestStats> Pipeline::Run() {
   BoundedQueue<Batch> queue(options_.queue_batches);
   std::atomic<bool> stop{false};
 
-  // Parse stage: read, decompress, recognise, parse.
-  std::thread parse_thread([&] {
-    BatchingSink sink(&queue, options_.batch_events);
+  // Parse stage: read, decompress, recognise, parse; batches go to `emit`.
+  auto parse_stage = [&](std::function<void(Batch&&)> emit) {
+    BatchingSink sink(std::move(emit), options_.batch_events);
     const int64_t ingest_time = NowNanos();
     while (!stop.load(std::memory_order_relaxed)) {
       auto next = source_->Next();
@@ -87,7 +88,7 @@ Result<IngestStats> Pipeline::Run() {
         b.diagnostics.emplace_back(DiagnosticLevel::kError, bytes.status().message());
         continue;
       }
-      std::string_view text = *bytes;
+      std::string_view text = bytes->view();
       const Parser* parser = parsers_->Recognize(text.substr(0, 65536));
       if (!parser) {
         if (in.explicit_input) {
@@ -101,7 +102,7 @@ Result<IngestStats> Pipeline::Run() {
         continue;
       }
       b.bytes += text.size();
-      Status st = parser->Parse(ParseInput{in.name, text, ingest_time}, sink);
+      Status st = parser->Parse(ParseInput{in.name, text, ingest_time, bytes->padding()}, sink);
       Batch& after = sink.batch();
       if (!st.ok()) {
         ++after.failed_inputs;
@@ -111,8 +112,7 @@ Result<IngestStats> Pipeline::Run() {
       }
     }
     sink.Flush();
-    queue.Close();
-  });
+  };
 
   // Store stage: dedup, detect, alert, store.
   IngestStats stats;
@@ -138,8 +138,8 @@ Result<IngestStats> Pipeline::Run() {
     touched.insert(h.rule_id + '\0' + h.entity + '\0' + std::to_string(bucket));
     hits.push_back(std::move(h));
   };
-  while (auto batch = queue.Pop()) {
-    if (!failure.ok()) continue;  // drain so the parser thread can finish
+  auto store_stage = [&](Batch* batch) {
+    if (!failure.ok()) return;  // drain so the parse stage can finish
     stats.files += batch->files;
     stats.skipped += batch->skipped;
     stats.failed_inputs += batch->failed_inputs;
@@ -177,8 +177,18 @@ Result<IngestStats> Pipeline::Run() {
     }
     if (progress_) progress_(stats, inputs_done, source_->total());
     if (!failure.ok()) stop.store(true);
+  };
+
+  if (options_.threaded) {
+    std::thread parse_thread([&] {
+      parse_stage([&](Batch&& b) { queue.Push(std::move(b)); });
+      queue.Close();
+    });
+    while (auto batch = queue.Pop()) store_stage(&*batch);
+    parse_thread.join();
+  } else {
+    parse_stage([&](Batch&& b) { store_stage(&b); });
   }
-  parse_thread.join();
   stats.alerts = touched.size();
   if (failure.ok()) failure = writer_->Commit();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -50,6 +50,10 @@ using DiagnosticFn = std::function<void(DiagnosticLevel, const std::string&)>;
 using ProgressFn = std::function<void(const IngestStats&, size_t inputs_done, size_t inputs_total)>;
 
 struct PipelineOptions {
+  // Run the parse stage on its own thread (true) or interleaved with the store
+  // stage on the calling thread (false: the least CPU per event, since each
+  // batch is consumed while still in cache and no thread hand-off is paid).
+  bool threaded = true;
   size_t batch_events = 2048;
   size_t queue_batches = 4;
   InputLimits limits;

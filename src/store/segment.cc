@@ -166,11 +166,13 @@ Status BlockBuilder::Finish(ZSTD_CCtx* cctx, int level, std::string* out, BlockH
     }
     records = sorted_;
   }
+  // Compress into scratch (not zero-filled), then copy the much smaller result.
   size_t bound = ZSTD_compressBound(records.size());
-  out->resize(kBlockHeaderSize + bound);
-  size_t n = ZSTD_compressCCtx(cctx, out->data() + kBlockHeaderSize, bound, records.data(), records.size(), level);
+  scratch_.Resize(bound);
+  size_t n = ZSTD_compressCCtx(cctx, scratch_.data(), bound, records.data(), records.size(), level);
   if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(n));
-  out->resize(kBlockHeaderSize + n);
+  out->resize(kBlockHeaderSize);
+  out->append(scratch_.data(), n);
 
   *handle = BlockHandle{};
   handle->compressed_len = static_cast<uint32_t>(n);

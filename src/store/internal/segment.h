@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/hash.h"
+#include "common/byte_buffer.h"
 #include "common/status.h"
 #include "env/env.h"
 #include "event/event.h"
@@ -88,6 +89,7 @@ class BlockBuilder {
   };
   std::string arena_;
   std::string sorted_;
+  ByteBuffer scratch_;  // compression output before it is copied into the block
   std::vector<Entry> entries_;
 };
 
