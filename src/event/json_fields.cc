@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <vector>
 #include <string>
@@ -21,7 +22,27 @@ class JsonFields final : public FieldResolver {
 
   bool Visit(const FieldPath& path, const FieldVisitor& visitor) const override {
     bool stop = false;
-    return Walk(root, path.parts(), 0, visitor, stop);
+    const auto& parts = path.parts();
+    if (!parts.empty() && !root_keys_.empty()) {
+      // Every lookup starts at the root: take its first step from the flat
+      // key list (contiguous, length-checked) instead of walking the tape.
+      const std::string& first = parts[0];
+      for (const RootKey& k : root_keys_) {
+        if (k.length == first.size() && std::memcmp(k.data, first.data(), k.length) == 0)
+          return Walk(k.value, parts, 1, visitor, stop);
+      }
+      if (parts.size() == 1) return false;  // a plain key that is not there
+    }
+    return Walk(root, parts, 0, visitor, stop);
+  }
+
+  // Lists the root object's keys after a parse (see Visit), in document
+  // order, so a duplicate key resolves to its first occurrence as at_key does.
+  void IndexRoot() {
+    root_keys_.clear();
+    simdjson::dom::object obj;
+    if (root.get(obj) != simdjson::SUCCESS) return;
+    for (auto field : obj) root_keys_.push_back(RootKey{field.key.data(), field.key.size(), field.value});
   }
 
   void VisitAllScalars(const FieldVisitor& visitor) const override {
@@ -30,6 +51,13 @@ class JsonFields final : public FieldResolver {
   }
 
  private:
+  struct RootKey {
+    const char* data;  // into doc's string buffer
+    size_t length;
+    element value;
+  };
+  std::vector<RootKey> root_keys_;  // capacity reused when pooled
+
   static bool Emit(element e, const FieldVisitor& visitor, bool& stop) {
     FieldValue v;
     char buf[40];
@@ -265,6 +293,7 @@ Result<std::shared_ptr<const FieldResolver>> ParseJsonFields(std::string_view js
     return Status::InvalidArgument(std::string("invalid JSON: ") + simdjson::error_message(err));
   }
   if (fields->root.type() != element_type::OBJECT) return Status::InvalidArgument("record is not a JSON object");
+  fields->IndexRoot();
   return std::shared_ptr<const FieldResolver>(std::move(fields));
 }
 
