@@ -46,7 +46,7 @@ int RunDemo(const DemoOptions& o) {
   if (!ws.ok()) return Fatal(ws.status());
   auto rules = LoadRules(RuleDirectories({}));
   if (!rules.ok()) return Fatal(rules.status());
-  for (const auto& e : rules->errors) Warn("rule " + e.file + ": " + e.reason);
+  for (const auto& e : rules->report.errors) Warn("rule " + e.file + ": " + e.reason);
   auto stats = IngestPaths(**ws, {(root / "input").string()}, rules->detector.get(), true, 2);
   if (!stats.ok()) return Fatal(stats.status());
   auto alerts = (*ws)->metadata()->ListAlerts(AlertQuery{});
@@ -66,7 +66,7 @@ int RunDemo(const DemoOptions& o) {
       if (t.rfind("cis.", 0) == 0) ++by_tag[t];
   }
   std::printf("\n%s\n", IngestSummaryLine(*stats).c_str());
-  std::printf("rules loaded: %zu; alerts: %zu (", rules->loaded, alerts->size());
+  std::printf("rules loaded: %zu; alerts: %zu (", rules->report.loaded, alerts->size());
   bool first = true;
   for (const char* sev : {"critical", "high", "medium", "low", "informational"}) {
     if (!by_severity.count(sev)) continue;

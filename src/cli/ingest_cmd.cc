@@ -91,8 +91,8 @@ int RunIngest(const IngestOptions& o) {
     auto loaded = LoadRules(RuleDirectories(o.extra_rules));
     if (!loaded.ok()) return Fatal(loaded.status());
     rules = std::move(loaded).value();
-    for (const auto& e : rules.errors) Warn("rule " + e.file + ": " + e.reason);
-    if (rules.loaded == 0) Warn("no detection rules loaded; events are stored without detection");
+    for (const auto& e : rules.report.errors) Warn("rule " + e.file + ": " + e.reason);
+    if (rules.report.loaded == 0) Warn("no detection rules loaded; events are stored without detection");
   }
   auto stats = IngestPaths(**ws, o.paths, rules.detector.get(), true, o.threads);
   if (!stats.ok()) return Fatal(stats.status());

@@ -61,9 +61,7 @@ Result<RuleLoad> LoadRules(const std::vector<std::string>& paths) {
     if (!st.ok()) return st.WithContext("loading rules");
   }
   RuleLoad out;
-  out.loaded = report.loaded;
-  for (auto& i : report.unsupported) out.unsupported.push_back({i.file, i.reason});
-  for (auto& i : report.errors) out.errors.push_back({i.file, i.reason});
+  out.report = std::move(report);
   out.detector = std::make_unique<SigmaDetector>(set.SharedRules());
   return out;
 }

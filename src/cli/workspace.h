@@ -9,20 +9,14 @@
 #include "alert/metadata.h"
 #include "common/status.h"
 #include "detect/detector.h"
+#include "detect/sigma/rule_set.h"
 #include "ingest/pipeline.h"
 #include "store/event_store.h"
 
 namespace vigil::cli {
 
-struct LintIssue {
-  std::string file;
-  std::string reason;
-};
-
 struct RuleLoad {
-  size_t loaded = 0;
-  std::vector<LintIssue> unsupported;
-  std::vector<LintIssue> errors;
+  LintReport report;                   // what loaded, what did not and why
   std::unique_ptr<Detector> detector;  // evaluates every loaded rule
 };
 

@@ -44,7 +44,9 @@ const std::optional<std::string_view>* MetaString(const MetadataFields* meta, Me
   }
 }
 
-bool Compare(CompareOp op, double a, double b) {
+// Numbers compare as doubles, times as int64 nanoseconds.
+template <typename T>
+bool Compare(CompareOp op, T a, T b) {
   switch (op) {
     case CompareOp::kLt:
       return a < b;
@@ -59,20 +61,6 @@ bool Compare(CompareOp op, double a, double b) {
   }
 }
 
-bool Compare(CompareOp op, int64_t a, int64_t b) {
-  switch (op) {
-    case CompareOp::kLt:
-      return a < b;
-    case CompareOp::kLe:
-      return a <= b;
-    case CompareOp::kGt:
-      return a > b;
-    case CompareOp::kGe:
-      return a >= b;
-    default:
-      return false;
-  }
-}
 
 }  // namespace
 
