@@ -95,7 +95,7 @@ class EventStore {
 
 struct SegmentStoreOptions {
   Env* env = nullptr;  // null: Env::Default(); not owned, must outlive the store
-  size_t block_raw_bytes = 256 * 1024;       // flush a block at this many raw bytes
+  size_t block_raw_bytes = 1024 * 1024;      // flush a block at this many raw bytes
   uint64_t segment_bytes = 64ull << 20;      // roll a segment at this file size
   int zstd_level = 1;
   // Partitions (source type, day) with a block or segment in progress at once;
