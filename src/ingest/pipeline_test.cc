@@ -1,0 +1,196 @@
+#include "ingest/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+#include <thread>
+
+#include "env/mem_env.h"
+#include "formats/parser.h"
+#include "ingest/bounded_queue.h"
+
+namespace vigil {
+namespace {
+
+class VectorSource final : public Source {
+ public:
+  explicit VectorSource(std::vector<RawInput> inputs) : inputs_(inputs.begin(), inputs.end()) {
+    total_ = inputs_.size();
+  }
+  std::string_view name() const override { return "vector"; }
+  size_t total() const override { return total_; }
+  std::optional<Result<RawInput>> Next() override {
+    if (inputs_.empty()) return std::nullopt;
+    RawInput in = std::move(inputs_.front());
+    inputs_.pop_front();
+    if (in.name == "unreadable") return Result<RawInput>(Status::IoError("unreadable: permission denied"));
+    return Result<RawInput>(std::move(in));
+  }
+
+ private:
+  std::deque<RawInput> inputs_;
+  size_t total_;
+};
+
+// Matches every StopLogging event, about its principal.
+class StopLoggingDetector final : public Detector {
+ public:
+  std::string_view name() const override { return "test"; }
+  void Process(const Event& e, const MatchSink& sink) override {
+    if (e.FirstString(FieldPath("eventName")) != "StopLogging") return;
+    Match m;
+    m.rule_id = "stop";
+    m.title = "trail stopped";
+    m.severity = "high";
+    m.rollup_window_ns = 3600LL * 1'000'000'000;
+    sink(e, m);
+  }
+};
+
+class FakeMetadata final : public MetadataStore {
+ public:
+  std::vector<AlertHit> hits;
+  Result<size_t> Upsert(const std::vector<AlertHit>& h) override {
+    hits.insert(hits.end(), h.begin(), h.end());
+    return h.size();
+  }
+  Result<std::vector<Alert>> ListAlerts(const AlertQuery&) override { return std::vector<Alert>{}; }
+  Status PutState(const std::string&, const std::string&) override { return Status::Ok(); }
+  Result<std::optional<std::string>> GetState(const std::string&) override { return std::optional<std::string>(); }
+};
+
+class CollectDeadLetters final : public DeadLetterSink {
+ public:
+  std::vector<DeadLetter> dead;
+  Status Write(const DeadLetter& d) override {
+    dead.push_back(d);
+    return Status::Ok();
+  }
+};
+
+std::string Record(int i, const char* name, const char* day = "2024-07-31") {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                R"({"eventVersion":"1.08","eventTime":"%sT10:%02d:00Z","eventSource":"cloudtrail.amazonaws.com",)"
+                R"("eventName":"%s","eventID":"00000000-0000-0000-0000-%012d",)"
+                R"("userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/u%d"}})",
+                day, i % 60, name, i, i % 3);
+  return buf;
+}
+
+struct RunResult {
+  IngestStats stats;
+  std::vector<AlertHit> hits;
+  std::vector<DeadLetter> dead;
+  std::vector<std::string> notes, errors;
+  uint64_t stored = 0;
+};
+
+RunResult RunOnce(std::vector<RawInput> inputs, bool threaded, Env* env, size_t batch_events = 3) {
+  auto store = OpenSegmentStore("/events", SegmentStoreOptions{env});
+  EXPECT_TRUE(store.ok()) << store.status().ToString();
+  auto writer = (*store)->NewWriter();
+  EXPECT_TRUE(writer.ok());
+  VectorSource source(std::move(inputs));
+  StopLoggingDetector detector;
+  FakeMetadata meta;
+  CollectDeadLetters dead;
+  PipelineOptions options;
+  options.threaded = threaded;
+  options.batch_events = batch_events;  // small: many batches through the queue
+  options.queue_batches = 2;
+  Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &meta, &dead, options);
+  RunResult r;
+  p.set_diagnostics([&](DiagnosticLevel l, const std::string& m) {
+    if (l == DiagnosticLevel::kNote) r.notes.push_back(m);
+    if (l == DiagnosticLevel::kError) r.errors.push_back(m);
+  });
+  auto stats = p.Run();
+  EXPECT_TRUE(stats.ok()) << stats.status().ToString();
+  r.stats = *stats;
+  r.hits = meta.hits;
+  r.dead = dead.dead;
+  writer->reset();
+  r.stored = *(*store)->CountEvents();
+  return r;
+}
+
+std::vector<RawInput> Inputs() {
+  std::string file = "[";
+  for (int i = 0; i < 20; ++i) file += (i ? "," : "") + Record(i, i % 5 == 0 ? "StopLogging" : "DescribeTrails");
+  file += "]";
+  std::string ndjson = Record(100, "StopLogging") + "\n{\"eventName\": broken}\n" + Record(101, "ListTrails") + "\n";
+  return {
+      RawInput{"a.json", file, false},
+      RawInput{"notes.md", "# not a log", false},
+      RawInput{"named.txt", "plain text", true},
+      RawInput{"unreadable", "", true},
+      RawInput{"b.ndjson", ndjson, false},
+      RawInput{"again.json", file, false},  // the same records again: duplicates
+  };
+}
+
+TEST(PipelineTest, CountsDedupsDetectsAndDeadLettersInBothModes) {
+  for (bool threaded : {false, true}) {
+    SCOPED_TRACE(threaded ? "threaded" : "one thread");
+    auto env = NewMemEnv();
+    RunResult r = RunOnce(Inputs(), threaded, env.get());
+    EXPECT_EQ(r.stats.files, 3u);
+    EXPECT_EQ(r.stats.skipped, 1u);
+    EXPECT_EQ(r.stats.failed_inputs, 2u);  // explicit unrecognised + unreadable
+    EXPECT_EQ(r.stats.events, 22u);
+    EXPECT_EQ(r.stats.duplicates, 20u);
+    EXPECT_EQ(r.stats.errors, 1u);
+    EXPECT_EQ(r.stored, 22u);
+    ASSERT_EQ(r.dead.size(), 1u);
+    EXPECT_EQ(r.dead[0].input, "b.ndjson");
+    EXPECT_EQ(r.dead[0].record, 1u);
+    // StopLogging: records 0, 5, 10, 15 of a.json and 100 of b.ndjson; the
+    // duplicates in again.json raise nothing.
+    EXPECT_EQ(r.hits.size(), 5u);
+    // One alert per (rule, entity, hour): users u0, u2, u1, u0, u1, all in hour 10.
+    EXPECT_EQ(r.stats.alerts, 3u);
+    ASSERT_EQ(r.notes.size(), 1u);
+    EXPECT_NE(r.notes[0].find("notes.md"), std::string::npos);
+    ASSERT_EQ(r.errors.size(), 2u);
+  }
+}
+
+TEST(PipelineTest, ReingestIntoTheSameStoreStoresAndRaisesNothing) {
+  auto env = NewMemEnv();
+  RunResult first = RunOnce(Inputs(), true, env.get());
+  RunResult second = RunOnce(Inputs(), false, env.get());
+  EXPECT_EQ(second.stats.events, 0u);
+  EXPECT_EQ(second.stats.duplicates, 42u);
+  EXPECT_TRUE(second.hits.empty());
+  EXPECT_EQ(second.stats.alerts, 0u);
+  EXPECT_EQ(second.stored, first.stored);
+}
+
+TEST(PipelineTest, OverlongLinesAreDeadLetteredWithTheLimit) {
+  auto env = NewMemEnv();
+  std::string big = R"({"eventName":"X","eventSource":"s3.amazonaws.com","pad":")" + std::string(5 << 20, 'a') + "\"}";
+  RunResult r = RunOnce({RawInput{"big.ndjson", Record(1, "ListTrails") + "\n" + big + "\n", true}}, false, env.get());
+  EXPECT_EQ(r.stats.events, 1u);
+  ASSERT_EQ(r.dead.size(), 1u);
+  EXPECT_NE(r.dead[0].reason.find("exceeds the limit"), std::string::npos) << r.dead[0].reason;
+  EXPECT_LE(r.dead[0].raw.size(), 65536u);
+}
+
+TEST(BoundedQueueTest, BlocksWhenFullAndDrainsAfterClose) {
+  BoundedQueue<int> q(2);
+  std::vector<int> got;
+  std::thread consumer([&] {
+    while (auto v = q.Pop()) got.push_back(*v);
+  });
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(q.Push(i));
+  q.Close();
+  consumer.join();
+  ASSERT_EQ(got.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(got[i], i);
+  EXPECT_FALSE(q.Push(1));
+}
+
+}  // namespace
+}  // namespace vigil
