@@ -247,6 +247,37 @@ TEST_F(E2ETest, SigmaAwsRulesLintWithoutErrorsOrUnsupported) {
   EXPECT_EQ(doc["unsupported"].get_array().size(), 0u);
 }
 
+TEST_F(E2ETest, BacktestRaisesExactlyTheLiveAlerts) {
+  ASSERT_EQ(Vigil("ingest --json " + Data() + " " + kStratus.string()).exit_code, 0);
+  simdjson::dom::parser parser;
+  std::map<std::string, std::string> live, backtest;  // alert id -> alert JSON, minified
+  for (const std::string& line : Lines(Vigil("alerts --json " + Data()).out)) {
+    simdjson::dom::element a;
+    ASSERT_EQ(parser.parse(line).get(a), simdjson::SUCCESS);
+    live[std::string(a["id"].get_string().value())] = simdjson::minify(a);
+  }
+  CmdResult bt = Vigil("rules backtest --json --examples 1000000 " + Data() + " " VIGIL_SOURCE_DIR "/rules/aws/cis");
+  ASSERT_EQ(bt.exit_code, 0);
+  size_t rules = 0;
+  for (const std::string& line : Lines(bt.out)) {
+    ++rules;
+    simdjson::dom::element r;
+    ASSERT_EQ(parser.parse(line).get(r), simdjson::SUCCESS) << line;
+    EXPECT_EQ(r["events_scanned"].get_uint64().value(), 310u);
+    for (simdjson::dom::element a : r["examples"].get_array()) {
+      backtest[std::string(a["id"].get_string().value())] = simdjson::minify(a);
+    }
+  }
+  EXPECT_EQ(rules, 15u);
+  EXPECT_FALSE(live.empty());
+  EXPECT_EQ(backtest, live);
+  // A time window narrows it; an unknown rule is a fatal error.
+  CmdResult none = Vigil("rules backtest --json --to 2000-01-01T00:00:00Z " + Data() + " " VIGIL_SOURCE_DIR
+                         "/rules/aws/cis/cis_4_05_cloudtrail_config_changes.yml");
+  EXPECT_NE(none.out.find("\"alerts\":0"), std::string::npos) << none.out;
+  EXPECT_EQ(Vigil("rules backtest " + Data() + " no-such-rule").exit_code, 2);
+}
+
 TEST_F(E2ETest, DemoRunsAndPrintsAlerts) {
   CmdResult demo = Vigil("demo --events 3000 --data " + (dir_ / "demo").string());
   EXPECT_EQ(demo.exit_code, 0);

@@ -43,6 +43,16 @@ struct RulesOptions {
 int RunRulesLint(const RulesOptions& options);
 int RunRulesTest(const RulesOptions& options);
 
+struct BacktestOptions {
+  std::vector<std::string> rules;  // rule files, or ids of rules in the rule directories
+  std::vector<std::string> extra_rules;
+  std::string data_dir = kDefaultDataDir;
+  std::string from, to;
+  bool json = false;
+  size_t examples = 5;
+};
+int RunRulesBacktest(const BacktestOptions& options);
+
 struct DemoOptions {
   uint64_t seed = 1;
   std::string data_dir = "./vigil-demo-data";

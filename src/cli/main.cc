@@ -56,6 +56,17 @@ int main(int argc, char** argv) {
   test_cmd->add_option("paths", test.paths, "Rule files or directories")->required();
   test_cmd->add_flag("--json", test.json, "One JSON object per case");
 
+  BacktestOptions backtest;
+  auto* backtest_cmd =
+      rules_cmd->add_subcommand("backtest", "Run rules over stored events and report the alerts they would raise");
+  backtest_cmd->add_option("rules", backtest.rules, "Rule files, or ids of loaded rules")->required();
+  backtest_cmd->add_option("--data", backtest.data_dir, "Data directory")->capture_default_str();
+  backtest_cmd->add_option("--rules", backtest.extra_rules, "Extra rule directory (repeatable)");
+  backtest_cmd->add_option("--from", backtest.from, "Events at or after this RFC 3339 time");
+  backtest_cmd->add_option("--to", backtest.to, "Events before this RFC 3339 time");
+  backtest_cmd->add_option("--examples", backtest.examples, "Example alerts to show per rule")->capture_default_str();
+  backtest_cmd->add_flag("--json", backtest.json, "One JSON object per rule");
+
   DemoOptions demo;
   auto* demo_cmd = app.add_subcommand("demo", "Generate a day of CloudTrail with attacks, ingest it, show the alerts");
   demo_cmd->add_option("--seed", demo.seed, "Generator seed")->capture_default_str();
@@ -81,6 +92,7 @@ int main(int argc, char** argv) {
   if (*hunt_cmd) return RunHunt(hunt);
   if (*lint_cmd) return RunRulesLint(lint);
   if (*test_cmd) return RunRulesTest(test);
+  if (*backtest_cmd) return RunRulesBacktest(backtest);
   if (*demo_cmd) return RunDemo(demo);
   return kExitFatal;
 }

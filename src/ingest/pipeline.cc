@@ -5,6 +5,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "alert/hit.h"
 #include "common/time.h"
 #include "formats/decompress.h"
 #include "ingest/bounded_queue.h"
@@ -122,20 +123,8 @@ Result<IngestStats> Pipeline::Run() {
   // Alerts touched in this run: one per (rule, entity, rollup bucket).
   std::unordered_set<std::string> touched;
   MatchSink on_match = [&](const Event& e, const Match& m) {
-    AlertHit h;
-    h.rule_id = m.rule_id;
-    h.title = m.title;
-    h.severity = m.severity;
-    h.tags = m.tags;
-    h.entity = m.entity.empty() ? e.principal : m.entity;
-    h.finding_type = m.finding_type;
-    h.rollup_window_ns = m.rollup_window_ns;
-    h.event_time_ns = e.time_ns;
-    h.event_id = e.id;
-    const int64_t w = h.rollup_window_ns > 0 ? h.rollup_window_ns : 3600 * kNanosPerSecond;
-    int64_t bucket = h.event_time_ns / w;
-    if (h.event_time_ns < 0 && h.event_time_ns % w != 0) --bucket;
-    touched.insert(h.rule_id + '\0' + h.entity + '\0' + std::to_string(bucket));
+    AlertHit h = HitFromMatch(e, m);
+    touched.insert(AlertId(h.rule_id, h.entity, AlertBucketStart(h.event_time_ns, h.rollup_window_ns)));
     hits.push_back(std::move(h));
   };
   auto store_stage = [&](Batch* batch) {
