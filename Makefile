@@ -48,6 +48,7 @@ sanitize: deps
 
 bench: build
 	bench/run_ingest_bench.sh $(BUILD_DIR) $(BENCH_EVENTS)
+	bench/run_rules_bench.sh $(BUILD_DIR) 200000
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON -DVIGIL_TESTS=OFF -DVIGIL_BENCH=OFF
