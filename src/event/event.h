@@ -22,7 +22,8 @@
 namespace vigil {
 
 // A dotted path such as `userIdentity.sessionContext.attributes.mfaAuthenticated`,
-// split once so that lookups do not re-split.
+// split once so that lookups do not re-split. A part of the form `[N]` (as in
+// `resources.[0].ARN`) selects element N of an array instead of fanning out.
 class FieldPath {
  public:
   FieldPath() = default;

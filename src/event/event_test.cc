@@ -31,6 +31,13 @@ TEST(JsonFieldsTest, DottedPathsArraysAndScalars) {
   EXPECT_TRUE(found);
   All(f, "missing.path", &found);
   EXPECT_FALSE(found);
+  // `[N]` picks one element; out of range or on a non-array is absent.
+  EXPECT_EQ(All(f, "resources.[1].ARN"), std::vector<std::string>{"arn:b"});
+  EXPECT_EQ(All(f, "tags.[0]"), std::vector<std::string>{"x"});
+  All(f, "tags.[5]", &found);
+  EXPECT_FALSE(found);
+  All(f, "n.[0]", &found);
+  EXPECT_FALSE(found);
 }
 
 TEST(JsonFieldsTest, LimitsAreClearErrors) {

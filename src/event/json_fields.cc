@@ -111,6 +111,14 @@ class JsonFields final : public FieldResolver {
     return true;
   }
 
+  static bool IsIndexStep(const std::string& part) {
+    if (part.size() < 3 || part.front() != '[' || part.back() != ']') return false;
+    for (size_t k = 1; k + 1 < part.size(); ++k)
+      if (part[k] < '0' || part[k] > '9') return false;
+    return part.size() <= 12;
+  }
+  static size_t IndexOf(const std::string& part) { return std::stoul(part.substr(1, part.size() - 2)); }
+
   static bool Walk(element e, const std::vector<std::string>& parts, size_t i, const FieldVisitor& visitor,
                    bool& stop) {
     if (stop) return true;
@@ -129,6 +137,14 @@ class JsonFields final : public FieldResolver {
         return true;
       }
       return Emit(e, visitor, stop);
+    }
+    if (IsIndexStep(parts[i])) {
+      // `[N]` picks one element of an array (no fan-out); anything else is absent.
+      simdjson::dom::array arr;
+      if (e.get(arr) != simdjson::SUCCESS) return false;
+      element child;
+      if (arr.at(IndexOf(parts[i])).get(child) != simdjson::SUCCESS) return false;
+      return Walk(child, parts, i + 1, visitor, stop);
     }
     if (e.type() == element_type::ARRAY) {
       bool found = false;
