@@ -6,6 +6,7 @@
 #include <memory>
 #include <string_view>
 
+#include "detect/sigma/filter.h"
 #include "detect/sigma/rule.h"
 #include "detect/sigma/sigma_detector.h"
 #include "event/json_fields.h"
@@ -31,11 +32,16 @@ const vigil::Event& SampleEvent() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  auto rule = vigil::SigmaRule::Parse(text);
-  if (!rule.ok()) return 0;
+  // Rules and filters both: the document decides which it is.
+  auto doc = vigil::ParseSigmaDocument(text);
+  if (!doc.ok()) return 0;
   const vigil::Event& event = SampleEvent();
-  (void)(*rule)->Matches(event);
-  vigil::SigmaDetector detector({*rule});
+  if (doc->filter) {
+    (void)doc->filter->Matches(event);
+    return 0;
+  }
+  (void)doc->rule->Matches(event);
+  vigil::SigmaDetector detector({doc->rule});
   detector.Process(event, [](const vigil::Event&, const vigil::Match&) {});
   return 0;
 }

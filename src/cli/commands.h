@@ -53,6 +53,16 @@ struct BacktestOptions {
 };
 int RunRulesBacktest(const BacktestOptions& options);
 
+struct ImportOptions {
+  std::string input;    // describe-metric-filters JSON, a JSON array, or text lines
+  std::string out_dir;  // where the rule files go
+  std::string level = "medium";
+  std::string service = "cloudtrail";
+  std::vector<std::string> tags;
+  bool json = false;
+};
+int RunRulesImportCloudWatch(const ImportOptions& options);
+
 struct DemoOptions {
   uint64_t seed = 1;
   std::string data_dir = "./vigil-demo-data";

@@ -67,6 +67,18 @@ int main(int argc, char** argv) {
   backtest_cmd->add_option("--examples", backtest.examples, "Example alerts to show per rule")->capture_default_str();
   backtest_cmd->add_flag("--json", backtest.json, "One JSON object per rule");
 
+  ImportOptions import;
+  auto* import_cmd = rules_cmd->add_subcommand(
+      "import-cloudwatch", "Turn CloudWatch Logs metric filter patterns into vigil rule files");
+  import_cmd->add_option("file", import.input,
+                         "aws logs describe-metric-filters JSON, a JSON array of patterns, or one pattern per line")
+      ->required();
+  import_cmd->add_option("--out", import.out_dir, "Directory for the rule files")->required();
+  import_cmd->add_option("--level", import.level, "Rule level")->capture_default_str();
+  import_cmd->add_option("--service", import.service, "logsource service")->capture_default_str();
+  import_cmd->add_option("--tag", import.tags, "Tag for every rule (repeatable)");
+  import_cmd->add_flag("--json", import.json, "Print one JSON object");
+
   DemoOptions demo;
   auto* demo_cmd = app.add_subcommand("demo", "Generate a day of CloudTrail with attacks, ingest it, show the alerts");
   demo_cmd->add_option("--seed", demo.seed, "Generator seed")->capture_default_str();
@@ -93,6 +105,7 @@ int main(int argc, char** argv) {
   if (*lint_cmd) return RunRulesLint(lint);
   if (*test_cmd) return RunRulesTest(test);
   if (*backtest_cmd) return RunRulesBacktest(backtest);
+  if (*import_cmd) return RunRulesImportCloudWatch(import);
   if (*demo_cmd) return RunDemo(demo);
   return kExitFatal;
 }

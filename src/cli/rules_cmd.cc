@@ -21,8 +21,9 @@ int RunRulesLint(const RulesOptions& o) {
   } else {
     for (const auto& e : report.errors) std::printf("error       %s: %s\n", e.file.c_str(), e.reason.c_str());
     for (const auto& u : report.unsupported) std::printf("unsupported %s: %s\n", u.file.c_str(), u.reason.c_str());
-    std::printf("%zu rules loaded, %zu unsupported, %zu errors\n", report.loaded, report.unsupported.size(),
-                report.errors.size());
+    for (const auto& w : report.warnings) std::printf("warning     %s: %s\n", w.file.c_str(), w.reason.c_str());
+    std::printf("%zu rules and %zu filters loaded, %zu unsupported, %zu errors, %zu warnings\n", report.loaded,
+                report.filters, report.unsupported.size(), report.errors.size(), report.warnings.size());
   }
   return report.errors.empty() ? kExitOk : kExitFailures;
 }

@@ -62,7 +62,7 @@ Result<RuleLoad> LoadRules(const std::vector<std::string>& paths) {
   }
   RuleLoad out;
   out.report = std::move(report);
-  out.detector = std::make_unique<SigmaDetector>(set.SharedRules());
+  out.detector = std::make_unique<SigmaDetector>(set.SharedRules(), set.SharedFilters());
   return out;
 }
 

@@ -88,7 +88,9 @@ struct RunResult {
 };
 
 RunResult RunOnce(std::vector<RawInput> inputs, bool threaded, Env* env, size_t batch_events = 3) {
-  auto store = OpenSegmentStore("/events", SegmentStoreOptions{env});
+  SegmentStoreOptions store_options;
+  store_options.env = env;
+  auto store = OpenSegmentStore("/events", store_options);
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   auto writer = (*store)->NewWriter();
   EXPECT_TRUE(writer.ok());

@@ -96,8 +96,34 @@ bool CidrContains(const IpNetwork& net, std::string_view ip_text) {
 bool ValueMatcher::MatchesScalar(const FieldValue& v) const {
   switch (kind) {
     case Kind::kGlob:
+      if (windash) {
+        thread_local std::string normalized;
+        if (WindashNormalize(v.text, &normalized)) return glob.Matches(normalized);
+      }
       if (glob.Matches(v.text)) return true;
       return numeric_equal && v.kind == ValueKind::kNumber && v.number == number;
+    case Kind::kAnyOf:
+      for (const ValueMatcher& alt : any_of)
+        if (alt.MatchesScalar(v)) return true;
+      return false;
+    case Kind::kTimePart: {
+      std::optional<int> got = TimeComponent(v, time_part);
+      if (!got) return false;
+      const double x = *got;
+      switch (cmp) {
+        case Cmp::kLt:
+          return x < number;
+        case Cmp::kLte:
+          return x <= number;
+        case Cmp::kGt:
+          return x > number;
+        case Cmp::kGte:
+          return x >= number;
+        case Cmp::kEq:
+          return x == number;
+      }
+      return false;
+    }
     case Kind::kRegex:
       if (!regex_atoms.empty()) {
         bool any = false;
@@ -128,6 +154,8 @@ bool ValueMatcher::MatchesScalar(const FieldValue& v) const {
           return x > number;
         case Cmp::kGte:
           return x >= number;
+        case Cmp::kEq:
+          return x == number;
       }
       return false;
     }
@@ -167,36 +195,53 @@ class HitSet {
   std::vector<char> big_;
 };
 
+bool RefRelates(std::string_view value, std::string_view ref, const ValueMatcher& vm) {
+  switch (vm.ref_shape) {
+    case GlobPattern::Shape::kPrefix:
+      return vm.cased ? value.substr(0, ref.size()) == ref : StartsWithIgnoreCase(value, ref);
+    case GlobPattern::Shape::kSuffix:
+      return vm.cased ? value.size() >= ref.size() && value.substr(value.size() - ref.size()) == ref
+                      : EndsWithIgnoreCase(value, ref);
+    case GlobPattern::Shape::kContains:
+      return vm.cased ? value.find(ref) != std::string_view::npos : ContainsIgnoreCase(value, ToLower(ref));
+    default:
+      return vm.cased ? value == ref : EqualsIgnoreCase(value, ref);
+  }
+}
+
+// `field|fieldref: other` (with startswith/endswith/contains, all, neq).
 bool MatchFieldRef(const FieldMatcher& m, const FieldResolver& fields) {
-  // Collect the referenced fields' values once, then compare.
   std::vector<std::string> refs;
   bool any = false;
+  bool saw_value = false;
   for (const ValueMatcher& vm : m.values) {
     refs.clear();
     fields.Visit(vm.ref, [&](const FieldValue& v) {
       if (IsScalar(v)) refs.emplace_back(v.text);
       return true;
     });
-    if (refs.empty()) {
-      if (m.all) return false;
-      continue;
-    }
+    if (m.negate && refs.empty()) return false;  // nothing to differ from
     bool hit = false;
     fields.Visit(m.path, [&](const FieldValue& v) {
       if (!IsScalar(v)) return true;
+      saw_value = true;
       for (const std::string& r : refs) {
-        if (vm.cased ? v.text == r : EqualsIgnoreCase(v.text, r)) {
+        if (RefRelates(v.text, r, vm)) {
           hit = true;
           return false;
         }
       }
       return true;
     });
+    if (m.negate) {
+      if (hit) return false;
+      continue;
+    }
     if (hit && !m.all) return true;
     if (!hit && m.all) return false;
     any |= hit;
   }
-  return any;
+  return m.negate ? saw_value : any;
 }
 
 }  // namespace

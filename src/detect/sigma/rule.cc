@@ -7,13 +7,16 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include "common/glob.h"
 #include "common/time.h"
+#include "detect/sigma/filter.h"
 #include "detect/sigma/internal/detection.h"
+#include "detect/sigma/internal/value_transforms.h"
 
 namespace vigil {
 
@@ -21,6 +24,8 @@ using sigma_internal::CondNode;
 using sigma_internal::Detection;
 using sigma_internal::FieldMatcher;
 using sigma_internal::Selection;
+using sigma_internal::SigmaString;
+using sigma_internal::TimePart;
 using sigma_internal::ValueMatcher;
 
 namespace {
@@ -52,25 +57,24 @@ std::string Wrap(std::string_view value, bool lead, bool trail) {
 
 bool IsPlainScalar(const YAML::Node& n) { return n.IsScalar() && n.Tag() == "?"; }
 
-const std::set<std::string_view>& NotYetModifiers() {
-  static const std::set<std::string_view> kMods = {"windash", "base64", "base64offset", "utf16le", "utf16be",
-                                                   "utf16",   "wide",   "expand",       "minute",  "hour",
-                                                   "day",     "week",   "month",        "year"};
-  return kMods;
-}
-
 struct Modifiers {
   enum class Position { kNone, kContains, kStartsWith, kEndsWith } position = Position::kNone;
-  enum class Type { kPlain, kRe, kCidr, kExists, kFieldRef, kCompare } type = Type::kPlain;
-  ValueMatcher::Cmp cmp = ValueMatcher::Cmp::kLt;
+  enum class Type { kPlain, kRe, kCidr, kExists, kFieldRef, kCompare, kTimePart } type = Type::kPlain;
+  // String transforms, in the order written.
+  enum class Transform { kWindash, kBase64, kBase64Offset, kUtf16Le, kUtf16Be, kUtf16 };
+  std::vector<Transform> transforms;
+  ValueMatcher::Cmp cmp = ValueMatcher::Cmp::kEq;
+  TimePart time_part = TimePart::kHour;
   bool all = false;
   bool cased = false;
   bool neq = false;
+  bool expand = false;
   std::string re_flags;
 };
 
 Result<Modifiers> ParseModifiers(const std::vector<std::string>& mods, const std::string& key) {
   Modifiers m;
+  bool compare = false, time = false;
   auto set_type = [&](Modifiers::Type t, const std::string& name) -> Status {
     if (m.type != Modifiers::Type::kPlain)
       return Invalid("`" + key + "`: modifier `" + name + "` cannot be combined with another type modifier");
@@ -83,6 +87,17 @@ Result<Modifiers> ParseModifiers(const std::vector<std::string>& mods, const std
     m.position = p;
     return Status::Ok();
   };
+  static const std::map<std::string_view, Modifiers::Transform> kTransforms = {
+      {"windash", Modifiers::Transform::kWindash},
+      {"base64", Modifiers::Transform::kBase64},
+      {"base64offset", Modifiers::Transform::kBase64Offset},
+      {"utf16le", Modifiers::Transform::kUtf16Le},
+      {"wide", Modifiers::Transform::kUtf16Le},
+      {"utf16be", Modifiers::Transform::kUtf16Be},
+      {"utf16", Modifiers::Transform::kUtf16}};
+  static const std::map<std::string_view, TimePart> kTimeParts = {
+      {"minute", TimePart::kMinute}, {"hour", TimePart::kHour},   {"day", TimePart::kDay},
+      {"week", TimePart::kWeek},     {"month", TimePart::kMonth}, {"year", TimePart::kYear}};
   for (const std::string& mod : mods) {
     if (mod == "contains") {
       VIGIL_RETURN_IF_ERROR(set_position(Modifiers::Position::kContains, mod));
@@ -96,10 +111,12 @@ Result<Modifiers> ParseModifiers(const std::vector<std::string>& mods, const std
       m.cased = true;
     } else if (mod == "neq") {
       m.neq = true;
+    } else if (mod == "expand") {
+      m.expand = true;
     } else if (mod == "re") {
       VIGIL_RETURN_IF_ERROR(set_type(Modifiers::Type::kRe, mod));
     } else if ((mod == "i" || mod == "m" || mod == "s") && m.type == Modifiers::Type::kRe) {
-      m.re_flags += mod;
+      if (m.re_flags.find(mod) == std::string::npos) m.re_flags += mod;
     } else if (mod == "cidr") {
       VIGIL_RETURN_IF_ERROR(set_type(Modifiers::Type::kCidr, mod));
     } else if (mod == "exists") {
@@ -107,41 +124,97 @@ Result<Modifiers> ParseModifiers(const std::vector<std::string>& mods, const std
     } else if (mod == "fieldref") {
       VIGIL_RETURN_IF_ERROR(set_type(Modifiers::Type::kFieldRef, mod));
     } else if (mod == "lt" || mod == "lte" || mod == "gt" || mod == "gte") {
-      VIGIL_RETURN_IF_ERROR(set_type(Modifiers::Type::kCompare, mod));
+      if (compare) return Invalid("`" + key + "`: only one of lt/lte/gt/gte");
+      compare = true;
       m.cmp = mod == "lt"    ? ValueMatcher::Cmp::kLt
               : mod == "lte" ? ValueMatcher::Cmp::kLte
               : mod == "gt"  ? ValueMatcher::Cmp::kGt
                              : ValueMatcher::Cmp::kGte;
-    } else if (NotYetModifiers().count(mod)) {
-      return Status::Unsupported("`" + key + "`: value modifier `" + mod +
-                                 "` is not implemented yet (Sigma modifiers appendix)");
+    } else if (auto t = kTimeParts.find(mod); t != kTimeParts.end()) {
+      if (time) return Invalid("`" + key + "`: only one of minute/hour/day/week/month/year");
+      time = true;
+      m.time_part = t->second;
+    } else if (auto tr = kTransforms.find(mod); tr != kTransforms.end()) {
+      m.transforms.push_back(tr->second);
     } else if (mod.empty()) {
       return Invalid("`" + key + "`: empty modifier");
     } else {
       return Invalid("`" + key + "`: unknown modifier `" + mod + "`");
     }
   }
+  if (time || compare) {
+    if (m.type != Modifiers::Type::kPlain)
+      return Invalid("`" + key + "`: lt/lte/gt/gte and time modifiers cannot be combined with another type modifier");
+    m.type = time ? Modifiers::Type::kTimePart : Modifiers::Type::kCompare;
+  }
   if (m.type != Modifiers::Type::kPlain && m.type != Modifiers::Type::kFieldRef &&
       m.position != Modifiers::Position::kNone)
     return Invalid("`" + key + "`: contains/startswith/endswith cannot be combined with a type modifier");
-  if (m.type == Modifiers::Type::kFieldRef && m.position != Modifiers::Position::kNone)
-    return Status::Unsupported("`" + key +
-                               "`: fieldref combined with contains/startswith/endswith is not implemented yet "
-                               "(Sigma modifiers appendix, Specific Modifiers)");
-  if (m.neq && m.type != Modifiers::Type::kPlain) return Invalid("`" + key + "`: `neq` applies to plain values only");
+  if (!m.transforms.empty() && m.type != Modifiers::Type::kPlain)
+    return Invalid("`" + key +
+                   "`: windash/base64/base64offset/utf16/wide apply to string values and cannot be combined with a "
+                   "type modifier");
+  if (m.neq && m.type != Modifiers::Type::kPlain && m.type != Modifiers::Type::kFieldRef)
+    return Invalid("`" + key + "`: `neq` applies to plain values and fieldref only");
+  if (m.expand && (m.type == Modifiers::Type::kExists || m.type == Modifiers::Type::kFieldRef))
+    return Invalid("`" + key + "`: `expand` does not apply to exists or fieldref");
   return m;
 }
 
-Result<ValueMatcher> CompileValue(const YAML::Node& v, const Modifiers& m, bool keyword, const std::string& key) {
-  ValueMatcher vm;
-  if (v.IsNull()) {
-    if (m.type != Modifiers::Type::kPlain || m.position != Modifiers::Position::kNone || keyword || m.neq)
-      return Invalid("`" + key + "`: a null value cannot take modifiers");
-    vm.kind = ValueMatcher::Kind::kNull;
-    return vm;
+// A plain value through its string transforms: the glob patterns (before
+// contains/startswith/endswith) one of which must match.
+Result<std::vector<std::string>> TransformValue(const std::string& text, const Modifiers& m, const std::string& key) {
+  using T = Modifiers::Transform;
+  std::vector<SigmaString> vals{SigmaString::Parse(text)};
+  for (T t : m.transforms) {
+    std::vector<SigmaString> next;
+    for (const SigmaString& v : vals) {
+      switch (t) {
+        case T::kWindash: {
+          VIGIL_ASSIGN_OR_RETURN(std::vector<SigmaString> w, sigma_internal::WindashExpand(v));
+          for (SigmaString& x : w) next.push_back(std::move(x));
+          break;
+        }
+        case T::kUtf16Le:
+        case T::kUtf16Be:
+        case T::kUtf16: {
+          const auto form = t == T::kUtf16Le   ? sigma_internal::Utf16Form::kLe
+                            : t == T::kUtf16Be ? sigma_internal::Utf16Form::kBe
+                                               : sigma_internal::Utf16Form::kLeWithBom;
+          VIGIL_ASSIGN_OR_RETURN(SigmaString u, sigma_internal::ToUtf16(v, form));
+          next.push_back(std::move(u));
+          break;
+        }
+        case T::kBase64:
+        case T::kBase64Offset: {
+          if (v.HasWildcards()) return Invalid("`" + key + "`: base64/base64offset need a value without wildcards");
+          std::vector<std::string> encoded;
+          if (t == T::kBase64) {
+            encoded.push_back(sigma_internal::Base64Encode(v.Literal()));
+          } else {
+            VIGIL_ASSIGN_OR_RETURN(encoded, sigma_internal::Base64OffsetVariants(v.Literal()));
+          }
+          for (std::string& e : encoded) next.push_back(SigmaString{{{0, std::move(e)}}});
+          break;
+        }
+      }
+      if (next.size() > sigma_internal::kMaxExpansion)
+        return Invalid("`" + key + "`: the value expands to more than " +
+                       std::to_string(sigma_internal::kMaxExpansion) + " values");
+    }
+    vals = std::move(next);
   }
-  if (!v.IsScalar()) return Invalid("`" + key + "`: values must be scalars or a list of scalars");
-  const std::string& text = v.Scalar();
+  std::vector<std::string> out;
+  for (const SigmaString& v : vals) {
+    std::string p = v.ToPattern();
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<ValueMatcher> CompileText(const std::string& text, const YAML::Node& v, const Modifiers& m, bool keyword,
+                                 const std::string& key) {
+  ValueMatcher vm;
   switch (m.type) {
     case Modifiers::Type::kExists: {
       std::string t = ToLower(text);
@@ -153,6 +226,12 @@ Result<ValueMatcher> CompileValue(const YAML::Node& v, const Modifiers& m, bool 
     case Modifiers::Type::kCompare:
       if (!ParseDouble(text, &vm.number)) return Invalid("`" + key + "`: `" + text + "` is not a number");
       vm.kind = ValueMatcher::Kind::kCompare;
+      vm.cmp = m.cmp;
+      return vm;
+    case Modifiers::Type::kTimePart:
+      if (!ParseDouble(text, &vm.number)) return Invalid("`" + key + "`: `" + text + "` is not a number");
+      vm.kind = ValueMatcher::Kind::kTimePart;
+      vm.time_part = m.time_part;
       vm.cmp = m.cmp;
       return vm;
     case Modifiers::Type::kCidr: {
@@ -167,6 +246,10 @@ Result<ValueMatcher> CompileValue(const YAML::Node& v, const Modifiers& m, bool 
       vm.kind = ValueMatcher::Kind::kFieldRef;
       vm.ref = FieldPath(text);
       vm.cased = m.cased;
+      vm.ref_shape = m.position == Modifiers::Position::kContains     ? GlobPattern::Shape::kContains
+                     : m.position == Modifiers::Position::kStartsWith ? GlobPattern::Shape::kPrefix
+                     : m.position == Modifiers::Position::kEndsWith   ? GlobPattern::Shape::kSuffix
+                                                                      : GlobPattern::Shape::kExact;
       return vm;
     case Modifiers::Type::kRe: {
       std::string pattern;
@@ -187,21 +270,67 @@ Result<ValueMatcher> CompileValue(const YAML::Node& v, const Modifiers& m, bool 
     case Modifiers::Type::kPlain:
       break;
   }
-  vm.kind = ValueMatcher::Kind::kGlob;
   using P = Modifiers::Position;
-  std::string pattern;
-  if (keyword && m.position == P::kNone) {
-    pattern = Wrap(text, true, true);  // keywords match anywhere in a value
-  } else {
-    pattern = Wrap(text, m.position == P::kContains || m.position == P::kEndsWith,
-                   m.position == P::kContains || m.position == P::kStartsWith);
+  const bool anywhere = keyword && m.position == P::kNone;  // keywords match anywhere in a value
+  const bool lead = anywhere || m.position == P::kContains || m.position == P::kEndsWith;
+  const bool trail = anywhere || m.position == P::kContains || m.position == P::kStartsWith;
+  auto compile = [&](const std::string& pattern, bool windash) {
+    ValueMatcher g;
+    g.kind = ValueMatcher::Kind::kGlob;
+    g.windash = windash;
+    g.glob = GlobPattern::Compile(Wrap(pattern, lead, trail), m.cased);
+    return g;
+  };
+  if (m.transforms.empty()) {
+    vm = compile(text, false);
+    if (!keyword && m.position == P::kNone && IsPlainScalar(v) && ParseDouble(text, &vm.number))
+      vm.numeric_equal = true;
+    return vm;
   }
-  vm.glob = GlobPattern::Compile(pattern, m.cased);
-  if (!keyword && m.position == P::kNone && IsPlainScalar(v) && ParseDouble(text, &vm.number)) vm.numeric_equal = true;
+  if (m.transforms.size() == 1 && m.transforms.front() == Modifiers::Transform::kWindash) {
+    // Windash alone: match with every dash mapped to `-` on both sides rather
+    // than enumerating 5^n permutations.
+    std::string normalized;
+    return compile(sigma_internal::WindashNormalize(text, &normalized) ? normalized : text, true);
+  }
+  VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> patterns, TransformValue(text, m, key));
+  if (patterns.size() == 1) return compile(patterns.front(), false);
+  vm.kind = ValueMatcher::Kind::kAnyOf;
+  for (const std::string& p : patterns) vm.any_of.push_back(compile(p, false));
   return vm;
 }
 
-Result<FieldMatcher> CompileField(const std::string& key, const YAML::Node& value) {
+Result<ValueMatcher> CompileValue(const YAML::Node& v, const Modifiers& m, bool keyword, const std::string& key,
+                                  const SigmaParseOptions& options) {
+  if (v.IsNull()) {
+    if (m.type != Modifiers::Type::kPlain || m.position != Modifiers::Position::kNone || keyword || m.neq ||
+        !m.transforms.empty())
+      return Invalid("`" + key + "`: a null value cannot take modifiers");
+    ValueMatcher vm;
+    vm.kind = ValueMatcher::Kind::kNull;
+    return vm;
+  }
+  if (!v.IsScalar()) return Invalid("`" + key + "`: values must be scalars or a list of scalars");
+  if (!m.expand) return CompileText(v.Scalar(), v, m, keyword, key);
+  auto texts = sigma_internal::ExpandPlaceholders(v.Scalar(), options.placeholders);
+  if (!texts.ok()) return texts.status().WithContext("`" + key + "`");
+  std::vector<ValueMatcher> alts;
+  for (const std::string& t : *texts) {
+    VIGIL_ASSIGN_OR_RETURN(ValueMatcher vm, CompileText(t, v, m, keyword, key));
+    if (vm.kind == ValueMatcher::Kind::kAnyOf) {
+      for (ValueMatcher& x : vm.any_of) alts.push_back(std::move(x));
+    } else {
+      alts.push_back(std::move(vm));
+    }
+  }
+  if (alts.size() == 1) return std::move(alts.front());
+  ValueMatcher any;
+  any.kind = ValueMatcher::Kind::kAnyOf;
+  any.any_of = std::move(alts);
+  return any;
+}
+
+Result<FieldMatcher> CompileField(const std::string& key, const YAML::Node& value, const SigmaParseOptions& options) {
   FieldMatcher fm;
   fm.display = key;
   std::vector<std::string> parts;
@@ -231,17 +360,18 @@ Result<FieldMatcher> CompileField(const std::string& key, const YAML::Node& valu
     items.push_back(value);
   }
   for (const YAML::Node& item : items) {
-    VIGIL_ASSIGN_OR_RETURN(ValueMatcher vm, CompileValue(item, m, fm.keyword, key));
+    VIGIL_ASSIGN_OR_RETURN(ValueMatcher vm, CompileValue(item, m, fm.keyword, key, options));
     fm.values.push_back(std::move(vm));
   }
   return fm;
 }
 
-Result<std::vector<FieldMatcher>> CompileMap(const YAML::Node& map, const std::string& name) {
+Result<std::vector<FieldMatcher>> CompileMap(const YAML::Node& map, const std::string& name,
+                                             const SigmaParseOptions& options) {
   std::vector<FieldMatcher> out;
   for (const auto& kv : map) {
     if (!kv.first.IsScalar()) return Invalid("search identifier `" + name + "`: field names must be strings");
-    auto fm = CompileField(kv.first.Scalar(), kv.second);
+    auto fm = CompileField(kv.first.Scalar(), kv.second, options);
     if (!fm.ok()) return fm.status().WithContext("search identifier `" + name + "`");
     out.push_back(std::move(fm).value());
   }
@@ -249,16 +379,16 @@ Result<std::vector<FieldMatcher>> CompileMap(const YAML::Node& map, const std::s
   return out;
 }
 
-Result<Selection> CompileSelection(const std::string& name, const YAML::Node& node) {
+Result<Selection> CompileSelection(const std::string& name, const YAML::Node& node, const SigmaParseOptions& options) {
   Selection sel;
   sel.name = name;
   if (node.IsMap()) {
-    VIGIL_ASSIGN_OR_RETURN(auto alt, CompileMap(node, name));
+    VIGIL_ASSIGN_OR_RETURN(auto alt, CompileMap(node, name, options));
     sel.alternatives.push_back(std::move(alt));
     return sel;
   }
   if (node.IsScalar()) {
-    auto fm = CompileField("", node);
+    auto fm = CompileField("", node, options);
     if (!fm.ok()) return fm.status().WithContext("search identifier `" + name + "`");
     sel.alternatives.push_back({std::move(fm).value()});
     return sel;
@@ -276,13 +406,13 @@ Result<Selection> CompileSelection(const std::string& name, const YAML::Node& no
   }
   if (maps && scalars) return Invalid("search identifier `" + name + "` mixes keywords and mappings");
   if (scalars) {
-    auto fm = CompileField("", node);
+    auto fm = CompileField("", node, options);
     if (!fm.ok()) return fm.status().WithContext("search identifier `" + name + "`");
     sel.alternatives.push_back({std::move(fm).value()});
     return sel;
   }
   for (const YAML::Node& item : node) {
-    VIGIL_ASSIGN_OR_RETURN(auto alt, CompileMap(item, name));
+    VIGIL_ASSIGN_OR_RETURN(auto alt, CompileMap(item, name, options));
     sel.alternatives.push_back(std::move(alt));
   }
   return sel;
@@ -351,15 +481,122 @@ class DocumentCounter final : public YAML::EventHandler {
 
 }  // namespace
 
+namespace {
+
+// Compiles a `detection:` block (or a filter's `filter:` block, whose `rules`
+// key is skipped) into selections and a condition.
+Result<std::unique_ptr<Detection>> CompileDetectionBlock(const YAML::Node& block, const SigmaParseOptions& options,
+                                                         bool is_filter) {
+  // Gather identifiers and conditions first, so that deprecated aggregations
+  // are reported as such before anything else.
+  std::vector<std::string> conditions;
+  std::vector<std::pair<std::string, YAML::Node>> idents;
+  bool timeframe = false;
+  for (const auto& kv : block) {
+    if (!kv.first.IsScalar())
+      return Invalid(is_filter ? "`filter` keys must be strings" : "`detection` keys must be strings");
+    const std::string& name = kv.first.Scalar();
+    if (name == "condition") {
+      if (kv.second.IsScalar()) {
+        conditions.push_back(kv.second.Scalar());
+      } else if (kv.second.IsSequence()) {
+        for (const YAML::Node& c : kv.second) {
+          if (!c.IsScalar()) return Invalid("`condition` must be a string or a list of strings");
+          conditions.push_back(c.Scalar());
+        }
+      } else {
+        return Invalid("`condition` must be a string or a list of strings");
+      }
+    } else if (is_filter && name == "rules") {
+      continue;
+    } else if (!is_filter && name == "timeframe") {
+      timeframe = true;
+    } else {
+      idents.emplace_back(name, kv.second);
+    }
+  }
+  if (conditions.empty())
+    return Invalid(is_filter ? "not a Sigma filter: `filter` has no `condition`"
+                             : "not a Sigma rule: `detection` has no `condition`");
+  for (const std::string& c : conditions) {
+    if (c.find('|') != std::string::npos) {
+      auto r = sigma_internal::ParseCondition(c, {});
+      if (!r.ok()) return r.status();
+    }
+  }
+  if (timeframe)
+    return Status::Unsupported(
+        "`timeframe` asks for events to be related within a time window; a correlation rule is needed (Sigma "
+        "correlation specification, Time Selection)");
+
+  auto det = std::make_unique<Detection>();
+  for (auto& [name, node] : idents) {
+    VIGIL_ASSIGN_OR_RETURN(Selection sel, CompileSelection(name, node, options));
+    det->selections.push_back(std::move(sel));
+  }
+  std::vector<CondNode> roots;
+  for (const std::string& c : conditions) {
+    VIGIL_ASSIGN_OR_RETURN(CondNode n, sigma_internal::ParseCondition(c, det->selections));
+    roots.push_back(std::move(n));
+  }
+  if (roots.size() == 1) {
+    det->condition = std::move(roots.front());
+  } else {
+    det->condition.op = CondNode::Op::kOr;
+    det->condition.kids = std::move(roots);
+  }
+  return det;
+}
+
+Status ReadLogsource(const YAML::Node& root, std::string* product, std::string* service, std::string* category) {
+  YAML::Node logsource = root["logsource"];
+  if (!logsource || logsource.IsNull()) return Status::Ok();
+  if (!logsource.IsMap()) return Invalid("`logsource` must be a mapping");
+  VIGIL_ASSIGN_OR_RETURN(*product, GetString(logsource, "product"));
+  VIGIL_ASSIGN_OR_RETURN(*service, GetString(logsource, "service"));
+  VIGIL_ASSIGN_OR_RETURN(*category, GetString(logsource, "category"));
+  return Status::Ok();
+}
+
+bool IsFilterDocument(const YAML::Node& root) { return root.IsMap() && root["filter"] && !root["detection"]; }
+
+// The YAML documents of a file's text (two empty nodes stand for a
+// multi-document stream, which callers report as unsupported). Throws
+// YAML::Exception on malformed YAML.
+std::vector<YAML::Node> LoadDocuments(std::string_view yaml_text) {
+  const std::string text(yaml_text);
+  std::vector<YAML::Node> docs;
+  if (DocumentCounter::Count(text, 2) > 1) {
+    docs.resize(2);
+  } else {
+    YAML::Node doc = YAML::Load(text);
+    if (doc && !doc.IsNull()) docs.push_back(doc);
+  }
+  return docs;
+}
+
+Status TooLarge(size_t size) {
+  return Status::LimitExceeded("rule file of " + std::to_string(size) + " bytes exceeds " +
+                               std::to_string(SigmaRule::kMaxRuleBytes) + " bytes");
+}
+
+}  // namespace
+
 class SigmaRuleParser {
  public:
-  static Result<std::shared_ptr<const SigmaRule>> FromYaml(const std::vector<YAML::Node>& docs);
+  static Result<std::shared_ptr<const SigmaRule>> FromYaml(const std::vector<YAML::Node>& docs,
+                                                           const SigmaParseOptions& options);
+  static Result<std::shared_ptr<const SigmaFilter>> FilterFromYaml(const YAML::Node& root,
+                                                                   const SigmaParseOptions& options);
 };
 
 SigmaRule::SigmaRule() = default;
 SigmaRule::~SigmaRule() = default;
+SigmaFilter::SigmaFilter() = default;
+SigmaFilter::~SigmaFilter() = default;
 
-Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::vector<YAML::Node>& docs) {
+Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::vector<YAML::Node>& docs,
+                                                                   const SigmaParseOptions& options) {
   if (docs.empty()) return Invalid("not a Sigma rule: the file holds no YAML document");
   if (docs.size() > 1)
     return Status::Unsupported(
@@ -373,8 +610,8 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
         "File Structure)");
   if (root["correlation"])
     return Status::Unsupported("correlation rules are not implemented yet (Sigma correlation rules specification)");
-  if (root["filter"] && !root["detection"])
-    return Status::Unsupported("filter rules are not implemented yet (Sigma filters specification, Global filter)");
+  if (IsFilterDocument(root))
+    return Invalid("this is a Sigma filter, not a rule; load it with SigmaFilter::Parse or a RuleSet");
 
   std::shared_ptr<SigmaRule> rule(new SigmaRule());
   YAML::Node detection = root["detection"];
@@ -385,6 +622,7 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
   if (rule->title_.empty()) return Invalid("rule has no `title`");
   VIGIL_ASSIGN_OR_RETURN(rule->id_, GetString(root, "id"));
   if (rule->id_.empty()) return Invalid("rule has no `id` (alerts and `covers` need a stable rule id)");
+  VIGIL_ASSIGN_OR_RETURN(rule->name_, GetString(root, "name"));
   VIGIL_ASSIGN_OR_RETURN(rule->status_, GetString(root, "status"));
   VIGIL_ASSIGN_OR_RETURN(rule->description_, GetString(root, "description"));
   VIGIL_ASSIGN_OR_RETURN(rule->author_, GetString(root, "author"));
@@ -401,13 +639,8 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
       return Invalid("`level: " + level + "` is not one of informational, low, medium, high, critical");
     rule->level_ = level;
   }
-  YAML::Node logsource = root["logsource"];
-  if (logsource && !logsource.IsNull()) {
-    if (!logsource.IsMap()) return Invalid("`logsource` must be a mapping");
-    VIGIL_ASSIGN_OR_RETURN(rule->logsource_product_, GetString(logsource, "product"));
-    VIGIL_ASSIGN_OR_RETURN(rule->logsource_service_, GetString(logsource, "service"));
-    VIGIL_ASSIGN_OR_RETURN(rule->logsource_category_, GetString(logsource, "category"));
-  }
+  VIGIL_RETURN_IF_ERROR(
+      ReadLogsource(root, &rule->logsource_product_, &rule->logsource_service_, &rule->logsource_category_));
   VIGIL_ASSIGN_OR_RETURN(std::string window, GetString(root, "rollup_window"));
   if (!window.empty()) {
     auto ns = ParseDuration(window);
@@ -422,78 +655,61 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
   VIGIL_ASSIGN_OR_RETURN(rule->covers_, GetStringList(root, "covers"));
   VIGIL_ASSIGN_OR_RETURN(rule->finding_type_, GetString(root, "finding_type"));
 
-  // Detection: gather identifiers and conditions first, so that deprecated
-  // aggregations are reported as such before anything else.
-  std::vector<std::string> conditions;
-  std::vector<std::pair<std::string, YAML::Node>> idents;
-  bool timeframe = false;
-  for (const auto& kv : detection) {
-    if (!kv.first.IsScalar()) return Invalid("`detection` keys must be strings");
-    const std::string& name = kv.first.Scalar();
-    if (name == "condition") {
-      if (kv.second.IsScalar()) {
-        conditions.push_back(kv.second.Scalar());
-      } else if (kv.second.IsSequence()) {
-        for (const YAML::Node& c : kv.second) {
-          if (!c.IsScalar()) return Invalid("`condition` must be a string or a list of strings");
-          conditions.push_back(c.Scalar());
-        }
-      } else {
-        return Invalid("`condition` must be a string or a list of strings");
-      }
-    } else if (name == "timeframe") {
-      timeframe = true;
-    } else {
-      idents.emplace_back(name, kv.second);
-    }
-  }
-  if (conditions.empty()) return Invalid("not a Sigma rule: `detection` has no `condition`");
-  for (const std::string& c : conditions) {
-    if (c.find('|') != std::string::npos) {
-      auto r = sigma_internal::ParseCondition(c, {});
-      if (!r.ok()) return r.status();
-    }
-  }
-  if (timeframe)
-    return Status::Unsupported(
-        "`timeframe` asks for events to be related within a time window; a correlation rule is needed (Sigma "
-        "correlation specification, Time Selection)");
-
-  auto det = std::make_unique<Detection>();
-  for (auto& [name, node] : idents) {
-    VIGIL_ASSIGN_OR_RETURN(Selection sel, CompileSelection(name, node));
-    det->selections.push_back(std::move(sel));
-  }
-  std::vector<CondNode> roots;
-  for (const std::string& c : conditions) {
-    VIGIL_ASSIGN_OR_RETURN(CondNode n, sigma_internal::ParseCondition(c, det->selections));
-    roots.push_back(std::move(n));
-  }
-  if (roots.size() == 1) {
-    det->condition = std::move(roots.front());
-  } else {
-    det->condition.op = CondNode::Op::kOr;
-    det->condition.kids = std::move(roots);
-  }
-  rule->detection_ = std::move(det);
+  VIGIL_ASSIGN_OR_RETURN(rule->detection_, CompileDetectionBlock(detection, options, /*is_filter=*/false));
   return std::shared_ptr<const SigmaRule>(std::move(rule));
 }
 
-Result<std::shared_ptr<const SigmaRule>> SigmaRule::Parse(std::string_view yaml_text) {
-  if (yaml_text.size() > kMaxRuleBytes)
-    return Status::LimitExceeded("rule file of " + std::to_string(yaml_text.size()) + " bytes exceeds " +
-                                 std::to_string(kMaxRuleBytes) + " bytes");
+Result<std::shared_ptr<const SigmaFilter>> SigmaRuleParser::FilterFromYaml(const YAML::Node& root,
+                                                                           const SigmaParseOptions& options) {
+  if (!IsFilterDocument(root)) return Invalid("not a Sigma filter: no top-level `filter:`");
+  std::shared_ptr<SigmaFilter> f(new SigmaFilter());
+  VIGIL_ASSIGN_OR_RETURN(f->title_, GetString(root, "title"));
+  if (f->title_.empty()) return Invalid("filter has no `title`");
+  VIGIL_ASSIGN_OR_RETURN(f->id_, GetString(root, "id"));
+  VIGIL_ASSIGN_OR_RETURN(f->description_, GetString(root, "description"));
+  if (!root["logsource"] || root["logsource"].IsNull())
+    return Invalid("filter has no `logsource` (Sigma filters specification, Log source)");
+  VIGIL_RETURN_IF_ERROR(ReadLogsource(root, &f->logsource_product_, &f->logsource_service_, &f->logsource_category_));
+  const YAML::Node block = root["filter"];
+  if (!block.IsMap()) return Invalid("`filter` must be a mapping of `rules`, search identifiers and a condition");
+  VIGIL_ASSIGN_OR_RETURN(f->rules_, GetStringList(block, "rules"));
+  if (f->rules_.empty()) return Invalid("filter has no `rules`: list the ids or names of the rules it applies to");
+  for (const std::string& r : f->rules_)
+    if (r.empty()) return Invalid("filter `rules` lists an empty rule reference");
+  VIGIL_ASSIGN_OR_RETURN(f->detection_, CompileDetectionBlock(block, options, /*is_filter=*/true));
+  return std::shared_ptr<const SigmaFilter>(std::move(f));
+}
+
+Result<std::shared_ptr<const SigmaRule>> SigmaRule::Parse(std::string_view yaml_text,
+                                                          const SigmaParseOptions& options) {
+  if (yaml_text.size() > kMaxRuleBytes) return TooLarge(yaml_text.size());
   try {
-    const std::string text(yaml_text);
-    std::vector<YAML::Node> docs;
-    if (DocumentCounter::Count(text, 2) > 1) {
-      // FromYaml reports collections as unsupported; it only needs to see two.
-      docs.resize(2);
+    return SigmaRuleParser::FromYaml(LoadDocuments(yaml_text), options);
+  } catch (const YAML::Exception& e) {
+    return Invalid(std::string("not valid YAML: ") + e.what());
+  } catch (const std::exception& e) {
+    return Invalid(std::string("cannot read rule: ") + e.what());
+  }
+}
+
+Result<std::shared_ptr<const SigmaFilter>> SigmaFilter::Parse(std::string_view yaml_text,
+                                                              const SigmaParseOptions& options) {
+  VIGIL_ASSIGN_OR_RETURN(SigmaDocument doc, ParseSigmaDocument(yaml_text, options));
+  if (!doc.filter) return Invalid("not a Sigma filter: no top-level `filter:`");
+  return doc.filter;
+}
+
+Result<SigmaDocument> ParseSigmaDocument(std::string_view yaml_text, const SigmaParseOptions& options) {
+  if (yaml_text.size() > SigmaRule::kMaxRuleBytes) return TooLarge(yaml_text.size());
+  try {
+    std::vector<YAML::Node> docs = LoadDocuments(yaml_text);
+    SigmaDocument out;
+    if (docs.size() == 1 && IsFilterDocument(docs.front())) {
+      VIGIL_ASSIGN_OR_RETURN(out.filter, SigmaRuleParser::FilterFromYaml(docs.front(), options));
     } else {
-      YAML::Node doc = YAML::Load(text);
-      if (doc && !doc.IsNull()) docs.push_back(doc);
+      VIGIL_ASSIGN_OR_RETURN(out.rule, SigmaRuleParser::FromYaml(docs, options));
     }
-    return SigmaRuleParser::FromYaml(docs);
+    return out;
   } catch (const YAML::Exception& e) {
     return Invalid(std::string("not valid YAML: ") + e.what());
   } catch (const std::exception& e) {

@@ -6,8 +6,9 @@
 //   entity: [userIdentity.arn] who an alert is about (first path with a value)
 //   covers: [other-rule-id]    rules this one supersedes
 //   finding_type: Stealth:IAMUser/CloudTrailLoggingDisabled
-// Rule collections (multi-document YAML), correlation rules and filter rules
-// are reported as unsupported; see docs/rule-authoring.md.
+// Rule collections (multi-document YAML) and correlation rules are reported
+// as unsupported; filter files are SigmaFilter (detect/sigma/filter.h). See
+// docs/rule-authoring.md.
 //
 // Ownership and thread safety: a SigmaRule is immutable once parsed; share it
 // as std::shared_ptr<const SigmaRule> and evaluate it from any number of
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,6 +31,14 @@ namespace sigma_internal {
 struct Detection;
 }
 
+// How rule and filter files are read.
+struct SigmaParseOptions {
+  // Values for the `expand` modifier's `%name%` placeholders (name without
+  // the percent signs). Each value is Sigma text: wildcards and escapes apply.
+  // A value using a placeholder not listed here makes the rule unsupported.
+  std::map<std::string, std::vector<std::string>> placeholders;
+};
+
 class SigmaRule {
  public:
   ~SigmaRule();
@@ -41,8 +51,10 @@ class SigmaRule {
   //   kInvalidArgument  not a rule: bad YAML, missing detection/condition,
   //                     unknown search identifier or modifier, bad value
   //   kLimitExceeded    input larger than kMaxRuleBytes
-  // Never throws.
-  static Result<std::shared_ptr<const SigmaRule>> Parse(std::string_view yaml_text);
+  // A Sigma filter file is kInvalidArgument here (parse it with
+  // SigmaFilter::Parse, or load it through RuleSet). Never throws.
+  static Result<std::shared_ptr<const SigmaRule>> Parse(std::string_view yaml_text,
+                                                        const SigmaParseOptions& options = {});
 
   static constexpr size_t kMaxRuleBytes = 1 << 20;
   static constexpr int64_t kDefaultRollupWindowNs = int64_t{3600} * 1'000'000'000;
@@ -58,6 +70,8 @@ class SigmaRule {
 
   const std::string& id() const { return id_; }
   const std::string& title() const { return title_; }
+  // The optional Sigma v2 `name` (a unique, readable reference; "" if absent).
+  const std::string& name() const { return name_; }
   const std::string& status() const { return status_; }
   const std::string& description() const { return description_; }
   const std::string& level() const { return level_; }  // default "medium"
@@ -84,7 +98,7 @@ class SigmaRule {
   SigmaRule();
   friend class SigmaRuleParser;
 
-  std::string id_, title_, status_, description_, level_ = "medium", author_, date_, modified_;
+  std::string id_, title_, name_, status_, description_, level_ = "medium", author_, date_, modified_;
   std::vector<std::string> tags_, references_, falsepositives_, fields_;
   std::string logsource_product_, logsource_service_, logsource_category_;
   int64_t rollup_window_ns_ = kDefaultRollupWindowNs;

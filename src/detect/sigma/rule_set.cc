@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "detect/sigma/internal/detection.h"
 #include "detect/sigma/internal/json_text.h"
 
 namespace vigil {
@@ -34,10 +35,13 @@ void AppendIssues(const std::vector<RuleIssue>& issues, std::string* out) {
 }  // namespace
 
 std::string LintReport::ToJson() const {
-  std::string out = "{\"loaded\":" + std::to_string(loaded) + ",\"unsupported\":";
+  std::string out =
+      "{\"loaded\":" + std::to_string(loaded) + ",\"filters\":" + std::to_string(filters) + ",\"unsupported\":";
   AppendIssues(unsupported, &out);
   out.append(",\"errors\":");
   AppendIssues(errors, &out);
+  out.append(",\"warnings\":");
+  AppendIssues(warnings, &out);
   out.push_back('}');
   return out;
 }
@@ -96,35 +100,93 @@ Status RuleSet::LoadPath(const std::string& path, LintReport* report) {
       report->errors.push_back({f, text.status().message()});
       continue;
     }
-    AddRuleText(*text, f, report);
+    AddText(*text, f, report);
   }
+  CheckFilterReferences(report);
   return Status::Ok();
 }
 
 void RuleSet::AddRuleText(std::string_view yaml_text, const std::string& file, LintReport* report) {
-  auto rule = SigmaRule::Parse(yaml_text);
-  if (!rule.ok()) {
-    if (rule.status().code() == StatusCode::kUnsupported) {
-      report->unsupported.push_back({file, rule.status().message()});
+  AddText(yaml_text, file, report);
+  CheckFilterReferences(report);
+}
+
+void RuleSet::AddText(std::string_view yaml_text, const std::string& file, LintReport* report) {
+  auto doc = ParseSigmaDocument(yaml_text, options_);
+  if (!doc.ok()) {
+    if (doc.status().code() == StatusCode::kUnsupported) {
+      report->unsupported.push_back({file, doc.status().message()});
     } else {
-      report->errors.push_back({file, rule.status().message()});
+      report->errors.push_back({file, doc.status().message()});
     }
     return;
   }
-  auto [it, inserted] = by_id_.emplace((*rule)->id(), rules_.size());
-  if (!inserted) {
-    report->errors.push_back(
-        {file, "duplicate rule id " + (*rule)->id() + " (first defined in " + rules_[it->second].file + ")"});
+  if (doc->filter) {
+    if (doc->filter->detection().condition.op == sigma_internal::CondNode::Op::kNot)
+      report->warnings.push_back(
+          {file,
+           "the filter condition is a negation: vigil suppresses a named rule's match on the events the condition "
+           "holds for, so `not selection` suppresses everything the selection does not match (see "
+           "docs/rule-authoring.md, Filters)"});
+    filters_.push_back({file, std::move(doc->filter)});
+    ++report->filters;
     return;
   }
-  rules_.push_back({file, std::move(rule).value()});
+  auto [it, inserted] = by_id_.emplace(doc->rule->id(), rules_.size());
+  if (!inserted) {
+    report->errors.push_back(
+        {file, "duplicate rule id " + doc->rule->id() + " (first defined in " + rules_[it->second].file + ")"});
+    return;
+  }
+  rules_.push_back({file, std::move(doc->rule)});
   ++report->loaded;
+}
+
+namespace {
+constexpr std::string_view kFilterWarning = "filter: ";
+}  // namespace
+
+void RuleSet::CheckFilterReferences(LintReport* report) const {
+  // Recomputed from scratch: a rule loaded by a later call resolves an
+  // earlier warning.
+  auto& w = report->warnings;
+  w.erase(std::remove_if(w.begin(), w.end(),
+                         [&](const RuleIssue& i) {
+                           return i.reason.rfind(kFilterWarning, 0) == 0 &&
+                                  std::any_of(filters_.begin(), filters_.end(),
+                                              [&](const LoadedFilter& f) { return f.file == i.file; });
+                         }),
+          w.end());
+  for (const LoadedFilter& f : filters_) {
+    for (const std::string& ref : f.filter->rules()) {
+      std::vector<const SigmaRule*> named;
+      for (const LoadedRule& r : rules_)
+        if (r.rule->id() == ref || r.rule->name() == ref) named.push_back(r.rule.get());
+      if (named.empty()) {
+        w.push_back({f.file, std::string(kFilterWarning) + "names rule `" + ref +
+                                 "`, which is not loaded; the filter does nothing for it"});
+        continue;
+      }
+      for (const SigmaRule* r : named) {
+        if (!f.filter->CoversLogsource(*r))
+          w.push_back({f.file, std::string(kFilterWarning) + "names rule `" + ref +
+                                   "` but its logsource does not cover the rule's; it does not apply to that rule"});
+      }
+    }
+  }
 }
 
 std::vector<std::shared_ptr<const SigmaRule>> RuleSet::SharedRules() const {
   std::vector<std::shared_ptr<const SigmaRule>> out;
   out.reserve(rules_.size());
   for (const LoadedRule& r : rules_) out.push_back(r.rule);
+  return out;
+}
+
+std::vector<std::shared_ptr<const SigmaFilter>> RuleSet::SharedFilters() const {
+  std::vector<std::shared_ptr<const SigmaFilter>> out;
+  out.reserve(filters_.size());
+  for (const LoadedFilter& f : filters_) out.push_back(f.filter);
   return out;
 }
 

@@ -1,10 +1,12 @@
-// RuleSet: loads Sigma rule files and lints them.
+// RuleSet: loads Sigma rule and filter files and lints them.
 //
-// Every file given to a RuleSet ends in exactly one of three places: loaded,
-// the report's `unsupported` list (valid Sigma that vigil does not implement
-// yet; the reason names the specification section) or its `errors` list (not
-// a usable rule; the reason says why). Nothing is silently dropped or
-// weakened. `vigil rules lint PATH` prints LintReport::ToJson().
+// Every file given to a RuleSet ends in exactly one of three places: loaded
+// (as a rule or as a filter), the report's `unsupported` list (valid Sigma
+// that vigil does not implement yet; the reason names the specification
+// section) or its `errors` list (not a usable rule or filter; the reason says
+// why). Nothing is silently dropped or weakened. Warnings point at loaded
+// files that probably do not do what their author meant (a filter naming no
+// loaded rule). `vigil rules lint PATH` prints LintReport::ToJson().
 //
 // Thread safety: a RuleSet is not synchronized; load on one thread, then hand
 // its rules (shared, immutable) to detectors.
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "detect/sigma/filter.h"
 #include "detect/sigma/rule.h"
 
 namespace vigil {
@@ -27,11 +30,14 @@ struct RuleIssue {
 };
 
 struct LintReport {
-  size_t loaded = 0;
+  size_t loaded = 0;   // rules
+  size_t filters = 0;  // filter files
   std::vector<RuleIssue> unsupported;
   std::vector<RuleIssue> errors;
+  std::vector<RuleIssue> warnings;  // loaded, but suspicious; do not fail lint
 
-  // {"loaded":N,"unsupported":[{"file":..,"reason":..}],"errors":[...]}
+  // {"loaded":N,"filters":N,"unsupported":[{"file":..,"reason":..}],
+  //  "errors":[...],"warnings":[...]}
   std::string ToJson() const;
 };
 
@@ -40,24 +46,45 @@ struct LoadedRule {
   std::shared_ptr<const SigmaRule> rule;
 };
 
+struct LoadedFilter {
+  std::string file;
+  std::shared_ptr<const SigmaFilter> filter;
+};
+
 class RuleSet {
  public:
-  // Loads a rule file, or every *.yml / *.yaml file under a directory
-  // (recursively, in sorted path order), skipping rule test files
+  explicit RuleSet(SigmaParseOptions options = {}) : options_(std::move(options)) {}
+
+  // Loads a rule or filter file, or every *.yml / *.yaml file under a
+  // directory (recursively, in sorted path order), skipping rule test files
   // (*.tests.yml / *.tests.yaml). A rule whose id was already loaded is an
   // error on the later file. Returns non-ok only when `path` itself cannot be
   // read (kNotFound, kIoError); per-file problems go to `report`.
+  //
+  // Filter references are checked after each call against every rule loaded
+  // so far: a filter naming a rule that is not loaded, or whose logsource
+  // does not cover a rule it names, gets a warning. Load rules and filters
+  // into the same report; warnings a later call resolves are withdrawn.
   Status LoadPath(const std::string& path, LintReport* report);
 
-  // Adds one rule from its text; `file` names it in the report.
+  // Adds one rule or filter from its text; `file` names it in the report.
   void AddRuleText(std::string_view yaml_text, const std::string& file, LintReport* report);
 
-  // Loaded rules in load order.
+  // Loaded rules and filters in load order.
   const std::vector<LoadedRule>& rules() const { return rules_; }
+  const std::vector<LoadedFilter>& filters() const { return filters_; }
   std::vector<std::shared_ptr<const SigmaRule>> SharedRules() const;
+  std::vector<std::shared_ptr<const SigmaFilter>> SharedFilters() const;
+
+  const SigmaParseOptions& options() const { return options_; }
 
  private:
+  void AddText(std::string_view yaml_text, const std::string& file, LintReport* report);
+  void CheckFilterReferences(LintReport* report) const;
+
+  SigmaParseOptions options_;
   std::vector<LoadedRule> rules_;
+  std::vector<LoadedFilter> filters_;
   std::unordered_map<std::string, size_t> by_id_;  // rule id -> index in rules_
 };
 

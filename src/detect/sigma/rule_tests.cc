@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "detect/sigma/internal/json_text.h"
 #include "detect/sigma/rule_set.h"
@@ -133,6 +134,8 @@ Result<std::vector<RuleTestResult>> RunRuleTests(const std::string& path, const 
   VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> files, ListRuleFiles(path));
   std::unordered_map<std::string, const SigmaRule*> by_file;
   for (const LoadedRule& r : set.rules()) by_file[r.file] = r.rule.get();
+  std::unordered_set<std::string> filter_files;  // filters have no test cases of their own
+  for (const LoadedFilter& f : set.filters()) filter_files.insert(f.file);
   std::unordered_map<std::string, std::string> problems;
   for (const RuleIssue& i : report.errors) problems[i.file] = "error: " + i.reason;
   for (const RuleIssue& i : report.unsupported) problems[i.file] = "unsupported: " + i.reason;
@@ -142,6 +145,7 @@ Result<std::vector<RuleTestResult>> RunRuleTests(const std::string& path, const 
     const std::string tests = TestsFileFor(f);
     std::error_code ec;
     const bool has_tests = std::filesystem::is_regular_file(tests, ec);
+    if (filter_files.count(f)) continue;
     auto it = by_file.find(f);
     if (it == by_file.end()) {
       auto p = problems.find(f);

@@ -57,9 +57,19 @@ Constraints OrOf(const std::vector<Constraints>& alts) {
 Constraints FromMatcher(const FieldMatcher& m) {
   if (m.keyword || m.negate || (m.all && m.values.size() > 1)) return {};
   std::set<std::string> values;
+  auto exact = [](const ValueMatcher& v) {
+    return v.kind == ValueMatcher::Kind::kGlob && !v.numeric_equal && !v.windash &&
+           v.glob.shape() == GlobPattern::Shape::kExact;
+  };
   for (const ValueMatcher& v : m.values) {
-    if (v.kind != ValueMatcher::Kind::kGlob || v.numeric_equal || v.glob.shape() != GlobPattern::Shape::kExact)
-      return {};
+    if (v.kind == ValueMatcher::Kind::kAnyOf) {  // an expanded value: any of its literals
+      for (const ValueMatcher& alt : v.any_of) {
+        if (!exact(alt)) return {};
+        values.insert(ToLower(alt.glob.literal()));
+      }
+      continue;
+    }
+    if (!exact(v)) return {};
     values.insert(ToLower(v.glob.literal()));
   }
   if (values.empty()) return {};
@@ -115,8 +125,15 @@ bool IsScalar(const FieldValue& v) {
 
 }  // namespace
 
-SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules) : rules_(std::move(rules)) {
+SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules,
+                             std::vector<std::shared_ptr<const SigmaFilter>> filters)
+    : rules_(std::move(rules)), filters_(std::move(filters)) {
   index_of_rule_.assign(rules_.size(), -1);
+  filters_of_rule_.resize(rules_.size());
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    for (size_t f = 0; f < filters_.size(); ++f)
+      if (filters_[f]->AppliesTo(*rules_[i])) filters_of_rule_[i].push_back(static_cast<uint32_t>(f));
+  }
   for (size_t i = 0; i < rules_.size(); ++i) {
     const Detection& d = rules_[i]->detection();
     Constraints c = Derive(d.condition, d);
@@ -197,6 +214,17 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   for (uint32_t i : candidates) {
     const SigmaRule& rule = *rules_[i];
     if (!rule.Matches(fields)) continue;
+    bool suppressed = false;
+    for (uint32_t f : filters_of_rule_[i]) {
+      if (filters_[f]->Matches(fields)) {
+        suppressed = true;
+        break;
+      }
+    }
+    if (suppressed) {
+      suppressed_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     matches_.fetch_add(1, std::memory_order_relaxed);
     sink(event, MakeMatch(rule, event));
   }
@@ -206,7 +234,7 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
 
 SigmaDetector::Stats SigmaDetector::stats() const {
   return Stats{events_.load(std::memory_order_relaxed), rules_evaluated_.load(std::memory_order_relaxed),
-               matches_.load(std::memory_order_relaxed)};
+               matches_.load(std::memory_order_relaxed), suppressed_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace vigil

@@ -7,8 +7,13 @@
 // (lower-cased) and evaluates only the rules whose constraint can hold, plus
 // the rules for which no constraint could be derived.
 //
-// Ownership and thread safety: the detector shares the immutable rules it was
-// built from. Process() does not mutate the detector and may be called from
+// Filters (Sigma filters specification) are applied after a rule matched: the
+// match is dropped when any filter that applies to the rule (names it, covers
+// its logsource) matches the event. Filters never change which rules the
+// prefilter selects, so they cost nothing on events no rule matches.
+//
+// Ownership and thread safety: the detector shares the immutable rules and
+// filters it was built from. Process() does not mutate the detector and may be called from
 // several threads at once.
 #pragma once
 
@@ -20,22 +25,28 @@
 #include <vector>
 
 #include "detect/detector.h"
+#include "detect/sigma/filter.h"
 #include "detect/sigma/rule.h"
 
 namespace vigil {
 
 class SigmaDetector final : public Detector {
  public:
-  explicit SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules);
+  explicit SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules,
+                         std::vector<std::shared_ptr<const SigmaFilter>> filters = {});
 
   std::string_view name() const override { return "sigma"; }
-  // Calls `sink` once per matching rule, in rule order.
+  // Calls `sink` once per matching rule not suppressed by a filter, in rule
+  // order.
   void Process(const Event& event, const MatchSink& sink) override;
 
   // Builds the Match a rule reports for an event (entity, severity, window).
   static Match MakeMatch(const SigmaRule& rule, const Event& event);
 
   size_t rule_count() const { return rules_.size(); }
+  size_t filter_count() const { return filters_.size(); }
+  // How many filters apply to a rule.
+  size_t FilterCountOf(size_t rule_index) const { return filters_of_rule_.at(rule_index).size(); }
   // Rules that the prefilter cannot skip (evaluated for every event).
   size_t unindexed_rule_count() const { return always_.size(); }
   // The field path each rule is indexed on ("" when not indexed); for lint
@@ -45,7 +56,8 @@ class SigmaDetector final : public Detector {
   struct Stats {
     uint64_t events = 0;
     uint64_t rules_evaluated = 0;
-    uint64_t matches = 0;
+    uint64_t matches = 0;     // reported (after filters)
+    uint64_t suppressed = 0;  // rule matches dropped by a filter
   };
   Stats stats() const;
 
@@ -64,7 +76,10 @@ class SigmaDetector final : public Detector {
   std::vector<FieldIndex> indexes_;
   std::vector<uint32_t> always_;    // rule indices without a constraint
   std::vector<int> index_of_rule_;  // rule -> indexes_ position or -1
+  std::vector<std::shared_ptr<const SigmaFilter>> filters_;
+  std::vector<std::vector<uint32_t>> filters_of_rule_;  // rule -> filters_ indices
   std::atomic<uint64_t> events_{0};
+  std::atomic<uint64_t> suppressed_{0};
   std::atomic<uint64_t> rules_evaluated_{0};
   std::atomic<uint64_t> matches_{0};
 };

@@ -331,14 +331,17 @@ TEST(SigmaLint, UnsupportedKinds) {
   auto filt = ParseStatus(
       "title: f\nid: f1\nlogsource: {product: aws}\nfilter:\n    rules: [a]\n"
       "    selection: {a: 1}\n    condition: not selection\n");
-  EXPECT_EQ(filt.code(), StatusCode::kUnsupported);
-  EXPECT_NE(filt.message().find("filters"), std::string::npos);
+  // A filter is not a rule: SigmaFilter::Parse or a RuleSet reads it.
+  EXPECT_EQ(filt.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(filt.message().find("filter"), std::string::npos);
   auto multi = ParseStatus(
       "title: g\naction: global\ndetection:\n    condition: sel\n---\nlogsource: {product: aws}\n"
       "detection:\n    sel: {a: 1}\n");
   EXPECT_EQ(multi.code(), StatusCode::kUnsupported);
-  auto mod = ParseStatus(RuleText("    sel:\n        a|base64offset|contains: x\n    condition: sel\n"));
-  EXPECT_EQ(mod.code(), StatusCode::kUnsupported);
+  auto placeholder = ParseStatus(RuleText("    sel:\n        a|expand: '%undefined_list%'\n    condition: sel\n"));
+  EXPECT_EQ(placeholder.code(), StatusCode::kUnsupported);
+  EXPECT_NE(placeholder.message().find("%undefined_list%"), std::string::npos);
+  EXPECT_NE(placeholder.message().find("(Sigma modifiers appendix"), std::string::npos);
 }
 
 TEST(SigmaLint, Errors) {
@@ -385,7 +388,10 @@ TEST(SigmaLint, RuleSetReportAndDuplicates) {
   ASSERT_EQ(report.unsupported.size(), 1u);
   EXPECT_EQ(report.unsupported[0].file, "c.yml");
   const std::string json = report.ToJson();
-  EXPECT_EQ(json.rfind("{\"loaded\":1,\"unsupported\":[{\"file\":\"c.yml\",\"reason\":\"aggregation", 0), 0u) << json;
+  EXPECT_EQ(json.rfind("{\"loaded\":1,\"filters\":0,\"unsupported\":[{\"file\":\"c.yml\",\"reason\":\"aggregation", 0),
+            0u)
+      << json;
+  EXPECT_NE(json.find(",\"warnings\":[]}"), std::string::npos) << json;
   EXPECT_EQ(set.rules().size(), 1u);
 }
 

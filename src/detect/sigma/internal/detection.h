@@ -16,6 +16,7 @@
 
 #include "common/glob.h"
 #include "common/status.h"
+#include "detect/sigma/internal/value_transforms.h"
 #include "event/event.h"
 
 namespace re2 {
@@ -46,9 +47,11 @@ struct ValueMatcher {
     kCompare,   // lt/lte/gt/gte
     kNull,      // field missing or null
     kExists,    // field present (or absent when exists_expected is false)
-    kFieldRef,  // equal to a value of another field
+    kFieldRef,  // equal to (or starts/ends with, contains) a value of another field
+    kTimePart,  // a component (hour, month...) of a timestamp compared to `number`
+    kAnyOf,     // any of `any_of` (one rule value expanded by a modifier)
   };
-  enum class Cmp { kLt, kLte, kGt, kGte };
+  enum class Cmp { kLt, kLte, kGt, kGte, kEq };
 
   Kind kind = Kind::kGlob;
   GlobPattern glob;
@@ -65,6 +68,14 @@ struct ValueMatcher {
   bool exists_expected = true;
   FieldPath ref;
   bool cased = false;  // kFieldRef: case-sensitive comparison
+  // kFieldRef: how the field's value relates to the referenced one (kExact:
+  // equal; kPrefix: starts with it; kSuffix: ends with it; kContains).
+  GlobPattern::Shape ref_shape = GlobPattern::Shape::kExact;
+  // kGlob with `windash`: `glob` was compiled from the value with every dash
+  // character mapped to `-`, and the field's text is mapped the same way.
+  bool windash = false;
+  TimePart time_part = TimePart::kHour;
+  std::vector<ValueMatcher> any_of;  // kAnyOf: scalar matchers
 
   // For scalar matchers (glob, regex, cidr, compare): does this value match?
   bool MatchesScalar(const FieldValue& v) const;
