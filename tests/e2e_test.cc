@@ -278,6 +278,59 @@ TEST_F(E2ETest, BacktestRaisesExactlyTheLiveAlerts) {
   EXPECT_EQ(Vigil("rules backtest " + Data() + " no-such-rule").exit_code, 2);
 }
 
+TEST_F(E2ETest, ImportedCloudWatchCisPatternsAgreeWithTheSigmaPackOnEveryCase) {
+  // The CIS monitoring patterns as `aws logs describe-metric-filters` prints them.
+  simdjson::dom::parser parser;
+  simdjson::dom::element cis;
+  ASSERT_EQ(parser.load(VIGIL_SHARED_DATA "/cis/cis-aws-monitoring-metric-filters.json").get(cis), simdjson::SUCCESS);
+  std::string filters = "{\"metricFilters\":[";
+  size_t n = 0;
+  for (simdjson::dom::element c : cis["controls"].get_array()) {
+    std::string_view id = c["cis_v3_0_id"].get_string().value();
+    simdjson::dom::array sh = c["filter_pattern_securityhub_doc"].get_array();
+    simdjson::dom::array pattern_list = sh.size() ? sh : c["filter_pattern_prowler"].get_array().value();
+    std::string_view pattern = pattern_list.at(0).get_string().value();
+    std::string escaped;
+    for (char ch : pattern) {
+      if (ch == '"' || ch == '\\') escaped.push_back('\\');
+      escaped.push_back(ch);
+    }
+    filters += std::string(n++ ? "," : "") + "{\"filterName\":\"cis-" + std::string(id) + "\",\"filterPattern\":\"" +
+               escaped + "\",\"logGroupName\":\"cloudtrail\"}";
+  }
+  filters += "]}";
+  ASSERT_EQ(n, 15u);
+  fs::create_directories(dir_);
+  {
+    FILE* f = fopen((dir_ / "filters.json").c_str(), "w");
+    fputs(filters.c_str(), f);
+    fclose(f);
+  }
+  fs::path out = dir_ / "imported";
+  CmdResult imported = Vigil("rules import-cloudwatch --json --out " + out.string() + " " + (dir_ / "filters.json").string());
+  ASSERT_EQ(imported.exit_code, 0) << imported.out;
+  EXPECT_NE(imported.out.find("\"imported\":15"), std::string::npos) << imported.out;
+
+  // Put the pack's cases beside the imported rule of the same control: cis_4_01_x.tests.yml -> cis_4_1.tests.yml.
+  size_t cases_files = 0;
+  for (const auto& entry : fs::directory_iterator(VIGIL_SOURCE_DIR "/rules/aws/cis")) {
+    std::string name = entry.path().filename().string();
+    if (name.size() < 10 || name.find(".tests.yml") == std::string::npos) continue;
+    int control = std::stoi(name.substr(6, 2));
+    fs::path target = out / ("cis_4_" + std::to_string(control) + ".tests.yml");
+    ASSERT_TRUE(fs::exists(out / ("cis_4_" + std::to_string(control) + ".yml"))) << target;
+    fs::copy_file(entry.path(), target);
+    ++cases_files;
+  }
+  EXPECT_EQ(cases_files, 15u);
+  CmdResult pack = Vigil("rules test --json " VIGIL_SOURCE_DIR "/rules/aws/cis");
+  CmdResult test = Vigil("rules test --json " + out.string());
+  EXPECT_EQ(test.exit_code, 0) << test.out;
+  EXPECT_EQ(Lines(test.out).size(), Lines(pack.out).size());
+  EXPECT_GE(Lines(test.out).size(), 90u);
+  EXPECT_EQ(test.out.find("\"passed\":false"), std::string::npos) << test.out;
+}
+
 TEST_F(E2ETest, DemoRunsAndPrintsAlerts) {
   CmdResult demo = Vigil("demo --events 3000 --data " + (dir_ / "demo").string());
   EXPECT_EQ(demo.exit_code, 0);

@@ -7,6 +7,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "alert/metadata.h"
 #include "common/hash.h"
 #include "common/json_writer.h"
 #include "detect/cloudwatch/filter_pattern.h"
@@ -110,6 +111,9 @@ std::string YamlQuote(std::string_view s) {
 }  // namespace
 
 int RunRulesImportCloudWatch(const ImportOptions& o) {
+  if (SeverityRank(o.level) < 0)
+    return Fatal(Status::InvalidArgument("--level \"" + o.level +
+                                         "\" is not one of informational, low, medium, high, critical"));
   auto patterns = ReadPatterns(o.input);
   if (!patterns.ok()) return Fatal(patterns.status());
   std::error_code ec;

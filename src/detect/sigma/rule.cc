@@ -15,6 +15,7 @@
 #include "common/glob.h"
 #include "common/time.h"
 #include "detect/sigma/filter.h"
+#include "detect/cloudwatch/filter_pattern.h"
 #include "detect/sigma/internal/detection.h"
 #include "detect/sigma/internal/value_transforms.h"
 
@@ -615,8 +616,12 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
 
   std::shared_ptr<SigmaRule> rule(new SigmaRule());
   YAML::Node detection = root["detection"];
-  if (!detection) return Invalid("not a Sigma rule: no `detection:`");
-  if (!detection.IsMap()) return Invalid("`detection` must be a mapping of search identifiers and a condition");
+  YAML::Node pattern = root["cloudwatch_pattern"];
+  if (detection && pattern) return Invalid("a rule has either `detection` or `cloudwatch_pattern`, not both");
+  if (!detection && !pattern) return Invalid("not a Sigma rule: no `detection:` (or `cloudwatch_pattern:`)");
+  if (detection && !detection.IsMap())
+    return Invalid("`detection` must be a mapping of search identifiers and a condition");
+  if (pattern && !pattern.IsScalar()) return Invalid("`cloudwatch_pattern` must be a string");
 
   VIGIL_ASSIGN_OR_RETURN(rule->title_, GetString(root, "title"));
   if (rule->title_.empty()) return Invalid("rule has no `title`");
@@ -655,6 +660,14 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
   VIGIL_ASSIGN_OR_RETURN(rule->covers_, GetStringList(root, "covers"));
   VIGIL_ASSIGN_OR_RETURN(rule->finding_type_, GetString(root, "finding_type"));
 
+  if (pattern) {
+    // A CloudWatch Logs filter pattern instead of a Sigma detection.
+    auto compiled = FilterPattern::Parse(pattern.Scalar());
+    if (!compiled.ok()) return compiled.status().WithContext("cloudwatch_pattern");
+    rule->cloudwatch_pattern_ = std::make_unique<FilterPattern>(std::move(compiled).value());
+    rule->detection_ = std::make_unique<sigma_internal::Detection>();
+    return std::shared_ptr<const SigmaRule>(std::move(rule));
+  }
   VIGIL_ASSIGN_OR_RETURN(rule->detection_, CompileDetectionBlock(detection, options, /*is_filter=*/false));
   return std::shared_ptr<const SigmaRule>(std::move(rule));
 }
@@ -717,9 +730,11 @@ Result<SigmaDocument> ParseSigmaDocument(std::string_view yaml_text, const Sigma
   }
 }
 
-bool SigmaRule::Matches(const Event& event) const { return event.fields && detection_->Matches(*event.fields); }
+bool SigmaRule::Matches(const Event& event) const { return event.fields && Matches(*event.fields); }
 
-bool SigmaRule::Matches(const FieldResolver& fields) const { return detection_->Matches(fields); }
+bool SigmaRule::Matches(const FieldResolver& fields) const {
+  return cloudwatch_pattern_ ? cloudwatch_pattern_->Matches(fields) : detection_->Matches(fields);
+}
 
 std::string SigmaRule::EntityFor(const Event& event) const {
   if (event.fields) {

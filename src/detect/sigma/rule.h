@@ -27,6 +27,8 @@
 
 namespace vigil {
 
+class FilterPattern;
+
 namespace sigma_internal {
 struct Detection;
 }
@@ -93,6 +95,9 @@ class SigmaRule {
 
   // Internal: the compiled detection, for the prefilter index of SigmaDetector.
   const sigma_internal::Detection& detection() const { return *detection_; }
+  // Set when the rule carries a CloudWatch Logs filter pattern instead of a
+  // Sigma detection (then detection() is empty).
+  const FilterPattern* cloudwatch_pattern() const { return cloudwatch_pattern_.get(); }
 
  private:
   SigmaRule();
@@ -106,6 +111,7 @@ class SigmaRule {
   std::vector<std::string> covers_;
   std::string finding_type_;
   std::unique_ptr<sigma_internal::Detection> detection_;
+  std::unique_ptr<FilterPattern> cloudwatch_pattern_;
 };
 
 }  // namespace vigil

@@ -135,6 +135,10 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
       if (filters_[f]->AppliesTo(*rules_[i])) filters_of_rule_[i].push_back(static_cast<uint32_t>(f));
   }
   for (size_t i = 0; i < rules_.size(); ++i) {
+    if (rules_[i]->cloudwatch_pattern()) {  // not indexed yet: evaluated for every event
+      always_.push_back(static_cast<uint32_t>(i));
+      continue;
+    }
     const Detection& d = rules_[i]->detection();
     Constraints c = Derive(d.condition, d);
     const auto* pick = Pick(c);
