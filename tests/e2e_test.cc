@@ -256,7 +256,8 @@ TEST_F(E2ETest, BacktestRaisesExactlyTheLiveAlerts) {
     ASSERT_EQ(parser.parse(line).get(a), simdjson::SUCCESS);
     live[std::string(a["id"].get_string().value())] = simdjson::minify(a);
   }
-  CmdResult bt = Vigil("rules backtest --json --examples 1000000 " + Data() + " " VIGIL_SOURCE_DIR "/rules/aws/cis");
+  // Every shipped rule, as live ingest ran them.
+  CmdResult bt = Vigil("rules backtest --json --examples 1000000 " + Data() + " " VIGIL_SOURCE_DIR "/rules");
   ASSERT_EQ(bt.exit_code, 0);
   size_t rules = 0;
   for (const std::string& line : Lines(bt.out)) {
@@ -268,7 +269,7 @@ TEST_F(E2ETest, BacktestRaisesExactlyTheLiveAlerts) {
       backtest[std::string(a["id"].get_string().value())] = simdjson::minify(a);
     }
   }
-  EXPECT_EQ(rules, 15u);
+  EXPECT_GE(rules, 15u);
   EXPECT_FALSE(live.empty());
   EXPECT_EQ(backtest, live);
   // A time window narrows it; an unknown rule is a fatal error.

@@ -39,6 +39,7 @@ int RunHunt(const HuntOptions& options);
 struct RulesOptions {
   std::vector<std::string> paths;
   bool json = false;
+  std::string schema_dir;  // lint: Sigma JSON schemas to check files against (or VIGIL_SIGMA_SCHEMAS)
 };
 int RunRulesLint(const RulesOptions& options);
 int RunRulesTest(const RulesOptions& options);

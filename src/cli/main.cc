@@ -51,6 +51,9 @@ int main(int argc, char** argv) {
   auto* lint_cmd = rules_cmd->add_subcommand("lint", "Check rule files; report unsupported and broken ones");
   lint_cmd->add_option("paths", lint.paths, "Rule files or directories")->required();
   lint_cmd->add_flag("--json", lint.json, "Print one JSON object");
+  lint_cmd->add_option("--schemas", lint.schema_dir,
+                       "Also check each file against the Sigma JSON schemas in this directory "
+                       "(default: $VIGIL_SIGMA_SCHEMAS)");
   RulesOptions test;
   auto* test_cmd = rules_cmd->add_subcommand("test", "Run the test cases beside each rule (foo.tests.yml)");
   test_cmd->add_option("paths", test.paths, "Rule files or directories")->required();

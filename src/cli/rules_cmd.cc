@@ -2,12 +2,47 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "common/json_writer.h"
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
 #include "detect/sigma/rule_tests.h"
+#include "detect/schema/sigma_schema.h"
 #include "formats/cloudtrail.h"
 
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+
 namespace vigil::cli {
+
+namespace {
+
+// Checks every document of every rule file under `paths` against the Sigma
+// JSON schemas; one issue per rejected file, its violations joined.
+Result<std::vector<RuleIssue>> SchemaIssues(const std::vector<std::string>& paths, const std::string& schema_dir) {
+  auto schemas = SigmaSchemas::Load(schema_dir);
+  if (!schemas.ok()) return schemas.status();
+  std::vector<RuleIssue> issues;
+  for (const auto& p : paths) {
+    auto files = ListRuleFiles(p);
+    if (!files.ok()) return files.status();
+    for (const auto& file : *files) {
+      std::vector<YAML::Node> docs;
+      try {
+        docs = YAML::LoadAllFromFile(file);
+      } catch (const YAML::Exception&) {
+        continue;  // not YAML: the rule loader reports it as an error already
+      }
+      std::string reasons;
+      for (const auto& doc : docs)
+        for (const auto& v : schemas->Check(doc)) reasons += (reasons.empty() ? "" : "; ") + v;
+      if (!reasons.empty()) issues.push_back(RuleIssue{file, reasons});
+    }
+  }
+  return issues;
+}
+
+}  // namespace
 
 int RunRulesLint(const RulesOptions& o) {
   RuleSet set;
@@ -16,9 +51,28 @@ int RunRulesLint(const RulesOptions& o) {
     Status st = set.LoadPath(p, &report);
     if (!st.ok()) return Fatal(st);
   }
+  std::string schema_dir = o.schema_dir;
+  if (schema_dir.empty())
+    if (const char* env = std::getenv("VIGIL_SIGMA_SCHEMAS")) schema_dir = env;
+  std::vector<RuleIssue> schema;
+  if (!schema_dir.empty()) {
+    auto issues = SchemaIssues(o.paths, schema_dir);
+    if (!issues.ok()) return Fatal(issues.status());
+    schema = std::move(issues).value();
+  }
   if (o.json) {
-    std::printf("%s\n", report.ToJson().c_str());
+    // The report's object, with the schema findings added as "schema".
+    std::string json = report.ToJson();
+    if (!schema_dir.empty() && !json.empty() && json.back() == '}') {
+      json.pop_back();
+      json += ",\"schema\":[";
+      for (size_t i = 0; i < schema.size(); ++i)
+        json += (i ? "," : "") + JsonObject().Str("file", schema[i].file).Str("reason", schema[i].reason).Done();
+      json += "]}";
+    }
+    std::printf("%s\n", json.c_str());
   } else {
+    for (const auto& s : schema) std::printf("schema      %s: %s\n", s.file.c_str(), s.reason.c_str());
     for (const auto& e : report.errors) std::printf("error       %s: %s\n", e.file.c_str(), e.reason.c_str());
     for (const auto& u : report.unsupported) std::printf("unsupported %s: %s\n", u.file.c_str(), u.reason.c_str());
     for (const auto& w : report.warnings) std::printf("warning     %s: %s\n", w.file.c_str(), w.reason.c_str());

@@ -1,0 +1,300 @@
+// The AWS CloudTrail threat pack (rules/aws/threats) judged on an independent,
+// labelled corpus: every CloudTrail rule of the Panther detection library with its
+// test logs (shared/data/panther-tests). Each vigil rule names the Panther rules it
+// stands in for in `covers`; their labelled logs become test cases of that vigil
+// rule (`expected_result: true` -> `expect: match`, false -> `no_match`) and run
+// through `vigil rules test --json`. Logs whose outcome depends on mocked helper
+// state (`mocks`) cannot be decided from the record and are skipped. Every Panther
+// CloudTrail rule must be covered by a vigil rule or listed, with its reason, in
+// rules/aws/threats/UNCOVERED.md.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kPanther = VIGIL_SHARED_DATA "/panther-tests";
+const fs::path kPack = VIGIL_SOURCE_DIR "/rules/aws/threats";
+
+struct CmdResult {
+  int exit_code = -1;
+  std::string out;
+};
+
+CmdResult Vigil(const std::string& args) {
+  std::string cmd = std::string(VIGIL_BINARY) + " " + args + " 2>/dev/null";
+  CmdResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[65536];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out.push_back(line);
+  }
+  return out;
+}
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return "";
+  size_t e = s.find_last_not_of(" \t");
+  return s.substr(b, e - b + 1);
+}
+
+// A double-quoted YAML scalar (JSON string syntax, which YAML accepts).
+std::string Quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+struct PantherCase {
+  std::string name;
+  bool expected = false;
+  bool mocked = false;
+  bool other_log_type = false;  // multi-log-type rules also carry e.g. Okta logs
+  std::string log_json;
+};
+
+struct PantherRule {
+  std::string id;
+  std::vector<PantherCase> cases;
+};
+
+// Every Panther rule whose log types include AWS.CloudTrail, with its labelled logs.
+std::map<std::string, PantherRule> LoadPantherCloudTrailRules() {
+  std::map<std::string, PantherRule> rules;
+  simdjson::dom::parser index_parser;
+  simdjson::dom::element index;
+  if (index_parser.load((kPanther / "index.json").string()).get(index)) return rules;
+  simdjson::dom::array entries;
+  if (index["rules"].get(entries)) return rules;
+  for (simdjson::dom::element entry : entries) {
+    bool cloudtrail = false;
+    simdjson::dom::array log_types;
+    if (!entry["log_types"].get(log_types)) {
+      for (simdjson::dom::element lt : log_types) {
+        std::string_view v;
+        if (!lt.get(v) && v == "AWS.CloudTrail") cloudtrail = true;
+      }
+    }
+    if (!cloudtrail) continue;
+    std::string_view file;
+    if (entry["file"].get(file)) continue;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    if (parser.load((kPanther / std::string(file)).string()).get(doc)) continue;
+    PantherRule rule;
+    std::string_view id;
+    if (doc["rule_id"].get(id)) continue;
+    rule.id = std::string(id);
+    simdjson::dom::array tests;
+    if (!doc["tests"].get(tests)) {
+      for (simdjson::dom::element t : tests) {
+        PantherCase c;
+        std::string_view name;
+        if (!t["name"].get(name)) c.name = std::string(name);
+        bool expected = false;
+        if (!t["expected_result"].get(expected)) c.expected = expected;
+        simdjson::dom::element mocks;
+        if (!t["mocks"].get(mocks) && !mocks.is_null()) {
+          simdjson::dom::array arr;
+          c.mocked = mocks.get(arr) ? true : arr.size() > 0;
+        }
+        simdjson::dom::element log;
+        if (t["log"].get(log)) continue;
+        std::string_view log_type;
+        if (!log["p_log_type"].get(log_type) && log_type != "AWS.CloudTrail") c.other_log_type = true;
+        c.log_json = simdjson::minify(log);
+        rule.cases.push_back(std::move(c));
+      }
+    }
+    rules[rule.id] = std::move(rule);
+  }
+  return rules;
+}
+
+struct VigilRule {
+  fs::path file;
+  std::vector<std::string> covers;
+};
+
+// Threat pack rule files and their `covers` lists (a YAML block list under `covers:`).
+std::vector<VigilRule> LoadThreatRules() {
+  std::vector<VigilRule> out;
+  for (const auto& e : fs::recursive_directory_iterator(kPack)) {
+    if (!e.is_regular_file()) continue;
+    std::string name = e.path().filename().string();
+    bool is_tests = name.size() > 10 && name.substr(name.size() - 10) == ".tests.yml";
+    if (e.path().extension() != ".yml" || is_tests) continue;
+    VigilRule r;
+    r.file = e.path();
+    bool in_covers = false;
+    for (const std::string& line : Lines(ReadFile(e.path()))) {
+      if (line.rfind("covers:", 0) == 0) {
+        in_covers = true;
+        std::string rest = Trim(line.substr(7));
+        if (!rest.empty() && rest.front() == '[') {  // flow list
+          rest = rest.substr(1, rest.find(']') == std::string::npos ? std::string::npos : rest.find(']') - 1);
+          std::stringstream ss(rest);
+          std::string item;
+          while (std::getline(ss, item, ',')) {
+            if (!Trim(item).empty()) r.covers.push_back(Trim(item));
+          }
+          in_covers = false;
+        }
+        continue;
+      }
+      if (!in_covers) continue;
+      std::string t = Trim(line);
+      if (t.rfind("- ", 0) == 0) {
+        std::string v = Trim(t.substr(2));
+        if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"')) v = v.substr(1, v.size() - 2);
+        r.covers.push_back(v);
+      } else if (!t.empty() && t[0] != '#') {
+        in_covers = false;
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// Rule ids listed in UNCOVERED.md: every `backticked` token that names a Panther rule.
+std::set<std::string> LoadUncovered(const std::map<std::string, PantherRule>& panther) {
+  std::set<std::string> out;
+  std::string md = ReadFile(kPack / "UNCOVERED.md");
+  size_t pos = 0;
+  while ((pos = md.find('`', pos)) != std::string::npos) {
+    size_t end = md.find('`', pos + 1);
+    if (end == std::string::npos) break;
+    std::string token = md.substr(pos + 1, end - pos - 1);
+    if (panther.count(token)) out.insert(token);
+    pos = end + 1;
+  }
+  return out;
+}
+
+TEST(PantherCloudTrail, ThreatPackAgreesWithEveryDecidableLabelledCase) {
+  auto panther = LoadPantherCloudTrailRules();
+  ASSERT_GT(panther.size(), 100u) << "Panther CloudTrail corpus not found under " << kPanther;
+  auto vigil_rules = LoadThreatRules();
+  ASSERT_FALSE(vigil_rules.empty()) << "no rules under " << kPack;
+  auto uncovered = LoadUncovered(panther);
+
+  fs::path tmp = fs::temp_directory_path() / ("vigil-panther-" + std::to_string(::getpid()));
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+
+  std::set<std::string> covered;
+  size_t skipped_mocks = 0, skipped_other = 0, written = 0, n = 0;
+  for (const VigilRule& vr : vigil_rules) {
+    if (vr.covers.empty()) continue;
+    std::string cases;
+    for (const std::string& id : vr.covers) {
+      auto it = panther.find(id);
+      ASSERT_NE(it, panther.end()) << vr.file << " covers `" << id << "`, which is no Panther CloudTrail rule";
+      covered.insert(id);
+      for (const PantherCase& c : it->second.cases) {
+        if (c.mocked) { ++skipped_mocks; continue; }
+        if (c.other_log_type) { ++skipped_other; continue; }
+        cases += "- name: " + Quote(id + " / " + c.name) + "\n";
+        cases += std::string("  expect: ") + (c.expected ? "match" : "no_match") + "\n";
+        cases += "  event: " + c.log_json + "\n";
+        ++written;
+      }
+    }
+    fs::path dir = tmp / std::to_string(n++);
+    fs::create_directories(dir);
+    fs::copy_file(vr.file, dir / "rule.yml");
+    std::ofstream(dir / "rule.tests.yml") << (cases.empty() ? std::string("[]\n") : cases);
+  }
+  ASSERT_GT(written, 0u);
+
+  CmdResult r = Vigil("rules test --json " + tmp.string());
+  size_t passed = 0, failed = 0;
+  simdjson::dom::parser parser;
+  for (const std::string& line : Lines(r.out)) {
+    if (Trim(line).empty()) continue;
+    simdjson::dom::element doc;
+    ASSERT_FALSE(parser.parse(line).get(doc)) << "not JSON: " << line;
+    bool ok = false;
+    std::string_view rule, name, detail;
+    if (doc["passed"].get(ok)) ok = false;
+    if (doc["rule"].get(rule)) rule = "?";
+    if (doc["case"].get(name)) name = "?";
+    if (doc["detail"].get(detail)) detail = "";
+    if (ok) {
+      ++passed;
+    } else {
+      ++failed;
+      ADD_FAILURE() << "rule " << rule << ", case \"" << name << "\": " << detail;
+    }
+  }
+  fs::remove_all(tmp);
+
+  std::vector<std::string> neither, both;
+  for (const auto& [id, rule] : panther) {
+    if (!covered.count(id) && !uncovered.count(id)) neither.push_back(id);
+    if (covered.count(id) && uncovered.count(id)) both.push_back(id);
+  }
+  size_t rules_uncovered = 0;
+  for (const auto& [id, rule] : panther) rules_uncovered += covered.count(id) ? 0 : 1;
+
+  std::printf("[ panther ] panther cases: %zu passed, %zu failed, %zu skipped (mocks), %zu skipped (other log types); "
+              "%zu of %zu Panther CloudTrail rules covered, %zu Panther rules uncovered\n",
+              passed, failed, skipped_mocks, skipped_other, covered.size(), panther.size(), rules_uncovered);
+
+  EXPECT_EQ(passed + failed, written) << "vigil rules test reported a different number of cases than were written";
+  EXPECT_EQ(failed, 0u);
+  for (const auto& id : neither) ADD_FAILURE() << "Panther rule " << id << " is neither covered nor listed in UNCOVERED.md";
+  for (const auto& id : both) ADD_FAILURE() << "Panther rule " << id << " is covered and also listed in UNCOVERED.md";
+}
+
+}  // namespace
