@@ -346,3 +346,36 @@ TEST_F(E2ETest, UsageErrorsExitTwo) {
 }
 
 }  // namespace
+
+// A correlation whose window spans two `vigil ingest` runs fires: its state is
+// checkpointed in the metadata store at the end of the first run.
+TEST_F(E2ETest, CorrelationWindowSpansTwoIngestRuns) {
+  fs::create_directories(dir_ / "corr");
+  auto write = [](const fs::path& p, const std::string& text) {
+    FILE* f = fopen(p.c_str(), "w");
+    fputs(text.c_str(), f);
+    fclose(f);
+  };
+  write(dir_ / "corr" / "mr_denied_burst.yml",
+        "title: Burst of denied calls\nid: 5d0f5a52-9a51-4c43-9d0e-2f1c2b0c0c01\nlevel: high\ncorrelation:\n"
+        "    type: event_count\n    rules: [denied_call]\n    group-by: [userIdentity.arn]\n    timespan: 10m\n"
+        "    condition: {gte: 3}\n---\ntitle: Denied call\nid: 5d0f5a52-9a51-4c43-9d0e-2f1c2b0c0c02\n"
+        "name: denied_call\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n"
+        "    sel: {errorCode: AccessDenied}\n    condition: sel\n");
+  auto record = [](int n, const std::string& time) {
+    return R"({"eventVersion":"1.08","eventName":"GetObject","eventSource":"s3.amazonaws.com","errorCode":"AccessDenied",)"
+           R"("eventTime":")" + time + R"(","eventID":"00000000-0000-0000-0000-00000000010)" + std::to_string(n) +
+           R"(","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/mallory"}})";
+  };
+  write(dir_ / "run1.json", "[" + record(1, "2024-07-31T13:00:00Z") + "," + record(2, "2024-07-31T13:02:00Z") + "]");
+  write(dir_ / "run2.json", "[" + record(3, "2024-07-31T13:04:00Z") + "]");
+  const std::string rules = " --rules " + (dir_ / "corr").string() + " ";
+  ASSERT_EQ(Vigil("ingest --json " + Data() + rules + (dir_ / "run1.json").string()).exit_code, 0);
+  EXPECT_EQ(Vigil("alerts --json " + Data()).out.find("Burst of denied calls"), std::string::npos);
+  ASSERT_EQ(Vigil("ingest --json " + Data() + rules + (dir_ / "run2.json").string()).exit_code, 0);
+  const std::string alerts = Vigil("alerts --json " + Data()).out;
+  EXPECT_NE(alerts.find("Burst of denied calls"), std::string::npos) << alerts;
+  EXPECT_NE(alerts.find("\"entity\":\"arn:aws:iam::1:user/mallory\""), std::string::npos) << alerts;
+  // The base rule does not alert on its own (generate defaults to false).
+  EXPECT_EQ(alerts.find("\"title\":\"Denied call\""), std::string::npos) << alerts;
+}

@@ -2,6 +2,7 @@
 
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
+#include "detect/correlation/correlation_detector.h"
 #include "detect/sigma/sigma_detector.h"
 #include "store/data_dir.h"
 #include "store/dead_letters.h"
@@ -62,7 +63,15 @@ Result<RuleLoad> LoadRules(const std::vector<std::string>& paths) {
   }
   RuleLoad out;
   out.report = std::move(report);
-  out.detector = std::make_unique<SigmaDetector>(set.SharedRules(), set.SharedFilters());
+  auto sigma = std::make_unique<SigmaDetector>(set.SharedRules(), set.SharedFilters());
+  auto correlations = set.SharedCorrelations();
+  if (correlations.empty()) {
+    out.detector = std::move(sigma);
+    return out;
+  }
+  auto correlating = CorrelationDetector::Create(std::move(sigma), set.SharedRules(), std::move(correlations));
+  if (!correlating.ok()) return correlating.status().WithContext("loading correlations");
+  out.detector = std::move(correlating).value();
   return out;
 }
 

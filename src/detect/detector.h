@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/status.h"
 #include "event/event.h"
 
 namespace vigil {
@@ -32,6 +34,22 @@ class Detector {
   // Evaluates one event; calls `sink` once per match. Must not keep references
   // to `event` after returning.
   virtual void Process(const Event& event, const MatchSink& sink) = 0;
+
+  // Detectors that keep state across events (correlation windows) checkpoint
+  // it under string keys: the pipeline restores it before a run and saves it
+  // after the run's events are committed. Stateless detectors keep the
+  // defaults. A state blob that cannot be read is a diagnostic for the
+  // detector (counted, state dropped), not an error.
+  using StateGetter = std::function<Result<std::optional<std::string>>(const std::string& key)>;
+  using StatePutter = std::function<Status(const std::string& key, const std::string& value)>;
+  virtual Status RestoreState(const StateGetter& get) {
+    (void)get;
+    return Status::Ok();
+  }
+  virtual Status SaveState(const StatePutter& put) {
+    (void)put;
+    return Status::Ok();
+  }
 };
 
 }  // namespace vigil

@@ -63,6 +63,13 @@ Pipeline::Pipeline(Source* source, const ParserRegistry* parsers, std::vector<De
 
 Result<IngestStats> Pipeline::Run() {
   const auto start = std::chrono::steady_clock::now();
+  // Detector state (correlation windows) carries over from the previous run.
+  if (metadata_) {
+    for (Detector* d : detectors_) {
+      Status st = d->RestoreState([&](const std::string& key) { return metadata_->GetState(key); });
+      if (!st.ok()) return st.WithContext("restoring detector state");
+    }
+  }
   BoundedQueue<Batch> queue(options_.queue_batches);
   std::atomic<bool> stop{false};
 
@@ -180,6 +187,14 @@ Result<IngestStats> Pipeline::Run() {
   }
   stats.alerts = touched.size();
   if (failure.ok()) failure = writer_->Commit();
+  // Saved only once the run's events are committed.
+  if (failure.ok() && metadata_) {
+    for (Detector* d : detectors_) {
+      failure = d->SaveState(
+          [&](const std::string& key, const std::string& value) { return metadata_->PutState(key, value); });
+      if (!failure.ok()) break;
+    }
+  }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!failure.ok()) return failure;
   return stats;

@@ -5,7 +5,9 @@
 //
 // Parsing runs on its own thread; detection, alerting and storing run on the
 // calling thread, so a slow store or detector backpressures the parser through
-// the bounded queue instead of growing memory. `vigil ingest` runs it over
+// the bounded queue instead of growing memory. Detector state (correlation
+// windows) is restored from the MetadataStore before a run and saved to it
+// after the run's events are committed, so windows span runs. `vigil ingest` runs it over
 // files; `vigil serve` will run the same stages over network sources.
 //
 // Ownership: the Pipeline borrows every component; they must outlive Run().

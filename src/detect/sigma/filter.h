@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "detect/correlation/correlation_rule.h"
 #include "detect/sigma/rule.h"
 #include "event/event.h"
 
@@ -78,9 +79,21 @@ class SigmaFilter {
 struct SigmaDocument {
   std::shared_ptr<const SigmaRule> rule;
   std::shared_ptr<const SigmaFilter> filter;
+  std::shared_ptr<const CorrelationRule> correlation;
 };
 
-// Parses a file that may be either; errors as SigmaRule::Parse.
+// Parses a single-document file that holds a rule or a filter; errors as
+// SigmaRule::Parse (correlations and aggregations are unsupported here).
 Result<SigmaDocument> ParseSigmaDocument(std::string_view yaml_text, const SigmaParseOptions& options = {});
+
+// Parses a whole rule file: one document, or several separated by `---`
+// (for example a correlation and the rules it names). Each document is a
+// rule, a filter or a correlation. A rule whose condition is a deprecated
+// aggregation (`sel | count() by x > 5` with `timeframe`) becomes two
+// documents: a base rule (id `<id>:base`) and an event_count / value_count /
+// value_sum correlation with the rule's own id. The file loads whole or not at
+// all: the first document that is unsupported or invalid decides the status
+// (its message says which document).
+Result<std::vector<SigmaDocument>> ParseSigmaFile(std::string_view yaml_text, const SigmaParseOptions& options = {});
 
 }  // namespace vigil

@@ -8,6 +8,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <charconv>
 #include <map>
 #include <sstream>
@@ -16,6 +18,7 @@
 #include "common/time.h"
 #include "detect/sigma/filter.h"
 #include "detect/cloudwatch/filter_pattern.h"
+#include "detect/correlation/internal/parse.h"
 #include "detect/sigma/internal/detection.h"
 #include "detect/sigma/internal/value_transforms.h"
 
@@ -610,7 +613,9 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
         "rule collection actions (`action: global/reset/repeat`) are not supported (Sigma rules specification, "
         "File Structure)");
   if (root["correlation"])
-    return Status::Unsupported("correlation rules are not implemented yet (Sigma correlation rules specification)");
+    return Status::Unsupported(
+        "a correlation rule is not a single detection rule; load it through a RuleSet (Sigma correlation rules "
+        "specification)");
   if (IsFilterDocument(root))
     return Invalid("this is a Sigma filter, not a rule; load it with SigmaFilter::Parse or a RuleSet");
 
@@ -721,6 +726,227 @@ Result<SigmaDocument> ParseSigmaDocument(std::string_view yaml_text, const Sigma
       VIGIL_ASSIGN_OR_RETURN(out.filter, SigmaRuleParser::FilterFromYaml(docs.front(), options));
     } else {
       VIGIL_ASSIGN_OR_RETURN(out.rule, SigmaRuleParser::FromYaml(docs, options));
+    }
+    return out;
+  } catch (const YAML::Exception& e) {
+    return Invalid(std::string("not valid YAML: ") + e.what());
+  } catch (const std::exception& e) {
+    return Invalid(std::string("cannot read rule: ") + e.what());
+  }
+}
+
+namespace {
+
+constexpr int kMaxDocuments = 64;
+
+// Splits a multi-document stream at `---` / `...` marker lines (markers are
+// only recognised at the start of a line, as in YAML itself) and loads each
+// piece. The piece count is checked against yaml-cpp's own document count.
+// Throws YAML::Exception on malformed YAML.
+Result<std::vector<YAML::Node>> LoadAllDocuments(std::string_view yaml_text) {
+  const std::string text(yaml_text);
+  const int count = DocumentCounter::Count(text, kMaxDocuments + 1);
+  if (count > kMaxDocuments)
+    return Status::LimitExceeded("more than " + std::to_string(kMaxDocuments) + " YAML documents in one file");
+  if (count <= 1) return LoadDocuments(yaml_text);
+  std::vector<YAML::Node> docs;
+  std::string piece;
+  auto flush = [&] {
+    YAML::Node d = YAML::Load(piece);
+    if (d && !d.IsNull()) docs.push_back(d);
+    piece.clear();
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    std::string_view line(text.data() + pos, (eol == std::string::npos ? text.size() : eol) - pos);
+    auto marker = [&](std::string_view m) {
+      return line.substr(0, 3) == m && (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    };
+    if (marker("---") || marker("...")) {
+      flush();
+      std::string_view rest = line.substr(3);  // `--- {inline: doc}`
+      piece.append(rest).push_back('\n');
+    } else {
+      piece.append(line).push_back('\n');
+    }
+    if (eol == std::string::npos) break;
+    pos = eol + 1;
+  }
+  flush();
+  if (static_cast<int>(docs.size()) != count)
+    return Invalid("cannot split the file into its " + std::to_string(count) + " YAML documents");
+  return docs;
+}
+
+std::string_view TrimView(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// `sel | count(field) by group > 5` -> its parts.
+struct Aggregation {
+  std::string base_condition, function, field, group_by, op;
+  double value = 0;
+};
+
+// Parses a deprecated aggregation. Unsupported with a reason for forms that
+// have no clear correlation equivalent.
+Result<Aggregation> ParseAggregation(const std::string& condition) {
+  const size_t bar = condition.find('|');
+  Aggregation a;
+  a.base_condition = std::string(TrimView(std::string_view(condition).substr(0, bar)));
+  // `orig` keeps the spelling of field names; `rest` is the same text lower-cased.
+  const std::string orig(TrimView(std::string_view(condition).substr(bar + 1)));
+  const std::string rest = ToLower(orig);
+  auto unsupported = [&](const std::string& why) {
+    return Status::Unsupported("aggregation `" + std::string(TrimView(condition)) + "`: " + why +
+                               " (Sigma correlation specification)");
+  };
+  if (rest.rfind("near", 0) == 0)
+    return Status::Unsupported(
+        "`near` aggregation is deprecated; a temporal correlation rule is needed (Sigma correlation "
+        "specification, Temporal Proximity)");
+  const size_t open = rest.find('('), close = rest.find(')');
+  if (open == std::string::npos || close == std::string::npos || close < open)
+    return unsupported("not an aggregation function call");
+  a.function = std::string(TrimView(std::string_view(rest).substr(0, open)));
+  if (a.function != "count" && a.function != "sum")
+    return unsupported("only count() and sum() have a correlation equivalent");
+  a.field = std::string(TrimView(std::string_view(orig).substr(open + 1, close - open - 1)));
+  size_t pos = close + 1;
+  auto skip_space = [&] {
+    while (pos < rest.size() && std::isspace(static_cast<unsigned char>(rest[pos]))) ++pos;
+  };
+  skip_space();
+  if (rest.compare(pos, 3, "by ") == 0) {
+    pos += 3;
+    skip_space();
+    const size_t start = pos;
+    while (pos < rest.size() && !std::isspace(static_cast<unsigned char>(rest[pos])) && rest[pos] != '<' &&
+           rest[pos] != '>' && rest[pos] != '=' && rest[pos] != '!')
+      ++pos;
+    a.group_by = orig.substr(start, pos - start);
+    skip_space();
+  }
+  for (std::string_view op : {">=", "<=", "==", "!=", ">", "<", "="}) {
+    if (rest.compare(pos, op.size(), op) == 0) {
+      a.op = std::string(op);
+      pos += op.size();
+      break;
+    }
+  }
+  const std::string_view number = TrimView(std::string_view(rest).substr(std::min(pos, rest.size())));
+  if (a.op.empty() || !ParseDouble(number, &a.value) || a.group_by.find(',') != std::string::npos)
+    return unsupported("expected `[by field] <op> <number>` after the function");
+  if (a.function == "sum" && a.field.empty()) return unsupported("sum() needs a field");
+  if (a.base_condition.empty()) return unsupported("no condition before `|`");
+  return a;
+}
+
+// A rule whose condition is `... | count(...) ...` with `timeframe`: a base
+// rule plus the equivalent correlation.
+Result<std::vector<SigmaDocument>> TranslateAggregation(const YAML::Node& root, const SigmaParseOptions& options,
+                                                         const std::string& condition) {
+  VIGIL_ASSIGN_OR_RETURN(Aggregation agg, ParseAggregation(condition));
+  YAML::Node detection = root["detection"];
+  YAML::Node tf = detection["timeframe"];
+  if (!tf || !tf.IsScalar())
+    return Status::Unsupported("aggregation `" + std::string(TrimView(condition)) +
+                               "` has no `timeframe`, so no window to count in; write a correlation rule with a "
+                               "`timespan` (Sigma correlation specification)");
+  auto timespan = ParseTimespan(tf.Scalar());
+  if (!timespan) return Invalid("`timeframe: " + tf.Scalar() + "` is not a number followed by s, m, h or d");
+
+  YAML::Node base = YAML::Clone(root);
+  base["detection"].remove("timeframe");
+  base["detection"]["condition"] = agg.base_condition;
+  VIGIL_ASSIGN_OR_RETURN(std::string id, GetString(root, "id"));
+  VIGIL_ASSIGN_OR_RETURN(std::string title, GetString(root, "title"));
+  if (id.empty()) return Invalid("rule has no `id` (alerts and `covers` need a stable rule id)");
+  base["id"] = id + ":base";
+  base["title"] = title + " (base rule)";
+  base.remove("name");
+  VIGIL_ASSIGN_OR_RETURN(std::shared_ptr<const SigmaRule> base_rule, SigmaRuleParser::FromYaml({base}, options));
+
+  YAML::Node corr = YAML::Clone(root);
+  corr.remove("detection");
+  corr.remove("logsource");
+  YAML::Node c;
+  const bool sum = agg.function == "sum";
+  c["type"] = sum ? "value_sum" : agg.field.empty() ? "event_count" : "value_count";
+  c["rules"].push_back(id + ":base");
+  if (!agg.group_by.empty()) c["group-by"].push_back(agg.group_by);
+  c["timespan"] = tf.Scalar();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", agg.value);
+  const std::string v = buf;
+  if (!agg.field.empty()) c["condition"]["field"] = agg.field;
+  if (agg.op == ">") c["condition"]["gt"] = v;
+  if (agg.op == ">=") c["condition"]["gte"] = v;
+  if (agg.op == "<") c["condition"]["lt"] = v;
+  if (agg.op == "<=") c["condition"]["lte"] = v;
+  if (agg.op == "==" || agg.op == "=") c["condition"]["eq"] = v;
+  if (agg.op == "!=") c["condition"]["neq"] = v;
+  corr["correlation"] = c;
+  corr.remove("generate");
+  VIGIL_ASSIGN_OR_RETURN(std::shared_ptr<const CorrelationRule> parsed,
+                         correlation_internal::ParseCorrelationDocument(corr));
+  CorrelationRule::Spec spec = parsed->spec();
+  spec.translated_from = std::string(TrimView(condition));
+  std::vector<SigmaDocument> out(2);
+  out[0].rule = std::move(base_rule);
+  out[1].correlation = std::make_shared<const CorrelationRule>(std::move(spec));
+  return out;
+}
+
+// True when a rule's detection condition is a deprecated aggregation.
+const YAML::Node* AggregationCondition(const YAML::Node& root, YAML::Node* holder) {
+  if (!root.IsMap()) return nullptr;
+  YAML::Node det = root["detection"];
+  if (!det || !det.IsMap()) return nullptr;
+  YAML::Node cond = det["condition"];
+  if (!cond || !cond.IsScalar() || cond.Scalar().find('|') == std::string::npos) return nullptr;
+  *holder = cond;
+  return holder;
+}
+
+Result<std::vector<SigmaDocument>> ParseOneDocument(const YAML::Node& root, const SigmaParseOptions& options) {
+  std::vector<SigmaDocument> out(1);
+  if (root.IsMap() && root["correlation"] && !root["action"]) {
+    VIGIL_ASSIGN_OR_RETURN(out[0].correlation, correlation_internal::ParseCorrelationDocument(root));
+    return out;
+  }
+  if (IsFilterDocument(root)) {
+    VIGIL_ASSIGN_OR_RETURN(out[0].filter, SigmaRuleParser::FilterFromYaml(root, options));
+    return out;
+  }
+  YAML::Node cond;
+  if (AggregationCondition(root, &cond)) return TranslateAggregation(root, options, cond.Scalar());
+  VIGIL_ASSIGN_OR_RETURN(out[0].rule, SigmaRuleParser::FromYaml({root}, options));
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<SigmaDocument>> ParseSigmaFile(std::string_view yaml_text, const SigmaParseOptions& options) {
+  if (yaml_text.size() > SigmaRule::kMaxRuleBytes) return TooLarge(yaml_text.size());
+  try {
+    VIGIL_ASSIGN_OR_RETURN(std::vector<YAML::Node> docs, LoadAllDocuments(yaml_text));
+    if (docs.empty()) return Invalid("not a Sigma rule: the file holds no YAML document");
+    std::vector<SigmaDocument> out;
+    for (size_t i = 0; i < docs.size(); ++i) {
+      if (docs.size() > 1 && docs[i].IsMap() && docs[i]["action"])
+        return Status::Unsupported(
+            "rule collection actions (`action: global/reset/repeat`) are not supported (Sigma rules "
+            "specification, File Structure)");
+      auto parsed = ParseOneDocument(docs[i], options);
+      if (!parsed.ok()) {
+        if (docs.size() == 1) return parsed.status();
+        return parsed.status().WithContext("document " + std::to_string(i + 1));
+      }
+      for (SigmaDocument& d : *parsed) out.push_back(std::move(d));
     }
     return out;
   } catch (const YAML::Exception& e) {

@@ -6,9 +6,10 @@
 //   entity: [userIdentity.arn] who an alert is about (first path with a value)
 //   covers: [other-rule-id]    rules this one supersedes
 //   finding_type: Stealth:IAMUser/CloudTrailLoggingDisabled
-// Rule collections (multi-document YAML) and correlation rules are reported
-// as unsupported; filter files are SigmaFilter (detect/sigma/filter.h). See
-// docs/rule-authoring.md.
+// Parse() reads one detection rule; multi-document files (correlations with
+// their rules, translated `| count()` aggregations) load through
+// ParseSigmaFile / RuleSet (detect/sigma/filter.h, rule_set.h); filter files
+// are SigmaFilter. See docs/rule-authoring.md.
 //
 // Ownership and thread safety: a SigmaRule is immutable once parsed; share it
 // as std::shared_ptr<const SigmaRule> and evaluate it from any number of

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_set>
 
 #include "detect/sigma/internal/detection.h"
 #include "detect/sigma/internal/json_text.h"
@@ -12,6 +13,9 @@ namespace vigil {
 namespace fs = std::filesystem;
 
 namespace {
+
+// by_id_ values at or past this name correlations_ entries.
+constexpr size_t kCorrelationIdBase = size_t{1} << 40;
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -36,7 +40,8 @@ void AppendIssues(const std::vector<RuleIssue>& issues, std::string* out) {
 
 std::string LintReport::ToJson() const {
   std::string out =
-      "{\"loaded\":" + std::to_string(loaded) + ",\"filters\":" + std::to_string(filters) + ",\"unsupported\":";
+      "{\"loaded\":" + std::to_string(loaded) + ",\"filters\":" + std::to_string(filters) +
+      ",\"correlations\":" + std::to_string(correlations) + ",\"unsupported\":";
   AppendIssues(unsupported, &out);
   out.append(",\"errors\":");
   AppendIssues(errors, &out);
@@ -103,43 +108,149 @@ Status RuleSet::LoadPath(const std::string& path, LintReport* report) {
     AddText(*text, f, report);
   }
   CheckFilterReferences(report);
+  CheckCorrelationReferences(report);
   return Status::Ok();
 }
 
 void RuleSet::AddRuleText(std::string_view yaml_text, const std::string& file, LintReport* report) {
   AddText(yaml_text, file, report);
   CheckFilterReferences(report);
+  CheckCorrelationReferences(report);
 }
 
 void RuleSet::AddText(std::string_view yaml_text, const std::string& file, LintReport* report) {
-  auto doc = ParseSigmaDocument(yaml_text, options_);
-  if (!doc.ok()) {
-    if (doc.status().code() == StatusCode::kUnsupported) {
-      report->unsupported.push_back({file, doc.status().message()});
+  auto docs = ParseSigmaFile(yaml_text, options_);
+  if (!docs.ok()) {
+    if (docs.status().code() == StatusCode::kUnsupported) {
+      report->unsupported.push_back({file, docs.status().message()});
     } else {
-      report->errors.push_back({file, doc.status().message()});
+      report->errors.push_back({file, docs.status().message()});
     }
     return;
   }
-  if (doc->filter) {
-    if (doc->filter->detection().condition.op == sigma_internal::CondNode::Op::kNot)
-      report->warnings.push_back(
-          {file,
-           "the filter condition is a negation: vigil suppresses a named rule's match on the events the condition "
-           "holds for, so `not selection` suppresses everything the selection does not match (see "
-           "docs/rule-authoring.md, Filters)"});
-    filters_.push_back({file, std::move(doc->filter)});
-    ++report->filters;
-    return;
+  // Ids are checked for the whole file first: it loads whole or not at all.
+  std::unordered_map<std::string, int> in_file;
+  for (const SigmaDocument& d : *docs) {
+    const std::string* id = d.rule ? &d.rule->id() : d.correlation ? &d.correlation->id() : nullptr;
+    if (!id) continue;
+    if (auto it = by_id_.find(*id); it != by_id_.end()) {
+      const std::string& first = it->second >= kCorrelationIdBase ? correlations_[it->second - kCorrelationIdBase].file
+                                                                  : rules_[it->second].file;
+      report->errors.push_back({file, "duplicate rule id " + *id + " (first defined in " + first + ")"});
+      return;
+    }
+    if (in_file[*id]++) {
+      report->errors.push_back({file, "duplicate rule id " + *id + " (twice in this file)"});
+      return;
+    }
   }
-  auto [it, inserted] = by_id_.emplace(doc->rule->id(), rules_.size());
-  if (!inserted) {
-    report->errors.push_back(
-        {file, "duplicate rule id " + doc->rule->id() + " (first defined in " + rules_[it->second].file + ")"});
-    return;
+  for (SigmaDocument& d : *docs) {
+    if (d.filter) {
+      if (d.filter->detection().condition.op == sigma_internal::CondNode::Op::kNot)
+        report->warnings.push_back(
+            {file,
+             "the filter condition is a negation: vigil suppresses a named rule's match on the events the condition "
+             "holds for, so `not selection` suppresses everything the selection does not match (see "
+             "docs/rule-authoring.md, Filters)"});
+      filters_.push_back({file, std::move(d.filter)});
+      ++report->filters;
+    } else if (d.correlation) {
+      // Correlation ids share the rule id space; indices past rules_ name correlations.
+      by_id_.emplace(d.correlation->id(), kCorrelationIdBase + correlations_.size());
+      correlations_.push_back({file, std::move(d.correlation)});
+      correlation_resolved_.push_back(false);
+    } else {
+      by_id_.emplace(d.rule->id(), rules_.size());
+      rules_.push_back({file, std::move(d.rule)});
+      ++report->loaded;
+    }
   }
-  rules_.push_back({file, std::move(doc->rule)});
-  ++report->loaded;
+}
+
+namespace {
+constexpr std::string_view kCorrelationError = "correlation: names rule `";
+}  // namespace
+
+void RuleSet::CheckCorrelationReferences(LintReport* report) {
+  // Recomputed from scratch, like filter warnings.
+  auto& e = report->errors;
+  e.erase(std::remove_if(e.begin(), e.end(),
+                         [&](const RuleIssue& i) { return i.reason.rfind(kCorrelationError, 0) == 0; }),
+          e.end());
+  std::unordered_set<std::string> known;
+  for (const LoadedRule& r : rules_) {
+    known.insert(r.rule->id());
+    if (!r.rule->name().empty()) known.insert(r.rule->name());
+  }
+  const std::unordered_set<std::string> rule_refs = known;
+  for (const LoadedCorrelation& c : correlations_) {
+    known.insert(c.correlation->id());
+    if (!c.correlation->name().empty()) known.insert(c.correlation->name());
+  }
+  // A correlation resolves when every reference is a rule or a resolved correlation.
+  std::unordered_map<std::string, size_t> corr_by_ref;
+  for (size_t i = 0; i < correlations_.size(); ++i) {
+    corr_by_ref.emplace(correlations_[i].correlation->id(), i);
+    if (!correlations_[i].correlation->name().empty()) corr_by_ref.emplace(correlations_[i].correlation->name(), i);
+  }
+  report->correlations = 0;
+  for (size_t i = 0; i < correlations_.size(); ++i) {
+    const LoadedCorrelation& c = correlations_[i];
+    bool ok = true;
+    for (const std::string& ref : c.correlation->rules()) {
+      if (known.count(ref)) continue;
+      ok = false;
+      e.push_back({c.file, std::string(kCorrelationError) + ref + "` (in " + c.correlation->id() +
+                               "), which is not loaded: no rule or correlation has this id or name"});
+    }
+    correlation_resolved_[i] = ok;
+  }
+  // Correlations on a cycle of references never resolve.
+  for (size_t i = 0; i < correlations_.size(); ++i) {
+    std::vector<size_t> stack{i};
+    std::unordered_set<size_t> seen;
+    while (!stack.empty() && correlation_resolved_[i]) {
+      size_t at = stack.back();
+      stack.pop_back();
+      for (const std::string& ref : correlations_[at].correlation->rules()) {
+        auto it = corr_by_ref.find(ref);
+        if (it == corr_by_ref.end() || rule_refs.count(ref)) continue;
+        if (it->second == i) correlation_resolved_[i] = false;
+        if (seen.insert(it->second).second) stack.push_back(it->second);
+      }
+    }
+  }
+  // Unresolved references propagate up chains.
+  bool changed = true;
+  for (int round = 0; changed && round < 64; ++round) {
+    changed = false;
+    for (size_t i = 0; i < correlations_.size(); ++i) {
+      if (!correlation_resolved_[i]) continue;
+      for (const std::string& ref : correlations_[i].correlation->rules()) {
+        auto it = corr_by_ref.find(ref);
+        if (it != corr_by_ref.end() && !rule_refs.count(ref) && !correlation_resolved_[it->second]) {
+          correlation_resolved_[i] = false;
+          changed = true;
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < correlations_.size(); ++i) {
+    if (correlation_resolved_[i]) {
+      ++report->correlations;
+    } else if (std::none_of(e.begin(), e.end(), [&](const RuleIssue& x) { return x.file == correlations_[i].file; })) {
+      e.push_back({correlations_[i].file, std::string(kCorrelationError) + "...` (in " +
+                                              correlations_[i].correlation->id() +
+                                              "): a correlation it names does not load, or they form a cycle"});
+    }
+  }
+}
+
+std::vector<std::shared_ptr<const CorrelationRule>> RuleSet::SharedCorrelations() const {
+  std::vector<std::shared_ptr<const CorrelationRule>> out;
+  for (size_t i = 0; i < correlations_.size(); ++i)
+    if (correlation_resolved_[i]) out.push_back(correlations_[i].correlation);
+  return out;
 }
 
 namespace {

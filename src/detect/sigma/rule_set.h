@@ -1,7 +1,7 @@
 // RuleSet: loads Sigma rule and filter files and lints them.
 //
 // Every file given to a RuleSet ends in exactly one of three places: loaded
-// (as a rule or as a filter), the report's `unsupported` list (valid Sigma
+// (as rules, correlations or a filter), the report's `unsupported` list (valid Sigma
 // that vigil does not implement yet; the reason names the specification
 // section) or its `errors` list (not a usable rule or filter; the reason says
 // why). Nothing is silently dropped or weakened. Warnings point at loaded
@@ -32,11 +32,12 @@ struct RuleIssue {
 struct LintReport {
   size_t loaded = 0;   // rules
   size_t filters = 0;  // filter files
+  size_t correlations = 0;  // correlation rules whose references all resolve
   std::vector<RuleIssue> unsupported;
   std::vector<RuleIssue> errors;
   std::vector<RuleIssue> warnings;  // loaded, but suspicious; do not fail lint
 
-  // {"loaded":N,"filters":N,"unsupported":[{"file":..,"reason":..}],
+  // {"loaded":N,"filters":N,"correlations":N,"unsupported":[{"file":..,"reason":..}],
   //  "errors":[...],"warnings":[...]}
   std::string ToJson() const;
 };
@@ -44,6 +45,11 @@ struct LintReport {
 struct LoadedRule {
   std::string file;
   std::shared_ptr<const SigmaRule> rule;
+};
+
+struct LoadedCorrelation {
+  std::string file;
+  std::shared_ptr<const CorrelationRule> correlation;
 };
 
 struct LoadedFilter {
@@ -73,6 +79,10 @@ class RuleSet {
   // Loaded rules and filters in load order.
   const std::vector<LoadedRule>& rules() const { return rules_; }
   const std::vector<LoadedFilter>& filters() const { return filters_; }
+  // Correlations whose every reference names a loaded rule or correlation
+  // (the others are lint errors until a later LoadPath resolves them).
+  std::vector<std::shared_ptr<const CorrelationRule>> SharedCorrelations() const;
+  const std::vector<LoadedCorrelation>& correlations() const { return correlations_; }
   std::vector<std::shared_ptr<const SigmaRule>> SharedRules() const;
   std::vector<std::shared_ptr<const SigmaFilter>> SharedFilters() const;
 
@@ -81,10 +91,13 @@ class RuleSet {
  private:
   void AddText(std::string_view yaml_text, const std::string& file, LintReport* report);
   void CheckFilterReferences(LintReport* report) const;
+  void CheckCorrelationReferences(LintReport* report);
 
   SigmaParseOptions options_;
   std::vector<LoadedRule> rules_;
   std::vector<LoadedFilter> filters_;
+  std::vector<LoadedCorrelation> correlations_;
+  std::vector<bool> correlation_resolved_;
   std::unordered_map<std::string, size_t> by_id_;  // rule id -> index in rules_
 };
 

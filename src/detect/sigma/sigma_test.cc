@@ -388,7 +388,7 @@ TEST(SigmaLint, RuleSetReportAndDuplicates) {
   ASSERT_EQ(report.unsupported.size(), 1u);
   EXPECT_EQ(report.unsupported[0].file, "c.yml");
   const std::string json = report.ToJson();
-  EXPECT_EQ(json.rfind("{\"loaded\":1,\"filters\":0,\"unsupported\":[{\"file\":\"c.yml\",\"reason\":\"aggregation", 0),
+  EXPECT_EQ(json.rfind("{\"loaded\":1,\"filters\":0,\"correlations\":0,\"unsupported\":[{\"file\":\"c.yml\",\"reason\":\"aggregation", 0),
             0u)
       << json;
   EXPECT_NE(json.find(",\"warnings\":[]}"), std::string::npos) << json;

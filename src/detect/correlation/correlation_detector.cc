@@ -1,0 +1,583 @@
+#include "detect/correlation/correlation_detector.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "common/hash.h"
+
+namespace vigil {
+
+namespace {
+
+constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
+constexpr char kSep = '\x1f';
+
+struct Entry {
+  int64_t time = 0;
+  uint32_t pos = 0;        // index in the correlation's `rules`
+  std::string id;          // event id (or firing id of a child correlation)
+  std::string value;       // value_count / value_percentile: the field values
+  double number = 0;       // value_sum / value_avg
+  bool has_number = false;
+  bool done = false;       // this entry's window fired or closed
+
+  bool operator<(const Entry& o) const {
+    if (time != o.time) return time < o.time;
+    if (pos != o.pos) return pos < o.pos;
+    return id < o.id;
+  }
+};
+
+struct Group {
+  std::vector<std::string> values;  // group-by values, in group-by order
+  std::vector<Entry> entries;       // sorted
+  int64_t newest = kNoTime;
+};
+
+// Where a referenced rule's matches go: one input of one correlation.
+struct Input {
+  size_t corr = 0;
+  uint32_t pos = 0;
+  std::vector<FieldPath> group_fields;  // base rule: per group-by entry
+  std::vector<FieldPath> value_fields;  // base rule: condition `field`
+  // Child correlation: per group-by entry, the index in the child's group-by
+  // (-1: not grouped by the child, empty value).
+  std::vector<int> child_group_index;
+  std::vector<int> child_value_index;
+  bool from_correlation = false;
+};
+
+struct CorrState {
+  std::shared_ptr<const CorrelationRule> rule;
+  CorrelationCondition condition;
+  bool eager = true;
+  int64_t lateness = 0;
+  int64_t watermark = kNoTime;
+  int64_t last_sweep = kNoTime;
+  std::unordered_map<std::string, Group> groups;
+  std::set<std::pair<int64_t, std::string>> by_newest;  // (newest, key) for eviction
+};
+
+void PutU64(uint64_t v, std::string* out) {
+  do {
+    uint8_t b = v & 0x7f;
+    v >>= 7;
+    if (v) b |= 0x80;
+    out->push_back(static_cast<char>(b));
+  } while (v);
+}
+void PutStr(std::string_view s, std::string* out) {
+  PutU64(s.size(), out);
+  out->append(s);
+}
+void PutI64(int64_t v, std::string* out) { PutU64(static_cast<uint64_t>(v), out); }
+void PutF64(double v, std::string* out) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  PutU64(bits, out);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view s) : s_(s) {}
+  bool U64(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (s_.empty()) return false;
+      uint8_t b = static_cast<uint8_t>(s_.front());
+      s_.remove_prefix(1);
+      *v |= uint64_t{b & 0x7fu} << shift;
+      if (!(b & 0x80)) return true;
+    }
+    return false;
+  }
+  bool I64(int64_t* v) {
+    uint64_t u;
+    if (!U64(&u)) return false;
+    *v = static_cast<int64_t>(u);
+    return true;
+  }
+  bool F64(double* v) {
+    uint64_t u;
+    if (!U64(&u)) return false;
+    std::memcpy(v, &u, sizeof u);
+    return true;
+  }
+  bool Str(std::string* out) {
+    uint64_t n;
+    if (!U64(&n) || n > s_.size()) return false;
+    out->assign(s_.substr(0, n));
+    s_.remove_prefix(n);
+    return true;
+  }
+  bool done() const { return s_.empty(); }
+
+ private:
+  std::string_view s_;
+};
+
+constexpr std::string_view kStateMagic = "vigil-correlation-state-v1";
+
+// What a checkpoint must agree with to be reused.
+std::string Fingerprint(const CorrelationRule& r) {
+  std::string f(CorrelationTypeName(r.type()));
+  f += kSep + std::to_string(r.timespan_ns()) + kSep + r.EffectiveCondition().ToString();
+  for (const auto& x : r.rules()) f += kSep + ("r:" + x);
+  for (const auto& x : r.group_by()) f += kSep + ("g:" + x);
+  for (const auto& x : r.fields()) f += kSep + ("f:" + x);
+  for (const auto& [alias, m] : r.aliases())
+    for (const auto& [rule, field] : m) f += kSep + ("a:" + alias + "=" + rule + "=" + field);
+  return f;
+}
+
+bool ParseNumber(std::string_view s, double* out) {
+  if (s.empty()) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+struct CorrelationDetector::Impl {
+  std::unique_ptr<Detector> base;
+  CorrelationLimits limits;
+  std::vector<CorrState> corrs;
+  std::unordered_map<std::string, std::vector<Input>> inputs;  // rule/correlation id -> inputs
+  std::unordered_set<std::string> silent;                       // ids whose own matches do not alert
+  mutable std::mutex mu;
+  Stats stats;
+
+  void Feed(const Input& in, int64_t time, const std::string& id, std::vector<std::string> group_values,
+            std::string value, double number, bool has_number, const MatchSink& sink, int depth);
+  void Evaluate(size_t c, const std::string& key, Group& g, int64_t arrival, const MatchSink& sink, int depth);
+  void Sweep(size_t c, bool all, const MatchSink& sink, int depth);
+  void Fire(size_t c, const Group& g, const Entry& anchor, int64_t time, const MatchSink& sink, int depth);
+  bool CloseWindow(size_t c, const Group& g, size_t a) const;
+};
+
+CorrelationDetector::CorrelationDetector(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+CorrelationDetector::~CorrelationDetector() = default;
+
+Result<std::unique_ptr<CorrelationDetector>> CorrelationDetector::Create(
+    std::unique_ptr<Detector> base, const std::vector<std::shared_ptr<const SigmaRule>>& rules,
+    std::vector<std::shared_ptr<const CorrelationRule>> correlations, CorrelationLimits limits) {
+  auto impl = std::make_unique<Impl>();
+  impl->base = std::move(base);
+  impl->limits = limits;
+  std::unordered_map<std::string, const SigmaRule*> rule_by_ref;
+  for (const auto& r : rules) {
+    rule_by_ref.emplace(r->id(), r.get());
+    if (!r->name().empty()) rule_by_ref.emplace(r->name(), r.get());
+  }
+  std::unordered_map<std::string, size_t> corr_by_ref;
+  for (size_t i = 0; i < correlations.size(); ++i) {
+    corr_by_ref.emplace(correlations[i]->id(), i);
+    if (!correlations[i]->name().empty()) corr_by_ref.emplace(correlations[i]->name(), i);
+  }
+  // Cycle check: depth-first over correlation references.
+  std::vector<int> color(correlations.size(), 0);
+  std::function<bool(size_t)> cyclic = [&](size_t i) {
+    if (color[i] == 1) return true;
+    if (color[i] == 2) return false;
+    color[i] = 1;
+    for (const auto& ref : correlations[i]->rules()) {
+      auto it = corr_by_ref.find(ref);
+      if (it != corr_by_ref.end() && !rule_by_ref.count(ref) && cyclic(it->second)) return true;
+    }
+    color[i] = 2;
+    return false;
+  };
+  std::unordered_map<std::string, bool> generates;  // referenced id -> some referrer generates
+  for (size_t c = 0; c < correlations.size(); ++c) {
+    const CorrelationRule& cr = *correlations[c];
+    if (cyclic(c)) return Status::InvalidArgument("correlation " + cr.id() + ": correlations reference each other in a cycle");
+    CorrState st;
+    st.rule = correlations[c];
+    st.condition = cr.EffectiveCondition();
+    st.eager = cr.FiresEagerly();
+    st.lateness = limits.allowed_lateness_ns >= 0 ? limits.allowed_lateness_ns : cr.timespan_ns();
+    impl->corrs.push_back(std::move(st));
+    for (uint32_t pos = 0; pos < cr.rules().size(); ++pos) {
+      const std::string& ref = cr.rules()[pos];
+      Input in;
+      in.corr = c;
+      in.pos = pos;
+      std::string target_id;
+      if (auto r = rule_by_ref.find(ref); r != rule_by_ref.end()) {
+        const SigmaRule& rule = *r->second;
+        target_id = rule.id();
+        for (size_t g = 0; g < cr.group_by().size(); ++g)
+          in.group_fields.emplace_back(cr.GroupFieldFor(g, rule.id(), rule.name()));
+        for (const auto& f : cr.fields()) in.value_fields.emplace_back(f);
+      } else if (auto k = corr_by_ref.find(ref); k != corr_by_ref.end()) {
+        const CorrelationRule& child = *correlations[k->second];
+        target_id = child.id();
+        in.from_correlation = true;
+        auto index_in_child = [&](const std::string& field) {
+          auto it = std::find(child.group_by().begin(), child.group_by().end(), field);
+          return it == child.group_by().end() ? -1 : static_cast<int>(it - child.group_by().begin());
+        };
+        for (size_t g = 0; g < cr.group_by().size(); ++g)
+          in.child_group_index.push_back(index_in_child(cr.GroupFieldFor(g, child.id(), child.name())));
+        for (const auto& f : cr.fields()) in.child_value_index.push_back(index_in_child(f));
+      } else {
+        return Status::InvalidArgument("correlation " + cr.id() + ": names rule `" + ref +
+                                       "`, which is not loaded (no rule or correlation has this id or name)");
+      }
+      generates[target_id] = generates[target_id] || cr.generate();
+      impl->inputs[target_id].push_back(std::move(in));
+    }
+  }
+  for (const auto& [id, gen] : generates)
+    if (!gen) impl->silent.insert(id);
+  return std::unique_ptr<CorrelationDetector>(new CorrelationDetector(std::move(impl)));
+}
+
+void CorrelationDetector::Process(const Event& event, const MatchSink& sink) {
+  Impl& m = *impl_;
+  m.base->Process(event, [&](const Event& e, const Match& match) {
+    auto it = m.inputs.find(match.rule_id);
+    if (it != m.inputs.end()) {
+      std::lock_guard<std::mutex> lock(m.mu);
+      for (const Input& in : it->second) {
+        std::vector<std::string> values;
+        values.reserve(in.group_fields.size());
+        for (const FieldPath& p : in.group_fields) values.push_back(e.FirstString(p));
+        std::string value;
+        double number = 0;
+        bool has_number = false;
+        for (size_t i = 0; i < in.value_fields.size(); ++i) {
+          std::string v = e.FirstString(in.value_fields[i]);
+          if (i == 0) has_number = ParseNumber(v, &number);
+          if (i) value.push_back(kSep);
+          value += v;
+        }
+        m.Feed(in, e.time_ns, e.id, std::move(values), std::move(value), number, has_number, sink, 0);
+      }
+    }
+    if (!m.silent.count(match.rule_id)) sink(e, match);
+  });
+}
+
+void CorrelationDetector::Impl::Feed(const Input& in, int64_t time, const std::string& id,
+                                     std::vector<std::string> group_values, std::string value, double number,
+                                     bool has_number, const MatchSink& sink, int depth) {
+  CorrState& st = corrs[in.corr];
+  std::string key;
+  for (size_t i = 0; i < group_values.size(); ++i) {
+    if (i) key.push_back(kSep);
+    key += group_values[i];
+  }
+  auto it = st.groups.find(key);
+  const bool late = st.watermark != kNoTime && time < st.watermark - st.lateness;
+  if (late && it == st.groups.end()) {
+    ++stats.late_dropped;
+    return;
+  }
+  if (it == st.groups.end()) {
+    if (st.groups.size() >= limits.max_groups && !st.by_newest.empty()) {
+      auto oldest = st.by_newest.begin();
+      st.groups.erase(oldest->second);
+      st.by_newest.erase(oldest);
+      ++stats.evicted_groups;
+    }
+    it = st.groups.emplace(key, Group{}).first;
+    it->second.values = std::move(group_values);
+  }
+  Group& g = it->second;
+  Entry e;
+  e.time = time;
+  e.pos = in.pos;
+  e.id = id;
+  e.value = std::move(value);
+  e.number = number;
+  e.has_number = has_number;
+  auto at = std::lower_bound(g.entries.begin(), g.entries.end(), e);
+  if (at != g.entries.end() && at->time == e.time && at->pos == e.pos && at->id == e.id) return;  // seen
+  ++stats.entries;
+  g.entries.insert(at, std::move(e));
+  if (g.entries.size() > limits.max_entries_per_group) {
+    g.entries.erase(g.entries.begin());
+    ++stats.evicted_entries;
+  }
+  if (time > g.newest) {
+    st.by_newest.erase({g.newest, key});
+    g.newest = time;
+    st.by_newest.emplace(g.newest, key);
+  }
+  st.watermark = std::max(st.watermark, time);
+  if (st.eager) Evaluate(in.corr, key, g, time, sink, depth);
+  // Close and prune windows now and then: every eighth of a timespan of
+  // event-time progress.
+  if (st.last_sweep == kNoTime) st.last_sweep = st.watermark;
+  if (st.watermark - st.last_sweep >= std::max<int64_t>(1, st.rule->timespan_ns() / 8)) {
+    st.last_sweep = st.watermark;
+    Sweep(in.corr, /*all=*/false, sink, depth);
+  }
+}
+
+// The aggregate of a window's prefix, entry by entry.
+class Aggregate {
+ public:
+  Aggregate(const CorrelationRule& r) : type_(r.type()), seen_(r.rules().size(), false) {}
+  void Add(const Entry& e) {
+    switch (type_) {
+      case CorrelationType::kEventCount: ++count_; break;
+      case CorrelationType::kValueCount:
+        if (!e.value.empty() && e.value.find_first_not_of(kSep) != std::string::npos) values_.insert(e.value);
+        break;
+      case CorrelationType::kTemporal:
+        if (!seen_[e.pos]) {
+          seen_[e.pos] = true;
+          ++count_;
+        }
+        break;
+      case CorrelationType::kTemporalOrdered:
+        if (count_ < seen_.size() && e.pos == count_) ++count_;
+        break;
+      case CorrelationType::kValueSum:
+      case CorrelationType::kValueAvg:
+        if (e.has_number) {
+          sum_ += e.number;
+          ++count_;
+        }
+        break;
+      case CorrelationType::kValuePercentile:
+        ++shares_[e.value];
+        ++count_;
+        break;
+    }
+  }
+  bool Holds(const CorrelationCondition& c) const {
+    switch (type_) {
+      case CorrelationType::kValueCount: return c.Holds(static_cast<double>(values_.size()));
+      case CorrelationType::kValueSum: return c.Holds(sum_);
+      case CorrelationType::kValueAvg: return count_ > 0 && c.Holds(sum_ / static_cast<double>(count_));
+      case CorrelationType::kValuePercentile:
+        // Some value's share (percent) of the window's events meets the condition.
+        for (const auto& [v, n] : shares_)
+          if (c.Holds(100.0 * static_cast<double>(n) / static_cast<double>(count_))) return true;
+        return false;
+      default: return c.Holds(static_cast<double>(count_));
+    }
+  }
+
+ private:
+  CorrelationType type_;
+  std::vector<bool> seen_;
+  size_t count_ = 0;
+  double sum_ = 0;
+  std::set<std::string> values_;
+  std::map<std::string, size_t> shares_;
+};
+
+void CorrelationDetector::Impl::Evaluate(size_t c, const std::string& key, Group& g, int64_t arrival,
+                                         const MatchSink& sink, int depth) {
+  CorrState& st = corrs[c];
+  const int64_t span = st.rule->timespan_ns();
+  // Windows containing the arrival: anchors in [arrival - span, arrival].
+  auto first = std::lower_bound(g.entries.begin(), g.entries.end(), arrival - span,
+                                [](const Entry& e, int64_t t) { return e.time < t; });
+  for (auto a = first; a != g.entries.end() && a->time <= arrival; ++a) {
+    if (a->done) continue;
+    Aggregate agg(*st.rule);
+    for (auto e = a; e != g.entries.end() && e->time <= a->time + span; ++e) {
+      agg.Add(*e);
+      if (agg.Holds(st.condition)) {
+        a->done = true;
+        const Entry anchor = *a;
+        const int64_t when = e->time;
+        Fire(c, g, anchor, when, sink, depth);
+        // Fire may feed parents but never this group: the references are acyclic.
+        (void)key;
+        break;
+      }
+    }
+  }
+}
+
+void CorrelationDetector::Impl::Sweep(size_t c, bool all, const MatchSink& sink, int depth) {
+  CorrState& st = corrs[c];
+  const int64_t span = st.rule->timespan_ns();
+  const int64_t closed_before = all ? std::numeric_limits<int64_t>::max() : st.watermark - st.lateness - span;
+  std::vector<std::string> empty;
+  for (auto& [key, g] : st.groups) {
+    for (size_t a = 0; a < g.entries.size() && g.entries[a].time < closed_before; ++a) {
+      if (g.entries[a].done) continue;
+      g.entries[a].done = true;
+      if (!st.eager && CloseWindow(c, g, a)) {
+        int64_t last = g.entries[a].time;
+        for (size_t e = a; e < g.entries.size() && g.entries[e].time <= g.entries[a].time + span; ++e)
+          last = g.entries[e].time;
+        Fire(c, g, g.entries[a], last, sink, depth);
+      }
+    }
+    if (all) continue;
+    auto keep = std::lower_bound(g.entries.begin(), g.entries.end(), closed_before,
+                                 [](const Entry& e, int64_t t) { return e.time < t; });
+    g.entries.erase(g.entries.begin(), keep);
+    if (g.entries.empty()) empty.push_back(key);
+  }
+  for (const std::string& key : empty) {
+    st.by_newest.erase({st.groups[key].newest, key});
+    st.groups.erase(key);
+  }
+}
+
+bool CorrelationDetector::Impl::CloseWindow(size_t c, const Group& g, size_t a) const {
+  const CorrState& st = corrs[c];
+  Aggregate agg(*st.rule);
+  for (size_t e = a; e < g.entries.size() && g.entries[e].time <= g.entries[a].time + st.rule->timespan_ns(); ++e)
+    agg.Add(g.entries[e]);
+  return agg.Holds(st.condition);
+}
+
+void CorrelationDetector::Impl::Fire(size_t c, const Group& g, const Entry& anchor, int64_t time,
+                                     const MatchSink& sink, int depth) {
+  const CorrelationRule& r = *corrs[c].rule;
+  ++stats.fired;
+  Match m;
+  m.rule_id = r.id();
+  m.title = r.title();
+  m.severity = r.level();
+  m.tags = r.tags();
+  for (size_t i = 0; i < g.values.size(); ++i) {
+    if (i) m.entity += ", ";
+    m.entity += g.values[i];
+  }
+  if (g.values.empty()) m.entity = "*";
+  m.rollup_window_ns = r.timespan_ns();
+  Event ev;
+  ev.source_type = "correlation";
+  ev.time_ns = time;
+  ev.ingest_time_ns = time;
+  ev.principal = m.entity;
+  std::string id_src = r.id();
+  id_src += kSep;
+  for (const auto& v : g.values) id_src += v + kSep;
+  id_src += std::to_string(anchor.time) + kSep + std::to_string(anchor.pos) + kSep + anchor.id;
+  ev.id = HexHash128(id_src);
+  if (!silent.count(r.id())) sink(ev, m);
+  auto parents = inputs.find(r.id());
+  if (parents == inputs.end() || depth > 64) return;
+  for (const Input& in : parents->second) {
+    std::vector<std::string> values;
+    for (int idx : in.child_group_index) values.push_back(idx < 0 ? std::string() : g.values[static_cast<size_t>(idx)]);
+    std::string value;
+    for (size_t i = 0; i < in.child_value_index.size(); ++i) {
+      if (i) value.push_back(kSep);
+      int idx = in.child_value_index[i];
+      if (idx >= 0) value += g.values[static_cast<size_t>(idx)];
+    }
+    double number = 0;
+    bool has_number = ParseNumber(value, &number);
+    Feed(in, time, ev.id, std::move(values), std::move(value), number, has_number, sink, depth + 1);
+  }
+}
+
+void CorrelationDetector::Flush(const MatchSink& sink) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (size_t c = 0; c < impl_->corrs.size(); ++c) impl_->Sweep(c, /*all=*/true, sink, 0);
+}
+
+Status CorrelationDetector::SaveState(const StatePutter& put) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (const CorrState& st : impl_->corrs) {
+    std::string out(kStateMagic);
+    PutStr(Fingerprint(*st.rule), &out);
+    PutI64(st.watermark, &out);
+    PutI64(st.last_sweep, &out);
+    PutU64(st.groups.size(), &out);
+    for (const auto& [key, g] : st.groups) {
+      PutU64(g.values.size(), &out);
+      for (const auto& v : g.values) PutStr(v, &out);
+      PutI64(g.newest, &out);
+      PutU64(g.entries.size(), &out);
+      for (const Entry& e : g.entries) {
+        PutI64(e.time, &out);
+        PutU64(e.pos, &out);
+        PutStr(e.id, &out);
+        PutStr(e.value, &out);
+        PutF64(e.number, &out);
+        PutU64((e.has_number ? 1u : 0u) | (e.done ? 2u : 0u), &out);
+      }
+    }
+    VIGIL_RETURN_IF_ERROR(put("correlation/" + st.rule->id(), out));
+  }
+  return Status::Ok();
+}
+
+Status CorrelationDetector::RestoreState(const StateGetter& get) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (CorrState& st : impl_->corrs) {
+    VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> blob, get("correlation/" + st.rule->id()));
+    if (!blob) continue;
+    std::string_view s(*blob);
+    if (s.substr(0, kStateMagic.size()) != kStateMagic) {
+      ++impl_->stats.state_discarded;
+      continue;
+    }
+    Reader r(s.substr(kStateMagic.size()));
+    std::string fingerprint;
+    int64_t watermark = 0, last_sweep = 0;
+    uint64_t ngroups = 0;
+    bool ok = r.Str(&fingerprint) && fingerprint == Fingerprint(*st.rule) && r.I64(&watermark) &&
+              r.I64(&last_sweep) && r.U64(&ngroups);
+    std::unordered_map<std::string, Group> groups;
+    const size_t nrules = st.rule->rules().size(), ngroup_by = st.rule->group_by().size();
+    for (uint64_t i = 0; ok && i < ngroups; ++i) {
+      Group g;
+      uint64_t nvalues = 0, nentries = 0;
+      ok = r.U64(&nvalues) && nvalues == ngroup_by;
+      for (uint64_t v = 0; ok && v < nvalues; ++v) ok = r.Str(&g.values.emplace_back());
+      ok = ok && r.I64(&g.newest) && r.U64(&nentries);
+      for (uint64_t k = 0; ok && k < nentries; ++k) {
+        Entry e;
+        uint64_t pos = 0, flags = 0;
+        ok = r.I64(&e.time) && r.U64(&pos) && pos < nrules && r.Str(&e.id) && r.Str(&e.value) && r.F64(&e.number) &&
+             r.U64(&flags);
+        e.pos = static_cast<uint32_t>(pos);
+        e.has_number = flags & 1;
+        e.done = flags & 2;
+        if (ok && g.entries.size() < impl_->limits.max_entries_per_group) g.entries.push_back(std::move(e));
+      }
+      if (!ok) break;
+      std::sort(g.entries.begin(), g.entries.end());
+      std::string key;
+      for (size_t v = 0; v < g.values.size(); ++v) {
+        if (v) key.push_back(kSep);
+        key += g.values[v];
+      }
+      if (groups.size() < impl_->limits.max_groups) groups.emplace(std::move(key), std::move(g));
+    }
+    if (!ok || !r.done()) {
+      ++impl_->stats.state_discarded;
+      continue;
+    }
+    st.groups = std::move(groups);
+    st.by_newest.clear();
+    for (const auto& [key, g] : st.groups) st.by_newest.emplace(g.newest, key);
+    st.watermark = watermark;
+    st.last_sweep = last_sweep;
+    impl_->stats.restored_groups += st.groups.size();
+  }
+  return Status::Ok();
+}
+
+CorrelationDetector::Stats CorrelationDetector::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->stats;
+}
+
+size_t CorrelationDetector::group_count(const std::string& correlation_id) const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (const CorrState& st : impl_->corrs)
+    if (st.rule->id() == correlation_id) return st.groups.size();
+  return 0;
+}
+
+}  // namespace vigil
