@@ -2,6 +2,9 @@
 #include <sqlite3.h>
 
 #include <mutex>
+#include <tuple>
+#include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "alert/metadata.h"
@@ -78,9 +81,9 @@ CREATE TABLE state (
 constexpr char kUpsertAlert[] = R"sql(
 INSERT INTO alerts (id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns,
                     first_seen_ns, last_seen_ns, count, finding_type)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, 1, ?10)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10)
 ON CONFLICT (id) DO UPDATE SET
-  count = count + 1,
+  count = count + excluded.count,
   first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),
   last_seen_ns = max(last_seen_ns, excluded.last_seen_ns),
   title = CASE WHEN (excluded.severity_rank, excluded.severity, excluded.title, excluded.tags, excluded.finding_type)
@@ -205,26 +208,60 @@ class SqliteMetadata final : public MetadataStore {
     VIGIL_RETURN_IF_ERROR(Prepare(&upsert_alert_, kUpsertAlert));
     VIGIL_RETURN_IF_ERROR(Prepare(&refine_alert_, kRefineAlert));
     VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-    std::unordered_set<std::string> touched;
-    std::string tags;
+    // Record each (alert, event) once, then write each alert's row once per
+    // call: noisy rules fold thousands of hits into a few alerts per batch.
+    struct Pending {
+      const AlertHit* best = nullptr;  // the "largest" descriptive fields seen
+      std::string tags;
+      int64_t bucket = 0;
+      int64_t first = 0, last = 0;
+      uint64_t added = 0;  // events new to the alert
+    };
+    std::unordered_map<std::string, Pending> pending;
     for (const AlertHit& hit : hits) {
       const int64_t bucket = AlertBucketStart(hit.event_time_ns, hit.rollup_window_ns);
-      const std::string id = AlertId(hit.rule_id, hit.entity, bucket);
+      std::string id = AlertId(hit.rule_id, hit.entity, bucket);
       sqlite3_stmt* s = insert_event_->get();
       sqlite3_reset(s);
       BindText(s, 1, id);
       BindText(s, 2, hit.event_id);
       sqlite3_bind_int64(s, 3, hit.event_time_ns);
       if (sqlite3_step(s) != SQLITE_DONE) return Abort("record alert event");
-      tags = EncodeTags(hit.tags);
-      if (sqlite3_changes(db_) == 0) {  // this event already counts for this alert
+      const bool added = sqlite3_changes(db_) > 0;  // 0: this event already counts for this alert
+      Pending& p = pending[std::move(id)];
+      std::string tags = EncodeTags(hit.tags);
+      const int rank = SeverityRank(hit.severity);
+      // The same order as the SQL's tuple comparison: (rank, severity, title, tags, finding_type).
+      if (!p.best) {
+        p.best = &hit;
+        p.tags = std::move(tags);
+      } else {
+        const int best_rank = SeverityRank(p.best->severity);
+        if (std::tie(rank, hit.severity, hit.title, tags, hit.finding_type) >
+            std::tie(best_rank, p.best->severity, p.best->title, p.tags, p.best->finding_type)) {
+          p.best = &hit;
+          p.tags = std::move(tags);
+        }
+      }
+      p.bucket = bucket;
+      if (added) {
+        p.first = p.added ? std::min(p.first, hit.event_time_ns) : hit.event_time_ns;
+        p.last = p.added ? std::max(p.last, hit.event_time_ns) : hit.event_time_ns;
+        ++p.added;
+      }
+    }
+    std::unordered_set<std::string> touched;
+    for (const auto& [id, p] : pending) {
+      const AlertHit& hit = *p.best;
+      sqlite3_stmt* s;
+      if (p.added == 0) {
         s = refine_alert_->get();
         sqlite3_reset(s);
         BindText(s, 1, id);
         BindText(s, 2, hit.severity);
         sqlite3_bind_int(s, 3, SeverityRank(hit.severity));
         BindText(s, 4, hit.title);
-        BindText(s, 5, tags);
+        BindText(s, 5, p.tags);
         BindText(s, 6, hit.finding_type);
         if (sqlite3_step(s) != SQLITE_DONE) return Abort("refine alert");
         if (sqlite3_changes(db_) > 0) touched.insert(id);
@@ -237,11 +274,13 @@ class SqliteMetadata final : public MetadataStore {
       BindText(s, 3, hit.title);
       BindText(s, 4, hit.severity);
       sqlite3_bind_int(s, 5, SeverityRank(hit.severity));
-      BindText(s, 6, tags);
+      BindText(s, 6, p.tags);
       BindText(s, 7, hit.entity);
-      sqlite3_bind_int64(s, 8, bucket);
-      sqlite3_bind_int64(s, 9, hit.event_time_ns);
+      sqlite3_bind_int64(s, 8, p.bucket);
+      sqlite3_bind_int64(s, 9, p.first);
       BindText(s, 10, hit.finding_type);
+      sqlite3_bind_int64(s, 11, p.last);
+      sqlite3_bind_int64(s, 12, static_cast<int64_t>(p.added));
       if (sqlite3_step(s) != SQLITE_DONE) return Abort("upsert alert");
       touched.insert(id);
     }
