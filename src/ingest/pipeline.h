@@ -56,7 +56,7 @@ struct PipelineOptions {
   // stage on the calling thread (false: the least CPU per event, since each
   // batch is consumed while still in cache and no thread hand-off is paid).
   bool threaded = true;
-  size_t batch_events = 8192;
+  size_t batch_events = 2048;
   size_t queue_batches = 4;
   InputLimits limits;
 };
