@@ -378,4 +378,17 @@ TEST_F(E2ETest, CorrelationWindowSpansTwoIngestRuns) {
   EXPECT_NE(alerts.find("\"entity\":\"arn:aws:iam::1:user/mallory\""), std::string::npos) << alerts;
   // The base rule does not alert on its own (generate defaults to false).
   EXPECT_EQ(alerts.find("\"title\":\"Denied call\""), std::string::npos) << alerts;
+  // A backtest of the same file over the stored events raises the same alert,
+  // by the correlation's id, and nothing for the base rule.
+  CmdResult bt = Vigil("rules backtest --json " + Data() + " " + (dir_ / "corr").string());
+  ASSERT_EQ(bt.exit_code, 0) << bt.out;
+  auto lines = Lines(bt.out);
+  ASSERT_EQ(lines.size(), 2u) << bt.out;
+  for (const auto& line : lines) {
+    if (line.find("5d0f5a52-9a51-4c43-9d0e-2f1c2b0c0c01") != std::string::npos) {
+      EXPECT_NE(line.find("\"alerts\":1"), std::string::npos) << line;
+    } else {
+      EXPECT_NE(line.find("\"alerts\":0"), std::string::npos) << line;
+    }
+  }
 }

@@ -9,7 +9,6 @@
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
-#include "detect/sigma/sigma_detector.h"
 #include "event/json_fields.h"
 
 namespace vigil::cli {
@@ -38,46 +37,62 @@ int RunRulesBacktest(const BacktestOptions& o) {
   if (st.ok()) st = ParseTimeOption("--to", o.to, &scan.to_ns);
   if (!st.ok()) return Fatal(st);
 
-  // Each RULE is a rule file, or the id of a rule in the rule directories.
-  RuleSet library;
-  LintReport library_report;
-  bool library_loaded = false;
-  std::vector<std::shared_ptr<const SigmaRule>> selected;
+  // Each RULE is a rule file or directory, or the id of a rule or correlation
+  // in the rule directories. Files run on their own; ids run with the whole
+  // library (a correlation needs its base rules), and only they are reported.
+  RuleSet chosen, library;
+  LintReport chosen_report, library_report;
+  bool any_ids = false;
+  struct Reported {
+    std::string id, title;
+  };
+  std::vector<Reported> reported;
   for (const auto& r : o.rules) {
     std::error_code ec;
-    if (std::filesystem::exists(r, ec)) {
-      RuleSet set;
-      LintReport report;
-      Status ls = set.LoadPath(r, &report);
-      if (!ls.ok()) return Fatal(ls);
-      for (const auto& e : report.errors) return Fatal(Status::InvalidArgument(e.file + ": " + e.reason));
-      for (const auto& u : report.unsupported) return Fatal(Status::Unsupported(u.file + ": " + u.reason));
-      for (auto& rule : set.SharedRules()) selected.push_back(rule);
+    if (!std::filesystem::exists(r, ec)) {
+      any_ids = true;
       continue;
     }
-    if (!library_loaded) {
-      for (const auto& dir : RuleDirectories(o.extra_rules)) {
-        Status ls = library.LoadPath(dir, &library_report);
-        if (!ls.ok()) return Fatal(ls);
-      }
-      library_loaded = true;
-    }
-    bool found = false;
-    for (const auto& loaded : library.rules()) {
-      if (loaded.rule->id() == r) {
-        selected.push_back(loaded.rule);
-        found = true;
-      }
-    }
-    if (!found) return Fatal(Status::NotFound("no rule file or loaded rule id \"" + r + "\""));
+    Status ls = chosen.LoadPath(r, &chosen_report);
+    if (!ls.ok()) return Fatal(ls);
   }
+  for (const auto& e : chosen_report.errors) return Fatal(Status::InvalidArgument(e.file + ": " + e.reason));
+  for (const auto& loaded : chosen.rules()) reported.push_back({loaded.rule->id(), loaded.rule->title()});
+  for (const auto& loaded : chosen.correlations())
+    reported.push_back({loaded.correlation->id(), loaded.correlation->title()});
+  if (any_ids) {
+    for (const auto& dir : RuleDirectories(o.extra_rules)) {
+      Status ls = library.LoadPath(dir, &library_report);
+      if (!ls.ok()) return Fatal(ls);
+    }
+    for (const auto& r : o.rules) {
+      std::error_code ec;
+      if (std::filesystem::exists(r, ec)) continue;
+      bool found = false;
+      for (const auto& loaded : library.rules())
+        if (loaded.rule->id() == r) {
+          reported.push_back({r, loaded.rule->title()});
+          found = true;
+        }
+      for (const auto& loaded : library.correlations())
+        if (loaded.correlation->id() == r) {
+          reported.push_back({r, loaded.correlation->title()});
+          found = true;
+        }
+      if (!found) return Fatal(Status::NotFound("no rule file or loaded rule id \"" + r + "\""));
+    }
+  }
+  if (any_ids && !chosen.rules().empty())
+    return Fatal(Status::InvalidArgument("give rule files or rule ids, not both"));
+  auto made = MakeDetector(any_ids ? library : chosen);
+  if (!made.ok()) return Fatal(made.status());
+  std::unique_ptr<Detector> detector = std::move(made).value();
 
   auto ws = Workspace::Open(o.data_dir, /*write=*/false);
   if (!ws.ok()) return Fatal(ws.status());
   // Alerts go to a private in-memory store, folded exactly as live ingest folds them.
   auto alerts_db = OpenSqliteMetadata(":memory:");
   if (!alerts_db.ok()) return Fatal(alerts_db.status());
-  SigmaDetector detector(selected);
 
   std::vector<AlertHit> hits;
   uint64_t scanned = 0, matches = 0, unreadable = 0;
@@ -98,7 +113,7 @@ int RunRulesBacktest(const BacktestOptions& o) {
       ++unreadable;
       return true;
     }
-    detector.Process(*e, [&](const Event& ev, const Match& m) {
+    detector->Process(*e, [&](const Event& ev, const Match& m) {
       ++matches;
       hits.push_back(HitFromMatch(ev, m));
     });
@@ -111,9 +126,9 @@ int RunRulesBacktest(const BacktestOptions& o) {
   if (!failure.ok()) return Fatal(failure);
   if (unreadable) Warn(std::to_string(unreadable) + " stored records could not be read and were skipped");
 
-  for (const auto& rule : selected) {
+  for (const auto& rule : reported) {
     AlertQuery q;
-    q.rule_id = rule->id();
+    q.rule_id = rule.id;
     auto alerts = (*alerts_db)->ListAlerts(q);
     if (!alerts.ok()) return Fatal(alerts.status());
     std::set<std::string> entities;
@@ -130,8 +145,8 @@ int RunRulesBacktest(const BacktestOptions& o) {
       }
       examples += "]";
       std::printf("%s\n", JsonObject()
-                              .Str("rule", rule->id())
-                              .Str("title", rule->title())
+                              .Str("rule", rule.id)
+                              .Str("title", rule.title)
                               .UInt("events_scanned", scanned)
                               .UInt("matches", rule_matches)
                               .UInt("alerts", alerts->size())
@@ -140,8 +155,8 @@ int RunRulesBacktest(const BacktestOptions& o) {
                               .Done()
                               .c_str());
     } else {
-      std::printf("%s  %s\n  %llu events scanned: %llu matches, %zu alerts on %zu entities\n", rule->id().c_str(),
-                  rule->title().c_str(), static_cast<unsigned long long>(scanned),
+      std::printf("%s  %s\n  %llu events scanned: %llu matches, %zu alerts on %zu entities\n", rule.id.c_str(),
+                  rule.title.c_str(), static_cast<unsigned long long>(scanned),
                   static_cast<unsigned long long>(rule_matches), alerts->size(), entities.size());
       for (size_t i = 0; i < alerts->size() && i < o.examples; ++i) {
         const Alert& a = (*alerts)[i];

@@ -54,6 +54,15 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& data_dir, 
   return std::unique_ptr<Workspace>(std::move(ws));
 }
 
+Result<std::unique_ptr<Detector>> MakeDetector(const RuleSet& set) {
+  auto sigma = std::make_unique<SigmaDetector>(set.SharedRules(), set.SharedFilters());
+  auto correlations = set.SharedCorrelations();
+  if (correlations.empty()) return std::unique_ptr<Detector>(std::move(sigma));
+  auto correlating = CorrelationDetector::Create(std::move(sigma), set.SharedRules(), std::move(correlations));
+  if (!correlating.ok()) return correlating.status().WithContext("loading correlations");
+  return std::unique_ptr<Detector>(std::move(correlating).value());
+}
+
 Result<RuleLoad> LoadRules(const std::vector<std::string>& paths) {
   RuleSet set;
   LintReport report;
@@ -63,15 +72,9 @@ Result<RuleLoad> LoadRules(const std::vector<std::string>& paths) {
   }
   RuleLoad out;
   out.report = std::move(report);
-  auto sigma = std::make_unique<SigmaDetector>(set.SharedRules(), set.SharedFilters());
-  auto correlations = set.SharedCorrelations();
-  if (correlations.empty()) {
-    out.detector = std::move(sigma);
-    return out;
-  }
-  auto correlating = CorrelationDetector::Create(std::move(sigma), set.SharedRules(), std::move(correlations));
-  if (!correlating.ok()) return correlating.status().WithContext("loading correlations");
-  out.detector = std::move(correlating).value();
+  auto detector = MakeDetector(set);
+  if (!detector.ok()) return detector.status();
+  out.detector = std::move(detector).value();
   return out;
 }
 

@@ -23,6 +23,10 @@ struct RuleLoad {
 // Loads every rule under `paths` (files or directories).
 Result<RuleLoad> LoadRules(const std::vector<std::string>& paths);
 
+// The detector live ingest runs for a rule set: Sigma rules and filters, and
+// the correlations over them when there are any.
+Result<std::unique_ptr<Detector>> MakeDetector(const RuleSet& set);
+
 class Workspace {
  public:
   virtual ~Workspace() = default;
