@@ -32,16 +32,17 @@ const vigil::Event& SampleEvent() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  // Rules and filters both: the document decides which it is.
-  auto doc = vigil::ParseSigmaDocument(text);
-  if (!doc.ok()) return 0;
+  // Rules, filters and correlations, in files of one or several documents.
+  auto docs = vigil::ParseSigmaFile(text);
+  if (!docs.ok()) return 0;
   const vigil::Event& event = SampleEvent();
-  if (doc->filter) {
-    (void)doc->filter->Matches(event);
-    return 0;
+  for (const auto& doc : *docs) {
+    if (doc.filter) (void)doc.filter->Matches(event);
+    if (doc.rule) {
+      (void)doc.rule->Matches(event);
+      vigil::SigmaDetector detector({doc.rule});
+      detector.Process(event, [](const vigil::Event&, const vigil::Match&) {});
+    }
   }
-  (void)doc->rule->Matches(event);
-  vigil::SigmaDetector detector({doc->rule});
-  detector.Process(event, [](const vigil::Event&, const vigil::Match&) {});
   return 0;
 }
