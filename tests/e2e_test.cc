@@ -117,6 +117,15 @@ TEST_F(E2ETest, StratusIngestRaisesExactlyTheExpectedCisAlerts) {
     bool truncated = true;
     EXPECT_EQ(a["truncated"].get(truncated), simdjson::SUCCESS);
     EXPECT_FALSE(truncated);
+    // Each alert explains itself: the selections that held and the values they saw.
+    simdjson::dom::element match;
+    ASSERT_EQ(a["match"].get(match), simdjson::SUCCESS) << line;
+    if (line.find("CloudTrail configuration changes") != std::string::npos) {
+      std::string_view name;
+      ASSERT_EQ(match["fields"]["eventName"].get(name), simdjson::SUCCESS) << line;
+      EXPECT_TRUE(name == "StopLogging" || name == "DeleteTrail") << line;
+      EXPECT_GE(match["selections"].get_array().size(), 1u) << line;
+    }
     std::vector<std::string> cis;
     for (simdjson::dom::element t : a["tags"].get_array()) {
       std::string_view tag = t.get_string().value();

@@ -13,6 +13,7 @@ AlertHit HitFromMatch(const Event& event, const Match& match) {
   h.rollup_window_ns = match.rollup_window_ns > 0 ? match.rollup_window_ns : kDefaultRollupWindowNs;
   h.event_time_ns = event.time_ns;
   h.event_id = event.id;
+  h.match = match.explanation;
   return h;
 }
 

@@ -43,6 +43,7 @@ struct Alert {
   std::vector<std::string> event_ids;
   bool truncated = false;  // count > kMaxAlertEventIds
   std::string finding_type;
+  std::string match;  // why the rule fired (JSON object), from the earliest event; may be empty
 };
 
 // One match to fold into an alert.
@@ -53,6 +54,7 @@ struct AlertHit {
   std::vector<std::string> tags;
   std::string entity;
   std::string finding_type;
+  std::string match;  // Match::explanation
   int64_t rollup_window_ns = 0;
   int64_t event_time_ns = 0;
   std::string event_id;

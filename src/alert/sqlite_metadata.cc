@@ -58,7 +58,8 @@ CREATE TABLE alerts (
   first_seen_ns   INTEGER NOT NULL,
   last_seen_ns    INTEGER NOT NULL,
   count           INTEGER NOT NULL,
-  finding_type    TEXT NOT NULL
+  finding_type    TEXT NOT NULL,
+  match           TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX alerts_by_priority ON alerts (severity_rank DESC, last_seen_ns DESC);
 CREATE INDEX alerts_by_rule ON alerts (rule_id, last_seen_ns);
@@ -80,10 +81,12 @@ CREATE TABLE state (
 // depend on the order hits arrive in.
 constexpr char kUpsertAlert[] = R"sql(
 INSERT INTO alerts (id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns,
-                    first_seen_ns, last_seen_ns, count, finding_type)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10)
+                    first_seen_ns, last_seen_ns, count, finding_type, match)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10, ?13)
 ON CONFLICT (id) DO UPDATE SET
   count = count + excluded.count,
+  match = CASE WHEN (excluded.first_seen_ns, excluded.match) < (first_seen_ns, match)
+               THEN excluded.match ELSE match END,
   first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),
   last_seen_ns = max(last_seen_ns, excluded.last_seen_ns),
   title = CASE WHEN (excluded.severity_rank, excluded.severity, excluded.title, excluded.tags, excluded.finding_type)
@@ -216,6 +219,7 @@ class SqliteMetadata final : public MetadataStore {
       int64_t bucket = 0;
       int64_t first = 0, last = 0;
       uint64_t added = 0;  // events new to the alert
+      const std::string* match = nullptr;  // of the earliest added event (ties: smallest text)
     };
     std::unordered_map<std::string, Pending> pending;
     for (const AlertHit& hit : hits) {
@@ -245,6 +249,7 @@ class SqliteMetadata final : public MetadataStore {
       }
       p.bucket = bucket;
       if (added) {
+        if (!p.added || std::tie(hit.event_time_ns, hit.match) < std::tie(p.first, *p.match)) p.match = &hit.match;
         p.first = p.added ? std::min(p.first, hit.event_time_ns) : hit.event_time_ns;
         p.last = p.added ? std::max(p.last, hit.event_time_ns) : hit.event_time_ns;
         ++p.added;
@@ -281,6 +286,7 @@ class SqliteMetadata final : public MetadataStore {
       BindText(s, 10, hit.finding_type);
       sqlite3_bind_int64(s, 11, p.last);
       sqlite3_bind_int64(s, 12, static_cast<int64_t>(p.added));
+      BindText(s, 13, *p.match);
       if (sqlite3_step(s) != SQLITE_DONE) return Abort("upsert alert");
       touched.insert(id);
     }
@@ -296,7 +302,7 @@ class SqliteMetadata final : public MetadataStore {
     std::lock_guard<std::mutex> l(mu_);
     std::string sql =
         "SELECT id, rule_id, title, severity, tags, entity, bucket_start_ns, first_seen_ns, last_seen_ns, count, "
-        "finding_type FROM alerts WHERE 1=1";
+        "finding_type, match FROM alerts WHERE 1=1";
     if (query.from_ns) sql += " AND last_seen_ns >= ?1";
     if (query.to_ns) sql += " AND first_seen_ns < ?2";
     if (query.rule_id) sql += " AND rule_id = ?3";
@@ -336,6 +342,7 @@ class SqliteMetadata final : public MetadataStore {
       a.last_seen_ns = sqlite3_column_int64(s, 8);
       a.count = static_cast<uint64_t>(sqlite3_column_int64(s, 9));
       a.finding_type = ColumnText(s, 10);
+      a.match = ColumnText(s, 11);
       a.truncated = a.count > kMaxAlertEventIds;
       sqlite3_stmt* e = list_events_->get();
       sqlite3_reset(e);

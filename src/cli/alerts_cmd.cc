@@ -23,6 +23,7 @@ std::string AlertJson(const Alert& a) {
       .StrList("event_ids", a.event_ids)
       .Bool("truncated", a.truncated)
       .Str("finding_type", a.finding_type)
+      .Raw("match", a.match.empty() ? "null" : a.match)
       .Done();
 }
 

@@ -23,6 +23,9 @@ struct Match {
   std::string entity;              // who the alert is about
   int64_t rollup_window_ns = 0;    // bucket width for alert rollup
   std::string finding_type;        // optional GuardDuty-style type
+  // Why it matched, as a JSON object (e.g. the selections that held and the
+  // field values they saw); empty when the detector gives none.
+  std::string explanation;
 };
 
 using MatchSink = std::function<void(const Event&, const Match&)>;

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "common/glob.h"
+#include "common/json_writer.h"
 #include "common/time.h"
 #include "detect/sigma/filter.h"
 #include "detect/cloudwatch/filter_pattern.h"
@@ -957,6 +958,43 @@ Result<std::vector<SigmaDocument>> ParseSigmaFile(std::string_view yaml_text, co
 }
 
 bool SigmaRule::Matches(const Event& event) const { return event.fields && Matches(*event.fields); }
+
+std::string SigmaRule::Explain(const FieldResolver& fields) const {
+  if (cloudwatch_pattern_) return JsonObject().Str("cloudwatch_pattern", cloudwatch_pattern_->source()).Done();
+  std::vector<std::string> held;
+  std::map<std::string, std::string> seen;  // field as written -> first value
+  for (const sigma_internal::Selection& sel : detection_->selections) {
+    if (!sel.Matches(fields)) continue;
+    held.push_back(sel.name);
+    for (const auto& alternative : sel.alternatives) {
+      bool all = true;
+      for (const auto& fm : alternative) all = all && fm.Matches(fields);
+      if (!all) continue;
+      for (const auto& fm : alternative) {
+        if (fm.keyword || seen.count(fm.display)) continue;
+        std::string value;
+        bool found = false;
+        fields.Visit(fm.path, [&](const FieldValue& v) {
+          if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) return true;
+          value = v.kind == ValueKind::kNull ? "null" : std::string(v.text.substr(0, 256));
+          found = true;
+          return false;
+        });
+        if (found) seen[fm.display] = value;
+      }
+      break;  // the first alternative that held explains the selection
+    }
+  }
+  std::string values = "{";
+  for (const auto& [k, v] : seen) {
+    if (values.size() > 1) values += ",";
+    AppendJsonString(&values, k);
+    values += ":";
+    AppendJsonString(&values, v);
+  }
+  values += "}";
+  return JsonObject().StrList("selections", held).Raw("fields", values).Done();
+}
 
 bool SigmaRule::Matches(const FieldResolver& fields) const {
   return cloudwatch_pattern_ ? cloudwatch_pattern_->Matches(fields) : detection_->Matches(fields);

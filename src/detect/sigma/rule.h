@@ -66,6 +66,11 @@ class SigmaRule {
   // without fields never matches.
   bool Matches(const Event& event) const;
   bool Matches(const FieldResolver& fields) const;
+  // For an event the rule matches: a JSON object naming the selections that
+  // held and the field values they saw, e.g.
+  // {"selections":["selection"],"fields":{"eventName":"StopLogging"}};
+  // {"cloudwatch_pattern":"..."} for a pattern rule.
+  std::string Explain(const FieldResolver& fields) const;
 
   // The alert entity for a matching event: the first `entity` path with a
   // non-empty scalar value, else event.principal.
