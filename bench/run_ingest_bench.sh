@@ -7,19 +7,7 @@
 set -euo pipefail
 build=${1:-build}
 events=${2:-1000000}
-root=$(cd "$(dirname "$0")/.." && pwd)
-corpus="$root/bench/corpus/$events"
-vigil="$build/src/cli/vigil"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-if [ ! -f "$corpus/.done" ]; then
-  rm -rf "$corpus"
-  python3 "$root/bench/make_corpus.py" --out "$corpus" --events "$events" --seed 1 \
-    --stratus "$root/../shared/data/cloudtrail/stratus-red-team/docs/detonation-logs" >&2
-  touch "$corpus/.done"
-fi
-mapfile -t files < <(find "$corpus" -name '*.json.gz' | sort)
+source "$(dirname "$0")/common.sh"
 echo "corpus: ${#files[@]} files, $events events" >&2
 
 cpu_of() {  # runs "$@", prints user+sys CPU seconds of it (and its children) on fd 3

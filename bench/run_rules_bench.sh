@@ -7,19 +7,7 @@
 set -euo pipefail
 build=${1:-build}
 events=${2:-200000}
-root=$(cd "$(dirname "$0")/.." && pwd)
-corpus="$root/bench/corpus/$events"
-vigil="$build/src/cli/vigil"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-if [ ! -f "$corpus/.done" ]; then
-  rm -rf "$corpus"
-  python3 "$root/bench/make_corpus.py" --out "$corpus" --events "$events" --seed 1 \
-    --stratus "$root/../shared/data/cloudtrail/stratus-red-team/docs/detonation-logs" >&2
-  touch "$corpus/.done"
-fi
-mapfile -t files < <(find "$corpus" -name '*.json.gz' | sort)
+source "$(dirname "$0")/common.sh"
 floor=$("$build/bench/simdjson_floor" "${files[@]}")
 simd_cpu=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["cpu_seconds"])' "$floor")
 

@@ -1,5 +1,6 @@
 // End-to-end: the `vigil` command on real CloudTrail (Stratus Red Team
 // detonations), checked through its documented CLI contract.
+#include "run_vigil.h"
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sys/wait.h>
@@ -16,23 +17,8 @@ namespace fs = std::filesystem;
 
 const fs::path kStratus = VIGIL_SHARED_DATA "/cloudtrail/stratus-red-team/docs/detonation-logs";
 
-struct CmdResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-CmdResult Vigil(const std::string& args) {
-  std::string cmd = std::string(VIGIL_BINARY) + " " + args + " 2>/dev/null";
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using vigil::testing::CmdResult;
+using vigil::testing::Vigil;
 
 class E2ETest : public ::testing::Test {
  protected:

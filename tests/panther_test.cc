@@ -7,6 +7,7 @@
 // state (`mocks`) cannot be decided from the record and are skipped. Every Panther
 // CloudTrail rule must be covered by a vigil rule or listed, with its reason, in
 // rules/aws/threats/UNCOVERED.md.
+#include "run_vigil.h"
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sys/wait.h>
@@ -28,23 +29,8 @@ namespace fs = std::filesystem;
 const fs::path kPanther = VIGIL_SHARED_DATA "/panther-tests";
 const fs::path kPack = VIGIL_SOURCE_DIR "/rules/aws/threats";
 
-struct CmdResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-CmdResult Vigil(const std::string& args) {
-  std::string cmd = std::string(VIGIL_BINARY) + " " + args + " 2>/dev/null";
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using vigil::testing::CmdResult;
+using vigil::testing::Vigil;
 
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

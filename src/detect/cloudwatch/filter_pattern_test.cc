@@ -1,4 +1,5 @@
 #include "detect/cloudwatch/filter_pattern.h"
+#include "detect/sigma/internal/json_text.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -429,84 +430,9 @@ TEST(FilterPatternReference, StratusDetonationsMatchTheExpectedCisControls) {
 
 // --- rules/aws/cis/*.tests.yml ----------------------------------------------
 
-bool IsJsonNumber(const std::string& s) {
-  size_t i = 0;
-  auto digits = [&] {
-    size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-    return i - start;
-  };
-  if (i < s.size() && s[i] == '-') ++i;
-  if (i < s.size() && s[i] == '0') {
-    ++i;
-  } else if (digits() == 0) {
-    return false;
-  }
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    if (digits() == 0) return false;
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (digits() == 0) return false;
-  }
-  return i == s.size();
-}
-
-void AppendString(const std::string& s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char ch : s) {
-    if (ch == '"' || ch == '\\') {
-      out->push_back('\\');
-      out->push_back(static_cast<char>(ch));
-    } else if (ch < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-      out->append(buf);
-    } else {
-      out->push_back(static_cast<char>(ch));
-    }
-  }
-  out->push_back('"');
-}
-
-// YAML record -> JSON text: plain true/false/null and numbers keep their JSON
-// type, quoted scalars are strings (as `vigil rules test` reads records).
-void YamlToJson(const YAML::Node& node, std::string* out) {
-  if (!node || node.IsNull()) {
-    out->append("null");
-  } else if (node.IsScalar()) {
-    const std::string& s = node.Scalar();
-    if (node.Tag() == "?" && (s == "true" || s == "false" || IsJsonNumber(s))) {
-      out->append(s);
-    } else {
-      AppendString(s, out);
-    }
-  } else if (node.IsSequence()) {
-    out->push_back('[');
-    for (size_t i = 0; i < node.size(); ++i) {
-      if (i) out->push_back(',');
-      YamlToJson(node[i], out);
-    }
-    out->push_back(']');
-  } else if (node.IsMap()) {
-    out->push_back('{');
-    bool first = true;
-    for (const auto& kv : node) {
-      if (!first) out->push_back(',');
-      first = false;
-      AppendString(kv.first.Scalar(), out);
-      out->push_back(':');
-      YamlToJson(kv.second, out);
-    }
-    out->push_back('}');
-  }
-}
-
 bool RecordMatches(const FilterPattern& pattern, const YAML::Node& record) {
-  std::string json;
-  YamlToJson(record, &json);
+  // As `vigil rules test` reads records: the rule engine's YAML-to-JSON.
+  std::string json = sigma_internal::YamlToJson(record);
   auto fields = ParseJsonFields(json);
   EXPECT_TRUE(fields.ok()) << fields.status().ToString();
   return fields.ok() && pattern.Matches(**fields);

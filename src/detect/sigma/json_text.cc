@@ -1,5 +1,7 @@
 #include "detect/sigma/internal/json_text.h"
 
+#include "common/json_writer.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -70,37 +72,7 @@ void Append(const YAML::Node& node, std::string* out, int depth) {
 
 }  // namespace
 
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out->append(buf);
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
+void AppendJsonString(std::string_view s, std::string* out) { vigil::AppendJsonString(out, s); }
 
 std::string YamlToJson(const YAML::Node& node) {
   std::string out;
