@@ -54,7 +54,7 @@ struct AlertHit {
   std::vector<std::string> tags;
   std::string entity;
   std::string finding_type;
-  std::string match;  // Match::explanation
+  std::string match;  // why it matched (JSON), filled by FillExplanations
   int64_t rollup_window_ns = 0;
   int64_t event_time_ns = 0;
   std::string event_id;

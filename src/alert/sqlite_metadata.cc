@@ -85,7 +85,8 @@ INSERT INTO alerts (id, rule_id, title, severity, severity_rank, tags, entity, b
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10, ?13)
 ON CONFLICT (id) DO UPDATE SET
   count = count + excluded.count,
-  match = CASE WHEN (excluded.first_seen_ns, excluded.match) < (first_seen_ns, match)
+  match = CASE WHEN excluded.match != '' AND
+                    (match = '' OR (excluded.first_seen_ns, excluded.match) < (first_seen_ns, match))
                THEN excluded.match ELSE match END,
   first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),
   last_seen_ns = max(last_seen_ns, excluded.last_seen_ns),
@@ -219,7 +220,8 @@ class SqliteMetadata final : public MetadataStore {
       int64_t bucket = 0;
       int64_t first = 0, last = 0;
       uint64_t added = 0;  // events new to the alert
-      const std::string* match = nullptr;  // of the earliest added event (ties: smallest text)
+      const std::string* match = nullptr;  // of the earliest explained added event (ties: smallest text)
+      int64_t match_time = 0;
     };
     std::unordered_map<std::string, Pending> pending;
     for (const AlertHit& hit : hits) {
@@ -249,7 +251,12 @@ class SqliteMetadata final : public MetadataStore {
       }
       p.bucket = bucket;
       if (added) {
-        if (!p.added || std::tie(hit.event_time_ns, hit.match) < std::tie(p.first, *p.match)) p.match = &hit.match;
+        // The explanation of the earliest explained hit (ties: the smallest text).
+        if (!hit.match.empty() &&
+            (!p.match || p.match->empty() || std::tie(hit.event_time_ns, hit.match) < std::tie(p.match_time, *p.match))) {
+          p.match = &hit.match;
+          p.match_time = hit.event_time_ns;
+        }
         p.first = p.added ? std::min(p.first, hit.event_time_ns) : hit.event_time_ns;
         p.last = p.added ? std::max(p.last, hit.event_time_ns) : hit.event_time_ns;
         ++p.added;
@@ -286,7 +293,7 @@ class SqliteMetadata final : public MetadataStore {
       BindText(s, 10, hit.finding_type);
       sqlite3_bind_int64(s, 11, p.last);
       sqlite3_bind_int64(s, 12, static_cast<int64_t>(p.added));
-      BindText(s, 13, *p.match);
+      BindText(s, 13, p.match ? *p.match : std::string());
       if (sqlite3_step(s) != SQLITE_DONE) return Abort("upsert alert");
       touched.insert(id);
     }

@@ -94,16 +94,16 @@ int RunRulesBacktest(const BacktestOptions& o) {
   auto alerts_db = OpenSqliteMetadata(":memory:");
   if (!alerts_db.ok()) return Fatal(alerts_db.status());
 
-  std::vector<AlertHit> hits;
+  HitBatch hits;
   uint64_t scanned = 0, matches = 0, unreadable = 0;
   Progress progress("backtest");
   scan.newest_first = false;
   Status failure;
   auto flush = [&] {
-    if (hits.empty() || !failure.ok()) return;
-    auto n = (*alerts_db)->Upsert(hits);
+    if (hits.hits().empty() || !failure.ok()) return;
+    auto n = (*alerts_db)->Upsert(hits.hits());
     if (!n.ok()) failure = n.status();
-    hits.clear();
+    hits.Clear();
   };
   st = (*ws)->store()->Scan(scan, [&](const StoredEvent& s) {
     ++scanned;
@@ -115,9 +115,10 @@ int RunRulesBacktest(const BacktestOptions& o) {
     }
     detector->Process(*e, [&](const Event& ev, const Match& m) {
       ++matches;
-      hits.push_back(HitFromMatch(ev, m));
+      hits.Add(ev, m);
     });
-    if (hits.size() >= 4096) flush();
+    hits.Explain();  // this event dies with the callback
+    if (hits.hits().size() >= 4096) flush();
     return failure.ok();
   });
   flush();

@@ -23,9 +23,11 @@ struct Match {
   std::string entity;              // who the alert is about
   int64_t rollup_window_ns = 0;    // bucket width for alert rollup
   std::string finding_type;        // optional GuardDuty-style type
-  // Why it matched, as a JSON object (e.g. the selections that held and the
-  // field values they saw); empty when the detector gives none.
-  std::string explanation;
+  // Builds, on demand, why it matched as a JSON object (e.g. the selections
+  // that held and the field values they saw). Callable only while the event
+  // given to the sink is alive; empty when the detector gives no explanation.
+  // Lazy because most matches fold into an alert that keeps one explanation.
+  std::function<std::string()> explain;
 };
 
 using MatchSink = std::function<void(const Event&, const Match&)>;

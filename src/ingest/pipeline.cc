@@ -126,13 +126,13 @@ Result<IngestStats> Pipeline::Run() {
   IngestStats stats;
   Status failure;
   size_t inputs_done = 0;
-  std::vector<AlertHit> hits;
+  HitBatch hits;
   // Alerts touched in this run: one per (rule, entity, rollup bucket).
   std::unordered_set<std::string> touched;
   MatchSink on_match = [&](const Event& e, const Match& m) {
-    AlertHit h = HitFromMatch(e, m);
+    hits.Add(e, m);
+    const AlertHit& h = hits.hits().back();
     touched.insert(AlertId(h.rule_id, h.entity, AlertBucketStart(h.event_time_ns, h.rollup_window_ns)));
-    hits.push_back(std::move(h));
   };
   auto store_stage = [&](Batch* batch) {
     if (!failure.ok()) return;  // drain so the parse stage can finish
@@ -152,7 +152,7 @@ Result<IngestStats> Pipeline::Run() {
         if (!st.ok()) failure = st;
       }
     }
-    hits.clear();
+    hits.Clear();
     for (Event& e : batch->events) {
       if (writer_->Contains(e)) {
         ++stats.duplicates;
@@ -167,8 +167,9 @@ Result<IngestStats> Pipeline::Run() {
       if (*added) ++stats.events;
       else ++stats.duplicates;
     }
-    if (failure.ok() && !hits.empty() && metadata_) {
-      auto n = metadata_->Upsert(hits);
+    if (failure.ok() && !hits.hits().empty() && metadata_) {
+      hits.Explain();  // the batch's events are still alive here
+      auto n = metadata_->Upsert(hits.hits());
       if (!n.ok()) failure = n.status();
     }
     if (progress_) progress_(stats, inputs_done, source_->total());

@@ -177,7 +177,7 @@ Match SigmaDetector::MakeMatch(const SigmaRule& rule, const Event& event) {
   m.entity = rule.EntityFor(event);
   m.rollup_window_ns = rule.rollup_window_ns();
   m.finding_type = rule.finding_type();
-  if (event.fields) m.explanation = rule.Explain(*event.fields);
+  if (event.fields) m.explain = [&rule, &event] { return rule.Explain(*event.fields); };
   return m;
 }
 
