@@ -69,7 +69,6 @@ CREATE TABLE alert_events (
   time_ns  INTEGER NOT NULL,
   PRIMARY KEY (alert_id, event_id)
 ) WITHOUT ROWID;
-CREATE INDEX alert_events_by_time ON alert_events (alert_id, time_ns, event_id);
 CREATE TABLE state (
   key   TEXT PRIMARY KEY,
   value BLOB NOT NULL
