@@ -15,6 +15,7 @@ AlertHit HitFromMatch(const Event& event, const Match& match) {
   h.rollup_window_ns = match.rollup_window_ns > 0 ? match.rollup_window_ns : kDefaultRollupWindowNs;
   h.event_time_ns = event.time_ns;
   h.event_id = event.id;
+  h.alert_id = AlertId(h.rule_id, h.entity, AlertBucketStart(h.event_time_ns, h.rollup_window_ns));
   return h;
 }
 
@@ -25,16 +26,13 @@ void HitBatch::Add(const Event& event, const Match& match) {
 
 void HitBatch::Explain() {
   std::unordered_map<std::string, int64_t> earliest;  // alert id -> earliest event time in this batch
-  std::vector<std::string> ids(hits_.size());
-  for (size_t i = 0; i < hits_.size(); ++i) {
-    const AlertHit& h = hits_[i];
-    ids[i] = AlertId(h.rule_id, h.entity, AlertBucketStart(h.event_time_ns, h.rollup_window_ns));
-    auto [it, inserted] = earliest.emplace(ids[i], h.event_time_ns);
+  for (const AlertHit& h : hits_) {
+    auto [it, inserted] = earliest.emplace(h.alert_id, h.event_time_ns);
     if (!inserted && h.event_time_ns < it->second) it->second = h.event_time_ns;
   }
   // Only hits added since the last call: earlier ones' events may be gone.
   for (size_t i = explained_; i < hits_.size(); ++i) {
-    if (explain_[i] && hits_[i].event_time_ns == earliest[ids[i]]) hits_[i].match = explain_[i]();
+    if (explain_[i] && hits_[i].event_time_ns == earliest[hits_[i].alert_id]) hits_[i].match = explain_[i]();
     explain_[i] = nullptr;
   }
   explained_ = hits_.size();

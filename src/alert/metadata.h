@@ -58,6 +58,9 @@ struct AlertHit {
   int64_t rollup_window_ns = 0;
   int64_t event_time_ns = 0;
   std::string event_id;
+  // AlertId(rule_id, entity, bucket) when the caller computed it (HitFromMatch
+  // does); Upsert computes it when empty.
+  std::string alert_id;
 };
 
 struct AlertQuery {

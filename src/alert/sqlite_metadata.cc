@@ -228,7 +228,7 @@ class SqliteMetadata final : public MetadataStore {
     std::unordered_map<std::string, Pending> pending;
     for (const AlertHit& hit : hits) {
       const int64_t bucket = AlertBucketStart(hit.event_time_ns, hit.rollup_window_ns);
-      std::string id = AlertId(hit.rule_id, hit.entity, bucket);
+      std::string id = hit.alert_id.empty() ? AlertId(hit.rule_id, hit.entity, bucket) : hit.alert_id;
       sqlite3_stmt* s = insert_event_->get();
       sqlite3_reset(s);
       BindText(s, 1, id);
@@ -237,13 +237,15 @@ class SqliteMetadata final : public MetadataStore {
       if (sqlite3_step(s) != SQLITE_DONE) return Abort("record alert event");
       const bool added = sqlite3_changes(db_) > 0;  // 0: this event already counts for this alert
       Pending& p = pending[std::move(id)];
-      std::string tags = EncodeTags(hit.tags);
-      const int rank = SeverityRank(hit.severity);
       // The same order as the SQL's tuple comparison: (rank, severity, title, tags, finding_type).
+      // Hits of one alert come from one rule, so the fields rarely differ: encode tags only then.
       if (!p.best) {
         p.best = &hit;
-        p.tags = std::move(tags);
-      } else {
+        p.tags = EncodeTags(hit.tags);
+      } else if (hit.severity != p.best->severity || hit.title != p.best->title || hit.tags != p.best->tags ||
+                 hit.finding_type != p.best->finding_type) {
+        std::string tags = EncodeTags(hit.tags);
+        const int rank = SeverityRank(hit.severity);
         const int best_rank = SeverityRank(p.best->severity);
         if (std::tie(rank, hit.severity, hit.title, tags, hit.finding_type) >
             std::tie(best_rank, p.best->severity, p.best->title, p.tags, p.best->finding_type)) {

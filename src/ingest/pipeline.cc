@@ -131,8 +131,7 @@ Result<IngestStats> Pipeline::Run() {
   std::unordered_set<std::string> touched;
   MatchSink on_match = [&](const Event& e, const Match& m) {
     hits.Add(e, m);
-    const AlertHit& h = hits.hits().back();
-    touched.insert(AlertId(h.rule_id, h.entity, AlertBucketStart(h.event_time_ns, h.rollup_window_ns)));
+    touched.insert(hits.hits().back().alert_id);
   };
   auto store_stage = [&](Batch* batch) {
     if (!failure.ok()) return;  // drain so the parse stage can finish
