@@ -93,6 +93,26 @@ bool CidrContains(const IpNetwork& net, std::string_view ip_text) {
   return true;
 }
 
+namespace {
+
+bool Compare(ValueMatcher::Cmp cmp, double x, double number) {
+  switch (cmp) {
+    case ValueMatcher::Cmp::kLt:
+      return x < number;
+    case ValueMatcher::Cmp::kLte:
+      return x <= number;
+    case ValueMatcher::Cmp::kGt:
+      return x > number;
+    case ValueMatcher::Cmp::kGte:
+      return x >= number;
+    case ValueMatcher::Cmp::kEq:
+      return x == number;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool ValueMatcher::MatchesScalar(const FieldValue& v) const {
   switch (kind) {
     case Kind::kGlob:
@@ -110,19 +130,7 @@ bool ValueMatcher::MatchesScalar(const FieldValue& v) const {
       std::optional<int> got = TimeComponent(v, time_part);
       if (!got) return false;
       const double x = *got;
-      switch (cmp) {
-        case Cmp::kLt:
-          return x < number;
-        case Cmp::kLte:
-          return x <= number;
-        case Cmp::kGt:
-          return x > number;
-        case Cmp::kGte:
-          return x >= number;
-        case Cmp::kEq:
-          return x == number;
-      }
-      return false;
+      return Compare(cmp, x, number);
     }
     case Kind::kRegex:
       if (!regex_atoms.empty()) {
@@ -145,19 +153,7 @@ bool ValueMatcher::MatchesScalar(const FieldValue& v) const {
       } else if (v.kind != ValueKind::kString || !ParseNumber(v.text, &x)) {
         return false;
       }
-      switch (cmp) {
-        case Cmp::kLt:
-          return x < number;
-        case Cmp::kLte:
-          return x <= number;
-        case Cmp::kGt:
-          return x > number;
-        case Cmp::kGte:
-          return x >= number;
-        case Cmp::kEq:
-          return x == number;
-      }
-      return false;
+      return Compare(cmp, x, number);
     }
     case Kind::kNull:
     case Kind::kExists:
