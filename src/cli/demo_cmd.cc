@@ -75,8 +75,12 @@ int RunDemo(const DemoOptions& o) {
   }
   std::printf(")\nCIS controls alerted:");
   for (const auto& [tag, n] : by_tag) std::printf(" %s", tag.c_str());
-  std::printf("\nexplore: vigil alerts --data %s ; vigil hunt --data %s 'eventName=StopLogging'\n",
-              (root / "data").string().c_str(), (root / "data").string().c_str());
+  std::error_code exe_ec;
+  std::string exe = fs::read_symlink("/proc/self/exe", exe_ec).string();
+  if (exe_ec || exe.empty()) exe = "vigil";
+  const std::string data = (root / "data").string();
+  std::printf("\nexplore: %s alerts --data %s\n         %s hunt --data %s 'eventName=StopLogging'\n", exe.c_str(),
+              data.c_str(), exe.c_str(), data.c_str());
   return kExitOk;
 }
 
