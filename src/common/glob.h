@@ -51,5 +51,7 @@ bool EndsWithIgnoreCase(std::string_view s, std::string_view suffix);
 // `needle_lower` must already be lower case.
 bool ContainsIgnoreCase(std::string_view s, std::string_view needle_lower);
 std::string ToLower(std::string_view s);
+// `s` without leading and trailing spaces, tabs, CRs and LFs.
+std::string_view TrimSpace(std::string_view s);
 
 }  // namespace vigil

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <string>
 
+#include "common/glob.h"
 #include "common/time.h"
 #include "event/json_fields.h"
 #include "formats/json_split.h"
@@ -35,14 +36,6 @@ bool IsUuid(std::string_view s) {
     }
   }
   return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
 }
 
 bool LooksLikeRecord(std::string_view head) {
@@ -104,7 +97,7 @@ class CloudTrailParser final : public Parser {
     while (pos < t.size()) {
       size_t nl = t.find('\n', pos);
       if (nl == std::string_view::npos) nl = t.size();
-      std::string_view line = Trim(t.substr(pos, nl - pos));
+      std::string_view line = TrimSpace(t.substr(pos, nl - pos));
       pos = nl + 1;
       if (line.empty()) continue;
       if (line.size() > limits_.max_line_bytes) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "detect/correlation/internal/parse.h"
+#include "detect/sigma/internal/yaml_fields.h"
 
 namespace vigil {
 
@@ -111,49 +112,25 @@ std::optional<int64_t> ParseTimespan(std::string_view text) {
 
 namespace correlation_internal {
 
-namespace {
-
-Result<std::string> Str(const YAML::Node& root, const char* key) {
-  YAML::Node n = root[key];
-  if (!n || n.IsNull()) return std::string();
-  if (!n.IsScalar()) return Status::InvalidArgument(std::string("`") + key + "` must be a string");
-  return n.Scalar();
-}
-
-Result<std::vector<std::string>> StrList(const YAML::Node& root, const char* key, const std::string& where) {
-  std::vector<std::string> out;
-  YAML::Node n = root[key];
-  if (!n || n.IsNull()) return out;
-  if (n.IsScalar()) {
-    out.push_back(n.Scalar());
-    return out;
-  }
-  if (!n.IsSequence()) return Status::InvalidArgument(where + "`" + key + "` must be a list of strings");
-  for (const YAML::Node& item : n) {
-    if (!item.IsScalar()) return Status::InvalidArgument(where + "`" + key + "` must be a list of strings");
-    out.push_back(item.Scalar());
-  }
-  return out;
-}
-
-}  // namespace
+using sigma_internal::YamlString;
+using sigma_internal::YamlStringList;
 
 Result<std::shared_ptr<const CorrelationRule>> ParseCorrelationDocument(const YAML::Node& root) {
   CorrelationRule::Spec s;
-  VIGIL_ASSIGN_OR_RETURN(s.title, Str(root, "title"));
+  VIGIL_ASSIGN_OR_RETURN(s.title, YamlString(root, "title"));
   if (s.title.empty()) return Invalid("rule has no `title`");
-  VIGIL_ASSIGN_OR_RETURN(s.id, Str(root, "id"));
+  VIGIL_ASSIGN_OR_RETURN(s.id, YamlString(root, "id"));
   if (s.id.empty()) return Invalid("rule has no `id` (alerts name the correlation by its id)");
-  VIGIL_ASSIGN_OR_RETURN(s.name, Str(root, "name"));
-  VIGIL_ASSIGN_OR_RETURN(s.status, Str(root, "status"));
-  VIGIL_ASSIGN_OR_RETURN(s.description, Str(root, "description"));
-  VIGIL_ASSIGN_OR_RETURN(s.author, Str(root, "author"));
-  VIGIL_ASSIGN_OR_RETURN(s.date, Str(root, "date"));
-  VIGIL_ASSIGN_OR_RETURN(s.modified, Str(root, "modified"));
-  VIGIL_ASSIGN_OR_RETURN(s.tags, StrList(root, "tags", ""));
-  VIGIL_ASSIGN_OR_RETURN(s.references, StrList(root, "references", ""));
-  VIGIL_ASSIGN_OR_RETURN(s.falsepositives, StrList(root, "falsepositives", ""));
-  VIGIL_ASSIGN_OR_RETURN(std::string level, Str(root, "level"));
+  VIGIL_ASSIGN_OR_RETURN(s.name, YamlString(root, "name"));
+  VIGIL_ASSIGN_OR_RETURN(s.status, YamlString(root, "status"));
+  VIGIL_ASSIGN_OR_RETURN(s.description, YamlString(root, "description"));
+  VIGIL_ASSIGN_OR_RETURN(s.author, YamlString(root, "author"));
+  VIGIL_ASSIGN_OR_RETURN(s.date, YamlString(root, "date"));
+  VIGIL_ASSIGN_OR_RETURN(s.modified, YamlString(root, "modified"));
+  VIGIL_ASSIGN_OR_RETURN(s.tags, YamlStringList(root, "tags"));
+  VIGIL_ASSIGN_OR_RETURN(s.references, YamlStringList(root, "references"));
+  VIGIL_ASSIGN_OR_RETURN(s.falsepositives, YamlStringList(root, "falsepositives"));
+  VIGIL_ASSIGN_OR_RETURN(std::string level, YamlString(root, "level"));
   if (!level.empty()) {
     for (char& c : level) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (level != "informational" && level != "low" && level != "medium" && level != "high" && level != "critical")
@@ -179,7 +156,7 @@ Result<std::shared_ptr<const CorrelationRule>> ParseCorrelationDocument(const YA
       return Invalid("`generate` must be true or false");
     s.generate = g.Scalar() == "true";
   }
-  VIGIL_ASSIGN_OR_RETURN(std::string type, Str(c, "type"));
+  VIGIL_ASSIGN_OR_RETURN(std::string type, YamlString(c, "type"));
   static const std::map<std::string, CorrelationType> kTypes = {
       {"event_count", CorrelationType::kEventCount},         {"value_count", CorrelationType::kValueCount},
       {"temporal", CorrelationType::kTemporal},              {"temporal_ordered", CorrelationType::kTemporalOrdered},
@@ -192,17 +169,17 @@ Result<std::shared_ptr<const CorrelationRule>> ParseCorrelationDocument(const YA
                                       "` is not one of event_count, value_count, temporal, temporal_ordered, "
                                       "value_sum, value_avg, value_percentile");
   s.type = t->second;
-  VIGIL_ASSIGN_OR_RETURN(s.rules, StrList(c, "rules", "correlation: "));
+  VIGIL_ASSIGN_OR_RETURN(s.rules, YamlStringList(c, "rules", "correlation: "));
   if (s.rules.empty()) return Invalid("no `rules`: list the ids or names of the rules it correlates");
   std::set<std::string> seen;
   for (const std::string& r : s.rules) {
     if (r.empty()) return Invalid("`rules` lists an empty reference");
     if (!seen.insert(r).second) return Invalid("`rules` lists `" + r + "` twice");
   }
-  VIGIL_ASSIGN_OR_RETURN(s.group_by, StrList(c, "group-by", "correlation: "));
+  VIGIL_ASSIGN_OR_RETURN(s.group_by, YamlStringList(c, "group-by", "correlation: "));
   for (const std::string& g : s.group_by)
     if (g.empty()) return Invalid("`group-by` lists an empty field");
-  VIGIL_ASSIGN_OR_RETURN(std::string timespan, Str(c, "timespan"));
+  VIGIL_ASSIGN_OR_RETURN(std::string timespan, YamlString(c, "timespan"));
   if (timespan.empty()) return Invalid("no `timespan` (a number and s, m, h or d: `10m`)");
   auto ns = ParseTimespan(timespan);
   if (!ns) return Invalid("`timespan: " + timespan + "` is not a number followed by s, m, h or d");
@@ -230,7 +207,7 @@ Result<std::shared_ptr<const CorrelationRule>> ParseCorrelationDocument(const YA
     for (const auto& kv : cond) {
       const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "";
       if (key == "field") {
-        VIGIL_ASSIGN_OR_RETURN(s.fields, StrList(cond, "field", "correlation: condition "));
+        VIGIL_ASSIGN_OR_RETURN(s.fields, YamlStringList(cond, "field", "correlation: condition "));
         continue;
       }
       std::optional<double>* slot = key == "gt"    ? &s.condition.gt

@@ -168,20 +168,12 @@ class Parser {
   const std::vector<Selection>& sels_;
 };
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 Result<CondNode> ParseCondition(std::string_view text, const std::vector<Selection>& selections) {
   size_t bar = text.find('|');
   if (bar != std::string_view::npos) {
-    std::string agg = ToLower(Trim(text.substr(bar + 1)));
+    std::string agg = ToLower(TrimSpace(text.substr(bar + 1)));
     for (std::string_view fn : {"count", "min", "max", "avg", "sum"}) {
       if (agg.rfind(fn, 0) == 0 && agg.find('(') != std::string::npos)
         return Status::Unsupported(
@@ -191,9 +183,9 @@ Result<CondNode> ParseCondition(std::string_view text, const std::vector<Selecti
       return Status::Unsupported(
           "`near` aggregation is deprecated; a temporal correlation rule is needed (Sigma correlation "
           "specification, Temporal Proximity)");
-    return Status::InvalidArgument("condition: unexpected `|` in `" + std::string(Trim(text)) + "`");
+    return Status::InvalidArgument("condition: unexpected `|` in `" + std::string(TrimSpace(text)) + "`");
   }
-  if (Trim(text).empty()) return Status::InvalidArgument("condition is empty");
+  if (TrimSpace(text).empty()) return Status::InvalidArgument("condition is empty");
   Parser p(Tokenize(text), selections);
   return p.ParseAll();
 }

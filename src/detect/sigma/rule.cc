@@ -21,6 +21,7 @@
 #include "detect/cloudwatch/filter_pattern.h"
 #include "detect/correlation/internal/parse.h"
 #include "detect/sigma/internal/detection.h"
+#include "detect/sigma/internal/yaml_fields.h"
 #include "detect/sigma/internal/value_transforms.h"
 
 namespace vigil {
@@ -32,6 +33,37 @@ using sigma_internal::Selection;
 using sigma_internal::SigmaString;
 using sigma_internal::TimePart;
 using sigma_internal::ValueMatcher;
+
+namespace sigma_internal {
+
+Result<std::string> YamlString(const YAML::Node& root, const char* key) {
+  YAML::Node n = root[key];
+  if (!n || n.IsNull()) return std::string();
+  if (!n.IsScalar()) return Status::InvalidArgument(std::string("`") + key + "` must be a string");
+  return n.Scalar();
+}
+
+Result<std::vector<std::string>> YamlStringList(const YAML::Node& root, const char* key, std::string_view where) {
+  std::vector<std::string> out;
+  YAML::Node n = root[key];
+  if (!n || n.IsNull()) return out;
+  if (n.IsScalar()) {
+    out.push_back(n.Scalar());
+    return out;
+  }
+  const std::string error = std::string(where) + "`" + key + "` must be a list of strings";
+  if (!n.IsSequence()) return Status::InvalidArgument(error);
+  for (const YAML::Node& item : n) {
+    if (!item.IsScalar()) return Status::InvalidArgument(error);
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+}  // namespace sigma_internal
+
+using sigma_internal::YamlString;
+using sigma_internal::YamlStringList;
 
 namespace {
 
@@ -423,29 +455,6 @@ Result<Selection> CompileSelection(const std::string& name, const YAML::Node& no
   return sel;
 }
 
-Result<std::string> GetString(const YAML::Node& root, const char* key) {
-  YAML::Node n = root[key];
-  if (!n || n.IsNull()) return std::string();
-  if (!n.IsScalar()) return Invalid(std::string("`") + key + "` must be a string");
-  return n.Scalar();
-}
-
-Result<std::vector<std::string>> GetStringList(const YAML::Node& root, const char* key) {
-  std::vector<std::string> out;
-  YAML::Node n = root[key];
-  if (!n || n.IsNull()) return out;
-  if (n.IsScalar()) {
-    out.push_back(n.Scalar());
-    return out;
-  }
-  if (!n.IsSequence()) return Invalid(std::string("`") + key + "` must be a list of strings");
-  for (const YAML::Node& item : n) {
-    if (!item.IsScalar()) return Invalid(std::string("`") + key + "` must be a list of strings");
-    out.push_back(item.Scalar());
-  }
-  return out;
-}
-
 // Counts the non-empty documents of a YAML stream, stopping at the first
 // empty one. YAML::LoadAll is not used: yaml-cpp 0.7 can loop forever there
 // on malformed input such as a lone `,` (yaml-cpp issue #1040), producing
@@ -557,9 +566,9 @@ Status ReadLogsource(const YAML::Node& root, std::string* product, std::string* 
   YAML::Node logsource = root["logsource"];
   if (!logsource || logsource.IsNull()) return Status::Ok();
   if (!logsource.IsMap()) return Invalid("`logsource` must be a mapping");
-  VIGIL_ASSIGN_OR_RETURN(*product, GetString(logsource, "product"));
-  VIGIL_ASSIGN_OR_RETURN(*service, GetString(logsource, "service"));
-  VIGIL_ASSIGN_OR_RETURN(*category, GetString(logsource, "category"));
+  VIGIL_ASSIGN_OR_RETURN(*product, YamlString(logsource, "product"));
+  VIGIL_ASSIGN_OR_RETURN(*service, YamlString(logsource, "service"));
+  VIGIL_ASSIGN_OR_RETURN(*category, YamlString(logsource, "category"));
   return Status::Ok();
 }
 
@@ -629,21 +638,21 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
     return Invalid("`detection` must be a mapping of search identifiers and a condition");
   if (pattern && !pattern.IsScalar()) return Invalid("`cloudwatch_pattern` must be a string");
 
-  VIGIL_ASSIGN_OR_RETURN(rule->title_, GetString(root, "title"));
+  VIGIL_ASSIGN_OR_RETURN(rule->title_, YamlString(root, "title"));
   if (rule->title_.empty()) return Invalid("rule has no `title`");
-  VIGIL_ASSIGN_OR_RETURN(rule->id_, GetString(root, "id"));
+  VIGIL_ASSIGN_OR_RETURN(rule->id_, YamlString(root, "id"));
   if (rule->id_.empty()) return Invalid("rule has no `id` (alerts and `covers` need a stable rule id)");
-  VIGIL_ASSIGN_OR_RETURN(rule->name_, GetString(root, "name"));
-  VIGIL_ASSIGN_OR_RETURN(rule->status_, GetString(root, "status"));
-  VIGIL_ASSIGN_OR_RETURN(rule->description_, GetString(root, "description"));
-  VIGIL_ASSIGN_OR_RETURN(rule->author_, GetString(root, "author"));
-  VIGIL_ASSIGN_OR_RETURN(rule->date_, GetString(root, "date"));
-  VIGIL_ASSIGN_OR_RETURN(rule->modified_, GetString(root, "modified"));
-  VIGIL_ASSIGN_OR_RETURN(rule->tags_, GetStringList(root, "tags"));
-  VIGIL_ASSIGN_OR_RETURN(rule->references_, GetStringList(root, "references"));
-  VIGIL_ASSIGN_OR_RETURN(rule->falsepositives_, GetStringList(root, "falsepositives"));
-  VIGIL_ASSIGN_OR_RETURN(rule->fields_, GetStringList(root, "fields"));
-  VIGIL_ASSIGN_OR_RETURN(std::string level, GetString(root, "level"));
+  VIGIL_ASSIGN_OR_RETURN(rule->name_, YamlString(root, "name"));
+  VIGIL_ASSIGN_OR_RETURN(rule->status_, YamlString(root, "status"));
+  VIGIL_ASSIGN_OR_RETURN(rule->description_, YamlString(root, "description"));
+  VIGIL_ASSIGN_OR_RETURN(rule->author_, YamlString(root, "author"));
+  VIGIL_ASSIGN_OR_RETURN(rule->date_, YamlString(root, "date"));
+  VIGIL_ASSIGN_OR_RETURN(rule->modified_, YamlString(root, "modified"));
+  VIGIL_ASSIGN_OR_RETURN(rule->tags_, YamlStringList(root, "tags"));
+  VIGIL_ASSIGN_OR_RETURN(rule->references_, YamlStringList(root, "references"));
+  VIGIL_ASSIGN_OR_RETURN(rule->falsepositives_, YamlStringList(root, "falsepositives"));
+  VIGIL_ASSIGN_OR_RETURN(rule->fields_, YamlStringList(root, "fields"));
+  VIGIL_ASSIGN_OR_RETURN(std::string level, YamlString(root, "level"));
   if (!level.empty()) {
     level = ToLower(level);
     if (level != "informational" && level != "low" && level != "medium" && level != "high" && level != "critical")
@@ -652,19 +661,19 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
   }
   VIGIL_RETURN_IF_ERROR(
       ReadLogsource(root, &rule->logsource_product_, &rule->logsource_service_, &rule->logsource_category_));
-  VIGIL_ASSIGN_OR_RETURN(std::string window, GetString(root, "rollup_window"));
+  VIGIL_ASSIGN_OR_RETURN(std::string window, YamlString(root, "rollup_window"));
   if (!window.empty()) {
     auto ns = ParseDuration(window);
     if (!ns || *ns <= 0) return Invalid("`rollup_window: " + window + "` is not a duration such as 15m or 1h");
     rule->rollup_window_ns_ = *ns;
   }
-  VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> entity, GetStringList(root, "entity"));
+  VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> entity, YamlStringList(root, "entity"));
   for (const std::string& e : entity) {
     if (e.empty()) return Invalid("`entity` lists an empty field path");
     rule->entity_.emplace_back(e);
   }
-  VIGIL_ASSIGN_OR_RETURN(rule->covers_, GetStringList(root, "covers"));
-  VIGIL_ASSIGN_OR_RETURN(rule->finding_type_, GetString(root, "finding_type"));
+  VIGIL_ASSIGN_OR_RETURN(rule->covers_, YamlStringList(root, "covers"));
+  VIGIL_ASSIGN_OR_RETURN(rule->finding_type_, YamlString(root, "finding_type"));
 
   if (pattern) {
     // A CloudWatch Logs filter pattern instead of a Sigma detection.
@@ -682,16 +691,16 @@ Result<std::shared_ptr<const SigmaFilter>> SigmaRuleParser::FilterFromYaml(const
                                                                            const SigmaParseOptions& options) {
   if (!IsFilterDocument(root)) return Invalid("not a Sigma filter: no top-level `filter:`");
   std::shared_ptr<SigmaFilter> f(new SigmaFilter());
-  VIGIL_ASSIGN_OR_RETURN(f->title_, GetString(root, "title"));
+  VIGIL_ASSIGN_OR_RETURN(f->title_, YamlString(root, "title"));
   if (f->title_.empty()) return Invalid("filter has no `title`");
-  VIGIL_ASSIGN_OR_RETURN(f->id_, GetString(root, "id"));
-  VIGIL_ASSIGN_OR_RETURN(f->description_, GetString(root, "description"));
+  VIGIL_ASSIGN_OR_RETURN(f->id_, YamlString(root, "id"));
+  VIGIL_ASSIGN_OR_RETURN(f->description_, YamlString(root, "description"));
   if (!root["logsource"] || root["logsource"].IsNull())
     return Invalid("filter has no `logsource` (Sigma filters specification, Log source)");
   VIGIL_RETURN_IF_ERROR(ReadLogsource(root, &f->logsource_product_, &f->logsource_service_, &f->logsource_category_));
   const YAML::Node block = root["filter"];
   if (!block.IsMap()) return Invalid("`filter` must be a mapping of `rules`, search identifiers and a condition");
-  VIGIL_ASSIGN_OR_RETURN(f->rules_, GetStringList(block, "rules"));
+  VIGIL_ASSIGN_OR_RETURN(f->rules_, YamlStringList(block, "rules"));
   if (f->rules_.empty()) return Invalid("filter has no `rules`: list the ids or names of the rules it applies to");
   for (const std::string& r : f->rules_)
     if (r.empty()) return Invalid("filter `rules` lists an empty rule reference");
@@ -863,8 +872,8 @@ Result<std::vector<SigmaDocument>> TranslateAggregation(const YAML::Node& root, 
   YAML::Node base = YAML::Clone(root);
   base["detection"].remove("timeframe");
   base["detection"]["condition"] = agg.base_condition;
-  VIGIL_ASSIGN_OR_RETURN(std::string id, GetString(root, "id"));
-  VIGIL_ASSIGN_OR_RETURN(std::string title, GetString(root, "title"));
+  VIGIL_ASSIGN_OR_RETURN(std::string id, YamlString(root, "id"));
+  VIGIL_ASSIGN_OR_RETURN(std::string title, YamlString(root, "title"));
   if (id.empty()) return Invalid("rule has no `id` (alerts and `covers` need a stable rule id)");
   base["id"] = id + ":base";
   base["title"] = title + " (base rule)";
