@@ -1,11 +1,9 @@
 #include "formats/cloudtrail.h"
 
-#include <cstring>
+#include <span>
 #include <string>
 
-#include "common/glob.h"
-#include "common/time.h"
-#include "event/json_fields.h"
+#include "formats/json_records.h"
 #include "formats/json_split.h"
 
 namespace vigil {
@@ -44,10 +42,6 @@ bool LooksLikeRecord(std::string_view head) {
           head.find("\"eventVersion\"") != std::string_view::npos);
 }
 
-// Record framing does not enforce the depth limit: each record's own parse does,
-// so a too-deep record becomes one dead letter instead of hiding its neighbours.
-constexpr size_t kNoDepthLimit = ~size_t{0};
-
 class CloudTrailParser final : public Parser {
  public:
   explicit CloudTrailParser(const InputLimits& limits) : limits_(limits) {}
@@ -68,62 +62,12 @@ class CloudTrailParser final : public Parser {
   }
 
   Status Parse(const ParseInput& in, ParseSink& sink) const override {
-    std::string_view t = in.bytes;
-    size_t pos = SkipJsonSpace(t, 0);
-    if (pos >= t.size()) return Status::InvalidArgument(std::string(in.name) + ": empty input");
-    std::vector<JsonSpan> spans;
-    Status framing;
-    if (t[pos] == '[') {
-      framing = SplitJsonArray(t, pos, kNoDepthLimit, &spans);
-    } else if (t[pos] == '{' && t.substr(SkipJsonSpace(t, pos + 1), 9) == "\"Records\"") {
-      size_t arr = FindTopLevelKey(t, "Records", kNoDepthLimit);
-      if (arr == std::string_view::npos || arr >= t.size() || t[arr] != '[')
-        return Status::InvalidArgument(std::string(in.name) + ": \"Records\" is not an array");
-      framing = SplitJsonArray(t, arr, kNoDepthLimit, &spans);
-    } else {
-      return ParseLines(in, sink);
-    }
-    uint64_t index = 0;
-    for (const JsonSpan& s : spans) EmitRecord(in, t.substr(s.begin, s.end - s.begin), index++, sink);
-    if (!framing.ok()) sink.OnWarning(in.name, framing.message());
-    return Status::Ok();
+    return ForEachJsonRecord(in, "Records", limits_, sink, [&](std::string_view raw, uint64_t index) {
+      EmitJsonRecord(in, raw, index, limits_, BuildCloudTrailEvent, sink);
+    });
   }
 
  private:
-  Status ParseLines(const ParseInput& in, ParseSink& sink) const {
-    std::string_view t = in.bytes;
-    uint64_t index = 0;
-    size_t pos = 0;
-    while (pos < t.size()) {
-      size_t nl = t.find('\n', pos);
-      if (nl == std::string_view::npos) nl = t.size();
-      std::string_view line = TrimSpace(t.substr(pos, nl - pos));
-      pos = nl + 1;
-      if (line.empty()) continue;
-      if (line.size() > limits_.max_line_bytes) {
-        sink.OnDeadLetter(DeadLetter{std::string(in.name), index++,
-                                     "line of " + std::to_string(line.size()) + " bytes exceeds the limit of " +
-                                         std::to_string(limits_.max_line_bytes) + " bytes",
-                                     std::string(line.substr(0, 65536))});
-        continue;
-      }
-      EmitRecord(in, line, index++, sink);
-    }
-    return Status::Ok();
-  }
-
-  void EmitRecord(const ParseInput& in, std::string_view raw, uint64_t index, ParseSink& sink) const {
-    Event ev;
-    std::string warning;
-    Status st = BuildCloudTrailEvent(raw, in.ingest_time_ns, limits_, &ev, &warning);
-    if (!st.ok()) {
-      sink.OnDeadLetter(DeadLetter{std::string(in.name), index, st.message(), std::string(raw.substr(0, 65536))});
-      return;
-    }
-    if (!warning.empty()) sink.OnWarning(in.name, "record " + std::to_string(index) + ": " + warning);
-    sink.OnEvent(std::move(ev));
-  }
-
   InputLimits limits_;
 };
 
@@ -131,47 +75,17 @@ class CloudTrailParser final : public Parser {
 
 Status BuildCloudTrailEvent(std::string_view raw, int64_t ingest_time_ns, const InputLimits& limits, Event* ev,
                             std::string* time_warning) {
-  JsonLimits jl{limits.max_record_bytes, limits.max_depth};
-  // The event keeps the raw bytes anyway: copy them once, with spare capacity
-  // (zeroed) so the JSON parse can read them in place.
-  ev->raw.clear();
-  ev->raw.reserve(raw.size() + kJsonPadding);
-  ev->raw.assign(raw);
-  std::memset(ev->raw.data() + raw.size(), 0, kJsonPadding);  // within capacity, past size
-  auto fields = ParseJsonFields(ev->raw, jl, ev->raw.capacity() - ev->raw.size());
-  if (!fields.ok()) return fields.status();
-  ev->fields = std::move(fields).value();
-  ev->source_type = std::string(kCloudTrail);
-  ev->ingest_time_ns = ingest_time_ns;
-
+  VIGIL_RETURN_IF_ERROR(StartJsonEvent(raw, kCloudTrail, ingest_time_ns, limits, ev));
   std::string event_id = ev->FirstString(P(0));
   ev->id = IsUuid(event_id) ? event_id : ContentId(kCloudTrail, raw);
-
-  std::string when = ev->FirstString(P(1));
-  auto t = ParseTimestamp(when);
-  if (t) {
-    ev->time_ns = *t;
-    ev->time_fallback = false;
-  } else {
-    ev->time_ns = ingest_time_ns;
-    ev->time_fallback = true;
-    if (time_warning)
-      *time_warning = when.empty() ? "no eventTime; using ingest time"
-                                   : "unusable eventTime \"" + when.substr(0, 64) + "\"; using ingest time";
-  }
+  SetEventTime(std::span(&P(1), 1), ev, time_warning);
   ev->account = ev->FirstString(P(2));
   if (ev->account.empty()) ev->account = ev->FirstString(P(3));
-  for (int i : {4, 5, 6}) {
-    ev->principal = ev->FirstString(P(i));
-    if (!ev->principal.empty()) break;
+  if (!SetPrincipal(std::span(&P(4), 3), ev)) {  // arn, principalId, invokedBy
+    ev->principal = ev->FirstString(P(3));
+    if (ev->principal.empty()) ev->principal = ev->account;
   }
-  if (ev->principal.empty()) ev->principal = ev->FirstString(P(3));
-  if (ev->principal.empty()) ev->principal = ev->account;
-  ev->resources.clear();
-  ev->fields->Visit(P(7), [&](const FieldValue& v) {
-    if (v.kind == ValueKind::kString && !v.text.empty()) ev->resources.emplace_back(v.text);
-    return true;
-  });
+  AddResources(P(7), ev);
   return Status::Ok();
 }
 

@@ -10,25 +10,13 @@
 #include "formats/decompress.h"
 #include "formats/json_split.h"
 #include "formats/parser.h"
+#include "formats/test_sink.h"
 
 namespace vigil {
 namespace {
 
-struct Collect : ParseSink {
-  std::vector<Event> events;
-  std::vector<DeadLetter> dead;
-  std::vector<std::string> warnings;
-  void OnEvent(Event&& e) override { events.push_back(std::move(e)); }
-  void OnDeadLetter(DeadLetter&& d) override { dead.push_back(std::move(d)); }
-  void OnWarning(std::string_view, std::string_view m) override { warnings.emplace_back(m); }
-};
-
-std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using testing::Collect;
+using testing::ReadFile;
 
 Collect ParseText(std::string_view text, std::string_view name = "input") {
   Collect c;

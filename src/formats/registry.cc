@@ -1,5 +1,7 @@
 #include "formats/cloudtrail.h"
+#include "formats/guardduty.h"
 #include "formats/parser.h"
+#include "formats/securityhub.h"
 
 namespace vigil {
 
@@ -20,7 +22,12 @@ const Parser* ParserRegistry::Recognize(std::string_view head) const {
 const ParserRegistry& ParserRegistry::Default() {
   static const ParserRegistry* registry = [] {
     auto* r = new ParserRegistry();
-    r->Register(MakeCloudTrailParser());  // one line per log type
+    // One line per log type. Recognition tries them in this order: the finding
+    // types first, as they look at top-level keys only and so never claim a
+    // CloudTrail record that merely mentions a finding.
+    r->Register(MakeGuardDutyParser());
+    r->Register(MakeSecurityHubParser());
+    r->Register(MakeCloudTrailParser());
     return r;
   }();
   return *registry;
