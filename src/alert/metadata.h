@@ -1,15 +1,12 @@
 // MetadataStore: alerts and detector state, behind an interface so that
 // PostgreSQL can replace the embedded SQLite store when vigil scales out.
 //
-// Alert rollup: one alert per (rule_id, entity, bucket_start) where
-// bucket_start = floor(event_time / rollup_window) * rollup_window, aligned to
-// the Unix epoch (a window <= 0 means one alert per rule and entity, bucket 0).
-// The result does not depend on the order or repetition of hits: count is the
-// number of distinct event ids, first/last_seen the min/max event time,
-// event_ids the smallest kMaxAlertEventIds by (time, id), and title, tags,
-// finding_type and severity come from the hit with the highest severity (ties
-// broken by comparing the fields themselves), whether or not its event id was
-// already counted. An event id is assumed to come with one event time.
+// Alerts are rolled up in memory by AlertFold (alert/fold.h: one alert per
+// rule, entity and rollup bucket) and added here by Commit, which merges each
+// delta into the stored alert the same way the fold merges hits: count and
+// first/last_seen add up, event_ids keep the smallest kMaxAlertEventIds by
+// (time, id), descriptive fields the "largest" (severity first), match the
+// earliest. The result does not depend on how events were split into commits.
 //
 // Thread safety: implementations are safe to call from several threads (the
 // SQLite store serialises calls on one connection). Several processes may open
@@ -20,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -46,21 +44,13 @@ struct Alert {
   std::string match;  // why the rule fired (JSON object), from the earliest event; may be empty
 };
 
-// One match to fold into an alert.
-struct AlertHit {
-  std::string rule_id;
-  std::string title;
-  std::string severity;
-  std::vector<std::string> tags;
-  std::string entity;
-  std::string finding_type;
-  std::string match;  // why it matched (JSON), filled by FillExplanations
-  int64_t rollup_window_ns = 0;
-  int64_t event_time_ns = 0;
-  std::string event_id;
-  // AlertId(rule_id, entity, bucket) when the caller computed it (HitFromMatch
-  // does); Upsert computes it when empty.
-  std::string alert_id;
+class AlertFold;
+
+// One metadata transaction: alerts folded by a run, and detector state.
+struct MetadataCommit {
+  const AlertFold* alerts = nullptr;  // added to the alerts (not idempotent: fold each event once)
+  std::vector<std::pair<std::string, std::string>> put_state;
+  std::vector<std::string> delete_state;
 };
 
 struct AlertQuery {
@@ -74,10 +64,9 @@ struct AlertQuery {
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
-  // Folds hits into alerts (one alert per rule, entity and rollup bucket).
-  // Idempotent per (alert, event id): a hit whose event id the alert already
-  // counts changes nothing. Returns the number of alerts created or updated.
-  virtual Result<size_t> Upsert(const std::vector<AlertHit>& hits) = 0;
+  // Applies `commit` in one transaction. Returns the number of alerts created
+  // or updated.
+  virtual Result<size_t> Commit(const MetadataCommit& commit) = 0;
   // Alerts matching `query`, ordered by severity (highest first), then
   // last_seen (newest first), then id.
   virtual Result<std::vector<Alert>> ListAlerts(const AlertQuery& query) = 0;
@@ -105,5 +94,7 @@ std::string AlertId(const std::string& rule_id, const std::string& entity, int64
 
 // Severity order: informational < low < medium < high < critical. -1 if unknown.
 int SeverityRank(const std::string& severity);
+// Tags as stored: a JSON array of strings.
+std::string EncodeAlertTags(const std::vector<std::string>& tags);
 
 }  // namespace vigil

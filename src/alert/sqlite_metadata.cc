@@ -1,49 +1,22 @@
 // MetadataStore on embedded SQLite (schema: docs/storage-format.md).
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <mutex>
 #include <tuple>
-#include <tuple>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "alert/metadata.h"
+
+#include "alert/fold.h"
 #include "common/hash.h"
 #include "common/json_escape.h"
 #include "common/json_writer.h"
 
 namespace vigil {
 
-int SeverityRank(const std::string& severity) {
-  if (severity == "informational") return 0;
-  if (severity == "low") return 1;
-  if (severity == "medium") return 2;
-  if (severity == "high") return 3;
-  if (severity == "critical") return 4;
-  return -1;
-}
-
-int64_t AlertBucketStart(int64_t event_time_ns, int64_t rollup_window_ns) {
-  if (rollup_window_ns <= 0) return 0;
-  int64_t q = event_time_ns / rollup_window_ns;
-  if (event_time_ns % rollup_window_ns != 0 && event_time_ns < 0) --q;
-  return q * rollup_window_ns;
-}
-
-std::string AlertId(const std::string& rule_id, const std::string& entity, int64_t bucket_start_ns) {
-  std::string key;
-  key.reserve(rule_id.size() + entity.size() + 48);
-  key.append(std::to_string(rule_id.size())).push_back(':');
-  key.append(rule_id);
-  key.append(std::to_string(entity.size())).push_back(':');
-  key.append(entity);
-  key.append(std::to_string(bucket_start_ns));
-  return HexHash128(key);
-}
-
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE alerts (
@@ -59,34 +32,94 @@ CREATE TABLE alerts (
   last_seen_ns    INTEGER NOT NULL,
   count           INTEGER NOT NULL,
   finding_type    TEXT NOT NULL,
-  match           TEXT NOT NULL DEFAULT ''
+  match           TEXT NOT NULL DEFAULT '',
+  match_time_ns   INTEGER NOT NULL DEFAULT 0,
+  event_ids       TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX alerts_by_priority ON alerts (severity_rank DESC, last_seen_ns DESC);
 CREATE INDEX alerts_by_rule ON alerts (rule_id, last_seen_ns);
-CREATE TABLE alert_events (
-  alert_id TEXT NOT NULL,
-  event_id TEXT NOT NULL,
-  time_ns  INTEGER NOT NULL,
-  PRIMARY KEY (alert_id, event_id)
-) WITHOUT ROWID;
 CREATE TABLE state (
   key   TEXT PRIMARY KEY,
   value BLOB NOT NULL
 ) WITHOUT ROWID;
 )sql";
 
+// Version 1 kept every contributing event id in a table of its own (a row
+// write per match); version 2 keeps the first 1,000 per alert in the alert's
+// row (EncodeEventIds), and the event time of the explanation.
+constexpr char kMigrateV1[] = R"sql(
+ALTER TABLE alerts ADD COLUMN match_time_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN event_ids TEXT NOT NULL DEFAULT '';
+UPDATE alerts SET match_time_ns = first_seen_ns,
+  event_ids = coalesce((SELECT group_concat(time_ns || char(9) || event_id, char(10)) FROM
+                          (SELECT time_ns, event_id FROM alert_events e WHERE e.alert_id = alerts.id
+                           ORDER BY time_ns, event_id LIMIT 1000)), '');
+DROP TABLE alert_events;
+)sql";
+static_assert(kMaxAlertEventIds == 1000, "kMigrateV1 spells the limit out");
+
+using EventIds = std::vector<std::pair<int64_t, std::string>>;
+
+// An alert's event ids as stored: "<time_ns>\t<id>" lines joined by "\n", in
+// (time, id) order.
+std::string EncodeEventIds(const EventIds& ids) {
+  std::string out;
+  for (const auto& [t, id] : ids) {
+    if (!out.empty()) out.push_back('\n');
+    out.append(std::to_string(t)).push_back('\t');
+    out.append(id);
+  }
+  return out;
+}
+
+EventIds DecodeEventIds(std::string_view s) {
+  EventIds ids;
+  while (!s.empty()) {
+    size_t nl = s.find('\n');
+    std::string_view line = s.substr(0, nl);
+    s = nl == std::string_view::npos ? std::string_view() : s.substr(nl + 1);
+    size_t tab = line.find('\t');
+    if (tab == std::string_view::npos) continue;
+    int64_t t = 0;
+    bool neg = !line.empty() && line[0] == '-';
+    for (size_t i = neg ? 1 : 0; i < tab; ++i) t = t * 10 + (line[i] - '0');
+    ids.emplace_back(neg ? -t : t, std::string(line.substr(tab + 1)));
+  }
+  return ids;
+}
+
+// The smallest kMaxAlertEventIds of two sorted lists.
+EventIds MergeEventIds(const EventIds& a, const EventIds& b) {
+  EventIds out;
+  out.reserve(std::min(a.size() + b.size(), kMaxAlertEventIds));
+  size_t i = 0, j = 0;
+  while (out.size() < kMaxAlertEventIds && (i < a.size() || j < b.size())) {
+    if (j == b.size() || (i < a.size() && a[i] < b[j])) {
+      out.push_back(a[i++]);
+    } else {
+      if (i < a.size() && a[i] == b[j]) ++i;
+      out.push_back(b[j++]);
+    }
+  }
+  return out;
+}
+
 // On conflict the alert keeps the descriptive fields of the "largest" hit by
 // (severity_rank, severity, title, tags, finding_type), so the result does not
 // depend on the order hits arrive in.
 constexpr char kUpsertAlert[] = R"sql(
 INSERT INTO alerts (id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns,
-                    first_seen_ns, last_seen_ns, count, finding_type, match)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10, ?13)
+                    first_seen_ns, last_seen_ns, count, finding_type, match, match_time_ns, event_ids)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10, ?13, ?14, ?15)
 ON CONFLICT (id) DO UPDATE SET
   count = count + excluded.count,
+  event_ids = excluded.event_ids,
   match = CASE WHEN excluded.match != '' AND
-                    (match = '' OR (excluded.first_seen_ns, excluded.match) < (first_seen_ns, match))
+                    (match = '' OR (excluded.match_time_ns, excluded.match) < (match_time_ns, match))
                THEN excluded.match ELSE match END,
+  match_time_ns = CASE WHEN excluded.match != '' AND
+                    (match = '' OR (excluded.match_time_ns, excluded.match) < (match_time_ns, match))
+               THEN excluded.match_time_ns ELSE match_time_ns END,
   first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),
   last_seen_ns = max(last_seen_ns, excluded.last_seen_ns),
   title = CASE WHEN (excluded.severity_rank, excluded.severity, excluded.title, excluded.tags, excluded.finding_type)
@@ -101,23 +134,6 @@ ON CONFLICT (id) DO UPDATE SET
                   THEN excluded.severity ELSE severity END,
   severity_rank = max(severity_rank, excluded.severity_rank)
 )sql";
-
-// A hit for an event the alert already counts may still carry "larger"
-// descriptive fields (same event, several rule variants); keep the largest.
-constexpr char kRefineAlert[] = R"sql(
-UPDATE alerts SET severity = ?2, severity_rank = ?3, title = ?4, tags = ?5, finding_type = ?6
-WHERE id = ?1 AND (?3, ?2, ?4, ?5, ?6) > (severity_rank, severity, title, tags, finding_type)
-)sql";
-
-std::string EncodeTags(const std::vector<std::string>& tags) {
-  std::string out = "[";
-  for (size_t i = 0; i < tags.size(); ++i) {
-    if (i > 0) out.push_back(',');
-    AppendJsonString(&out, tags[i]);
-  }
-  out.push_back(']');
-  return out;
-}
 
 std::vector<std::string> DecodeTags(std::string_view s) {
   std::vector<std::string> tags;
@@ -157,10 +173,9 @@ class SqliteMetadata final : public MetadataStore {
  public:
   explicit SqliteMetadata(std::string path) : path_(std::move(path)) {}
   ~SqliteMetadata() override {
-    insert_event_.reset();
+    get_event_ids_.reset();
     upsert_alert_.reset();
-    refine_alert_.reset();
-    list_events_.reset();
+    delete_state_.reset();
     put_state_.reset();
     get_state_.reset();
     sqlite3_close(db_);
@@ -188,12 +203,13 @@ class SqliteMetadata final : public MetadataStore {
       // Checkpoint the WAL every ~64 MiB rather than every 4 MiB: alert folding
       // rewrites the same index pages batch after batch.
       VIGIL_RETURN_IF_ERROR(Exec("PRAGMA wal_autocheckpoint = 16384"));
-      if (version == 0) {
+      if (version < kSchemaVersion) {
         VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-        // Re-check under the write lock: another process may have just created it.
+        // Re-check under the write lock: another process may have just done it.
         Status s = QueryInt("PRAGMA user_version", &version);
         if (s.ok() && version == 0) s = Exec(kSchema);
-        if (s.ok() && version == 0) s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+        if (s.ok() && version == 1) s = Exec(kMigrateV1);
+        if (s.ok() && version < kSchemaVersion) s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
         if (s.ok()) s = Exec("COMMIT");
         if (!s.ok()) {
           (void)Exec("ROLLBACK");
@@ -206,114 +222,78 @@ class SqliteMetadata final : public MetadataStore {
     return Status::Ok();
   }
 
-  Result<size_t> Upsert(const std::vector<AlertHit>& hits) override {
+  Result<size_t> Commit(const MetadataCommit& commit) override {
     std::lock_guard<std::mutex> l(mu_);
-    if (hits.empty()) return size_t{0};
-    VIGIL_RETURN_IF_ERROR(Prepare(&insert_event_,
-                                  "INSERT OR IGNORE INTO alert_events (alert_id, event_id, time_ns) VALUES (?1, ?2, ?3)"));
+    VIGIL_RETURN_IF_ERROR(Prepare(&get_event_ids_, "SELECT event_ids FROM alerts WHERE id = ?1"));
     VIGIL_RETURN_IF_ERROR(Prepare(&upsert_alert_, kUpsertAlert));
-    VIGIL_RETURN_IF_ERROR(Prepare(&refine_alert_, kRefineAlert));
+    VIGIL_RETURN_IF_ERROR(Prepare(&put_state_, "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)"));
+    VIGIL_RETURN_IF_ERROR(Prepare(&delete_state_, "DELETE FROM state WHERE key = ?1"));
     VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-    // Record each (alert, event) once, then write each alert's row once per
-    // call: noisy rules fold thousands of hits into a few alerts per batch.
-    struct Pending {
-      const AlertHit* best = nullptr;  // the "largest" descriptive fields seen
-      std::string tags;
-      int64_t bucket = 0;
-      int64_t first = 0, last = 0;
-      uint64_t added = 0;  // events new to the alert
-      const std::string* match = nullptr;  // of the earliest explained added event (ties: smallest text)
-      int64_t match_time = 0;
-    };
-    std::unordered_map<std::string, Pending> pending;
-    for (const AlertHit& hit : hits) {
-      const int64_t bucket = AlertBucketStart(hit.event_time_ns, hit.rollup_window_ns);
-      std::string id = hit.alert_id.empty() ? AlertId(hit.rule_id, hit.entity, bucket) : hit.alert_id;
-      sqlite3_stmt* s = insert_event_->get();
-      sqlite3_reset(s);
-      BindText(s, 1, id);
-      BindText(s, 2, hit.event_id);
-      sqlite3_bind_int64(s, 3, hit.event_time_ns);
-      if (sqlite3_step(s) != SQLITE_DONE) return Abort("record alert event");
-      const bool added = sqlite3_changes(db_) > 0;  // 0: this event already counts for this alert
-      Pending& p = pending[std::move(id)];
-      // The same order as the SQL's tuple comparison: (rank, severity, title, tags, finding_type).
-      // Hits of one alert come from one rule, so the fields rarely differ: encode tags only then.
-      if (!p.best) {
-        p.best = &hit;
-        p.tags = EncodeTags(hit.tags);
-      } else if (hit.severity != p.best->severity || hit.title != p.best->title || hit.tags != p.best->tags ||
-                 hit.finding_type != p.best->finding_type) {
-        std::string tags = EncodeTags(hit.tags);
-        const int rank = SeverityRank(hit.severity);
-        const int best_rank = SeverityRank(p.best->severity);
-        if (std::tie(rank, hit.severity, hit.title, tags, hit.finding_type) >
-            std::tie(best_rank, p.best->severity, p.best->title, p.tags, p.best->finding_type)) {
-          p.best = &hit;
-          p.tags = std::move(tags);
+    size_t touched = 0;
+    if (commit.alerts != nullptr) {
+      for (const AlertDelta& d : commit.alerts->deltas()) {
+        if (d.count == 0) continue;
+        // The alert's ids: the delta's, merged with those already stored.
+        EventIds ids = d.event_ids;
+        std::sort(ids.begin(), ids.end());
+        sqlite3_stmt* g = get_event_ids_->get();
+        sqlite3_reset(g);
+        BindText(g, 1, d.id);
+        int rc = sqlite3_step(g);
+        if (rc == SQLITE_ROW) {
+          const char* p = reinterpret_cast<const char*>(sqlite3_column_text(g, 0));
+          if (p != nullptr) ids = MergeEventIds(DecodeEventIds(std::string_view(p, sqlite3_column_bytes(g, 0))), ids);
+        } else if (rc != SQLITE_DONE) {
+          return Abort("read alert");
         }
-      }
-      p.bucket = bucket;
-      if (added) {
-        // The explanation of the earliest explained hit (ties: the smallest text).
-        if (!hit.match.empty() &&
-            (!p.match || p.match->empty() || std::tie(hit.event_time_ns, hit.match) < std::tie(p.match_time, *p.match))) {
-          p.match = &hit.match;
-          p.match_time = hit.event_time_ns;
-        }
-        p.first = p.added ? std::min(p.first, hit.event_time_ns) : hit.event_time_ns;
-        p.last = p.added ? std::max(p.last, hit.event_time_ns) : hit.event_time_ns;
-        ++p.added;
+        sqlite3_reset(g);
+        sqlite3_stmt* s = upsert_alert_->get();
+        sqlite3_reset(s);
+        BindText(s, 1, d.id);
+        BindText(s, 2, d.rule_id);
+        BindText(s, 3, d.title);
+        BindText(s, 4, d.severity);
+        sqlite3_bind_int(s, 5, SeverityRank(d.severity));
+        BindText(s, 6, EncodeAlertTags(d.tags));
+        BindText(s, 7, d.entity);
+        sqlite3_bind_int64(s, 8, d.bucket_start_ns);
+        sqlite3_bind_int64(s, 9, d.first_seen_ns);
+        BindText(s, 10, d.finding_type);
+        sqlite3_bind_int64(s, 11, d.last_seen_ns);
+        sqlite3_bind_int64(s, 12, static_cast<int64_t>(d.count));
+        BindText(s, 13, d.match);
+        sqlite3_bind_int64(s, 14, d.match_time_ns);
+        BindText(s, 15, EncodeEventIds(ids));
+        if (sqlite3_step(s) != SQLITE_DONE) return Abort("upsert alert");
+        ++touched;
       }
     }
-    std::unordered_set<std::string> touched;
-    for (const auto& [id, p] : pending) {
-      const AlertHit& hit = *p.best;
-      sqlite3_stmt* s;
-      if (p.added == 0) {
-        s = refine_alert_->get();
-        sqlite3_reset(s);
-        BindText(s, 1, id);
-        BindText(s, 2, hit.severity);
-        sqlite3_bind_int(s, 3, SeverityRank(hit.severity));
-        BindText(s, 4, hit.title);
-        BindText(s, 5, p.tags);
-        BindText(s, 6, hit.finding_type);
-        if (sqlite3_step(s) != SQLITE_DONE) return Abort("refine alert");
-        if (sqlite3_changes(db_) > 0) touched.insert(id);
-        continue;
-      }
-      s = upsert_alert_->get();
+    for (const auto& [key, value] : commit.put_state) {
+      sqlite3_stmt* s = put_state_->get();
       sqlite3_reset(s);
-      BindText(s, 1, id);
-      BindText(s, 2, hit.rule_id);
-      BindText(s, 3, hit.title);
-      BindText(s, 4, hit.severity);
-      sqlite3_bind_int(s, 5, SeverityRank(hit.severity));
-      BindText(s, 6, p.tags);
-      BindText(s, 7, hit.entity);
-      sqlite3_bind_int64(s, 8, p.bucket);
-      sqlite3_bind_int64(s, 9, p.first);
-      BindText(s, 10, hit.finding_type);
-      sqlite3_bind_int64(s, 11, p.last);
-      sqlite3_bind_int64(s, 12, static_cast<int64_t>(p.added));
-      BindText(s, 13, p.match ? *p.match : std::string());
-      if (sqlite3_step(s) != SQLITE_DONE) return Abort("upsert alert");
-      touched.insert(id);
+      BindText(s, 1, key);
+      sqlite3_bind_blob(s, 2, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
+      if (sqlite3_step(s) != SQLITE_DONE) return Abort("put state " + key);
+    }
+    for (const std::string& key : commit.delete_state) {
+      sqlite3_stmt* s = delete_state_->get();
+      sqlite3_reset(s);
+      BindText(s, 1, key);
+      if (sqlite3_step(s) != SQLITE_DONE) return Abort("delete state " + key);
     }
     Status c = Exec("COMMIT");
     if (!c.ok()) {
       (void)Exec("ROLLBACK");
       return c;
     }
-    return touched.size();
+    return touched;
   }
 
   Result<std::vector<Alert>> ListAlerts(const AlertQuery& query) override {
     std::lock_guard<std::mutex> l(mu_);
     std::string sql =
         "SELECT id, rule_id, title, severity, tags, entity, bucket_start_ns, first_seen_ns, last_seen_ns, count, "
-        "finding_type, match FROM alerts WHERE 1=1";
+        "finding_type, match, event_ids FROM alerts WHERE 1=1";
     if (query.from_ns) sql += " AND last_seen_ns >= ?1";
     if (query.to_ns) sql += " AND first_seen_ns < ?2";
     if (query.rule_id) sql += " AND rule_id = ?3";
@@ -335,9 +315,6 @@ class SqliteMetadata final : public MetadataStore {
     if (query.to_ns) sqlite3_bind_int64(s, 2, *query.to_ns);
     if (query.rule_id) BindText(s, 3, *query.rule_id);
     if (query.min_severity) sqlite3_bind_int(s, 4, min_rank);
-    VIGIL_RETURN_IF_ERROR(Prepare(&list_events_,
-                                  "SELECT event_id FROM alert_events WHERE alert_id = ?1 "
-                                  "ORDER BY time_ns, event_id LIMIT " + std::to_string(kMaxAlertEventIds)));
     std::vector<Alert> alerts;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -355,12 +332,7 @@ class SqliteMetadata final : public MetadataStore {
       a.finding_type = ColumnText(s, 10);
       a.match = ColumnText(s, 11);
       a.truncated = a.count > kMaxAlertEventIds;
-      sqlite3_stmt* e = list_events_->get();
-      sqlite3_reset(e);
-      BindText(e, 1, a.id);
-      int erc;
-      while ((erc = sqlite3_step(e)) == SQLITE_ROW) a.event_ids.push_back(ColumnText(e, 0));
-      if (erc != SQLITE_DONE) return Error("list alert events");
+      for (auto& [t, id] : DecodeEventIds(ColumnText(s, 12))) a.event_ids.push_back(std::move(id));
       alerts.push_back(std::move(a));
     }
     if (rc != SQLITE_DONE) return Error("list alerts");
@@ -430,7 +402,7 @@ class SqliteMetadata final : public MetadataStore {
   std::string path_;
   std::mutex mu_;
   sqlite3* db_ = nullptr;
-  std::unique_ptr<Stmt> insert_event_, upsert_alert_, refine_alert_, list_events_, put_state_, get_state_;
+  std::unique_ptr<Stmt> get_event_ids_, upsert_alert_, put_state_, delete_state_, get_state_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <random>
 
+#include "alert/fold.h"
 #include "alert/metadata.h"
 #include "common/time.h"
 
@@ -46,6 +47,15 @@ AlertHit Hit(const std::string& rule, const std::string& entity, int64_t t, cons
   h.event_time_ns = t;
   h.event_id = event_id;
   return h;
+}
+
+// Folds `hits` and commits them in one transaction.
+Result<size_t> Apply(MetadataStore* m, const std::vector<AlertHit>& hits) {
+  AlertFold fold;
+  for (const AlertHit& h : hits) fold.Add(h);
+  MetadataCommit c;
+  c.alerts = &fold;
+  return m->Commit(c);
 }
 
 std::vector<Alert> All(MetadataStore* m) {
@@ -95,7 +105,7 @@ TEST_F(MetadataTest, RollsUpPerRuleEntityAndBucket) {
       Hit("r1", "bob", kT0 + 10, "e4"),
       Hit("r2", "alice", kT0 + 10, "e5", "low"),
   };
-  auto n = m->Upsert(hits);
+  auto n = Apply(m.get(), hits);
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 4u);
   auto alerts = All(m.get());
@@ -118,53 +128,67 @@ TEST_F(MetadataTest, RollsUpPerRuleEntityAndBucket) {
   EXPECT_FALSE(a.truncated);
 }
 
-TEST_F(MetadataTest, IdempotentUnderReingest) {
+TEST_F(MetadataTest, AnEventCountsOncePerFoldAndCommitsAddUp) {
   auto m = Open();
   std::vector<AlertHit> hits;
   for (int i = 0; i < 50; ++i) hits.push_back(Hit("r1", "alice", kT0 + i, "e" + std::to_string(i)));
-  ASSERT_TRUE(m->Upsert(hits).ok());
-  auto before = All(m.get());
-  auto n = m->Upsert(hits);
-  ASSERT_TRUE(n.ok());
-  EXPECT_EQ(*n, 0u);
-  ExpectSameAlerts(before, All(m.get()));
-  EXPECT_EQ(before[0].count, 50u);
-  // Reopen: still the same; duplicates within one batch count once.
+  std::vector<AlertHit> twice = hits;
+  twice.insert(twice.end(), hits.begin(), hits.end());
+  ASSERT_TRUE(Apply(m.get(), twice).ok());
+  auto alerts = All(m.get());
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].count, 50u);
+  EXPECT_EQ(alerts[0].event_ids.size(), 50u);
+  // Commits are additive: the pipeline folds each stored event once.
+  std::vector<AlertHit> more;
+  for (int i = 50; i < 80; ++i) more.push_back(Hit("r1", "alice", kT0 + i, "e" + std::to_string(i)));
   m.reset();
   m = Open();
-  hits.push_back(hits[0]);
-  ASSERT_TRUE(m->Upsert(hits).ok());
-  ExpectSameAlerts(before, All(m.get()));
+  ASSERT_TRUE(Apply(m.get(), more).ok());
+  alerts = All(m.get());
+  EXPECT_EQ(alerts[0].count, 80u);
+  EXPECT_EQ(alerts[0].first_seen_ns, kT0);
+  EXPECT_EQ(alerts[0].last_seen_ns, kT0 + 79);
 }
 
+// Splitting events into commits, in any order, gives the same alerts as one
+// commit; repeated hits of one event in one fold count once.
 TEST_F(MetadataTest, OrderIndependent) {
-  std::vector<AlertHit> hits;
   std::mt19937 rng(1);
   const char* sevs[] = {"low", "medium", "high", "critical", "bogus"};
-  // An event id always comes with the same event time.
-  std::vector<int64_t> event_time(1800);
-  for (auto& t : event_time) t = kT0 + static_cast<int64_t>(rng() % 10800) * kNanosPerSecond;
+  // An event id always comes with the same event time; its hits stay together.
+  std::vector<std::vector<AlertHit>> by_event(1800);
+  std::vector<AlertHit> hits;
   for (int i = 0; i < 2500; ++i) {
-    size_t ev = rng() % event_time.size();
-    AlertHit h = Hit(i % 3 == 0 ? "r1" : "r2", i % 2 ? "alice" : "bob", event_time[ev], "ev" + std::to_string(ev),
-                     sevs[rng() % 5]);
+    size_t ev = rng() % by_event.size();
+    int64_t t = kT0 + static_cast<int64_t>((ev * 7919) % 10800) * kNanosPerSecond;
+    AlertHit h = Hit(i % 3 == 0 ? "r1" : "r2", i % 2 ? "alice" : "bob", t, "ev" + std::to_string(ev), sevs[rng() % 5]);
     if (rng() % 4 == 0) h.title = "Variant " + std::to_string(rng() % 3);
+    if (rng() % 3 == 0) h.match = "{\"why\":" + std::to_string(rng() % 4) + "}";
+    by_event[ev].push_back(h);
     hits.push_back(h);
   }
   auto first = Open("a.db");
-  ASSERT_TRUE(first->Upsert(hits).ok());
+  ASSERT_TRUE(Apply(first.get(), hits).ok());
   auto expected = All(first.get());
   ASSERT_GT(expected.size(), 6u);
   for (int round = 0; round < 3; ++round) {
-    std::shuffle(hits.begin(), hits.end(), rng);
+    std::shuffle(by_event.begin(), by_event.end(), rng);
     auto m = Open("b" + std::to_string(round) + ".db");
-    // In uneven batches, as ingest would deliver them.
-    for (size_t i = 0; i < hits.size();) {
-      size_t n = std::min(hits.size() - i, static_cast<size_t>(1 + rng() % 700));
-      ASSERT_TRUE(m->Upsert(std::vector<AlertHit>(hits.begin() + i, hits.begin() + i + n)).ok());
+    // In uneven commits, as ingest runs would deliver them.
+    for (size_t i = 0; i < by_event.size();) {
+      size_t n = std::min(by_event.size() - i, static_cast<size_t>(1 + rng() % 500));
+      std::vector<AlertHit> batch;
+      for (size_t j = i; j < i + n; ++j) {
+        std::shuffle(by_event[j].begin(), by_event[j].end(), rng);
+        batch.insert(batch.end(), by_event[j].begin(), by_event[j].end());
+      }
+      ASSERT_TRUE(Apply(m.get(), batch).ok());
       i += n;
     }
-    ExpectSameAlerts(expected, All(m.get()));
+    auto got = All(m.get());
+    ExpectSameAlerts(expected, got);
+    for (size_t i = 0; i < got.size() && i < expected.size(); ++i) EXPECT_EQ(got[i].match, expected[i].match);
   }
 }
 
@@ -180,17 +204,25 @@ TEST_F(MetadataTest, KeepsEarliestThousandEventIdsAndFlagsTruncation) {
   std::mt19937 rng(3);
   std::shuffle(hits.begin(), hits.end(), rng);
   auto m = Open();
-  ASSERT_TRUE(m->Upsert(hits).ok());
+  ASSERT_TRUE(Apply(m.get(), hits).ok());
   auto alerts = All(m.get());
   ASSERT_EQ(alerts.size(), 1u);
   EXPECT_EQ(alerts[0].count, 1500u);
   EXPECT_TRUE(alerts[0].truncated);
   EXPECT_EQ(alerts[0].event_ids, expected);
+  // The same events over three commits keep the same ids.
+  auto split = Open("split.db");
+  for (size_t i = 0; i < hits.size(); i += 500)
+    ASSERT_TRUE(Apply(split.get(), std::vector<AlertHit>(hits.begin() + i, hits.begin() + i + 500)).ok());
+  auto parts = All(split.get());
+  ASSERT_EQ(parts.size(), 1u);
+  EXPECT_EQ(parts[0].count, 1500u);
+  EXPECT_EQ(parts[0].event_ids, expected);
 
   auto exact = Open("exact.db");
   hits.resize(0);
   for (int i = 0; i < 1000; ++i) hits.push_back(Hit("r1", "alice", kT0 + i, "x" + std::to_string(i)));
-  ASSERT_TRUE(exact->Upsert(hits).ok());
+  ASSERT_TRUE(Apply(exact.get(), hits).ok());
   auto one = All(exact.get());
   EXPECT_EQ(one[0].count, 1000u);
   EXPECT_FALSE(one[0].truncated);
@@ -199,7 +231,7 @@ TEST_F(MetadataTest, KeepsEarliestThousandEventIdsAndFlagsTruncation) {
 
 TEST_F(MetadataTest, ListFilters) {
   auto m = Open();
-  ASSERT_TRUE(m->Upsert({Hit("r1", "a", kT0, "1", "low"), Hit("r2", "a", kT0 + 2 * kHour, "2", "critical"),
+  ASSERT_TRUE(Apply(m.get(), {Hit("r1", "a", kT0, "1", "low"), Hit("r2", "a", kT0 + 2 * kHour, "2", "critical"),
                          Hit("r3", "a", kT0 + 5 * kHour, "3", "medium")})
                   .ok());
   AlertQuery q;
@@ -226,6 +258,61 @@ TEST_F(MetadataTest, ListFilters) {
   EXPECT_EQ(m->ListAlerts(q).status().code(), StatusCode::kInvalidArgument);
 }
 
+TEST_F(MetadataTest, CommitAppliesAlertsAndStateTogether) {
+  auto m = Open();
+  ASSERT_TRUE(m->PutState("gone", "x").ok());
+  AlertFold fold;
+  fold.Add(Hit("r1", "a", kT0, "1"));
+  MetadataCommit c;
+  c.alerts = &fold;
+  c.put_state = {{"k1", "v1"}, {"k2", std::string("a\0b", 3)}};
+  c.delete_state = {"gone"};
+  auto n = m->Commit(c);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1u);
+  EXPECT_EQ(**m->GetState("k1"), "v1");
+  EXPECT_EQ(**m->GetState("k2"), std::string("a\0b", 3));
+  EXPECT_FALSE(m->GetState("gone")->has_value());
+  EXPECT_EQ(All(m.get()).size(), 1u);
+}
+
+// A version-1 database (every event id kept per alert) is migrated in place.
+TEST_F(MetadataTest, MigratesSchemaVersion1) {
+  std::string path = dir_ + "/v1.db";
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  std::string sql = R"sql(
+CREATE TABLE alerts (id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, title TEXT NOT NULL, severity TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL, tags TEXT NOT NULL, entity TEXT NOT NULL, bucket_start_ns INTEGER NOT NULL,
+  first_seen_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL, count INTEGER NOT NULL,
+  finding_type TEXT NOT NULL, match TEXT NOT NULL DEFAULT '');
+CREATE INDEX alerts_by_priority ON alerts (severity_rank DESC, last_seen_ns DESC);
+CREATE INDEX alerts_by_rule ON alerts (rule_id, last_seen_ns);
+CREATE TABLE alert_events (alert_id TEXT NOT NULL, event_id TEXT NOT NULL, time_ns INTEGER NOT NULL,
+  PRIMARY KEY (alert_id, event_id)) WITHOUT ROWID;
+CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+INSERT INTO alerts VALUES ('A', 'r1', 'T', 'high', 3, '[]', 'alice', 0, 0, 1499, 1500, '', '');
+PRAGMA user_version = 1;
+BEGIN;
+)sql";
+  for (int i = 0; i < 1500; ++i) {
+    char row[96];
+    std::snprintf(row, sizeof row, "INSERT INTO alert_events VALUES ('A', 'e%04d', %d);", 1499 - i, 1499 - i);
+    sql += row;
+  }
+  sql += "COMMIT;";
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto m = OpenSqliteMetadata(path);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto alerts = All(m->get());
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].count, 1500u);
+  ASSERT_EQ(alerts[0].event_ids.size(), 1000u);
+  EXPECT_EQ(alerts[0].event_ids.front(), "e0000");
+  EXPECT_EQ(alerts[0].event_ids.back(), "e0999");
+}
+
 TEST_F(MetadataTest, State) {
   auto m = Open();
   EXPECT_FALSE(m->GetState("k")->has_value());
@@ -247,7 +334,7 @@ TEST_F(MetadataTest, SchemaVersionAndReadOnly) {
   EXPECT_FALSE(OpenSqliteMetadata(path, ro).ok());  // nothing there yet
   {
     auto m = Open();
-    ASSERT_TRUE(m->Upsert({Hit("r1", "a", kT0, "1")}).ok());
+    ASSERT_TRUE(Apply(m.get(), {Hit("r1", "a", kT0, "1")}).ok());
     // A reader beside the open writer.
     auto reader = OpenSqliteMetadata(path, ro);
     ASSERT_TRUE(reader.ok()) << reader.status().ToString();
@@ -259,7 +346,7 @@ TEST_F(MetadataTest, SchemaVersionAndReadOnly) {
   sqlite3_close(db);
   auto m = OpenSqliteMetadata(path);
   EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
-  EXPECT_EQ(m.status().message(), "metadata database " + path + " has schema version 9; this vigil reads up to 1");
+  EXPECT_EQ(m.status().message(), "metadata database " + path + " has schema version 9; this vigil reads up to 2");
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 #include <filesystem>
 #include <set>
 
-#include "alert/hit.h"
+#include "alert/fold.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/workspace.h"
@@ -94,17 +94,10 @@ int RunRulesBacktest(const BacktestOptions& o) {
   auto alerts_db = OpenSqliteMetadata(":memory:");
   if (!alerts_db.ok()) return Fatal(alerts_db.status());
 
-  HitBatch hits;
+  AlertFold fold;
   uint64_t scanned = 0, matches = 0, unreadable = 0;
   Progress progress("backtest");
   scan.newest_first = false;
-  Status failure;
-  auto flush = [&] {
-    if (hits.hits().empty() || !failure.ok()) return;
-    auto n = (*alerts_db)->Upsert(hits.hits());
-    if (!n.ok()) failure = n.status();
-    hits.Clear();
-  };
   st = (*ws)->store()->Scan(scan, [&](const StoredEvent& s) {
     ++scanned;
     progress.Update(HumanCount(scanned) + " events, " + HumanCount(matches) + " matches");
@@ -115,13 +108,13 @@ int RunRulesBacktest(const BacktestOptions& o) {
     }
     detector->Process(*e, [&](const Event& ev, const Match& m) {
       ++matches;
-      hits.Add(ev, m);
+      fold.Add(ev, m);
     });
-    hits.Explain();  // this event dies with the callback
-    if (hits.hits().size() >= 4096) flush();
-    return failure.ok();
+    return true;
   });
-  flush();
+  MetadataCommit commit;
+  commit.alerts = &fold;
+  Status failure = st.ok() ? (*alerts_db)->Commit(commit).status() : Status::Ok();
   progress.Finish();
   if (!st.ok()) return Fatal(st);
   if (!failure.ok()) return Fatal(failure);

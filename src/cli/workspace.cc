@@ -4,6 +4,7 @@
 #include "detect/sigma/rule_set.h"
 #include "detect/correlation/correlation_detector.h"
 #include "detect/sigma/sigma_detector.h"
+#include "ingest/pipeline.h"
 #include "store/data_dir.h"
 #include "store/dead_letters.h"
 
@@ -50,6 +51,10 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& data_dir, 
   auto meta = OpenSqliteMetadata(ws->dir_->meta_db_path());
   if (!meta.ok()) return meta.status();
   ws->metadata_ = std::move(meta).value();
+  if (write) {
+    Status st = FinishInterruptedCommit(ws->store_.get(), ws->metadata_.get());
+    if (!st.ok()) return st.WithContext(data_dir);
+  }
   if (write) ws->dead_ = std::make_unique<StoreDeadLetters>(Env::Default(), ws->dir_->deadletter_dir());
   return std::unique_ptr<Workspace>(std::move(ws));
 }

@@ -13,8 +13,9 @@ Hash128 HashId128(std::string_view data) {
   return Hash128{h.low64, h.high64};
 }
 
-std::string HexHash128(std::string_view data) {
-  Hash128 h = HashId128(data);
+std::string HexHash128(std::string_view data) { return Hex(HashId128(data)); }
+
+std::string Hex(const Hash128& h) {
   char buf[33];
   std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.hi),
                 static_cast<unsigned long long>(h.lo));

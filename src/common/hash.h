@@ -15,8 +15,9 @@ struct Hash128 {
   bool operator<(const Hash128& o) const { return hi != o.hi ? hi < o.hi : lo < o.lo; }
 };
 Hash128 HashId128(std::string_view data);
-// 32 lower-case hex digits.
+// 32 lower-case hex digits: Hex(HashId128(data)).
 std::string HexHash128(std::string_view data);
+std::string Hex(const Hash128& h);  // high half first
 // 32-bit checksum of a block (low bits of xxh3-64).
 uint32_t Checksum32(std::string_view data);
 

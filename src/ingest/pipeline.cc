@@ -3,9 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
-#include <unordered_set>
 
-#include "alert/hit.h"
+#include "alert/fold.h"
 #include "common/time.h"
 #include "formats/decompress.h"
 #include "ingest/bounded_queue.h"
@@ -122,17 +121,46 @@ Result<IngestStats> Pipeline::Run() {
     sink.Flush();
   };
 
-  // Store stage: dedup, detect, alert, store.
+  // Store stage: dedup, detect, fold alerts, store.
   IngestStats stats;
   Status failure;
   size_t inputs_done = 0;
-  HitBatch hits;
-  // Alerts touched in this run: one per (rule, entity, rollup bucket).
-  std::unordered_set<std::string> touched;
-  MatchSink on_match = [&](const Event& e, const Match& m) {
-    hits.Add(e, m);
-    touched.insert(hits.hits().back().alert_id);
+  AlertFold fold;
+  MatchSink on_match = [&](const Event& e, const Match& m) { fold.Add(e, m); };
+
+  // Events, alerts and detector state become durable together (see
+  // FinishInterruptedCommit): segments are sealed under temporary names, the
+  // alerts, the state and the list of sealed segments are committed in one
+  // metadata transaction, then the segments are published and the list
+  // dropped. A crash before the transaction leaves neither (re-ingest redoes
+  // both); after it, the next open publishes the segments.
+  auto commit = [&]() -> Status {
+    if (!metadata_) {
+      fold.Clear();
+      return writer_->Commit();
+    }
+    VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> names, writer_->Prepare());
+    MetadataCommit c;
+    c.alerts = &fold;
+    for (Detector* d : detectors_) {
+      VIGIL_RETURN_IF_ERROR(d->SaveState([&](const std::string& key, const std::string& value) {
+        c.put_state.emplace_back(key, value);
+        return Status::Ok();
+      }));
+    }
+    std::string list;
+    for (const std::string& name : names) list.append(name).push_back('\n');
+    if (!names.empty()) c.put_state.emplace_back(kPublishingStateKey, list);
+    VIGIL_ASSIGN_OR_RETURN(size_t touched, metadata_->Commit(c));
+    stats.alerts += touched;
+    fold.Clear();
+    if (names.empty()) return Status::Ok();
+    VIGIL_RETURN_IF_ERROR(writer_->Publish(names));
+    MetadataCommit published;
+    published.delete_state.push_back(kPublishingStateKey);
+    return metadata_->Commit(published).status();
   };
+
   auto store_stage = [&](Batch* batch) {
     if (!failure.ok()) return;  // drain so the parse stage can finish
     stats.files += batch->files;
@@ -151,7 +179,6 @@ Result<IngestStats> Pipeline::Run() {
         if (!st.ok()) failure = st;
       }
     }
-    hits.Clear();
     for (Event& e : batch->events) {
       if (writer_->Contains(e)) {
         ++stats.duplicates;
@@ -166,11 +193,8 @@ Result<IngestStats> Pipeline::Run() {
       if (*added) ++stats.events;
       else ++stats.duplicates;
     }
-    if (failure.ok() && !hits.hits().empty() && metadata_) {
-      hits.Explain();  // the batch's events are still alive here
-      auto n = metadata_->Upsert(hits.hits());
-      if (!n.ok()) failure = n.status();
-    }
+    // Bound the fold's memory on long runs.
+    if (failure.ok() && fold.held_entries() >= options_.commit_fold_entries) failure = commit();
     if (progress_) progress_(stats, inputs_done, source_->total());
     if (!failure.ok()) stop.store(true);
   };
@@ -185,19 +209,26 @@ Result<IngestStats> Pipeline::Run() {
   } else {
     parse_stage([&](Batch&& b) { store_stage(&b); });
   }
-  stats.alerts = touched.size();
-  if (failure.ok()) failure = writer_->Commit();
-  // Saved only once the run's events are committed.
-  if (failure.ok() && metadata_) {
-    for (Detector* d : detectors_) {
-      failure = d->SaveState(
-          [&](const std::string& key, const std::string& value) { return metadata_->PutState(key, value); });
-      if (!failure.ok()) break;
-    }
-  }
+  if (failure.ok()) failure = commit();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!failure.ok()) return failure;
   return stats;
+}
+
+Status FinishInterruptedCommit(EventStore* store, MetadataStore* metadata) {
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> list, metadata->GetState(kPublishingStateKey));
+  if (!list) return Status::Ok();
+  std::vector<std::string> names;
+  for (size_t i = 0; i < list->size();) {
+    size_t nl = list->find('\n', i);
+    if (nl == std::string::npos) nl = list->size();
+    if (nl > i) names.push_back(list->substr(i, nl - i));
+    i = nl + 1;
+  }
+  VIGIL_RETURN_IF_ERROR(store->Publish(names).WithContext("finishing an interrupted ingest commit"));
+  MetadataCommit published;
+  published.delete_state.push_back(kPublishingStateKey);
+  return metadata->Commit(published).status();
 }
 
 }  // namespace vigil

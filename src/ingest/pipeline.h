@@ -1,14 +1,20 @@
 // The ingest pipeline, assembled from the design's seams:
 //
 //   Source ─► decompress ─► Parser (recognised from content) ─► BoundedQueue<Batch>
-//          ─► dedup (store ids) ─► Detectors ─► alerts (MetadataStore) ─► EventWriter
+//          ─► dedup (store ids) ─► Detectors ─► AlertFold ─► EventWriter
+//          ─► commit: alerts + detector state (MetadataStore) with the events
 //
 // Parsing runs on its own thread; detection, alerting and storing run on the
 // calling thread, so a slow store or detector backpressures the parser through
-// the bounded queue instead of growing memory. Detector state (correlation
-// windows) is restored from the MetadataStore before a run and saved to it
-// after the run's events are committed, so windows span runs. `vigil ingest` runs it over
-// files; `vigil serve` will run the same stages over network sources.
+// the bounded queue instead of growing memory. Matches are rolled up into
+// alerts in memory and committed with the run's events as one unit, at the end
+// of the run (and on long runs whenever the fold holds
+// commit_fold_entries): an event is stored if and only if its matches are
+// counted, so a crash anywhere neither loses nor double-counts an alert.
+// Detector state (correlation windows) is restored from the MetadataStore
+// before a run and committed with it, so windows span runs. `vigil ingest`
+// runs it over files; `vigil serve` will run the same stages over network
+// sources.
 //
 // Ownership: the Pipeline borrows every component; they must outlive Run().
 #pragma once
@@ -58,8 +64,20 @@ struct PipelineOptions {
   bool threaded = true;
   size_t batch_events = 2048;
   size_t queue_batches = 4;
+  // Commit mid-run once the alert fold holds this many entries (about 50
+  // bytes each, see AlertFold::held_entries), bounding memory on long runs.
+  size_t commit_fold_entries = 2u << 20;
   InputLimits limits;
 };
+
+// The metadata state key under which a commit lists the segments it is about
+// to publish (one name per line).
+inline constexpr char kPublishingStateKey[] = "pipeline/publishing";
+
+// Completes a commit a crash interrupted: publishes the segments it listed
+// (EventStore::Publish rolls them forward) and drops the list. Call after
+// opening a data directory for writing, before creating a writer.
+Status FinishInterruptedCommit(EventStore* store, MetadataStore* metadata);
 
 class Pipeline {
  public:
@@ -70,8 +88,10 @@ class Pipeline {
   void set_progress(ProgressFn fn) { progress_ = std::move(fn); }
 
   // Runs to the end of the source. A non-ok Status is a fatal error (store or
-  // metadata failure); per-input and per-record problems are counted in the
-  // stats and reported through the diagnostics callback.
+  // metadata failure: discard the writer and reopen the data directory, which
+  // finishes or undoes the interrupted commit); per-input and per-record
+  // problems are counted in the stats and reported through the diagnostics
+  // callback.
   Result<IngestStats> Run();
 
  private:

@@ -65,22 +65,44 @@ class EventWriter {
   // this writer). Used before detection so that re-ingest raises nothing new.
   virtual bool Contains(const Event& event) = 0;
   // Buffers an event; returns false (and stores nothing) when its id is stored.
-  // Buffered events may become durable before Commit (when a segment fills).
-  // LimitExceeded for a record over 16 MiB rejects that event only.
+  // Full segments are sealed as they fill, but nothing becomes visible before
+  // Publish. LimitExceeded for a record over 16 MiB rejects that event only.
   virtual Result<bool> Add(const Event& event) = 0;
-  // Makes everything added so far durable (segments written, fsynced, renamed).
-  // After any error from Add or Commit the writer is broken: every later call
-  // returns that error and the caller discards it and opens a new writer
-  // (which re-reads what is really on disk).
-  virtual Status Commit() = 0;
+  // First half of a commit: seals everything added so far into complete,
+  // fsynced segment files under temporary names and returns the segments'
+  // names (relative to the store root). Nothing is visible to readers yet, and
+  // the files now belong to the caller: a crash leaves them for
+  // EventStore::Publish to roll forward (or for the next writer to remove).
+  // This lets the caller record, atomically with its own state (alerts), that
+  // these segments are to be published.
+  virtual Result<std::vector<std::string>> Prepare() = 0;
+  // Second half: publishes prepared segments (rename, directory fsync).
+  virtual Status Publish(const std::vector<std::string>& names) = 0;
+  // Prepare + Publish: makes everything added so far durable and visible.
+  // After any error from Add, Prepare, Publish or Commit the writer is broken:
+  // every later call returns that error and the caller discards it and opens a
+  // new writer (which re-reads what is really on disk).
+  Status Commit() {
+    auto names = Prepare();
+    if (!names.ok()) return names.status();
+    return Publish(*names);
+  }
 };
 
 class EventStore {
  public:
   virtual ~EventStore() = default;
   // A writer must not outlive its store. Each writer keeps its own id cache,
-  // loaded lazily from disk, so it sees what earlier writers committed.
+  // loaded lazily from disk, so it sees what earlier writers committed. The
+  // first writer of a store opened with remove_stale_temp_files removes temp
+  // files left by a crashed writer: roll forward prepared segments (Publish)
+  // before asking for it.
   virtual Result<std::unique_ptr<EventWriter>> NewWriter() = 0;
+  // Publishes segments a writer prepared (EventWriter::Prepare), also in a
+  // later process: renames each sealed temp file still present, then fsyncs
+  // the directories. Idempotent; Corruption when a segment and its temp file
+  // are both missing.
+  virtual Status Publish(const std::vector<std::string>& names) = 0;
   // Calls `fn` for stored events in time order (per options); stop by returning
   // false. Events with equal times come in id order (reversed for newest_first).
   // A block failing its checksum stops the scan with a Corruption status naming
@@ -104,8 +126,8 @@ struct SegmentStoreOptions {
   // Event-id hashes kept in memory for dedup, across loaded partitions; beyond
   // this, idle partitions are dropped (and re-read from footers when needed).
   size_t max_cached_ids = 32u << 20;
-  // Remove *.tmp files left by a crashed writer. Only the holder of the data
-  // directory's write lock may set this.
+  // Remove *.tmp files left by a crashed writer (when the first writer is
+  // created). Only the holder of the data directory's write lock may set this.
   bool remove_stale_temp_files = false;
   // NewWriter fails (readers that do not hold the data directory lock).
   bool read_only = false;

@@ -240,7 +240,7 @@ Status SegmentBuilder::AddBlock(std::string_view block, BlockHandle handle) {
   return Status::Ok();
 }
 
-Status SegmentBuilder::Finish() {
+Status SegmentBuilder::Seal() {
   if (done_) return Status::FailedPrecondition("segment " + final_path_ + " already finished");
   std::sort(ids_.begin(), ids_.end());
   std::string tail;
@@ -272,20 +272,35 @@ Status SegmentBuilder::Finish() {
   PutFixed32(&tail, Checksum32(std::string_view(tail).substr(trailer_start, 36)));
   tail.append(kTrailerMagic, sizeof kTrailerMagic);
 
-  const std::string tmp = final_path_ + kTempSuffix;
   Status s = file_->Append(tail);
   if (s.ok()) s = file_->Sync();
   if (s.ok()) s = file_->Close();
-  if (s.ok()) s = env_->RenameFile(tmp, final_path_);
   if (!s.ok()) {
     Abandon();
     return s.WithContext("writing segment " + final_path_);
   }
   done_ = true;
   file_size_ += tail.size();
+  return Status::Ok();
+}
+
+Status SegmentBuilder::Finish() {
+  VIGIL_RETURN_IF_ERROR(Seal());
+  Status s = PublishSegment(env_, final_path_);
+  if (!s.ok()) {
+    (void)env_->RemoveFile(final_path_ + kTempSuffix);
+    return s;
+  }
   // The rename is in the directory; until it is synced the segment may vanish
   // on a crash, but never appear half-written.
   return env_->SyncDir(DirName(final_path_)).WithContext("writing segment " + final_path_);
+}
+
+Status PublishSegment(Env* env, const std::string& final_path) {
+  const std::string tmp = final_path + kTempSuffix;
+  if (env->FileExists(tmp)) return env->RenameFile(tmp, final_path).WithContext("publishing segment " + final_path);
+  if (env->FileExists(final_path)) return Status::Ok();
+  return Status::Corruption("segment " + final_path + " was prepared but neither it nor its temp file exists");
 }
 
 void SegmentBuilder::Abandon() {

@@ -6,10 +6,12 @@
 #include <atomic>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <queue>
 #include <random>
 
 #include "common/hash.h"
+#include "common/hash_set.h"
 #include "common/time.h"
 #include "env/env.h"
 #include "store/event_store.h"
@@ -139,65 +141,6 @@ Status ListSegments(Env* env, const std::string& dir, std::vector<std::string>* 
   return Status::Ok();
 }
 
-// Open-addressing set of 128-bit id hashes (16 bytes a slot, load <= 3/4).
-class IdSet {
- public:
-  bool Contains(const Hash128& h) const {
-    if (IsZero(h)) return has_zero_;
-    if (slots_.empty()) return false;
-    for (size_t i = h.lo & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i] == h) return true;
-      if (IsZero(slots_[i])) return false;
-    }
-  }
-  // False when already present.
-  bool Insert(const Hash128& h) {
-    if (IsZero(h)) {
-      bool inserted = !has_zero_;
-      has_zero_ = true;
-      size_ += inserted;
-      return inserted;
-    }
-    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
-    size_t i = h.lo & mask_;
-    for (; !IsZero(slots_[i]); i = (i + 1) & mask_) {
-      if (slots_[i] == h) return false;
-    }
-    slots_[i] = h;
-    ++size_;
-    return true;
-  }
-  void Reserve(size_t n) {
-    while ((n + 1) * 4 > slots_.size() * 3) Grow();
-  }
-  size_t size() const { return size_; }
-  void Clear() {
-    std::vector<Hash128>().swap(slots_);
-    size_ = 0;
-    mask_ = 0;
-    has_zero_ = false;
-  }
-
- private:
-  static bool IsZero(const Hash128& h) { return h.lo == 0 && h.hi == 0; }
-  void Grow() {
-    std::vector<Hash128> old;
-    old.swap(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Hash128{});
-    mask_ = slots_.size() - 1;
-    for (const Hash128& h : old) {
-      if (IsZero(h)) continue;
-      size_t i = h.lo & mask_;
-      while (!IsZero(slots_[i])) i = (i + 1) & mask_;
-      slots_[i] = h;
-    }
-  }
-  std::vector<Hash128> slots_;
-  size_t size_ = 0;
-  size_t mask_ = 0;
-  bool has_zero_ = false;
-};
-
 class SegmentWriter;
 
 class SegmentStore final : public EventStore {
@@ -205,6 +148,7 @@ class SegmentStore final : public EventStore {
   SegmentStore(std::string root, SegmentStoreOptions options) : root_(std::move(root)), options_(std::move(options)) {}
 
   Result<std::unique_ptr<EventWriter>> NewWriter() override;
+  Status Publish(const std::vector<std::string>& names) override;
   Status Scan(const ScanOptions& options, const std::function<bool(const StoredEvent&)>& fn) override;
   Result<uint64_t> CountEvents() override;
   Result<StoreCheck> Verify() override;
@@ -223,6 +167,7 @@ class SegmentStore final : public EventStore {
 
   std::string root_;
   SegmentStoreOptions options_;
+  bool stale_removed_ = false;
 };
 
 // ---------------------------------------------------------------- the writer
@@ -232,7 +177,9 @@ class SegmentWriter final : public EventWriter {
   explicit SegmentWriter(SegmentStore* store) : store_(store), env_(store->env()), options_(store->options()) {}
   ~SegmentWriter() override {
     if (cctx_ != nullptr) ZSTD_freeCCtx(cctx_);
-    // In-progress segments are abandoned by ~SegmentBuilder (temp files removed).
+    // In-progress segments are abandoned by ~SegmentBuilder (temp files
+    // removed); so are sealed ones not yet handed out by Prepare.
+    for (const Sealed& sealed : sealed_) (void)env_->RemoveFile(JoinPath(store_->root(), sealed.name) + segment::kTempSuffix);
   }
 
   Status Init() {
@@ -270,12 +217,43 @@ class SegmentWriter final : public EventWriter {
     return true;
   }
 
-  Status Commit() override {
+  Result<std::vector<std::string>> Prepare() override {
     if (!error_.ok()) return error_;
     for (auto& [key, p] : partitions_) {
       if (p->block == nullptr) continue;
       Status s = Roll(p.get());
       if (!s.ok()) return Fail(s);
+    }
+    std::vector<std::string> names;
+    names.reserve(sealed_.size());
+    std::set<std::string> dirs;
+    for (Sealed& sealed : sealed_) {
+      names.push_back(sealed.name);
+      dirs.insert(sealed.partition->dir);
+      handed_out_.push_back(std::move(sealed));
+    }
+    sealed_.clear();
+    // The temp files' directory entries must survive a crash for Publish to
+    // roll them forward.
+    for (const std::string& d : dirs) {
+      Status s = env_->SyncDir(d);
+      if (!s.ok()) return Fail(s.WithContext("preparing segments"));
+    }
+    return names;
+  }
+
+  Status Publish(const std::vector<std::string>& names) override {
+    if (!error_.ok()) return error_;
+    Status s = store_->Publish(names);
+    if (!s.ok()) return Fail(s);
+    for (const std::string& name : names) {
+      for (size_t i = 0; i < handed_out_.size(); ++i) {
+        if (handed_out_[i].name != name) continue;
+        --handed_out_[i].partition->unpublished;
+        handed_out_[i] = std::move(handed_out_.back());
+        handed_out_.pop_back();
+        break;
+      }
     }
     return Status::Ok();
   }
@@ -284,14 +262,22 @@ class SegmentWriter final : public EventWriter {
   struct Partition {
     std::string source_type;
     int64_t day = 0;
+    std::string rel_dir;  // relative to the store root
     std::string dir;
     bool dir_ready = false;
     bool ids_loaded = false;
-    IdSet ids;
+    Hash128Set ids;
     std::unique_ptr<BlockBuilder> block;  // non-null while active
     std::unique_ptr<SegmentBuilder> segment;
+    std::string segment_name;  // of `segment`, relative to the store root
     std::vector<Hash128> segment_ids;  // ids added since the last roll
+    size_t unpublished = 0;  // sealed segments not yet published: their ids live only here
     uint64_t last_use = 0;
+  };
+  // A sealed segment (temp file) awaiting publication.
+  struct Sealed {
+    std::string name;  // relative to the store root
+    Partition* partition;
   };
 
   // Callers usually ask Contains(e) and then Add(e): hash each id once.
@@ -316,7 +302,8 @@ class SegmentWriter final : public EventWriter {
         slot = std::make_unique<Partition>();
         slot->source_type = source_type;
         slot->day = day;
-        slot->dir = JoinPath(JoinPath(store_->root(), EscapeSourceType(source_type)), DayPath(day));
+        slot->rel_dir = JoinPath(EscapeSourceType(source_type), DayPath(day));
+        slot->dir = JoinPath(store_->root(), slot->rel_dir);
       }
       p = slot.get();
       last_ = p;
@@ -347,8 +334,9 @@ class SegmentWriter final : public EventWriter {
       p->ids.Reserve(p->ids.size() + ids.size());
       for (const Hash128& h : ids) cached_ids_ += p->ids.Insert(h);
     }
-    // Ids added by this writer before an eviction are all in finished segments
-    // (only idle partitions are evicted), so the files above cover them.
+    // Ids added by this writer before an eviction are all in published
+    // segments (only idle, published partitions are evicted), so the files
+    // above cover them.
     p->ids_loaded = true;
     MaybeEvict(p);
     return Status::Ok();
@@ -358,7 +346,7 @@ class SegmentWriter final : public EventWriter {
     while (cached_ids_ > options_.max_cached_ids) {
       Partition* victim = nullptr;
       for (auto& [key, q] : partitions_) {
-        if (q.get() == keep || !q->ids_loaded || q->block != nullptr) continue;
+        if (q.get() == keep || !q->ids_loaded || q->block != nullptr || q->unpublished > 0) continue;
         if (victim == nullptr || q->last_use < victim->last_use) victim = q.get();
       }
       if (victim == nullptr) return;
@@ -406,8 +394,9 @@ class SegmentWriter final : public EventWriter {
     if (p->block->empty()) return Status::Ok();
     if (p->segment == nullptr) {
       VIGIL_RETURN_IF_ERROR(EnsureDir(p));
+      p->segment_name = JoinPath(p->rel_dir, NewSegmentName());
       VIGIL_ASSIGN_OR_RETURN(p->segment,
-                             SegmentBuilder::Create(env_, JoinPath(p->dir, NewSegmentName()), p->source_type));
+                             SegmentBuilder::Create(env_, JoinPath(store_->root(), p->segment_name), p->source_type));
     }
     BlockHandle handle;
     VIGIL_RETURN_IF_ERROR(p->block->Finish(cctx_, options_.zstd_level, &block_buf_, &handle));
@@ -419,9 +408,13 @@ class SegmentWriter final : public EventWriter {
   Status FinishSegment(Partition* p) {
     if (p->segment == nullptr) return Status::Ok();
     for (const Hash128& h : p->segment_ids) p->segment->AddId(h);
-    Status s = p->segment->Finish();
+    Status s = p->segment->Seal();
     p->segment.reset();
     p->segment_ids.clear();
+    if (s.ok()) {
+      sealed_.push_back(Sealed{p->segment_name, p});
+      ++p->unpublished;
+    }
     return s;
   }
 
@@ -448,6 +441,8 @@ class SegmentWriter final : public EventWriter {
   std::string last_id_;
   Hash128 last_hash_ = HashId128("");
   std::vector<std::unique_ptr<BlockBuilder>> pool_;
+  std::vector<Sealed> sealed_;      // sealed, not yet returned by Prepare
+  std::vector<Sealed> handed_out_;  // returned by Prepare, not yet published
   size_t active_ = 0;
   size_t cached_ids_ = 0;
   uint64_t clock_ = 0;
@@ -456,9 +451,31 @@ class SegmentWriter final : public EventWriter {
 
 Result<std::unique_ptr<EventWriter>> SegmentStore::NewWriter() {
   if (options_.read_only) return Status::FailedPrecondition("event store " + root_ + " is open read-only");
+  if (options_.remove_stale_temp_files && !stale_removed_) {
+    std::vector<std::string> files;
+    Status s = env()->ListFilesRecursive(root_, &files);
+    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+    for (const std::string& rel : files) {
+      if (EndsWith(rel, segment::kTempSuffix)) VIGIL_RETURN_IF_ERROR(env()->RemoveFile(JoinPath(root_, rel)));
+    }
+    stale_removed_ = true;
+  }
   auto w = std::make_unique<SegmentWriter>(this);
   VIGIL_RETURN_IF_ERROR(w->Init());
   return std::unique_ptr<EventWriter>(std::move(w));
+}
+
+Status SegmentStore::Publish(const std::vector<std::string>& names) {
+  std::set<std::string> dirs;
+  for (const std::string& name : names) {
+    const std::string path = JoinPath(root_, name);
+    VIGIL_RETURN_IF_ERROR(segment::PublishSegment(env(), path));
+    dirs.insert(DirName(path));
+  }
+  // Until the directories are synced a published segment may vanish on a
+  // crash (and be rolled forward again), but never appear half-written.
+  for (const std::string& d : dirs) VIGIL_RETURN_IF_ERROR(env()->SyncDir(d).WithContext("publishing segments"));
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------- scanning
@@ -667,14 +684,6 @@ Result<std::unique_ptr<EventStore>> OpenSegmentStore(const std::string& dir, con
                                    std::to_string(segment::kMaxBlockRawBytes / 2));
   }
   if (o.max_open_partitions == 0) o.max_open_partitions = 1;
-  if (o.remove_stale_temp_files) {
-    std::vector<std::string> files;
-    Status s = o.env->ListFilesRecursive(dir, &files);
-    if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
-    for (const std::string& rel : files) {
-      if (EndsWith(rel, segment::kTempSuffix)) VIGIL_RETURN_IF_ERROR(o.env->RemoveFile(JoinPath(dir, rel)));
-    }
-  }
   return std::unique_ptr<EventStore>(new SegmentStore(dir, std::move(o)));
 }
 

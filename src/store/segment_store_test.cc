@@ -383,6 +383,7 @@ TEST_F(SegmentStoreTest, TornWriteAtAnyPointThenCrash) {
     auto store = OpenSegmentStore("/data/events", options);
     options.remove_stale_temp_files = false;
     ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->NewWriter().ok());  // the first writer removes stale temp files
     auto check = (*store)->Verify();
     ASSERT_TRUE(check.ok());
     EXPECT_TRUE(check->ok()) << check->problems[0].ToString();
@@ -404,6 +405,59 @@ TEST_F(SegmentStoreTest, TornWriteAtAnyPointThenCrash) {
     EXPECT_TRUE(day0 == 0 || day0 == 20) << day0;
     EXPECT_TRUE(day1 == 0 || day1 == 20) << day1;
     EXPECT_EQ(raw_by_id.size(), first.size() + day0 + day1);
+  }
+}
+
+// Prepare seals segments durably without publishing them; after a crash,
+// Publish in a new process rolls them forward, and without it the next writer
+// removes them (the caller had not recorded that they were to be published).
+TEST_F(SegmentStoreTest, PreparedSegmentsRollForwardOrVanishAfterCrash) {
+  std::vector<Event> first, second;
+  for (int i = 0; i < 40; ++i) first.push_back(MakeEvent("a" + std::to_string(i), kT0 + i));
+  for (int i = 0; i < 40; ++i) second.push_back(MakeEvent("b" + std::to_string(i), kT0 + kDay * (i % 2) + i));
+  for (bool roll_forward : {true, false}) {
+    SCOPED_TRACE(roll_forward ? "published after the crash" : "not published");
+    auto mem = NewMemEnv();
+    ASSERT_TRUE(mem->CreateDirs("/data/events").ok());
+    FaultInjectionEnv fenv(mem.get());
+    SegmentStoreOptions options;
+    options.block_raw_bytes = 1024;
+    options.env = &fenv;
+    std::vector<std::string> names;
+    {
+      auto store = OpenSegmentStore("/data/events", options);
+      auto w = (*store)->NewWriter();
+      AddAll(w->get(), first);
+      ASSERT_TRUE((*w)->Commit().ok());
+      AddAll(w->get(), second);
+      auto prepared = (*w)->Prepare();
+      ASSERT_TRUE(prepared.ok()) << prepared.status().ToString();
+      names = *prepared;
+      EXPECT_EQ(names.size(), 2u);  // one segment per day
+      EXPECT_EQ(ScanAll(store->get()).size(), first.size()) << "prepared segments are not visible";
+      ASSERT_TRUE(fenv.SimulateCrash().ok());
+    }
+    options.env = mem.get();
+    options.remove_stale_temp_files = true;
+    auto store = OpenSegmentStore("/data/events", options);
+    ASSERT_TRUE(store.ok());
+    if (roll_forward) {
+      ASSERT_TRUE((*store)->Publish(names).ok());
+      ASSERT_TRUE((*store)->Publish(names).ok()) << "idempotent";
+    }
+    auto w = (*store)->NewWriter();
+    ASSERT_TRUE(w.ok());
+    auto check = (*store)->Verify();
+    ASSERT_TRUE(check.ok());
+    EXPECT_TRUE(check->ok());
+    EXPECT_EQ(check->temp_files, 0u);
+    EXPECT_EQ(ScanAll(store->get()).size(), first.size() + (roll_forward ? second.size() : 0));
+    // Dedup sees exactly what is stored.
+    EXPECT_EQ(*(*w)->Add(second[0]), !roll_forward);
+    if (!roll_forward) {
+      auto lost = (*store)->Publish(names);
+      EXPECT_EQ(lost.code(), StatusCode::kCorruption) << lost.ToString();
+    }
   }
 }
 

@@ -93,8 +93,10 @@ class BlockBuilder {
   std::vector<Entry> entries_;
 };
 
-// Writes one segment to `<final_path>.tmp`; Finish makes it durable and
-// renames it to `final_path`.
+// Writes one segment to `<final_path>.tmp`. Seal completes and fsyncs the temp
+// file (the segment is whole but not yet visible); Finish seals, renames it to
+// `final_path` and fsyncs the directory. PublishSegment renames a sealed temp
+// file on its own, also after a restart (see EventWriter::Prepare).
 class SegmentBuilder {
  public:
   static Result<std::unique_ptr<SegmentBuilder>> Create(Env* env, std::string final_path, std::string source_type);
@@ -103,7 +105,10 @@ class SegmentBuilder {
   // `block` is the output of BlockBuilder::Finish.
   Status AddBlock(std::string_view block, BlockHandle handle);
   void AddId(const Hash128& id) { ids_.push_back(id); }
-  // Writes ids, index and trailer; fsyncs; renames; fsyncs the directory.
+  // Writes ids, index and trailer; fsyncs and closes the temp file. The builder
+  // no longer owns the file: it is not removed on destruction.
+  Status Seal();
+  // Seal, rename, fsync the directory.
   Status Finish();
   void Abandon();
   uint64_t file_size() const { return file_size_; }
@@ -119,6 +124,11 @@ class SegmentBuilder {
   uint64_t file_size_ = 0;
   bool done_ = false;
 };
+
+// Renames `<final_path>.tmp` (sealed) to `final_path`. Idempotent: OK when the
+// rename already happened; Corruption when neither file exists. The caller
+// fsyncs the directory.
+Status PublishSegment(Env* env, const std::string& final_path);
 
 class SegmentReader {
  public:

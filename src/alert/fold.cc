@@ -1,0 +1,155 @@
+#include "alert/fold.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "common/json_writer.h"
+
+namespace vigil {
+
+int SeverityRank(const std::string& severity) {
+  if (severity == "informational") return 0;
+  if (severity == "low") return 1;
+  if (severity == "medium") return 2;
+  if (severity == "high") return 3;
+  if (severity == "critical") return 4;
+  return -1;
+}
+
+int64_t AlertBucketStart(int64_t event_time_ns, int64_t rollup_window_ns) {
+  if (rollup_window_ns <= 0) return 0;
+  int64_t q = event_time_ns / rollup_window_ns;
+  if (event_time_ns % rollup_window_ns != 0 && event_time_ns < 0) --q;
+  return q * rollup_window_ns;
+}
+
+namespace {
+
+// "<len>:<rule_id><len>:<entity><bucket>": unambiguous, hashed into the alert id.
+void AlertKey(std::string* key, std::string_view rule_id, std::string_view entity, int64_t bucket_start_ns) {
+  key->clear();
+  key->append(std::to_string(rule_id.size())).push_back(':');
+  key->append(rule_id);
+  key->append(std::to_string(entity.size())).push_back(':');
+  key->append(entity);
+  key->append(std::to_string(bucket_start_ns));
+}
+
+std::string EncodeTagList(const std::vector<std::string>& tags) {
+  std::string out = "[";
+  for (size_t i = 0; i < tags.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(&out, tags[i]);
+  }
+  out.push_back(']');
+  return out;
+}
+
+// The order MetadataStore keeps descriptive fields by: (rank, severity, title,
+// tags as JSON, finding_type), largest wins.
+bool Larger(std::string_view severity, std::string_view title, const std::vector<std::string>& tags,
+            std::string_view finding_type, const AlertDelta& d) {
+  const int rank = SeverityRank(std::string(severity));
+  const int best = SeverityRank(d.severity);
+  if (rank != best) return rank > best;
+  if (severity != d.severity) return severity > d.severity;
+  if (title != d.title) return title > d.title;
+  if (tags != d.tags) return EncodeTagList(tags) > EncodeTagList(d.tags);
+  return finding_type > d.finding_type;
+}
+
+bool EventIdLess(const std::pair<int64_t, std::string>& a, const std::pair<int64_t, std::string>& b) {
+  return std::tie(a.first, a.second) < std::tie(b.first, b.second);
+}
+
+}  // namespace
+
+std::string AlertId(const std::string& rule_id, const std::string& entity, int64_t bucket_start_ns) {
+  std::string key;
+  AlertKey(&key, rule_id, entity, bucket_start_ns);
+  return HexHash128(key);
+}
+
+std::string EncodeAlertTags(const std::vector<std::string>& tags) { return EncodeTagList(tags); }
+
+void AlertFold::Add(const Event& event, const Match& match) {
+  Hit h{match.rule_id,
+        match.title,
+        match.severity,
+        match.entity.empty() ? std::string_view(event.principal) : std::string_view(match.entity),
+        match.finding_type,
+        event.id,
+        &match.tags,
+        match.rollup_window_ns,
+        event.time_ns};
+  Fold(h, match.explain ? &match.explain : nullptr, nullptr);
+}
+
+void AlertFold::Add(const AlertHit& hit) {
+  Hit h{hit.rule_id, hit.title,    hit.severity,         hit.entity,       hit.finding_type,
+        hit.event_id, &hit.tags,   hit.rollup_window_ns, hit.event_time_ns};
+  Fold(h, nullptr, hit.match.empty() ? nullptr : &hit.match);
+}
+
+void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain, const std::string* match) {
+  const int64_t window = hit.rollup_window_ns > 0 ? hit.rollup_window_ns : kDefaultRollupWindowNs;
+  const int64_t bucket = AlertBucketStart(hit.event_time_ns, window);
+  AlertKey(&key_, hit.rule_id, hit.entity, bucket);
+  const Hash128 alert = HashId128(key_);
+  auto [it, inserted] = index_.try_emplace(alert, deltas_.size());
+  if (inserted) {
+    AlertDelta& d = deltas_.emplace_back();
+    d.id = Hex(alert);
+    d.rule_id = hit.rule_id;
+    d.title = hit.title;
+    d.severity = hit.severity;
+    d.tags = *hit.tags;
+    d.entity = hit.entity;
+    d.finding_type = hit.finding_type;
+    d.bucket_start_ns = bucket;
+  }
+  AlertDelta& d = deltas_[it->second];
+  if (!inserted && (hit.severity != d.severity || hit.title != d.title || *hit.tags != d.tags ||
+                    hit.finding_type != d.finding_type) &&
+      Larger(hit.severity, hit.title, *hit.tags, hit.finding_type, d)) {
+    d.title = hit.title;
+    d.severity = hit.severity;
+    d.tags = *hit.tags;
+    d.finding_type = hit.finding_type;
+  }
+  // The explanation of the earliest event (ties: the smallest text).
+  if ((explain != nullptr || match != nullptr) && (d.match.empty() || hit.event_time_ns <= d.match_time_ns)) {
+    std::string text = match != nullptr ? *match : (*explain)();
+    if (!text.empty() && (d.match.empty() || hit.event_time_ns < d.match_time_ns || text < d.match)) {
+      d.match = std::move(text);
+      d.match_time_ns = hit.event_time_ns;
+    }
+  }
+  // Count each (alert, event) once.
+  const Hash128 ev = HashId128(hit.event_id);
+  const Hash128 pair{ev.lo ^ (alert.lo * 0x9E3779B97F4A7C15ull), ev.hi ^ (alert.hi * 0xC2B2AE3D27D4EB4Full)};
+  if (!seen_.Insert(pair)) return;
+  const int64_t t = hit.event_time_ns;
+  d.first_seen_ns = d.count == 0 ? t : std::min(d.first_seen_ns, t);
+  d.last_seen_ns = d.count == 0 ? t : std::max(d.last_seen_ns, t);
+  ++d.count;
+  // Keep the smallest (time, id) pairs in a max-heap.
+  if (d.event_ids.size() < kMaxAlertEventIds) {
+    d.event_ids.emplace_back(t, hit.event_id);
+    std::push_heap(d.event_ids.begin(), d.event_ids.end(), EventIdLess);
+    ++held_ids_;
+  } else if (std::tie(t, hit.event_id) < std::tie(d.event_ids.front().first, d.event_ids.front().second)) {
+    std::pop_heap(d.event_ids.begin(), d.event_ids.end(), EventIdLess);
+    d.event_ids.back() = {t, std::string(hit.event_id)};
+    std::push_heap(d.event_ids.begin(), d.event_ids.end(), EventIdLess);
+  }
+}
+
+void AlertFold::Clear() {
+  deltas_.clear();
+  index_.clear();
+  seen_.Clear();
+  held_ids_ = 0;
+}
+
+}  // namespace vigil

@@ -1,0 +1,72 @@
+// Hash128Set: an open-addressing set of 128-bit hashes (16 bytes a slot, load
+// <= 3/4). Event-id dedup in the store and (alert, event) dedup in alert
+// folding hold millions of these; std::unordered_set would cost a node
+// allocation per entry.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "common/hash.h"
+
+namespace vigil {
+
+class Hash128Set {
+ public:
+  bool Contains(const Hash128& h) const {
+    if (IsZero(h)) return has_zero_;
+    if (slots_.empty()) return false;
+    for (size_t i = h.lo & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == h) return true;
+      if (IsZero(slots_[i])) return false;
+    }
+  }
+  // False when already present.
+  bool Insert(const Hash128& h) {
+    if (IsZero(h)) {
+      bool inserted = !has_zero_;
+      has_zero_ = true;
+      size_ += inserted;
+      return inserted;
+    }
+    if ((size_ + 1) * 4 > slots_.size() * 3) Grow();
+    size_t i = h.lo & mask_;
+    for (; !IsZero(slots_[i]); i = (i + 1) & mask_) {
+      if (slots_[i] == h) return false;
+    }
+    slots_[i] = h;
+    ++size_;
+    return true;
+  }
+  void Reserve(size_t n) {
+    while ((n + 1) * 4 > slots_.size() * 3) Grow();
+  }
+  size_t size() const { return size_; }
+  void Clear() {
+    std::vector<Hash128>().swap(slots_);
+    size_ = 0;
+    mask_ = 0;
+    has_zero_ = false;
+  }
+
+ private:
+  static bool IsZero(const Hash128& h) { return h.lo == 0 && h.hi == 0; }
+  void Grow() {
+    std::vector<Hash128> old;
+    old.swap(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Hash128{});
+    mask_ = slots_.size() - 1;
+    for (const Hash128& h : old) {
+      if (IsZero(h)) continue;
+      size_t i = h.lo & mask_;
+      while (!IsZero(slots_[i])) i = (i + 1) & mask_;
+      slots_[i] = h;
+    }
+  }
+  std::vector<Hash128> slots_;
+  size_t size_ = 0;
+  size_t mask_ = 0;
+  bool has_zero_ = false;
+};
+
+}  // namespace vigil
