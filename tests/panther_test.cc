@@ -7,6 +7,12 @@
 // state (`mocks`) cannot be decided from the record and are skipped. Every Panther
 // CloudTrail rule must be covered by a vigil rule or listed, with its reason, in
 // rules/aws/threats/UNCOVERED.md.
+//
+// The findings pack (rules/aws/findings) is judged the same way on Panther's
+// GuardDuty and Security Finding Format rules, but each labelled log goes the
+// way a delivered finding goes: content recognition must pick the guardduty or
+// securityhub parser, which builds the event, and every shipped rule runs on it
+// through the Sigma detector.
 #include "run_vigil.h"
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -21,6 +27,12 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "detect/sigma/rule_set.h"
+#include "detect/sigma/sigma_detector.h"
+#include "formats/guardduty.h"
+#include "formats/parser.h"
+#include "formats/securityhub.h"
 
 namespace {
 
@@ -85,6 +97,7 @@ struct PantherCase {
   bool expected = false;
   bool mocked = false;
   bool other_log_type = false;  // multi-log-type rules also carry e.g. Okta logs
+  std::string log_type;         // p_log_type; AWS.CloudTrail when absent
   std::string log_json;
 };
 
@@ -92,6 +105,34 @@ struct PantherRule {
   std::string id;
   std::vector<PantherCase> cases;
 };
+
+// A Panther rule file's id and labelled logs; false when it has no rule_id.
+bool ReadPantherRule(simdjson::dom::element doc, PantherRule* rule) {
+  std::string_view id;
+  if (doc["rule_id"].get(id)) return false;
+  rule->id = std::string(id);
+  simdjson::dom::array tests;
+  if (doc["tests"].get(tests)) return true;
+  for (simdjson::dom::element t : tests) {
+    PantherCase c;
+    std::string_view name;
+    if (!t["name"].get(name)) c.name = std::string(name);
+    bool expected = false;
+    if (!t["expected_result"].get(expected)) c.expected = expected;
+    simdjson::dom::element mocks;
+    if (!t["mocks"].get(mocks) && !mocks.is_null()) {
+      simdjson::dom::array arr;
+      c.mocked = mocks.get(arr) ? true : arr.size() > 0;
+    }
+    simdjson::dom::element log;
+    if (t["log"].get(log)) continue;
+    std::string_view log_type;
+    c.log_type = log["p_log_type"].get(log_type) ? "AWS.CloudTrail" : std::string(log_type);
+    c.log_json = simdjson::minify(log);
+    rule->cases.push_back(std::move(c));
+  }
+  return true;
+}
 
 // Every Panther rule whose log types include AWS.CloudTrail, with its labelled logs.
 std::map<std::string, PantherRule> LoadPantherCloudTrailRules() {
@@ -115,32 +156,9 @@ std::map<std::string, PantherRule> LoadPantherCloudTrailRules() {
     if (entry["file"].get(file)) continue;
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
-    if (parser.load((kPanther / std::string(file)).string()).get(doc)) continue;
     PantherRule rule;
-    std::string_view id;
-    if (doc["rule_id"].get(id)) continue;
-    rule.id = std::string(id);
-    simdjson::dom::array tests;
-    if (!doc["tests"].get(tests)) {
-      for (simdjson::dom::element t : tests) {
-        PantherCase c;
-        std::string_view name;
-        if (!t["name"].get(name)) c.name = std::string(name);
-        bool expected = false;
-        if (!t["expected_result"].get(expected)) c.expected = expected;
-        simdjson::dom::element mocks;
-        if (!t["mocks"].get(mocks) && !mocks.is_null()) {
-          simdjson::dom::array arr;
-          c.mocked = mocks.get(arr) ? true : arr.size() > 0;
-        }
-        simdjson::dom::element log;
-        if (t["log"].get(log)) continue;
-        std::string_view log_type;
-        if (!log["p_log_type"].get(log_type) && log_type != "AWS.CloudTrail") c.other_log_type = true;
-        c.log_json = simdjson::minify(log);
-        rule.cases.push_back(std::move(c));
-      }
-    }
+    if (parser.load((kPanther / std::string(file)).string()).get(doc) || !ReadPantherRule(doc, &rule)) continue;
+    for (PantherCase& c : rule.cases) c.other_log_type = c.log_type != "AWS.CloudTrail";
     rules[rule.id] = std::move(rule);
   }
   return rules;
@@ -193,9 +211,10 @@ std::vector<VigilRule> LoadThreatRules() {
 }
 
 // Rule ids listed in UNCOVERED.md: every `backticked` token that names a Panther rule.
-std::set<std::string> LoadUncovered(const std::map<std::string, PantherRule>& panther) {
+std::set<std::string> LoadUncovered(const std::map<std::string, PantherRule>& panther,
+                                    const fs::path& file = kPack / "UNCOVERED.md") {
   std::set<std::string> out;
-  std::string md = ReadFile(kPack / "UNCOVERED.md");
+  std::string md = ReadFile(file);
   size_t pos = 0;
   while ((pos = md.find('`', pos)) != std::string::npos) {
     size_t end = md.find('`', pos + 1);
@@ -281,6 +300,117 @@ TEST(PantherCloudTrail, ThreatPackAgreesWithEveryDecidableLabelledCase) {
   EXPECT_EQ(failed, 0u);
   for (const auto& id : neither) ADD_FAILURE() << "Panther rule " << id << " is neither covered nor listed in UNCOVERED.md";
   for (const auto& id : both) ADD_FAILURE() << "Panther rule " << id << " is covered and also listed in UNCOVERED.md";
+}
+
+}  // namespace
+
+namespace {
+
+const fs::path kRules = VIGIL_SOURCE_DIR "/rules";
+const fs::path kFindingsPack = VIGIL_SOURCE_DIR "/rules/aws/findings";
+
+struct FindingsDir {
+  const char* dir;           // under panther-tests/
+  std::string_view parser;   // the parser its logs must be recognised as
+};
+
+struct KeepEvents : vigil::ParseSink {
+  std::vector<vigil::Event> events;
+  std::vector<std::string> problems;
+  void OnEvent(vigil::Event&& e) override { events.push_back(std::move(e)); }
+  void OnDeadLetter(vigil::DeadLetter&& d) override { problems.push_back("dead letter: " + d.reason); }
+  void OnWarning(std::string_view, std::string_view m) override { problems.push_back("warning: " + std::string(m)); }
+};
+
+// The Panther rules of one directory with their labelled logs.
+std::map<std::string, PantherRule> LoadPantherDir(const fs::path& dir) {
+  std::map<std::string, PantherRule> rules;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".json") continue;
+    simdjson::dom::parser parser;
+    simdjson::dom::element doc;
+    PantherRule rule;
+    if (parser.load(e.path().string()).get(doc) || !ReadPantherRule(doc, &rule)) continue;
+    rules[rule.id] = std::move(rule);
+  }
+  return rules;
+}
+
+TEST(PantherFindings, FindingsPackAgreesWithEveryDecidableLabelledCase) {
+  // Every shipped rule, so that a finding raising a CloudTrail rule shows too.
+  vigil::RuleSet rule_set;
+  vigil::LintReport report;
+  ASSERT_TRUE(rule_set.LoadPath(kRules.string(), &report).ok());
+  ASSERT_TRUE(report.errors.empty()) << report.ToJson();
+  vigil::SigmaDetector detector(rule_set.SharedRules());
+  std::map<std::string, std::vector<std::string>> covering;  // Panther id -> vigil rule ids
+  std::set<std::string> findings_rules;
+  for (const vigil::LoadedRule& r : rule_set.rules()) {
+    if (fs::path(r.file).parent_path() != kFindingsPack) continue;
+    findings_rules.insert(r.rule->id());
+    for (const std::string& id : r.rule->covers()) covering[id].push_back(r.rule->id());
+  }
+  ASSERT_FALSE(findings_rules.empty()) << "no rules under " << kFindingsPack;
+
+  const FindingsDir dirs[] = {{"aws_guardduty_rules", vigil::kGuardDuty},
+                              {"aws_securityfinding_rules", vigil::kSecurityHub}};
+  std::set<std::string> panther_ids;
+  for (const FindingsDir& d : dirs) {
+    auto panther = LoadPantherDir(kPanther / d.dir);
+    ASSERT_FALSE(panther.empty()) << "no Panther rules under " << kPanther / d.dir;
+    std::set<std::string> uncovered = LoadUncovered(panther);
+    for (const auto& u : LoadUncovered(panther, kFindingsPack / "UNCOVERED.md")) uncovered.insert(u);
+    size_t passed = 0, failed = 0, skipped = 0, covered = 0;
+    for (const auto& [id, rule] : panther) {
+      panther_ids.insert(id);
+      auto cover = covering.find(id);
+      if (cover == covering.end()) {
+        EXPECT_TRUE(uncovered.count(id)) << "Panther rule " << id << " is neither covered nor listed in UNCOVERED.md";
+        continue;
+      }
+      EXPECT_FALSE(uncovered.count(id)) << "Panther rule " << id << " is covered and also listed in UNCOVERED.md";
+      ++covered;
+      for (const PantherCase& c : rule.cases) {
+        if (c.mocked) {
+          ++skipped;
+          continue;
+        }
+        std::string where = id + " / " + c.name;
+        const vigil::Parser* parser = vigil::ParserRegistry::Default().Recognize(c.log_json);
+        KeepEvents sink;
+        vigil::Status st = parser ? parser->Parse(vigil::ParseInput{where, c.log_json, 0}, sink)
+                                  : vigil::Status::InvalidArgument("not recognised");
+        bool ok = st.ok() && parser->name() == d.parser && sink.events.size() == 1 && sink.problems.empty();
+        std::set<std::string> raised;
+        if (ok) {
+          detector.Process(sink.events[0], [&](const vigil::Event&, const vigil::Match& m) { raised.insert(m.rule_id); });
+        }
+        bool by_cover = false;
+        for (const std::string& v : cover->second) by_cover = by_cover || raised.count(v) > 0;
+        std::vector<std::string> strays;  // shipped rules outside the findings pack
+        for (const std::string& r : raised)
+          if (!findings_rules.count(r)) strays.push_back(r);
+        if (ok && by_cover == c.expected && strays.empty()) {
+          ++passed;
+          continue;
+        }
+        ++failed;
+        std::string why = !st.ok()                        ? st.ToString()
+                          : parser->name() != d.parser    ? "recognised as " + std::string(parser->name())
+                          : sink.events.size() != 1       ? std::to_string(sink.events.size()) + " events"
+                          : !sink.problems.empty()        ? sink.problems[0]
+                          : !strays.empty()               ? "also raised rule " + strays[0]
+                          : c.expected                    ? "expected a match, got none"
+                                                          : "expected no match, got one";
+        ADD_FAILURE() << where << ": " << why;
+      }
+    }
+    std::printf("[ panther ] %s: %zu passed, %zu failed, %zu skipped (mocks); %zu of %zu Panther rules covered\n", d.dir,
+                passed, failed, skipped, covered, panther.size());
+    EXPECT_GT(passed, 0u);
+  }
+  for (const auto& [id, rules] : covering)
+    EXPECT_TRUE(panther_ids.count(id)) << "a findings rule covers `" << id << "`, which is no Panther finding rule";
 }
 
 }  // namespace
