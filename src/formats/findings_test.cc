@@ -12,6 +12,7 @@
 #include "common/glob.h"
 #include "common/time.h"
 #include "formats/guardduty.h"
+#include "formats/json_records.h"
 #include "formats/parser.h"
 #include "formats/securityhub.h"
 #include "formats/test_sink.h"
@@ -256,6 +257,19 @@ TEST(FindingsTest, LimitsAndBadRecordsAreDeadLetters) {
   ASSERT_EQ(lines.dead.size(), 1u);
   EXPECT_NE(lines.dead[0].reason.find("exceeds"), std::string::npos);
   EXPECT_EQ(lines.events.size(), 1u);  // `{}`: an empty finding still lands, with a content-hash id
+}
+
+TEST(JsonRecordsTest, TopLevelKeysInOnePass) {
+  std::string_view rec = R"({"a":{"b":"x"},"k\"b":1,"b":"v\"w","a":2})";
+  std::string_view keys[] = {"b", "a", "zz"};
+  size_t at[3];
+  EXPECT_EQ(FindTopLevelKeys(rec, keys, at), 0b011u);
+  EXPECT_EQ(JsonStringAt(rec, at[0]), R"(v\"w)");
+  EXPECT_EQ(rec.substr(at[1], 1), "{");  // the first occurrence
+  EXPECT_EQ(at[2], std::string_view::npos);
+  EXPECT_EQ(TopLevelValue(rec, "a"), R"({"b":"x"})");
+  EXPECT_EQ(JsonStringAt(rec, at[1]), "");  // not a string
+  EXPECT_EQ(FindTopLevelKeys(R"({"a":"unterminated)", keys, at), 0b010u);
 }
 
 }  // namespace

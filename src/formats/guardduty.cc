@@ -1,5 +1,6 @@
 #include "formats/guardduty.h"
 
+#include <iterator>
 #include <span>
 #include <string>
 
@@ -36,17 +37,21 @@ const ResourceKind kKinds[] = {
 const FieldPath kAccessKeyFallbacks[] = {FieldPath("resource.accessKeyDetails.principalId"),
                                          FieldPath("resource.accessKeyDetails.accessKeyId")};
 
-bool IsEventBridgeFinding(std::string_view record) {
-  return TopLevelString(record, "detail-type") == "GuardDuty Finding";
-}
+enum class Kind { kOther, kFinding, kEventBridge };
 
-bool LooksLikeFinding(std::string_view record) {
-  std::string_view arn = TopLevelString(record, "arn");
+// Tells a GuardDuty finding (its ARN, or the keys every finding has) and an
+// EventBridge `GuardDuty Finding` event from anything else, in one pass over
+// the record's top-level keys.
+Kind Classify(std::string_view record) {
+  static constexpr std::string_view kKeys[] = {"detail-type", "arn", "schemaVersion", "service", "severity", "type"};
+  size_t at[std::size(kKeys)];
+  uint64_t found = FindTopLevelKeys(record, kKeys, at);
+  if (JsonStringAt(record, at[0]) == "GuardDuty Finding") return Kind::kEventBridge;
+  std::string_view arn = JsonStringAt(record, at[1]);
   if (arn.starts_with("arn:aws") && arn.find(":guardduty:") != std::string_view::npos &&
       arn.find("/finding/") != std::string_view::npos)
-    return true;
-  return HasTopLevelKey(record, "schemaVersion") && HasTopLevelKey(record, "service") &&
-         HasTopLevelKey(record, "severity") && HasTopLevelKey(record, "type");
+    return Kind::kFinding;
+  return (found & 0b111100) == 0b111100 ? Kind::kFinding : Kind::kOther;
 }
 
 class GuardDutyParser final : public Parser {
@@ -57,12 +62,12 @@ class GuardDutyParser final : public Parser {
 
   bool Recognize(std::string_view head) const override {
     std::string_view first = FirstJsonRecord(head, "findings");
-    return !first.empty() && (IsEventBridgeFinding(first) || LooksLikeFinding(first));
+    return !first.empty() && Classify(first) != Kind::kOther;
   }
 
   Status Parse(const ParseInput& in, ParseSink& sink) const override {
     return ForEachJsonRecord(in, "findings", limits_, sink, [&](std::string_view raw, uint64_t index) {
-      if (IsEventBridgeFinding(raw)) {
+      if (Classify(raw) == Kind::kEventBridge) {
         std::string_view detail = TopLevelValue(raw, "detail");
         if (!detail.starts_with('{')) {
           sink.OnDeadLetter(DeadLetter{std::string(in.name), index, "GuardDuty Finding event without a detail object",

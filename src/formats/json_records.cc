@@ -1,5 +1,6 @@
 #include "formats/json_records.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -122,10 +123,6 @@ std::string_view FirstJsonRecord(std::string_view head, std::string_view wrapper
   return ValueAt(head, pos);
 }
 
-bool HasTopLevelKey(std::string_view record, std::string_view key) {
-  return FindTopLevelKey(record, key, kNoDepthLimit) != kNpos;
-}
-
 std::string_view TopLevelValue(std::string_view record, std::string_view key) {
   size_t pos = FindTopLevelKey(record, key, kNoDepthLimit);
   if (pos == kNpos || pos >= record.size()) return {};
@@ -133,10 +130,29 @@ std::string_view TopLevelValue(std::string_view record, std::string_view key) {
   return end == kNpos ? std::string_view() : record.substr(pos, end - pos);
 }
 
+std::string_view JsonStringAt(std::string_view text, size_t pos) {
+  if (pos >= text.size() || text[pos] != '"') return {};
+  size_t end = SkipJsonValue(text, pos, kNoDepthLimit);
+  return end == kNpos ? std::string_view() : text.substr(pos + 1, end - pos - 2);
+}
+
 std::string_view TopLevelString(std::string_view record, std::string_view key) {
-  std::string_view v = TopLevelValue(record, key);
-  if (v.size() < 2 || v.front() != '"') return {};
-  return v.substr(1, v.size() - 2);
+  return JsonStringAt(record, FindTopLevelKey(record, key, kNoDepthLimit));
+}
+
+uint64_t FindTopLevelKeys(std::string_view record, std::span<const std::string_view> keys,
+                          std::span<size_t> values) {
+  uint64_t found = 0;
+  std::fill(values.begin(), values.end(), kNpos);
+  VisitTopLevelKeys(record, kNoDepthLimit, [&](std::string_view k, size_t value) {
+    for (size_t i = 0; i < keys.size() && i < 64; ++i) {
+      if (k != keys[i] || (found >> i & 1)) continue;
+      found |= uint64_t{1} << i;
+      if (i < values.size()) values[i] = value;
+    }
+    return true;
+  });
+  return found;
 }
 
 void EmitJsonRecord(const ParseInput& in, std::string_view raw, uint64_t index, const InputLimits& limits,

@@ -44,11 +44,18 @@ Status ForEachJsonRecord(const ParseInput& in, std::string_view wrapper_key, con
 // shape above.
 std::string_view FirstJsonRecord(std::string_view head, std::string_view wrapper_key);
 
-// True when the object `record` has top-level key `key` (exact spelling).
-bool HasTopLevelKey(std::string_view record, std::string_view key);
-
 // The top-level string value of `key` as written (escapes kept), or empty.
 std::string_view TopLevelString(std::string_view record, std::string_view key);
+
+// The string value whose opening quote is at `pos`, as written (escapes kept),
+// or empty when no string starts there.
+std::string_view JsonStringAt(std::string_view text, size_t pos);
+
+// Which top-level keys of the object `record` are among `keys` (bit i set when
+// keys[i] is present), with the value offsets of the present ones in
+// `values` (npos for absent keys). One pass over the record.
+uint64_t FindTopLevelKeys(std::string_view record, std::span<const std::string_view> keys,
+                          std::span<size_t> values);
 
 // The exact bytes of the top-level value of `key` (any JSON type), or empty.
 std::string_view TopLevelValue(std::string_view record, std::string_view key);

@@ -29,6 +29,10 @@ const char* FindQuoteOrEscape(const char* p, const char* end) {
   return p;
 }
 
+}  // namespace
+
+namespace json_split_internal {
+
 // Skips a string starting at the opening quote; returns offset past the closing
 // quote or npos.
 size_t SkipString(std::string_view t, size_t pos) {
@@ -42,7 +46,9 @@ size_t SkipString(std::string_view t, size_t pos) {
   }
 }
 
-}  // namespace
+}  // namespace json_split_internal
+
+using json_split_internal::SkipString;
 
 size_t SkipJsonSpace(std::string_view text, size_t pos) {
   if (pos == 0 && text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;
@@ -185,23 +191,13 @@ Status SplitJsonArray(std::string_view t, size_t open, size_t max_depth, std::ve
 }
 
 size_t FindTopLevelKey(std::string_view t, std::string_view key, size_t max_depth) {
-  size_t pos = SkipJsonSpace(t, 0);
-  if (pos >= t.size() || t[pos] != '{') return std::string_view::npos;
-  pos = SkipJsonSpace(t, pos + 1);
-  while (pos < t.size() && t[pos] == '"') {
-    size_t kend = SkipString(t, pos);
-    if (kend == std::string_view::npos) return kend;
-    std::string_view k = t.substr(pos + 1, kend - pos - 2);
-    pos = SkipJsonSpace(t, kend);
-    if (pos >= t.size() || t[pos] != ':') return std::string_view::npos;
-    pos = SkipJsonSpace(t, pos + 1);
-    if (k == key) return pos;
-    pos = SkipJsonValue(t, pos, max_depth);
-    if (pos == std::string_view::npos) return pos;
-    pos = SkipJsonSpace(t, pos);
-    if (pos < t.size() && t[pos] == ',') pos = SkipJsonSpace(t, pos + 1);
-  }
-  return std::string_view::npos;
+  size_t found = std::string_view::npos;
+  VisitTopLevelKeys(t, max_depth, [&](std::string_view k, size_t value) {
+    if (k != key) return true;
+    found = value;
+    return false;
+  });
+  return found;
 }
 
 }  // namespace vigil

@@ -38,4 +38,34 @@ Status SplitJsonArray(std::string_view text, size_t open, size_t max_depth, std:
 // depth 1) and returns the offset of its first byte, or npos.
 size_t FindTopLevelKey(std::string_view text, std::string_view key, size_t max_depth);
 
+// For a top-level object, calls `visit(key, value_offset)` for each key at
+// depth 1 in order (the key as written, escapes kept) until it returns false
+// or the object (or `text`) ends. Cost: one pass, nested values skipped.
+template <typename Visit>
+void VisitTopLevelKeys(std::string_view text, size_t max_depth, Visit&& visit);
+
+namespace json_split_internal {
+size_t SkipString(std::string_view t, size_t pos);
+}  // namespace json_split_internal
+
+template <typename Visit>
+void VisitTopLevelKeys(std::string_view t, size_t max_depth, Visit&& visit) {
+  size_t pos = SkipJsonSpace(t, 0);
+  if (pos >= t.size() || t[pos] != '{') return;
+  pos = SkipJsonSpace(t, pos + 1);
+  while (pos < t.size() && t[pos] == '"') {
+    size_t kend = json_split_internal::SkipString(t, pos);
+    if (kend == std::string_view::npos) return;
+    std::string_view k = t.substr(pos + 1, kend - pos - 2);
+    pos = SkipJsonSpace(t, kend);
+    if (pos >= t.size() || t[pos] != ':') return;
+    pos = SkipJsonSpace(t, pos + 1);
+    if (!visit(k, pos)) return;
+    pos = SkipJsonValue(t, pos, max_depth);
+    if (pos == std::string_view::npos) return;
+    pos = SkipJsonSpace(t, pos);
+    if (pos < t.size() && t[pos] == ',') pos = SkipJsonSpace(t, pos + 1);
+  }
+}
+
 }  // namespace vigil

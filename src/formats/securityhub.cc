@@ -1,5 +1,6 @@
 #include "formats/securityhub.h"
 
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -32,12 +33,17 @@ const std::vector<IndexedResource>& Indexed() {
   return paths;
 }
 
-bool IsEventBridgeFindings(std::string_view record) {
-  return TopLevelString(record, "detail-type").starts_with("Security Hub Findings");
-}
+enum class Kind { kOther, kFinding, kEventBridge };
 
-bool LooksLikeFinding(std::string_view record) {
-  return HasTopLevelKey(record, "SchemaVersion") && HasTopLevelKey(record, "ProductArn");
+// Tells an ASFF finding (SchemaVersion and ProductArn, both required) and an
+// EventBridge `Security Hub Findings - ...` event from anything else, in one
+// pass over the record's top-level keys.
+Kind Classify(std::string_view record) {
+  static constexpr std::string_view kKeys[] = {"detail-type", "SchemaVersion", "ProductArn"};
+  size_t at[std::size(kKeys)];
+  uint64_t found = FindTopLevelKeys(record, kKeys, at);
+  if (JsonStringAt(record, at[0]).starts_with("Security Hub Findings")) return Kind::kEventBridge;
+  return (found & 0b110) == 0b110 ? Kind::kFinding : Kind::kOther;
 }
 
 class SecurityHubParser final : public Parser {
@@ -48,12 +54,12 @@ class SecurityHubParser final : public Parser {
 
   bool Recognize(std::string_view head) const override {
     std::string_view first = FirstJsonRecord(head, "Findings");
-    return !first.empty() && (IsEventBridgeFindings(first) || LooksLikeFinding(first));
+    return !first.empty() && Classify(first) != Kind::kOther;
   }
 
   Status Parse(const ParseInput& in, ParseSink& sink) const override {
     return ForEachJsonRecord(in, "Findings", limits_, sink, [&](std::string_view raw, uint64_t index) {
-      if (!IsEventBridgeFindings(raw)) {
+      if (Classify(raw) != Kind::kEventBridge) {
         EmitJsonRecord(in, raw, index, limits_, BuildSecurityHubEvent, sink);
         return;
       }
