@@ -371,6 +371,12 @@ TEST_F(E2ETest, CorrelationWindowSpansTwoIngestRuns) {
   const std::string alerts = Vigil("alerts --json " + Data()).out;
   EXPECT_NE(alerts.find("Burst of denied calls"), std::string::npos) << alerts;
   EXPECT_NE(alerts.find("\"entity\":\"arn:aws:iam::1:user/mallory\""), std::string::npos) << alerts;
+  // It says why: the group, and the three events of both runs in its window.
+  EXPECT_NE(alerts.find(R"("match":{"correlation":"event_count","group_by":{"userIdentity.arn":)"
+                        R"("arn:aws:iam::1:user/mallory"},"window_start":"2024-07-31T13:00:00Z",)"
+                        R"("window_end":"2024-07-31T13:04:00Z","condition":"gte 3","events":3)"),
+            std::string::npos)
+      << alerts;
   // The base rule does not alert on its own (generate defaults to false).
   EXPECT_EQ(alerts.find("\"title\":\"Denied call\""), std::string::npos) << alerts;
   // A backtest of the same file over the stored events raises the same alert,

@@ -195,6 +195,26 @@ TEST(CorrelationEngine, EventCountGroupByAndOrderIndependence) {
   ExpectOrderIndependent(yaml, ev, {{"c-bf", "alice", 130}});
 }
 
+// A correlation's match says why it fired: the group, the window, the
+// condition and what the window held.
+TEST(CorrelationEngine, MatchExplainsGroupWindowAndCounts) {
+  const std::string yaml =
+      "title: brute force\nid: c-bf\nlevel: high\ncorrelation:\n    type: event_count\n    rules: [failed_login]\n"
+      "    group-by: [user]\n    timespan: 60s\n    condition: {gte: 3}\n---\n" + kFailed;
+  Harness h(yaml);
+  std::vector<std::string> explained;
+  for (int t : {100, 110, 130}) {
+    h.det().Process(MakeEvent(Ev("fail", "alice"), t, "a" + std::to_string(t)), [&](const Event&, const Match& m) {
+      if (m.rule_id == "c-bf" && m.explain) explained.push_back(m.explain());
+    });
+  }
+  ASSERT_EQ(explained.size(), 1u);
+  EXPECT_EQ(explained[0],
+            R"({"correlation":"event_count","group_by":{"user":"alice"},"window_start":"1970-01-01T00:01:40Z",)"
+            R"("window_end":"1970-01-01T00:02:10Z","condition":"gte 3","events":3,"rules":{"failed_login":3},)"
+            R"("first_event_ids":["a100","a110","a130"]})");
+}
+
 TEST(CorrelationEngine, ValueCount) {
   const std::string yaml =
       "title: spray\nid: c-vc\ncorrelation:\n    type: value_count\n    rules: [failed_login]\n    group-by: [ip]\n"
