@@ -117,6 +117,13 @@ TEST_F(E2ETest, StratusIngestRaisesExactlyTheExpectedCisAlerts) {
       std::string_view tag = t.get_string().value();
       if (tag.substr(0, 8) == "cis.aws.") cis.emplace_back(tag.substr(8));
     }
+    // A correlation alert counts firings, named by firing ids; its match says
+    // which group and window fired.
+    std::string_view correlation;
+    if (match["correlation"].get(correlation) == simdjson::SUCCESS) {
+      EXPECT_TRUE(cis.empty()) << line;
+      continue;
+    }
     size_t ids = 0;
     for (simdjson::dom::element e : a["event_ids"].get_array()) {
       ++ids;
@@ -266,6 +273,30 @@ TEST_F(E2ETest, BacktestRaisesExactlyTheLiveAlerts) {
   }
   EXPECT_GE(rules, 15u);
   EXPECT_FALSE(live.empty());
+  // Correlation alerts fire eagerly on arrival: the Stratus files are not in
+  // time order, so live ingest may complete a window at a later match than the
+  // time-ordered backtest does (docs/rule-authoring.md). The same windows fire,
+  // with the same counts; only the firing time (and the ids derived from it)
+  // may differ. Everything else must be identical.
+  auto firing_time_free = [&](const std::string& json) {
+    simdjson::dom::element a;
+    EXPECT_EQ(parser.parse(json).get(a), simdjson::SUCCESS);
+    std::string_view correlation;
+    if (a["match"]["correlation"].get(correlation) != simdjson::SUCCESS) return json;
+    std::string out;
+    for (const char* key : {"id", "rule_id", "title", "severity", "entity"})
+      out += std::string(a[key].get_string().value()) + "|";
+    return out + std::to_string(a["count"].get_uint64().value());
+  };
+  size_t correlations = 0;
+  for (auto* m : {&live, &backtest}) {
+    for (auto& [id, json] : *m) {
+      std::string reduced = firing_time_free(json);
+      correlations += reduced != json;
+      json = reduced;
+    }
+  }
+  EXPECT_GT(correlations, 0u);
   EXPECT_EQ(backtest, live);
   // A time window narrows it; an unknown rule is a fatal error.
   CmdResult none = Vigil("rules backtest --json --to 2000-01-01T00:00:00Z " + Data() + " " VIGIL_SOURCE_DIR
@@ -371,10 +402,11 @@ TEST_F(E2ETest, CorrelationWindowSpansTwoIngestRuns) {
   const std::string alerts = Vigil("alerts --json " + Data()).out;
   EXPECT_NE(alerts.find("Burst of denied calls"), std::string::npos) << alerts;
   EXPECT_NE(alerts.find("\"entity\":\"arn:aws:iam::1:user/mallory\""), std::string::npos) << alerts;
-  // It says why: the group, and the three events of both runs in its window.
+  // It says why: the group, and the window from the first run's first event
+  // to the second run's event.
   EXPECT_NE(alerts.find(R"("match":{"correlation":"event_count","group_by":{"userIdentity.arn":)"
                         R"("arn:aws:iam::1:user/mallory"},"window_start":"2024-07-31T13:00:00Z",)"
-                        R"("window_end":"2024-07-31T13:04:00Z","condition":"gte 3","events":3)"),
+                        R"("window_end":"2024-07-31T13:04:00Z","condition":"gte 3")"),
             std::string::npos)
       << alerts;
   // The base rule does not alert on its own (generate defaults to false).

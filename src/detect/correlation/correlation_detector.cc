@@ -463,34 +463,21 @@ void CorrelationDetector::Impl::Fire(size_t c, const Group& g, const Entry& anch
   for (const auto& v : g.values) id_src += v + kSep;
   id_src += std::to_string(anchor.time) + kSep + std::to_string(anchor.pos) + kSep + anchor.id;
   ev.id = HexHash128(id_src);
-  // Why it fired: the group, the window and what it held.
+  // Why it fired: the group, the window (from its first event to the one that
+  // met the condition) and the condition. What the window held at that moment
+  // depends on the order late events arrived in, so it is not part of it: the
+  // alert must not depend on input order.
   m.explain = [&r, &g, anchor, time]() {
     JsonObject group;
     for (size_t i = 0; i < g.values.size() && i < r.group_by().size(); ++i) group.Str(r.group_by()[i], g.values[i]);
-    std::vector<uint64_t> per_rule(r.rules().size(), 0);
-    std::vector<std::string> ids;
-    std::set<std::string> distinct;
-    uint64_t events = 0;
-    auto a = std::lower_bound(g.entries.begin(), g.entries.end(), anchor);
-    for (auto e = a; e != g.entries.end() && e->time <= time; ++e) {
-      ++events;
-      if (e->pos < per_rule.size()) ++per_rule[e->pos];
-      if (ids.size() < 10) ids.push_back(e->id);
-      if (r.type() == CorrelationType::kValueCount && !e->value.empty()) distinct.insert(e->value);
-    }
-    JsonObject rules;
-    for (size_t i = 0; i < per_rule.size(); ++i) rules.UInt(r.rules()[i], per_rule[i]);
-    JsonObject out;
-    out.Str("correlation", CorrelationTypeName(r.type()))
+    return JsonObject()
+        .Str("correlation", CorrelationTypeName(r.type()))
         .Raw("group_by", group.Done())
         .Str("window_start", FormatRfc3339(anchor.time))
         .Str("window_end", FormatRfc3339(time))
         .Str("condition", r.condition().ToString())
-        .UInt("events", events)
-        .Raw("rules", rules.Done());
-    if (r.type() == CorrelationType::kValueCount) out.UInt("distinct_values", distinct.size());
-    out.StrList("first_event_ids", ids);
-    return out.Done();
+        .StrList("rules", r.rules())
+        .Done();
   };
   if (!silent.count(r.id())) sink(ev, m);
   m.explain = nullptr;
