@@ -54,6 +54,45 @@ struct FieldValue {
 // Called for each value; return false to stop the visit early.
 using FieldVisitor = std::function<bool(const FieldValue&)>;
 
+// Values gathered from a resolver (FieldResolver::Collect), appended in visit
+// order. A value's text either stays where the resolver keeps it (text the
+// resolver guarantees for its own lifetime) or is copied into the list, so
+// the FieldValue that at() returns is valid until the list is next appended
+// to or cleared, and the list must not outlive the resolver.
+// Thread safety: none; one list per thread.
+class FieldValueList {
+ public:
+  size_t size() const { return items_.size(); }
+  FieldValue at(size_t i) const {
+    const Item& it = items_[i];
+    FieldValue v = it.value;
+    if (it.copied) v.text = std::string_view(copies_.data() + it.offset, v.text.size());
+    return v;
+  }
+  // `text_is_stable`: v.text lives as long as the resolver (else it is copied).
+  void Add(const FieldValue& v, bool text_is_stable) {
+    Item it{v, !text_is_stable, 0};
+    if (it.copied) {
+      it.offset = static_cast<uint32_t>(copies_.size());
+      copies_.append(v.text);
+    }
+    items_.push_back(it);
+  }
+  void clear() {
+    items_.clear();
+    copies_.clear();
+  }
+
+ private:
+  struct Item {
+    FieldValue value;
+    bool copied;
+    uint32_t offset;  // into copies_ when copied
+  };
+  std::vector<Item> items_;
+  std::string copies_;
+};
+
 class FieldResolver {
  public:
   virtual ~FieldResolver() = default;
@@ -64,6 +103,15 @@ class FieldResolver {
   virtual bool Visit(const FieldPath& path, const FieldVisitor& visitor) const = 0;
   // Visits every scalar leaf of the record (for keyword/full-text matching).
   virtual void VisitAllScalars(const FieldVisitor& visitor) const = 0;
+  // Appends every value Visit(path) would visit to `out` and returns what
+  // Visit returns. The default copies each text through Visit; resolvers
+  // whose text outlives a visit override it to skip the callback and copies.
+  virtual bool Collect(const FieldPath& path, FieldValueList* out) const {
+    return Visit(path, [out](const FieldValue& v) {
+      out->Add(v, false);
+      return true;
+    });
+  }
 };
 
 struct Event {

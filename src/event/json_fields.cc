@@ -21,28 +21,29 @@ class JsonFields final : public FieldResolver {
   element root;
 
   bool Visit(const FieldPath& path, const FieldVisitor& visitor) const override {
-    bool stop = false;
-    const auto& parts = path.parts();
-    if (!parts.empty() && !root_keys_.empty()) {
-      // Every lookup starts at the root: take its first step from the flat
-      // key list (contiguous, length-checked) instead of walking the tape.
-      const std::string& first = parts[0];
-      for (const RootKey& k : root_keys_) {
-        if (k.length == first.size() && std::memcmp(k.data, first.data(), k.length) == 0)
-          return Walk(k.value, parts, 1, visitor, stop);
-      }
-      if (parts.size() == 1) return false;  // a plain key that is not there
-    }
-    return Walk(root, parts, 0, visitor, stop);
+    return Lookup(path, [&visitor](const FieldValue& v, bool) { return visitor(v); });
   }
 
-  // Lists the root object's keys after a parse (see Visit), in document
+  // Strings, booleans and structure markers point into `doc` or are
+  // constants; only a number's text is formatted on the stack and copied.
+  bool Collect(const FieldPath& path, FieldValueList* out) const override {
+    return Lookup(path, [out](const FieldValue& v, bool stable) {
+      out->Add(v, stable);
+      return true;
+    });
+  }
+
+  // Lists the root object's keys after a parse (see Lookup), in document
   // order, so a duplicate key resolves to its first occurrence as at_key does.
   void IndexRoot() {
     root_keys_.clear();
+    root_has_dotted_key_ = false;
     simdjson::dom::object obj;
     if (root.get(obj) != simdjson::SUCCESS) return;
-    for (auto field : obj) root_keys_.push_back(RootKey{field.key.data(), field.key.size(), field.value});
+    for (auto field : obj) {
+      root_keys_.push_back(RootKey{Head(field.key), field.key.data(), field.key.size(), field.value});
+      if (field.key.find('.') != std::string_view::npos) root_has_dotted_key_ = true;
+    }
   }
 
   void VisitAllScalars(const FieldVisitor& visitor) const override {
@@ -52,53 +53,97 @@ class JsonFields final : public FieldResolver {
 
  private:
   struct RootKey {
+    uint64_t head;     // Head(key)
     const char* data;  // into doc's string buffer
     size_t length;
     element value;
   };
   std::vector<RootKey> root_keys_;  // capacity reused when pooled
+  bool root_has_dotted_key_ = false;
 
-  static bool Emit(element e, const FieldVisitor& visitor, bool& stop) {
+  // The first 8 bytes of a key, zero-padded: one comparison rejects almost
+  // every other key of the same length.
+  static uint64_t Head(std::string_view key) {
+    uint64_t h = 0;
+    std::memcpy(&h, key.data(), key.size() < 8 ? key.size() : 8);
+    return h;
+  }
+
+  // `sink(value, text_is_stable)` returns false to stop. A template rather
+  // than a FieldVisitor so that Collect runs without an indirect call per value.
+  template <typename Sink>
+  bool Lookup(const FieldPath& path, const Sink& sink) const {
+    bool stop = false;
+    const auto& parts = path.parts();
+    if (!parts.empty() && !root_keys_.empty()) {
+      // Every lookup starts at the root: take its first step from the flat
+      // key list (contiguous, length-checked) instead of walking the tape.
+      const std::string& first = parts[0];
+      const uint64_t head = Head(first);
+      for (const RootKey& k : root_keys_) {
+        if (k.head == head && k.length == first.size() &&
+            (k.length <= 8 || std::memcmp(k.data + 8, first.data() + 8, k.length - 8) == 0))
+          return Walk(k.value, parts, 1, sink, stop);
+      }
+      // Not there; only a root key with a dot in it (`a.b` for path a.b.c)
+      // could still match, which the walk from the root tries.
+      if (parts.size() == 1 || !root_has_dotted_key_) return false;
+    }
+    return Walk(root, parts, 0, sink, stop);
+  }
+
+  template <typename Sink>
+  static bool Emit(element e, const Sink& sink, bool& stop) {
     FieldValue v;
     char buf[40];
+    bool stable = true;
     switch (e.type()) {
       case element_type::NULL_VALUE:
         v.kind = ValueKind::kNull;
         break;
-      case element_type::BOOL:
+      case element_type::BOOL: {
+        bool b = false;
+        if (e.get(b) != simdjson::SUCCESS) return false;
         v.kind = ValueKind::kBool;
-        v.boolean = e.get_bool().value_unsafe();
-        v.text = v.boolean ? "true" : "false";
+        v.boolean = b;
+        v.text = b ? "true" : "false";
         break;
+      }
       case element_type::INT64: {
-        int64_t i = e.get_int64().value_unsafe();
+        int64_t i = 0;
+        if (e.get(i) != simdjson::SUCCESS) return false;
         v.kind = ValueKind::kNumber;
         v.number = static_cast<double>(i);
         v.is_integer = true;
         auto r = std::to_chars(buf, buf + sizeof buf, i);
         v.text = std::string_view(buf, r.ptr - buf);
+        stable = false;
         break;
       }
       case element_type::UINT64: {
-        uint64_t u = e.get_uint64().value_unsafe();
+        uint64_t u = 0;
+        if (e.get(u) != simdjson::SUCCESS) return false;
         v.kind = ValueKind::kNumber;
         v.number = static_cast<double>(u);
         v.is_integer = true;
         auto r = std::to_chars(buf, buf + sizeof buf, u);
         v.text = std::string_view(buf, r.ptr - buf);
+        stable = false;
         break;
       }
       case element_type::DOUBLE: {
-        double d = e.get_double().value_unsafe();
+        double d = 0;
+        if (e.get(d) != simdjson::SUCCESS) return false;
         v.kind = ValueKind::kNumber;
         v.number = d;
         auto r = std::to_chars(buf, buf + sizeof buf, d);
         v.text = std::string_view(buf, r.ptr - buf);
+        stable = false;
         break;
       }
       case element_type::STRING:
         v.kind = ValueKind::kString;
-        v.text = e.get_string().value_unsafe();
+        if (e.get(v.text) != simdjson::SUCCESS) return false;
         break;
       case element_type::OBJECT:
         v.kind = ValueKind::kObject;
@@ -107,20 +152,23 @@ class JsonFields final : public FieldResolver {
         v.kind = ValueKind::kArray;
         break;
     }
-    if (!visitor(v)) stop = true;
+    if (!sink(v, stable)) stop = true;
     return true;
   }
 
-  static bool IsIndexStep(const std::string& part) {
-    if (part.size() < 3 || part.front() != '[' || part.back() != ']') return false;
-    for (size_t k = 1; k + 1 < part.size(); ++k)
-      if (part[k] < '0' || part[k] > '9') return false;
-    return part.size() <= 12;
+  // `[N]` with 1 to 10 digits: the index, else -1.
+  static int64_t IndexStep(const std::string& part) {
+    if (part.size() < 3 || part.size() > 12 || part.front() != '[' || part.back() != ']') return -1;
+    int64_t n = 0;
+    for (size_t k = 1; k + 1 < part.size(); ++k) {
+      if (part[k] < '0' || part[k] > '9') return -1;
+      n = n * 10 + (part[k] - '0');
+    }
+    return n;
   }
-  static size_t IndexOf(const std::string& part) { return std::stoul(part.substr(1, part.size() - 2)); }
 
-  static bool Walk(element e, const std::vector<std::string>& parts, size_t i, const FieldVisitor& visitor,
-                   bool& stop) {
+  template <typename Sink>
+  static bool Walk(element e, const std::vector<std::string>& parts, size_t i, const Sink& sink, bool& stop) {
     if (stop) return true;
     if (i == parts.size()) {
       if (e.type() == element_type::ARRAY) {
@@ -130,28 +178,28 @@ class JsonFields final : public FieldResolver {
         if (e.get(arr) != simdjson::SUCCESS) return false;
         for (element child : arr) {
           any = true;
-          Emit(child, visitor, stop);
+          Emit(child, sink, stop);
           if (stop) break;
         }
-        if (!any) Emit(e, visitor, stop);  // empty array: report presence once
+        if (!any) Emit(e, sink, stop);  // empty array: report presence once
         return true;
       }
-      return Emit(e, visitor, stop);
+      return Emit(e, sink, stop);
     }
-    if (IsIndexStep(parts[i])) {
+    if (int64_t index = IndexStep(parts[i]); index >= 0) {
       // `[N]` picks one element of an array (no fan-out); anything else is absent.
       simdjson::dom::array arr;
       if (e.get(arr) != simdjson::SUCCESS) return false;
       element child;
-      if (arr.at(IndexOf(parts[i])).get(child) != simdjson::SUCCESS) return false;
-      return Walk(child, parts, i + 1, visitor, stop);
+      if (arr.at(static_cast<size_t>(index)).get(child) != simdjson::SUCCESS) return false;
+      return Walk(child, parts, i + 1, sink, stop);
     }
     if (e.type() == element_type::ARRAY) {
       bool found = false;
       simdjson::dom::array arr;
       if (e.get(arr) != simdjson::SUCCESS) return false;
       for (element child : arr) {
-        found |= Walk(child, parts, i, visitor, stop);
+        found |= Walk(child, parts, i, sink, stop);
         if (stop) break;
       }
       return found;
@@ -161,15 +209,18 @@ class JsonFields final : public FieldResolver {
     if (e.get(obj) != simdjson::SUCCESS) return false;
     element child;
     if (obj.at_key(parts[i]).get(child) == simdjson::SUCCESS) {
-      return Walk(child, parts, i + 1, visitor, stop);
+      return Walk(child, parts, i + 1, sink, stop);
     }
+    if (i + 1 == parts.size()) return false;
     // Keys may themselves contain dots (e.g. "x-amz-server-side-encryption.kms"):
-    // try joining the remaining parts greedily.
-    std::string joined = parts[i];
+    // try joining the remaining parts greedily. The buffer is per thread so
+    // that a missing nested path costs no allocation.
+    thread_local std::string joined;
+    joined = parts[i];
     for (size_t j = i + 1; j < parts.size(); ++j) {
       joined += '.';
       joined += parts[j];
-      if (obj.at_key(joined).get(child) == simdjson::SUCCESS) return Walk(child, parts, j + 1, visitor, stop);
+      if (obj.at_key(joined).get(child) == simdjson::SUCCESS) return Walk(child, parts, j + 1, sink, stop);
     }
     return false;
   }
@@ -196,7 +247,7 @@ class JsonFields final : public FieldResolver {
         break;
       }
       default:
-        Emit(e, visitor, stop);
+        Emit(e, [&visitor](const FieldValue& v, bool) { return visitor(v); }, stop);
     }
   }
 };

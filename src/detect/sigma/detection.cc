@@ -206,29 +206,29 @@ bool RefRelates(std::string_view value, std::string_view ref, const ValueMatcher
 }
 
 // `field|fieldref: other` (with startswith/endswith/contains, all, neq).
-bool MatchFieldRef(const FieldMatcher& m, const FieldResolver& fields) {
-  std::vector<std::string> refs;
+bool MatchFieldRef(const FieldMatcher& m, EventFields& fields) {
+  const EventFields::Values field = fields.Get(m.path, m.slot);
   bool any = false;
   bool saw_value = false;
   for (const ValueMatcher& vm : m.values) {
-    refs.clear();
-    fields.Visit(vm.ref, [&](const FieldValue& v) {
-      if (IsScalar(v)) refs.emplace_back(v.text);
-      return true;
-    });
-    if (m.negate && refs.empty()) return false;  // nothing to differ from
+    const EventFields::Values refs = fields.Get(vm.ref, vm.ref_slot);
+    // Values are read only after both lookups: a lookup may move copied text.
+    bool have_ref = false;
+    for (uint32_t r = 0; r < refs.count && !have_ref; ++r) have_ref = IsScalar(refs[r]);
+    if (m.negate && !have_ref) return false;  // nothing to differ from
     bool hit = false;
-    fields.Visit(m.path, [&](const FieldValue& v) {
-      if (!IsScalar(v)) return true;
+    for (uint32_t i = 0; i < field.count && !hit; ++i) {
+      const FieldValue v = field[i];
+      if (!IsScalar(v)) continue;
       saw_value = true;
-      for (const std::string& r : refs) {
-        if (RefRelates(v.text, r, vm)) {
+      for (uint32_t r = 0; r < refs.count; ++r) {
+        const FieldValue ref = refs[r];
+        if (IsScalar(ref) && RefRelates(v.text, ref.text, vm)) {
           hit = true;
-          return false;
+          break;
         }
       }
-      return true;
-    });
+    }
     if (m.negate) {
       if (hit) return false;
       continue;
@@ -240,61 +240,67 @@ bool MatchFieldRef(const FieldMatcher& m, const FieldResolver& fields) {
   return m.negate ? saw_value : any;
 }
 
+// What one field matcher saw so far while its values are fed in.
+struct MatchState {
+  explicit MatchState(size_t n) : hits(n) {}
+  HitSet hits;
+  bool saw_value = false;
+  bool saw_null = false;
+};
+
+// Feeds one value to `m`; false once the outcome cannot change.
+bool OnValue(const FieldMatcher& m, MatchState& st, const FieldValue& v) {
+  if (v.kind == ValueKind::kNull) {
+    st.saw_null = true;
+    return true;
+  }
+  if (!IsScalar(v)) return true;
+  st.saw_value = true;
+  const size_t n = m.values.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (st.hits.Test(i)) continue;
+    if (m.values[i].MatchesScalar(v)) {
+      st.hits.Set(i);
+      if (!m.all) return false;
+    }
+  }
+  return !(m.all && st.hits.count() == n);
+}
+
 }  // namespace
 
-bool FieldMatcher::Matches(const FieldResolver& fields) const {
+bool FieldMatcher::Matches(EventFields& fields) const {
   if (values.empty()) return false;
   if (values.front().kind == ValueMatcher::Kind::kFieldRef) return MatchFieldRef(*this, fields);
-
-  // The visitor captures one pointer so that std::function stores it inline
-  // (no allocation per evaluation).
-  struct State {
-    const FieldMatcher* self;
-    size_t n;
-    HitSet hits;
-    bool saw_value = false;
-    bool saw_null = false;
-  } st{this, values.size(), HitSet(values.size())};
-  State* sp = &st;
-  auto on_value = [sp](const FieldValue& v) {
-    if (v.kind == ValueKind::kNull) {
-      sp->saw_null = true;
-      return true;
-    }
-    if (!IsScalar(v)) return true;
-    sp->saw_value = true;
-    const FieldMatcher& m = *sp->self;
-    for (size_t i = 0; i < sp->n; ++i) {
-      if (sp->hits.Test(i)) continue;
-      if (m.values[i].MatchesScalar(v)) {
-        sp->hits.Set(i);
-        if (!m.all) return false;
-      }
-    }
-    return !(m.all && sp->hits.count() == sp->n);
-  };
+  MatchState st(values.size());
   bool present = true;
   if (keyword) {
-    fields.VisitAllScalars(on_value);
+    fields.resolver().VisitAllScalars([this, &st](const FieldValue& v) { return OnValue(*this, st, v); });
   } else {
-    present = fields.Visit(path, on_value);
+    const EventFields::Values vals = fields.Get(path, slot);
+    present = vals.present;
+    for (uint32_t i = 0; i < vals.count; ++i)
+      if (!OnValue(*this, st, vals[i])) break;
   }
-  const size_t n = st.n;
+  const size_t n = values.size();
   HitSet& hits = st.hits;
-  const bool saw_value = st.saw_value;
-  const bool saw_null = st.saw_null;
   if (hits.count() == 0 || all) {
     for (size_t i = 0; i < n; ++i) {
       const ValueMatcher& vm = values[i];
-      if (vm.kind == ValueMatcher::Kind::kNull && (!present || saw_null)) hits.Set(i);
+      if (vm.kind == ValueMatcher::Kind::kNull && (!present || st.saw_null)) hits.Set(i);
       if (vm.kind == ValueMatcher::Kind::kExists && present == vm.exists_expected) hits.Set(i);
     }
   }
-  if (negate) return saw_value && hits.count() == 0;
+  if (negate) return st.saw_value && hits.count() == 0;
   return all ? hits.count() == n : hits.count() > 0;
 }
 
-bool Selection::Matches(const FieldResolver& fields) const {
+bool FieldMatcher::Matches(const FieldResolver& fields) const {
+  EventFields cache(fields);
+  return Matches(cache);
+}
+
+bool Selection::Matches(EventFields& fields) const {
   for (const auto& alt : alternatives) {
     bool ok = true;
     for (const FieldMatcher& m : alt) {
@@ -308,9 +314,14 @@ bool Selection::Matches(const FieldResolver& fields) const {
   return false;
 }
 
+bool Selection::Matches(const FieldResolver& fields) const {
+  EventFields cache(fields);
+  return Matches(cache);
+}
+
 namespace {
 
-bool Eval(const CondNode& node, const Detection& d, const FieldResolver& fields) {
+bool Eval(const CondNode& node, const Detection& d, EventFields& fields) {
   switch (node.op) {
     case CondNode::Op::kRef:
       return d.selections[static_cast<size_t>(node.selection)].Matches(fields);
@@ -337,6 +348,11 @@ bool Eval(const CondNode& node, const Detection& d, const FieldResolver& fields)
 
 }  // namespace
 
-bool Detection::Matches(const FieldResolver& fields) const { return Eval(condition, *this, fields); }
+bool Detection::Matches(EventFields& fields) const { return Eval(condition, *this, fields); }
+
+bool Detection::Matches(const FieldResolver& fields) const {
+  EventFields cache(fields);
+  return Matches(cache);
+}
 
 }  // namespace vigil::sigma_internal

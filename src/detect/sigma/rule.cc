@@ -282,6 +282,7 @@ Result<ValueMatcher> CompileText(const std::string& text, const YAML::Node& v, c
       if (text.empty()) return Invalid("`" + key + "`: fieldref needs a field name");
       vm.kind = ValueMatcher::Kind::kFieldRef;
       vm.ref = FieldPath(text);
+      vm.ref_slot = sigma_internal::FieldSlot(text);
       vm.cased = m.cased;
       vm.ref_shape = m.position == Modifiers::Position::kContains     ? GlobPattern::Shape::kContains
                      : m.position == Modifiers::Position::kStartsWith ? GlobPattern::Shape::kPrefix
@@ -385,6 +386,7 @@ Result<FieldMatcher> CompileField(const std::string& key, const YAML::Node& valu
   if (fm.keyword && m.type != Modifiers::Type::kPlain && m.type != Modifiers::Type::kRe)
     return Invalid("`" + key + "`: a keyword search needs a field name for this modifier");
   fm.path = FieldPath(field);
+  if (!fm.keyword) fm.slot = sigma_internal::FieldSlot(field);
   fm.all = m.all;
   fm.negate = m.neq;
   std::vector<YAML::Node> items;
@@ -972,12 +974,13 @@ std::string SigmaRule::Explain(const FieldResolver& fields) const {
   if (cloudwatch_pattern_) return JsonObject().Str("cloudwatch_pattern", cloudwatch_pattern_->source()).Done();
   std::vector<std::string> held;
   std::map<std::string, std::string> seen;  // field as written -> first value
+  sigma_internal::EventFields cache(fields);
   for (const sigma_internal::Selection& sel : detection_->selections) {
-    if (!sel.Matches(fields)) continue;
+    if (!sel.Matches(cache)) continue;
     held.push_back(sel.name);
     for (const auto& alternative : sel.alternatives) {
       bool all = true;
-      for (const auto& fm : alternative) all = all && fm.Matches(fields);
+      for (const auto& fm : alternative) all = all && fm.Matches(cache);
       if (!all) continue;
       for (const auto& fm : alternative) {
         if (fm.keyword || seen.count(fm.display)) continue;

@@ -16,6 +16,7 @@
 
 #include "common/glob.h"
 #include "common/status.h"
+#include "detect/sigma/internal/event_fields.h"
 #include "detect/sigma/internal/value_transforms.h"
 #include "event/event.h"
 
@@ -67,6 +68,7 @@ struct ValueMatcher {
   IpNetwork network;
   bool exists_expected = true;
   FieldPath ref;
+  uint32_t ref_slot = kNoSlot;  // FieldSlot(ref.str())
   bool cased = false;  // kFieldRef: case-sensitive comparison
   // kFieldRef: how the field's value relates to the referenced one (kExact:
   // equal; kPrefix: starts with it; kSuffix: ends with it; kContains).
@@ -84,12 +86,14 @@ struct ValueMatcher {
 // `field|mods: values` (or a keyword list when `keyword`).
 struct FieldMatcher {
   FieldPath path;
+  uint32_t slot = kNoSlot;  // FieldSlot(path.str()); kNoSlot for keywords
   std::string display;   // the key as written, for diagnostics
   bool keyword = false;  // match against every scalar of the record
   bool all = false;      // every value must match (default: any)
   bool negate = false;   // `neq`: present, and no value matches
   std::vector<ValueMatcher> values;
 
+  bool Matches(EventFields& fields) const;
   bool Matches(const FieldResolver& fields) const;
 };
 
@@ -98,6 +102,7 @@ struct Selection {
   std::string name;
   std::vector<std::vector<FieldMatcher>> alternatives;
 
+  bool Matches(EventFields& fields) const;
   bool Matches(const FieldResolver& fields) const;
 };
 
@@ -115,6 +120,7 @@ struct Detection {
   std::vector<Selection> selections;
   CondNode condition;
 
+  bool Matches(EventFields& fields) const;
   bool Matches(const FieldResolver& fields) const;
 };
 

@@ -1,0 +1,86 @@
+#include "detect/sigma/internal/event_fields.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace vigil::sigma_internal {
+
+uint32_t FieldSlot(std::string_view dotted) {
+  static std::mutex mu;
+  static auto* slots = new std::unordered_map<std::string, uint32_t>();  // never destroyed
+  std::lock_guard<std::mutex> lock(mu);
+  auto [it, added] = slots->try_emplace(std::string(dotted), static_cast<uint32_t>(slots->size()));
+  (void)added;
+  return it->second;
+}
+
+struct EventFields::Storage {
+  struct Slot {
+    uint32_t epoch = 0;  // the slot is filled when equal to Storage::epoch
+    uint32_t begin = 0;
+    uint32_t count = 0;
+    bool present = false;
+  };
+  std::vector<Slot> slots;
+  uint32_t epoch = 0;
+  FieldValueList values;
+};
+
+namespace {
+
+// Storage outlives one event so that slots and value buffers are allocated
+// once per thread, not per event.
+class StoragePool {
+ public:
+  ~StoragePool() {
+    for (auto* s : free_) delete s;
+  }
+  static StoragePool& ForThread() {
+    thread_local StoragePool pool;
+    return pool;
+  }
+  EventFields::Storage* Take() {
+    if (free_.empty()) return new EventFields::Storage();
+    EventFields::Storage* s = free_.back();
+    free_.pop_back();
+    return s;
+  }
+  void Give(EventFields::Storage* s) { free_.push_back(s); }
+
+ private:
+  std::vector<EventFields::Storage*> free_;
+};
+
+}  // namespace
+
+EventFields::EventFields(const FieldResolver& fields)
+    : fields_(fields), storage_(StoragePool::ForThread().Take()) {
+  if (++storage_->epoch == 0) {  // wrapped: forget every slot's stale epoch
+    for (auto& s : storage_->slots) s.epoch = 0;
+    storage_->epoch = 1;
+  }
+  storage_->values.clear();
+}
+
+EventFields::~EventFields() { StoragePool::ForThread().Give(storage_); }
+
+EventFields::Values EventFields::Get(const FieldPath& path, uint32_t slot) {
+  Storage& st = *storage_;
+  if (slot != kNoSlot && slot < st.slots.size() && st.slots[slot].epoch == st.epoch) {
+    const Storage::Slot& s = st.slots[slot];
+    return Values{&st.values, s.begin, s.count, s.present};
+  }
+  const auto begin = static_cast<uint32_t>(st.values.size());
+  const bool present = fields_.Collect(path, &st.values);
+  const auto count = static_cast<uint32_t>(st.values.size()) - begin;
+  if (slot != kNoSlot) {
+    if (slot >= st.slots.size()) st.slots.resize(slot + 1);
+    st.slots[slot] = Storage::Slot{st.epoch, begin, count, present};
+  }
+  return Values{&st.values, begin, count, present};
+}
+
+}  // namespace vigil::sigma_internal
