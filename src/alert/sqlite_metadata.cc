@@ -88,7 +88,7 @@ EventIds DecodeEventIds(std::string_view s) {
   return ids;
 }
 
-// The smallest kMaxAlertEventIds of two sorted lists.
+// The smallest kMaxAlertEventIds of two sorted lists (duplicates once).
 EventIds MergeEventIds(const EventIds& a, const EventIds& b) {
   EventIds out;
   out.reserve(std::min(a.size() + b.size(), kMaxAlertEventIds));
@@ -113,7 +113,7 @@ INSERT INTO alerts (id, rule_id, title, severity, severity_rank, tags, entity, b
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10, ?13, ?14, ?15)
 ON CONFLICT (id) DO UPDATE SET
   count = count + excluded.count,
-  event_ids = excluded.event_ids,
+  event_ids = vigil_merge_event_ids(event_ids, excluded.event_ids),
   match = CASE WHEN excluded.match != '' AND
                     (match = '' OR (excluded.match_time_ns, excluded.match) < (match_time_ns, match))
                THEN excluded.match ELSE match END,
@@ -169,11 +169,28 @@ std::string ColumnText(sqlite3_stmt* s, int i) {
   return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, i));
 }
 
+// SQL function vigil_merge_event_ids(stored, added): merges two encoded lists,
+// so that an upsert merges an alert's ids in one statement.
+void MergeEventIdsSql(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  auto text = [&](int i) {
+    const unsigned char* p = argc > i ? sqlite3_value_text(argv[i]) : nullptr;
+    return p == nullptr ? std::string_view()
+                        : std::string_view(reinterpret_cast<const char*>(p), sqlite3_value_bytes(argv[i]));
+  };
+  std::string_view stored = text(0), added = text(1);
+  if (stored.empty() || added.empty()) {
+    std::string_view one = stored.empty() ? added : stored;
+    sqlite3_result_text(ctx, one.data(), static_cast<int>(one.size()), SQLITE_TRANSIENT);
+    return;
+  }
+  std::string merged = EncodeEventIds(MergeEventIds(DecodeEventIds(stored), DecodeEventIds(added)));
+  sqlite3_result_text(ctx, merged.data(), static_cast<int>(merged.size()), SQLITE_TRANSIENT);
+}
+
 class SqliteMetadata final : public MetadataStore {
  public:
   explicit SqliteMetadata(std::string path) : path_(std::move(path)) {}
   ~SqliteMetadata() override {
-    get_event_ids_.reset();
     upsert_alert_.reset();
     delete_state_.reset();
     put_state_.reset();
@@ -187,6 +204,10 @@ class SqliteMetadata final : public MetadataStore {
       return Error("open");
     }
     sqlite3_busy_timeout(db_, 10000);
+    if (sqlite3_create_function(db_, "vigil_merge_event_ids", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                MergeEventIdsSql, nullptr, nullptr) != SQLITE_OK) {
+      return Error("register vigil_merge_event_ids");
+    }
     // Alert-event rows are inserted at random places in their indexes; keep
     // the hot pages in memory rather than re-reading them through syscalls.
     VIGIL_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -65536"));  // KiB
@@ -224,7 +245,6 @@ class SqliteMetadata final : public MetadataStore {
 
   Result<size_t> Commit(const MetadataCommit& commit) override {
     std::lock_guard<std::mutex> l(mu_);
-    VIGIL_RETURN_IF_ERROR(Prepare(&get_event_ids_, "SELECT event_ids FROM alerts WHERE id = ?1"));
     VIGIL_RETURN_IF_ERROR(Prepare(&upsert_alert_, kUpsertAlert));
     VIGIL_RETURN_IF_ERROR(Prepare(&put_state_, "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)"));
     VIGIL_RETURN_IF_ERROR(Prepare(&delete_state_, "DELETE FROM state WHERE key = ?1"));
@@ -233,20 +253,9 @@ class SqliteMetadata final : public MetadataStore {
     if (commit.alerts != nullptr) {
       for (const AlertDelta& d : commit.alerts->deltas()) {
         if (d.count == 0) continue;
-        // The alert's ids: the delta's, merged with those already stored.
+        // The delta's ids; the upsert merges them with those already stored.
         EventIds ids = d.event_ids;
         std::sort(ids.begin(), ids.end());
-        sqlite3_stmt* g = get_event_ids_->get();
-        sqlite3_reset(g);
-        BindText(g, 1, d.id);
-        int rc = sqlite3_step(g);
-        if (rc == SQLITE_ROW) {
-          const char* p = reinterpret_cast<const char*>(sqlite3_column_text(g, 0));
-          if (p != nullptr) ids = MergeEventIds(DecodeEventIds(std::string_view(p, sqlite3_column_bytes(g, 0))), ids);
-        } else if (rc != SQLITE_DONE) {
-          return Abort("read alert");
-        }
-        sqlite3_reset(g);
         sqlite3_stmt* s = upsert_alert_->get();
         sqlite3_reset(s);
         BindText(s, 1, d.id);
@@ -402,7 +411,7 @@ class SqliteMetadata final : public MetadataStore {
   std::string path_;
   std::mutex mu_;
   sqlite3* db_ = nullptr;
-  std::unique_ptr<Stmt> get_event_ids_, upsert_alert_, put_state_, delete_state_, get_state_;
+  std::unique_ptr<Stmt> upsert_alert_, put_state_, delete_state_, get_state_;
 };
 
 }  // namespace
