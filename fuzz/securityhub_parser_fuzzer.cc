@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "formats/decompress.h"
-#include "formats/securityhub.h"
 #include "formats/parser.h"
+#include "formats/securityhub.h"
 
 namespace {
 

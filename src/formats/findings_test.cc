@@ -46,8 +46,8 @@ std::string_view Recognised(std::string_view text) {
 std::string Summary(const Collect& c) {
   std::string out;
   for (const Event& e : c.events) {
-    out += "event " + e.id + " | " + (e.time_fallback ? "ingest-time" : FormatRfc3339(e.time_ns)) + " | " +
-           e.account + " | " + e.principal + " |";
+    out += "event " + e.id + " | " + (e.time_fallback ? "ingest-time" : FormatRfc3339(e.time_ns)) + " | " + e.account +
+           " | " + e.principal + " |";
     for (const std::string& r : e.resources) out += " " + r;
     out += "\n";
   }
@@ -60,9 +60,9 @@ TEST(FindingsTest, SampleFindingsMatchGolden) {
   const fs::path data = VIGIL_SHARED_DATA;
   const fs::path golden = fs::path(VIGIL_SOURCE_DIR) / "src/formats/testdata/findings.golden";
   std::string got;
-  for (const char* file : {"guardduty/elastic-integrations-test-guardduty.excerpt.jsonl",
-                           "guardduty/panther-test-logs.jsonl", "securityhub/awsdocs-example-findings.asff.jsonl",
-                           "securityhub/panther-test-logs.asff.jsonl"}) {
+  for (const char* file :
+       {"guardduty/elastic-integrations-test-guardduty.excerpt.jsonl", "guardduty/panther-test-logs.jsonl",
+        "securityhub/awsdocs-example-findings.asff.jsonl", "securityhub/panther-test-logs.asff.jsonl"}) {
     std::string text = ReadFile(data / file);
     ASSERT_FALSE(text.empty()) << file;
     std::string_view parser = Recognised(text);
@@ -136,15 +136,24 @@ TEST(FindingsTest, AnUpdatedFindingIsANewEventInAnyTimeFormat) {
   EXPECT_EQ(c.events[0].time_ns, c.events[2].time_ns);
 }
 
+TEST(FindingsTest, GuardDutyApiOutputIsRead) {
+  std::string output = std::string("{\n  \"findings\": [\n    ") + kGuardDutyFinding + "\n  ]\n}\n";
+  ASSERT_EQ(Recognised(output), kGuardDuty);
+  Collect c = Parse(kGuardDuty, output);
+  ASSERT_EQ(c.events.size(), 1u);
+  EXPECT_EQ(c.events[0].raw, kGuardDutyFinding);
+}
+
 TEST(FindingsTest, GuardDutyPrincipalIsTheAffectedResource) {
-  Collect c = Parse(kGuardDuty,
-                    R"([{"schemaVersion":"2.0","accountId":"1","id":"a","type":"Recon:EC2/PortProbeUnprotectedPort","severity":2,"service":{},)"
-                    R"("resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-0123"}}},)"
-                    R"({"schemaVersion":"2.0","accountId":"1","id":"b","type":"Discovery:S3/MaliciousIPCaller","severity":2,"service":{},)"
-                    R"("resource":{"resourceType":"S3Bucket","accessKeyDetails":{"userName":"bob"},)"
-                    R"("s3BucketDetails":[{"name":"payroll","arn":"arn:aws:s3:::payroll"}]}},)"
-                    R"({"schemaVersion":"2.0","accountId":"1","id":"c","type":"AttackSequence:IAM/CompromisedCredentials","severity":9,"service":{},)"
-                    R"("resource":{"resourceType":"AttackSequence"}}])");
+  Collect c = Parse(
+      kGuardDuty,
+      R"([{"schemaVersion":"2.0","accountId":"1","id":"a","type":"Recon:EC2/PortProbeUnprotectedPort","severity":2,"service":{},)"
+      R"("resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-0123"}}},)"
+      R"({"schemaVersion":"2.0","accountId":"1","id":"b","type":"Discovery:S3/MaliciousIPCaller","severity":2,"service":{},)"
+      R"("resource":{"resourceType":"S3Bucket","accessKeyDetails":{"userName":"bob"},)"
+      R"("s3BucketDetails":[{"name":"payroll","arn":"arn:aws:s3:::payroll"}]}},)"
+      R"({"schemaVersion":"2.0","accountId":"1","id":"c","type":"AttackSequence:IAM/CompromisedCredentials","severity":9,"service":{},)"
+      R"("resource":{"resourceType":"AttackSequence"}}])");
   ASSERT_EQ(c.events.size(), 3u);
   EXPECT_EQ(c.events[0].principal, "i-0123");
   EXPECT_EQ(c.events[1].principal, "payroll");
@@ -153,10 +162,11 @@ TEST(FindingsTest, GuardDutyPrincipalIsTheAffectedResource) {
 }
 
 TEST(FindingsTest, FindingTimeFallsBackToCreatedAtThenIngestTime) {
-  Collect c = Parse(kGuardDuty,
-                    R"({"schemaVersion":"2.0","id":"a","type":"t","service":{},"severity":5,"createdAt":"2025-01-02T03:04:05Z"})"
-                    "\n"
-                    R"({"schemaVersion":"2.0","id":"b","type":"t","service":{},"severity":5,"updatedAt":"soon"})");
+  Collect c = Parse(
+      kGuardDuty,
+      R"({"schemaVersion":"2.0","id":"a","type":"t","service":{},"severity":5,"createdAt":"2025-01-02T03:04:05Z"})"
+      "\n"
+      R"({"schemaVersion":"2.0","id":"b","type":"t","service":{},"severity":5,"updatedAt":"soon"})");
   ASSERT_EQ(c.events.size(), 2u);
   EXPECT_FALSE(c.events[0].time_fallback);
   EXPECT_EQ(c.events[0].time_ns, *ParseTimestamp("2025-01-02T03:04:05Z"));
@@ -200,17 +210,17 @@ TEST(FindingsTest, SecurityHubShapes) {
 
   std::string bridge = std::string(R"({"version":"0","id":"e1","detail-type":"Security Hub Findings - Imported",)") +
                        R"("source":"aws.securityhub","account":"444455556666","time":"2025-04-01T09:15:02Z",)" +
-                       R"("region":"eu-west-1","resources":["x"],"detail":{"findings":[)" + kAsff + "," + kAsff +
-                       "]}}";
+                       R"("region":"eu-west-1","resources":["x"],"detail":{"findings":[)" + kAsff + "," + kAsff + "]}}";
   ASSERT_EQ(Recognised(bridge), kSecurityHub);
   Collect c = Parse(kSecurityHub, bridge + "\n" + bridge);
   ASSERT_EQ(c.events.size(), 4u);
   EXPECT_EQ(c.events[3].raw, kAsff);
 
   // One finding, pretty-printed over several lines, then a second one.
-  std::string pretty = "{\n  \"SchemaVersion\": \"2018-10-08\",\n  \"Id\": \"f-1\",\n"
-                       "  \"ProductArn\": \"arn:aws:securityhub:us-east-1::product/aws/guardduty\",\n"
-                       "  \"UpdatedAt\": \"2025-04-01T09:15:00Z\"\n}\n";
+  std::string pretty =
+      "{\n  \"SchemaVersion\": \"2018-10-08\",\n  \"Id\": \"f-1\",\n"
+      "  \"ProductArn\": \"arn:aws:securityhub:us-east-1::product/aws/guardduty\",\n"
+      "  \"UpdatedAt\": \"2025-04-01T09:15:00Z\"\n}\n";
   ASSERT_EQ(Recognised(pretty), kSecurityHub);
   Collect p = Parse(kSecurityHub, pretty + pretty);
   ASSERT_EQ(p.events.size(), 2u);
@@ -253,7 +263,8 @@ TEST(FindingsTest, LimitsAndBadRecordsAreDeadLetters) {
   InputLimits small;
   small.max_line_bytes = 100;
   Collect lines;
-  ASSERT_TRUE(MakeGuardDutyParser(small)->Parse(ParseInput{"in", std::string(kGuardDutyFinding) + "\n{}\n", 0}, lines).ok());
+  ASSERT_TRUE(
+      MakeGuardDutyParser(small)->Parse(ParseInput{"in", std::string(kGuardDutyFinding) + "\n{}\n", 0}, lines).ok());
   ASSERT_EQ(lines.dead.size(), 1u);
   EXPECT_NE(lines.dead[0].reason.find("exceeds"), std::string::npos);
   EXPECT_EQ(lines.events.size(), 1u);  // `{}`: an empty finding still lands, with a content-hash id

@@ -71,8 +71,8 @@ void EmitValues(const ParseInput& in, size_t pos, ParseSink& sink, const RecordF
 
 }  // namespace
 
-Status ForEachJsonRecord(const ParseInput& in, std::string_view wrapper_key, const InputLimits& limits,
-                         ParseSink& sink, const RecordFn& record) {
+Status ForEachJsonRecord(const ParseInput& in, std::string_view wrapper_key, const InputLimits& limits, ParseSink& sink,
+                         const RecordFn& record) {
   std::string_view t = in.bytes;
   size_t pos = SkipJsonSpace(t, 0);
   if (pos >= t.size()) return Status::InvalidArgument(std::string(in.name) + ": empty input");
@@ -140,8 +140,7 @@ std::string_view TopLevelString(std::string_view record, std::string_view key) {
   return JsonStringAt(record, FindTopLevelKey(record, key, kNoDepthLimit));
 }
 
-uint64_t FindTopLevelKeys(std::string_view record, std::span<const std::string_view> keys,
-                          std::span<size_t> values) {
+uint64_t FindTopLevelKeys(std::string_view record, std::span<const std::string_view> keys, std::span<size_t> values) {
   uint64_t found = 0;
   std::fill(values.begin(), values.end(), kNpos);
   VisitTopLevelKeys(record, kNoDepthLimit, [&](std::string_view k, size_t value) {
@@ -161,7 +160,8 @@ void EmitJsonRecord(const ParseInput& in, std::string_view raw, uint64_t index, 
   std::string warning;
   Status st = build(raw, in.ingest_time_ns, limits, &ev, &warning);
   if (!st.ok()) {
-    sink.OnDeadLetter(DeadLetter{std::string(in.name), index, st.message(), std::string(raw.substr(0, kDeadLetterBytes))});
+    sink.OnDeadLetter(
+        DeadLetter{std::string(in.name), index, st.message(), std::string(raw.substr(0, kDeadLetterBytes))});
     return;
   }
   if (!warning.empty()) sink.OnWarning(in.name, "record " + std::to_string(index) + ": " + warning);

@@ -35,8 +35,8 @@ using RecordFn = std::function<void(std::string_view raw, uint64_t index)>;
 // parse) and warns. Fails only on empty input or a wrapper key that does not
 // hold an array. The depth limit is the record builder's to enforce, so a too
 // deep record becomes one dead letter instead of hiding its neighbours.
-Status ForEachJsonRecord(const ParseInput& in, std::string_view wrapper_key, const InputLimits& limits,
-                         ParseSink& sink, const RecordFn& record);
+Status ForEachJsonRecord(const ParseInput& in, std::string_view wrapper_key, const InputLimits& limits, ParseSink& sink,
+                         const RecordFn& record);
 
 // The first record of an input head, for recognisers (the array's first
 // element, the wrapper array's first element, or the first line or value). May
@@ -54,8 +54,7 @@ std::string_view JsonStringAt(std::string_view text, size_t pos);
 // Which top-level keys of the object `record` are among `keys` (bit i set when
 // keys[i] is present), with the value offsets of the present ones in
 // `values` (npos for absent keys). One pass over the record.
-uint64_t FindTopLevelKeys(std::string_view record, std::span<const std::string_view> keys,
-                          std::span<size_t> values);
+uint64_t FindTopLevelKeys(std::string_view record, std::span<const std::string_view> keys, std::span<size_t> values);
 
 // The exact bytes of the top-level value of `key` (any JSON type), or empty.
 std::string_view TopLevelValue(std::string_view record, std::string_view key);
