@@ -1,9 +1,12 @@
 #include "detect/sigma/sigma_detector.h"
 
+#include <hs.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
 
+#include "detect/cloudwatch/filter_pattern.h"
 #include "detect/sigma/internal/detection.h"
 
 namespace vigil {
@@ -16,27 +19,47 @@ using sigma_internal::ValueMatcher;
 
 namespace {
 
-// field path -> the lower-cased values one of which the field must equal.
-using Constraints = std::map<std::string, std::set<std::string>>;
+// A literal one value of a field must match: equal it, start or end with it,
+// or contain it (ASCII case-insensitively; `text` is lower case).
+struct Literal {
+  GlobPattern::Shape shape = GlobPattern::Shape::kExact;
+  std::string text;
+  auto operator<=>(const Literal&) const = default;
+};
+
+// field path -> literals one of which a value of the field must match.
+using Constraints = std::map<std::string, std::set<Literal>>;
+
+bool AllExact(const std::set<Literal>& lits) {
+  return std::all_of(lits.begin(), lits.end(),
+                     [](const Literal& l) { return l.shape == GlobPattern::Shape::kExact; });
+}
 
 // Adds `c` to `acc` as an AND: both must hold, so a field constrained twice
-// keeps the intersection.
+// by exact values keeps the intersection, and otherwise keeps either set
+// (each is necessary on its own), preferring exact values.
 void AndInto(Constraints* acc, const Constraints& c) {
-  for (const auto& [field, values] : c) {
+  for (const auto& [field, lits] : c) {
     auto it = acc->find(field);
     if (it == acc->end()) {
-      acc->emplace(field, values);
+      acc->emplace(field, lits);
       continue;
     }
-    std::set<std::string> both;
-    std::set_intersection(it->second.begin(), it->second.end(), values.begin(), values.end(),
-                          std::inserter(both, both.begin()));
-    it->second = std::move(both);
+    const bool old_exact = AllExact(it->second);
+    const bool new_exact = AllExact(lits);
+    if (old_exact && new_exact) {
+      std::set<Literal> both;
+      std::set_intersection(it->second.begin(), it->second.end(), lits.begin(), lits.end(),
+                            std::inserter(both, both.begin()));
+      it->second = std::move(both);
+    } else if (new_exact) {
+      it->second = lits;
+    }
   }
 }
 
 // OR of alternatives: only fields constrained in every alternative survive,
-// with the union of their values.
+// with the union of their literals.
 Constraints OrOf(const std::vector<Constraints>& alts) {
   if (alts.empty()) return {};
   Constraints out = alts.front();
@@ -54,26 +77,63 @@ Constraints OrOf(const std::vector<Constraints>& alts) {
   return out;
 }
 
-Constraints FromMatcher(const FieldMatcher& m) {
-  if (m.keyword || m.negate || (m.all && m.values.size() > 1)) return {};
-  std::set<std::string> values;
-  auto exact = [](const ValueMatcher& v) {
-    return v.kind == ValueMatcher::Kind::kGlob && !v.numeric_equal && !v.windash &&
-           v.glob.shape() == GlobPattern::Shape::kExact;
-  };
-  for (const ValueMatcher& v : m.values) {
-    if (v.kind == ValueMatcher::Kind::kAnyOf) {  // an expanded value: any of its literals
-      for (const ValueMatcher& alt : v.any_of) {
-        if (!exact(alt)) return {};
-        values.insert(ToLower(alt.glob.literal()));
-      }
-      continue;
+// The literals one of which a value matching `v` must match; false when
+// there are none (the value can match without any literal).
+bool LiteralsOf(const ValueMatcher& v, std::set<Literal>* out) {
+  switch (v.kind) {
+    case ValueMatcher::Kind::kGlob: {
+      // numeric_equal also matches numbers written differently; windash
+      // rewrites the field's text first.
+      if (v.numeric_equal || v.windash) return false;
+      const GlobPattern::Shape shape = v.glob.shape();
+      if (shape != GlobPattern::Shape::kExact && shape != GlobPattern::Shape::kPrefix &&
+          shape != GlobPattern::Shape::kSuffix && shape != GlobPattern::Shape::kContains)
+        return false;
+      if (v.glob.literal().empty() && shape != GlobPattern::Shape::kExact) return false;
+      out->insert(Literal{shape, ToLower(v.glob.literal())});
+      return true;
     }
-    if (!exact(v)) return {};
-    values.insert(ToLower(v.glob.literal()));
+    case ValueMatcher::Kind::kRegex:
+      // A match contains at least one of the atoms (see ValueMatcher).
+      if (v.regex_atoms.empty()) return false;
+      for (const std::string& atom : v.regex_atoms) {
+        if (atom.empty()) return false;
+        out->insert(Literal{GlobPattern::Shape::kContains, ToLower(atom)});
+      }
+      return true;
+    case ValueMatcher::Kind::kAnyOf:  // an expanded value: any of its alternatives
+      for (const ValueMatcher& alt : v.any_of)
+        if (!LiteralsOf(alt, out)) return false;
+      return !v.any_of.empty();
+    default:
+      return false;
   }
-  if (values.empty()) return {};
-  return {{m.path.str(), std::move(values)}};
+}
+
+Constraints FromMatcher(const FieldMatcher& m) {
+  if (m.keyword || m.negate || m.values.empty()) return {};
+  if (m.all && m.values.size() > 1) {
+    // Every value must match, so each one's literals are necessary: keep
+    // the value whose shortest literal is longest (the most selective).
+    std::set<Literal> best;
+    size_t best_len = 0;
+    for (const ValueMatcher& v : m.values) {
+      std::set<Literal> lits;
+      if (!LiteralsOf(v, &lits)) continue;
+      size_t shortest = SIZE_MAX;
+      for (const Literal& l : lits) shortest = std::min(shortest, l.text.size());
+      if (best.empty() || shortest > best_len) {
+        best = std::move(lits);
+        best_len = shortest;
+      }
+    }
+    if (best.empty()) return {};
+    return {{m.path.str(), std::move(best)}};
+  }
+  std::set<Literal> lits;
+  for (const ValueMatcher& v : m.values)
+    if (!LiteralsOf(v, &lits)) return {};
+  return {{m.path.str(), std::move(lits)}};
 }
 
 Constraints FromSelection(const Selection& sel) {
@@ -107,17 +167,63 @@ Constraints Derive(const CondNode& n, const Detection& d) {
   return {};
 }
 
-// Prefer eventName (most selective in CloudTrail), then the smallest set.
-const std::pair<const std::string, std::set<std::string>>* Pick(const Constraints& c) {
-  const std::pair<const std::string, std::set<std::string>>* best = nullptr;
+constexpr size_t kMaxIndexedValueLen = 256;
+
+using Constraint = std::pair<const std::string, std::set<Literal>>;
+
+bool Hashable(const Constraint& c) {
+  return AllExact(c.second) && std::all_of(c.second.begin(), c.second.end(), [](const Literal& l) {
+           return l.text.size() < kMaxIndexedValueLen;
+         });
+}
+
+// For the exact-value index: eventName (most selective in CloudTrail), then
+// the smallest set. For the literal scan: the set whose shortest literal is
+// longest.
+const Constraint* PickExact(const Constraints& c) {
+  const Constraint* best = nullptr;
   for (const auto& entry : c) {
+    if (!Hashable(entry)) continue;
     if (entry.first == "eventName") return &entry;
     if (!best || entry.second.size() < best->second.size()) best = &entry;
   }
   return best;
 }
 
-constexpr size_t kMaxIndexedValueLen = 256;
+const Constraint* PickScanned(const Constraints& c) {
+  const Constraint* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& entry : c) {
+    size_t shortest = SIZE_MAX;
+    for (const Literal& l : entry.second) shortest = std::min(shortest, l.text.size());
+    if (entry.second.empty() || shortest == 0) continue;
+    if (!best || shortest > best_len) {
+      best = &entry;
+      best_len = shortest;
+    }
+  }
+  return best;
+}
+
+// The literal as a vectorscan expression: every byte but [A-Za-z0-9] escaped.
+std::string ScanExpression(const Literal& l) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  if (l.shape == GlobPattern::Shape::kExact || l.shape == GlobPattern::Shape::kPrefix) out += "\\A";
+  for (unsigned char c : l.text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  if (l.shape == GlobPattern::Shape::kExact || l.shape == GlobPattern::Shape::kSuffix) out += "\\z";
+  return out;
+}
+
+
 
 bool IsScalar(const FieldValue& v) {
   return v.kind == ValueKind::kString || v.kind == ValueKind::kNumber || v.kind == ValueKind::kBool;
@@ -125,42 +231,137 @@ bool IsScalar(const FieldValue& v) {
 
 }  // namespace
 
+// Rules dispatched by a literal scan of one field: every literal any of them
+// needs, compiled into one vectorscan database.
+struct SigmaDetector::ScanIndex {
+  FieldPath path;
+  uint32_t slot = 0;
+  std::vector<std::vector<uint32_t>> rules_of_literal;  // by expression id
+  std::vector<uint32_t> rules;                          // all of them, sorted
+  hs_database_t* db = nullptr;
+
+  ~ScanIndex() { hs_free_database(db); }
+};
+
+namespace {
+
+std::atomic<uint64_t> next_detector_serial{1};
+
+struct ScanContext {
+  const std::vector<std::vector<uint32_t>>* rules_of_literal;
+  std::vector<uint32_t>* candidates;
+};
+
+int OnScanMatch(unsigned int id, unsigned long long, unsigned long long, unsigned int, void* ctx) {
+  auto* c = static_cast<ScanContext*>(ctx);
+  const std::vector<uint32_t>& rules = (*c->rules_of_literal)[id];
+  c->candidates->insert(c->candidates->end(), rules.begin(), rules.end());
+  return 0;  // keep scanning: other literals may select other rules
+}
+
+// Compiles one database matching any of `literals` (expression id = index).
+hs_database_t* CompileScan(const std::vector<Literal>& literals) {
+  std::vector<std::string> exprs;
+  std::vector<const char*> ptrs;
+  std::vector<unsigned> flags, ids;
+  for (size_t i = 0; i < literals.size(); ++i) exprs.push_back(ScanExpression(literals[i]));
+  for (size_t i = 0; i < literals.size(); ++i) {
+    ptrs.push_back(exprs[i].c_str());
+    flags.push_back(HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH);
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(ptrs.data(), flags.data(), ids.data(), static_cast<unsigned>(ptrs.size()), HS_MODE_BLOCK,
+                       nullptr, &db, &err) != HS_SUCCESS) {
+    hs_free_compile_error(err);
+    return nullptr;
+  }
+  return db;
+}
+
+}  // namespace
+
 SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules,
                              std::vector<std::shared_ptr<const SigmaFilter>> filters)
-    : rules_(std::move(rules)), filters_(std::move(filters)) {
+    : rules_(std::move(rules)), filters_(std::move(filters)), serial_(next_detector_serial.fetch_add(1)) {
   index_of_rule_.assign(rules_.size(), -1);
   filters_of_rule_.resize(rules_.size());
   for (size_t i = 0; i < rules_.size(); ++i) {
     for (size_t f = 0; f < filters_.size(); ++f)
       if (filters_[f]->AppliesTo(*rules_[i])) filters_of_rule_[i].push_back(static_cast<uint32_t>(f));
   }
+  // field -> literal -> rules needing it, for the scanned rules.
+  std::map<std::string, std::map<Literal, std::vector<uint32_t>>> scanned;
   for (size_t i = 0; i < rules_.size(); ++i) {
+    const auto rule = static_cast<uint32_t>(i);
     if (rules_[i]->cloudwatch_pattern()) {  // not indexed yet: evaluated for every event
-      always_.push_back(static_cast<uint32_t>(i));
+      always_.push_back(rule);
       continue;
     }
     const Detection& d = rules_[i]->detection();
-    Constraints c = Derive(d.condition, d);
-    const auto* pick = Pick(c);
-    if (pick && std::any_of(pick->second.begin(), pick->second.end(),
-                            [](const std::string& v) { return v.size() >= kMaxIndexedValueLen; }))
-      pick = nullptr;
-    if (!pick) {
-      always_.push_back(static_cast<uint32_t>(i));
-      continue;
-    }
-    auto it = std::find_if(indexes_.begin(), indexes_.end(),
-                           [&](const FieldIndex& fi) { return fi.path.str() == pick->first; });
-    if (it == indexes_.end()) {
-      indexes_.push_back(FieldIndex{FieldPath(pick->first), 0, {}});
-      it = indexes_.end() - 1;
-    }
-    index_of_rule_[i] = static_cast<int>(it - indexes_.begin());
-    for (const std::string& v : pick->second) {
-      it->by_value[v].push_back(static_cast<uint32_t>(i));
-      it->max_value_len = std::max(it->max_value_len, v.size());
+    const Constraints c = Derive(d.condition, d);
+    if (const Constraint* pick = PickExact(c)) {
+      auto it = std::find_if(indexes_.begin(), indexes_.end(),
+                             [&](const FieldIndex& fi) { return fi.path.str() == pick->first; });
+      if (it == indexes_.end()) {
+        indexes_.push_back(FieldIndex{FieldPath(pick->first), sigma_internal::FieldSlot(pick->first), 0, {}});
+        it = indexes_.end() - 1;
+      }
+      index_of_rule_[i] = static_cast<int>(it - indexes_.begin());
+      for (const Literal& l : pick->second) {
+        it->by_value[l.text].push_back(rule);
+        it->max_value_len = std::max(it->max_value_len, l.text.size());
+      }
+    } else if (const Constraint* pick = PickScanned(c)) {
+      for (const Literal& l : pick->second) scanned[pick->first][l].push_back(rule);
+    } else {
+      always_.push_back(rule);
     }
   }
+  for (auto& [field, by_literal] : scanned) {
+    auto scan = std::make_unique<ScanIndex>();
+    scan->path = FieldPath(field);
+    scan->slot = sigma_internal::FieldSlot(field);
+    std::vector<Literal> literals;
+    for (auto& [literal, rules_of] : by_literal) {
+      literals.push_back(literal);
+      scan->rules_of_literal.push_back(rules_of);
+      scan->rules.insert(scan->rules.end(), rules_of.begin(), rules_of.end());
+    }
+    std::sort(scan->rules.begin(), scan->rules.end());
+    scan->rules.erase(std::unique(scan->rules.begin(), scan->rules.end()), scan->rules.end());
+    scan->db = CompileScan(literals);
+    if (!scan->db) {  // cannot happen for escaped literals; stay correct if it does
+      always_.insert(always_.end(), scan->rules.begin(), scan->rules.end());
+      continue;
+    }
+    scanned_rule_count_ += scan->rules.size();
+    scans_.push_back(std::move(scan));
+  }
+  std::sort(always_.begin(), always_.end());
+}
+
+SigmaDetector::~SigmaDetector() = default;
+
+hs_scratch_t* SigmaDetector::ThreadScratch() const {
+  // One scratch per thread, grown to fit whichever detector used it last.
+  struct Scratch {
+    hs_scratch_t* s = nullptr;
+    uint64_t serial = 0;
+    ~Scratch() { hs_free_scratch(s); }
+  };
+  thread_local Scratch scratch;
+  if (scratch.serial != serial_) {
+    for (const auto& scan : scans_) {
+      if (hs_alloc_scratch(scan->db, &scratch.s) != HS_SUCCESS) {
+        scratch.serial = 0;
+        return nullptr;
+      }
+    }
+    scratch.serial = serial_;
+  }
+  return scratch.s;
 }
 
 std::string SigmaDetector::IndexFieldOf(size_t rule_index) const {
@@ -185,30 +386,42 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   events_.fetch_add(1, std::memory_order_relaxed);
   if (!event.fields) return;
   const FieldResolver& fields = *event.fields;
+  // Every path is resolved at most once for this event, whichever index,
+  // rule or filter reads it first.
+  sigma_internal::EventFields cache(fields);
   // Reuse a per-thread buffer; swapping it out keeps a sink that re-enters
   // Process on this thread correct.
   thread_local std::vector<uint32_t> spare;
   std::vector<uint32_t> candidates;
   candidates.swap(spare);
   candidates.clear();
-  // The visitor captures one pointer so that std::function stores it inline.
-  struct Lookup {
-    const FieldIndex* index;
-    std::vector<uint32_t>* candidates;
-    char lower[kMaxIndexedValueLen];
-  } lookup;
-  lookup.candidates = &candidates;
-  Lookup* lp = &lookup;
+  char lower[kMaxIndexedValueLen];
   for (const FieldIndex& index : indexes_) {
-    lookup.index = &index;
-    fields.Visit(index.path, [lp](const FieldValue& v) {
-      const FieldIndex& fi = *lp->index;
-      if (!IsScalar(v) || v.text.size() > fi.max_value_len) return true;
-      for (size_t i = 0; i < v.text.size(); ++i) lp->lower[i] = AsciiLower(v.text[i]);
-      auto it = fi.by_value.find(std::string_view(lp->lower, v.text.size()));
-      if (it != fi.by_value.end()) lp->candidates->insert(lp->candidates->end(), it->second.begin(), it->second.end());
-      return true;
-    });
+    const sigma_internal::EventFields::Values values = cache.Get(index.path, index.slot);
+    for (uint32_t k = 0; k < values.count; ++k) {
+      const FieldValue v = values[k];
+      if (!IsScalar(v) || v.text.size() > index.max_value_len) continue;
+      for (size_t i = 0; i < v.text.size(); ++i) lower[i] = AsciiLower(v.text[i]);
+      auto it = index.by_value.find(std::string_view(lower, v.text.size()));
+      if (it != index.by_value.end()) candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+    }
+  }
+  if (!scans_.empty()) {
+    hs_scratch_t* scratch = ThreadScratch();
+    for (const auto& scan : scans_) {
+      const sigma_internal::EventFields::Values values = cache.Get(scan->path, scan->slot);
+      ScanContext ctx{&scan->rules_of_literal, &candidates};
+      for (uint32_t k = 0; k < values.count; ++k) {
+        const FieldValue v = values[k];
+        if (!IsScalar(v)) continue;
+        if (!scratch || hs_scan(scan->db, v.text.data(), static_cast<unsigned>(v.text.size()), 0, scratch,
+                                OnScanMatch, &ctx) != HS_SUCCESS) {
+          // No scan: evaluate every rule the index would have chosen among.
+          candidates.insert(candidates.end(), scan->rules.begin(), scan->rules.end());
+          break;
+        }
+      }
+    }
   }
   candidates.insert(candidates.end(), always_.begin(), always_.end());
   if (candidates.size() > 1) {
@@ -218,10 +431,12 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   rules_evaluated_.fetch_add(candidates.size(), std::memory_order_relaxed);
   for (uint32_t i : candidates) {
     const SigmaRule& rule = *rules_[i];
-    if (!rule.Matches(fields)) continue;
+    const bool matched =
+        rule.cloudwatch_pattern() ? rule.cloudwatch_pattern()->Matches(fields) : rule.detection().Matches(cache);
+    if (!matched) continue;
     bool suppressed = false;
     for (uint32_t f : filters_of_rule_[i]) {
-      if (filters_[f]->Matches(fields)) {
+      if (filters_[f]->detection().Matches(cache)) {
         suppressed = true;
         break;
       }

@@ -1,11 +1,22 @@
 // SigmaDetector: evaluates a set of Sigma rules against each event.
 //
-// A prefilter keeps the per-event cost low: for every rule it derives, from
-// the condition, a necessary equality constraint on one field (for example
-// eventName in {StopLogging, DeleteTrail}, taken from selections ANDed at the
-// top level). Process() looks up each indexed field of the event once
-// (lower-cased) and evaluates only the rules whose constraint can hold, plus
-// the rules for which no constraint could be derived.
+// A prefilter keeps the per-event cost low and nearly flat in the number of
+// rules. For every rule it derives, from the condition, a necessary
+// constraint on one field: a value must match one of a set of literals, for
+// example eventName in {StopLogging, DeleteTrail} (taken from selections
+// ANDed at the top level), or userAgent containing `Boto3` or `aws-cli`.
+//   - Rules with exact-value constraints are indexed by value: Process()
+//     looks the field's value up (lower-cased) in a hash table.
+//   - Rules whose constraint has other literals (startswith, endswith,
+//     contains, a regex's required substrings) are scanned: the literals of
+//     all such rules on one field are compiled into one vectorscan database,
+//     and Process() scans the field's value once against it.
+// Only the rules a lookup or scan selects are evaluated, plus the rules for
+// which no constraint could be derived. The prefilter only ever skips rules
+// that cannot match; every selected rule is evaluated in full, so matches are
+// exactly those of evaluating every rule. Each field an event is asked for is
+// resolved once (sigma_internal::EventFields) and shared by the index, every
+// rule and every filter.
 //
 // Filters (Sigma filters specification) are applied after a rule matched: the
 // match is dropped when any filter that applies to the rule (names it, covers
@@ -28,12 +39,15 @@
 #include "detect/sigma/filter.h"
 #include "detect/sigma/rule.h"
 
+struct hs_scratch;
+
 namespace vigil {
 
 class SigmaDetector final : public Detector {
  public:
   explicit SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules,
                          std::vector<std::shared_ptr<const SigmaFilter>> filters = {});
+  ~SigmaDetector() override;
 
   std::string_view name() const override { return "sigma"; }
   // Calls `sink` once per matching rule not suppressed by a filter, in rule
@@ -47,10 +61,14 @@ class SigmaDetector final : public Detector {
   size_t filter_count() const { return filters_.size(); }
   // How many filters apply to a rule.
   size_t FilterCountOf(size_t rule_index) const { return filters_of_rule_.at(rule_index).size(); }
-  // Rules that the prefilter cannot skip (evaluated for every event).
-  size_t unindexed_rule_count() const { return always_.size(); }
-  // The field path each rule is indexed on ("" when not indexed); for lint
-  // output and tests.
+  // Rules without an exact-value index: scanned ones plus those evaluated
+  // for every event.
+  size_t unindexed_rule_count() const { return always_.size() + scanned_rule_count_; }
+  // Rules selected by a literal scan; the rest of the unindexed ones are
+  // evaluated for every event.
+  size_t scanned_rule_count() const { return scanned_rule_count_; }
+  // The field path each rule is indexed on by exact value ("" when not);
+  // for lint output and tests.
   std::string IndexFieldOf(size_t rule_index) const;
 
   struct Stats {
@@ -68,16 +86,25 @@ class SigmaDetector final : public Detector {
   };
   struct FieldIndex {
     FieldPath path;
+    uint32_t slot;  // sigma_internal::FieldSlot(path.str())
     size_t max_value_len = 0;
     std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> by_value;
   };
 
+  struct ScanIndex;  // sigma_detector.cc
+  // This thread's vectorscan scratch, fitted to scans_; null if it cannot be
+  // allocated.
+  hs_scratch* ThreadScratch() const;
+
   std::vector<std::shared_ptr<const SigmaRule>> rules_;
   std::vector<FieldIndex> indexes_;
+  std::vector<std::unique_ptr<ScanIndex>> scans_;
+  size_t scanned_rule_count_ = 0;
   std::vector<uint32_t> always_;    // rule indices without a constraint
   std::vector<int> index_of_rule_;  // rule -> indexes_ position or -1
   std::vector<std::shared_ptr<const SigmaFilter>> filters_;
   std::vector<std::vector<uint32_t>> filters_of_rule_;  // rule -> filters_ indices
+  uint64_t serial_;  // tells apart detectors sharing a thread's scratch
   std::atomic<uint64_t> events_{0};
   std::atomic<uint64_t> suppressed_{0};
   std::atomic<uint64_t> rules_evaluated_{0};

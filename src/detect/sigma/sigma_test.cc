@@ -509,5 +509,60 @@ TEST(SigmaIp, ParseStrict) {
   EXPECT_FALSE(sigma_internal::ParseIp("::g", &v6, &a));
 }
 
+// Rules without an exact-value pin are selected by a literal scan of one
+// field; the scan may only skip rules that cannot match.
+TEST(SigmaDetector, ScannedRulesMatchAsIfEveryRuleWereEvaluated) {
+  const std::vector<std::string> detections = {
+      "    sel:\n        userAgent|contains: Boto3\n    condition: sel\n",
+      "    sel:\n        sourceIPAddress|startswith: '10.1.'\n    condition: sel\n",
+      "    sel:\n        errorMessage|endswith: 'not authorized'\n    condition: sel\n",
+      "    sel:\n        userAgent|contains|cased: boto3\n    condition: sel\n",
+      "    sel:\n        userAgent|re: 'aws-cli/[0-9]+\\.'\n    condition: sel\n",
+      "    sel:\n        userAgent|contains|all:\n            - aws-cli\n            - Python\n    condition: sel\n",
+      "    a:\n        userAgent|startswith: Terraform\n    b:\n        userAgent|endswith: '(x)'\n"
+      "    condition: a or b\n",
+      "    sel:\n        userAgent|contains: console\n    filter:\n        errorCode|exists: true\n"
+      "    condition: sel and not filter\n",
+      "    sel:\n        userAgent: 'a*b?c'\n    condition: sel\n",
+      "    sel:\n        userAgent|contains: '.+^$|([{'\n    condition: sel\n",
+      "    sel:\n        tags|contains: prod\n    condition: sel\n",
+  };
+  std::vector<std::shared_ptr<const SigmaRule>> rules;
+  for (size_t i = 0; i < detections.size(); ++i) {
+    auto rule = MustParse("title: Scan " + std::to_string(i) + "\nid: s" + std::to_string(i) +
+                          "\nlogsource: {product: aws}\ndetection:\n" + detections[i]);
+    ASSERT_TRUE(rule) << detections[i];
+    rules.push_back(rule);
+  }
+  SigmaDetector det(rules);
+  EXPECT_EQ(det.scanned_rule_count(), 10u);  // all but the general wildcard
+  EXPECT_EQ(det.unindexed_rule_count(), rules.size());
+  const std::vector<std::string> events = {
+      R"j({"userAgent":"Boto3/1.26 Python/3.11","sourceIPAddress":"10.1.2.3"})j",
+      R"j({"userAgent":"BOTO3/1.26","errorMessage":"User is NOT AUTHORIZED"})j",
+      R"j({"userAgent":"aws-cli/2.13 Python/3.11 (x)","errorCode":"AccessDenied"})j",
+      R"j({"userAgent":"terraform/1.5 console","sourceIPAddress":"110.1.2.3"})j",
+      R"j({"userAgent":"console.amazonaws.com"})j",
+      R"j({"userAgent":"aXbYc .+^$|([{"})j",
+      R"j({"userAgent":17,"tags":["dev","prod-1"]})j",
+      R"j({"other":"Boto3"})j",
+  };
+  size_t total = 0;
+  for (const std::string& json : events) {
+    Event e = MakeEvent(json);
+    std::vector<std::string> brute;
+    for (const auto& r : rules)
+      if (r->Matches(e)) brute.push_back(r->id());
+    std::vector<std::string> got;
+    det.Process(e, [&](const Event&, const Match& m) { got.push_back(m.rule_id); });
+    EXPECT_EQ(got, brute) << json;
+    total += got.size();
+  }
+  EXPECT_GE(total, 12u);
+  // The general wildcard rule runs on every event; scanned ones only when a
+  // literal of theirs is in the event.
+  EXPECT_LT(det.stats().rules_evaluated, events.size() * rules.size() / 2);
+}
+
 }  // namespace
 }  // namespace vigil
