@@ -167,6 +167,60 @@ Constraints Derive(const CondNode& n, const Detection& d) {
   return {};
 }
 
+// For rules whose alternatives pin different fields (`1 of selection*` over
+// eventName and eventname, which Derive reduces to nothing): the condition
+// as an OR of constraint sets, one per alternative, so that the rule can be
+// dispatched by one constraint of each. An alternative without constraints
+// means the rule cannot be dispatched.
+constexpr size_t kMaxAlternatives = 16;
+
+std::vector<Constraints> Alternatives(const CondNode& n, const Detection& d) {
+  switch (n.op) {
+    case CondNode::Op::kRef: {
+      std::vector<Constraints> out;
+      for (const auto& alt : d.selections[static_cast<size_t>(n.selection)].alternatives) {
+        Constraints c;
+        for (const FieldMatcher& m : alt) AndInto(&c, FromMatcher(m));
+        out.push_back(std::move(c));
+      }
+      if (out.empty() || out.size() > kMaxAlternatives) return {Constraints{}};
+      return out;
+    }
+    case CondNode::Op::kOr:
+    case CondNode::Op::kAtLeast: {  // at least one kid must hold
+      std::vector<Constraints> out;
+      for (const CondNode& k : n.kids) {
+        std::vector<Constraints> alts = Alternatives(k, d);
+        out.insert(out.end(), alts.begin(), alts.end());
+      }
+      if (out.empty() || out.size() > kMaxAlternatives) return {Constraints{}};
+      return out;
+    }
+    case CondNode::Op::kAnd: {
+      // Kids with one alternative are ANDed into each alternative of the
+      // first kid whose alternatives are all constrained; other kids are
+      // left out (which only weakens the constraint).
+      Constraints common;
+      std::vector<Constraints> multi;
+      for (const CondNode& k : n.kids) {
+        std::vector<Constraints> alts = Alternatives(k, d);
+        if (alts.size() == 1) {
+          AndInto(&common, alts.front());
+        } else if (multi.empty() &&
+                   std::none_of(alts.begin(), alts.end(), [](const Constraints& c) { return c.empty(); })) {
+          multi = std::move(alts);
+        }
+      }
+      if (multi.empty()) return {common};
+      for (Constraints& c : multi) AndInto(&c, common);
+      return multi;
+    }
+    case CondNode::Op::kNot:
+      return {Constraints{}};
+  }
+  return {Constraints{}};
+}
+
 constexpr size_t kMaxIndexedValueLen = 256;
 
 using Constraint = std::pair<const std::string, std::set<Literal>>;
@@ -300,24 +354,50 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
       continue;
     }
     const Detection& d = rules_[i]->detection();
-    const Constraints c = Derive(d.condition, d);
-    if (const Constraint* pick = PickExact(c)) {
+    auto add_exact = [&](const Constraint& pick) {
       auto it = std::find_if(indexes_.begin(), indexes_.end(),
-                             [&](const FieldIndex& fi) { return fi.path.str() == pick->first; });
+                             [&](const FieldIndex& fi) { return fi.path.str() == pick.first; });
       if (it == indexes_.end()) {
-        indexes_.push_back(FieldIndex{FieldPath(pick->first), sigma_internal::FieldSlot(pick->first), 0, {}});
+        indexes_.push_back(FieldIndex{FieldPath(pick.first), sigma_internal::FieldSlot(pick.first), 0, {}});
         it = indexes_.end() - 1;
       }
-      index_of_rule_[i] = static_cast<int>(it - indexes_.begin());
-      for (const Literal& l : pick->second) {
+      if (index_of_rule_[i] < 0) index_of_rule_[i] = static_cast<int>(it - indexes_.begin());
+      for (const Literal& l : pick.second) {
         it->by_value[l.text].push_back(rule);
         it->max_value_len = std::max(it->max_value_len, l.text.size());
       }
-    } else if (const Constraint* pick = PickScanned(c)) {
-      for (const Literal& l : pick->second) scanned[pick->first][l].push_back(rule);
-    } else {
-      always_.push_back(rule);
+    };
+    auto add_scanned = [&](const Constraint& pick) {
+      for (const Literal& l : pick.second) scanned[pick.first][l].push_back(rule);
+    };
+    const Constraints c = Derive(d.condition, d);
+    if (const Constraint* pick = PickExact(c)) {
+      add_exact(*pick);
+      continue;
     }
+    if (const Constraint* pick = PickScanned(c)) {
+      add_scanned(*pick);
+      continue;
+    }
+    // No field is constrained in every alternative: dispatch by one
+    // constraint of each alternative, if each has one.
+    const std::vector<Constraints> alts = Alternatives(d.condition, d);
+    std::vector<std::pair<const Constraint*, bool>> picks;  // (constraint, exact)
+    for (const Constraints& alt : alts) {
+      if (const Constraint* pick = PickExact(alt)) {
+        picks.emplace_back(pick, true);
+      } else if (const Constraint* pick = PickScanned(alt)) {
+        picks.emplace_back(pick, false);
+      } else {
+        picks.clear();
+        break;
+      }
+    }
+    if (picks.empty()) {
+      always_.push_back(rule);
+      continue;
+    }
+    for (const auto& [pick, exact] : picks) exact ? add_exact(*pick) : add_scanned(*pick);
   }
   for (auto& [field, by_literal] : scanned) {
     auto scan = std::make_unique<ScanIndex>();
@@ -336,10 +416,16 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
       always_.insert(always_.end(), scan->rules.begin(), scan->rules.end());
       continue;
     }
-    scanned_rule_count_ += scan->rules.size();
     scans_.push_back(std::move(scan));
   }
   std::sort(always_.begin(), always_.end());
+  always_.erase(std::unique(always_.begin(), always_.end()), always_.end());
+  std::vector<uint32_t> scanned_only;
+  for (const auto& scan : scans_)
+    for (uint32_t r : scan->rules)
+      if (index_of_rule_[r] < 0 && !std::binary_search(always_.begin(), always_.end(), r)) scanned_only.push_back(r);
+  std::sort(scanned_only.begin(), scanned_only.end());
+  scanned_rule_count_ = static_cast<size_t>(std::unique(scanned_only.begin(), scanned_only.end()) - scanned_only.begin());
 }
 
 SigmaDetector::~SigmaDetector() = default;
