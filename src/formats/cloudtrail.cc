@@ -3,6 +3,7 @@
 #include <span>
 #include <string>
 
+#include "common/glob.h"
 #include "formats/json_records.h"
 #include "formats/json_split.h"
 
@@ -55,7 +56,10 @@ class CloudTrailParser final : public Parser {
       size_t q = SkipJsonSpace(head, pos + 1);
       if (head.substr(q, 9) == "\"Records\"") return true;
       size_t nl = head.find('\n', pos);
-      return LooksLikeRecord(head.substr(pos, nl == std::string_view::npos ? head.size() - pos : nl - pos));
+      std::string_view line = head.substr(pos, nl == std::string_view::npos ? head.size() - pos : nl - pos);
+      // A lone '{' starts a pretty-printed record (one copied from the console).
+      if (TrimSpace(line) == "{") line = FirstJsonRecord(head, "Records").substr(0, 16384);
+      return LooksLikeRecord(line);
     }
     if (head[pos] == '[') return LooksLikeRecord(head.substr(pos, 16384));
     return false;

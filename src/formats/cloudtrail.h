@@ -1,6 +1,6 @@
 // CloudTrail: records as delivered to S3 (`{"Records":[...]}` files), JSON
-// arrays of records (CloudTrail Lake exports, Stratus Red Team samples) and
-// NDJSON, recognised from content.
+// arrays of records (CloudTrail Lake exports, Stratus Red Team samples), NDJSON
+// and pretty-printed records (copied from the console), recognised from content.
 #pragma once
 
 #include <memory>

@@ -104,6 +104,17 @@ TEST(CloudTrailTest, NdjsonAndFractionalTimes) {
   EXPECT_EQ(c.events[1].time_ns % kNanosPerSecond, 500000000);
 }
 
+TEST(CloudTrailTest, PrettyPrintedRecordsAreRead) {
+  std::string pretty = "{\n  \"eventVersion\": \"1.08\",\n  \"eventTime\": \"2024-07-31T13:06:24Z\",\n"
+                       "  \"eventSource\": \"iam.amazonaws.com\",\n  \"eventName\": \"CreateUser\"\n}\n";
+  ASSERT_NE(ParserRegistry::Default().Recognize(pretty), nullptr);
+  EXPECT_EQ(ParserRegistry::Default().Recognize(pretty)->name(), kCloudTrail);
+  Collect c = ParseText(pretty + pretty);
+  ASSERT_EQ(c.events.size(), 2u);
+  EXPECT_TRUE(c.dead.empty());
+  EXPECT_EQ(c.events[1].raw, pretty.substr(0, pretty.size() - 1));
+}
+
 TEST(CloudTrailTest, PrincipalFallsBackThroughIdentityFields) {
   Collect c = ParseText(
       R"([{"eventName":"A","eventSource":"x","userIdentity":{"type":"AWSService","invokedBy":"ec2.amazonaws.com"}},)"
