@@ -81,16 +81,24 @@ std::optional<IpNetwork> ParseCidr(std::string_view text) {
   return net;
 }
 
-bool CidrContains(const IpNetwork& net, std::string_view ip_text) {
-  bool v6 = false;
-  std::array<uint8_t, 16> addr;
-  if (!ParseIp(ip_text, &v6, &addr) || v6 != net.v6) return false;
+namespace {
+
+bool NetworkContains(const IpNetwork& net, bool v6, const std::array<uint8_t, 16>& addr) {
+  if (v6 != net.v6) return false;
   int bits = net.prefix_len;
   for (size_t i = 0; bits > 0; ++i, bits -= 8) {
     const uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
     if ((addr[i] & mask) != (net.addr[i] & mask)) return false;
   }
   return true;
+}
+
+}  // namespace
+
+bool CidrContains(const IpNetwork& net, std::string_view ip_text) {
+  bool v6 = false;
+  std::array<uint8_t, 16> addr;
+  return ParseIp(ip_text, &v6, &addr) && NetworkContains(net, v6, addr);
 }
 
 namespace {
@@ -248,6 +256,19 @@ struct MatchState {
   bool saw_null = false;
 };
 
+// The current value as an IP address, parsed once for all `cidr` values of
+// a matcher (a rule lists several networks).
+struct ParsedIp {
+  enum { kUntried, kOk, kNotIp } state = kUntried;
+  bool v6 = false;
+  std::array<uint8_t, 16> addr;
+
+  bool In(const IpNetwork& net, const FieldValue& v) {
+    if (state == kUntried) state = v.kind == ValueKind::kString && ParseIp(v.text, &v6, &addr) ? kOk : kNotIp;
+    return state == kOk && NetworkContains(net, v6, addr);
+  }
+};
+
 // Feeds one value to `m`; false once the outcome cannot change.
 bool OnValue(const FieldMatcher& m, MatchState& st, const FieldValue& v) {
   if (v.kind == ValueKind::kNull) {
@@ -257,9 +278,11 @@ bool OnValue(const FieldMatcher& m, MatchState& st, const FieldValue& v) {
   if (!IsScalar(v)) return true;
   st.saw_value = true;
   const size_t n = m.values.size();
+  ParsedIp ip;
   for (size_t i = 0; i < n; ++i) {
     if (st.hits.Test(i)) continue;
-    if (m.values[i].MatchesScalar(v)) {
+    const ValueMatcher& vm = m.values[i];
+    if (vm.kind == ValueMatcher::Kind::kCidr ? ip.In(vm.network, v) : vm.MatchesScalar(v)) {
       st.hits.Set(i);
       if (!m.all) return false;
     }
