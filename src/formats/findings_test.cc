@@ -260,6 +260,13 @@ TEST(FindingsTest, LimitsAndBadRecordsAreDeadLetters) {
   EXPECT_NE(c.dead[0].reason.find("deeper"), std::string::npos) << c.dead[0].reason;
   EXPECT_EQ(c.dead[1].record, 2u);
 
+  InputLimits tight;
+  tight.max_record_bytes = 200;
+  Collect big;
+  ASSERT_TRUE(MakeSecurityHubParser(tight)->Parse(ParseInput{"in", std::string("[") + kAsff + "]", 0}, big).ok());
+  ASSERT_EQ(big.dead.size(), 1u);
+  EXPECT_NE(big.dead[0].reason.find("exceeds the limit of 200 bytes"), std::string::npos) << big.dead[0].reason;
+
   InputLimits small;
   small.max_line_bytes = 100;
   Collect lines;

@@ -171,6 +171,8 @@ void EmitJsonRecord(const ParseInput& in, std::string_view raw, uint64_t index, 
 Status StartJsonEvent(std::string_view raw, std::string_view source_type, int64_t ingest_time_ns,
                       const InputLimits& limits, Event* ev) {
   JsonLimits jl{limits.max_record_bytes, limits.max_depth};
+  if (raw.size() > jl.max_record_bytes)  // before the copy below: an oversized record costs nothing
+    return ParseJsonFields(raw, jl).status();
   // The event keeps the raw bytes anyway: copy them once, with spare capacity
   // (zeroed) so the JSON parse can read them in place.
   ev->raw.clear();
