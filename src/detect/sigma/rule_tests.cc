@@ -2,11 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "detect/correlation/correlation_detector.h"
+#include "detect/correlation/correlation_rule.h"
 #include "detect/sigma/internal/json_text.h"
 #include "detect/sigma/rule_set.h"
 #include "detect/sigma/sigma_detector.h"
@@ -88,6 +91,48 @@ RuleTestResult RunCase(const SigmaRule& rule, const YAML::Node& c, size_t number
   return RuleTestResult{rule.id(), name, detail.empty(), detail};
 }
 
+// A correlation's sequence fixture case: `correlation`, `events`, `alerts`.
+RuleTestResult RunCorrelationCase(const YAML::Node& c, size_t number, const MakeEventFn& make_event,
+                                  const CorrelationFixtureContext* ctx, std::vector<std::string>* fixtures) {
+  const std::string ref = c["correlation"].IsScalar() ? c["correlation"].Scalar() : std::string();
+  std::string name = "case " + std::to_string(number);
+  if (c["name"] && c["name"].IsScalar()) name = c["name"].Scalar();
+  std::shared_ptr<const CorrelationRule> corr;
+  if (ctx != nullptr) {
+    for (const auto& r : ctx->correlations)
+      if (r->id() == ref || (!r->name().empty() && r->name() == ref)) corr = r;
+  }
+  if (!corr) return Fail(ref, name, "no correlation `" + ref + "` in the rule file");
+  if (fixtures) fixtures->push_back(corr->id());
+  if (!c["events"] || !c["events"].IsSequence())
+    return Fail(corr->id(), name, "a correlation case needs `events` (a list of mappings)");
+  if (!c["alerts"] || !c["alerts"].IsScalar()) return Fail(corr->id(), name, "a correlation case needs `alerts`");
+  long long want = -1;
+  try {
+    want = std::stoll(c["alerts"].Scalar());
+  } catch (const std::exception&) {
+  }
+  if (want < 0) return Fail(corr->id(), name, "`alerts` must be a non-negative number");
+  auto det = CorrelationDetector::Create(std::make_unique<SigmaDetector>(ctx->rules), ctx->rules, {corr});
+  if (!det.ok()) return Fail(corr->id(), name, det.status().ToString());
+  long long fired = 0;
+  MatchSink sink = [&](const Event&, const Match& m) { fired += m.rule_id == corr->id(); };
+  size_t i = 0;
+  for (const YAML::Node& e : c["events"]) {
+    ++i;
+    if (!e.IsMap()) return Fail(corr->id(), name, "event " + std::to_string(i) + " is not a mapping");
+    Result<Event> ev = make_event(sigma_internal::YamlToJson(e));
+    if (!ev.ok())
+      return Fail(corr->id(), name, "event " + std::to_string(i) + ": cannot build an event: " + ev.status().ToString());
+    (*det)->Process(*ev, sink);
+  }
+  (*det)->Flush(sink);
+  if (fired == want) return RuleTestResult{corr->id(), name, true, ""};
+  return Fail(corr->id(), name,
+              "expected " + std::to_string(want) + " firings, got " + std::to_string(fired) + " over " +
+                  std::to_string(i) + " events");
+}
+
 }  // namespace
 
 std::string RuleTestResult::ToJson() const {
@@ -102,29 +147,47 @@ std::string RuleTestResult::ToJson() const {
   return out;
 }
 
-std::vector<RuleTestResult> RunRuleTestCases(const SigmaRule& rule, std::string_view tests_yaml,
-                                             const MakeEventFn& make_event) {
+namespace {
+
+// `rule` is null for a file that holds only correlations.
+std::vector<RuleTestResult> RunCases(const SigmaRule* rule, const std::string& owner, std::string_view tests_yaml,
+                                     const MakeEventFn& make_event, const CorrelationFixtureContext* correlations,
+                                     std::vector<std::string>* fixtures) {
   std::vector<RuleTestResult> out;
   try {
     YAML::Node root = YAML::Load(std::string(tests_yaml));
     if (!root.IsSequence()) {
-      out.push_back(Fail(rule.id(), "(tests file)", "the tests file must be a YAML list of cases"));
+      out.push_back(Fail(owner, "(tests file)", "the tests file must be a YAML list of cases"));
       return out;
     }
     size_t n = 0;
     for (const YAML::Node& c : root) {
       ++n;
       try {
-        out.push_back(RunCase(rule, c, n, make_event));
+        if (c.IsMap() && c["correlation"]) {
+          out.push_back(RunCorrelationCase(c, n, make_event, correlations, fixtures));
+        } else if (rule == nullptr) {
+          out.push_back(Fail(owner, "case " + std::to_string(n), "the rule file holds no rule, only correlations"));
+        } else {
+          out.push_back(RunCase(*rule, c, n, make_event));
+        }
       } catch (const std::exception& e) {
-        out.push_back(Fail(rule.id(), "case " + std::to_string(n), std::string("malformed case: ") + e.what()));
+        out.push_back(Fail(owner, "case " + std::to_string(n), std::string("malformed case: ") + e.what()));
       }
     }
   } catch (const std::exception& e) {
     out.clear();
-    out.push_back(Fail(rule.id(), "(tests file)", std::string("cannot parse the tests file: ") + e.what()));
+    out.push_back(Fail(owner, "(tests file)", std::string("cannot parse the tests file: ") + e.what()));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<RuleTestResult> RunRuleTestCases(const SigmaRule& rule, std::string_view tests_yaml,
+                                             const MakeEventFn& make_event, const CorrelationFixtureContext* correlations,
+                                             std::vector<std::string>* fixtures) {
+  return RunCases(&rule, rule.id(), tests_yaml, make_event, correlations, fixtures);
 }
 
 Result<std::vector<RuleTestResult>> RunRuleTests(const std::string& path, const MakeEventFn& make_event) {
@@ -134,6 +197,9 @@ Result<std::vector<RuleTestResult>> RunRuleTests(const std::string& path, const 
   VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> files, ListRuleFiles(path));
   std::unordered_map<std::string, const SigmaRule*> by_file;
   for (const LoadedRule& r : set.rules()) by_file[r.file] = r.rule.get();
+  std::unordered_map<std::string, std::vector<std::shared_ptr<const CorrelationRule>>> corrs_by_file;
+  for (const LoadedCorrelation& c : set.correlations()) corrs_by_file[c.file].push_back(c.correlation);
+  const std::vector<std::shared_ptr<const SigmaRule>> all_rules = set.SharedRules();
   std::unordered_set<std::string> filter_files;  // filters have no test cases of their own
   for (const LoadedFilter& f : set.filters()) filter_files.insert(f.file);
   std::unordered_map<std::string, std::string> problems;
@@ -147,20 +213,33 @@ Result<std::vector<RuleTestResult>> RunRuleTests(const std::string& path, const 
     const bool has_tests = std::filesystem::is_regular_file(tests, ec);
     if (filter_files.count(f)) continue;
     auto it = by_file.find(f);
-    if (it == by_file.end()) {
+    const auto& file_corrs = corrs_by_file[f];
+    if (it == by_file.end() && file_corrs.empty()) {
       auto p = problems.find(f);
       const std::string why = p == problems.end() ? "not loaded" : p->second;
       if (has_tests || why.rfind("error:", 0) == 0) out.push_back(Fail(f, "(load)", "rule did not load: " + why));
       continue;
     }
-    if (!has_tests) continue;
-    auto text = ReadRuleFile(tests, 16 << 20);
-    if (!text.ok()) {
-      out.push_back(Fail(it->second->id(), "(tests file)", text.status().ToString()));
-      continue;
+    const SigmaRule* rule = it == by_file.end() ? nullptr : it->second;
+    const std::string owner = rule ? rule->id() : file_corrs.front()->id();
+    CorrelationFixtureContext ctx{all_rules, file_corrs};
+    std::vector<std::string> fixtures;
+    if (has_tests) {
+      auto text = ReadRuleFile(tests, 16 << 20);
+      if (!text.ok()) {
+        out.push_back(Fail(owner, "(tests file)", text.status().ToString()));
+        continue;
+      }
+      auto results = RunCases(rule, owner, *text, make_event, &ctx, &fixtures);
+      out.insert(out.end(), std::make_move_iterator(results.begin()), std::make_move_iterator(results.end()));
     }
-    auto results = RunRuleTestCases(*it->second, *text, make_event);
-    out.insert(out.end(), std::make_move_iterator(results.begin()), std::make_move_iterator(results.end()));
+    // Every correlation ships a sequence fixture.
+    for (const auto& c : ctx.correlations) {
+      if (std::find(fixtures.begin(), fixtures.end(), c->id()) != fixtures.end()) continue;
+      out.push_back(Fail(c->id(), "(fixture)",
+                         "correlation has no sequence fixture: add a case with `correlation: " + c->id() +
+                             "`, `events` and `alerts` to " + tests));
+    }
   }
   return out;
 }

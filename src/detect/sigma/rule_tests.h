@@ -7,6 +7,15 @@
 //   - name: one alert per principal and window
 //     alerts: 1                # distinct (entity, window) buckets among matches
 //     events: [{...}, {...}]
+//   - name: ten failures in an hour fire the correlation
+//     correlation: <id or name of a correlation in foo.yml>
+//     alerts: 1                # times the correlation fires over the events
+//     events: [{...}, ...]     # in arrival order; windows close at the end
+//
+// A correlation's cases (its sequence fixture) run the events through the
+// correlation engine with every rule under the tested path. Every correlation
+// in a rule file must have at least one such case: `vigil rules test` fails
+// the correlation otherwise.
 //
 // Events are written as YAML maps and handed to the caller's `make_event` as
 // JSON text, because building an Event (id, time, principal) is a parser's
@@ -17,6 +26,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,10 +49,24 @@ struct RuleTestResult {
 
 using MakeEventFn = std::function<Result<Event>(const std::string& json)>;
 
-// Runs the cases of one tests file against `rule`. A tests file that cannot
-// be read as a list of cases yields one failing result saying why.
+class CorrelationRule;
+
+// What correlation cases need: the rules the engine evaluates and the
+// correlations of the tested file.
+struct CorrelationFixtureContext {
+  std::vector<std::shared_ptr<const SigmaRule>> rules;
+  std::vector<std::shared_ptr<const CorrelationRule>> correlations;
+};
+
+// Runs the cases of one tests file against `rule` (and, for cases naming a
+// correlation, against `correlations`; without it such cases fail). A tests
+// file that cannot be read as a list of cases yields one failing result
+// saying why. `fixtures` (optional) receives the ids of correlations that had
+// a case.
 std::vector<RuleTestResult> RunRuleTestCases(const SigmaRule& rule, std::string_view tests_yaml,
-                                             const MakeEventFn& make_event);
+                                             const MakeEventFn& make_event,
+                                             const CorrelationFixtureContext* correlations = nullptr,
+                                             std::vector<std::string>* fixtures = nullptr);
 
 // Loads every rule under `path` (file or directory, as RuleSet::LoadPath) and
 // runs the tests file beside each. A loaded rule without a tests file adds no

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "common/time.h"
 #include "event/json_fields.h"
@@ -44,6 +45,63 @@ detection:
     condition: selection
 rollup_window: 1h
 )";
+
+// A correlation's sequence fixture runs its events through the correlation
+// engine; a correlation without one fails.
+TEST_F(RuleTestsTest, CorrelationFixturesRunAndAreRequired) {
+  const std::string corr = std::string(kRule) + R"(---
+title: Trail stopped twice
+id: stopped-twice
+correlation:
+    type: event_count
+    rules: [trail-stopped]
+    group-by: [userIdentity.arn]
+    timespan: 10m
+    condition: {gte: 2}
+)";
+  Write("sub/twice.yml", corr);
+  Write("sub/twice.tests.yml", R"(
+- name: twice within ten minutes
+  correlation: stopped-twice
+  alerts: 1
+  events:
+    - {eventName: StopLogging, eventTime: '2024-07-31T13:00:00Z', userIdentity: {arn: a}}
+    - {eventName: StopLogging, eventTime: '2024-07-31T13:09:00Z', userIdentity: {arn: a}}
+- name: too far apart
+  correlation: stopped-twice
+  alerts: 0
+  events:
+    - {eventName: StopLogging, eventTime: '2024-07-31T13:00:00Z', userIdentity: {arn: a}}
+    - {eventName: StopLogging, eventTime: '2024-07-31T13:11:00Z', userIdentity: {arn: a}}
+- name: wrong on purpose
+  correlation: stopped-twice
+  alerts: 1
+  events:
+    - {eventName: StopLogging, eventTime: '2024-07-31T13:00:00Z', userIdentity: {arn: a}}
+    - {eventName: StopLogging, eventTime: '2024-07-31T13:01:00Z', userIdentity: {arn: b}}
+- name: unknown correlation
+  correlation: nope
+  alerts: 0
+  events: []
+)");
+  std::string other = kRule;
+  other.replace(other.find("trail-stopped"), 13, "trail-stopped-2");
+  Write("unfixtured.yml", other + "---\ntitle: t\nid: no-fixture\ncorrelation:\n    type: event_count\n"
+                              "    rules: [trail-stopped-2]\n    timespan: 1h\n    condition: {gte: 2}\n");
+  auto results = RunRuleTests(dir_.string(), MakeEvent);
+  ASSERT_TRUE(results.ok()) << results.status().ToString();
+  std::map<std::string, RuleTestResult> by_case;
+  for (const auto& r : *results) by_case[r.case_name] = r;
+  EXPECT_TRUE(by_case["twice within ten minutes"].passed) << by_case["twice within ten minutes"].detail;
+  EXPECT_EQ(by_case["twice within ten minutes"].rule, "stopped-twice");
+  EXPECT_TRUE(by_case["too far apart"].passed) << by_case["too far apart"].detail;
+  EXPECT_FALSE(by_case["wrong on purpose"].passed);
+  EXPECT_EQ(by_case["wrong on purpose"].detail, "expected 1 firings, got 0 over 2 events");
+  EXPECT_FALSE(by_case["unknown correlation"].passed);
+  ASSERT_TRUE(by_case.count("(fixture)"));
+  EXPECT_EQ(by_case["(fixture)"].rule, "no-fixture");
+  EXPECT_FALSE(by_case["(fixture)"].passed);
+}
 
 TEST_F(RuleTestsTest, PassAndFailCases) {
   Write("sub/stop.yml", kRule);
