@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <array>
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
@@ -37,12 +38,17 @@ class JsonFields final : public FieldResolver {
   // order, so a duplicate key resolves to its first occurrence as at_key does.
   void IndexRoot() {
     root_keys_.clear();
-    root_has_dotted_key_ = false;
     simdjson::dom::object obj;
     if (root.get(obj) != simdjson::SUCCESS) return;
-    for (auto field : obj) {
-      root_keys_.push_back(RootKey{Head(field.key), field.key.data(), field.key.size(), field.value});
-      if (field.key.find('.') != std::string_view::npos) root_has_dotted_key_ = true;
+    for (auto field : obj) root_keys_.push_back(RootKey{Head(field.key), field.key.data(), field.key.size(), field.value});
+    // Linear probing in document order: a duplicate key lands after the
+    // first occurrence, which a lookup therefore finds first.
+    root_table_.fill(0);
+    if (root_keys_.size() > kRootTableMaxKeys) return;  // lookups scan the list
+    for (size_t i = 0; i < root_keys_.size(); ++i) {
+      size_t h = Slot(root_keys_[i].head, root_keys_[i].length);
+      while (root_table_[h] != 0) h = (h + 1) & (kRootTableSize - 1);
+      root_table_[h] = static_cast<uint8_t>(i + 1);
     }
   }
 
@@ -59,14 +65,55 @@ class JsonFields final : public FieldResolver {
     element value;
   };
   std::vector<RootKey> root_keys_;  // capacity reused when pooled
-  bool root_has_dotted_key_ = false;
+  // Open-addressing table over root_keys_ (index + 1; 0 is empty), used
+  // when the root has at most kRootTableMaxKeys keys (CloudTrail has ~25).
+  static constexpr size_t kRootTableSize = 128;
+  static constexpr size_t kRootTableMaxKeys = 64;
+  std::array<uint8_t, kRootTableSize> root_table_{};
+
+  static size_t Slot(uint64_t head, size_t length) {
+    return static_cast<size_t>(((head ^ length) * 0x9E3779B97F4A7C15ull) >> 57);  // 7 bits
+  }
+
+  static bool SameKey(const RootKey& k, uint64_t head, const std::string& key) {
+    return k.head == head && k.length == key.size() &&
+           (k.length <= 8 || std::memcmp(k.data + 8, key.data() + 8, k.length - 8) == 0);
+  }
+
+  const RootKey* FindRootKey(const std::string& key) const {
+    const uint64_t head = Head(key);
+    if (root_keys_.size() > kRootTableMaxKeys) {
+      for (const RootKey& k : root_keys_)
+        if (SameKey(k, head, key)) return &k;
+      return nullptr;
+    }
+    for (size_t h = Slot(head, key.size()); root_table_[h] != 0; h = (h + 1) & (kRootTableSize - 1)) {
+      const RootKey& k = root_keys_[root_table_[h] - 1];
+      if (SameKey(k, head, key)) return &k;
+    }
+    return nullptr;
+  }
 
   // The first 8 bytes of a key, zero-padded: one comparison rejects almost
   // every other key of the same length.
   static uint64_t Head(std::string_view key) {
     uint64_t h = 0;
-    std::memcpy(&h, key.data(), key.size() < 8 ? key.size() : 8);
+    if (key.size() >= 8) {
+      std::memcpy(&h, key.data(), 8);
+    } else {
+      for (size_t i = 0; i < key.size(); ++i) h |= uint64_t{static_cast<unsigned char>(key[i])} << (8 * i);
+    }
     return h;
+  }
+
+  // True when a root key is `first` followed by a dot (as in a root key
+  // `a.b` for the path a.b.c): only then can a path whose first part is not
+  // a root key still resolve.
+  bool HasDottedRootKey(const std::string& first) const {
+    for (const RootKey& k : root_keys_)
+      if (k.length > first.size() && k.data[first.size()] == '.' && std::memcmp(k.data, first.data(), first.size()) == 0)
+        return true;
+    return false;
   }
 
   // `sink(value, text_is_stable)` returns false to stop. A template rather
@@ -76,18 +123,12 @@ class JsonFields final : public FieldResolver {
     bool stop = false;
     const auto& parts = path.parts();
     if (!parts.empty() && !root_keys_.empty()) {
-      // Every lookup starts at the root: take its first step from the flat
-      // key list (contiguous, length-checked) instead of walking the tape.
-      const std::string& first = parts[0];
-      const uint64_t head = Head(first);
-      for (const RootKey& k : root_keys_) {
-        if (k.head == head && k.length == first.size() &&
-            (k.length <= 8 || std::memcmp(k.data + 8, first.data() + 8, k.length - 8) == 0))
-          return Walk(k.value, parts, 1, sink, stop);
-      }
+      // Every lookup starts at the root: take its first step from a hash
+      // table of the root's keys instead of walking the tape.
+      if (const RootKey* k = FindRootKey(parts[0])) return Walk(k->value, parts, 1, sink, stop);
       // Not there; only a root key with a dot in it (`a.b` for path a.b.c)
       // could still match, which the walk from the root tries.
-      if (parts.size() == 1 || !root_has_dotted_key_) return false;
+      if (parts.size() == 1 || !HasDottedRootKey(parts[0])) return false;
     }
     return Walk(root, parts, 0, sink, stop);
   }
