@@ -9,7 +9,7 @@
 //     events: [{...}, {...}]
 //   - name: ten failures in an hour fire the correlation
 //     correlation: <id or name of a correlation in foo.yml>
-//     alerts: 1                # times the correlation fires over the events
+//     alerts: 1                # alerts its firings make (per entity and timespan bucket)
 //     events: [{...}, ...]     # in arrival order; windows close at the end
 //
 // A correlation's cases (its sequence fixture) run the events through the

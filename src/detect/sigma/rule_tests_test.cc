@@ -96,7 +96,7 @@ correlation:
   EXPECT_EQ(by_case["twice within ten minutes"].rule, "stopped-twice");
   EXPECT_TRUE(by_case["too far apart"].passed) << by_case["too far apart"].detail;
   EXPECT_FALSE(by_case["wrong on purpose"].passed);
-  EXPECT_EQ(by_case["wrong on purpose"].detail, "expected 1 firings, got 0 over 2 events");
+  EXPECT_EQ(by_case["wrong on purpose"].detail, "expected 1 alerts, got 0 (0 firings over 2 events)");
   EXPECT_FALSE(by_case["unknown correlation"].passed);
   ASSERT_TRUE(by_case.count("(fixture)"));
   EXPECT_EQ(by_case["(fixture)"].rule, "no-fixture");
