@@ -58,10 +58,6 @@ bool Larger(std::string_view severity, std::string_view title, const std::vector
   return finding_type > d.finding_type;
 }
 
-bool EventIdLess(const std::pair<int64_t, std::string>& a, const std::pair<int64_t, std::string>& b) {
-  return std::tie(a.first, a.second) < std::tie(b.first, b.second);
-}
-
 }  // namespace
 
 std::string AlertId(const std::string& rule_id, const std::string& entity, int64_t bucket_start_ns) {
@@ -82,16 +78,33 @@ void AlertFold::Add(const Event& event, const Match& match) {
         &match.tags,
         match.rollup_window_ns,
         event.time_ns};
-  Fold(h, match.explain ? &match.explain : nullptr, nullptr);
+  // A new event: another object, or the same object (a caller's reused
+  // variable) holding another event.
+  if (current_event_ != &event || current_id_ != event.id) {
+    current_event_ = &event;
+    current_id_.assign(event.id);
+    current_alerts_.clear();
+  }
+  Fold(h, match.explain ? &match.explain : nullptr, nullptr, /*by_set=*/false);
 }
 
 void AlertFold::Add(const AlertHit& hit) {
   Hit h{hit.rule_id, hit.title,    hit.severity,         hit.entity,       hit.finding_type,
         hit.event_id, &hit.tags,   hit.rollup_window_ns, hit.event_time_ns};
-  Fold(h, nullptr, hit.match.empty() ? nullptr : &hit.match);
+  current_event_ = nullptr;
+  Fold(h, nullptr, hit.match.empty() ? nullptr : &hit.match, /*by_set=*/true);
 }
 
-void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain, const std::string* match) {
+std::vector<std::pair<int64_t, std::string_view>> AlertFold::SortedEventIds(const AlertDelta& d) const {
+  std::vector<std::pair<int64_t, std::string_view>> out;
+  out.reserve(d.event_ids.size());
+  for (const AlertDelta::IdRef& r : d.event_ids) out.emplace_back(r.time_ns, IdOf(r));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain, const std::string* match,
+                     bool by_set) {
   const int64_t window = hit.rollup_window_ns > 0 ? hit.rollup_window_ns : kDefaultRollupWindowNs;
   const int64_t bucket = AlertBucketStart(hit.event_time_ns, window);
   AlertKey(&key_, hit.rule_id, hit.entity, bucket);
@@ -126,22 +139,36 @@ void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain
     }
   }
   // Count each (alert, event) once.
-  const Hash128 ev = HashId128(hit.event_id);
-  const Hash128 pair{ev.lo ^ (alert.lo * 0x9E3779B97F4A7C15ull), ev.hi ^ (alert.hi * 0xC2B2AE3D27D4EB4Full)};
-  if (!seen_.Insert(pair)) return;
+  if (by_set) {
+    const Hash128 ev = HashId128(hit.event_id);
+    const Hash128 pair{ev.lo ^ (alert.lo * 0x9E3779B97F4A7C15ull), ev.hi ^ (alert.hi * 0xC2B2AE3D27D4EB4Full)};
+    if (!seen_.Insert(pair)) return;
+  } else {
+    if (std::find(current_alerts_.begin(), current_alerts_.end(), alert) != current_alerts_.end()) return;
+    current_alerts_.push_back(alert);
+  }
   const int64_t t = hit.event_time_ns;
   d.first_seen_ns = d.count == 0 ? t : std::min(d.first_seen_ns, t);
   d.last_seen_ns = d.count == 0 ? t : std::max(d.last_seen_ns, t);
   ++d.count;
-  // Keep the smallest (time, id) pairs in a max-heap.
+  // Keep the smallest (time, id) pairs in a max-heap; ids go to the arena.
+  auto less = [this](const AlertDelta::IdRef& a, const AlertDelta::IdRef& b) {
+    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : IdOf(a) < IdOf(b);
+  };
+  auto stash = [&] {
+    AlertDelta::IdRef r{t, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(hit.event_id.size())};
+    arena_.append(hit.event_id);
+    return r;
+  };
   if (d.event_ids.size() < kMaxAlertEventIds) {
-    d.event_ids.emplace_back(t, hit.event_id);
-    std::push_heap(d.event_ids.begin(), d.event_ids.end(), EventIdLess);
+    d.event_ids.push_back(stash());
+    std::push_heap(d.event_ids.begin(), d.event_ids.end(), less);
     ++held_ids_;
-  } else if (std::tie(t, hit.event_id) < std::tie(d.event_ids.front().first, d.event_ids.front().second)) {
-    std::pop_heap(d.event_ids.begin(), d.event_ids.end(), EventIdLess);
-    d.event_ids.back() = {t, std::string(hit.event_id)};
-    std::push_heap(d.event_ids.begin(), d.event_ids.end(), EventIdLess);
+  } else if (t < d.event_ids.front().time_ns ||
+             (t == d.event_ids.front().time_ns && hit.event_id < IdOf(d.event_ids.front()))) {
+    std::pop_heap(d.event_ids.begin(), d.event_ids.end(), less);
+    d.event_ids.back() = stash();
+    std::push_heap(d.event_ids.begin(), d.event_ids.end(), less);
   }
 }
 
@@ -149,6 +176,9 @@ void AlertFold::Clear() {
   deltas_.clear();
   index_.clear();
   seen_.Clear();
+  current_event_ = nullptr;
+  current_alerts_.clear();
+  std::string().swap(arena_);
   held_ids_ = 0;
 }
 

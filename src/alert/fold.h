@@ -8,7 +8,9 @@
 // (a window <= 0 means one alert per rule and entity, bucket 0). The entity is
 // the match's own, else the event's principal; the window the match's, else
 // kDefaultRollupWindowNs. Within a fold the result does not depend on the
-// order or repetition of hits: an (alert, event id) pair counts once; the
+// order or repetition of hits: an (alert, event id) pair counts once (for
+// Add(Event, Match), whose callers deliver an event's matches together, among
+// the matches of that event); the
 // event ids kept are the smallest kMaxAlertEventIds by (time, id); title,
 // tags, finding_type and severity come from the hit with the highest severity
 // (ties broken by comparing the fields themselves); the explanation is that of
@@ -68,8 +70,14 @@ struct AlertDelta {
   int64_t first_seen_ns = 0;
   int64_t last_seen_ns = 0;
   uint64_t count = 0;  // distinct events
-  // The smallest kMaxAlertEventIds (time, id) pairs, in no particular order.
-  std::vector<std::pair<int64_t, std::string>> event_ids;
+  // The smallest kMaxAlertEventIds (time, id) pairs as a max-heap; the ids
+  // live in the fold (AlertFold::SortedEventIds).
+  struct IdRef {
+    int64_t time_ns;
+    uint32_t offset;  // into the fold's id arena
+    uint32_t size;
+  };
+  std::vector<IdRef> event_ids;
   std::string match;  // explanation of the earliest event; empty when none
   int64_t match_time_ns = 0;
 };
@@ -77,16 +85,20 @@ struct AlertDelta {
 class AlertFold {
  public:
   // Folds a detector's match on a live event (its explanation, if any, is
-  // built only when this event becomes the alert's earliest).
+  // built only when this event becomes the alert's earliest). All matches of
+  // one event come before the next event's, as detectors deliver them.
   void Add(const Event& event, const Match& match);
+  // Folds a hit; hits may come in any order and repeat.
   void Add(const AlertHit& hit);
+  // A delta's event ids in (time, id) order; views valid until Clear.
+  std::vector<std::pair<int64_t, std::string_view>> SortedEventIds(const AlertDelta& delta) const;
 
   const std::vector<AlertDelta>& deltas() const { return deltas_; }
   size_t size() const { return deltas_.size(); }
   bool empty() const { return deltas_.empty(); }
-  // Event ids and (alert, event) pairs held: the fold's memory is about 50
-  // bytes per entry.
-  size_t held_entries() const { return held_ids_ + seen_.size(); }
+  // What the fold holds, in entries of about 50 bytes (event ids, (alert,
+  // event) pairs, 64-byte units of id text): bounds its memory.
+  size_t held_entries() const { return held_ids_ + seen_.size() + arena_.size() / 64; }
   void Clear();
 
  private:
@@ -96,11 +108,19 @@ class AlertFold {
     int64_t rollup_window_ns;
     int64_t event_time_ns;
   };
-  void Fold(const Hit& hit, const std::function<std::string()>* explain, const std::string* match);
+  // `by_set`: dedup (alert, event) pairs with seen_ (any order) rather than
+  // among the current event's matches.
+  void Fold(const Hit& hit, const std::function<std::string()>* explain, const std::string* match, bool by_set);
+  std::string_view IdOf(const AlertDelta::IdRef& r) const { return std::string_view(arena_).substr(r.offset, r.size); }
 
   std::vector<AlertDelta> deltas_;
   std::unordered_map<Hash128, size_t, Hash128Hasher> index_;  // alert key -> deltas_ index
-  Hash128Set seen_;  // (alert, event id) pairs folded
+  Hash128Set seen_;  // (alert, event id) pairs folded through Add(AlertHit)
+  // Alerts the current event (Add(Event, Match)) has hit.
+  const Event* current_event_ = nullptr;
+  std::string current_id_;
+  std::vector<Hash128> current_alerts_;
+  std::string arena_;  // event ids held by deltas
   std::string key_;  // scratch
   size_t held_ids_ = 0;
 };

@@ -58,7 +58,8 @@ DROP TABLE alert_events;
 )sql";
 static_assert(kMaxAlertEventIds == 1000, "kMigrateV1 spells the limit out");
 
-using EventIds = std::vector<std::pair<int64_t, std::string>>;
+// Views into the fold's arena or into an encoded list.
+using EventIds = std::vector<std::pair<int64_t, std::string_view>>;
 
 // An alert's event ids as stored: "<time_ns>\t<id>" lines joined by "\n", in
 // (time, id) order.
@@ -83,7 +84,7 @@ EventIds DecodeEventIds(std::string_view s) {
     int64_t t = 0;
     bool neg = !line.empty() && line[0] == '-';
     for (size_t i = neg ? 1 : 0; i < tab; ++i) t = t * 10 + (line[i] - '0');
-    ids.emplace_back(neg ? -t : t, std::string(line.substr(tab + 1)));
+    ids.emplace_back(neg ? -t : t, line.substr(tab + 1));
   }
   return ids;
 }
@@ -254,8 +255,7 @@ class SqliteMetadata final : public MetadataStore {
       for (const AlertDelta& d : commit.alerts->deltas()) {
         if (d.count == 0) continue;
         // The delta's ids; the upsert merges them with those already stored.
-        EventIds ids = d.event_ids;
-        std::sort(ids.begin(), ids.end());
+        EventIds ids = commit.alerts->SortedEventIds(d);
         sqlite3_stmt* s = upsert_alert_->get();
         sqlite3_reset(s);
         BindText(s, 1, d.id);
@@ -341,7 +341,8 @@ class SqliteMetadata final : public MetadataStore {
       a.finding_type = ColumnText(s, 10);
       a.match = ColumnText(s, 11);
       a.truncated = a.count > kMaxAlertEventIds;
-      for (auto& [t, id] : DecodeEventIds(ColumnText(s, 12))) a.event_ids.push_back(std::move(id));
+      const std::string ids = ColumnText(s, 12);
+      for (const auto& [t, id] : DecodeEventIds(ids)) a.event_ids.emplace_back(id);
       alerts.push_back(std::move(a));
     }
     if (rc != SQLITE_DONE) return Error("list alerts");

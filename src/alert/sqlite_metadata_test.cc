@@ -96,6 +96,41 @@ TEST(AlertRollupTest, BucketsAreEpochAligned) {
   EXPECT_NE(AlertId("r", "e", 0), AlertId("r", "e", kHour));
 }
 
+// Live matches: an event's matches come together; the same alert hit twice by
+// one event counts once, and a reused Event object holding the next event is
+// a new event.
+TEST(AlertFoldTest, EventMatchesCountOncePerEventAndKeepSmallestIds) {
+  AlertFold fold;
+  Event e;
+  e.principal = "alice";
+  Match m;
+  m.rule_id = "r1";
+  m.title = "T";
+  m.severity = "high";
+  m.rollup_window_ns = kHour;
+  e.id = "e2";
+  e.time_ns = kT0 + 5;
+  fold.Add(e, m);
+  fold.Add(e, m);
+  e.id = "e1";
+  e.time_ns = kT0 + 5;
+  fold.Add(e, m);
+  e.id = "e0";
+  e.time_ns = kT0 + 9;
+  fold.Add(e, m);
+  ASSERT_EQ(fold.size(), 1u);
+  const AlertDelta& d = fold.deltas()[0];
+  EXPECT_EQ(d.count, 3u);
+  EXPECT_EQ(d.first_seen_ns, kT0 + 5);
+  EXPECT_EQ(d.last_seen_ns, kT0 + 9);
+  auto ids = fold.SortedEventIds(d);
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0].second, "e1");  // (time, id) order
+  EXPECT_EQ(ids[1].second, "e2");
+  EXPECT_EQ(ids[2].second, "e0");
+  EXPECT_EQ(d.id, AlertId("r1", "alice", kT0));
+}
+
 TEST_F(MetadataTest, RollsUpPerRuleEntityAndBucket) {
   auto m = Open();
   std::vector<AlertHit> hits = {
