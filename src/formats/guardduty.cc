@@ -44,6 +44,7 @@ enum class Kind { kOther, kFinding, kEventBridge };
 // the record's top-level keys.
 Kind Classify(std::string_view record) {
   static constexpr std::string_view kKeys[] = {"detail-type", "arn", "schemaVersion", "service", "severity", "type"};
+  if (FirstValueIsArray(record)) return Kind::kOther;
   size_t at[std::size(kKeys)];
   uint64_t found = FindTopLevelKeys(record, kKeys, at);
   if (JsonStringAt(record, at[0]) == "GuardDuty Finding") return Kind::kEventBridge;

@@ -24,12 +24,6 @@ bool FirstKeyIs(std::string_view t, size_t open, std::string_view key) {
          t[q + 1 + key.size()] == '"';
 }
 
-// The span of the value starting at `pos` (to the end of `t` when it does not end).
-std::string_view ValueAt(std::string_view t, size_t pos) {
-  size_t end = SkipJsonValue(t, pos, kNoDepthLimit);
-  return end == kNpos ? t.substr(pos) : t.substr(pos, end - pos);
-}
-
 void EmitLines(const ParseInput& in, size_t pos, const InputLimits& limits, ParseSink& sink, const RecordFn& record) {
   std::string_view t = in.bytes;
   uint64_t index = 0;
@@ -120,7 +114,16 @@ std::string_view FirstJsonRecord(std::string_view head, std::string_view wrapper
     if (pos >= head.size() || head[pos] != '{') return {};
   }
   if (head[pos] != '{') return {};
-  return ValueAt(head, pos);
+  return head.substr(pos);
+}
+
+bool FirstValueIsArray(std::string_view record) {
+  bool array = false;
+  VisitTopLevelKeys(record, kNoDepthLimit, [&](std::string_view, size_t value) {
+    array = value < record.size() && record[value] == '[';
+    return false;
+  });
+  return array;
 }
 
 std::string_view TopLevelValue(std::string_view record, std::string_view key) {

@@ -38,14 +38,20 @@ using RecordFn = std::function<void(std::string_view raw, uint64_t index)>;
 Status ForEachJsonRecord(const ParseInput& in, std::string_view wrapper_key, const InputLimits& limits, ParseSink& sink,
                          const RecordFn& record);
 
-// The first record of an input head, for recognisers (the array's first
-// element, the wrapper array's first element, or the first line or value). May
-// be cut short when the head is. Empty when the head does not start like any
-// shape above.
+// Where the first record of an input head starts, for recognisers (the array's
+// first element, the wrapper array's first element, or the first line or
+// value): the rest of the head from there, not cut at the record's end (key
+// visits stop there by themselves; finding the end would cost a pass). Empty
+// when the head does not start like any shape above.
 std::string_view FirstJsonRecord(std::string_view head, std::string_view wrapper_key);
 
 // The top-level string value of `key` as written (escapes kept), or empty.
 std::string_view TopLevelString(std::string_view record, std::string_view key);
+
+// True when the first key of the object `record` holds an array: a container
+// of records such as CloudTrail's `{"Records":[...]}`, never a record that
+// the finding types recognise. Looks at the first key only.
+bool FirstValueIsArray(std::string_view record);
 
 // The string value whose opening quote is at `pos`, as written (escapes kept),
 // or empty when no string starts there.

@@ -40,6 +40,7 @@ enum class Kind { kOther, kFinding, kEventBridge };
 // pass over the record's top-level keys.
 Kind Classify(std::string_view record) {
   static constexpr std::string_view kKeys[] = {"detail-type", "SchemaVersion", "ProductArn"};
+  if (FirstValueIsArray(record)) return Kind::kOther;
   size_t at[std::size(kKeys)];
   uint64_t found = FindTopLevelKeys(record, kKeys, at);
   if (JsonStringAt(record, at[0]).starts_with("Security Hub Findings")) return Kind::kEventBridge;
