@@ -5,9 +5,9 @@ The rules are variants of vigil's shipped CIS pack: each copies a shipped rule's
 shape (title, level, tags, logsource, rollup) and replaces its literals with
 other real values from the CloudTrail vocabulary seen in the Stratus Red Team
 detonations. Two thirds pin eventSource/eventName (fields the detection
-prefilter indexes); one third match only on fields no dispatch key covers
-(userAgent|contains, sourceIPAddress|startswith, errorMessage|contains), which
-every event must be checked against.
+prefilter indexes by exact value); one third match only on fields no
+exact-value key covers (userAgent|contains, sourceIPAddress|startswith,
+errorMessage|contains), which the prefilter reaches through its literal scans.
 
 usage: make_rule_variants.py --out DIR --count N [--seed 1] [--stratus DIR] [--rules DIR]
 Deterministic for the same arguments. Python 3 standard library only.
