@@ -11,6 +11,8 @@
 //     contains, a regex's required substrings) are scanned: the literals of
 //     all such rules on one field are compiled into one vectorscan database,
 //     and Process() scans the field's value once against it.
+// A rule whose alternatives pin different fields (`1 of selection*` over
+// eventName and eventname) is registered under one constraint of each.
 // Only the rules a lookup or scan selects are evaluated, plus the rules for
 // which no constraint could be derived. The prefilter only ever skips rules
 // that cannot match; every selected rule is evaluated in full, so matches are
@@ -24,8 +26,9 @@
 // prefilter selects, so they cost nothing on events no rule matches.
 //
 // Ownership and thread safety: the detector shares the immutable rules and
-// filters it was built from. Process() does not mutate the detector and may be called from
-// several threads at once.
+// filters it was built from. Process() does not mutate the detector and may be
+// called from several threads at once (each thread keeps its own vectorscan
+// scratch and field cache).
 #pragma once
 
 #include <atomic>
