@@ -8,6 +8,7 @@
 #include "detect/sigma/rule_tests.h"
 #include "detect/schema/sigma_schema.h"
 #include "formats/cloudtrail.h"
+#include "formats/parser.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -83,8 +84,29 @@ int RunRulesLint(const RulesOptions& o) {
 }
 
 int RunRulesTest(const RulesOptions& o) {
-  // Test events are CloudTrail records: built exactly as ingest builds them.
+  // Test events are built exactly as ingest builds them: by the parser that
+  // recognises the record (a GuardDuty or Security Hub finding, a CloudTrail
+  // record), else as a CloudTrail record (cases often give only the fields a
+  // rule reads).
   MakeEventFn make_event = [](const std::string& json) -> Result<Event> {
+    const Parser* parser = ParserRegistry::Default().Recognize(json);
+    if (parser != nullptr && parser->name() != "cloudtrail") {
+      struct One final : ParseSink {
+        std::vector<Event> events;
+        std::vector<std::string> problems;
+        void OnEvent(Event&& e) override { events.push_back(std::move(e)); }
+        void OnDeadLetter(DeadLetter&& d) override { problems.push_back(d.reason); }
+        void OnWarning(std::string_view, std::string_view) override {}
+      } sink;
+      Status st = parser->Parse(ParseInput{"test event", json, NowNanos()}, sink);
+      if (!st.ok()) return st;
+      if (!sink.problems.empty()) return Status::InvalidArgument(sink.problems.front());
+      if (sink.events.size() != 1) {
+        return Status::InvalidArgument("a test event must be one " + std::string(parser->name()) + " record, not " +
+                                       std::to_string(sink.events.size()));
+      }
+      return std::move(sink.events.front());
+    }
     Event ev;
     std::string warning;
     Status st = BuildCloudTrailEvent(json, NowNanos(), InputLimits{}, &ev, &warning);
