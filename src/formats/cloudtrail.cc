@@ -81,7 +81,7 @@ Status BuildCloudTrailEvent(std::string_view raw, int64_t ingest_time_ns, const 
                             std::string* time_warning) {
   VIGIL_RETURN_IF_ERROR(StartJsonEvent(raw, kCloudTrail, ingest_time_ns, limits, ev));
   std::string event_id = ev->FirstString(P(0));
-  ev->id = IsUuid(event_id) ? event_id : ContentId(kCloudTrail, raw);
+  ev->id = IsUuid(event_id) ? std::move(event_id) : ContentId(kCloudTrail, raw);
   SetEventTime(std::span(&P(1), 1), ev, time_warning);
   ev->account = ev->FirstString(P(2));
   if (ev->account.empty()) ev->account = ev->FirstString(P(3));

@@ -194,16 +194,23 @@ Status StartJsonEvent(std::string_view raw, std::string_view source_type, int64_
 }
 
 void SetEventTime(std::span<const FieldPath> paths, Event* ev, std::string* time_warning) {
-  std::string first;
-  for (size_t i = 0; i < paths.size(); ++i) {
-    std::string when = ev->FirstString(paths[i]);
-    if (auto t = ParseTimestamp(when)) {
+  // Parsed in place (no copy of the text) on the common path.
+  for (const FieldPath& path : paths) {
+    std::optional<int64_t> t;
+    if (ev->fields) {
+      ev->fields->Visit(path, [&](const FieldValue& v) {
+        if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray || v.kind == ValueKind::kNull) return true;
+        t = ParseTimestamp(v.text);
+        return false;
+      });
+    }
+    if (t) {
       ev->time_ns = *t;
       ev->time_fallback = false;
       return;
     }
-    if (i == 0) first = std::move(when);
   }
+  const std::string first = paths.empty() ? std::string() : ev->FirstString(paths[0]);
   ev->time_ns = ev->ingest_time_ns;
   ev->time_fallback = true;
   if (time_warning && !paths.empty()) {
