@@ -198,6 +198,15 @@ TEST(PipelineTest, ReingestIntoTheSameStoreStoresAndRaisesNothing) {
   EXPECT_EQ(second.stored, first.stored);
 }
 
+// Runs Inputs() into `store` with the StopLogging detector and `meta`.
+Result<IngestStats> IngestInputs(EventStore* store, MetadataStore* meta) {
+  VIGIL_ASSIGN_OR_RETURN(auto writer, store->NewWriter());
+  VectorSource source(Inputs());
+  StopLoggingDetector detector;
+  Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer.get(), meta, nullptr, {});
+  return p.Run();
+}
+
 // The commit that records alerts and the segments to publish is applied, but
 // the process dies before publishing them: reopening rolls the segments
 // forward, so every event is stored and its matches counted exactly once.
@@ -210,12 +219,7 @@ TEST(PipelineTest, CrashBetweenAlertCommitAndPublishLosesAndDuplicatesNothing) {
   meta.lose_reply_to_publishing_commit = true;
   {
     auto store = OpenSegmentStore("/events", store_options);
-    auto writer = (*store)->NewWriter();
-    VectorSource source(Inputs());
-    StopLoggingDetector detector;
-    Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &meta, nullptr, {});
-    auto stats = p.Run();
-    EXPECT_EQ(stats.status().code(), StatusCode::kIoError);
+    EXPECT_EQ(IngestInputs(store->get(), &meta).status().code(), StatusCode::kIoError);
     EXPECT_EQ(*(*store)->CountEvents(), 0u) << "nothing published";
     ASSERT_TRUE(fenv.SimulateCrash().ok());
   }
@@ -230,11 +234,7 @@ TEST(PipelineTest, CrashBetweenAlertCommitAndPublishLosesAndDuplicatesNothing) {
   EXPECT_EQ(*(*store)->CountEvents(), 22u);
   EXPECT_TRUE(FinishInterruptedCommit(store->get(), &meta).ok()) << "nothing left to do";
   // Ingesting the same inputs again finds every event stored and raises nothing.
-  auto writer = (*store)->NewWriter();
-  VectorSource source(Inputs());
-  StopLoggingDetector detector;
-  Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &meta, nullptr, {});
-  auto stats = p.Run();
+  auto stats = IngestInputs(store->get(), &meta);
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->events, 0u);
   EXPECT_EQ(meta.matches, 5u);
@@ -249,9 +249,6 @@ TEST(PipelineTest, CrashBeforeAlertCommitLeavesNothingHalfDone) {
   store_options.env = &fenv;
   {
     auto store = OpenSegmentStore("/events", store_options);
-    auto writer = (*store)->NewWriter();
-    VectorSource source(Inputs());
-    StopLoggingDetector detector;
     class FailingMetadata final : public MetadataStore {
      public:
       Result<size_t> Commit(const MetadataCommit&) override { return Status::IoError("disk full"); }
@@ -261,8 +258,7 @@ TEST(PipelineTest, CrashBeforeAlertCommitLeavesNothingHalfDone) {
         return std::optional<std::string>();
       }
     } failing;
-    Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &failing, nullptr, {});
-    EXPECT_FALSE(p.Run().ok());
+    EXPECT_FALSE(IngestInputs(store->get(), &failing).ok());
     ASSERT_TRUE(fenv.SimulateCrash().ok());
   }
   FakeMetadata meta;
@@ -271,11 +267,7 @@ TEST(PipelineTest, CrashBeforeAlertCommitLeavesNothingHalfDone) {
   auto store = OpenSegmentStore("/events", store_options);
   ASSERT_TRUE(FinishInterruptedCommit(store->get(), &meta).ok());
   EXPECT_EQ(*(*store)->CountEvents(), 0u);
-  auto writer = (*store)->NewWriter();
-  VectorSource source(Inputs());
-  StopLoggingDetector detector;
-  Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &meta, nullptr, {});
-  auto stats = p.Run();
+  auto stats = IngestInputs(store->get(), &meta);
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->events, 22u);
   EXPECT_EQ(meta.matches, 5u);
