@@ -1,7 +1,15 @@
+#include <optional>
+
+#include "event/json_fields.h"
+#include "formats/alb.h"
 #include "formats/cloudtrail.h"
 #include "formats/guardduty.h"
 #include "formats/parser.h"
+#include "formats/record_fields.h"
+#include "formats/route53resolver.h"
+#include "formats/s3access.h"
 #include "formats/securityhub.h"
+#include "formats/vpcflow.h"
 
 namespace vigil {
 
@@ -28,9 +36,46 @@ const ParserRegistry& ParserRegistry::Default() {
     r->Register(MakeGuardDutyParser());
     r->Register(MakeSecurityHubParser());
     r->Register(MakeCloudTrailParser());
+    // Then the other JSON type (top-level keys only) and the text types, each
+    // of which rejects a JSON head on its first byte, so CloudTrail costs
+    // nothing more to recognise.
+    r->Register(MakeRoute53ResolverParser());
+    r->Register(MakeVpcFlowParser());
+    r->Register(MakeAlbParser());
+    r->Register(MakeS3AccessParser());
     return r;
   }();
   return *registry;
+}
+
+namespace {
+
+// Keeps the one event a stored record parses into, or the reason it does not.
+struct OneRecord : ParseSink {
+  std::optional<Event> event;
+  std::string problem;
+  void OnEvent(Event&& e) override {
+    if (!event) event = std::move(e);
+  }
+  void OnDeadLetter(DeadLetter&& d) override {
+    if (problem.empty()) problem = std::move(d.reason);
+  }
+  void OnWarning(std::string_view, std::string_view) override {}
+};
+
+}  // namespace
+
+Result<std::shared_ptr<const FieldResolver>> RecordFields(std::string_view source_type, std::string_view raw) {
+  // The text types: their parser reads the record (and, for a flow record with
+  // its own layout, the header line it carries).
+  if (source_type == kVpcFlow || source_type == kAlb || source_type == kS3Access) {
+    OneRecord one;
+    Status st = ParserRegistry::Default().Find(source_type)->Parse(ParseInput{source_type, raw, 0}, one);
+    if (one.event && one.event->fields) return one.event->fields;
+    if (!st.ok()) return st;
+    return Status::InvalidArgument(std::string(source_type) + " record does not parse: " + one.problem);
+  }
+  return ParseJsonFields(raw);
 }
 
 }  // namespace vigil
