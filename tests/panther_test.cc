@@ -389,7 +389,7 @@ TEST(PantherFindings, FindingsPackAgreesWithEveryDecidableLabelledCase) {
         bool ok = st.ok() && parser->name() == d.parser && sink.events.size() == 1 && sink.problems.empty();
         std::set<std::string> raised;
         if (ok) {
-          detector.Process(sink.events[0], [&](const vigil::Event&, const vigil::Match& m) { raised.insert(m.rule_id); });
+          detector.Process(sink.events[0], [&](const vigil::Event&, const vigil::Match& m) { raised.insert(std::string(m.rule_id)); });
         }
         bool by_cover = false;
         for (const std::string& v : cover->second) by_cover = by_cover || raised.count(v) > 0;

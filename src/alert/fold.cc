@@ -75,7 +75,7 @@ void AlertFold::Add(const Event& event, const Match& match) {
         match.entity.empty() ? std::string_view(event.principal) : std::string_view(match.entity),
         match.finding_type,
         event.id,
-        &match.tags,
+        match.tags,
         match.rollup_window_ns,
         event.time_ns};
   // A new event: another object, or the same object (a caller's reused

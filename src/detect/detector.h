@@ -14,15 +14,20 @@
 
 namespace vigil {
 
+inline const std::vector<std::string> kNoTags;
+
 // What a detector says about one event. The alert layer rolls matches up.
+// The descriptive fields view strings of the rule that matched, which the
+// detector keeps alive: a match costs no copy of them, and a sink that keeps
+// them past the call copies them.
 struct Match {
-  std::string rule_id;
-  std::string title;
-  std::string severity;            // informational|low|medium|high|critical
-  std::vector<std::string> tags;
+  std::string_view rule_id;
+  std::string_view title;
+  std::string_view severity;       // informational|low|medium|high|critical
+  const std::vector<std::string>* tags = &kNoTags;  // never null
   std::string entity;              // who the alert is about
   int64_t rollup_window_ns = 0;    // bucket width for alert rollup
-  std::string finding_type;        // optional GuardDuty-style type
+  std::string_view finding_type;   // optional GuardDuty-style type
   // Builds, on demand, why it matched as a JSON object (e.g. the selections
   // that held and the field values they saw). Callable only while the event
   // given to the sink is alive; empty when the detector gives no explanation.

@@ -148,8 +148,13 @@ struct CorrelationDetector::Impl {
   std::unique_ptr<Detector> base;
   CorrelationLimits limits;
   std::vector<CorrState> corrs;
-  std::unordered_map<std::string, std::vector<Input>> inputs;  // rule/correlation id -> inputs
-  std::unordered_set<std::string> silent;                       // ids whose own matches do not alert
+  // Looked up by a match's rule id (a view) without building a string.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<Input>, IdHash, std::equal_to<>> inputs;  // rule/correlation id -> inputs
+  std::unordered_set<std::string, IdHash, std::equal_to<>> silent;  // ids whose own matches do not alert
   mutable std::mutex mu;
   Stats stats;
 
@@ -446,7 +451,7 @@ void CorrelationDetector::Impl::Fire(size_t c, const Group& g, const Entry& anch
   m.rule_id = r.id();
   m.title = r.title();
   m.severity = r.level();
-  m.tags = r.tags();
+  m.tags = &r.tags();
   for (size_t i = 0; i < g.values.size(); ++i) {
     if (i) m.entity += ", ";
     m.entity += g.values[i];

@@ -62,12 +62,12 @@ class Harness {
     if (d.ok()) det_ = std::move(d).value();
   }
   void Feed(const Event& e) {
-    det_->Process(e, [&](const Event& ev, const Match& m) { out_.insert({m.rule_id, m.entity, ev.time_ns / kSec}); });
+    det_->Process(e, [&](const Event& ev, const Match& m) { out_.insert({std::string(m.rule_id), m.entity, ev.time_ns / kSec}); });
   }
   std::multiset<Fired> Run(std::vector<Event> events) {
     out_.clear();
     for (const Event& e : events) Feed(e);
-    det_->Flush([&](const Event& ev, const Match& m) { out_.insert({m.rule_id, m.entity, ev.time_ns / kSec}); });
+    det_->Flush([&](const Event& ev, const Match& m) { out_.insert({std::string(m.rule_id), m.entity, ev.time_ns / kSec}); });
     return out_;
   }
   std::multiset<Fired> Only(const std::string& rule_id) const {

@@ -95,7 +95,7 @@ TEST(SigmaCorpus, EveryRuleOverStratusAndPrefilterLosesNothing) {
     for (const auto& r : rules)
       if (r->Matches(e)) brute.push_back(r->id());
     std::vector<std::string> got;
-    det.Process(e, [&](const Event&, const Match& m) { got.push_back(m.rule_id); });
+    det.Process(e, [&](const Event&, const Match& m) { got.emplace_back(m.rule_id); });
     EXPECT_EQ(got, brute) << e.raw.substr(0, 300);
     total += got.size();
   }

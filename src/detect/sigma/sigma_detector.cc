@@ -460,7 +460,7 @@ Match SigmaDetector::MakeMatch(const SigmaRule& rule, const Event& event) {
   m.rule_id = rule.id();
   m.title = rule.title();
   m.severity = rule.level();
-  m.tags = rule.tags();
+  m.tags = &rule.tags();
   m.entity = rule.EntityFor(event);
   m.rollup_window_ns = rule.rollup_window_ns();
   m.finding_type = rule.finding_type();

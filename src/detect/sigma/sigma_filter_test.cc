@@ -128,7 +128,7 @@ TEST(SigmaFilter, SuppressesANamedRuleOnlyWhereItMatches) {
   EXPECT_EQ(det.IndexFieldOf(0), "eventName");
 
   std::vector<std::string> got;
-  MatchSink sink = [&](const Event&, const Match& m) { got.push_back(m.rule_id); };
+  MatchSink sink = [&](const Event&, const Match& m) { got.emplace_back(m.rule_id); };
   det.Process(MakeEvent(kByDeploy), sink);
   EXPECT_TRUE(got.empty());
   det.Process(MakeEvent(kByAlice), sink);

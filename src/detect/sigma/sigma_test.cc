@@ -458,7 +458,7 @@ detection:
   EXPECT_EQ(got[0].entity, "arn:aws:iam::1:root");
   EXPECT_EQ(got[0].rollup_window_ns, int64_t{600} * 1'000'000'000);
   EXPECT_EQ(got[0].finding_type, "Stealth:IAMUser/CloudTrailLoggingDisabled");
-  EXPECT_EQ(got[0].tags, std::vector<std::string>{"attack.t1562"});
+  EXPECT_EQ(*got[0].tags, std::vector<std::string>{"attack.t1562"});
   EXPECT_EQ(got[1].rule_id, "r2");
   EXPECT_EQ(got[1].severity, "medium");
   EXPECT_EQ(got[1].entity, "fallback");
@@ -554,7 +554,7 @@ TEST(SigmaDetector, ScannedRulesMatchAsIfEveryRuleWereEvaluated) {
     for (const auto& r : rules)
       if (r->Matches(e)) brute.push_back(r->id());
     std::vector<std::string> got;
-    det.Process(e, [&](const Event&, const Match& m) { got.push_back(m.rule_id); });
+    det.Process(e, [&](const Event&, const Match& m) { got.emplace_back(m.rule_id); });
     EXPECT_EQ(got, brute) << json;
     total += got.size();
   }
