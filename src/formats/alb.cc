@@ -132,21 +132,6 @@ const Layout& ClassicAccess() {
   return *l;
 }
 
-bool AllDigits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
-
-// Which shape a line has, from its first three fields; nullptr for none.
-const Layout* Classify(const std::vector<std::string_view>& f) {
-  if (f.size() < 3) return nullptr;
-  std::string_view t = f[0];
-  if ((t == "http" || t == "https" || t == "h2" || t == "grpcs" || t == "ws" || t == "wss") && ParseTimestamp(f[1]))
-    return &AlbAccess();
-  if (t == "tls" && f[1] == "2.0" && ParseTimestamp(f[2])) return &NlbAccess();
-  if (!ParseTimestamp(t)) return nullptr;
-  if (AllDigits(f[2])) return &AlbConnection();                           // time client_ip client_port
-  if (f[2].find(':') != std::string_view::npos) return &ClassicAccess();  // time elb client:port
-  return nullptr;
-}
-
 // "10.0.0.1:80", "[2001:db8::1]:443" or "2001:db8::1:443" into address and port.
 void SplitHostPort(std::string_view s, std::string_view* host, std::string_view* port) {
   size_t colon = s.rfind(':');
@@ -158,6 +143,29 @@ void SplitHostPort(std::string_view s, std::string_view* host, std::string_view*
   *host = s.substr(0, colon);
   *port = s.substr(colon + 1);
   if (host->size() >= 2 && host->front() == '[' && host->back() == ']') *host = host->substr(1, host->size() - 2);
+}
+
+bool AllDigits(std::string_view s) { return !s.empty() && s.find_first_not_of("0123456789") == std::string_view::npos; }
+
+// An IPv4 or IPv6 address as the logs write it (not validated further).
+bool IsAddress(std::string_view s) {
+  return s.size() >= 2 && s.find_first_not_of("0123456789abcdefABCDEF.:") == std::string_view::npos &&
+         s.find_first_of(".:") != std::string_view::npos;
+}
+
+// Which shape a line has, from its first three fields; nullptr for none.
+const Layout* Classify(const std::vector<std::string_view>& f) {
+  if (f.size() < 3) return nullptr;
+  std::string_view t = f[0];
+  if ((t == "http" || t == "https" || t == "h2" || t == "grpcs" || t == "ws" || t == "wss") && ParseTimestamp(f[1]))
+    return &AlbAccess();
+  if (t == "tls" && f[1] == "2.0" && ParseTimestamp(f[2])) return &NlbAccess();
+  if (!ParseTimestamp(t)) return nullptr;
+  if (IsAddress(f[1]) && AllDigits(f[2])) return &AlbConnection();  // time client_ip client_port
+  std::string_view host, port;
+  SplitHostPort(f[2], &host, &port);
+  if (IsAddress(host) && AllDigits(port)) return &ClassicAccess();  // time elb client:port
+  return nullptr;
 }
 
 // "GET http://host/path HTTP/1.1" into verb, URL (which may hold spaces) and protocol.

@@ -149,7 +149,8 @@ TEST(TextLogsTest, OtherLogsAndDocumentsAreNotClaimed) {
       }
     }
   }
-  for (std::string_view head : {"", "\n", "version", "2 1 2 3", "http", "{\"query_name\":\"a\"}", "[]", "tls 2.0 x"})
+  for (std::string_view head : {"", "\n", "version", "2 1 2 3", "http", "{\"query_name\":\"a\"}", "[]", "tls 2.0 x",
+                                "2024-01-01T00:00:00Z worker 42 started", "2024-01-01T00:00:00Z INFO main:12 ready"})
     EXPECT_EQ(Recognised(head), "(none)") << head;
 }
 
