@@ -290,6 +290,7 @@ bool IsScalar(const FieldValue& v) {
 struct SigmaDetector::ScanIndex {
   FieldPath path;
   uint32_t slot = 0;
+  std::vector<std::string_view> log_types;  // of its rules; empty: some rule takes any type
   std::vector<std::vector<uint32_t>> rules_of_literal;  // by expression id
   std::vector<uint32_t> rules;                          // all of them, sorted
   hs_database_t* db = nullptr;
@@ -341,6 +342,8 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
     : rules_(std::move(rules)), filters_(std::move(filters)), serial_(next_detector_serial.fetch_add(1)) {
   index_of_rule_.assign(rules_.size(), -1);
   filters_of_rule_.resize(rules_.size());
+  log_type_of_rule_.resize(rules_.size());
+  for (size_t i = 0; i < rules_.size(); ++i) log_type_of_rule_[i] = LogTypeOfLogsource(*rules_[i]);
   for (size_t i = 0; i < rules_.size(); ++i) {
     for (size_t f = 0; f < filters_.size(); ++f)
       if (filters_[f]->AppliesTo(*rules_[i])) filters_of_rule_[i].push_back(static_cast<uint32_t>(f));
@@ -420,6 +423,30 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
   }
   std::sort(always_.begin(), always_.end());
   always_.erase(std::unique(always_.begin(), always_.end()), always_.end());
+  // The log types each index and scan serves (empty when one of its rules
+  // takes any type).
+  auto types_of = [&](auto rules_of) {
+    std::vector<std::string_view> types;
+    bool any = false;
+    rules_of([&](uint32_t r) {
+      std::string_view t = log_type_of_rule_[r];
+      if (t.empty()) any = true;
+      else if (std::find(types.begin(), types.end(), t) == types.end()) types.push_back(t);
+    });
+    if (any) types.clear();
+    return types;
+  };
+  for (FieldIndex& index : indexes_) {
+    index.log_types = types_of([&](auto&& f) {
+      for (const auto& [value, rules_of_value] : index.by_value)
+        for (uint32_t r : rules_of_value) f(r);
+    });
+  }
+  for (auto& scan : scans_) {
+    scan->log_types = types_of([&](auto&& f) {
+      for (uint32_t r : scan->rules) f(r);
+    });
+  }
   std::vector<uint32_t> scanned_only;
   for (const auto& scan : scans_)
     for (uint32_t r : scan->rules)
@@ -455,6 +482,13 @@ std::string SigmaDetector::IndexFieldOf(size_t rule_index) const {
   return idx < 0 ? std::string() : indexes_[static_cast<size_t>(idx)].path.str();
 }
 
+std::string_view SigmaDetector::LogTypeOfLogsource(const SigmaRule& rule) {
+  if (!EqualsIgnoreCase(rule.logsource_product(), "aws")) return {};
+  for (std::string_view t : {"cloudtrail", "guardduty", "securityhub"})
+    if (EqualsIgnoreCase(rule.logsource_service(), t)) return t;
+  return {};
+}
+
 Match SigmaDetector::MakeMatch(const SigmaRule& rule, const Event& event) {
   Match m;
   m.rule_id = rule.id();
@@ -481,8 +515,15 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   std::vector<uint32_t> candidates;
   candidates.swap(spare);
   candidates.clear();
+  // Whether rules of these log types can run on this event (an event
+  // without a type runs every rule).
+  const std::string_view type = event.source_type;
+  auto serves = [&](const std::vector<std::string_view>& types) {
+    return types.empty() || type.empty() || std::find(types.begin(), types.end(), type) != types.end();
+  };
   char lower[kMaxIndexedValueLen];
   for (const FieldIndex& index : indexes_) {
+    if (!serves(index.log_types)) continue;
     const sigma_internal::EventFields::Values values = cache.Get(index.path, index.slot);
     for (uint32_t k = 0; k < values.count; ++k) {
       const FieldValue v = values[k];
@@ -495,6 +536,7 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   if (!scans_.empty()) {
     hs_scratch_t* scratch = ThreadScratch();
     for (const auto& scan : scans_) {
+      if (!serves(scan->log_types)) continue;
       const sigma_internal::EventFields::Values values = cache.Get(scan->path, scan->slot);
       ScanContext ctx{&scan->rules_of_literal, &candidates};
       for (uint32_t k = 0; k < values.count; ++k) {
@@ -517,6 +559,8 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   rules_evaluated_.fetch_add(candidates.size(), std::memory_order_relaxed);
   for (uint32_t i : candidates) {
     const SigmaRule& rule = *rules_[i];
+    const std::string_view rule_type = log_type_of_rule_[i];
+    if (!rule_type.empty() && !type.empty() && rule_type != type) continue;
     const bool matched =
         rule.cloudwatch_pattern() ? rule.cloudwatch_pattern()->Matches(fields) : rule.detection().Matches(cache);
     if (!matched) continue;

@@ -14,7 +14,10 @@
 // A rule whose alternatives pin different fields (`1 of selection*` over
 // eventName and eventname) is registered under one constraint of each.
 // Only the rules a lookup or scan selects are evaluated, plus the rules for
-// which no constraint could be derived. The prefilter only ever skips rules
+// which no constraint could be derived. A rule whose logsource names an AWS
+// service vigil has a log type for (LogTypeOfLogsource) runs only on events of
+// that type (and on events without a type), and an index or scan whose rules
+// all name other types is not looked at for an event. The prefilter only ever skips rules
 // that cannot match; every selected rule is evaluated in full, so matches are
 // exactly those of evaluating every rule. Each field an event is asked for is
 // resolved once (sigma_internal::EventFields) and shared by the index, every
@@ -60,6 +63,10 @@ class SigmaDetector final : public Detector {
   // Builds the Match a rule reports for an event (entity, severity, window).
   static Match MakeMatch(const SigmaRule& rule, const Event& event);
 
+  // The log type (Event::source_type) a rule's logsource selects: product
+  // aws with service cloudtrail, guardduty or securityhub; "" (any) otherwise.
+  static std::string_view LogTypeOfLogsource(const SigmaRule& rule);
+
   size_t rule_count() const { return rules_.size(); }
   size_t filter_count() const { return filters_.size(); }
   // How many filters apply to a rule.
@@ -91,6 +98,7 @@ class SigmaDetector final : public Detector {
     FieldPath path;
     uint32_t slot;  // sigma_internal::FieldSlot(path.str())
     size_t max_value_len = 0;
+    std::vector<std::string_view> log_types;  // of its rules; empty: some rule takes any type
     std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> by_value;
   };
 
@@ -104,6 +112,7 @@ class SigmaDetector final : public Detector {
   std::vector<std::unique_ptr<ScanIndex>> scans_;
   size_t scanned_rule_count_ = 0;
   std::vector<uint32_t> always_;    // rule indices without a constraint
+  std::vector<std::string_view> log_type_of_rule_;  // "" = any
   std::vector<int> index_of_rule_;  // rule -> indexes_ position or -1
   std::vector<std::shared_ptr<const SigmaFilter>> filters_;
   std::vector<std::vector<uint32_t>> filters_of_rule_;  // rule -> filters_ indices

@@ -495,6 +495,51 @@ detection:
   EXPECT_EQ(n, 1);
 }
 
+// A rule whose logsource names a log type runs only on events of that type
+// (and on events without one); indexes serving only other types are skipped.
+TEST(SigmaDetector, LogsourceSelectsTheLogType) {
+  auto finding = MustParse(R"(title: GuardDuty high
+id: gd
+logsource: {product: aws, service: guardduty}
+detection:
+    sel:
+        eventName: X
+    condition: sel
+)");
+  auto trail = MustParse(R"(title: CloudTrail
+id: ct
+logsource: {product: aws, service: cloudtrail}
+detection:
+    sel:
+        eventName: X
+    condition: sel
+)");
+  auto any = MustParse(R"(title: Any
+id: any
+logsource: {product: aws}
+detection:
+    sel:
+        userAgent|contains: boto
+    condition: sel
+)");
+  ASSERT_TRUE(finding && trail && any);
+  EXPECT_EQ(SigmaDetector::LogTypeOfLogsource(*finding), "guardduty");
+  EXPECT_EQ(SigmaDetector::LogTypeOfLogsource(*trail), "cloudtrail");
+  EXPECT_EQ(SigmaDetector::LogTypeOfLogsource(*any), "");
+  SigmaDetector det({finding, trail, any});
+  auto fired = [&](const std::string& type) {
+    Event e = MakeEvent(R"({"eventName":"X","userAgent":"Boto3/1.0"})");
+    e.source_type = type;
+    std::vector<std::string> got;
+    det.Process(e, [&](const Event&, const Match& m) { got.emplace_back(m.rule_id); });
+    return got;
+  };
+  EXPECT_EQ(fired("cloudtrail"), (std::vector<std::string>{"ct", "any"}));
+  EXPECT_EQ(fired("guardduty"), (std::vector<std::string>{"gd", "any"}));
+  EXPECT_EQ(fired("vpcflow"), (std::vector<std::string>{"any"}));
+  EXPECT_EQ(fired(""), (std::vector<std::string>{"gd", "ct", "any"}));
+}
+
 TEST(SigmaIp, ParseStrict) {
   bool v6 = false;
   std::array<uint8_t, 16> a;
