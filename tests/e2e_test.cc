@@ -375,6 +375,39 @@ TEST_F(E2ETest, UsageErrorsExitTwo) {
 
 // A correlation whose window spans two `vigil ingest` runs fires: its state is
 // checkpointed in the metadata store at the end of the first run.
+// Text logs (VPC flow logs here) land, are hunted by their own field names and
+// are backtested like JSON ones; `--rules DIR` takes one directory and leaves
+// the inputs after it to the command.
+TEST_F(E2ETest, FlowLogsAreHuntedAndBacktestedByTheirFieldNames) {
+  fs::create_directories(dir_ / "flow-rules");
+  FILE* f = fopen((dir_ / "flow-rules" / "rdp_rejected.yml").c_str(), "w");
+  fputs("title: RDP connection rejected\nid: 6b7d1f0e-0d44-4c55-9f11-0a0f3c1b2d01\nlevel: low\n"
+        "logsource: {product: aws}\ndetection:\n    sel: {dstport: 3389, action: REJECT}\n    condition: sel\n",
+        f);
+  fclose(f);
+  CmdResult in = Vigil("ingest --json " + Data() + " --rules " + (dir_ / "flow-rules").string() + " " +
+                       VIGIL_SHARED_DATA "/vpcflow " VIGIL_SHARED_DATA "/alb");
+  ASSERT_EQ(in.exit_code, 0) << in.out;
+  auto s = ParseSummary(in.out);
+  EXPECT_GT(s["events"], 30u) << in.out;
+  EXPECT_EQ(s["errors"], 0u);
+  EXPECT_EQ(s["alerts"], 1u) << in.out;
+  CmdResult hunt = Vigil("hunt --json " + Data() + " 'dstport=3389 action=REJECT'");
+  ASSERT_EQ(hunt.exit_code, 0);
+  auto lines = Lines(hunt.out);
+  ASSERT_EQ(lines.size(), 1u) << hunt.out;
+  simdjson::dom::parser parser;
+  simdjson::dom::element rec;
+  ASSERT_EQ(parser.parse(lines[0]).get(rec), simdjson::SUCCESS) << lines[0];
+  EXPECT_EQ(std::string_view(rec["source_type"].get_string().value()), "vpcflow");
+  EXPECT_NE(std::string_view(rec["raw"].get_string().value()).find(" 3389 6 20 4249 "), std::string::npos) << lines[0];
+  CmdResult alb = Vigil("hunt --json " + Data() + " 'elb_status_code=502'");
+  EXPECT_GE(Lines(alb.out).size(), 1u) << alb.out;
+  CmdResult bt = Vigil("rules backtest --json " + Data() + " " + (dir_ / "flow-rules").string());
+  ASSERT_EQ(bt.exit_code, 0) << bt.out;
+  EXPECT_NE(bt.out.find("\"alerts\":1"), std::string::npos) << bt.out;
+}
+
 TEST_F(E2ETest, CorrelationWindowSpansTwoIngestRuns) {
   fs::create_directories(dir_ / "corr");
   auto write = [](const fs::path& p, const std::string& text) {

@@ -9,14 +9,14 @@
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
-#include "event/json_fields.h"
+#include "formats/record_fields.h"
 
 namespace vigil::cli {
 
 std::string AlertJson(const Alert& a);  // alerts_cmd.cc
 
 Result<Event> RebuildEvent(const StoredEvent& s) {
-  auto fields = ParseJsonFields(s.raw);
+  auto fields = RecordFields(s.source_type, s.raw);
   if (!fields.ok()) return fields.status();
   Event e;
   e.id = s.id;

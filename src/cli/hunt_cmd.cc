@@ -3,8 +3,9 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/workspace.h"
+#include "common/json_writer.h"
 #include "common/time.h"
-#include "event/json_fields.h"
+#include "formats/record_fields.h"
 #include "query/matcher.h"
 #include "query/parser.h"
 #include "query/scan_hints.h"
@@ -39,7 +40,7 @@ int RunHunt(const HuntOptions& o) {
   st = (*ws)->store()->Scan(scan, [&](const StoredEvent& e) {
     ++scanned;
     progress.Update(HumanCount(scanned) + " events scanned, " + HumanCount(shown) + " matched");
-    auto fields = ParseJsonFields(e.raw);
+    auto fields = RecordFields(e.source_type, e.raw);
     if (!fields.ok()) {
       ++unreadable;
       return true;
@@ -53,12 +54,23 @@ int RunHunt(const HuntOptions& o) {
     if (!matcher->Matches(**fields, &meta)) return true;
     progress.Finish();
     if (o.json) {
-      // One record per line. JSON allows raw line breaks only as whitespace
-      // between tokens, so turning them into spaces keeps the record's meaning
-      // and every other byte.
-      line.assign(e.raw);
-      for (char& c : line)
-        if (c == '\n' || c == '\r') c = ' ';
+      const size_t first = e.raw.find_first_not_of(" \t\r\n");
+      if (first != std::string::npos && e.raw[first] == '{') {
+        // One record per line. JSON allows raw line breaks only as whitespace
+        // between tokens, so turning them into spaces keeps the record's
+        // meaning and every other byte.
+        line.assign(e.raw);
+        for (char& c : line)
+          if (c == '\n' || c == '\r') c = ' ';
+      } else {
+        // A text record (flow log, access log line) goes in a JSON string.
+        line = JsonObject()
+                   .Str("source_type", e.source_type)
+                   .Str("id", e.id)
+                   .Str("time", FormatRfc3339(e.time_ns))
+                   .Str("raw", e.raw)
+                   .Done();
+      }
       line.push_back('\n');
       std::fwrite(line.data(), 1, line.size(), stdout);
     } else {

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   ingest_cmd->add_option("paths", ingest.paths, "Files or directories (CloudTrail .json/.json.gz, arrays, NDJSON)")
       ->required();
   ingest_cmd->add_option("--data", ingest.data_dir, "Data directory")->capture_default_str();
-  ingest_cmd->add_option("--rules", ingest.extra_rules, "Extra rule directory (repeatable)");
+  ingest_cmd->add_option("--rules", ingest.extra_rules, "Extra rule directory (repeatable)")->allow_extra_args(false);
   ingest_cmd->add_flag("--json", ingest.json, "Print the summary as one JSON object");
   ingest_cmd->add_flag("--no-detect", ingest.no_detect, "Store only; run no rules");
   ingest_cmd->add_option("--threads", ingest.threads, "1: one thread (least CPU); 2: parse on a second thread")
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
       rules_cmd->add_subcommand("backtest", "Run rules over stored events and report the alerts they would raise");
   backtest_cmd->add_option("rules", backtest.rules, "Rule files, or ids of loaded rules")->required();
   backtest_cmd->add_option("--data", backtest.data_dir, "Data directory")->capture_default_str();
-  backtest_cmd->add_option("--rules", backtest.extra_rules, "Extra rule directory (repeatable)");
+  backtest_cmd->add_option("--rules", backtest.extra_rules, "Extra rule directory (repeatable)")->allow_extra_args(false);
   backtest_cmd->add_option("--from", backtest.from, "Events at or after this RFC 3339 time");
   backtest_cmd->add_option("--to", backtest.to, "Events before this RFC 3339 time");
   backtest_cmd->add_option("--examples", backtest.examples, "Example alerts to show per rule")->capture_default_str();
