@@ -62,8 +62,12 @@ struct PipelineOptions {
   // stage on the calling thread (false: the least CPU per event, since each
   // batch is consumed while still in cache and no thread hand-off is paid).
   bool threaded = true;
-  size_t batch_events = 2048;
-  size_t queue_batches = 4;
+  // Small batches keep each event's parsed JSON in cache from parse to
+  // detection: with 2,048 events (tens of MB of parsed documents) in flight,
+  // detection read them back from memory (measured, --threads 1, every
+  // shipped rule: 2,048 -> 120k events/CPU-s, 256 -> 167k, 64 -> 180k).
+  size_t batch_events = 64;
+  size_t queue_batches = 8;
   // Commit mid-run once the alert fold holds this many entries (about 50
   // bytes each, see AlertFold::held_entries), bounding memory on long runs.
   size_t commit_fold_entries = 2u << 20;
