@@ -2,13 +2,16 @@
 
 #include "event/json_fields.h"
 #include "formats/alb.h"
+#include "formats/app_json.h"
 #include "formats/cloudtrail.h"
+#include "formats/cloudwatchlogs.h"
 #include "formats/guardduty.h"
 #include "formats/parser.h"
 #include "formats/record_fields.h"
 #include "formats/route53resolver.h"
 #include "formats/s3access.h"
 #include "formats/securityhub.h"
+#include "formats/syslog.h"
 #include "formats/vpcflow.h"
 
 namespace vigil {
@@ -40,9 +43,18 @@ const ParserRegistry& ParserRegistry::Default() {
     // of which rejects a JSON head on its first byte, so CloudTrail costs
     // nothing more to recognise.
     r->Register(MakeRoute53ResolverParser());
+    // CloudWatch Logs subscription payloads (top-level keys only); their
+    // messages are recognised again, by the parsers here.
+    r->Register(MakeCloudWatchLogsParser());
     r->Register(MakeVpcFlowParser());
     r->Register(MakeAlbParser());
     r->Register(MakeS3AccessParser());
+    // Syslog lines start with `<PRI>` or a capitalised month, which no text
+    // type above claims.
+    r->Register(MakeSyslogParser());
+    // Last: generic JSON application logs, whose recogniser also refuses the
+    // keys of every JSON type above.
+    r->Register(MakeAppJsonParser());
     return r;
   }();
   return *registry;
@@ -68,7 +80,7 @@ struct OneRecord : ParseSink {
 Result<std::shared_ptr<const FieldResolver>> RecordFields(std::string_view source_type, std::string_view raw) {
   // The text types: their parser reads the record (and, for a flow record with
   // its own layout, the header line it carries).
-  if (source_type == kVpcFlow || source_type == kAlb || source_type == kS3Access) {
+  if (source_type == kVpcFlow || source_type == kAlb || source_type == kS3Access || source_type == kSyslog) {
     OneRecord one;
     Status st = ParserRegistry::Default().Find(source_type)->Parse(ParseInput{source_type, raw, 0}, one);
     if (one.event && one.event->fields) return one.event->fields;

@@ -1,0 +1,96 @@
+// For the application log tests (cloudwatchlogs, syslog, json): parsing
+// through the registry, and the golden summary of what a parse produced.
+//
+// A summary holds, per event, its type, id, time, account, principal and
+// resources, then the values the resolver answers at the named paths; then
+// dead letters and warnings. Tests compare it with testdata/<name>.golden;
+// VIGIL_UPDATE_GOLDEN=1 rewrites the file instead (then read the diff).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/time.h"
+#include "formats/parser.h"
+#include "formats/test_sink.h"
+
+namespace vigil::testing {
+
+inline constexpr int64_t kAppIngest = 42 * kNanosPerSecond;
+
+inline std::string_view RecognisedAs(std::string_view text) {
+  const Parser* p = ParserRegistry::Default().Recognize(text.substr(0, 65536));
+  return p ? p->name() : "(none)";
+}
+
+inline Collect ParseAs(std::string_view parser, std::string_view text, int64_t ingest_time_ns = kAppIngest) {
+  Collect c;
+  const Parser* p = ParserRegistry::Default().Find(parser);
+  EXPECT_NE(p, nullptr) << parser;
+  if (!p) return c;
+  Status st = p->Parse(ParseInput{"input", text, ingest_time_ns}, c);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return c;
+}
+
+inline std::string Values(const Event& e, std::string_view path) {
+  std::string out;
+  if (!e.fields) return out;
+  bool found = e.fields->Visit(FieldPath(path), [&](const FieldValue& v) {
+    if (!out.empty()) out += ",";
+    out += v.kind == ValueKind::kNumber ? "#" + std::string(v.text) : std::string(v.text);
+    return true;
+  });
+  return found ? out : std::string();
+}
+
+// Every scalar's text, in visit order (keyword matching's view of a record).
+inline std::vector<std::string> Scalars(const FieldResolver& f) {
+  std::vector<std::string> out;
+  f.VisitAllScalars([&](const FieldValue& v) {
+    out.emplace_back(v.text);
+    return true;
+  });
+  return out;
+}
+
+inline std::string GoldenSummary(const Collect& c, const std::vector<std::string>& paths) {
+  std::string out;
+  for (const Event& e : c.events) {
+    out += "event " + e.source_type + " " + e.id + " | " +
+           (e.time_fallback ? "ingest-time" : FormatRfc3339(e.time_ns)) + " | " + e.account + " | " + e.principal +
+           " |";
+    for (const std::string& r : e.resources) out += " " + r;
+    out += "\n";
+    for (const std::string& p : paths) {
+      std::string v = Values(e, p);
+      if (!v.empty()) out += "  " + p + "=" + v + "\n";
+    }
+  }
+  for (const DeadLetter& d : c.dead) out += "dead " + std::to_string(d.record) + ": " + d.reason + "\n";
+  for (const std::string& w : c.warnings) out += "warning " + w + "\n";
+  return out;
+}
+
+// Compares `got` with testdata/<name>.golden, or rewrites it.
+inline void ExpectGolden(std::string_view name, const std::string& got) {
+  const std::filesystem::path golden =
+      std::filesystem::path(VIGIL_SOURCE_DIR) / "src/formats/testdata" / (std::string(name) + ".golden");
+  if (std::getenv("VIGIL_UPDATE_GOLDEN")) {
+    std::ofstream(golden, std::ios::binary) << got;
+    GTEST_SKIP() << "rewrote " << golden;
+  }
+  EXPECT_EQ(got, ReadFile(golden)) << "run with VIGIL_UPDATE_GOLDEN=1 to rewrite " << golden;
+}
+
+inline std::string TestInput(std::string_view relative) {
+  return ReadFile(std::filesystem::path(VIGIL_SOURCE_DIR) / "src/formats/testdata" / relative);
+}
+
+}  // namespace vigil::testing
