@@ -1,4 +1,4 @@
-// What the parser fuzzers for the text log types share: any bytes, given to
+// What the parser fuzzers share: any bytes, given to
 // the parser directly and through content recognition and gzip framing, must
 // yield events, dead letters or an error, never a crash; every event's fields
 // are read, and the record is read again from its raw bytes as `vigil hunt`
