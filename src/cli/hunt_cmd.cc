@@ -77,6 +77,17 @@ int RunHunt(const HuntOptions& o) {
       Event tmp;
       tmp.fields = *fields;
       std::string what = tmp.FirstString(kEventSource) + " " + tmp.FirstString(kEventName);
+      if (what == " ") {
+        // Not an API call: the record's last line (a text log line, or the
+        // start of a JSON record), cut to fit.
+        std::string_view raw = e.raw;
+        if (size_t nl = raw.find_last_of('\n', raw.size() > 1 ? raw.size() - 2 : 0); nl != std::string_view::npos &&
+            raw.front() != '{')
+          raw.remove_prefix(nl + 1);
+        what.assign(raw.substr(0, 80));
+        for (char& c : what)
+          if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+      }
       std::printf("%-24s %-11s %-44s %s\n", FormatRfc3339(e.time_ns).c_str(), e.source_type.c_str(),
                   e.principal.substr(0, 44).c_str(), what.c_str());
     }
