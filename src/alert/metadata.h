@@ -70,8 +70,8 @@ class MetadataStore {
   // Alerts matching `query`, ordered by severity (highest first), then
   // last_seen (newest first), then id.
   virtual Result<std::vector<Alert>> ListAlerts(const AlertQuery& query) = 0;
-  // Detector state blobs (correlation windows, baselines), keyed by name.
-  virtual Status PutState(const std::string& key, const std::string& value) = 0;
+  // Detector state blobs (correlation windows, baselines), keyed by name;
+  // written by Commit (put_state, delete_state).
   virtual Result<std::optional<std::string>> GetState(const std::string& key) = 0;
 };
 

@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <charconv>
 #include <mutex>
 #include <tuple>
 
@@ -82,9 +83,8 @@ EventIds DecodeEventIds(std::string_view s) {
     size_t tab = line.find('\t');
     if (tab == std::string_view::npos) continue;
     int64_t t = 0;
-    bool neg = !line.empty() && line[0] == '-';
-    for (size_t i = neg ? 1 : 0; i < tab; ++i) t = t * 10 + (line[i] - '0');
-    ids.emplace_back(neg ? -t : t, line.substr(tab + 1));
+    std::from_chars(line.data(), line.data() + tab, t);
+    ids.emplace_back(t, line.substr(tab + 1));
   }
   return ids;
 }
@@ -352,17 +352,6 @@ class SqliteMetadata final : public MetadataStore {
     }
     if (rc != SQLITE_DONE) return Error("list alerts");
     return alerts;
-  }
-
-  Status PutState(const std::string& key, const std::string& value) override {
-    std::lock_guard<std::mutex> l(mu_);
-    VIGIL_RETURN_IF_ERROR(Prepare(&put_state_, "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)"));
-    sqlite3_stmt* s = put_state_->get();
-    sqlite3_reset(s);
-    BindText(s, 1, key);
-    sqlite3_bind_blob(s, 2, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) return Error("put state " + key);
-    return Status::Ok();
   }
 
   Result<std::optional<std::string>> GetState(const std::string& key) override {

@@ -47,7 +47,7 @@ class Detector {
 
   // Detectors that keep state across events (correlation windows) checkpoint
   // it under string keys: the pipeline restores it before a run and saves it
-  // after the run's events are committed. Stateless detectors keep the
+  // in the commit that stores the run's events. Stateless detectors keep the
   // defaults. A state blob that cannot be read is a diagnostic for the
   // detector (counted, state dropped), not an error.
   using StateGetter = std::function<Result<std::optional<std::string>>(const std::string& key)>;

@@ -77,10 +77,6 @@ class FakeMetadata final : public MetadataStore {
     return n;
   }
   Result<std::vector<Alert>> ListAlerts(const AlertQuery&) override { return std::vector<Alert>{}; }
-  Status PutState(const std::string& k, const std::string& v) override {
-    state[k] = v;
-    return Status::Ok();
-  }
   Result<std::optional<std::string>> GetState(const std::string& k) override {
     auto it = state.find(k);
     if (it == state.end()) return std::optional<std::string>();
@@ -253,7 +249,6 @@ TEST(PipelineTest, CrashBeforeAlertCommitLeavesNothingHalfDone) {
      public:
       Result<size_t> Commit(const MetadataCommit&) override { return Status::IoError("disk full"); }
       Result<std::vector<Alert>> ListAlerts(const AlertQuery&) override { return std::vector<Alert>{}; }
-      Status PutState(const std::string&, const std::string&) override { return Status::Ok(); }
       Result<std::optional<std::string>> GetState(const std::string&) override {
         return std::optional<std::string>();
       }
