@@ -1,5 +1,6 @@
-// For the application log tests (cloudwatchlogs, syslog, json): parsing
-// through the registry, and the golden summary of what a parse produced.
+// For the application log tests (cloudwatchlogs, syslog, json): the golden
+// summary of what a parse produced (parsing through the registry is in
+// test_sink.h).
 //
 // A summary holds, per event, its type, id, time, account, principal and
 // resources, then the values the resolver answers at the named paths; then
@@ -21,23 +22,6 @@
 #include "formats/test_sink.h"
 
 namespace vigil::testing {
-
-inline constexpr int64_t kAppIngest = 42 * kNanosPerSecond;
-
-inline std::string_view RecognisedAs(std::string_view text) {
-  const Parser* p = ParserRegistry::Default().Recognize(text.substr(0, 65536));
-  return p ? p->name() : "(none)";
-}
-
-inline Collect ParseAs(std::string_view parser, std::string_view text, int64_t ingest_time_ns = kAppIngest) {
-  Collect c;
-  const Parser* p = ParserRegistry::Default().Find(parser);
-  EXPECT_NE(p, nullptr) << parser;
-  if (!p) return c;
-  Status st = p->Parse(ParseInput{"input", text, ingest_time_ns}, c);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return c;
-}
 
 inline std::string Values(const Event& e, std::string_view path) {
   std::string out;

@@ -19,7 +19,7 @@ namespace {
 using testing::Collect;
 using testing::ExpectGolden;
 using testing::GoldenSummary;
-using testing::kAppIngest;
+using testing::kTestIngest;
 using testing::ParseAs;
 using testing::RecognisedAs;
 using testing::Scalars;
@@ -89,10 +89,10 @@ TEST(CloudWatchLogsTest, RecordsWithoutTimeTakeTheLogEventTimestamp) {
   EXPECT_EQ(c.events[0].source_type, kVpcFlow);
   EXPECT_FALSE(c.events[0].time_fallback);
   EXPECT_EQ(c.events[0].time_ns, 1772446560123 * 1'000'000);
-  EXPECT_EQ(c.events[0].ingest_time_ns, kAppIngest);
+  EXPECT_EQ(c.events[0].ingest_time_ns, kTestIngest);
   // A timestamp that is no time: the ingest time, with the flow parser's warning.
   EXPECT_TRUE(c.events[1].time_fallback);
-  EXPECT_EQ(c.events[1].time_ns, kAppIngest);
+  EXPECT_EQ(c.events[1].time_ns, kTestIngest);
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_EQ(c.warnings[0], "log event 1 (vpcflow): record 0: no start; using ingest time");
 }

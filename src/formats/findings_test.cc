@@ -24,23 +24,9 @@ namespace fs = std::filesystem;
 
 using testing::Collect;
 using testing::ReadFile;
-
-constexpr int64_t kIngest = 42 * kNanosPerSecond;
-
-Collect Parse(std::string_view parser, std::string_view text) {
-  Collect c;
-  const Parser* p = ParserRegistry::Default().Find(parser);
-  EXPECT_NE(p, nullptr) << parser;
-  if (!p) return c;
-  Status st = p->Parse(ParseInput{"input", text, kIngest}, c);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return c;
-}
-
-std::string_view Recognised(std::string_view text) {
-  const Parser* p = ParserRegistry::Default().Recognize(text);
-  return p ? p->name() : "(none)";
-}
+using testing::kTestIngest;
+using testing::ParseAs;
+using testing::RecognisedAs;
 
 // One line per event: id, time, account, principal, resources.
 std::string Summary(const Collect& c) {
@@ -65,9 +51,9 @@ TEST(FindingsTest, SampleFindingsMatchGolden) {
         "securityhub/awsdocs-example-findings.asff.jsonl", "securityhub/panther-test-logs.asff.jsonl"}) {
     std::string text = ReadFile(data / file);
     ASSERT_FALSE(text.empty()) << file;
-    std::string_view parser = Recognised(text);
+    std::string_view parser = RecognisedAs(text);
     got += "== " + std::string(file) + " (" + std::string(parser) + ")\n";
-    if (parser != "(none)") got += Summary(Parse(parser, text));
+    if (parser != "(none)") got += Summary(ParseAs(parser, text));
   }
   if (std::getenv("VIGIL_UPDATE_GOLDEN")) {
     std::ofstream(golden, std::ios::binary) << got;
@@ -88,8 +74,8 @@ constexpr char kGuardDutyFinding[] =
     R"("title":"Credentials for the instance role web-role used from an external IP address."})";
 
 TEST(FindingsTest, GuardDutyFindingFields) {
-  ASSERT_EQ(Recognised(kGuardDutyFinding), kGuardDuty);
-  Collect c = Parse(kGuardDuty, kGuardDutyFinding);
+  ASSERT_EQ(RecognisedAs(kGuardDutyFinding), kGuardDuty);
+  Collect c = ParseAs(kGuardDuty, kGuardDutyFinding);
   ASSERT_EQ(c.events.size(), 1u);
   const Event& e = c.events[0];
   EXPECT_EQ(e.source_type, kGuardDuty);
@@ -108,15 +94,15 @@ TEST(FindingsTest, GuardDutyEventBridgeEventBecomesItsFinding) {
                          R"("time":"2025-03-01T12:30:05Z","region":"eu-west-1","resources":[],"detail":)" +
                          kGuardDutyFinding + "}";
   std::string two = envelope + "\n" + envelope + "\n";
-  ASSERT_EQ(Recognised(two), kGuardDuty);
-  Collect c = Parse(kGuardDuty, two);
+  ASSERT_EQ(RecognisedAs(two), kGuardDuty);
+  Collect c = ParseAs(kGuardDuty, two);
   ASSERT_EQ(c.events.size(), 2u);
   EXPECT_EQ(c.events[0].raw, kGuardDutyFinding);
   // The same delivery seen twice keeps one id (the store keeps one copy).
   EXPECT_EQ(c.events[0].id, c.events[1].id);
   EXPECT_EQ(c.events[0].principal, "web-role");
 
-  Collect broken = Parse(kGuardDuty, R"({"detail-type":"GuardDuty Finding","detail":"x"})");
+  Collect broken = ParseAs(kGuardDuty, R"({"detail-type":"GuardDuty Finding","detail":"x"})");
   EXPECT_TRUE(broken.events.empty());
   ASSERT_EQ(broken.dead.size(), 1u);
   EXPECT_NE(broken.dead[0].reason.find("detail"), std::string::npos);
@@ -129,7 +115,7 @@ TEST(FindingsTest, AnUpdatedFindingIsANewEventInAnyTimeFormat) {
   // Panther's time format for the same instant as the first finding.
   std::string panther = kGuardDutyFinding;
   panther.replace(panther.find("2025-03-01T12:30:00.250Z"), 24, "2025-03-01 12:30:00.250000000");
-  Collect c = Parse(kGuardDuty, std::string(kGuardDutyFinding) + "\n" + updated + "\n" + panther + "\n");
+  Collect c = ParseAs(kGuardDuty, std::string(kGuardDutyFinding) + "\n" + updated + "\n" + panther + "\n");
   ASSERT_EQ(c.events.size(), 3u);
   EXPECT_NE(c.events[0].id, c.events[1].id);
   EXPECT_EQ(c.events[0].id, c.events[2].id);
@@ -138,14 +124,14 @@ TEST(FindingsTest, AnUpdatedFindingIsANewEventInAnyTimeFormat) {
 
 TEST(FindingsTest, GuardDutyApiOutputIsRead) {
   std::string output = std::string("{\n  \"findings\": [\n    ") + kGuardDutyFinding + "\n  ]\n}\n";
-  ASSERT_EQ(Recognised(output), kGuardDuty);
-  Collect c = Parse(kGuardDuty, output);
+  ASSERT_EQ(RecognisedAs(output), kGuardDuty);
+  Collect c = ParseAs(kGuardDuty, output);
   ASSERT_EQ(c.events.size(), 1u);
   EXPECT_EQ(c.events[0].raw, kGuardDutyFinding);
 }
 
 TEST(FindingsTest, GuardDutyPrincipalIsTheAffectedResource) {
-  Collect c = Parse(
+  Collect c = ParseAs(
       kGuardDuty,
       R"([{"schemaVersion":"2.0","accountId":"1","id":"a","type":"Recon:EC2/PortProbeUnprotectedPort","severity":2,"service":{},)"
       R"("resource":{"resourceType":"Instance","instanceDetails":{"instanceId":"i-0123"}}},)"
@@ -162,7 +148,7 @@ TEST(FindingsTest, GuardDutyPrincipalIsTheAffectedResource) {
 }
 
 TEST(FindingsTest, FindingTimeFallsBackToCreatedAtThenIngestTime) {
-  Collect c = Parse(
+  Collect c = ParseAs(
       kGuardDuty,
       R"({"schemaVersion":"2.0","id":"a","type":"t","service":{},"severity":5,"createdAt":"2025-01-02T03:04:05Z"})"
       "\n"
@@ -171,7 +157,7 @@ TEST(FindingsTest, FindingTimeFallsBackToCreatedAtThenIngestTime) {
   EXPECT_FALSE(c.events[0].time_fallback);
   EXPECT_EQ(c.events[0].time_ns, *ParseTimestamp("2025-01-02T03:04:05Z"));
   EXPECT_TRUE(c.events[1].time_fallback);
-  EXPECT_EQ(c.events[1].time_ns, kIngest);
+  EXPECT_EQ(c.events[1].time_ns, kTestIngest);
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].find("unusable updatedAt \"soon\""), std::string::npos) << c.warnings[0];
   // No usable updatedAt: a content hash stands in for it in the id.
@@ -190,8 +176,8 @@ constexpr char kAsff[] =
     R"({"Type":"AwsS3Bucket","Id":"arn:aws:s3:::canary-bucket","ResourceRole":"Target"}]})";
 
 TEST(FindingsTest, SecurityHubFindingFields) {
-  ASSERT_EQ(Recognised(kAsff), kSecurityHub);
-  Collect c = Parse(kSecurityHub, kAsff);
+  ASSERT_EQ(RecognisedAs(kAsff), kSecurityHub);
+  Collect c = ParseAs(kSecurityHub, kAsff);
   ASSERT_EQ(c.events.size(), 1u);
   const Event& e = c.events[0];
   EXPECT_EQ(e.source_type, kSecurityHub);
@@ -205,14 +191,14 @@ TEST(FindingsTest, SecurityHubFindingFields) {
 
 TEST(FindingsTest, SecurityHubShapes) {
   std::string wrapped = std::string(R"({"Findings":[)") + kAsff + "," + kAsff + R"(],"NextToken":null})";
-  ASSERT_EQ(Recognised(wrapped), kSecurityHub);
-  EXPECT_EQ(Parse(kSecurityHub, wrapped).events.size(), 2u);
+  ASSERT_EQ(RecognisedAs(wrapped), kSecurityHub);
+  EXPECT_EQ(ParseAs(kSecurityHub, wrapped).events.size(), 2u);
 
   std::string bridge = std::string(R"({"version":"0","id":"e1","detail-type":"Security Hub Findings - Imported",)") +
                        R"("source":"aws.securityhub","account":"444455556666","time":"2025-04-01T09:15:02Z",)" +
                        R"("region":"eu-west-1","resources":["x"],"detail":{"findings":[)" + kAsff + "," + kAsff + "]}}";
-  ASSERT_EQ(Recognised(bridge), kSecurityHub);
-  Collect c = Parse(kSecurityHub, bridge + "\n" + bridge);
+  ASSERT_EQ(RecognisedAs(bridge), kSecurityHub);
+  Collect c = ParseAs(kSecurityHub, bridge + "\n" + bridge);
   ASSERT_EQ(c.events.size(), 4u);
   EXPECT_EQ(c.events[3].raw, kAsff);
 
@@ -221,18 +207,18 @@ TEST(FindingsTest, SecurityHubShapes) {
       "{\n  \"SchemaVersion\": \"2018-10-08\",\n  \"Id\": \"f-1\",\n"
       "  \"ProductArn\": \"arn:aws:securityhub:us-east-1::product/aws/guardduty\",\n"
       "  \"UpdatedAt\": \"2025-04-01T09:15:00Z\"\n}\n";
-  ASSERT_EQ(Recognised(pretty), kSecurityHub);
-  Collect p = Parse(kSecurityHub, pretty + pretty);
+  ASSERT_EQ(RecognisedAs(pretty), kSecurityHub);
+  Collect p = ParseAs(kSecurityHub, pretty + pretty);
   ASSERT_EQ(p.events.size(), 2u);
   EXPECT_TRUE(p.dead.empty());
   EXPECT_EQ(p.events[0].raw, TrimSpace(pretty));
 
-  Collect truncated = Parse(kSecurityHub, pretty + pretty.substr(0, 40));
+  Collect truncated = ParseAs(kSecurityHub, pretty + pretty.substr(0, 40));
   EXPECT_EQ(truncated.events.size(), 1u);
   EXPECT_EQ(truncated.dead.size(), 1u);
   EXPECT_EQ(truncated.warnings.size(), 1u);
 
-  Collect no_findings = Parse(kSecurityHub, R"({"detail-type":"Security Hub Findings - Imported","detail":{}})");
+  Collect no_findings = ParseAs(kSecurityHub, R"({"detail-type":"Security Hub Findings - Imported","detail":{}})");
   EXPECT_TRUE(no_findings.events.empty());
   EXPECT_EQ(no_findings.dead.size(), 1u);
 }
@@ -242,18 +228,18 @@ TEST(FindingsTest, RecognitionLooksAtTopLevelKeysOnly) {
   // inside requestParameters: still CloudTrail.
   std::string ct = std::string(R"({"eventVersion":"1.08","eventSource":"securityhub.amazonaws.com",)") +
                    R"("eventName":"BatchImportFindings","requestParameters":{"findings":[)" + kAsff + "]}}";
-  EXPECT_EQ(Recognised(ct), "cloudtrail");
-  EXPECT_EQ(Recognised(std::string(R"({"Records":[)") + ct + "]}"), "cloudtrail");
-  EXPECT_EQ(Recognised(R"({"detail-type":"AWS API Call via CloudTrail","detail":{}})"), "(none)");
-  EXPECT_EQ(Recognised(R"({"SchemaVersion":"2018-10-08"})"), "(none)");
-  EXPECT_EQ(Recognised("[]"), "(none)");
-  EXPECT_EQ(Recognised(""), "(none)");
+  EXPECT_EQ(RecognisedAs(ct), "cloudtrail");
+  EXPECT_EQ(RecognisedAs(std::string(R"({"Records":[)") + ct + "]}"), "cloudtrail");
+  EXPECT_EQ(RecognisedAs(R"({"detail-type":"AWS API Call via CloudTrail","detail":{}})"), "(none)");
+  EXPECT_EQ(RecognisedAs(R"({"SchemaVersion":"2018-10-08"})"), "(none)");
+  EXPECT_EQ(RecognisedAs("[]"), "(none)");
+  EXPECT_EQ(RecognisedAs(""), "(none)");
 }
 
 TEST(FindingsTest, LimitsAndBadRecordsAreDeadLetters) {
   std::string deep = R"({"SchemaVersion":"2018-10-08","ProductArn":"p","Id":"d","x":)" + std::string(100, '[') +
                      std::string(100, ']') + "}";
-  Collect c = Parse(kSecurityHub, std::string("[") + kAsff + "," + deep + ", {\"Id\": tru}, " + kAsff + "]");
+  Collect c = ParseAs(kSecurityHub, std::string("[") + kAsff + "," + deep + ", {\"Id\": tru}, " + kAsff + "]");
   EXPECT_EQ(c.events.size(), 2u);
   ASSERT_EQ(c.dead.size(), 2u);
   EXPECT_EQ(c.dead[0].record, 1u);

@@ -1,6 +1,8 @@
-// For the formats tests: a ParseSink that keeps everything it is given, and a
-// whole-file reader.
+// For the formats tests: a ParseSink that keeps everything it is given,
+// parsing and recognition through the registry, and a whole-file reader.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/time.h"
 #include "formats/parser.h"
 
 namespace vigil::testing {
@@ -21,6 +24,24 @@ struct Collect : ParseSink {
   void OnDeadLetter(DeadLetter&& d) override { dead.push_back(std::move(d)); }
   void OnWarning(std::string_view, std::string_view m) override { warnings.emplace_back(m); }
 };
+
+// The ingest time tests parse at (what time fallbacks fall back to).
+inline constexpr int64_t kTestIngest = 42 * kNanosPerSecond;
+
+inline std::string_view RecognisedAs(std::string_view text) {
+  const Parser* p = ParserRegistry::Default().Recognize(text.substr(0, 65536));
+  return p ? p->name() : "(none)";
+}
+
+inline Collect ParseAs(std::string_view parser, std::string_view text, int64_t ingest_time_ns = kTestIngest) {
+  Collect c;
+  const Parser* p = ParserRegistry::Default().Find(parser);
+  EXPECT_NE(p, nullptr) << parser;
+  if (!p) return c;
+  Status st = p->Parse(ParseInput{"input", text, ingest_time_ns}, c);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return c;
+}
 
 inline std::string ReadFile(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);

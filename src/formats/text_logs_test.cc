@@ -31,25 +31,11 @@ namespace fs = std::filesystem;
 
 using testing::Collect;
 using testing::ReadFile;
-
-constexpr int64_t kIngest = 42 * kNanosPerSecond;
+using testing::kTestIngest;
+using testing::ParseAs;
+using testing::RecognisedAs;
 
 const fs::path kData = VIGIL_SHARED_DATA;
-
-Collect Parse(std::string_view parser, std::string_view text) {
-  Collect c;
-  const Parser* p = ParserRegistry::Default().Find(parser);
-  EXPECT_NE(p, nullptr) << parser;
-  if (!p) return c;
-  Status st = p->Parse(ParseInput{"input", text, kIngest}, c);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return c;
-}
-
-std::string_view Recognised(std::string_view text) {
-  const Parser* p = ParserRegistry::Default().Recognize(text.substr(0, 65536));
-  return p ? p->name() : "(none)";
-}
 
 std::string Field(const Event& e, std::string_view name) { return e.FirstString(FieldPath(name)); }
 
@@ -105,9 +91,9 @@ TEST(TextLogsTest, SamplesMatchGolden) {
   for (const char* file : kSamples) {
     std::string text = ReadFile(kData / file);
     ASSERT_FALSE(text.empty()) << file;
-    std::string_view parser = Recognised(text);
+    std::string_view parser = RecognisedAs(text);
     got += "== " + std::string(file) + " (" + std::string(parser) + ")\n";
-    if (parser != "(none)") got += Summary(Parse(parser, text));
+    if (parser != "(none)") got += Summary(ParseAs(parser, text));
   }
   if (std::getenv("VIGIL_UPDATE_GOLDEN")) {
     std::ofstream(golden, std::ios::binary) << got;
@@ -125,8 +111,8 @@ TEST(TextLogsTest, EverySampleParsesWithoutErrorsAsItsType) {
     for (const auto& [d, type] : expected)
       if (dir == d) want = type;
     std::string text = ReadFile(kData / file);
-    ASSERT_EQ(Recognised(text), want) << file;
-    Collect c = Parse(want, text);
+    ASSERT_EQ(RecognisedAs(text), want) << file;
+    Collect c = ParseAs(want, text);
     EXPECT_FALSE(c.events.empty()) << file;
     EXPECT_TRUE(c.dead.empty()) << file << ": " << c.dead[0].reason;
     // Only the v3 example's layout has no `start`: its records take the ingest time.
@@ -151,7 +137,7 @@ TEST(TextLogsTest, OtherLogsAndDocumentsAreNotClaimed) {
   }
   for (std::string_view head : {"", "\n", "version", "2 1 2 3", "http", "{\"query_name\":\"a\"}", "[]", "tls 2.0 x",
                                 "2024-01-01T00:00:00Z worker 42 started", "2024-01-01T00:00:00Z INFO main:12 ready"})
-    EXPECT_EQ(Recognised(head), "(none)") << head;
+    EXPECT_EQ(RecognisedAs(head), "(none)") << head;
 }
 
 // --- VPC flow logs
@@ -159,7 +145,7 @@ TEST(TextLogsTest, OtherLogsAndDocumentsAreNotClaimed) {
 TEST(TextLogsTest, FlowHeadersSetTheLayoutUntilTheNext) {
   std::string v2 = "2 123456789010 eni-1 10.0.0.1 10.0.0.2 1234 22 6 20 4249 1418530010 1418530070 REJECT OK\n";
   std::string custom = "version srcaddr dstport action start\n5 10.0.0.9 3389 ACCEPT 1418530011\n";
-  Collect c = Parse(kVpcFlow, v2 + custom +
+  Collect c = ParseAs(kVpcFlow, v2 + custom +
                                   "version account-id interface-id srcaddr dstaddr srcport dstport protocol "
                                   "packets bytes start end action log-status\n" +
                                   v2);
@@ -181,7 +167,7 @@ TEST(TextLogsTest, FlowHeadersSetTheLayoutUntilTheNext) {
 }
 
 TEST(TextLogsTest, BadFlowLinesAreDeadLettersAndTheRestLands) {
-  Collect c = Parse(kVpcFlow,
+  Collect c = ParseAs(kVpcFlow,
                     "2 1 eni-1 10.0.0.1 10.0.0.2 1234 22 6 20 4249 1418530010 1418530070 REJECT OK\n"
                     "2 1 eni-1 10.0.0.1 10.0.0.2 1234 22 6 20 4249 1418530010 REJECT OK\n"
                     "x 1 eni-1 10.0.0.1 10.0.0.2 1234 22 6 20 4249 1418530010 1418530070 REJECT OK\n"
@@ -197,7 +183,7 @@ TEST(TextLogsTest, BadFlowLinesAreDeadLettersAndTheRestLands) {
   EXPECT_EQ(c.dead[2].record, 6u);
   EXPECT_EQ(c.dead[2].reason, "2 fields where the header line names 3");
   EXPECT_TRUE(c.events[1].time_fallback);
-  EXPECT_EQ(c.events[1].time_ns, kIngest);
+  EXPECT_EQ(c.events[1].time_ns, kTestIngest);
   ASSERT_EQ(c.warnings.size(), 2u);
   EXPECT_EQ(c.warnings[0], "record 4: no start; using ingest time");
   EXPECT_EQ(c.warnings[1], "record 5: unusable start \"soon\"; using ingest time");
@@ -211,8 +197,8 @@ TEST(TextLogsTest, ResolverQueryFields) {
       R"("query_timestamp":"2021-02-04T17:51:55Z","query_name":"bad.example.","query_type":"A","query_class":"IN",)"
       R"("rcode":"NOERROR","answers":[],"srcaddr":"10.0.0.5","srcport":"56067","transport":"UDP",)"
       R"("srcids":{"instance":"i-0abc"},"firewall_rule_action":"BLOCK","firewall_rule_group_id":"rslvr-frg-1"})";
-  ASSERT_EQ(Recognised(rec), kRoute53Resolver);
-  Collect c = Parse(kRoute53Resolver, "[" + rec + "," + rec.substr(0, 30) + "]");
+  ASSERT_EQ(RecognisedAs(rec), kRoute53Resolver);
+  Collect c = ParseAs(kRoute53Resolver, "[" + rec + "," + rec.substr(0, 30) + "]");
   ASSERT_EQ(c.events.size(), 1u);
   const Event& e = c.events[0];
   EXPECT_EQ(e.raw, rec);
@@ -233,7 +219,7 @@ TEST(TextLogsTest, AlbAwkwardLines) {
       R"(http 2022-05-12T06:41:29.051646Z app/admin/3011821a43ee0c5e 67.43.156.20:41542 - -1 -1 -1 301 - 233 390 )"
       R"("GET http://127.0.0.1:80/shell?cd+/tmp;wget+ a.example/x HTTP/1.1" "Hello, world" - - - "Root=1-6" "-" "-" 0 )"
       R"(2022-05-12T06:41:29.051000Z "redirect" "-" "-" "-" "-" "Acceptable" "SpaceInUri")";
-  Collect c = Parse(kAlb, space_in_uri +
+  Collect c = ParseAs(kAlb, space_in_uri +
                               "\nhttp 2022-05-12T06:41:29Z app/a/b 1.2.3.4:5 - 0 0 0 200 200 1 2 \"GET /x\n"
                               "http 2022-05-12T06:41:29Z app/a/b 1.2.3.4:5\nnonsense line here\n");
   ASSERT_EQ(c.events.size(), 1u);
@@ -258,7 +244,7 @@ TEST(TextLogsTest, AlbAwkwardLines) {
 }
 
 TEST(TextLogsTest, ClassicElbAndIpv6Clients) {
-  Collect c = Parse(kAlb,
+  Collect c = ParseAs(kAlb,
                     "2015-05-13T23:39:43.945958Z my-loadbalancer [2001:db8::1]:2817 10.0.0.1:80 0.000073 0.001048 "
                     "0.000057 200 200 0 29 \"GET http://www.example.com:80/ HTTP/1.1\" \"curl/7.38.0\" - -\n");
   ASSERT_EQ(c.events.size(), 1u) << (c.dead.empty() ? "" : c.dead[0].reason);
@@ -277,7 +263,7 @@ TEST(TextLogsTest, S3AccessPrincipalsAndBadLines) {
       " 3E57427F3EXAMPLE REST.GET.VERSIONING - \"GET /bucket1?versioning HTTP/1.1\" 200 - 113 - 7 - \"-\" "
       "\"S3Console/0.4 (x)\" -";
   Collect c =
-      Parse(kS3Access, base + "192.0.2.3 arn:aws:iam::123456789012:user/alice" + tail + "\n" + base + "192.0.2.3 " +
+      ParseAs(kS3Access, base + "192.0.2.3 arn:aws:iam::123456789012:user/alice" + tail + "\n" + base + "192.0.2.3 " +
                            std::string(owner) + tail + "\n" + base + "- svc:logging" + tail + "\n" + base +
                            "192.0.2.3 x\n" + std::string(owner) + " b [06/Feb/2019] x" + tail + "\n");
   ASSERT_EQ(c.events.size(), 3u);
@@ -302,8 +288,8 @@ TEST(TextLogsTest, S3AccessPrincipalsAndBadLines) {
 TEST(TextLogsTest, StoredRecordsReadAgainWithTheSameFields) {
   for (const char* file : kSamples) {
     std::string text = ReadFile(kData / file);
-    std::string_view type = Recognised(text);
-    for (const Event& e : Parse(type, text).events) {
+    std::string_view type = RecognisedAs(text);
+    for (const Event& e : ParseAs(type, text).events) {
       auto fields = RecordFields(e.source_type, e.raw);
       ASSERT_TRUE(fields.ok()) << file << ": " << fields.status().ToString();
       std::vector<std::string> before, after;
@@ -332,8 +318,8 @@ std::vector<std::string> Hunt(std::string_view query) {
   std::vector<std::string> hits;
   for (const char* file : kSamples) {
     std::string text = ReadFile(kData / file);
-    std::string_view type = Recognised(text);
-    for (const Event& e : Parse(type, text).events) {
+    std::string_view type = RecognisedAs(text);
+    for (const Event& e : ParseAs(type, text).events) {
       auto fields = RecordFields(e.source_type, e.raw);
       if (!fields.ok()) continue;
       MetadataFields meta = MetadataOf(e);
