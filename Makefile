@@ -12,7 +12,8 @@ BENCH_EVENTS ?= 1000000
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev python3 zstd time \
   libsimdjson-dev libdeflate-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libre2-dev \
   libzstd-dev libsqlite3-dev libssl-dev libfmt-dev zlib1g-dev libvectorscan-dev \
-  libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  libcpp-httplib-dev libcurl4-openssl-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

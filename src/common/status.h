@@ -24,6 +24,7 @@ enum class StatusCode {
   kLimitExceeded,      // an input limit (size, depth, length) was hit
   kFailedPrecondition, // e.g. the data directory is locked by another process
   kInternal,
+  kUnavailable,        // overloaded or shutting down: nothing was accepted, retry later
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -43,6 +44,7 @@ class [[nodiscard]] Status {
   static Status LimitExceeded(std::string m) { return {StatusCode::kLimitExceeded, std::move(m)}; }
   static Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }

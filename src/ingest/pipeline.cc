@@ -96,7 +96,17 @@ Result<IngestStats> Pipeline::Run() {
         continue;
       }
       std::string_view text = bytes->view();
-      const Parser* parser = parsers_->Recognize(text.substr(0, 65536));
+      const Parser* parser = nullptr;
+      if (!in.parser.empty()) {
+        parser = parsers_->Find(in.parser);
+        if (!parser) {
+          ++b.failed_inputs;
+          b.diagnostics.emplace_back(DiagnosticLevel::kError, in.name + ": no parser named '" + in.parser + "'");
+          continue;
+        }
+      } else {
+        parser = parsers_->Recognize(text.substr(0, 65536));
+      }
       if (!parser) {
         if (in.explicit_input) {
           ++b.failed_inputs;

@@ -40,7 +40,7 @@ class StopLoggingDetector final : public Detector {
  public:
   std::string_view name() const override { return "test"; }
   void Process(const Event& e, const MatchSink& sink) override {
-    if (e.FirstString(FieldPath("eventName")) != "StopLogging") return;
+    if (e.source_type != "cloudtrail" || e.FirstString(FieldPath("eventName")) != "StopLogging") return;
     Match m;
     m.rule_id = "stop";
     m.title = "trail stopped";
@@ -148,12 +148,12 @@ std::vector<RawInput> Inputs() {
   file += "]";
   std::string ndjson = Record(100, "StopLogging") + "\n{\"eventName\": broken}\n" + Record(101, "ListTrails") + "\n";
   return {
-      RawInput{"a.json", file, false},
-      RawInput{"notes.md", "# not a log", false},
-      RawInput{"named.txt", "plain text", true},
-      RawInput{"unreadable", "", true},
-      RawInput{"b.ndjson", ndjson, false},
-      RawInput{"again.json", file, false},  // the same records again: duplicates
+      RawInput{"a.json", file, false, ""},
+      RawInput{"notes.md", "# not a log", false, ""},
+      RawInput{"named.txt", "plain text", true, ""},
+      RawInput{"unreadable", "", true, ""},
+      RawInput{"b.ndjson", ndjson, false, ""},
+      RawInput{"again.json", file, false, ""},  // the same records again: duplicates
   };
 }
 
@@ -269,10 +269,24 @@ TEST(PipelineTest, CrashBeforeAlertCommitLeavesNothingHalfDone) {
   EXPECT_EQ(*(*store)->CountEvents(), 22u);
 }
 
+TEST(PipelineTest, ANamedParserIsUsedInsteadOfRecognitionAndAnUnknownOneIsAnError) {
+  auto env = NewMemEnv();
+  // CloudTrail content forced through the generic JSON parser: stored, but
+  // not seen as CloudTrail, so the CloudTrail detector does not fire.
+  RunResult r = RunOnce({RawInput{"app.ndjson", Record(1, "StopLogging") + "\n", true, "json"},
+                         RawInput{"other.ndjson", Record(2, "StopLogging") + "\n", true, "no-such-parser"}},
+                        false, env.get());
+  EXPECT_EQ(r.stats.events, 1u);
+  EXPECT_EQ(r.stats.failed_inputs, 1u);
+  EXPECT_EQ(r.matches, 0u);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0], "other.ndjson: no parser named 'no-such-parser'");
+}
+
 TEST(PipelineTest, OverlongLinesAreDeadLetteredWithTheLimit) {
   auto env = NewMemEnv();
   std::string big = R"({"eventName":"X","eventSource":"s3.amazonaws.com","pad":")" + std::string(5 << 20, 'a') + "\"}";
-  RunResult r = RunOnce({RawInput{"big.ndjson", Record(1, "ListTrails") + "\n" + big + "\n", true}}, false, env.get());
+  RunResult r = RunOnce({RawInput{"big.ndjson", Record(1, "ListTrails") + "\n" + big + "\n", true, ""}}, false, env.get());
   EXPECT_EQ(r.stats.events, 1u);
   ASSERT_EQ(r.dead.size(), 1u);
   EXPECT_NE(r.dead[0].reason.find("exceeds the limit"), std::string::npos) << r.dead[0].reason;

@@ -15,6 +15,9 @@ struct RawInput {
   std::string name;   // path or description, used in every diagnostic
   std::string bytes;  // as read (possibly compressed)
   bool explicit_input = false;  // named by the user (not found by walking a directory)
+  // The parser to use, by registered name (e.g. "syslog" for what a syslog
+  // listener received); empty: recognised from content.
+  std::string parser;
 };
 
 class Source {
