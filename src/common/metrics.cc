@@ -220,7 +220,6 @@ MetricsRegistry::Series& MetricsRegistry::GetSeries(MetricType type, std::string
   if (family.type != type) {
     MisuseAbort(fmt::format("{} registered as {} and as {}", name, TypeName(family.type), TypeName(type)));
   }
-  if (family.help != help) MisuseAbort(fmt::format("{} registered with two help texts", name));
   std::vector<std::string> values;
   values.reserve(labels.size());
   bool same_names = labels.size() == family.label_names.size();

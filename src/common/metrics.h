@@ -12,7 +12,7 @@
 //   received.Inc(batch.size());
 //
 // Names and label names are fixed strings in the code: an invalid name, a name
-// registered again with another type, help text or set of label names, or
+// registered again with another type or set of label names, or
 // histogram bounds that are not strictly increasing are programming errors and
 // abort with a message (like a failed assertion). Label values are data and
 // may be anything; they are escaped when rendered.
@@ -116,7 +116,8 @@ class MetricsRegistry {
   MetricsRegistry& operator=(const MetricsRegistry&) = delete;
 
   // The series `name{labels}`, created at zero on first use. The returned
-  // reference lives as long as the registry.
+  // reference lives as long as the registry. The help text of a family is the
+  // one given first (use the kMetric... constants below for shared families).
   Counter& GetCounter(std::string_view name, std::string_view help, const MetricLabels& labels = {});
   Gauge& GetGauge(std::string_view name, std::string_view help, const MetricLabels& labels = {});
   // All series of one histogram name share the bounds of the first.
@@ -147,6 +148,25 @@ class MetricsRegistry {
   mutable std::mutex mu_;
   std::map<std::string, std::unique_ptr<Family>, std::less<>> families_;
 };
+
+// Families shared by serve's components (sources, WAL, pipeline), so every
+// component registers the same name with the same labels and help.
+struct MetricDef {
+  std::string_view name;
+  std::string_view help;
+};
+// Labels: source (configured source name).
+inline constexpr MetricDef kMetricReceivedRecords{"vigil_received_records_total",
+                                                   "Records a serve source received and handed to intake."};
+// Labels: source, reason (unauthorized, malformed, too_large, overload, error).
+inline constexpr MetricDef kMetricDroppedRecords{"vigil_dropped_records_total",
+                                                  "Records a serve source refused or could not make durable."};
+inline constexpr MetricDef kMetricQueueDepth{"vigil_queue_depth", "Batches waiting between pipeline stages."};
+inline constexpr MetricDef kMetricWalLag{"vigil_wal_lag_bytes",
+                                         "Write-ahead log bytes durable but not yet applied to the store."};
+// Histogram (LatencyBuckets): from a record's arrival to the alert it raised.
+inline constexpr MetricDef kMetricEventToAlert{"vigil_event_to_alert_seconds",
+                                               "Seconds from a record's arrival at a serve source to its alert."};
 
 // Reads the histogram `name` back from text exposition format (as scraped
 // from /metrics), adding up the series whose labels include every pair of
