@@ -1,11 +1,41 @@
 #include <gtest/gtest.h>
 
+#include "common/base64.h"
 #include "common/glob.h"
 #include "common/status.h"
 #include "common/time.h"
 
 namespace vigil {
 namespace {
+
+TEST(Base64Test, Rfc4648VectorsBothWays) {
+  const std::pair<const char*, const char*> kVectors[] = {
+      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  for (const auto& [plain, encoded] : kVectors) {
+    EXPECT_EQ(Base64Encode(plain), encoded);
+    auto decoded = Base64Decode(encoded);
+    ASSERT_TRUE(decoded.ok()) << encoded << ": " << decoded.status().ToString();
+    EXPECT_EQ(*decoded, plain);
+  }
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  EXPECT_EQ(*Base64Decode(Base64Encode(all)), all);
+  EXPECT_EQ(*Base64Decode("Zm9vYg"), "foob");  // padding may be left off
+}
+
+TEST(Base64Test, RejectsWhatIsNotOneStrictEncoding) {
+  EXPECT_FALSE(Base64Decode("Zm9v!").ok());
+  EXPECT_FALSE(Base64Decode("Zm9 v").ok());
+  EXPECT_FALSE(Base64Decode("Zm9v\n").ok());
+  EXPECT_FALSE(Base64Decode("Z").ok());         // 4n+1 characters
+  EXPECT_FALSE(Base64Decode("Zg=a").ok());      // padding inside
+  EXPECT_FALSE(Base64Decode("Zm8=Zm8=").ok());  // padding inside
+  EXPECT_FALSE(Base64Decode("Zh==").ok());      // stray low bits: not what "f" encodes to
+  EXPECT_FALSE(Base64Decode("Zg=").ok());       // padding that does not complete a group
+  EXPECT_FALSE(Base64Decode("Zm9v-_").ok());    // URL-safe alphabet is another encoding
+  EXPECT_NE(Base64Decode("Zm9v!A").status().message().find("offset 4"), std::string::npos);
+}
 
 TEST(TimeTest, ParsesAwsTimestamps) {
   EXPECT_EQ(*ParseTimestamp("1970-01-01T00:00:01Z"), kNanosPerSecond);

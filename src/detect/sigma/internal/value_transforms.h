@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base64.h"
 #include "common/status.h"
 #include "event/event.h"
 
@@ -51,7 +52,7 @@ enum class Utf16Form { kLe, kBe, kLeWithBom };
 // text that is not UTF-8.
 Result<SigmaString> ToUtf16(const SigmaString& s, Utf16Form form);
 
-std::string Base64Encode(std::string_view bytes);
+using ::vigil::Base64Encode;  // common/base64.h
 // The three shift variants of `bytes` as it appears inside a longer base64
 // text: only the characters that do not depend on the neighbouring bytes.
 // kInvalidArgument when a variant would be empty (a one-byte value).
