@@ -12,6 +12,17 @@ bool IsGzip(std::string_view bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
+std::string Gzip(std::string_view bytes, int level) {
+  struct Free {
+    void operator()(libdeflate_compressor* c) const { libdeflate_free_compressor(c); }
+  };
+  std::unique_ptr<libdeflate_compressor, Free> c(libdeflate_alloc_compressor(level));
+  if (!c) return {};
+  std::string out(libdeflate_gzip_compress_bound(c.get(), bytes.size()), '\0');
+  out.resize(libdeflate_gzip_compress(c.get(), bytes.data(), bytes.size(), out.data(), out.size()));
+  return out;
+}
+
 Result<ByteBuffer> GunzipAll(std::string_view bytes, std::string_view name, size_t max_bytes) {
   struct Free {
     void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }

@@ -19,6 +19,10 @@ bool IsGzip(std::string_view bytes);
 Result<ByteBuffer> GunzipAll(std::string_view bytes, std::string_view name,
                               size_t max_bytes = kMaxDecompressedBytes);
 
+// One gzip member holding `bytes` (for writers of gzip: tests, the HTTP load
+// generator, Firehose-style payloads).
+std::string Gzip(std::string_view bytes, int level = 6);
+
 // Returns `bytes` decompressed when framed (gzip), else a copy. Either way the
 // result carries ByteBuffer's zero padding, so parsers may read it in place.
 Result<ByteBuffer> MaybeDecompress(std::string_view bytes, std::string_view name);
