@@ -3,55 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/base64.h"
 #include "common/time.h"
 #include "common/json_escape.h"
 #include "common/json_writer.h"
 
 namespace vigil {
 namespace {
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-std::string Base64Encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                 static_cast<uint8_t>(in[i + 2]);
-    out.push_back(kB64[v >> 18]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(kB64[(v >> 6) & 63]);
-    out.push_back(kB64[v & 63]);
-  }
-  if (i < in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    out.push_back(kB64[v >> 18]);
-    out.push_back(kB64[(v >> 12) & 63]);
-    out.push_back(i + 1 < in.size() ? kB64[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-bool Base64Decode(std::string_view in, std::string* out) {
-  out->clear();
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    const char* p = std::find(kB64, kB64 + 64, c);
-    if (p == kB64 + 64) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(p - kB64);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
-    }
-  }
-  return true;
-}
 
 std::string DayFileName(int64_t time_ns) {
   CivilDate c = CivilFromDays(DayNumber(time_ns));
@@ -122,7 +80,9 @@ bool ParseDeadLetter(std::string_view line, StoredDeadLetter* out) {
       out->raw = text;
       have_raw = true;
     } else if (key == "raw_base64" && is_string) {
-      if (!Base64Decode(text, &out->raw)) return false;
+      Result<std::string> raw = Base64Decode(text);
+      if (!raw.ok()) return false;
+      out->raw = std::move(raw).value();
       have_raw = true;
     } else if (key == "truncated") {
       out->truncated = !is_string && text == "true";
