@@ -13,7 +13,7 @@ DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev python
   libsimdjson-dev libdeflate-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libre2-dev \
   libzstd-dev libsqlite3-dev libssl-dev libfmt-dev zlib1g-dev libvectorscan-dev \
   libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libcpp-httplib-dev libcurl4-openssl-dev
+  libcpp-httplib-dev libcurl4-openssl-dev nodejs
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -23,11 +23,16 @@ all: build
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "deps: all packages present"; fi
+	@# npm packages the tests use (tests/s3: a local S3 server), installed from the lockfile.
+	@if [ ! tests/s3/node_modules/.package-lock.json -nt tests/s3/package-lock.json ]; then \
+	  echo "installing npm packages in tests/s3"; cd tests/s3 && npm ci --no-audit --no-fund --loglevel=error; \
+	fi
 
 $(BUILD_DIR)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -56,7 +61,7 @@ fuzz: deps
 	cmake --build $(FUZZ_DIR) -j$(JOBS) --target cloudtrail_parser_fuzzer guardduty_parser_fuzzer securityhub_parser_fuzzer sigma_loader_fuzzer query_parser_fuzzer segment_reader_fuzzer \
 	  cloudwatch_pattern_fuzzer vpcflow_parser_fuzzer route53resolver_parser_fuzzer alb_parser_fuzzer s3access_parser_fuzzer \
 	  cloudwatchlogs_parser_fuzzer syslog_parser_fuzzer json_parser_fuzzer firehose_request_fuzzer \
-	  syslog_framing_fuzzer
+	  syslog_framing_fuzzer s3_list_fuzzer
 	fuzz/run_all.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 format:

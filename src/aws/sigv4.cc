@@ -1,5 +1,7 @@
 #include "aws/sigv4.h"
 
+#include "common/json_escape.h"  // HexValue
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -190,12 +192,7 @@ std::string UriEncode(std::string_view s, bool keep_slash) {
 }
 
 std::string UriDecode(std::string_view s) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
+  auto hex = json_internal::HexValue;
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
