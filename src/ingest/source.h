@@ -2,6 +2,7 @@
 // will add HTTP, Firehose, syslog and S3 sources behind the same interface.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,10 @@ struct RawInput {
   // The parser to use, by registered name (e.g. "syslog" for what a syslog
   // listener received); empty: recognised from content.
   std::string parser;
+  // When a network source received it (wall clock, ns); 0: the run's start.
+  // Becomes the events' ingest time, from which serve measures event-to-alert
+  // latency.
+  int64_t received_ns = 0;
 };
 
 class Source {
@@ -29,6 +34,20 @@ class Source {
   virtual std::optional<Result<RawInput>> Next() = 0;
   // Inputs known so far (for progress); 0 when unknown.
   virtual size_t total() const { return 0; }
+
+  // ---- Never-ending, resumable sources (serve's write-ahead log) ----
+  // Waits up to `wait` for an input; false when none came, so the pipeline
+  // flushes and commits what it holds. Finite sources never wait.
+  virtual bool WaitForInput(std::chrono::milliseconds /*wait*/) { return true; }
+  // Non-empty: each pipeline commit stores Position() under this metadata
+  // state key, atomically with the events and alerts of the inputs before it,
+  // so a restart resumes exactly after what was committed.
+  virtual std::string_view checkpoint_key() const { return {}; }
+  // Position after the input Next returned last. Called on Next's thread.
+  virtual std::string Position() const { return {}; }
+  // A commit made `position` durable. Called on the committing thread
+  // (concurrently with Next).
+  virtual Status Committed(const std::string& /*position*/) { return Status::Ok(); }
 };
 
 // Files and directories (recursively, in sorted order). Paths that do not exist
