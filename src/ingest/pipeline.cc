@@ -19,6 +19,9 @@ struct Batch {
   std::vector<DeadLetter> dead;
   std::vector<std::pair<DiagnosticLevel, std::string>> diagnostics;
   uint64_t files = 0, skipped = 0, failed_inputs = 0, warnings = 0, bytes = 0, inputs_done = 0;
+  // A resumable source's position after the last input all of whose events
+  // are in this batch or earlier ones; empty when no input ended in it.
+  std::string position;
 };
 
 class BatchingSink final : public ParseSink {
@@ -73,27 +76,29 @@ Result<IngestStats> Pipeline::Run() {
   std::atomic<bool> stop{false};
 
   // Parse stage: read, decompress, recognise, parse; batches go to `emit`.
+  const bool continuous = options_.commit_interval.count() > 0;
+  const bool resumable = !source_->checkpoint_key().empty();
   auto parse_stage = [&](std::function<void(Batch&&)> emit) {
     BatchingSink sink(std::move(emit), options_.batch_events);
-    const int64_t ingest_time = NowNanos();
-    while (!stop.load(std::memory_order_relaxed)) {
-      auto next = source_->Next();
-      if (!next) break;
+    const int64_t run_ingest_time = NowNanos();
+    auto last_flush = std::chrono::steady_clock::now();
+    // Parses one input into the sink; its problems go into the batch.
+    auto parse_input = [&](Result<RawInput>&& next) {
       Batch& b = sink.batch();
       ++b.inputs_done;
-      if (!next->ok()) {
+      if (!next.ok()) {
         ++b.failed_inputs;
-        b.diagnostics.emplace_back(DiagnosticLevel::kError, next->status().message());
-        continue;
+        b.diagnostics.emplace_back(DiagnosticLevel::kError, next.status().message());
+        return;
       }
-      RawInput in = std::move(*next).value();
+      RawInput in = std::move(next).value();
       auto bytes = MaybeDecompress(in.bytes, in.name);
       in.bytes.clear();
       in.bytes.shrink_to_fit();
       if (!bytes.ok()) {
         ++b.failed_inputs;
         b.diagnostics.emplace_back(DiagnosticLevel::kError, bytes.status().message());
-        continue;
+        return;
       }
       std::string_view text = bytes->view();
       const Parser* parser = nullptr;
@@ -102,7 +107,7 @@ Result<IngestStats> Pipeline::Run() {
         if (!parser) {
           ++b.failed_inputs;
           b.diagnostics.emplace_back(DiagnosticLevel::kError, in.name + ": no parser named '" + in.parser + "'");
-          continue;
+          return;
         }
       } else {
         parser = parsers_->Recognize(text.substr(0, 65536));
@@ -116,9 +121,10 @@ Result<IngestStats> Pipeline::Run() {
           ++b.skipped;
           b.diagnostics.emplace_back(DiagnosticLevel::kNote, in.name + ": skipped, not a recognised log");
         }
-        continue;
+        return;
       }
       b.bytes += text.size();
+      const int64_t ingest_time = in.received_ns ? in.received_ns : run_ingest_time;
       Status st = parser->Parse(ParseInput{in.name, text, ingest_time, bytes->padding()}, sink);
       Batch& after = sink.batch();
       if (!st.ok()) {
@@ -126,6 +132,27 @@ Result<IngestStats> Pipeline::Run() {
         after.diagnostics.emplace_back(DiagnosticLevel::kError, st.message());
       } else {
         ++after.files;
+      }
+    };
+    while (!stop.load(std::memory_order_relaxed)) {
+      if (continuous && !source_->WaitForInput(options_.idle_flush)) {
+        // Idle: hand on what is held (even nothing, so the store stage can
+        // commit on time).
+        sink.Flush();
+        last_flush = std::chrono::steady_clock::now();
+        continue;
+      }
+      auto next = source_->Next();
+      if (!next) break;
+      parse_input(std::move(*next));
+      // The batch now holds every event of the inputs up to here.
+      if (resumable) sink.batch().position = source_->Position();
+      if (continuous) {
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_flush >= options_.idle_flush) {
+          sink.Flush();
+          last_flush = now;
+        }
       }
     }
     sink.Flush();
@@ -136,7 +163,18 @@ Result<IngestStats> Pipeline::Run() {
   Status failure;
   size_t inputs_done = 0;
   AlertFold fold;
-  MatchSink on_match = [&](const Event& e, const Match& m) { fold.Add(e, m); };
+  CommitInfo pending;  // what the next commit will make durable
+  const Event* last_matched = nullptr;
+  MatchSink on_match = [&](const Event& e, const Match& m) {
+    fold.Add(e, m);
+    if (on_commit_ && &e != last_matched && pending.matched_ingest_ns.size() < CommitInfo::kMaxLatencySamples) {
+      pending.matched_ingest_ns.push_back(e.ingest_time_ns);
+      last_matched = &e;
+    }
+  };
+  std::string position;  // the source's position after what the store stage has taken
+  bool position_dirty = false;
+  auto last_commit = std::chrono::steady_clock::now();
 
   // Events, alerts and detector state become durable together (see
   // FinishInterruptedCommit): segments are sealed under temporary names, the
@@ -145,9 +183,24 @@ Result<IngestStats> Pipeline::Run() {
   // dropped. A crash before the transaction leaves neither (re-ingest redoes
   // both); after it, the next open publishes the segments.
   auto commit = [&]() -> Status {
+    last_commit = std::chrono::steady_clock::now();
+    last_matched = nullptr;
+    auto committed = [&]() -> Status {
+      if (position_dirty) {
+        VIGIL_RETURN_IF_ERROR(source_->Committed(position));
+        position_dirty = false;
+      }
+      if (on_commit_) {
+        pending.commit_ns = NowNanos();
+        on_commit_(pending);
+      }
+      pending = CommitInfo();
+      return Status::Ok();
+    };
     if (!metadata_) {
       fold.Clear();
-      return writer_->Commit();
+      VIGIL_RETURN_IF_ERROR(writer_->Commit());
+      return committed();
     }
     VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> names, writer_->Prepare());
     MetadataCommit c;
@@ -161,14 +214,17 @@ Result<IngestStats> Pipeline::Run() {
     std::string list;
     for (const std::string& name : names) list.append(name).push_back('\n');
     if (!names.empty()) c.put_state.emplace_back(kPublishingStateKey, list);
+    if (position_dirty) c.put_state.emplace_back(std::string(source_->checkpoint_key()), position);
     VIGIL_ASSIGN_OR_RETURN(size_t touched, metadata_->Commit(c));
     stats.alerts += touched;
     fold.Clear();
-    if (names.empty()) return Status::Ok();
-    VIGIL_RETURN_IF_ERROR(writer_->Publish(names));
-    MetadataCommit published;
-    published.delete_state.push_back(kPublishingStateKey);
-    return metadata_->Commit(published).status();
+    if (!names.empty()) {
+      VIGIL_RETURN_IF_ERROR(writer_->Publish(names));
+      MetadataCommit published;
+      published.delete_state.push_back(kPublishingStateKey);
+      VIGIL_RETURN_IF_ERROR(metadata_->Commit(published).status());
+    }
+    return committed();
   };
 
   auto store_stage = [&](Batch* batch) {
@@ -200,11 +256,25 @@ Result<IngestStats> Pipeline::Run() {
         failure = added.status();
         break;
       }
-      if (*added) ++stats.events;
-      else ++stats.duplicates;
+      if (*added) {
+        ++stats.events;
+        ++pending.events;
+      } else {
+        ++stats.duplicates;
+      }
     }
-    // Bound the fold's memory on long runs.
-    if (failure.ok() && fold.held_entries() >= options_.commit_fold_entries) failure = commit();
+    if (!batch->position.empty()) {
+      position = std::move(batch->position);
+      position_dirty = true;
+    }
+    // Bound the fold's memory on long runs; on never-ending sources make
+    // what arrived visible (and the source's position durable) on time.
+    if (failure.ok() && fold.held_entries() >= options_.commit_fold_entries) {
+      failure = commit();
+    } else if (failure.ok() && continuous && std::chrono::steady_clock::now() - last_commit >= options_.commit_interval &&
+               (pending.events > 0 || position_dirty || fold.held_entries() > 0)) {
+      failure = commit();
+    }
     if (progress_) progress_(stats, inputs_done, source_->total());
     if (!failure.ok()) stop.store(true);
   };

@@ -13,12 +13,22 @@
 // counted, so a crash anywhere neither loses nor double-counts an alert.
 // Detector state (correlation windows) is restored from the MetadataStore
 // before a run and committed with it, so windows span runs. `vigil ingest`
-// runs it over files; `vigil serve` will run the same stages over network
-// sources.
+// runs it over files.
+//
+// `vigil serve` runs it over its write-ahead log, a source that never ends:
+// with commit_interval set, the parse stage hands on partial batches when the
+// source is idle and the store stage commits at that interval, so alerts and
+// events become visible within about a second. A resumable source's position
+// (Source::checkpoint_key) is committed in the same metadata transaction as
+// the events and alerts read before it, so a restart resumes exactly there;
+// whatever was read after it is read again, and the events among it that a
+// crash interrupted after storing are dropped by the id check, so nothing is
+// stored or alerted twice.
 //
 // Ownership: the Pipeline borrows every component; they must outlive Run().
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -72,7 +82,24 @@ struct PipelineOptions {
   // bytes each, see AlertFold::held_entries), bounding memory on long runs.
   size_t commit_fold_entries = 2u << 20;
   InputLimits limits;
+  // Never-ending sources: commit at least this often while there is anything
+  // to commit (0: only at the end and when the fold is full, as `vigil ingest`).
+  std::chrono::milliseconds commit_interval{0};
+  // ... and hand on a partial batch once the source has been idle this long.
+  std::chrono::milliseconds idle_flush{20};
 };
+
+// What one commit made durable, for metrics (Pipeline::set_on_commit).
+struct CommitInfo {
+  int64_t commit_ns = 0;  // wall clock when the commit completed
+  uint64_t events = 0;    // events stored by it
+  // Ingest (receive) times of the events that matched a rule in this commit,
+  // at most kMaxLatencySamples: commit_ns minus each is an event-to-alert
+  // latency.
+  std::vector<int64_t> matched_ingest_ns;
+  static constexpr size_t kMaxLatencySamples = 4096;
+};
+using CommitFn = std::function<void(const CommitInfo&)>;
 
 // The metadata state key under which a commit lists the segments it is about
 // to publish (one name per line).
@@ -90,6 +117,8 @@ class Pipeline {
 
   void set_diagnostics(DiagnosticFn fn) { diag_ = std::move(fn); }
   void set_progress(ProgressFn fn) { progress_ = std::move(fn); }
+  // Called on the store thread after every successful commit.
+  void set_on_commit(CommitFn fn) { on_commit_ = std::move(fn); }
 
   // Runs to the end of the source. A non-ok Status is a fatal error (store or
   // metadata failure: discard the writer and reopen the data directory, which
@@ -108,6 +137,7 @@ class Pipeline {
   PipelineOptions options_;
   DiagnosticFn diag_;
   ProgressFn progress_;
+  CommitFn on_commit_;
 };
 
 }  // namespace vigil
