@@ -72,4 +72,12 @@ struct DemoOptions {
 };
 int RunDemo(const DemoOptions& options);
 
+struct ServeOptions {
+  std::string config;    // YAML file (docs/serve.md); empty: every default
+  std::string data_dir;  // overrides the file's data_dir when set
+  bool json = false;     // log one JSON object per line
+  bool check = false;    // validate the configuration and exit
+};
+int RunServe(const ServeOptions& options);
+
 }  // namespace vigil::cli

@@ -89,6 +89,14 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--events", demo.events, "Routine events to generate")->capture_default_str();
   demo_cmd->add_flag("--json", demo.json, "Print the ingest summary as JSON and alerts as JSON lines");
 
+  ServeOptions serve;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "Run the collector and detector: HTTP ingest into a write-ahead log, detection, storage");
+  serve_cmd->add_option("--config", serve.config, "YAML configuration file (docs/serve.md)");
+  serve_cmd->add_option("--data", serve.data_dir, "Data directory (overrides data_dir in the file)");
+  serve_cmd->add_flag("--json", serve.json, "Log one JSON object per line (as log_format: json)");
+  serve_cmd->add_flag("--check-config", serve.check, "Validate the configuration and exit");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -110,5 +118,6 @@ int main(int argc, char** argv) {
   if (*backtest_cmd) return RunRulesBacktest(backtest);
   if (*import_cmd) return RunRulesImportCloudWatch(import);
   if (*demo_cmd) return RunDemo(demo);
+  if (*serve_cmd) return RunServe(serve);
   return kExitFatal;
 }

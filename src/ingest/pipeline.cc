@@ -281,10 +281,16 @@ Result<IngestStats> Pipeline::Run() {
 
   if (options_.threaded) {
     std::thread parse_thread([&] {
-      parse_stage([&](Batch&& b) { queue.Push(std::move(b)); });
+      parse_stage([&](Batch&& b) {
+        queue_depth_.fetch_add(1, std::memory_order_relaxed);
+        queue.Push(std::move(b));
+      });
       queue.Close();
     });
-    while (auto batch = queue.Pop()) store_stage(&*batch);
+    while (auto batch = queue.Pop()) {
+      queue_depth_.fetch_sub(1, std::memory_order_relaxed);
+      store_stage(&*batch);
+    }
     parse_thread.join();
   } else {
     parse_stage([&](Batch&& b) { store_stage(&b); });

@@ -28,6 +28,7 @@
 // Ownership: the Pipeline borrows every component; they must outlive Run().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -119,6 +120,8 @@ class Pipeline {
   void set_progress(ProgressFn fn) { progress_ = std::move(fn); }
   // Called on the store thread after every successful commit.
   void set_on_commit(CommitFn fn) { on_commit_ = std::move(fn); }
+  // Batches parsed and waiting for the store stage (any thread; for metrics).
+  size_t queue_depth() const { return queue_depth_.load(std::memory_order_relaxed); }
 
   // Runs to the end of the source. A non-ok Status is a fatal error (store or
   // metadata failure: discard the writer and reopen the data directory, which
@@ -138,6 +141,7 @@ class Pipeline {
   DiagnosticFn diag_;
   ProgressFn progress_;
   CommitFn on_commit_;
+  std::atomic<size_t> queue_depth_{0};
 };
 
 }  // namespace vigil

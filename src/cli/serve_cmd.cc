@@ -1,0 +1,243 @@
+// `vigil serve`: the long-running collector and detector (docs/serve.md).
+//
+//   sources (HTTP ingest) ─► Wal::Accept (durable, then ack) ─► WAL segments
+//     ─► WalSource ─► Pipeline (parse, dedup, detect, store; commits every
+//        commit_interval with the WAL position) ─► Wal::Checkpoint
+//
+// Start-up: the data directory is opened for writing (lock, interrupted
+// commit finished), the WAL is recovered and replayed from the checkpoint the
+// last commit stored; /readyz turns 200 once that replay has been read.
+// SIGTERM/SIGINT: ingest answers 503, requests in flight finish, the log is
+// closed, the pipeline drains it and commits, exit 0.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "cli/workspace.h"
+#include "common/metrics.h"
+#include "env/env.h"
+#include "ingest/pipeline.h"
+#include "ingest/wal.h"
+#include "server/config.h"
+#include "server/http_server.h"
+#include "server/log.h"
+
+namespace vigil::cli {
+namespace {
+
+using server::Log;
+using server::LogLevel;
+
+// Pipeline counters as Prometheus series, updated from the store thread's
+// progress callback with what changed since the last call.
+class PipelineMetrics {
+ public:
+  explicit PipelineMetrics(MetricsRegistry* m)
+      : stored_(m->GetCounter("vigil_events_stored_total", "Events parsed and newly stored.")),
+        duplicates_(m->GetCounter("vigil_events_duplicate_total",
+                                  "Events parsed but already stored (same id), e.g. replayed after a crash.")),
+        dead_(m->GetCounter(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
+                            {{"source", "pipeline"}, {"reason", "dead_letter"}})),
+        failed_(m->GetCounter(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
+                              {{"source", "pipeline"}, {"reason", "unreadable_input"}})),
+        alerts_(m->GetCounter("vigil_alerts_committed_total", "Alerts created or updated by commits.")),
+        commits_(m->GetCounter("vigil_commits_total", "Pipeline commits (events, alerts and WAL position).")),
+        latency_(m->GetHistogram(kMetricEventToAlert.name, kMetricEventToAlert.help)) {}
+
+  void Progress(const IngestStats& s) {
+    stored_.Inc(s.events - last_.events);
+    duplicates_.Inc(s.duplicates - last_.duplicates);
+    dead_.Inc(s.errors - last_.errors);
+    failed_.Inc(s.failed_inputs - last_.failed_inputs);
+    alerts_.Inc(s.alerts - last_.alerts);
+    last_ = s;
+  }
+  void Commit(const CommitInfo& c) {
+    commits_.Inc();
+    for (int64_t t : c.matched_ingest_ns) latency_.Observe(static_cast<double>(c.commit_ns - t) / 1e9);
+  }
+
+ private:
+  Counter& stored_;
+  Counter& duplicates_;
+  Counter& dead_;
+  Counter& failed_;
+  Counter& alerts_;
+  Counter& commits_;
+  Histogram& latency_;
+  IngestStats last_;
+};
+
+// Pipeline diagnostics as log lines; per-record warnings are capped per
+// second so a flood of bad input cannot flood the log (dead letters keep them).
+class DiagnosticLog {
+ public:
+  void operator()(DiagnosticLevel level, const std::string& message) {
+    if (level == DiagnosticLevel::kWarning) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - window_ > std::chrono::seconds(1)) {
+        if (suppressed_ > 0)
+          Log(LogLevel::kWarn, "warnings suppressed", {{"count", std::to_string(suppressed_)}});
+        window_ = now;
+        in_window_ = 0;
+        suppressed_ = 0;
+      }
+      if (++in_window_ > kPerSecond) {
+        ++suppressed_;
+        return;
+      }
+    }
+    Log(level == DiagnosticLevel::kError ? LogLevel::kError
+        : level == DiagnosticLevel::kWarning ? LogLevel::kWarn
+                                             : LogLevel::kInfo,
+        message, {{"component", "pipeline"}});
+  }
+
+ private:
+  static constexpr int kPerSecond = 10;
+  std::chrono::steady_clock::time_point window_{};
+  int in_window_ = 0;
+  uint64_t suppressed_ = 0;
+};
+
+int Fail(const std::string& what, const Status& st) {
+  Log(LogLevel::kError, what, {{"error", st.message()}});
+  return kExitFatal;
+}
+
+}  // namespace
+
+int RunServe(const ServeOptions& o) {
+  server::ServeConfig config;
+  if (!o.config.empty()) {
+    auto loaded = server::LoadServeConfig(o.config);
+    if (!loaded.ok()) return Fatal(loaded.status());
+    config = std::move(loaded).value();
+  }
+  if (!o.data_dir.empty()) config.data_dir = o.data_dir;
+  server::SetJsonLogs(o.json || config.log_format == "json");
+  auto tokens = config.ResolveTokens();
+  if (!tokens.ok()) return Fatal(tokens.status());
+  if (o.check) {
+    std::printf("%s: configuration is valid\n", o.config.empty() ? "(defaults)" : o.config.c_str());
+    return kExitOk;
+  }
+  if (tokens->empty()) Log(LogLevel::kWarn, "no ingest token configured: every ingest request is refused (401)");
+
+  // Signals are taken by sigtimedwait on this thread; every thread started
+  // from here on inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto ws = Workspace::Open(config.data_dir, /*write=*/true);
+  if (!ws.ok()) return Fail("cannot open the data directory", ws.status());
+  RuleLoad rules;
+  if (config.pipeline.detect) {
+    auto dirs = config.pipeline.builtin_rules ? RuleDirectories(config.pipeline.rules) : config.pipeline.rules;
+    auto loaded = LoadRules(dirs);
+    if (!loaded.ok()) return Fail("cannot load rules", loaded.status());
+    rules = std::move(loaded).value();
+    for (const auto& e : rules.report.errors) Log(LogLevel::kWarn, "rule not loaded", {{"file", e.file}, {"reason", e.reason}});
+    Log(LogLevel::kInfo, "rules loaded", {{"rules", std::to_string(rules.report.loaded)}});
+  }
+
+  uint64_t checkpoint = 0;
+  {
+    auto state = (*ws)->metadata()->GetState(kWalCheckpointKey);
+    if (!state.ok()) return Fail("cannot read the write-ahead log checkpoint", state.status());
+    if (*state) checkpoint = std::strtoull((*state)->c_str(), nullptr, 10);
+  }
+  WalOptions wal_options;
+  wal_options.segment_bytes = config.wal.segment_bytes;
+  wal_options.max_backlog_bytes = config.wal.max_backlog_bytes;
+  wal_options.max_pending_bytes = config.wal.max_pending_bytes;
+  auto wal = Wal::Open(JoinPath(config.data_dir, "wal"), checkpoint, wal_options);
+  if (!wal.ok()) return Fail("cannot open the write-ahead log", wal.status());
+  const uint64_t replay_to = (*wal)->durable_seq();
+  const WalRecovery& rec = (*wal)->recovery();
+  Log(LogLevel::kInfo, "write-ahead log recovered",
+      {{"checkpoint", std::to_string(checkpoint)},
+       {"replay_records", std::to_string(rec.records)},
+       {"replay_bytes", std::to_string(rec.replay_bytes)},
+       {"torn_tail_bytes", std::to_string(rec.truncated_bytes)}});
+
+  MetricsRegistry metrics;
+  Wal* wal_ptr = wal->get();
+  metrics.AddGaugeCallback(kMetricWalLag.name, kMetricWalLag.help, {},
+                           [wal_ptr] { return static_cast<double>(wal_ptr->backlog_bytes()); });
+  metrics.AddGaugeCallback("vigil_wal_unread_bytes", "Write-ahead log bytes durable but not yet read by the pipeline.",
+                           {}, [wal_ptr] { return static_cast<double>(wal_ptr->unread_bytes()); });
+
+  auto writer = (*ws)->store()->NewWriter();
+  if (!writer.ok()) return Fail("cannot open the event store for writing", writer.status());
+  auto source = MakeWalSource(wal_ptr);
+  std::vector<Detector*> detectors;
+  if (rules.detector) detectors.push_back(rules.detector.get());
+  PipelineOptions popt;
+  popt.commit_interval = config.pipeline.commit_interval;
+  Pipeline pipeline(source.get(), &ParserRegistry::Default(), detectors, writer->get(), (*ws)->metadata(),
+                    (*ws)->dead_letters(), popt);
+  metrics.AddGaugeCallback(kMetricQueueDepth.name, kMetricQueueDepth.help, {{"queue", "parse_to_store"}},
+                           [&pipeline] { return static_cast<double>(pipeline.queue_depth()); });
+  PipelineMetrics pmetrics(&metrics);
+  DiagnosticLog diag;
+  pipeline.set_diagnostics([&](DiagnosticLevel l, const std::string& m) { diag(l, m); });
+  pipeline.set_progress([&](const IngestStats& s, size_t, size_t) { pmetrics.Progress(s); });
+  pipeline.set_on_commit([&](const CommitInfo& c) { pmetrics.Commit(c); });
+
+  std::atomic<bool> pipeline_done{false};
+  Result<IngestStats> result = Status::Internal("pipeline did not run");
+  std::thread pipeline_thread([&] {
+    result = pipeline.Run();
+    pipeline_done.store(true);
+  });
+
+  server::HttpServer http(config, *tokens, wal_ptr, &metrics,
+                          [wal_ptr, replay_to] { return wal_ptr->read_seq() >= replay_to; });
+  // Further sources (Firehose endpoint, syslog listeners, directory watch, S3
+  // polling) are started here, each handing what it receives to wal_ptr
+  // (the Intake); HTTP-based ones register routes on http.routes().
+  Status started = http.Start();
+  if (!started.ok()) {
+    (*wal)->Close();
+    pipeline_thread.join();
+    return Fail("cannot start the HTTP listener", started);
+  }
+  Log(LogLevel::kInfo, "listening",
+      {{"address", config.http.listen},
+       {"port", std::to_string(http.port())},
+       {"tls", config.http.tls.enabled() ? "true" : "false"},
+       {"data_dir", config.data_dir}});
+
+  int signal_number = 0;
+  while (!pipeline_done.load()) {
+    timespec wait{0, 200'000'000};
+    int s = sigtimedwait(&signals, nullptr, &wait);
+    if (s > 0) {
+      signal_number = s;
+      break;
+    }
+  }
+  if (signal_number)
+    Log(LogLevel::kInfo, "shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  http.BeginShutdown();
+  http.Stop();
+  (*wal)->Close();
+  pipeline_thread.join();
+  if (!result.ok()) return Fail("pipeline failed; restart to recover from the write-ahead log", result.status());
+  Log(LogLevel::kInfo, "stopped",
+      {{"events", std::to_string(result->events)},
+       {"duplicates", std::to_string(result->duplicates)},
+       {"dead_letters", std::to_string(result->errors)},
+       {"alerts", std::to_string(result->alerts)}});
+  return kExitOk;
+}
+
+}  // namespace vigil::cli

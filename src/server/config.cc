@@ -1,0 +1,228 @@
+#include "server/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace vigil::server {
+namespace {
+
+// One key of a mapping: parses the node found under it (path names it in errors).
+using FieldFn = std::function<Status(const YAML::Node& node, const std::string& path)>;
+using Fields = std::map<std::string, FieldFn>;
+
+std::string Join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+Status ParseMap(const YAML::Node& node, const std::string& path, const Fields& fields) {
+  if (node.IsNull()) return Status::Ok();
+  if (!node.IsMap()) return Status::InvalidArgument((path.empty() ? "the file" : path) + ": expected a mapping");
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    auto it = fields.find(key);
+    if (it == fields.end()) {
+      std::string known;
+      for (const auto& [k, fn] : fields) known += (known.empty() ? "" : ", ") + k;
+      return Status::InvalidArgument(Join(path, key) + ": unknown key (known here: " + known + ")");
+    }
+    VIGIL_RETURN_IF_ERROR(it->second(kv.second, Join(path, key)));
+  }
+  return Status::Ok();
+}
+
+Status Scalar(const YAML::Node& node, const std::string& path, std::string* out) {
+  if (!node.IsScalar()) return Status::InvalidArgument(path + ": expected a single value");
+  *out = node.Scalar();
+  return Status::Ok();
+}
+
+FieldFn String(std::string* out) {
+  return [out](const YAML::Node& n, const std::string& path) { return Scalar(n, path, out); };
+}
+
+FieldFn Int(int* out, int min, int max) {
+  return [=](const YAML::Node& n, const std::string& path) -> Status {
+    std::string s;
+    VIGIL_RETURN_IF_ERROR(Scalar(n, path, &s));
+    char* end = nullptr;
+    long v = std::strtol(s.c_str(), &end, 10);
+    if (s.empty() || *end != '\0' || v < min || v > max)
+      return Status::InvalidArgument(path + ": expected a whole number from " + std::to_string(min) + " to " +
+                                     std::to_string(max) + ", got '" + s + "'");
+    *out = static_cast<int>(v);
+    return Status::Ok();
+  };
+}
+
+FieldFn Bool(bool* out) {
+  return [out](const YAML::Node& n, const std::string& path) -> Status {
+    std::string s;
+    VIGIL_RETURN_IF_ERROR(Scalar(n, path, &s));
+    if (s == "true") *out = true;
+    else if (s == "false") *out = false;
+    else return Status::InvalidArgument(path + ": expected true or false, got '" + s + "'");
+    return Status::Ok();
+  };
+}
+
+FieldFn Bytes(uint64_t* out, uint64_t min) {
+  return [=](const YAML::Node& n, const std::string& path) -> Status {
+    std::string s;
+    VIGIL_RETURN_IF_ERROR(Scalar(n, path, &s));
+    auto v = ParseByteSize(s);
+    if (!v.ok()) return v.status().WithContext(path);
+    if (*v < min) return Status::InvalidArgument(path + ": at least " + std::to_string(min) + " bytes");
+    *out = *v;
+    return Status::Ok();
+  };
+}
+
+template <typename Duration>
+FieldFn Time(Duration* out, int min, int max) {
+  return [=](const YAML::Node& n, const std::string& path) -> Status {
+    int v = 0;
+    VIGIL_RETURN_IF_ERROR(Int(&v, min, max)(n, path));
+    *out = Duration(v);
+    return Status::Ok();
+  };
+}
+
+FieldFn StringList(std::vector<std::string>* out) {
+  return [out](const YAML::Node& n, const std::string& path) -> Status {
+    if (n.IsNull()) return Status::Ok();
+    if (!n.IsSequence()) return Status::InvalidArgument(path + ": expected a list");
+    out->clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      std::string s;
+      VIGIL_RETURN_IF_ERROR(Scalar(n[i], path + "[" + std::to_string(i) + "]", &s));
+      out->push_back(std::move(s));
+    }
+    return Status::Ok();
+  };
+}
+
+FieldFn Section(std::function<Fields()> make) {
+  return [make](const YAML::Node& n, const std::string& path) { return ParseMap(n, path, make()); };
+}
+
+// The top-level sections. New sources add a line here.
+Fields TopLevel(ServeConfig* c) {
+  return {
+      {"data_dir", String(&c->data_dir)},
+      {"log_format", String(&c->log_format)},
+      {"http", Section([c] {
+         HttpConfig* h = &c->http;
+         return Fields{
+             {"listen", String(&h->listen)},
+             {"port", Int(&h->port, 0, 65535)},
+             {"tls", Section([h] {
+                return Fields{{"cert_file", String(&h->tls.cert_file)}, {"key_file", String(&h->tls.key_file)}};
+              })},
+             {"max_body_bytes", Bytes(&h->max_body_bytes, 1024)},
+             {"threads", Int(&h->threads, 1, 256)},
+             {"read_timeout_seconds", Time(&h->read_timeout, 1, 3600)},
+             {"retry_after_seconds", Int(&h->retry_after_seconds, 1, 3600)},
+         };
+       })},
+      {"ingest", Section([c] {
+         IngestAuthConfig* a = &c->ingest;
+         return Fields{{"tokens", StringList(&a->tokens)},
+                       {"token_files", StringList(&a->token_files)},
+                       {"token_env", String(&a->token_env)}};
+       })},
+      {"wal", Section([c] {
+         WalConfig* w = &c->wal;
+         return Fields{{"segment_bytes", Bytes(&w->segment_bytes, 4096)},
+                       {"max_backlog_bytes", Bytes(&w->max_backlog_bytes, 4096)},
+                       {"max_pending_bytes", Bytes(&w->max_pending_bytes, 4096)}};
+       })},
+      {"pipeline", Section([c] {
+         PipelineConfig* p = &c->pipeline;
+         return Fields{{"rules", StringList(&p->rules)},
+                       {"builtin_rules", Bool(&p->builtin_rules)},
+                       {"detect", Bool(&p->detect)},
+                       {"commit_interval_ms", Time(&p->commit_interval, 10, 60000)}};
+       })},
+      // Sources added by their own modules go here: firehose, syslog, watch, s3.
+  };
+}
+
+Status Validate(const ServeConfig& c) {
+  if (c.log_format != "text" && c.log_format != "json")
+    return Status::InvalidArgument("log_format: expected text or json, got '" + c.log_format + "'");
+  if (c.http.tls.enabled() && (c.http.tls.cert_file.empty() || c.http.tls.key_file.empty()))
+    return Status::InvalidArgument("http.tls: cert_file and key_file are both needed for HTTPS");
+  if (c.data_dir.empty()) return Status::InvalidArgument("data_dir: must not be empty");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<uint64_t> ParseByteSize(const std::string& text) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 18) return Status::InvalidArgument("expected a size such as 4096, 512KiB, 64MiB or 1GiB, got '" + text + "'");
+  uint64_t v = std::strtoull(text.substr(0, i).c_str(), nullptr, 10);
+  std::string unit = text.substr(i);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  static const std::map<std::string, uint64_t> kUnits = {
+      {"", 1},           {"B", 1},          {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+      {"KB", 1000},      {"MB", 1000000},   {"GB", 1000000000},
+  };
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) return Status::InvalidArgument("unknown size unit '" + unit + "' in '" + text + "' (B, KiB, MiB, GiB, KB, MB, GB)");
+  if (v > (uint64_t{1} << 50) / it->second) return Status::InvalidArgument("size '" + text + "' is too large");
+  return v * it->second;
+}
+
+Result<ServeConfig> ParseServeConfig(const std::string& yaml, const std::string& name) {
+  ServeConfig c;
+  c.source_file = name;
+  try {
+    YAML::Node root = YAML::Load(yaml);
+    Status st = ParseMap(root, "", TopLevel(&c));
+    if (!st.ok()) return st.WithContext(name);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(name + ": not valid YAML: " + e.what());
+  }
+  Status st = Validate(c);
+  if (!st.ok()) return st.WithContext(name);
+  return c;
+}
+
+Result<ServeConfig> LoadServeConfig(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::NotFound(path + ": cannot open the configuration file");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ParseServeConfig(ss.str(), path);
+}
+
+Result<std::vector<std::string>> ServeConfig::ResolveTokens() const {
+  std::vector<std::string> out;
+  for (const std::string& t : ingest.tokens)
+    if (!t.empty()) out.push_back(t);
+  for (const std::string& path : ingest.token_files) {
+    std::ifstream f(path);
+    if (!f) return Status::NotFound("ingest.token_files: " + path + ": cannot open");
+    std::string line;
+    while (std::getline(f, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+      size_t start = line.find_first_not_of(" \t");
+      if (start == std::string::npos || line[start] == '#') continue;
+      out.push_back(line.substr(start));
+    }
+  }
+  if (!ingest.token_env.empty()) {
+    const char* v = std::getenv(ingest.token_env.c_str());
+    if (!v || !*v) return Status::NotFound("ingest.token_env: environment variable " + ingest.token_env + " is not set");
+    out.emplace_back(v);
+  }
+  return out;
+}
+
+}  // namespace vigil::server

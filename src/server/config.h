@@ -1,0 +1,88 @@
+// ServeConfig: the YAML file `vigil serve --config` reads (docs/serve.md,
+// example in docs/examples/vigil-serve.yaml).
+//
+// Every option has a safe default: listen on loopback only, refuse ingest
+// until a token is configured, bounded body size, backlog and queues. Loading
+// is strict: an unknown key, or a value of the wrong type, is an error naming
+// the key's path ("http.tls.cert_file") and the file.
+//
+// Adding a section (a new source such as syslog, a directory watch or S3
+// polling): add its struct to ServeConfig, a `ParseXxx` beside the others in
+// config.cc and one line in the section table there (kSections). Every
+// source hands what it receives to the Intake (ingest/intake.h).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace vigil::server {
+
+struct TlsConfig {
+  std::string cert_file;  // PEM; both set: HTTPS instead of HTTP
+  std::string key_file;
+  bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+};
+
+struct HttpConfig {
+  std::string listen = "127.0.0.1";
+  int port = 8514;
+  TlsConfig tls;
+  // Decompressed request body limit; larger requests get 413.
+  uint64_t max_body_bytes = 16ull << 20;
+  // Concurrent requests being handled (each holds at most one body in memory).
+  int threads = 8;
+  std::chrono::seconds read_timeout{30};
+  // Told to clients refused with 429/503.
+  int retry_after_seconds = 1;
+};
+
+struct IngestAuthConfig {
+  std::vector<std::string> tokens;       // accepted bearer tokens
+  std::vector<std::string> token_files;  // files with one token per line (# comments)
+  std::string token_env;                 // an environment variable holding one token
+};
+
+struct WalConfig {
+  uint64_t segment_bytes = 64ull << 20;
+  // Accepted bytes not yet committed downstream; above it ingest answers 429.
+  uint64_t max_backlog_bytes = 1ull << 30;
+  uint64_t max_pending_bytes = 64ull << 20;  // waiting for the log writer
+};
+
+struct PipelineConfig {
+  std::vector<std::string> rules;  // extra rule directories
+  bool builtin_rules = true;       // the rules shipped with vigil (as `vigil ingest`)
+  bool detect = true;              // false: store only
+  // How often events, alerts and the log position are committed (the bound
+  // on event-to-alert latency, plus detection time).
+  std::chrono::milliseconds commit_interval{250};
+};
+
+struct ServeConfig {
+  std::string source_file;  // where it was loaded from (diagnostics)
+  std::string data_dir = "./vigil-data";
+  std::string log_format = "text";  // text: key=value per line; json: one object per line
+  HttpConfig http;
+  IngestAuthConfig ingest;
+  WalConfig wal;
+  PipelineConfig pipeline;
+  // Sections for the other sources (firehose, syslog, watch, s3) are added
+  // here and in config.cc's section table.
+
+  // The tokens from `ingest` (inline, files, environment) resolved; empty
+  // means ingest is refused (401) for everyone.
+  Result<std::vector<std::string>> ResolveTokens() const;
+};
+
+// Parses YAML text (`name` names it in errors). Empty text: all defaults.
+Result<ServeConfig> ParseServeConfig(const std::string& yaml, const std::string& name);
+Result<ServeConfig> LoadServeConfig(const std::string& path);
+
+// "64MiB", "1GiB", "512KiB", "10MB", "4096" -> bytes.
+Result<uint64_t> ParseByteSize(const std::string& text);
+
+}  // namespace vigil::server

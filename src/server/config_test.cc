@@ -1,0 +1,108 @@
+#include "server/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace vigil::server {
+namespace {
+
+TEST(ServeConfigTest, EmptyFileGivesSafeDefaults) {
+  auto c = ParseServeConfig("", "empty.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http.listen, "127.0.0.1");
+  EXPECT_FALSE(c->http.tls.enabled());
+  EXPECT_EQ(c->http.max_body_bytes, 16u << 20);
+  EXPECT_EQ(c->pipeline.commit_interval, std::chrono::milliseconds(250));
+  auto tokens = c->ResolveTokens();
+  ASSERT_TRUE(tokens.ok());
+  EXPECT_TRUE(tokens->empty());  // ingest refused until a token is configured
+}
+
+TEST(ServeConfigTest, TheDocumentedExampleLoads) {
+  auto c = LoadServeConfig(std::string(VIGIL_SOURCE_DIR) + "/docs/examples/vigil-serve.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http.port, 8514);
+  EXPECT_EQ(c->wal.max_backlog_bytes, 1ull << 30);
+}
+
+TEST(ServeConfigTest, ValuesAndUnits) {
+  auto c = ParseServeConfig(R"(
+data_dir: /var/lib/vigil
+log_format: json
+http:
+  listen: 0.0.0.0
+  port: 9000
+  max_body_bytes: 4MiB
+  tls: {cert_file: c.pem, key_file: k.pem}
+ingest:
+  tokens: [a, b]
+wal:
+  max_backlog_bytes: 2GiB
+  segment_bytes: 1000000
+pipeline:
+  rules: [/etc/vigil/rules]
+  builtin_rules: false
+  commit_interval_ms: 100
+)", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->data_dir, "/var/lib/vigil");
+  EXPECT_EQ(c->http.port, 9000);
+  EXPECT_EQ(c->http.max_body_bytes, 4u << 20);
+  EXPECT_TRUE(c->http.tls.enabled());
+  EXPECT_EQ(c->wal.max_backlog_bytes, 2ull << 30);
+  EXPECT_EQ(c->wal.segment_bytes, 1000000u);
+  EXPECT_FALSE(c->pipeline.builtin_rules);
+  EXPECT_EQ(c->pipeline.commit_interval, std::chrono::milliseconds(100));
+  EXPECT_EQ(*c->ResolveTokens(), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ServeConfigTest, ErrorsNameTheFileAndTheKey) {
+  struct Case {
+    const char* yaml;
+    const char* expect;
+  } cases[] = {
+      {"htpp: {}", "htpp: unknown key"},
+      {"http: {prot: 1}", "http.prot: unknown key"},
+      {"http: {tls: {cert: x}}", "http.tls.cert: unknown key"},
+      {"http: {port: 70000}", "http.port: expected a whole number"},
+      {"http: {port: abc}", "http.port"},
+      {"http: {max_body_bytes: 12XB}", "unknown size unit 'XB'"},
+      {"http: {tls: {cert_file: c.pem}}", "cert_file and key_file are both needed"},
+      {"ingest: {tokens: abc}", "ingest.tokens: expected a list"},
+      {"pipeline: {detect: maybe}", "pipeline.detect: expected true or false"},
+      {"log_format: xml", "log_format"},
+      {"http: [1, 2]", "http: expected a mapping"},
+      {"a: [", "not valid YAML"},
+  };
+  for (const Case& k : cases) {
+    auto c = ParseServeConfig(k.yaml, "bad.yaml");
+    ASSERT_FALSE(c.ok()) << k.yaml;
+    EXPECT_NE(c.status().message().find(k.expect), std::string::npos) << c.status().message();
+    EXPECT_EQ(c.status().message().rfind("bad.yaml", 0), 0u) << c.status().message();
+  }
+}
+
+TEST(ServeConfigTest, TokensFromFilesAndTheEnvironment) {
+  auto path = std::filesystem::temp_directory_path() / ("vigil_tokens_" + std::to_string(::getpid()));
+  {
+    std::ofstream f(path);
+    f << "# ingest tokens\n  t1  \n\nt2\r\n";
+  }
+  ::setenv("VIGIL_TEST_INGEST_TOKEN", "t3", 1);
+  auto c = ParseServeConfig("ingest: {tokens: [t0], token_files: [" + path.string() +
+                                "], token_env: VIGIL_TEST_INGEST_TOKEN}",
+                            "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto tokens = c->ResolveTokens();
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
+  EXPECT_EQ(*tokens, (std::vector<std::string>{"t0", "t1", "t2", "t3"}));
+  std::filesystem::remove(path);
+  EXPECT_FALSE(c->ResolveTokens().ok());  // a configured file that is gone is an error, not "no tokens"
+  ::unsetenv("VIGIL_TEST_INGEST_TOKEN");
+}
+
+}  // namespace
+}  // namespace vigil::server

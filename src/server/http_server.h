@@ -1,0 +1,87 @@
+// HttpServer: `vigil serve`'s HTTP(S) listener (cpp-httplib).
+//
+//   POST /api/v1/ingest   NDJSON or a JSON array (Content-Encoding: gzip
+//                         accepted), Authorization: Bearer <ingest token>,
+//                         optional ?type=<parser>. 200 {"accepted": n} only
+//                         once the body is durable in the write-ahead log.
+//   GET  /healthz         200 while the process serves
+//   GET  /readyz          200 once the log replay after start-up is done
+//   GET  /metrics         Prometheus text (the MetricsRegistry)
+//
+// Answers: 400 unreadable body (the message names the problem), 401 missing
+// or wrong token (and when no token is configured at all), 413 body over
+// http.max_body_bytes (after decompression), 429 backlog full and 503 shutting
+// down, both with Retry-After. Error bodies are {"error": "..."}.
+//
+// Other endpoints (the Firehose delivery endpoint) register their handlers on
+// routes() before Start.
+//
+// Thread safety: handlers run on the server's thread pool; Start, Stop and
+// BeginShutdown are called from the owning thread. The Intake, registry and
+// ready callback are borrowed and must outlive the server.
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/metrics.h"
+#include "common/status.h"
+#include "ingest/intake.h"
+#include "server/config.h"
+
+namespace vigil::server {
+
+class HttpServer {
+ public:
+  HttpServer(const ServeConfig& config, std::vector<std::string> tokens, Intake* intake, MetricsRegistry* metrics,
+             std::function<bool()> ready);
+  ~HttpServer();
+
+  // Routes beyond the built-in ones; register before Start.
+  httplib::Server& routes() { return *server_; }
+
+  // Binds the configured address (port 0: any free port) and serves on a
+  // background thread. Errors name the address.
+  Status Start();
+  int port() const { return port_; }
+  // From now on ingest answers 503 (the intake is being closed).
+  void BeginShutdown() { shutting_down_.store(true); }
+  // Stops listening and waits for requests in flight.
+  void Stop();
+
+  // True when `authorization` is "Bearer <t>" for a configured token
+  // (compared in constant time). Shared with the other authenticated routes.
+  bool Authorized(const std::string& authorization) const;
+
+ private:
+  void HandleIngest(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+  void Refuse(httplib::Response& res, int code, const std::string& reason, const std::string& message);
+
+  const ServeConfig& config_;
+  std::vector<std::string> tokens_;
+  Intake* intake_;
+  MetricsRegistry* metrics_;
+  std::function<bool()> ready_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<uint64_t> request_seq_{0};
+
+  Counter* received_records_;
+  Counter* received_bytes_;
+};
+
+// Records in an ingest body: non-blank lines of NDJSON, elements of a JSON
+// array (a cheap scan, not a validation: broken records are dead-lettered
+// later with their reason). InvalidArgument naming the problem when the body
+// is neither (empty, or not starting with '{' or '[').
+Result<size_t> CountIngestRecords(std::string_view body);
+
+}  // namespace vigil::server
