@@ -1,6 +1,7 @@
 #include "alert/fold.h"
 
 #include <algorithm>
+#include <charconv>
 #include <tuple>
 
 #include "common/json_writer.h"
@@ -26,13 +27,22 @@ int64_t AlertBucketStart(int64_t event_time_ns, int64_t rollup_window_ns) {
 namespace {
 
 // "<len>:<rule_id><len>:<entity><bucket>": unambiguous, hashed into the alert id.
+// Built once per match: numbers are written in place (std::to_chars) rather
+// than through temporary strings.
 void AlertKey(std::string* key, std::string_view rule_id, std::string_view entity, int64_t bucket_start_ns) {
+  char num[24];
+  auto append_number = [&](int64_t v) {
+    auto [end, ec] = std::to_chars(num, num + sizeof num, v);
+    key->append(num, end);
+  };
   key->clear();
-  key->append(std::to_string(rule_id.size())).push_back(':');
+  append_number(static_cast<int64_t>(rule_id.size()));
+  key->push_back(':');
   key->append(rule_id);
-  key->append(std::to_string(entity.size())).push_back(':');
+  append_number(static_cast<int64_t>(entity.size()));
+  key->push_back(':');
   key->append(entity);
-  key->append(std::to_string(bucket_start_ns));
+  append_number(bucket_start_ns);
 }
 
 std::string EncodeTagList(const std::vector<std::string>& tags) {

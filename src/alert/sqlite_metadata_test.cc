@@ -353,6 +353,16 @@ BEGIN;
   ASSERT_EQ(alerts[0].event_ids.size(), 1000u);
   EXPECT_EQ(alerts[0].event_ids.front(), "e0000");
   EXPECT_EQ(alerts[0].event_ids.back(), "e0999");
+  m->reset();
+  // Version 3 dropped the per-rule index.
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'alerts_by_rule'", -1, &q, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
 }
 
 TEST_F(MetadataTest, State) {
@@ -388,7 +398,7 @@ TEST_F(MetadataTest, SchemaVersionAndReadOnly) {
   sqlite3_close(db);
   auto m = OpenSqliteMetadata(path);
   EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
-  EXPECT_EQ(m.status().message(), "metadata database " + path + " has schema version 9; this vigil reads up to 2");
+  EXPECT_EQ(m.status().message(), "metadata database " + path + " has schema version 9; this vigil reads up to 3");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "common/glob.h"
+#include "common/json_writer.h"
 #include "common/status.h"
 #include "common/time.h"
 
@@ -82,6 +83,16 @@ TEST(GlobTest, SigmaWildcards) {
   EXPECT_TRUE(GlobPattern::Compile("*").Matches(""));
   EXPECT_TRUE(GlobPattern::Compile("").Matches(""));
   EXPECT_FALSE(GlobPattern::Compile("").Matches("x"));
+}
+
+TEST(JsonStringTest, EscapesWhatJsonRequiresAndKeepsValidUtf8) {
+  EXPECT_EQ(JsonString("plain text / 123"), R"("plain text / 123")");
+  EXPECT_EQ(JsonString("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(JsonString("l1\nl2\r\t\b\f"), R"("l1\nl2\r\t\b\f")");
+  EXPECT_EQ(JsonString(std::string("x\x01y\0", 4)), R"("x\u0001y\u0000")");
+  EXPECT_EQ(JsonString("caf\xC3\xA9 \xE2\x82\xAC"), "\"caf\xC3\xA9 \xE2\x82\xAC\"");  // UTF-8 kept
+  EXPECT_EQ(JsonString("bad\xFF" "byte"), "\"bad\xEF\xBF\xBD" "byte\"");                  // invalid: U+FFFD
+  EXPECT_EQ(JsonString(""), R"("")");
 }
 
 TEST(StatusTest, CarriesContext) {

@@ -579,9 +579,40 @@ bool IsFilterDocument(const YAML::Node& root) { return root.IsMap() && root["fil
 // The YAML documents of a file's text (two empty nodes stand for a
 // multi-document stream, which callers report as unsupported). Throws
 // YAML::Exception on malformed YAML.
+// True when the text cannot hold more than one YAML document: no document
+// marker line (`---` or `...` at column 0; block scalars cannot hold one, as
+// they are indented) other than a `---` opening the first document. Such
+// texts, nearly every rule file, are parsed once instead of being counted
+// first (which parses them a second time).
+bool SingleDocument(std::string_view text) {
+  bool content = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    const bool marker = (line.substr(0, 3) == "---" || line.substr(0, 3) == "...") &&
+                        (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    if (marker) {
+      if (content || line[0] == '.') return false;
+      content = true;  // `--- value` may carry content itself
+      continue;
+    }
+    size_t i = line.find_first_not_of(" \t\r");
+    if (i != std::string_view::npos && line[i] != '#') content = true;
+  }
+  return true;
+}
+
 std::vector<YAML::Node> LoadDocuments(std::string_view yaml_text) {
   const std::string text(yaml_text);
   std::vector<YAML::Node> docs;
+  if (SingleDocument(text)) {
+    YAML::Node doc = YAML::Load(text);
+    if (doc && !doc.IsNull()) docs.push_back(doc);
+    return docs;
+  }
   if (DocumentCounter::Count(text, 2) > 1) {
     docs.resize(2);
   } else {
@@ -756,6 +787,7 @@ constexpr int kMaxDocuments = 64;
 // piece. The piece count is checked against yaml-cpp's own document count.
 // Throws YAML::Exception on malformed YAML.
 Result<std::vector<YAML::Node>> LoadAllDocuments(std::string_view yaml_text) {
+  if (SingleDocument(yaml_text)) return LoadDocuments(yaml_text);
   const std::string text(yaml_text);
   const int count = DocumentCounter::Count(text, kMaxDocuments + 1);
   if (count > kMaxDocuments)
@@ -971,10 +1003,20 @@ Result<std::vector<SigmaDocument>> ParseSigmaFile(std::string_view yaml_text, co
 bool SigmaRule::Matches(const Event& event) const { return event.fields && Matches(*event.fields); }
 
 std::string SigmaRule::Explain(const FieldResolver& fields) const {
+  sigma_internal::EventFields cache(fields);
+  return Explain(cache);
+}
+
+std::string SigmaRule::Explain(sigma_internal::EventFields& cache) const {
   if (cloudwatch_pattern_) return JsonObject().Str("cloudwatch_pattern", cloudwatch_pattern_->source()).Done();
   std::vector<std::string> held;
-  std::map<std::string, std::string> seen;  // field as written -> first value
-  sigma_internal::EventFields cache(fields);
+  // Field as written -> first value; few entries, sorted by name at the end.
+  std::vector<std::pair<std::string_view, std::string>> seen;
+  auto already = [&](std::string_view display) {
+    for (const auto& [k, v] : seen)
+      if (k == display) return true;
+    return false;
+  };
   for (const sigma_internal::Selection& sel : detection_->selections) {
     if (!sel.Matches(cache)) continue;
     held.push_back(sel.name);
@@ -983,20 +1025,20 @@ std::string SigmaRule::Explain(const FieldResolver& fields) const {
       for (const auto& fm : alternative) all = all && fm.Matches(cache);
       if (!all) continue;
       for (const auto& fm : alternative) {
-        if (fm.keyword || seen.count(fm.display)) continue;
-        std::string value;
-        bool found = false;
-        fields.Visit(fm.path, [&](const FieldValue& v) {
-          if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) return true;
-          value = v.kind == ValueKind::kNull ? "null" : std::string(v.text.substr(0, 256));
-          found = true;
-          return false;
-        });
-        if (found) seen[fm.display] = value;
+        if (fm.keyword || already(fm.display)) continue;
+        const sigma_internal::EventFields::Values values = cache.Get(fm.path, fm.slot);
+        for (uint32_t i = 0; i < values.count; ++i) {
+          const FieldValue v = values[i];
+          if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) continue;
+          seen.emplace_back(fm.display, v.kind == ValueKind::kNull ? std::string("null")
+                                                                  : std::string(v.text.substr(0, 256)));
+          break;
+        }
       }
       break;  // the first alternative that held explains the selection
     }
   }
+  std::sort(seen.begin(), seen.end());
   std::string values = "{";
   for (const auto& [k, v] : seen) {
     if (values.size() > 1) values += ",";

@@ -32,6 +32,7 @@ class FilterPattern;
 
 namespace sigma_internal {
 struct Detection;
+class EventFields;
 }
 
 // How rule and filter files are read.
@@ -71,6 +72,9 @@ class SigmaRule {
   // {"selections":["selection"],"fields":{"eventName":"StopLogging"}};
   // {"cloudwatch_pattern":"..."} for a pattern rule.
   std::string Explain(const FieldResolver& fields) const;
+  // The same, reading values through the detector's per-event cache (which
+  // already holds most of them).
+  std::string Explain(sigma_internal::EventFields& cache) const;
 
   // The alert entity for a matching event: the first `entity` path with a
   // non-empty scalar value, else event.principal.

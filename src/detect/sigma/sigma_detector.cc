@@ -502,6 +502,12 @@ Match SigmaDetector::MakeMatch(const SigmaRule& rule, const Event& event) {
   return m;
 }
 
+Match SigmaDetector::MakeMatch(const SigmaRule& rule, const Event& event, sigma_internal::EventFields& cache) {
+  Match m = MakeMatch(rule, event);
+  m.explain = [&rule, &cache] { return rule.Explain(cache); };
+  return m;
+}
+
 void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   events_.fetch_add(1, std::memory_order_relaxed);
   if (!event.fields) return;
@@ -576,7 +582,7 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
       continue;
     }
     matches_.fetch_add(1, std::memory_order_relaxed);
-    sink(event, MakeMatch(rule, event));
+    sink(event, MakeMatch(rule, event, cache));
   }
   candidates.clear();
   spare.swap(candidates);

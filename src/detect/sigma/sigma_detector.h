@@ -62,6 +62,9 @@ class SigmaDetector final : public Detector {
 
   // Builds the Match a rule reports for an event (entity, severity, window).
   static Match MakeMatch(const SigmaRule& rule, const Event& event);
+  // The same, explaining through the per-event cache Process evaluated with
+  // (the match's explain callback then borrows `cache`).
+  static Match MakeMatch(const SigmaRule& rule, const Event& event, sigma_internal::EventFields& cache);
 
   // The log type (Event::source_type) a rule's logsource selects: product
   // aws with service cloudtrail, guardduty or securityhub; "" (any) otherwise.
