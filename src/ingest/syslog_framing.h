@@ -53,7 +53,7 @@ class SyslogFrameDecoder {
   size_t Finish(const SyslogMessageFn& fn);
 
   // Bytes held for an incomplete message.
-  size_t buffered() const { return message_.size() + digits_; }
+  size_t buffered() const { return message_.size(); }
 
  private:
   enum class State { kStart, kLength, kOctets, kLine };

@@ -129,8 +129,27 @@ enum class ReadResult { kOpen, kEof, kError };
 
 class ListenerImpl final : public SyslogListener {
  public:
-  ListenerImpl(SyslogListenerConfig config, Intake* intake) : config_(std::move(config)), intake_(intake) {
+  ListenerImpl(SyslogListenerConfig config, Intake* intake, MetricsRegistry* metrics)
+      : config_(std::move(config)), intake_(intake) {
     if (config_.source.empty()) config_.source = "syslog-" + std::string(SyslogProtocolName(config_.protocol));
+    if (metrics) {
+      MetricLabels source = {{"source", config_.source}};
+      auto dropped = [&](const char* reason) {
+        return &metrics->GetCounter(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
+                                    {{"source", config_.source}, {"reason", reason}});
+      };
+      metrics_ = Metrics{
+          &metrics->GetCounter(kMetricReceivedRecords.name, kMetricReceivedRecords.help, source),
+          dropped("overload"),
+          dropped("error"),
+          &metrics->GetCounter("vigil_syslog_truncated_messages_total",
+                               "Syslog messages longer than max_message_bytes, kept truncated.", source),
+          &metrics->GetCounter("vigil_syslog_refused_batches_total",
+                               "Syslog batches intake refused (TCP/TLS: reading paused, then offered again).",
+                               source),
+          &metrics->GetGauge("vigil_syslog_connections", "Open syslog TCP/TLS connections.", source),
+      };
+    }
   }
   ~ListenerImpl() override {
     Stop();
@@ -180,11 +199,18 @@ class ListenerImpl final : public SyslogListener {
     received_.fetch_add(1, std::memory_order_relaxed);
     if (truncated) {
       truncated_.fetch_add(1, std::memory_order_relaxed);
+      if (metrics_.truncated) metrics_.truncated->Inc();
       Warn(name + ": message longer than " + std::to_string(config_.max_message_bytes) +
            " bytes (max_message_bytes) truncated");
     }
   }
   void Warn(const std::string& message);
+  // Counts messages lost because the Intake refused them (last_refusal_ says why).
+  void CountDropped(size_t n) {
+    dropped_.fetch_add(n, std::memory_order_relaxed);
+    Counter* c = last_refusal_ == StatusCode::kUnavailable ? metrics_.dropped_overload : metrics_.dropped_error;
+    if (c) c->Inc(n);
+  }
 
   SyslogListenerConfig config_;
   Intake* intake_;
@@ -198,6 +224,17 @@ class ListenerImpl final : public SyslogListener {
 
   Clock::time_point warn_second_;
   int warnings_this_second_ = 0;
+
+  // The registry's series; all null without a registry.
+  struct Metrics {
+    Counter* received = nullptr;
+    Counter* dropped_overload = nullptr;
+    Counter* dropped_error = nullptr;
+    Counter* truncated = nullptr;
+    Counter* refused = nullptr;
+    Gauge* connections = nullptr;
+  } metrics_;
+  StatusCode last_refusal_ = StatusCode::kOk;
 
   std::atomic<uint64_t> received_{0}, accepted_{0}, dropped_{0}, truncated_{0}, refused_{0};
   std::atomic<uint64_t> conns_accepted_{0}, conns_rejected_{0}, conns_open_{0};
@@ -291,9 +328,12 @@ bool ListenerImpl::Offer(Batch& batch, bool keep) {
   Status s = intake_->Accept(std::move(records));
   if (s.ok()) {
     accepted_.fetch_add(batch.messages, std::memory_order_relaxed);
+    if (metrics_.received) metrics_.received->Inc(batch.messages);
     return true;
   }
   refused_.fetch_add(1, std::memory_order_relaxed);
+  if (metrics_.refused) metrics_.refused->Inc();
+  last_refusal_ = s.code();
   if (s.code() != StatusCode::kUnavailable) Warn(config_.source + ": batch not accepted: " + s.ToString());
   return false;
 }
@@ -305,7 +345,7 @@ void ListenerImpl::RunUdp() {
     auto now = Clock::now();
     if (!batch.empty() && (BatchFull(batch) || now - batch.oldest >= milliseconds(config_.batch_delay_ms))) {
       if (!Offer(batch, /*keep=*/false)) {
-        dropped_.fetch_add(batch.messages, std::memory_order_relaxed);
+        CountDropped(batch.messages);
         Warn(config_.source + ": overloaded: " + std::to_string(batch.messages) + " UDP messages dropped");
       }
       batch.Clear();
@@ -341,7 +381,7 @@ void ListenerImpl::RunUdp() {
       budget -= std::max<size_t>(len, 1);
     }
   }
-  if (!batch.empty() && !Offer(batch, /*keep=*/false)) dropped_.fetch_add(batch.messages);
+  if (!batch.empty() && !Offer(batch, /*keep=*/false)) CountDropped(batch.messages);
 }
 
 void ListenerImpl::AcceptConnections(std::vector<std::unique_ptr<Conn>>* conns) {
@@ -381,6 +421,7 @@ void ListenerImpl::AcceptConnections(std::vector<std::unique_ptr<Conn>>* conns) 
     }
     conns_accepted_.fetch_add(1, std::memory_order_relaxed);
     conns_open_.fetch_add(1, std::memory_order_relaxed);
+    if (metrics_.connections) metrics_.connections->Add(1);
     conns->push_back(std::move(c));
   }
 }
@@ -459,6 +500,7 @@ void ListenerImpl::CloseConn(Conn& c, Batch& batch, bool eof) {
   close(c.fd);
   c.fd = -1;
   conns_open_.fetch_sub(1, std::memory_order_relaxed);
+  if (metrics_.connections) metrics_.connections->Sub(1);
 }
 
 void ListenerImpl::RunStream() {
@@ -544,7 +586,7 @@ void ListenerImpl::RunStream() {
   // closes. A partial LF-framed message counts as complete, as at EOF.
   for (auto& c : conns) CloseConn(*c, batch, /*eof=*/true);
   if (!batch.empty() && !Offer(batch, /*keep=*/false)) {
-    dropped_.fetch_add(batch.messages);
+    CountDropped(batch.messages);
     Warn(config_.source + ": stopping: " + std::to_string(batch.messages) + " messages not accepted");
   }
 }
@@ -584,9 +626,10 @@ Status ValidateSyslogListenerConfig(const SyslogListenerConfig& c) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<SyslogListener>> SyslogListener::Start(SyslogListenerConfig config, Intake* intake) {
+Result<std::unique_ptr<SyslogListener>> SyslogListener::Start(SyslogListenerConfig config, Intake* intake,
+                                                              MetricsRegistry* metrics) {
   VIGIL_RETURN_IF_ERROR(ValidateSyslogListenerConfig(config));
-  auto listener = std::make_unique<ListenerImpl>(std::move(config), intake);
+  auto listener = std::make_unique<ListenerImpl>(std::move(config), intake, metrics);
   VIGIL_RETURN_IF_ERROR(listener->Open());
   listener->Launch();
   return std::unique_ptr<SyslogListener>(std::move(listener));

@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "common/metrics.h"
 #include "common/status.h"
 #include "ingest/intake.h"
 
@@ -83,7 +84,13 @@ class SyslogListener {
  public:
   // Binds, listens and starts the listener's thread. IoError naming the
   // address when the socket cannot be bound; InvalidArgument for a bad config.
-  static Result<std::unique_ptr<SyslogListener>> Start(SyslogListenerConfig config, Intake* intake);
+  // `metrics` (may be null; must outlive the listener) gets, labelled with the
+  // source: vigil_received_records_total (messages accepted),
+  // vigil_dropped_records_total{reason="overload"|"error"},
+  // vigil_syslog_truncated_messages_total, vigil_syslog_refused_batches_total
+  // (backpressure) and the gauge vigil_syslog_connections.
+  static Result<std::unique_ptr<SyslogListener>> Start(SyslogListenerConfig config, Intake* intake,
+                                                       MetricsRegistry* metrics = nullptr);
 
   virtual ~SyslogListener() = default;  // implementations Stop()
 

@@ -125,8 +125,9 @@ SyslogListenerConfig Config(SyslogProtocol protocol) {
   return c;
 }
 
-std::unique_ptr<SyslogListener> StartOrDie(SyslogListenerConfig c, Intake* intake) {
-  auto l = SyslogListener::Start(std::move(c), intake);
+std::unique_ptr<SyslogListener> StartOrDie(SyslogListenerConfig c, Intake* intake,
+                                           MetricsRegistry* metrics = nullptr) {
+  auto l = SyslogListener::Start(std::move(c), intake, metrics);
   EXPECT_TRUE(l.ok()) << l.status().ToString();
   return l.ok() ? std::move(l).value() : nullptr;
 }
@@ -375,13 +376,26 @@ TEST(SyslogListener, OverloadBlocksTheSenderAndLosesNothing) {
 TEST(SyslogListener, UdpUnderOverloadDropsAndCounts) {
   FakeIntake intake;
   intake.set_refuse(true);
-  auto l = StartOrDie(Config(SyslogProtocol::kUdp), &intake);
+  MetricsRegistry metrics;
+  auto l = StartOrDie(Config(SyslogProtocol::kUdp), &intake, &metrics);
   ASSERT_TRUE(l);
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in a = Loopback(l->port());
   for (int i = 0; i < 10; ++i) sendto(fd, k3164, sizeof k3164 - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   ASSERT_TRUE(WaitFor([&] { return l->stats().messages_dropped == 10; })) << l->stats().messages_dropped;
   EXPECT_TRUE(intake.records().empty());
+  std::string text = metrics.RenderPrometheus();
+  EXPECT_NE(text.find("vigil_dropped_records_total{source=\"syslog-udp\",reason=\"overload\"} 10\n"),
+            std::string::npos)
+      << text;
+  // Once the Intake takes batches again, messages arrive and are counted.
+  intake.set_refuse(false);
+  sendto(fd, k5424, sizeof k5424 - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  EXPECT_TRUE(WaitFor([&] {
+    return metrics.RenderPrometheus().find("vigil_received_records_total{source=\"syslog-udp\"} 1\n") !=
+           std::string::npos;
+  }));
+  EXPECT_EQ(intake.Lines(), std::vector<std::string>{k5424});
   close(fd);
 }
 
