@@ -223,6 +223,31 @@ TEST_F(S3Test, PollerReadsCloudTrailDeliveriesOnceAcrossRestarts) {
   EXPECT_TRUE(errors_.empty());
 }
 
+TEST_F(S3Test, CredentialsComeFromTheEnvironmentWhenNotConfigured) {
+  Put("AWSLogs/a.json", "{\"Records\":[]}");
+  S3SourceConfig c;
+  c.name = "trail";
+  c.bucket = bucket_;
+  c.s3 = Config();
+  c.s3.credentials = {};
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  {
+    S3Source source(c, &intake_, Env::Default(), (data_ / "sources/trail").string());
+    Status s = source.Open();
+    EXPECT_EQ(s.code(), StatusCode::kNotFound);
+    EXPECT_NE(s.message().find("AWS_ACCESS_KEY_ID"), std::string::npos) << s.message();
+  }
+  setenv("AWS_ACCESS_KEY_ID", testing::LocalS3::kAccessKey, 1);
+  setenv("AWS_SECRET_ACCESS_KEY", testing::LocalS3::kSecretKey, 1);
+  S3Source source(c, &intake_, Env::Default(), (data_ / "sources/trail").string());
+  Status s = source.PollOnce();
+  unsetenv("AWS_ACCESS_KEY_ID");
+  unsetenv("AWS_SECRET_ACCESS_KEY");
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(intake_.names(), std::vector<std::string>{"s3://" + bucket_ + "/AWSLogs/a.json"});
+}
+
 TEST_F(S3Test, OverloadedIntakeDelaysTheCheckpoint) {
   Put("AWSLogs/a.json", "{\"Records\":[]}");
   Put("AWSLogs/b.json", "{\"Records\":[]}");

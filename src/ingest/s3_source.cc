@@ -19,13 +19,21 @@ S3Source::S3Source(S3SourceConfig config, Intake* intake, Env* env, std::string 
                    SourceErrorFn on_error)
     : PollingSource(config.name, intake, config.interval_ms, std::move(on_error)),
       config_(std::move(config)),
-      client_(config_.s3),
       store_(env, std::move(checkpoint_dir)) {}
 
 S3Source::~S3Source() { Stop(); }
 
 Status S3Source::Open() {
   if (config_.bucket.empty()) return Status::InvalidArgument("s3 source " + config_.name + ": no bucket");
+  if (config_.s3.credentials.access_key_id.empty()) {
+    auto env_credentials = aws::CredentialsFromEnvironment();
+    if (!env_credentials.ok()) {
+      return env_credentials.status().WithContext("s3 source " + config_.name +
+                                                  ": no credentials configured, none in the environment");
+    }
+    config_.s3.credentials = std::move(env_credentials).value();
+  }
+  client_ = std::make_unique<aws::S3Client>(config_.s3);
   VIGIL_RETURN_IF_ERROR(store_.Load(&windows_));
   opened_ = true;
   return Status::Ok();
@@ -40,7 +48,7 @@ Status S3Source::Discover(const std::string& prefix, int depth, std::vector<Part
   bool has_objects = false;
   bool dated = false;
   do {
-    VIGIL_ASSIGN_OR_RETURN(aws::ListObjectsPage page, client_.ListObjectsV2(req));
+    VIGIL_ASSIGN_OR_RETURN(aws::ListObjectsPage page, client_->ListObjectsV2(req));
     for (const auto& o : page.objects) has_objects |= !o.key.ends_with("/");
     for (auto& cp : page.common_prefixes) {
       dated |= IsYearPrefix(cp, prefix);
@@ -73,12 +81,12 @@ Status S3Source::PollPartition(const Partition& p) {
   if (!p.recursive) req.delimiter = "/";
   req.start_after = window.after;
   while (!stopping()) {
-    VIGIL_ASSIGN_OR_RETURN(aws::ListObjectsPage page, client_.ListObjectsV2(req));
+    VIGIL_ASSIGN_OR_RETURN(aws::ListObjectsPage page, client_->ListObjectsV2(req));
     for (const aws::S3Object& o : page.objects) {
       if (stopping()) break;
       if (window.Done(o.key) || o.key.ends_with("/")) continue;
       std::string name = "s3://" + config_.bucket + "/" + o.key;
-      auto body = client_.GetObject(config_.bucket, o.key, config_.max_input_bytes);
+      auto body = client_->GetObject(config_.bucket, o.key, config_.max_input_bytes);
       if (!body.ok()) {
         StatusCode code = body.status().code();
         if (code != StatusCode::kNotFound && code != StatusCode::kLimitExceeded) return body.status();

@@ -39,7 +39,7 @@ struct S3SourceConfig : PollingSourceConfig {
   S3SourceConfig() { name = "s3"; }
   std::string bucket;
   std::string prefix;  // e.g. "AWSLogs/"; empty: the whole bucket
-  aws::S3Config s3;    // region, endpoint, credentials, timeouts, retries
+  aws::S3Config s3;    // region, endpoint, credentials (empty: AWS_* environment variables), timeouts, retries
   int max_depth = 6;   // levels of '/' discovery descends below `prefix`
 };
 
@@ -67,7 +67,7 @@ class S3Source : public PollingSource {
   Status PollPartition(const Partition& p);
 
   S3SourceConfig config_;
-  aws::S3Client client_;
+  std::unique_ptr<aws::S3Client> client_;  // made by Open, with the credentials resolved
   CheckpointStore store_;
   std::map<std::string, KeyWindow> windows_;
 };
