@@ -46,7 +46,7 @@ Status DirWatch::PollOnce() {
     if (!stable) continue;
 
     if (*size > config_.max_input_bytes) {
-      ReportError(Status::LimitExceeded("directory source " + config_.name + ": skipped " + path + ": " +
+      ReportSkipped(Status::LimitExceeded("directory source " + config_.name + ": skipped " + path + ": " +
                                         std::to_string(*size) + " bytes, over the limit of " +
                                         std::to_string(config_.max_input_bytes)));
     } else {

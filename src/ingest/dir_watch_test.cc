@@ -173,6 +173,30 @@ TEST_F(DirWatchTest, StartAndStopRunOnItsOwnThread) {
   EXPECT_GE(w.stats().polls, 2u);
 }
 
+TEST_F(DirWatchTest, TooLargeFilesAreReportedSkippedAndCounted) {
+  MetricsRegistry metrics;
+  DirWatchConfig c;
+  c.name = "drops";
+  c.directory = (root_ / "drop").string();
+  c.max_input_bytes = 10;
+  DirWatch w(c, &intake_, Env::Default(), (root_ / "sources/drops").string(),
+             [this](const Status& s) { errors_.push_back(s.ToString()); });
+  w.ExportMetrics(&metrics);
+  Write("big.json", "{\"Records\":[1,2,3,4]}");
+  Write("ok.json", "{}");
+  ASSERT_TRUE(w.PollOnce().ok());
+  ASSERT_TRUE(w.PollOnce().ok());
+  ASSERT_TRUE(w.PollOnce().ok());
+  EXPECT_EQ(intake_.names(), std::vector<std::string>{Path("ok.json")});
+  ASSERT_EQ(errors_.size(), 1u) << "reported once, then marked done";
+  EXPECT_NE(errors_[0].find(Path("big.json")), std::string::npos) << errors_[0];
+  EXPECT_EQ(w.stats().too_large, 1u);
+  std::string text = metrics.RenderPrometheus();
+  EXPECT_NE(text.find("vigil_dropped_records_total{source=\"drops\",reason=\"too_large\"} 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vigil_received_records_total{source=\"drops\"} 1"), std::string::npos) << text;
+}
+
 TEST_F(DirWatchTest, CorruptCheckpointIsAnErrorNamingTheFile) {
   Write("a.log", "x\n");
   {

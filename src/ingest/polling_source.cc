@@ -14,7 +14,26 @@ PollingSource::PollingSource(std::string name, Intake* intake, int64_t interval_
   }
 }
 
-PollingSource::~PollingSource() { Stop(); }
+PollingSource::~PollingSource() {
+  Stop();
+  if (metrics_ != nullptr) metrics_->RemoveCallbacks(this);
+}
+
+void PollingSource::ExportMetrics(MetricsRegistry* registry) {
+  metrics_ = registry;
+  auto read = [](const std::atomic<uint64_t>& v) {
+    return [&v] { return static_cast<double>(v.load(std::memory_order_relaxed)); };
+  };
+  registry->AddCounterCallback(kMetricReceivedRecords.name, kMetricReceivedRecords.help, {{"source", name_}},
+                               read(inputs_), this);
+  registry->AddCounterCallback(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
+                               {{"source", name_}, {"reason", "too_large"}}, read(too_large_), this);
+  registry->AddCounterCallback(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
+                               {{"source", name_}, {"reason", "error"}}, read(unreadable_), this);
+  registry->AddCounterCallback("vigil_source_poll_errors_total",
+                               "Polls of an S3 or directory source that ended early with an error.",
+                               {{"source", name_}}, read(poll_errors_), this);
+}
 
 Status PollingSource::Start() {
   if (!opened_) VIGIL_RETURN_IF_ERROR(Open());
@@ -38,12 +57,19 @@ SourceStats PollingSource::stats() const {
   s.polls = polls_.load(std::memory_order_relaxed);
   s.inputs = inputs_.load(std::memory_order_relaxed);
   s.bytes = bytes_.load(std::memory_order_relaxed);
-  s.errors = errors_.load(std::memory_order_relaxed);
+  s.poll_errors = poll_errors_.load(std::memory_order_relaxed);
+  s.too_large = too_large_.load(std::memory_order_relaxed);
+  s.unreadable = unreadable_.load(std::memory_order_relaxed);
   return s;
 }
 
 void PollingSource::ReportError(const Status& s) {
-  errors_.fetch_add(1, std::memory_order_relaxed);
+  poll_errors_.fetch_add(1, std::memory_order_relaxed);
+  on_error_(s);
+}
+
+void PollingSource::ReportSkipped(const Status& s) {
+  (s.code() == StatusCode::kLimitExceeded ? too_large_ : unreadable_).fetch_add(1, std::memory_order_relaxed);
   on_error_(s);
 }
 

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "common/metrics.h"
 #include "common/status.h"
 #include "ingest/intake.h"
 
@@ -28,9 +29,11 @@ namespace vigil {
 
 struct SourceStats {
   uint64_t polls = 0;
-  uint64_t inputs = 0;   // objects or files accepted by the Intake
+  uint64_t inputs = 0;       // objects or files accepted by the Intake
   uint64_t bytes = 0;
-  uint64_t errors = 0;   // failed polls and inputs skipped with an error
+  uint64_t poll_errors = 0;  // polls that ended early with an error (retried at the next interval)
+  uint64_t too_large = 0;    // inputs skipped: over max_input_bytes
+  uint64_t unreadable = 0;   // inputs skipped: gone or unreadable
 };
 
 // Settings every polling source has.
@@ -64,12 +67,20 @@ class PollingSource {
 
   const std::string& name() const { return name_; }
   SourceStats stats() const;
+  // Exposes the stats as vigil_received_records_total and
+  // vigil_dropped_records_total{reason="too_large"|"error"} (the shared
+  // families) plus vigil_source_poll_errors_total, labelled source=<name>.
+  // The source removes its series when destroyed; `registry` must outlive it.
+  void ExportMetrics(MetricsRegistry* registry);
 
  protected:
   // Accept with backoff on overload. kUnavailable only when stopping.
   Status Deliver(IntakeRecord record);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  // A failed poll.
   void ReportError(const Status& s);
+  // An input given up on (too large, gone, unreadable): counted by its code, reported.
+  void ReportSkipped(const Status& s);
   void CountPoll() { polls_.fetch_add(1, std::memory_order_relaxed); }
 
   bool opened_ = false;
@@ -87,7 +98,8 @@ class PollingSource {
   std::mutex mu_;
   std::condition_variable cv_;
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> polls_{0}, inputs_{0}, bytes_{0}, errors_{0};
+  std::atomic<uint64_t> polls_{0}, inputs_{0}, bytes_{0}, poll_errors_{0}, too_large_{0}, unreadable_{0};
+  MetricsRegistry* metrics_ = nullptr;
 };
 
 }  // namespace vigil

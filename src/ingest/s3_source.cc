@@ -91,7 +91,7 @@ Status S3Source::PollPartition(const Partition& p) {
         StatusCode code = body.status().code();
         if (code != StatusCode::kNotFound && code != StatusCode::kLimitExceeded) return body.status();
         // Gone since the listing, or too large to read: nothing more can be done for it.
-        ReportError(body.status().WithContext("s3 source " + config_.name + ": skipped"));
+        ReportSkipped(body.status().WithContext("s3 source " + config_.name + ": skipped"));
       } else {
         IntakeRecord rec;
         rec.source = config_.name;
