@@ -64,6 +64,23 @@ struct ImportOptions {
 };
 int RunRulesImportCloudWatch(const ImportOptions& options);
 
+struct DeadLetterOptions {
+  std::string data_dir = kDefaultDataDir;
+  bool json = false;
+  std::string from, to;  // RFC 3339, on the time the record was rejected
+  std::string input;     // wildcard pattern on the input name
+  std::string reason;    // wildcard pattern on the reason
+  size_t limit = 0;      // list: at most N (0: all)
+  // replay
+  bool dry_run = false;
+  bool no_detect = false;
+  std::vector<std::string> extra_rules;
+  int threads = 2;
+  size_t max_depth = 0, max_record_bytes = 0, max_line_bytes = 0;  // 0: the default limit
+};
+int RunDeadLetterList(const DeadLetterOptions& options);
+int RunDeadLetterReplay(const DeadLetterOptions& options);
+
 struct DemoOptions {
   uint64_t seed = 1;
   std::string data_dir = "./vigil-demo-data";

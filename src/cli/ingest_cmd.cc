@@ -37,20 +37,24 @@ class DiagnosticPrinter {
 Result<IngestStats> IngestPaths(Workspace& ws, const std::vector<std::string>& paths, Detector* detector,
                                 bool show_progress, int threads) {
   auto source = MakeFileSource(paths);
+  return IngestSource(ws, source.get(), detector, show_progress, threads, ParserRegistry::Default(), "files");
+}
+
+Result<IngestStats> IngestSource(Workspace& ws, Source* source, Detector* detector, bool show_progress, int threads,
+                                 const ParserRegistry& parsers, const std::string& unit) {
   std::vector<Detector*> detectors;
   if (detector) detectors.push_back(detector);
   auto writer = ws.store()->NewWriter();
   if (!writer.ok()) return writer.status();
   PipelineOptions options;
   options.threaded = threads > 1;
-  Pipeline pipeline(source.get(), &ParserRegistry::Default(), detectors, writer->get(), ws.metadata(),
-                    ws.dead_letters(), options);
+  Pipeline pipeline(source, &parsers, detectors, writer->get(), ws.metadata(), ws.dead_letters(), options);
   Progress progress("ingest");
   DiagnosticPrinter printer(&progress);
   pipeline.set_diagnostics([&](DiagnosticLevel l, const std::string& m) { printer(l, m); });
   if (show_progress) {
     pipeline.set_progress([&](const IngestStats& s, size_t done, size_t total) {
-      progress.Update(std::to_string(done) + "/" + std::to_string(total) + " files, " + HumanCount(s.events) +
+      progress.Update(std::to_string(done) + "/" + std::to_string(total) + " " + unit + ", " + HumanCount(s.events) +
                       " events, " + HumanCount(s.duplicates) + " duplicates, " + HumanCount(s.errors) + " errors");
     });
   }
@@ -83,18 +87,23 @@ std::string IngestSummaryLine(const IngestStats& s) {
          " dead-lettered, " + HumanCount(s.alerts) + " alerts in " + rate;
 }
 
+Result<RuleLoad> LoadIngestRules(const std::vector<std::string>& extra_rules, bool no_detect) {
+  RuleLoad rules;
+  if (no_detect) return rules;
+  auto loaded = LoadRules(RuleDirectories(extra_rules));
+  if (!loaded.ok()) return loaded.status();
+  rules = std::move(loaded).value();
+  for (const auto& e : rules.report.errors) Warn("rule " + e.file + ": " + e.reason);
+  if (rules.report.loaded == 0) Warn("no detection rules loaded; events are stored without detection");
+  return rules;
+}
+
 int RunIngest(const IngestOptions& o) {
   auto ws = Workspace::Open(o.data_dir, /*write=*/true);
   if (!ws.ok()) return Fatal(ws.status());
-  RuleLoad rules;
-  if (!o.no_detect) {
-    auto loaded = LoadRules(RuleDirectories(o.extra_rules));
-    if (!loaded.ok()) return Fatal(loaded.status());
-    rules = std::move(loaded).value();
-    for (const auto& e : rules.report.errors) Warn("rule " + e.file + ": " + e.reason);
-    if (rules.report.loaded == 0) Warn("no detection rules loaded; events are stored without detection");
-  }
-  auto stats = IngestPaths(**ws, o.paths, rules.detector.get(), true, o.threads);
+  auto rules = LoadIngestRules(o.extra_rules, o.no_detect);
+  if (!rules.ok()) return Fatal(rules.status());
+  auto stats = IngestPaths(**ws, o.paths, rules->detector.get(), true, o.threads);
   if (!stats.ok()) return Fatal(stats.status());
   if (o.json) {
     std::printf("%s\n", IngestSummaryJson(*stats).c_str());

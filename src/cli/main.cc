@@ -82,6 +82,35 @@ int main(int argc, char** argv) {
   import_cmd->add_option("--tag", import.tags, "Tag for every rule (repeatable)");
   import_cmd->add_flag("--json", import.json, "Print one JSON object");
 
+  auto* deadletter_cmd = app.add_subcommand("deadletter", "List dead-lettered records; replay them after a fix");
+  deadletter_cmd->require_subcommand(1);
+  DeadLetterOptions dl_list;
+  auto* dl_list_cmd = deadletter_cmd->add_subcommand("list", "Show records ingest could not read, with the reason");
+  DeadLetterOptions dl_replay;
+  auto* dl_replay_cmd = deadletter_cmd->add_subcommand(
+      "replay", "Ingest dead-lettered records again; drop those that now read, keep (with the new reason) the rest");
+  for (auto [cmd, o] : {std::pair{dl_list_cmd, &dl_list}, std::pair{dl_replay_cmd, &dl_replay}}) {
+    cmd->add_option("--data", o->data_dir, "Data directory")->capture_default_str();
+    cmd->add_option("--from", o->from, "Records rejected at or after this RFC 3339 time");
+    cmd->add_option("--to", o->to, "Records rejected before this RFC 3339 time");
+    cmd->add_option("--input", o->input, "Only records of inputs matching this wildcard pattern (e.g. '*.json.gz')");
+    cmd->add_option("--reason", o->reason, "Only records whose reason matches this wildcard pattern");
+  }
+  dl_list_cmd->add_flag("--json", dl_list.json, "One JSON object per record per line");
+  dl_list_cmd->add_option("--limit", dl_list.limit, "At most N records (0: all)");
+  dl_replay_cmd->add_flag("--json", dl_replay.json, "Print the summary as one JSON object");
+  dl_replay_cmd->add_flag("--dry-run", dl_replay.dry_run, "Say what would be replayed; change nothing");
+  dl_replay_cmd->add_flag("--no-detect", dl_replay.no_detect, "Store only; run no rules");
+  dl_replay_cmd->add_option("--rules", dl_replay.extra_rules, "Extra rule directory (repeatable)")
+      ->allow_extra_args(false);
+  dl_replay_cmd->add_option("--threads", dl_replay.threads, "1: one thread; 2: parse on a second thread")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str();
+  dl_replay_cmd->add_option("--max-depth", dl_replay.max_depth, "Raise the JSON nesting limit (default 64)");
+  dl_replay_cmd->add_option("--max-record-bytes", dl_replay.max_record_bytes,
+                            "Raise the record size limit (default 4 MiB)");
+  dl_replay_cmd->add_option("--max-line-bytes", dl_replay.max_line_bytes, "Raise the line length limit (default 4 MiB)");
+
   DemoOptions demo;
   auto* demo_cmd = app.add_subcommand("demo", "Generate a day of CloudTrail with attacks, ingest it, show the alerts");
   demo_cmd->add_option("--seed", demo.seed, "Generator seed")->capture_default_str();
@@ -119,5 +148,7 @@ int main(int argc, char** argv) {
   if (*import_cmd) return RunRulesImportCloudWatch(import);
   if (*demo_cmd) return RunDemo(demo);
   if (*serve_cmd) return RunServe(serve);
+  if (*dl_list_cmd) return RunDeadLetterList(dl_list);
+  if (*dl_replay_cmd) return RunDeadLetterReplay(dl_replay);
   return kExitFatal;
 }

@@ -29,6 +29,7 @@ class DiskWorkspace final : public Workspace {
   EventStore* store() override { return store_.get(); }
   MetadataStore* metadata() override { return metadata_.get(); }
   DeadLetterSink* dead_letters() override { return dead_.get(); }
+  std::string dead_letter_dir() const override { return dir_->deadletter_dir(); }
 
   std::unique_ptr<DataDir> dir_;
   std::unique_ptr<EventStore> store_;

@@ -36,6 +36,18 @@ class Workspace {
   virtual EventStore* store() = 0;
   virtual MetadataStore* metadata() = 0;
   virtual DeadLetterSink* dead_letters() = 0;
+  // Where the dead-letter day files are (store/dead_letters.h).
+  virtual std::string dead_letter_dir() const = 0;
 };
+
+// The rules ingest runs (none with `no_detect`), load problems warned about.
+Result<RuleLoad> LoadIngestRules(const std::vector<std::string>& extra_rules, bool no_detect);
+
+// Runs the ingest pipeline over `source` into the workspace (opened for
+// writing): `detector` may be null (store only); `threads` 1 or 2; progress
+// on a terminal counts inputs as `unit` ("files"). Used by ingest, demo and
+// deadletter replay.
+Result<IngestStats> IngestSource(Workspace& ws, Source* source, Detector* detector, bool show_progress, int threads,
+                                 const ParserRegistry& parsers, const std::string& unit);
 
 }  // namespace vigil::cli

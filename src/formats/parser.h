@@ -61,7 +61,11 @@ class Parser {
 // The registry of parsers. Registration is one line in registry.cc.
 class ParserRegistry {
  public:
+  // Every log type, with the default InputLimits.
   static const ParserRegistry& Default();
+  // Every log type, in Default()'s order, with other limits (e.g. a replay of
+  // dead letters with a limit raised).
+  static std::unique_ptr<ParserRegistry> WithLimits(const InputLimits& limits);
   void Register(std::unique_ptr<Parser> parser);
   const Parser* Find(std::string_view name) const;
   // The first parser that recognises `head`, or nullptr.

@@ -30,33 +30,35 @@ const Parser* ParserRegistry::Recognize(std::string_view head) const {
   return nullptr;
 }
 
+std::unique_ptr<ParserRegistry> ParserRegistry::WithLimits(const InputLimits& limits) {
+  auto r = std::make_unique<ParserRegistry>();
+  // One line per log type. Recognition tries them in this order: the finding
+  // types first, as they look at top-level keys only and so never claim a
+  // CloudTrail record that merely mentions a finding.
+  r->Register(MakeGuardDutyParser(limits));
+  r->Register(MakeSecurityHubParser(limits));
+  r->Register(MakeCloudTrailParser(limits));
+  // Then the other JSON type (top-level keys only) and the text types, each
+  // of which rejects a JSON head on its first byte, so CloudTrail costs
+  // nothing more to recognise.
+  r->Register(MakeRoute53ResolverParser(limits));
+  // CloudWatch Logs subscription payloads (top-level keys only); their
+  // messages are recognised again, by the parsers of Default().
+  r->Register(MakeCloudWatchLogsParser(limits));
+  r->Register(MakeVpcFlowParser(limits));
+  r->Register(MakeAlbParser(limits));
+  r->Register(MakeS3AccessParser(limits));
+  // Syslog lines start with `<PRI>` or a capitalised month, which no text
+  // type above claims.
+  r->Register(MakeSyslogParser(limits));
+  // Last: generic JSON application logs, whose recogniser also refuses the
+  // keys of every JSON type above.
+  r->Register(MakeAppJsonParser(limits));
+  return r;
+}
+
 const ParserRegistry& ParserRegistry::Default() {
-  static const ParserRegistry* registry = [] {
-    auto* r = new ParserRegistry();
-    // One line per log type. Recognition tries them in this order: the finding
-    // types first, as they look at top-level keys only and so never claim a
-    // CloudTrail record that merely mentions a finding.
-    r->Register(MakeGuardDutyParser());
-    r->Register(MakeSecurityHubParser());
-    r->Register(MakeCloudTrailParser());
-    // Then the other JSON type (top-level keys only) and the text types, each
-    // of which rejects a JSON head on its first byte, so CloudTrail costs
-    // nothing more to recognise.
-    r->Register(MakeRoute53ResolverParser());
-    // CloudWatch Logs subscription payloads (top-level keys only); their
-    // messages are recognised again, by the parsers here.
-    r->Register(MakeCloudWatchLogsParser());
-    r->Register(MakeVpcFlowParser());
-    r->Register(MakeAlbParser());
-    r->Register(MakeS3AccessParser());
-    // Syslog lines start with `<PRI>` or a capitalised month, which no text
-    // type above claims.
-    r->Register(MakeSyslogParser());
-    // Last: generic JSON application logs, whose recogniser also refuses the
-    // keys of every JSON type above.
-    r->Register(MakeAppJsonParser());
-    return r;
-  }();
+  static const ParserRegistry* registry = WithLimits(InputLimits{}).release();
   return *registry;
 }
 

@@ -108,21 +108,26 @@ bool ParseDeadLetter(std::string_view line, StoredDeadLetter* out) {
 
 }  // namespace
 
-std::string FormatDeadLetter(const DeadLetter& letter, int64_t time_ns) {
+namespace {
+
+// `raw_bytes`: the size of the record before any earlier truncation.
+std::string FormatLine(int64_t time_ns, std::string_view input, uint64_t record, std::string_view reason,
+                       std::string_view raw, uint64_t raw_bytes) {
   std::string line;
-  line.reserve(letter.raw.size() + letter.input.size() + letter.reason.size() + 128);
+  line.reserve(raw.size() + input.size() + reason.size() + 128);
   line.append("{\"time\":");
   AppendJsonString(&line, FormatRfc3339(time_ns));
   line.append(",\"input\":");
-  AppendJsonString(&line, IsValidUtf8(letter.input) ? std::string_view(letter.input) : std::string_view("(binary)"));
+  AppendJsonString(&line, IsValidUtf8(input) ? input : std::string_view("(binary)"));
   line.append(",\"record\":");
-  line.append(std::to_string(letter.record));
+  line.append(std::to_string(record));
   line.append(",\"reason\":");
-  AppendJsonString(&line, IsValidUtf8(letter.reason) ? std::string_view(letter.reason) : std::string_view("(binary)"));
-  std::string_view raw(letter.raw);
+  AppendJsonString(&line, IsValidUtf8(reason) ? reason : std::string_view("(binary)"));
   bool utf8 = IsValidUtf8(raw);
-  bool truncated = raw.size() > kDeadLetterMaxRaw;
-  if (truncated) raw = raw.substr(0, utf8 ? Utf8PrefixLength(raw, kDeadLetterMaxRaw) : kDeadLetterMaxRaw);
+  if (raw.size() > kDeadLetterMaxRaw) {
+    raw = raw.substr(0, utf8 ? Utf8PrefixLength(raw, kDeadLetterMaxRaw) : kDeadLetterMaxRaw);
+  }
+  bool truncated = raw_bytes > raw.size();
   if (utf8) {
     line.append(",\"raw\":");
     AppendJsonString(&line, raw);
@@ -133,10 +138,21 @@ std::string FormatDeadLetter(const DeadLetter& letter, int64_t time_ns) {
   }
   if (truncated) {
     line.append(",\"truncated\":true,\"raw_bytes\":");
-    line.append(std::to_string(letter.raw.size()));
+    line.append(std::to_string(raw_bytes));
   }
   line.append("}\n");
   return line;
+}
+
+}  // namespace
+
+std::string FormatDeadLetter(const DeadLetter& letter, int64_t time_ns) {
+  return FormatLine(time_ns, letter.input, letter.record, letter.reason, letter.raw, letter.raw.size());
+}
+
+std::string FormatStoredDeadLetter(const StoredDeadLetter& letter) {
+  return FormatLine(letter.time_ns, letter.input, letter.record, letter.reason, letter.raw,
+                    letter.truncated ? letter.raw_bytes : letter.raw.size());
 }
 
 Status DeadLetterWriter::Append(const DeadLetter& letter, int64_t time_ns) {
@@ -177,23 +193,58 @@ Status DeadLetterWriter::Sync() {
   return file_ == nullptr ? Status::Ok() : file_->Sync();
 }
 
+namespace {
+
+// The day files under `dir`, oldest first; none when `dir` does not exist.
+Status DayFiles(Env* env, const std::string& dir, std::vector<std::string>* names) {
+  std::vector<DirEntry> entries;
+  Status s = env->ListDir(dir, &entries);
+  if (s.code() == StatusCode::kNotFound) return Status::Ok();
+  VIGIL_RETURN_IF_ERROR(s);
+  for (const DirEntry& e : entries) {
+    if (!e.is_dir && e.name.size() > 7 && e.name.compare(e.name.size() - 7, 7, ".ndjson") == 0) {
+      names->push_back(e.name);
+    }
+  }
+  std::sort(names->begin(), names->end());
+  return Status::Ok();
+}
+
+// Calls `fn` with each line of `path` (without its '\n'; a last line without
+// one included) and whether it is the last; stop by returning false. Files are
+// read in chunks so memory stays bounded by the longest line.
+Status ForEachLine(Env* env, const std::string& path, const std::function<bool(std::string_view)>& fn,
+                   bool* stopped) {
+  constexpr size_t kChunk = 1 << 20;
+  *stopped = false;
+  VIGIL_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
+  std::string pending, chunk;
+  for (uint64_t offset = 0; offset < file->Size(); offset += kChunk) {
+    VIGIL_RETURN_IF_ERROR(file->Read(offset, kChunk, &chunk));
+    if (chunk.empty()) break;
+    pending.append(chunk);
+    size_t start = 0;
+    for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
+      if (!fn(std::string_view(pending).substr(start, nl - start))) {
+        *stopped = true;
+        return Status::Ok();
+      }
+    }
+    pending.erase(0, start);
+  }
+  if (!pending.empty() && !fn(pending)) *stopped = true;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ListDeadLetters(Env* env, const std::string& dir, const std::function<bool(const StoredDeadLetter&)>& fn,
                        DeadLetterStats* stats) {
   DeadLetterStats local;
   DeadLetterStats* st = stats != nullptr ? stats : &local;
   *st = DeadLetterStats{};
-  std::vector<DirEntry> entries;
-  Status s = env->ListDir(dir, &entries);
-  if (s.code() == StatusCode::kNotFound) return Status::Ok();
-  VIGIL_RETURN_IF_ERROR(s);
   std::vector<std::string> names;
-  for (const DirEntry& e : entries) {
-    if (!e.is_dir && e.name.size() > 7 && e.name.compare(e.name.size() - 7, 7, ".ndjson") == 0) names.push_back(e.name);
-  }
-  std::sort(names.begin(), names.end());
-  // Files are read in chunks so memory stays bounded by the longest line.
-  constexpr size_t kChunk = 1 << 20;
-  std::string pending, chunk;
+  VIGIL_RETURN_IF_ERROR(DayFiles(env, dir, &names));
   StoredDeadLetter letter;
   auto handle_line = [&](std::string_view line) {
     if (line.empty()) return true;
@@ -206,20 +257,52 @@ Status ListDeadLetters(Env* env, const std::string& dir, const std::function<boo
   };
   for (const std::string& name : names) {
     ++st->files;
-    VIGIL_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(JoinPath(dir, name)));
-    pending.clear();
-    for (uint64_t offset = 0; offset < file->Size(); offset += kChunk) {
-      VIGIL_RETURN_IF_ERROR(file->Read(offset, kChunk, &chunk));
-      if (chunk.empty()) break;
-      pending.append(chunk);
-      size_t start = 0;
-      for (size_t nl; (nl = pending.find('\n', start)) != std::string::npos; start = nl + 1) {
-        if (!handle_line(std::string_view(pending).substr(start, nl - start))) return Status::Ok();
-      }
-      pending.erase(0, start);
-    }
-    if (!handle_line(pending)) return Status::Ok();
+    bool stopped = false;
+    VIGIL_RETURN_IF_ERROR(ForEachLine(env, JoinPath(dir, name), handle_line, &stopped));
+    if (stopped) break;
   }
+  return Status::Ok();
+}
+
+Status RewriteDeadLetters(Env* env, const std::string& dir,
+                          const std::function<bool(uint64_t ordinal, StoredDeadLetter* letter)>& fn,
+                          uint64_t* removed) {
+  uint64_t dropped = 0, ordinal = 0;
+  std::vector<std::string> names;
+  VIGIL_RETURN_IF_ERROR(DayFiles(env, dir, &names));
+  StoredDeadLetter letter;
+  for (const std::string& name : names) {
+    const std::string path = JoinPath(dir, name);
+    std::string kept;
+    bool changed = false;
+    bool stopped = false;
+    VIGIL_RETURN_IF_ERROR(ForEachLine(env, path, [&](std::string_view line) {
+      if (line.empty()) return true;
+      if (!ParseDeadLetter(line, &letter)) {
+        kept.append(line).push_back('\n');
+        return true;
+      }
+      const std::string reason = letter.reason;
+      if (!fn(ordinal++, &letter)) {
+        ++dropped;
+        changed = true;
+      } else if (letter.reason != reason) {
+        kept.append(FormatStoredDeadLetter(letter));
+        changed = true;
+      } else {
+        kept.append(line).push_back('\n');
+      }
+      return true;
+    }, &stopped));
+    if (!changed) continue;
+    if (kept.empty()) {
+      VIGIL_RETURN_IF_ERROR(env->RemoveFile(path));
+      VIGIL_RETURN_IF_ERROR(env->SyncDir(dir));
+    } else {
+      VIGIL_RETURN_IF_ERROR(env->WriteFileAtomic(path, kept));  // syncs the directory
+    }
+  }
+  if (removed != nullptr) *removed = dropped;
   return Status::Ok();
 }
 

@@ -2,7 +2,8 @@
 // bad input is a diagnostic, never a crash and never a silent drop.
 //
 // Files: <data>/deadletter/<YYYY-MM-DD>.ndjson, one per UTC day of the time the
-// record was rejected, append-only. One JSON object per line:
+// record was rejected, append-only (only a replay rewrites them, see
+// RewriteDeadLetters). One JSON object per line:
 //   {"time":"2024-07-31T13:06:24.123Z","input":"s3://b/k.json.gz","record":17,
 //    "reason":"cloudtrail: missing eventTime","raw":"{...}"}
 // `time` has millisecond precision. `raw` is cut to kDeadLetterMaxRaw bytes (at a UTF-8 boundary), in which case
@@ -62,6 +63,21 @@ struct DeadLetterStats {
   uint64_t files = 0;
   uint64_t malformed_lines = 0;  // e.g. a line torn by a crash; skipped
 };
+
+// One NDJSON line for a dead letter read back (its truncation kept).
+std::string FormatStoredDeadLetter(const StoredDeadLetter& letter);
+
+// Rewrites the day files under `dir` after a replay: `fn` sees each dead
+// letter in ListDeadLetters' order with its ordinal (0-based, counting only
+// lines that parse) and returns false to drop it or true to keep it, possibly
+// with a new reason. Lines that do not parse, and letters kept unchanged, stay
+// byte for byte. A changed file is replaced atomically (a temporary file
+// written and synced, then renamed over it); a file left empty is removed.
+// The caller must hold the data directory's write lock, so nothing appends to
+// the files meanwhile. `removed` (optional) counts the letters dropped.
+Status RewriteDeadLetters(Env* env, const std::string& dir,
+                          const std::function<bool(uint64_t ordinal, StoredDeadLetter* letter)>& fn,
+                          uint64_t* removed = nullptr);
 
 Result<DeadLetterStats> CountDeadLetters(Env* env, const std::string& dir);
 // Calls `fn` for each dead letter, oldest day first, in file order; stop by

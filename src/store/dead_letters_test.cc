@@ -95,5 +95,59 @@ TEST(DeadLettersTest, MissingDirectoryHasNone) {
   EXPECT_EQ(count->count, 0u);
 }
 
+TEST(DeadLettersTest, RewriteDropsReplayedKeepsTheRestByteForByte) {
+  auto env = NewMemEnv();
+  const std::string dir = "/d/deadletter";
+  DeadLetterWriter writer(env.get(), dir);
+  const int64_t kDay2 = kT0 + 86400 * kNanosPerSecond;
+  ASSERT_TRUE(writer.Append({"a.json", 0, "deeper than 64", "{\"x\":1}"}, kT0).ok());
+  ASSERT_TRUE(writer.Append({"a.json", 4, "bad json", "{oops"}, kT0 + 1'000'000).ok());
+  ASSERT_TRUE(writer.Append({"b.json", 1, "too long", std::string(70000, 'z')}, kT0 + 2'000'000).ok());
+  ASSERT_TRUE(writer.Append({"c.json", 2, "deeper than 64", "{\"y\":2}"}, kDay2).ok());
+  ASSERT_TRUE(writer.Sync().ok());
+  // A line torn by a crash stays as it is (it is no dead letter to drop).
+  ASSERT_TRUE(env->AppendToFile(dir + "/2024-07-31.ndjson", "{\"time\":\"2024-07-31T0", false).ok());
+  std::string before;
+  ASSERT_TRUE(env->ReadFile(dir + "/2024-07-31.ndjson", &before).ok());
+
+  std::vector<uint64_t> seen;
+  uint64_t removed = 0;
+  Status s = RewriteDeadLetters(env.get(), dir, [&](uint64_t ordinal, StoredDeadLetter* l) {
+    seen.push_back(ordinal);
+    if (ordinal == 1) l->reason = "still bad json";
+    return ordinal == 1 || ordinal == 2;  // 0 and 3 were replayed
+  }, &removed);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(seen, (std::vector<uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(removed, 2u);
+  EXPECT_FALSE(env->FileExists(dir + "/2024-08-01.ndjson"));  // emptied: removed
+
+  DeadLetterStats stats;
+  std::vector<StoredDeadLetter> left = ReadAll(env.get(), &stats);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(stats.malformed_lines, 1u);
+  EXPECT_EQ(left[0].input, "a.json");
+  EXPECT_EQ(left[0].record, 4u);
+  EXPECT_EQ(left[0].reason, "still bad json");
+  EXPECT_EQ(left[0].time_ns, kT0 + 1'000'000);
+  EXPECT_EQ(left[1].input, "b.json");
+  EXPECT_TRUE(left[1].truncated);
+  EXPECT_EQ(left[1].raw_bytes, 70000u);
+  std::string after;
+  ASSERT_TRUE(env->ReadFile(dir + "/2024-07-31.ndjson", &after).ok());
+  // The unchanged letter and the torn line are the same bytes as before.
+  size_t b = before.find("{\"time\":\"2024-07-31T00:00:00.125Z\"");
+  size_t a = after.find("{\"time\":\"2024-07-31T00:00:00.125Z\"");
+  ASSERT_NE(a, std::string::npos);
+  EXPECT_EQ(after.substr(a), before.substr(b) + "\n");
+
+  // Nothing to drop: nothing rewritten.
+  ASSERT_TRUE(RewriteDeadLetters(env.get(), dir, [](uint64_t, StoredDeadLetter*) { return true; }, &removed).ok());
+  EXPECT_EQ(removed, 0u);
+  std::string again;
+  ASSERT_TRUE(env->ReadFile(dir + "/2024-07-31.ndjson", &again).ok());
+  EXPECT_EQ(again, after);
+}
+
 }  // namespace
 }  // namespace vigil
