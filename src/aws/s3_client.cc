@@ -26,6 +26,12 @@ struct BodySink {
   bool exceeded = false;
 };
 
+bool Cancelled(const std::atomic<bool>* cancel) { return cancel != nullptr && cancel->load(std::memory_order_acquire); }
+
+int Progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return Cancelled(static_cast<const std::atomic<bool>*>(user)) ? 1 : 0;  // non-zero aborts the transfer
+}
+
 size_t WriteBody(char* data, size_t size, size_t n, void* user) {
   auto* sink = static_cast<BodySink*>(user);
   size_t bytes = size * n;
@@ -157,8 +163,11 @@ Result<S3Client::Response> S3Client::Send(std::string_view method, const std::st
     if (attempt > 0) {
       int64_t delay = std::min<int64_t>(config_.retry_base_delay_ms << std::min(attempt - 1, 10), 5000);
       delay = delay / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(delay / 2 + 1));
-      std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+      for (int64_t slept = 0; slept < delay && !Cancelled(config_.cancel); slept += 50) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(50, delay - slept)));
+      }
     }
+    if (Cancelled(config_.cancel)) return Status::Unavailable(what + ": cancelled");
     SigningRequest req;
     req.method = std::string(method);
     req.path = target.path;
@@ -195,6 +204,11 @@ Result<S3Client::Response> S3Client::Send(std::string_view method, const std::st
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, WriteBody);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    if (config_.cancel != nullptr) {
+      curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+      curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, Progress);
+      curl_easy_setopt(h, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(config_.cancel));
+    }
     if (method == "PUT") {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
@@ -208,6 +222,7 @@ Result<S3Client::Response> S3Client::Send(std::string_view method, const std::st
     curl_slist_free_all(headers);
 
     if (rc != CURLE_OK) {
+      if (rc == CURLE_ABORTED_BY_CALLBACK) return Status::Unavailable(what + ": cancelled");
       if (sink.exceeded) {
         return Status::LimitExceeded(what + ": larger than the limit of " + std::to_string(max_response_bytes) +
                                      " bytes");

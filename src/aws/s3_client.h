@@ -19,6 +19,7 @@
 // from several threads at once (each call uses its own curl handle).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,6 +41,9 @@ struct S3Config {
   int64_t retry_base_delay_ms = 200;     // doubled per attempt, capped at 5 s, with jitter
   // Clock for signing (seconds since the epoch); tests fix it, 0 means now.
   int64_t fixed_time = 0;
+  // When set and true, transfers and retry waits stop early with kUnavailable
+  // (a source shutting down). Must outlive the client.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct S3Object {

@@ -20,7 +20,9 @@
 #include "cli/workspace.h"
 #include "common/metrics.h"
 #include "env/env.h"
+#include "ingest/dir_watch.h"
 #include "ingest/pipeline.h"
+#include "ingest/s3_source.h"
 #include "ingest/wal.h"
 #include "server/config.h"
 #include "server/http_server.h"
@@ -107,6 +109,31 @@ class DiagnosticLog {
 int Fail(const std::string& what, const Status& st) {
   Log(LogLevel::kError, what, {{"error", st.message()}});
   return kExitFatal;
+}
+
+// The S3 and directory sources of the configuration (docs/polling-sources.md),
+// each on its own thread, handing objects and files to `intake`.
+Result<std::vector<std::unique_ptr<PollingSource>>> StartPollingSources(const server::ServeConfig& config,
+                                                                        Intake* intake, MetricsRegistry* metrics) {
+  std::vector<std::unique_ptr<PollingSource>> sources;
+  auto on_error = [](const std::string& name) {
+    return [name](const Status& s) {
+      Log(LogLevel::kWarn, "source error", {{"source", name}, {"error", s.message()}});
+    };
+  };
+  auto checkpoints = [&](const std::string& name) { return JoinPath(config.data_dir, "sources/" + name); };
+  for (const S3SourceConfig& c : config.sources.s3) {
+    sources.push_back(std::make_unique<S3Source>(c, intake, Env::Default(), checkpoints(c.name), on_error(c.name)));
+  }
+  for (const DirWatchConfig& c : config.sources.directory) {
+    sources.push_back(std::make_unique<DirWatch>(c, intake, Env::Default(), checkpoints(c.name), on_error(c.name)));
+  }
+  for (auto& s : sources) {
+    s->ExportMetrics(metrics);
+    VIGIL_RETURN_IF_ERROR(s->Start());
+    Log(LogLevel::kInfo, "source started", {{"source", s->name()}});
+  }
+  return sources;
 }
 
 }  // namespace
@@ -210,6 +237,14 @@ int RunServe(const ServeOptions& o) {
     pipeline_thread.join();
     return Fail("cannot start the HTTP listener", started);
   }
+  auto polling = StartPollingSources(config, wal_ptr, &metrics);
+  if (!polling.ok()) {
+    http.BeginShutdown();
+    http.Stop();
+    (*wal)->Close();
+    pipeline_thread.join();
+    return Fail("cannot start a source", polling.status());
+  }
   Log(LogLevel::kInfo, "listening",
       {{"address", config.http.listen},
        {"port", std::to_string(http.port())},
@@ -227,6 +262,7 @@ int RunServe(const ServeOptions& o) {
   }
   if (signal_number)
     Log(LogLevel::kInfo, "shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  for (auto& s : *polling) s->Stop();
   http.BeginShutdown();
   http.Stop();
   (*wal)->Close();

@@ -77,6 +77,8 @@ class PollingSource {
   // Accept with backoff on overload. kUnavailable only when stopping.
   Status Deliver(IntakeRecord record);
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  // True from Stop() on; for work that can be cancelled (an S3 transfer).
+  const std::atomic<bool>* stop_flag() const { return &stopping_; }
   // A failed poll.
   void ReportError(const Status& s);
   // An input given up on (too large, gone, unreadable): counted by its code, reported.

@@ -33,6 +33,7 @@ Status S3Source::Open() {
     }
     config_.s3.credentials = std::move(env_credentials).value();
   }
+  config_.s3.cancel = stop_flag();
   client_ = std::make_unique<aws::S3Client>(config_.s3);
   VIGIL_RETURN_IF_ERROR(store_.Load(&windows_));
   opened_ = true;

@@ -109,6 +109,74 @@ FieldFn Section(std::function<Fields()> make) {
   return [make](const YAML::Node& n, const std::string& path) { return ParseMap(n, path, make()); };
 }
 
+// A list of mappings, each parsed into a default T by the fields `make` gives for it.
+template <typename T>
+FieldFn SectionList(std::vector<T>* out, std::function<Fields(T*)> make) {
+  return [=](const YAML::Node& n, const std::string& path) -> Status {
+    if (n.IsNull()) return Status::Ok();
+    if (!n.IsSequence()) return Status::InvalidArgument(path + ": expected a list");
+    out->clear();
+    for (size_t i = 0; i < n.size(); ++i) {
+      T item;
+      VIGIL_RETURN_IF_ERROR(ParseMap(n[i], path + "[" + std::to_string(i) + "]", make(&item)));
+      out->push_back(std::move(item));
+    }
+    return Status::Ok();
+  };
+}
+
+template <typename T>
+FieldFn Number(T* out, int min, int max) {
+  return [=](const YAML::Node& n, const std::string& path) -> Status {
+    int v = 0;
+    VIGIL_RETURN_IF_ERROR(Int(&v, min, max)(n, path));
+    *out = static_cast<T>(v);
+    return Status::Ok();
+  };
+}
+
+// Whole seconds in the file, milliseconds in the struct.
+FieldFn SecondsAsMs(int64_t* out_ms, int min, int max) {
+  return [=](const YAML::Node& n, const std::string& path) -> Status {
+    int v = 0;
+    VIGIL_RETURN_IF_ERROR(Int(&v, min, max)(n, path));
+    *out_ms = int64_t{v} * 1000;
+    return Status::Ok();
+  };
+}
+
+// Settings every polling source has.
+void PollingFields(PollingSourceConfig* p, Fields* f) {
+  f->insert({{"name", String(&p->name)},
+             {"interval_seconds", SecondsAsMs(&p->interval_ms, 1, 86400)},
+             {"max_input_bytes", Bytes(&p->max_input_bytes, 1)},
+             {"window", Number(&p->window, 1, 1'000'000)},
+             {"parser", String(&p->parser)}});
+}
+
+Fields S3SourceFields(S3SourceConfig* s) {
+  Fields f{{"bucket", String(&s->bucket)},
+           {"prefix", String(&s->prefix)},
+           {"region", String(&s->s3.region)},
+           {"endpoint", String(&s->s3.endpoint)},
+           {"path_style", Bool(&s->s3.path_style)},
+           {"access_key_id", String(&s->s3.credentials.access_key_id)},
+           {"secret_access_key", String(&s->s3.credentials.secret_access_key)},
+           {"session_token", String(&s->s3.credentials.session_token)},
+           {"connect_timeout_seconds", SecondsAsMs(&s->s3.connect_timeout_ms, 1, 3600)},
+           {"request_timeout_seconds", SecondsAsMs(&s->s3.request_timeout_ms, 1, 3600)},
+           {"max_retries", Number(&s->s3.max_retries, 0, 20)},
+           {"max_depth", Number(&s->max_depth, 0, 32)}};
+  PollingFields(s, &f);
+  return f;
+}
+
+Fields DirWatchFields(DirWatchConfig* d) {
+  Fields f{{"path", String(&d->directory)}};
+  PollingFields(d, &f);
+  return f;
+}
+
 // The top-level sections. New sources add a line here.
 Fields TopLevel(ServeConfig* c) {
   return {
@@ -147,6 +215,11 @@ Fields TopLevel(ServeConfig* c) {
                        {"detect", Bool(&p->detect)},
                        {"commit_interval_ms", Time(&p->commit_interval, 10, 60000)}};
        })},
+      {"sources", Section([c] {
+         SourcesConfig* s = &c->sources;
+         return Fields{{"s3", SectionList<S3SourceConfig>(&s->s3, S3SourceFields)},
+                       {"directory", SectionList<DirWatchConfig>(&s->directory, DirWatchFields)}};
+       })},
       // Sources added by their own modules go here: firehose, syslog, watch, s3.
   };
 }
@@ -157,6 +230,29 @@ Status Validate(const ServeConfig& c) {
   if (c.http.tls.enabled() && (c.http.tls.cert_file.empty() || c.http.tls.key_file.empty()))
     return Status::InvalidArgument("http.tls: cert_file and key_file are both needed for HTTPS");
   if (c.data_dir.empty()) return Status::InvalidArgument("data_dir: must not be empty");
+  // Source names name checkpoint directories: one path component, unique.
+  std::map<std::string, std::string> names;
+  auto check_name = [&](const std::string& name, const std::string& where) -> Status {
+    bool ok = !name.empty() && name != "." && name != "..";
+    for (char ch : name) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.');
+    if (!ok) return Status::InvalidArgument(where + ".name: '" + name + "' (letters, digits, '-', '_', '.')");
+    auto [it, inserted] = names.emplace(name, where);
+    if (!inserted) {
+      return Status::InvalidArgument(where + ".name: '" + name + "' is also the name of " + it->second +
+                                     " (each source needs its own name)");
+    }
+    return Status::Ok();
+  };
+  for (size_t i = 0; i < c.sources.s3.size(); ++i) {
+    const std::string where = "sources.s3[" + std::to_string(i) + "]";
+    VIGIL_RETURN_IF_ERROR(check_name(c.sources.s3[i].name, where));
+    if (c.sources.s3[i].bucket.empty()) return Status::InvalidArgument(where + ".bucket: required");
+  }
+  for (size_t i = 0; i < c.sources.directory.size(); ++i) {
+    const std::string where = "sources.directory[" + std::to_string(i) + "]";
+    VIGIL_RETURN_IF_ERROR(check_name(c.sources.directory[i].name, where));
+    if (c.sources.directory[i].directory.empty()) return Status::InvalidArgument(where + ".path: required");
+  }
   return Status::Ok();
 }
 

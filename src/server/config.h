@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "common/status.h"
+#include "ingest/dir_watch.h"
+#include "ingest/s3_source.h"
 
 namespace vigil::server {
 
@@ -62,6 +64,13 @@ struct PipelineConfig {
   std::chrono::milliseconds commit_interval{250};
 };
 
+// Polling sources (docs/polling-sources.md); each keeps its checkpoints in
+// <data_dir>/sources/<name>/, so names are unique.
+struct SourcesConfig {
+  std::vector<S3SourceConfig> s3;          // sources.s3: buckets polled through the S3 API
+  std::vector<DirWatchConfig> directory;   // sources.directory: directory trees of S3-layout drops
+};
+
 struct ServeConfig {
   std::string source_file;  // where it was loaded from (diagnostics)
   std::string data_dir = "./vigil-data";
@@ -70,6 +79,7 @@ struct ServeConfig {
   IngestAuthConfig ingest;
   WalConfig wal;
   PipelineConfig pipeline;
+  SourcesConfig sources;
   // Sections for the other sources (firehose, syslog, watch, s3) are added
   // here and in config.cc's section table.
 

@@ -104,5 +104,49 @@ TEST(ServeConfigTest, TokensFromFilesAndTheEnvironment) {
   ::unsetenv("VIGIL_TEST_INGEST_TOKEN");
 }
 
+TEST(ServeConfigTest, PollingSources) {
+  auto c = ParseServeConfig(R"(
+sources:
+  s3:
+    - name: org-trail
+      bucket: my-cloudtrail
+      prefix: AWSLogs/
+      region: eu-west-1
+      interval_seconds: 120
+      max_input_bytes: 64MiB
+      window: 5000
+  directory:
+    - name: drops
+      path: /var/spool/vigil
+      interval_seconds: 2
+)", "s.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->sources.s3.size(), 1u);
+  const S3SourceConfig& s = c->sources.s3[0];
+  EXPECT_EQ(s.name, "org-trail");
+  EXPECT_EQ(s.bucket, "my-cloudtrail");
+  EXPECT_EQ(s.prefix, "AWSLogs/");
+  EXPECT_EQ(s.s3.region, "eu-west-1");
+  EXPECT_EQ(s.interval_ms, 120'000);
+  EXPECT_EQ(s.max_input_bytes, 64ull << 20);
+  EXPECT_EQ(s.window, 5000u);
+  EXPECT_TRUE(s.s3.credentials.access_key_id.empty());  // taken from AWS_* variables at start
+  ASSERT_EQ(c->sources.directory.size(), 1u);
+  EXPECT_EQ(c->sources.directory[0].directory, "/var/spool/vigil");
+  EXPECT_EQ(c->sources.directory[0].interval_ms, 2000);
+}
+
+TEST(ServeConfigTest, PollingSourceErrorsNameTheKey) {
+  auto err = [](const std::string& yaml) { return ParseServeConfig(yaml, "s.yaml").status().message(); };
+  EXPECT_NE(err("sources: {s3: [{name: a}]}").find("sources.s3[0].bucket: required"), std::string::npos);
+  EXPECT_NE(err("sources: {directory: [{path: /x}, {path: /y}]}").find("sources.directory[1].name: 'directory' is also"),
+            std::string::npos);
+  EXPECT_NE(err("sources: {s3: [{bucket: b, name: ../x}]}").find("sources.s3[0].name"), std::string::npos);
+  EXPECT_NE(err("sources: {s3: [{bucket: b, bukcet: c}]}").find("sources.s3[0].bukcet: unknown key"),
+            std::string::npos);
+  EXPECT_NE(err("sources: {directory: [{path: /x, interval_seconds: 0}]}").find("sources.directory[0].interval_seconds"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace vigil::server
