@@ -1,6 +1,6 @@
 // `vigil serve`: the long-running collector and detector (docs/serve.md).
 //
-//   sources (HTTP ingest) ─► Wal::Accept (durable, then ack) ─► WAL segments
+//   sources (HTTP ingest, syslog, S3, directories) ─► Wal::Accept (durable, then ack) ─► WAL segments
 //     ─► WalSource ─► Pipeline (parse, dedup, detect, store; commits every
 //        commit_interval with the WAL position) ─► Wal::Checkpoint
 //
@@ -23,6 +23,7 @@
 #include "ingest/dir_watch.h"
 #include "ingest/pipeline.h"
 #include "ingest/s3_source.h"
+#include "ingest/syslog_listener.h"
 #include "ingest/wal.h"
 #include "server/config.h"
 #include "server/http_server.h"
@@ -136,6 +137,24 @@ Result<std::vector<std::unique_ptr<PollingSource>>> StartPollingSources(const se
   return sources;
 }
 
+// The `sources.syslog` listeners (docs/serve.md#syslog), each on its own
+// thread, handing batches of messages to `intake`.
+Result<std::vector<std::unique_ptr<SyslogListener>>> StartSyslogListeners(const server::ServeConfig& config,
+                                                                          Intake* intake, MetricsRegistry* metrics) {
+  std::vector<std::unique_ptr<SyslogListener>> listeners;
+  for (SyslogListenerConfig c : config.sources.syslog) {
+    c.warn = [](const std::string& m) { Log(LogLevel::kWarn, m, {{"component", "syslog"}}); };
+    auto l = SyslogListener::Start(c, intake, metrics);
+    if (!l.ok()) return l.status();  // those started stop as `listeners` goes
+    Log(LogLevel::kInfo, "syslog listening",
+        {{"protocol", std::string(SyslogProtocolName(c.protocol))},
+         {"address", c.bind},
+         {"port", std::to_string((*l)->port())}});
+    listeners.push_back(std::move(l).value());
+  }
+  return listeners;
+}
+
 }  // namespace
 
 int RunServe(const ServeOptions& o) {
@@ -245,6 +264,15 @@ int RunServe(const ServeOptions& o) {
     pipeline_thread.join();
     return Fail("cannot start a source", polling.status());
   }
+  auto syslog = StartSyslogListeners(config, wal_ptr, &metrics);
+  if (!syslog.ok()) {
+    for (auto& s : *polling) s->Stop();
+    http.BeginShutdown();
+    http.Stop();
+    (*wal)->Close();
+    pipeline_thread.join();
+    return Fail("cannot start a syslog listener", syslog.status());
+  }
   Log(LogLevel::kInfo, "listening",
       {{"address", config.http.listen},
        {"port", std::to_string(http.port())},
@@ -263,6 +291,8 @@ int RunServe(const ServeOptions& o) {
   if (signal_number)
     Log(LogLevel::kInfo, "shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   for (auto& s : *polling) s->Stop();
+  // Syslog listeners hand what they hold to the log before it closes.
+  for (auto& l : *syslog) l->Stop();
   http.BeginShutdown();
   http.Stop();
   (*wal)->Close();

@@ -582,9 +582,13 @@ void ListenerImpl::RunStream() {
     conns.erase(std::remove_if(conns.begin(), conns.end(), [](const auto& c) { return c->fd < 0; }), conns.end());
   }
 
-  // Stop: what was received goes to the Intake once more; then every socket
-  // closes. A partial LF-framed message counts as complete, as at EOF.
-  for (auto& c : conns) CloseConn(*c, batch, /*eof=*/true);
+  // Stop: what has already arrived is read (one pass, unless the Intake is
+  // refusing), handed to the Intake once more, and every socket closes. A
+  // partial LF-framed message counts as complete, as at EOF.
+  for (auto& c : conns) {
+    if (!paused && !c->handshaking) (void)ReadConn(*c, buf.data(), batch);
+    CloseConn(*c, batch, /*eof=*/true);
+  }
   if (!batch.empty() && !Offer(batch, /*keep=*/false)) {
     CountDropped(batch.messages);
     Warn(config_.source + ": stopping: " + std::to_string(batch.messages) + " messages not accepted");

@@ -96,9 +96,10 @@ class SyslogListener {
 
   // The bound port (the ephemeral one when the config said 0).
   virtual uint16_t port() const = 0;
-  // Offers the pending batch to the Intake once more, closes every socket and
-  // joins the thread. Messages still refused are dropped and counted.
-  // Idempotent.
+  // Reads what connections have already delivered (unless the Intake is
+  // refusing), offers the pending batch to the Intake once more, closes every
+  // socket and joins the thread. Messages still refused are dropped and
+  // counted. Idempotent.
   virtual void Stop() = 0;
   virtual SyslogListenerStats stats() const = 0;
 };

@@ -177,6 +177,42 @@ Fields DirWatchFields(DirWatchConfig* d) {
   return f;
 }
 
+// One `sources.syslog` entry (docs/serve.md#syslog); checked in Validate.
+Fields SyslogFields(SyslogListenerConfig* l) {
+  return {
+      {"protocol", [l](const YAML::Node& n, const std::string& path) -> Status {
+         std::string s;
+         VIGIL_RETURN_IF_ERROR(Scalar(n, path, &s));
+         auto p = ParseSyslogProtocol(s);
+         if (!p.ok()) return p.status().WithContext(path);
+         l->protocol = *p;
+         return Status::Ok();
+       }},
+      {"listen", String(&l->bind)},
+      {"port", Number(&l->port, 0, 65535)},
+      {"name", String(&l->source)},
+      {"tls", Section([l] {
+         return Fields{{"cert_file", String(&l->tls_cert)},
+                       {"key_file", String(&l->tls_key)},
+                       {"client_ca_file", String(&l->tls_client_ca)}};
+       })},
+      {"max_message_bytes", [l](const YAML::Node& n, const std::string& path) -> Status {
+         uint64_t v = 0;
+         VIGIL_RETURN_IF_ERROR(Bytes(&v, 480)(n, path));
+         if (v > (64u << 20)) return Status::InvalidArgument(path + ": at most 64MiB");
+         l->max_message_bytes = v;
+         return Status::Ok();
+       }},
+      {"max_connections", Number(&l->max_connections, 1, 65536)},
+      {"idle_timeout_seconds", [l](const YAML::Node& n, const std::string& path) -> Status {
+         int64_t ms = 0;
+         VIGIL_RETURN_IF_ERROR(SecondsAsMs(&ms, 0, 86400)(n, path));
+         l->idle_timeout_ms = static_cast<int>(ms);
+         return Status::Ok();
+       }},
+  };
+}
+
 // The top-level sections. New sources add a line here.
 Fields TopLevel(ServeConfig* c) {
   return {
@@ -218,7 +254,8 @@ Fields TopLevel(ServeConfig* c) {
       {"sources", Section([c] {
          SourcesConfig* s = &c->sources;
          return Fields{{"s3", SectionList<S3SourceConfig>(&s->s3, S3SourceFields)},
-                       {"directory", SectionList<DirWatchConfig>(&s->directory, DirWatchFields)}};
+                       {"directory", SectionList<DirWatchConfig>(&s->directory, DirWatchFields)},
+                       {"syslog", SectionList<SyslogListenerConfig>(&s->syslog, SyslogFields)}};
        })},
       // Sources added by their own modules go here: firehose, syslog, watch, s3.
   };
@@ -252,6 +289,10 @@ Status Validate(const ServeConfig& c) {
     const std::string where = "sources.directory[" + std::to_string(i) + "]";
     VIGIL_RETURN_IF_ERROR(check_name(c.sources.directory[i].name, where));
     if (c.sources.directory[i].directory.empty()) return Status::InvalidArgument(where + ".path: required");
+  }
+  for (size_t i = 0; i < c.sources.syslog.size(); ++i) {
+    Status st = ValidateSyslogListenerConfig(c.sources.syslog[i]);
+    if (!st.ok()) return st.WithContext("sources.syslog[" + std::to_string(i) + "]");
   }
   return Status::Ok();
 }

@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "ingest/dir_watch.h"
 #include "ingest/s3_source.h"
+#include "ingest/syslog_listener.h"
 
 namespace vigil::server {
 
@@ -64,11 +65,12 @@ struct PipelineConfig {
   std::chrono::milliseconds commit_interval{250};
 };
 
-// Polling sources (docs/polling-sources.md); each keeps its checkpoints in
-// <data_dir>/sources/<name>/, so names are unique.
+// Polling sources (docs/polling-sources.md) keep their checkpoints in
+// <data_dir>/sources/<name>/, so their names are unique.
 struct SourcesConfig {
   std::vector<S3SourceConfig> s3;          // sources.s3: buckets polled through the S3 API
   std::vector<DirWatchConfig> directory;   // sources.directory: directory trees of S3-layout drops
+  std::vector<SyslogListenerConfig> syslog;  // sources.syslog: listeners (docs/serve.md#syslog)
 };
 
 struct ServeConfig {

@@ -59,6 +59,37 @@ pipeline:
   EXPECT_EQ(*c->ResolveTokens(), (std::vector<std::string>{"a", "b"}));
 }
 
+TEST(ServeConfigTest, SyslogListeners) {
+  auto c = ParseServeConfig(R"(
+sources:
+  syslog:
+    - {protocol: udp, port: 5514}
+    - protocol: tls
+      listen: 0.0.0.0
+      port: 6514
+      name: syslog-edge
+      tls: {cert_file: c.pem, key_file: k.pem, client_ca_file: ca.pem}
+      max_message_bytes: 8KiB
+      max_connections: 10
+      idle_timeout_seconds: 0
+)", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->sources.syslog.size(), 2u);
+  const SyslogListenerConfig& udp = c->sources.syslog[0];
+  EXPECT_EQ(udp.protocol, SyslogProtocol::kUdp);
+  EXPECT_EQ(udp.bind, "127.0.0.1");  // loopback unless told otherwise
+  EXPECT_EQ(udp.port, 5514);
+  const SyslogListenerConfig& tls = c->sources.syslog[1];
+  EXPECT_EQ(tls.protocol, SyslogProtocol::kTls);
+  EXPECT_EQ(tls.bind, "0.0.0.0");
+  EXPECT_EQ(tls.source, "syslog-edge");
+  EXPECT_EQ(tls.tls_client_ca, "ca.pem");
+  EXPECT_EQ(tls.max_message_bytes, 8u << 10);
+  EXPECT_EQ(tls.max_connections, 10u);
+  EXPECT_EQ(tls.idle_timeout_ms, 0);
+  EXPECT_TRUE(ParseServeConfig("", "empty.yaml")->sources.syslog.empty());
+}
+
 TEST(ServeConfigTest, ErrorsNameTheFileAndTheKey) {
   struct Case {
     const char* yaml;
@@ -76,6 +107,11 @@ TEST(ServeConfigTest, ErrorsNameTheFileAndTheKey) {
       {"log_format: xml", "log_format"},
       {"http: [1, 2]", "http: expected a mapping"},
       {"a: [", "not valid YAML"},
+      {"sources: {syslog: {port: 1}}", "sources.syslog: expected a list"},
+      {"sources: {syslog: [{protocol: relp}]}", "sources.syslog[0].protocol: syslog protocol 'relp'"},
+      {"sources: {syslog: [{port: 1}, {prot: 2}]}", "sources.syslog[1].prot: unknown key"},
+      {"sources: {syslog: [{protocol: tls, port: 1}]}", "sources.syslog[0]: syslog listener tls"},
+      {"sources: {syslog: [{max_message_bytes: 100}]}", "sources.syslog[0].max_message_bytes: at least 480"},
   };
   for (const Case& k : cases) {
     auto c = ParseServeConfig(k.yaml, "bad.yaml");
