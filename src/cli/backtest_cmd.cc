@@ -10,6 +10,7 @@
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
 #include "formats/record_fields.h"
+#include "ocsf/normalizer.h"
 
 namespace vigil::cli {
 
@@ -28,6 +29,7 @@ Result<Event> RebuildEvent(const StoredEvent& s) {
   e.principal = s.principal;
   e.raw = s.raw;
   e.fields = std::move(fields).value();
+  ocsf::AttachOcsf(&e);
   return e;
 }
 

@@ -33,6 +33,7 @@ struct HuntOptions {
   bool json = false;
   std::string from, to;
   size_t limit = 0;
+  bool ocsf = false;  // print each event's OCSF form instead of the raw record
 };
 int RunHunt(const HuntOptions& options);
 

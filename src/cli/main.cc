@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
   hunt_cmd->add_option("--from", hunt.from, "Events at or after this RFC 3339 time");
   hunt_cmd->add_option("--to", hunt.to, "Events before this RFC 3339 time");
   hunt_cmd->add_option("--limit", hunt.limit, "At most N events (0: all)")->capture_default_str();
+  hunt_cmd->add_flag("--ocsf", hunt.ocsf,
+                     "Print each event's OCSF form (one OCSF JSON object per line with --json); "
+                     "queries may name OCSF fields as ocsf.<attribute> with or without it");
 
   auto* rules_cmd = app.add_subcommand("rules", "Lint and test detection rules");
   rules_cmd->require_subcommand(1);

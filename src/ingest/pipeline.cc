@@ -8,6 +8,7 @@
 #include "common/time.h"
 #include "formats/decompress.h"
 #include "ingest/bounded_queue.h"
+#include "ocsf/normalizer.h"
 
 namespace vigil {
 namespace {
@@ -250,7 +251,12 @@ Result<IngestStats> Pipeline::Run() {
         ++stats.duplicates;
         continue;
       }
-      for (Detector* d : detectors_) d->Process(e, on_match);
+      if (!detectors_.empty()) {
+        // Rules may name `ocsf.` fields; the OCSF form is computed only if
+        // one does (the wrapper is made here, on the thread that frees it).
+        ocsf::AttachOcsf(&e);
+        for (Detector* d : detectors_) d->Process(e, on_match);
+      }
       auto added = writer_->Add(e);
       if (!added.ok()) {
         failure = added.status();
