@@ -2,7 +2,8 @@
 // the parser directly and through content recognition and gzip framing, must
 // yield events, dead letters or an error, never a crash; every event's fields
 // are read, and the record is read again from its raw bytes as `vigil hunt`
-// reads stored records.
+// reads stored records. Every event is normalised to OCSF too (what a rule
+// or hunt naming an `ocsf.` field causes), and the OCSF form is read back.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include "formats/decompress.h"
 #include "formats/parser.h"
 #include "formats/record_fields.h"
+#include "ocsf/normalizer.h"
 
 namespace vigil::fuzz {
 
@@ -24,6 +26,13 @@ struct TouchingSink : ParseSink {
     for (const char* p : paths) (void)e.FirstString(FieldPath(p));
     if (e.fields) e.fields->VisitAllScalars([](const FieldValue&) { return true; });
     (void)RecordFields(e.source_type, e.raw);
+    ocsf::AttachOcsf(&e);
+    if (e.fields) {
+      (void)e.FirstString(FieldPath("ocsf.class_uid"));
+      (void)e.FirstString(FieldPath("ocsf.src_endpoint.ip"));
+      if (const ocsf::Normalized* n = ocsf::NormalizedOf(*e.fields))
+        if (n->class_uid >= 0 && n->json.empty()) __builtin_trap();  // a class always yields a JSON object
+    }
   }
   void OnDeadLetter(DeadLetter&&) override {}
   void OnWarning(std::string_view, std::string_view) override {}
