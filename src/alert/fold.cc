@@ -113,14 +113,21 @@ std::vector<std::pair<int64_t, std::string_view>> AlertFold::SortedEventIds(cons
   return out;
 }
 
+// Only matches (Add(Event, Match)) view strings that stay put for the fold's
+// life (detector.h); a hit's may be a reused variable's, so it never matches.
+AlertFold::Source AlertFold::SourceOf(const Hit& hit, bool by_set) {
+  return by_set ? Source{nullptr, nullptr} : Source{hit.tags, hit.title.data()};
+}
+
 void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain, const std::string* match,
                      bool by_set) {
   const int64_t window = hit.rollup_window_ns > 0 ? hit.rollup_window_ns : kDefaultRollupWindowNs;
   const int64_t bucket = AlertBucketStart(hit.event_time_ns, window);
   AlertKey(&key_, hit.rule_id, hit.entity, bucket);
   const Hash128 alert = HashId128(key_);
-  auto [it, inserted] = index_.try_emplace(alert, deltas_.size());
+  auto [index, inserted] = index_.FindOrInsert(alert, static_cast<uint32_t>(deltas_.size()));
   if (inserted) {
+    sources_.push_back(SourceOf(hit, by_set));
     AlertDelta& d = deltas_.emplace_back();
     d.id = Hex(alert);
     d.rule_id = hit.rule_id;
@@ -131,14 +138,17 @@ void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain
     d.finding_type = hit.finding_type;
     d.bucket_start_ns = bucket;
   }
-  AlertDelta& d = deltas_[it->second];
-  if (!inserted && (hit.severity != d.severity || hit.title != d.title || *hit.tags != d.tags ||
-                    hit.finding_type != d.finding_type) &&
+  AlertDelta& d = deltas_[index];
+  Source& source = sources_[index];
+  if (!inserted && (source.tags != hit.tags || source.title != hit.title.data()) &&
+      (hit.severity != d.severity || hit.title != d.title || *hit.tags != d.tags ||
+       hit.finding_type != d.finding_type) &&
       Larger(hit.severity, hit.title, *hit.tags, hit.finding_type, d)) {
     d.title = hit.title;
     d.severity = hit.severity;
     d.tags = *hit.tags;
     d.finding_type = hit.finding_type;
+    source = SourceOf(hit, by_set);
   }
   // The explanation of the earliest event (ties: the smallest text).
   if ((explain != nullptr || match != nullptr) && (d.match.empty() || hit.event_time_ns <= d.match_time_ns)) {
@@ -184,7 +194,8 @@ void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain
 
 void AlertFold::Clear() {
   deltas_.clear();
-  index_.clear();
+  sources_.clear();
+  index_.Clear();
   seen_.Clear();
   current_event_ = nullptr;
   current_alerts_.clear();

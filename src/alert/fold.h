@@ -114,7 +114,16 @@ class AlertFold {
   std::string_view IdOf(const AlertDelta::IdRef& r) const { return std::string_view(arena_).substr(r.offset, r.size); }
 
   std::vector<AlertDelta> deltas_;
-  std::unordered_map<Hash128, size_t, Hash128Hasher> index_;  // alert key -> deltas_ index
+  // Per delta: the tags list its descriptive fields came from. Matches of one
+  // rule share the rule's list, so a hit pointing at the same list (and the
+  // same title text) needs no field-by-field comparison.
+  struct Source {
+    const std::vector<std::string>* tags;
+    const char* title;
+  };
+  std::vector<Source> sources_;
+  static Source SourceOf(const Hit& hit, bool by_set);
+  Hash128Index index_;  // alert key -> deltas_ index
   Hash128Set seen_;  // (alert, event id) pairs folded through Add(AlertHit)
   // Alerts the current event (Add(Event, Match)) has hit.
   const Event* current_event_ = nullptr;

@@ -18,8 +18,9 @@ inline const std::vector<std::string> kNoTags;
 
 // What a detector says about one event. The alert layer rolls matches up.
 // The descriptive fields view strings of the rule that matched, which the
-// detector keeps alive: a match costs no copy of them, and a sink that keeps
-// them past the call copies them.
+// detector keeps alive and unchanged while it lives: a match costs no copy of
+// them, a sink that keeps them past the detector copies them, and the alert
+// fold recognises matches of one rule by the address of its strings.
 struct Match {
   std::string_view rule_id;
   std::string_view title;
