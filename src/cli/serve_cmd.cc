@@ -26,6 +26,7 @@
 #include "ingest/syslog_listener.h"
 #include "ingest/wal.h"
 #include "server/config.h"
+#include "server/firehose_route.h"
 #include "server/http_server.h"
 #include "server/log.h"
 
@@ -245,11 +246,21 @@ int RunServe(const ServeOptions& o) {
     pipeline_done.store(true);
   });
 
+  std::unique_ptr<FirehoseEndpoint> firehose;  // serves a route of `http`: outlives it
   server::HttpServer http(config, *tokens, wal_ptr, &metrics,
                           [wal_ptr, replay_to] { return wal_ptr->read_seq() >= replay_to; });
   // Further sources (Firehose endpoint, syslog listeners, directory watch, S3
   // polling) are started here, each handing what it receives to wal_ptr
   // (the Intake); HTTP-based ones register routes on http.routes().
+  if (config.firehose.enabled()) {
+    auto route = server::AddFirehoseRoute(http, config, wal_ptr, &metrics);
+    if (!route.ok()) {
+      (*wal)->Close();
+      pipeline_thread.join();
+      return Fail("cannot configure the Firehose endpoint", route.status());
+    }
+    firehose = std::move(route).value();
+  }
   Status started = http.Start();
   if (!started.ok()) {
     (*wal)->Close();

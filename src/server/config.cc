@@ -9,6 +9,8 @@
 #include <map>
 #include <sstream>
 
+#include "formats/parser.h"
+
 namespace vigil::server {
 namespace {
 
@@ -257,7 +259,15 @@ Fields TopLevel(ServeConfig* c) {
                        {"directory", SectionList<DirWatchConfig>(&s->directory, DirWatchFields)},
                        {"syslog", SectionList<SyslogListenerConfig>(&s->syslog, SyslogFields)}};
        })},
-      // Sources added by their own modules go here: firehose, syslog, watch, s3.
+      {"firehose", Section([c] {
+         FirehoseSourceConfig* f = &c->firehose;
+         return Fields{{"access_keys", StringList(&f->access_keys)},
+                       {"access_key_env", String(&f->access_key_env)},
+                       {"path", String(&f->path)},
+                       {"parser", String(&f->parser)},
+                       {"max_record_bytes", Bytes(&f->max_record_bytes, 1024)}};
+       })},
+      // Sources added by their own modules go here.
   };
 }
 
@@ -294,6 +304,11 @@ Status Validate(const ServeConfig& c) {
     Status st = ValidateSyslogListenerConfig(c.sources.syslog[i]);
     if (!st.ok()) return st.WithContext("sources.syslog[" + std::to_string(i) + "]");
   }
+  if (c.firehose.path.empty() || c.firehose.path[0] != '/' || c.firehose.path == "/api/v1/ingest")
+    return Status::InvalidArgument("firehose.path: expected a path of its own starting with '/', got '" +
+                                   c.firehose.path + "'");
+  if (!c.firehose.parser.empty() && ParserRegistry::Default().Find(c.firehose.parser) == nullptr)
+    return Status::InvalidArgument("firehose.parser: no log type named '" + c.firehose.parser + "'");
   return Status::Ok();
 }
 
@@ -357,6 +372,22 @@ Result<std::vector<std::string>> ServeConfig::ResolveTokens() const {
   if (!ingest.token_env.empty()) {
     const char* v = std::getenv(ingest.token_env.c_str());
     if (!v || !*v) return Status::NotFound("ingest.token_env: environment variable " + ingest.token_env + " is not set");
+    out.emplace_back(v);
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> FirehoseSourceConfig::ResolveKeys() const {
+  std::vector<std::string> out;
+  for (const std::string& k : access_keys) {
+    if (k.empty()) return Status::InvalidArgument("firehose.access_keys: an empty key accepts nothing; remove it");
+    out.push_back(k);
+  }
+  if (!access_key_env.empty()) {
+    const char* v = std::getenv(access_key_env.c_str());
+    if (!v || !*v) {
+      return Status::NotFound("firehose.access_key_env: environment variable " + access_key_env + " is not set");
+    }
     out.emplace_back(v);
   }
   return out;

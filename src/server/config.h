@@ -73,6 +73,19 @@ struct SourcesConfig {
   std::vector<SyslogListenerConfig> syslog;  // sources.syslog: listeners (docs/serve.md#syslog)
 };
 
+// The Amazon Data Firehose HTTP endpoint (docs/firehose.md); served on the
+// HTTP listener when an access key is configured.
+struct FirehoseSourceConfig {
+  std::vector<std::string> access_keys;  // the stream's access key(s)
+  std::string access_key_env;            // an environment variable holding one key
+  std::string path = "/api/v1/firehose";
+  std::string parser;                    // one parser for every record; empty: recognised
+  uint64_t max_record_bytes = 4ull << 20;
+  bool enabled() const { return !access_keys.empty() || !access_key_env.empty(); }
+  // The keys from `access_keys` and `access_key_env`.
+  Result<std::vector<std::string>> ResolveKeys() const;
+};
+
 struct ServeConfig {
   std::string source_file;  // where it was loaded from (diagnostics)
   std::string data_dir = "./vigil-data";
@@ -82,6 +95,7 @@ struct ServeConfig {
   WalConfig wal;
   PipelineConfig pipeline;
   SourcesConfig sources;
+  FirehoseSourceConfig firehose;
   // Sections for the other sources (firehose, syslog, watch, s3) are added
   // here and in config.cc's section table.
 

@@ -218,7 +218,7 @@ bool FirehoseEndpoint::Authenticate(std::string_view key) const {
   return match;
 }
 
-FirehoseResponse FirehoseEndpoint::Reply(int status, std::string_view request_id, std::string_view error) const {
+FirehoseResponse FirehoseEndpoint::Respond(int status, std::string_view request_id, std::string_view error) const {
   FirehoseResponse r;
   r.status = status;
   r.headers.emplace_back("Content-Type", "application/json");
@@ -241,37 +241,37 @@ FirehoseResponse FirehoseEndpoint::Handle(std::string_view method, const HttpHea
                                           std::string_view peer) {
   const std::string* id_header = FindHeader(headers, kRequestIdHeader);
   std::string_view request_id = id_header ? std::string_view(*id_header) : std::string_view();
-  if (method != "POST") return Reply(405, request_id, "Firehose delivers with POST");
+  if (method != "POST") return Respond(405, request_id, "Firehose delivers with POST");
   const std::string* key = FindHeader(headers, kAccessKeyHeader);
-  if (key == nullptr) return Reply(401, request_id, fmt::format("missing {} header", kAccessKeyHeader));
-  if (!Authenticate(*key)) return Reply(401, request_id, "invalid access key");
+  if (key == nullptr) return Respond(401, request_id, fmt::format("missing {} header", kAccessKeyHeader));
+  if (!Authenticate(*key)) return Respond(401, request_id, "invalid access key");
 
   FirehoseDelivery delivery;
   FirehoseError error{500, ""};
   if (!ParseFirehoseDelivery(config_, headers, body, peer, &delivery, &error)) {
     CountDropped(error.status == 413 ? "too_large" : "malformed", delivery.body_records);
-    return Reply(error.status, delivery.request_id, error.message);
+    return Respond(error.status, delivery.request_id, error.message);
   }
   const uint64_t n = delivery.records.size();
-  if (n == 0) return Reply(200, delivery.request_id, "");
+  if (n == 0) return Respond(200, delivery.request_id, "");
   Status s = intake_->Accept(std::move(delivery.records));
   if (s.ok()) {
     if (received_ != nullptr) received_->Inc(n);
-    return Reply(200, delivery.request_id, "");
+    return Respond(200, delivery.request_id, "");
   }
   switch (s.code()) {
     case StatusCode::kUnavailable:
       CountDropped("overload", n);
-      return Reply(503, delivery.request_id, s.message());
+      return Respond(503, delivery.request_id, s.message());
     case StatusCode::kLimitExceeded:
       CountDropped("too_large", n);
-      return Reply(413, delivery.request_id, s.message());
+      return Respond(413, delivery.request_id, s.message());
     case StatusCode::kInvalidArgument:
       CountDropped("malformed", n);
-      return Reply(400, delivery.request_id, s.message());
+      return Respond(400, delivery.request_id, s.message());
     default:
       CountDropped("error", n);
-      return Reply(500, delivery.request_id, s.message());
+      return Respond(500, delivery.request_id, s.message());
   }
 }
 

@@ -123,10 +123,14 @@ class FirehoseEndpoint {
   // SHA-256 digests, every configured key each time.
   bool Authenticate(std::string_view key) const;
 
+  // A response in Firehose's format (counted in the request metrics), for a
+  // server that refuses a request before Handle sees it (e.g. a body over its
+  // size limit): `error` empty for success.
+  FirehoseResponse Respond(int status, std::string_view request_id, std::string_view error) const;
+
  private:
   FirehoseEndpoint(FirehoseConfig config, Intake* intake, MetricsRegistry* metrics,
                    std::function<int64_t()> now_ms);
-  FirehoseResponse Reply(int status, std::string_view request_id, std::string_view error) const;
   void CountDropped(std::string_view reason, uint64_t n);
 
   FirehoseConfig config_;

@@ -104,7 +104,7 @@ HttpServer::HttpServer(const ServeConfig& config, std::vector<std::string> token
                   HandleIngest(req, res, reader);
                 });
   server_->set_error_handler([this](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 413) {
+    if (res.status == 413 && res.body.empty()) {  // refused by cpp-httplib before a handler answered
       metrics_->GetCounter(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
                            {{"source", "http"}, {"reason", "too_large"}}).Inc();
       res.set_content(JsonObject().Str("error", "request body is larger than http.max_body_bytes (" +
