@@ -133,7 +133,13 @@ Status HttpServer::Start() {
                              " (address in use, or not an address of this machine)");
     port_ = config_.http.port;
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    listener_done_.store(true);
+  });
+  // Stop before the listener runs would be lost (cpp-httplib's stop() only
+  // acts on a running server), leaving Stop waiting for ever.
+  while (!server_->is_running() && !listener_done_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   return Status::Ok();
 }
 

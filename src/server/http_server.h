@@ -72,6 +72,7 @@ class HttpServer {
   std::thread thread_;
   int port_ = 0;
   std::atomic<bool> shutting_down_{false};
+  std::atomic<bool> listener_done_{false};
   std::atomic<uint64_t> request_seq_{0};
 
   Counter* received_records_;
