@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "ingest/test_sockets.h"
 #include "run_vigil.h"
 
 namespace {
@@ -26,32 +27,9 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using vigil::testing::Vigil;
 
-sockaddr_in Loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
-
-// A port free right now (the kernel's pick for an ephemeral bind).
-uint16_t FreePort(int type) {
-  int fd = socket(AF_INET, type, 0);
-  sockaddr_in a = Loopback(0);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-int TryConnect(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = Loopback(port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return fd;
-  close(fd);
-  return -1;
-}
+using vigil::testing::FreePort;
+using vigil::testing::Loopback;
+using vigil::testing::TryConnect;
 
 // GET path over plain HTTP/1.0; the whole response ("" when unreachable).
 std::string HttpGet(uint16_t port, const std::string& path) {

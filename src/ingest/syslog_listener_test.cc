@@ -1,6 +1,7 @@
 // Listeners on 127.0.0.1 ephemeral ports feeding a fake Intake: real sockets,
 // real TLS (a self-signed certificate made here with the OpenSSL API).
 #include "ingest/syslog_listener.h"
+#include "ingest/test_sockets.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -84,28 +85,15 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit 
   return done();
 }
 
-sockaddr_in Loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
+using testing::Loopback;
 
 int Connect(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a = Loopback(port);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+  int fd = testing::TryConnect(port);
+  EXPECT_GE(fd, 0) << std::strerror(errno);
   return fd;
 }
 
-void SendAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    ASSERT_GT(n, 0) << std::strerror(errno);
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-}
+void SendAll(int fd, std::string_view data) { ASSERT_TRUE(testing::SendAll(fd, data)) << std::strerror(errno); }
 
 // True once the server closed the connection (recv sees EOF or a reset).
 bool ClosedByServer(int fd, std::chrono::milliseconds limit = 5s) {
