@@ -15,8 +15,16 @@ enum class Split { kHostPort, kRequest };
 struct Derived {
   std::string_view from;  // the line's own column
   Split split;
-  std::vector<std::string> names;  // 2 for kHostPort, 3 for kRequest
+  std::vector<std::string> names;  // 2 for kHostPort, kRequestNames for kRequest
 };
+
+// What `request` ("GET https://host:443/path?q HTTP/1.1") is cut into: verb,
+// URL and protocol, then the URL's host, port, path, query (without `?`) and
+// request target (path and query, as the server saw them).
+std::vector<std::string> RequestNames() {
+  return {"request_verb", "request_url",   "request_proto", "request_host",
+          "request_port", "request_path", "request_query", "request_uri"};
+}
 
 // One log shape: its own columns in order, the columns derived from them, the
 // fewest fields a line must have, and the columns that name resources.
@@ -73,7 +81,7 @@ const Layout& AlbAccess() {
                              "conn_trace_id"},
                             {{"client:port", Split::kHostPort, {"client_ip", "client_port"}},
                              {"target:port", Split::kHostPort, {"target_ip", "target_port"}},
-                             {"request", Split::kRequest, {"request_verb", "request_url", "request_proto"}}},
+                             {"request", Split::kRequest, RequestNames()}},
                             13, {"elb", "target_group_arn", "target:port"}));
   return *l;
 }
@@ -127,7 +135,7 @@ const Layout& ClassicAccess() {
                   "request", "user_agent", "ssl_cipher", "ssl_protocol"},
                  {{"client:port", Split::kHostPort, {"client_ip", "client_port"}},
                   {"backend:port", Split::kHostPort, {"backend_ip", "backend_port"}},
-                  {"request", Split::kRequest, {"request_verb", "request_url", "request_proto"}}},
+                  {"request", Split::kRequest, RequestNames()}},
                  12, {"elb", "backend:port"}));
   return *l;
 }
@@ -185,6 +193,32 @@ void SplitRequest(std::string_view s, std::string_view* verb, std::string_view* 
 
 std::string_view OrDash(std::string_view s) { return s.empty() ? std::string_view("-") : s; }
 
+// An absolute URL ("https://host:443/path?q", as the load balancer logs it)
+// into host, port, path, query and request target. A URL without a scheme is
+// taken as a request target; `-` (a request that did not parse) stays whole.
+struct UrlParts {
+  std::string_view host, port, path, query, target;
+};
+
+UrlParts SplitUrl(std::string_view url) {
+  UrlParts u;
+  if (url == "-") return u;
+  std::string_view rest = url;
+  if (size_t scheme = url.find("://"); scheme != std::string_view::npos) {
+    rest = url.substr(scheme + 3);
+    size_t end = rest.find_first_of("/?");
+    std::string_view authority = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end);
+    SplitHostPort(authority, &u.host, &u.port);
+    if (u.port == "-") u.port = {};
+  }
+  u.target = rest;
+  size_t q = rest.find('?');
+  u.path = rest.substr(0, q);
+  if (q != std::string_view::npos) u.query = rest.substr(q + 1);
+  return u;
+}
+
 class AlbParser final : public Parser {
  public:
   explicit AlbParser(const InputLimits& limits) : limits_(limits) {}
@@ -224,9 +258,9 @@ class AlbParser final : public Parser {
                                   fields.push_back(OrDash(b));
                                 } else {
                                   SplitRequest(from, &a, &b, &c);
-                                  fields.push_back(OrDash(a));
-                                  fields.push_back(OrDash(b));
-                                  fields.push_back(OrDash(c));
+                                  const UrlParts u = SplitUrl(b);
+                                  for (std::string_view part : {a, b, c, u.host, u.port, u.path, u.query, u.target})
+                                    fields.push_back(OrDash(part));
                                 }
                               }
                               Event ev;

@@ -89,6 +89,13 @@ Result<std::shared_ptr<const FieldResolver>> RecordFields(std::string_view sourc
     if (!st.ok()) return st;
     return Status::InvalidArgument(std::string(source_type) + " record does not parse: " + one.problem);
   }
+  // Route 53 Resolver records answer the names their parser derives too.
+  if (source_type == kRoute53Resolver) {
+    Event ev;
+    std::string warning;
+    VIGIL_RETURN_IF_ERROR(BuildRoute53ResolverEvent(raw, 0, InputLimits{}, &ev, &warning));
+    return ev.fields;
+  }
   return ParseJsonFields(raw);
 }
 

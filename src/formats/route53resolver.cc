@@ -2,6 +2,7 @@
 
 #include <iterator>
 
+#include "event/derived_fields.h"
 #include "formats/json_records.h"
 
 namespace vigil {
@@ -9,6 +10,7 @@ namespace {
 
 const FieldPath kTime[] = {FieldPath("query_timestamp")};
 const FieldPath kAccount("account_id");
+const FieldPath kQueryName("query_name");
 const FieldPath kPrincipals[] = {FieldPath("srcids.instance"), FieldPath("srcaddr")};
 const FieldPath kResources[] = {FieldPath("srcids.instance"), FieldPath("srcids.resolver_endpoint"),
                                 FieldPath("vpc_id")};
@@ -46,6 +48,14 @@ class Route53ResolverParser final : public Parser {
 Status BuildRoute53ResolverEvent(std::string_view raw, int64_t ingest_time_ns, const InputLimits& limits, Event* ev,
                                  std::string* time_warning) {
   VIGIL_RETURN_IF_ERROR(StartJsonEvent(raw, kRoute53Resolver, ingest_time_ns, limits, ev));
+  // Rules and hunts name domains without the root's trailing dot
+  // (`example.com`), which the log writes (`example.com.`).
+  std::string domain = ev->FirstString(kQueryName);
+  if (!domain.empty()) {
+    if (domain.back() == '.') domain.pop_back();
+    ev->fields = std::make_shared<DerivedFields>(
+        std::move(ev->fields), std::vector<std::pair<std::string, std::string>>{{"query_domain", std::move(domain)}});
+  }
   SetEventTime(kTime, ev, time_warning);
   ev->id = ContentId(kRoute53Resolver, raw);
   ev->account = ev->FirstString(kAccount);

@@ -4,7 +4,8 @@
 // `firewall_rule_group_id`, `firewall_domain_list_id`) when a rule matched.
 //
 // Each record is an Event whose fields are the record's JSON paths
-// (`query_name`, `rcode`, `answers.Rdata`, `srcids.instance`...):
+// (`query_name`, `rcode`, `answers.Rdata`, `srcids.instance`...), plus
+// `query_domain`, the query name without its trailing dot (event/derived_fields.h):
 //   id:        ContentId("route53resolver", record) (query logs carry no id).
 //   time:      query_timestamp, else ingest time with a warning.
 //   account:   account_id.

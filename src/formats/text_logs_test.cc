@@ -60,7 +60,7 @@ std::string Summary(const Collect& c) {
     if (const auto* d = dynamic_cast<const DelimitedFields*>(e.fields.get())) {
       out += DelimitedSummary(*d);
     } else {
-      for (const char* path : {"query_name", "query_type", "rcode", "answers.Rdata", "srcaddr", "srcids.instance",
+      for (const char* path : {"query_name", "query_domain", "query_type", "rcode", "answers.Rdata", "srcaddr", "srcids.instance",
                                "firewall_rule_action", "firewall_domain_list_id"}) {
         std::string v = Field(e, path);
         if (!v.empty()) out += std::string(" ") + path + "=" + v;

@@ -61,6 +61,8 @@ class SigmaFilter {
   const std::string& logsource_product() const { return logsource_product_; }
   const std::string& logsource_service() const { return logsource_service_; }
   const std::string& logsource_category() const { return logsource_category_; }
+  // As SigmaRule::logsource_notes(): what the filter's logsource cannot answer.
+  const std::vector<std::string>& logsource_notes() const { return logsource_notes_; }
 
   // Internal: the compiled selection and condition.
   const sigma_internal::Detection& detection() const { return *detection_; }
@@ -72,6 +74,7 @@ class SigmaFilter {
   std::string id_, title_, description_;
   std::vector<std::string> rules_;
   std::string logsource_product_, logsource_service_, logsource_category_;
+  std::vector<std::string> logsource_notes_;
   std::unique_ptr<sigma_internal::Detection> detection_;
 };
 

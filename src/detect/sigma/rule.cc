@@ -18,6 +18,7 @@
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "detect/sigma/filter.h"
+#include "detect/sigma/logsource_map.h"
 #include "detect/cloudwatch/filter_pattern.h"
 #include "detect/correlation/internal/parse.h"
 #include "detect/sigma/internal/detection.h"
@@ -93,6 +94,35 @@ std::string Wrap(std::string_view value, bool lead, bool trail) {
 }
 
 bool IsPlainScalar(const YAML::Node& n) { return n.IsScalar() && n.Tag() == "?"; }
+
+// Reads a rule's field names through its logsource's mapping (LogsourceMap)
+// and notes the names its log type cannot answer, for `vigil rules lint`.
+class FieldMapper {
+ public:
+  explicit FieldMapper(const LogsourceMapping* m) : m_(m) {}
+
+  // The path that a Sigma field name reads on the rule's log type.
+  std::string Field(const std::string& name) {
+    if (const FieldMapping* fm = Mapping(name)) return fm->field;
+    if (m_ && m_->maps_fields && !name.empty() && !m_->IsLogField(name))
+      Note("field `" + name + "` has no mapping for " + m_->Describe() + " and is not a field of log type " +
+           m_->log_type + ", so it never has a value there");
+    return name;
+  }
+  const FieldMapping* Mapping(const std::string& name) const {
+    if (!m_ || !m_->maps_fields) return nullptr;
+    auto it = m_->fields.find(name);
+    return it == m_->fields.end() ? nullptr : &it->second;
+  }
+  void Note(std::string note) {
+    if (std::find(notes_.begin(), notes_.end(), note) == notes_.end()) notes_.push_back(std::move(note));
+  }
+  std::vector<std::string> TakeNotes() { return std::move(notes_); }
+
+ private:
+  const LogsourceMapping* m_;
+  std::vector<std::string> notes_;
+};
 
 struct Modifiers {
   enum class Position { kNone, kContains, kStartsWith, kEndsWith } position = Position::kNone;
@@ -339,7 +369,7 @@ Result<ValueMatcher> CompileText(const std::string& text, const YAML::Node& v, c
 }
 
 Result<ValueMatcher> CompileValue(const YAML::Node& v, const Modifiers& m, bool keyword, const std::string& key,
-                                  const SigmaParseOptions& options) {
+                                  const SigmaParseOptions& options, FieldMapper* mapper) {
   if (v.IsNull()) {
     if (m.type != Modifiers::Type::kPlain || m.position != Modifiers::Position::kNone || keyword || m.neq ||
         !m.transforms.empty())
@@ -349,6 +379,10 @@ Result<ValueMatcher> CompileValue(const YAML::Node& v, const Modifiers& m, bool 
     return vm;
   }
   if (!v.IsScalar()) return Invalid("`" + key + "`: values must be scalars or a list of scalars");
+  if (m.type == Modifiers::Type::kFieldRef) {  // the referenced name reads the log type's field too
+    const std::string ref = mapper->Field(v.Scalar());
+    return CompileText(ref, YAML::Node(ref), m, keyword, key);
+  }
   if (!m.expand) return CompileText(v.Scalar(), v, m, keyword, key);
   auto texts = sigma_internal::ExpandPlaceholders(v.Scalar(), options.placeholders);
   if (!texts.ok()) return texts.status().WithContext("`" + key + "`");
@@ -368,7 +402,8 @@ Result<ValueMatcher> CompileValue(const YAML::Node& v, const Modifiers& m, bool 
   return any;
 }
 
-Result<FieldMatcher> CompileField(const std::string& key, const YAML::Node& value, const SigmaParseOptions& options) {
+Result<FieldMatcher> CompileField(const std::string& key, const YAML::Node& value, const SigmaParseOptions& options,
+                                  FieldMapper* mapper) {
   FieldMatcher fm;
   fm.display = key;
   std::vector<std::string> parts;
@@ -379,9 +414,19 @@ Result<FieldMatcher> CompileField(const std::string& key, const YAML::Node& valu
     if (bar == std::string::npos) break;
     start = bar + 1;
   }
-  const std::string field = parts.front();
+  const std::string sigma_field = parts.front();
+  const std::string field = mapper->Field(sigma_field);
   parts.erase(parts.begin());
   VIGIL_ASSIGN_OR_RETURN(Modifiers m, ParseModifiers(parts, key));
+  // Values the log writes differently (`action: allow` is ACCEPT in a flow
+  // log) are rewritten when written plainly; with a modifier they are
+  // compared as written.
+  const FieldMapping* mapping = mapper->Mapping(sigma_field);
+  const bool map_values = mapping && !mapping->values.empty() && m.type == Modifiers::Type::kPlain &&
+                          m.position == Modifiers::Position::kNone && m.transforms.empty() && !m.expand;
+  if (mapping && !mapping->values.empty() && !map_values)
+    mapper->Note("`" + key + "`: values are compared as written; only plain values of `" + sigma_field +
+                 "` are rewritten to the values the log writes");
   fm.keyword = field.empty();
   if (fm.keyword && m.type != Modifiers::Type::kPlain && m.type != Modifiers::Type::kRe)
     return Invalid("`" + key + "`: a keyword search needs a field name for this modifier");
@@ -398,19 +443,23 @@ Result<FieldMatcher> CompileField(const std::string& key, const YAML::Node& valu
   } else {
     items.push_back(value);
   }
-  for (const YAML::Node& item : items) {
-    VIGIL_ASSIGN_OR_RETURN(ValueMatcher vm, CompileValue(item, m, fm.keyword, key, options));
+  for (YAML::Node item : items) {
+    if (map_values && item.IsScalar()) {
+      auto it = mapping->values.find(ToLower(item.Scalar()));
+      if (it != mapping->values.end()) item = YAML::Node(it->second);
+    }
+    VIGIL_ASSIGN_OR_RETURN(ValueMatcher vm, CompileValue(item, m, fm.keyword, key, options, mapper));
     fm.values.push_back(std::move(vm));
   }
   return fm;
 }
 
 Result<std::vector<FieldMatcher>> CompileMap(const YAML::Node& map, const std::string& name,
-                                             const SigmaParseOptions& options) {
+                                             const SigmaParseOptions& options, FieldMapper* mapper) {
   std::vector<FieldMatcher> out;
   for (const auto& kv : map) {
     if (!kv.first.IsScalar()) return Invalid("search identifier `" + name + "`: field names must be strings");
-    auto fm = CompileField(kv.first.Scalar(), kv.second, options);
+    auto fm = CompileField(kv.first.Scalar(), kv.second, options, mapper);
     if (!fm.ok()) return fm.status().WithContext("search identifier `" + name + "`");
     out.push_back(std::move(fm).value());
   }
@@ -418,16 +467,17 @@ Result<std::vector<FieldMatcher>> CompileMap(const YAML::Node& map, const std::s
   return out;
 }
 
-Result<Selection> CompileSelection(const std::string& name, const YAML::Node& node, const SigmaParseOptions& options) {
+Result<Selection> CompileSelection(const std::string& name, const YAML::Node& node, const SigmaParseOptions& options,
+                                   FieldMapper* mapper) {
   Selection sel;
   sel.name = name;
   if (node.IsMap()) {
-    VIGIL_ASSIGN_OR_RETURN(auto alt, CompileMap(node, name, options));
+    VIGIL_ASSIGN_OR_RETURN(auto alt, CompileMap(node, name, options, mapper));
     sel.alternatives.push_back(std::move(alt));
     return sel;
   }
   if (node.IsScalar()) {
-    auto fm = CompileField("", node, options);
+    auto fm = CompileField("", node, options, mapper);
     if (!fm.ok()) return fm.status().WithContext("search identifier `" + name + "`");
     sel.alternatives.push_back({std::move(fm).value()});
     return sel;
@@ -445,13 +495,13 @@ Result<Selection> CompileSelection(const std::string& name, const YAML::Node& no
   }
   if (maps && scalars) return Invalid("search identifier `" + name + "` mixes keywords and mappings");
   if (scalars) {
-    auto fm = CompileField("", node, options);
+    auto fm = CompileField("", node, options, mapper);
     if (!fm.ok()) return fm.status().WithContext("search identifier `" + name + "`");
     sel.alternatives.push_back({std::move(fm).value()});
     return sel;
   }
   for (const YAML::Node& item : node) {
-    VIGIL_ASSIGN_OR_RETURN(auto alt, CompileMap(item, name, options));
+    VIGIL_ASSIGN_OR_RETURN(auto alt, CompileMap(item, name, options, mapper));
     sel.alternatives.push_back(std::move(alt));
   }
   return sel;
@@ -502,6 +552,7 @@ namespace {
 // Compiles a `detection:` block (or a filter's `filter:` block, whose `rules`
 // key is skipped) into selections and a condition.
 Result<std::unique_ptr<Detection>> CompileDetectionBlock(const YAML::Node& block, const SigmaParseOptions& options,
+                                                         FieldMapper* mapper,
                                                          bool is_filter) {
   // Gather identifiers and conditions first, so that deprecated aggregations
   // are reported as such before anything else.
@@ -547,7 +598,7 @@ Result<std::unique_ptr<Detection>> CompileDetectionBlock(const YAML::Node& block
 
   auto det = std::make_unique<Detection>();
   for (auto& [name, node] : idents) {
-    VIGIL_ASSIGN_OR_RETURN(Selection sel, CompileSelection(name, node, options));
+    VIGIL_ASSIGN_OR_RETURN(Selection sel, CompileSelection(name, node, options, mapper));
     det->selections.push_back(std::move(sel));
   }
   std::vector<CondNode> roots;
@@ -622,6 +673,18 @@ std::vector<YAML::Node> LoadDocuments(std::string_view yaml_text) {
   return docs;
 }
 
+// The mapping entry of a logsource (null when the map has none); a logsource
+// that no AWS log carries is unsupported.
+Result<const LogsourceMapping*> FindLogsource(const SigmaParseOptions& options, const std::string& product,
+                                              const std::string& category, const std::string& service) {
+  const LogsourceMap& map = options.logsources ? *options.logsources : LogsourceMap::Builtin();
+  const LogsourceMapping* m = map.Find(product, category, service);
+  if (m && !m->unsupported.empty())
+    return Status::Unsupported("logsource " + m->Describe() + ": " + m->unsupported +
+                               "; no log type vigil reads carries it (docs/rule-authoring.md, Logsources)");
+  return m;
+}
+
 Status TooLarge(size_t size) {
   return Status::LimitExceeded("rule file of " + std::to_string(size) + " bytes exceeds " +
                                std::to_string(SigmaRule::kMaxRuleBytes) + " bytes");
@@ -631,8 +694,12 @@ Status TooLarge(size_t size) {
 
 class SigmaRuleParser {
  public:
+  // `also_map`: field names outside the detection (a translated
+  // aggregation's group-by and field) to read through the rule's logsource
+  // mapping too; rewritten in place.
   static Result<std::shared_ptr<const SigmaRule>> FromYaml(const std::vector<YAML::Node>& docs,
-                                                           const SigmaParseOptions& options);
+                                                           const SigmaParseOptions& options,
+                                                           std::vector<std::string*> also_map = {});
   static Result<std::shared_ptr<const SigmaFilter>> FilterFromYaml(const YAML::Node& root,
                                                                    const SigmaParseOptions& options);
 };
@@ -643,7 +710,8 @@ SigmaFilter::SigmaFilter() = default;
 SigmaFilter::~SigmaFilter() = default;
 
 Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::vector<YAML::Node>& docs,
-                                                                   const SigmaParseOptions& options) {
+                                                                   const SigmaParseOptions& options,
+                                                                   std::vector<std::string*> also_map) {
   if (docs.empty()) return Invalid("not a Sigma rule: the file holds no YAML document");
   if (docs.size() > 1)
     return Status::Unsupported(
@@ -694,6 +762,12 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
   }
   VIGIL_RETURN_IF_ERROR(
       ReadLogsource(root, &rule->logsource_product_, &rule->logsource_service_, &rule->logsource_category_));
+  VIGIL_ASSIGN_OR_RETURN(const LogsourceMapping* logsource,
+                         FindLogsource(options, rule->logsource_product_, rule->logsource_category_,
+                                       rule->logsource_service_));
+  if (logsource) rule->log_type_ = logsource->log_type;
+  FieldMapper mapper(logsource);
+  for (std::string* name : also_map) *name = mapper.Field(*name);
   VIGIL_ASSIGN_OR_RETURN(std::string window, YamlString(root, "rollup_window"));
   if (!window.empty()) {
     auto ns = ParseDuration(window);
@@ -716,7 +790,8 @@ Result<std::shared_ptr<const SigmaRule>> SigmaRuleParser::FromYaml(const std::ve
     rule->detection_ = std::make_unique<sigma_internal::Detection>();
     return std::shared_ptr<const SigmaRule>(std::move(rule));
   }
-  VIGIL_ASSIGN_OR_RETURN(rule->detection_, CompileDetectionBlock(detection, options, /*is_filter=*/false));
+  VIGIL_ASSIGN_OR_RETURN(rule->detection_, CompileDetectionBlock(detection, options, &mapper, /*is_filter=*/false));
+  rule->logsource_notes_ = mapper.TakeNotes();
   return std::shared_ptr<const SigmaRule>(std::move(rule));
 }
 
@@ -731,13 +806,17 @@ Result<std::shared_ptr<const SigmaFilter>> SigmaRuleParser::FilterFromYaml(const
   if (!root["logsource"] || root["logsource"].IsNull())
     return Invalid("filter has no `logsource` (Sigma filters specification, Log source)");
   VIGIL_RETURN_IF_ERROR(ReadLogsource(root, &f->logsource_product_, &f->logsource_service_, &f->logsource_category_));
+  VIGIL_ASSIGN_OR_RETURN(const LogsourceMapping* logsource,
+                         FindLogsource(options, f->logsource_product_, f->logsource_category_, f->logsource_service_));
+  FieldMapper mapper(logsource);
   const YAML::Node block = root["filter"];
   if (!block.IsMap()) return Invalid("`filter` must be a mapping of `rules`, search identifiers and a condition");
   VIGIL_ASSIGN_OR_RETURN(f->rules_, YamlStringList(block, "rules"));
   if (f->rules_.empty()) return Invalid("filter has no `rules`: list the ids or names of the rules it applies to");
   for (const std::string& r : f->rules_)
     if (r.empty()) return Invalid("filter `rules` lists an empty rule reference");
-  VIGIL_ASSIGN_OR_RETURN(f->detection_, CompileDetectionBlock(block, options, /*is_filter=*/true));
+  VIGIL_ASSIGN_OR_RETURN(f->detection_, CompileDetectionBlock(block, options, &mapper, /*is_filter=*/true));
+  f->logsource_notes_ = mapper.TakeNotes();
   return std::shared_ptr<const SigmaFilter>(std::move(f));
 }
 
@@ -912,7 +991,10 @@ Result<std::vector<SigmaDocument>> TranslateAggregation(const YAML::Node& root, 
   base["id"] = id + ":base";
   base["title"] = title + " (base rule)";
   base.remove("name");
-  VIGIL_ASSIGN_OR_RETURN(std::shared_ptr<const SigmaRule> base_rule, SigmaRuleParser::FromYaml({base}, options));
+  // The counted field and the group-by read the log type's fields, as the
+  // base rule's detection does.
+  VIGIL_ASSIGN_OR_RETURN(std::shared_ptr<const SigmaRule> base_rule,
+                         SigmaRuleParser::FromYaml({base}, options, {&agg.field, &agg.group_by}));
 
   YAML::Node corr = YAML::Clone(root);
   corr.remove("detection");

@@ -29,6 +29,7 @@
 namespace vigil {
 
 class FilterPattern;
+class LogsourceMap;
 
 namespace sigma_internal {
 struct Detection;
@@ -41,6 +42,10 @@ struct SigmaParseOptions {
   // the percent signs). Each value is Sigma text: wildcards and escapes apply.
   // A value using a placeholder not listed here makes the rule unsupported.
   std::map<std::string, std::vector<std::string>> placeholders;
+  // How logsources select log types and map field names
+  // (detect/sigma/logsource_map.h); null: the built-in map. Must outlive the
+  // parse.
+  const LogsourceMap* logsources = nullptr;
 };
 
 class SigmaRule {
@@ -98,6 +103,13 @@ class SigmaRule {
   const std::string& logsource_product() const { return logsource_product_; }
   const std::string& logsource_service() const { return logsource_service_; }
   const std::string& logsource_category() const { return logsource_category_; }
+  // The log type (Event::source_type) the logsource selects through the
+  // logsource map; "" when the map has no entry (the rule runs on every type).
+  const std::string& log_type() const { return log_type_; }
+  // Field names the rule uses that its log type cannot answer (no mapping
+  // and not a field of the log type), and values compared as written; `vigil
+  // rules lint` reports them as warnings.
+  const std::vector<std::string>& logsource_notes() const { return logsource_notes_; }
   int64_t rollup_window_ns() const { return rollup_window_ns_; }
   const std::vector<FieldPath>& entity() const { return entity_; }
   const std::vector<std::string>& covers() const { return covers_; }
@@ -116,6 +128,8 @@ class SigmaRule {
   std::string id_, title_, name_, status_, description_, level_ = "medium", author_, date_, modified_;
   std::vector<std::string> tags_, references_, falsepositives_, fields_;
   std::string logsource_product_, logsource_service_, logsource_category_;
+  std::string log_type_;
+  std::vector<std::string> logsource_notes_;
   int64_t rollup_window_ns_ = kDefaultRollupWindowNs;
   std::vector<FieldPath> entity_;
   std::vector<std::string> covers_;

@@ -145,6 +145,12 @@ void RuleSet::AddText(std::string_view yaml_text, const std::string& file, LintR
     }
   }
   for (SigmaDocument& d : *docs) {
+    // What the logsource's log type cannot answer: the rule loads, but those
+    // fields never have a value on its events.
+    const std::vector<std::string>* notes =
+        d.rule ? &d.rule->logsource_notes() : d.filter ? &d.filter->logsource_notes() : nullptr;
+    if (notes)
+      for (const std::string& n : *notes) report->warnings.push_back({file, "logsource: " + n});
     if (d.filter) {
       if (d.filter->detection().condition.op == sigma_internal::CondNode::Op::kNot)
         report->warnings.push_back(

@@ -6,7 +6,8 @@
 // section) or its `errors` list (not a usable rule or filter; the reason says
 // why). Nothing is silently dropped or weakened. Warnings point at loaded
 // files that probably do not do what their author meant (a filter naming no
-// loaded rule). `vigil rules lint PATH` prints LintReport::ToJson().
+// loaded rule, a field the rule's log type cannot answer). `vigil rules lint
+// PATH` prints LintReport::ToJson().
 //
 // Thread safety: a RuleSet is not synchronized; load on one thread, then hand
 // its rules (shared, immutable) to detectors.

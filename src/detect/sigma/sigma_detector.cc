@@ -482,12 +482,7 @@ std::string SigmaDetector::IndexFieldOf(size_t rule_index) const {
   return idx < 0 ? std::string() : indexes_[static_cast<size_t>(idx)].path.str();
 }
 
-std::string_view SigmaDetector::LogTypeOfLogsource(const SigmaRule& rule) {
-  if (!EqualsIgnoreCase(rule.logsource_product(), "aws")) return {};
-  for (std::string_view t : {"cloudtrail", "guardduty", "securityhub"})
-    if (EqualsIgnoreCase(rule.logsource_service(), t)) return t;
-  return {};
-}
+std::string_view SigmaDetector::LogTypeOfLogsource(const SigmaRule& rule) { return rule.log_type(); }
 
 Match SigmaDetector::MakeMatch(const SigmaRule& rule, const Event& event) {
   Match m;

@@ -66,8 +66,10 @@ class SigmaDetector final : public Detector {
   // (the match's explain callback then borrows `cache`).
   static Match MakeMatch(const SigmaRule& rule, const Event& event, sigma_internal::EventFields& cache);
 
-  // The log type (Event::source_type) a rule's logsource selects: product
-  // aws with service cloudtrail, guardduty or securityhub; "" (any) otherwise.
+  // The log type (Event::source_type) a rule's logsource selects through the
+  // logsource map (SigmaRule::log_type(): aws cloudtrail, guardduty and
+  // securityhub; the generic dns, firewall, webserver... categories); ""
+  // (any) otherwise.
   static std::string_view LogTypeOfLogsource(const SigmaRule& rule);
 
   size_t rule_count() const { return rules_.size(); }
