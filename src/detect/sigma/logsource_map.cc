@@ -146,7 +146,9 @@ Result<LogsourceMap> LogsourceMap::Parse(std::string_view yaml_text) {
           if (e["fields"]) VIGIL_RETURN_IF_ERROR(ReadFields(e["fields"], &m, at));
         } else {
           VIGIL_RETURN_IF_ERROR(OnlyKeys(e, {"logsource", "reason"}, at));
-          VIGIL_ASSIGN_OR_RETURN(m.unsupported, Scalar(e["reason"], at + ".reason"));
+          if (e["reason"]) {
+            VIGIL_ASSIGN_OR_RETURN(m.unsupported, Scalar(e["reason"], at + ".reason"));
+          }
           if (m.unsupported.empty()) return Invalid(at + ": an unsupported logsource needs a `reason`");
         }
         map.entries_.push_back(std::move(m));
