@@ -5,6 +5,7 @@
 #include <charconv>
 #include <map>
 #include <mutex>
+#include <typeinfo>
 
 #include "common/json_writer.h"
 #include "common/time.h"
@@ -496,24 +497,29 @@ class OcsfFields final : public FieldResolver {
 
   static bool IsOcsf(const FieldPath& path) { return !path.parts().empty() && path.parts()[0] == kOcsfPrefix; }
 
+  // Built on first use only, so that an event no `ocsf.` path asks about
+  // costs one small allocation and nothing more.
   const State& state() const {
     std::call_once(once_, [this] {
+      auto st = std::make_unique<State>();
       auto n = Normalize(EventContext{source_type_, time_ns_}, *raw_);
-      if (!n.ok()) return;
-      state_.normalized = std::move(*n);
-      if (state_.normalized.json.empty()) return;
-      std::string wrapped = "{\"ocsf\":" + state_.normalized.json + "}";
-      auto fields = ParseJsonFields(wrapped);
-      if (fields.ok()) state_.fields = std::move(*fields);
+      if (n.ok()) {
+        st->normalized = std::move(*n);
+        if (!st->normalized.json.empty()) {
+          auto fields = ParseJsonFields("{\"ocsf\":" + st->normalized.json + "}");
+          if (fields.ok()) st->fields = std::move(*fields);
+        }
+      }
+      state_ = std::move(st);
     });
-    return state_;
+    return *state_;
   }
 
   std::string source_type_;
   int64_t time_ns_;
   std::shared_ptr<const FieldResolver> raw_;
   mutable std::once_flag once_;
-  mutable State state_;
+  mutable std::unique_ptr<const State> state_;
 };
 
 }  // namespace
@@ -523,7 +529,8 @@ std::shared_ptr<const FieldResolver> WithOcsf(const EventContext& ctx, std::shar
 }
 
 void AttachOcsf(Event* e) {
-  if (e->fields == nullptr || dynamic_cast<const OcsfFields*>(e->fields.get()) != nullptr) return;
+  // typeid, not dynamic_cast: this runs once per ingested event.
+  if (e->fields == nullptr || typeid(*e->fields) == typeid(OcsfFields)) return;
   e->fields = WithOcsf(EventContext{e->source_type, e->time_ns}, std::move(e->fields));
 }
 
