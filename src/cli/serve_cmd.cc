@@ -11,6 +11,7 @@
 // closed, the pipeline drains it and commits, exit 0.
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -145,6 +146,9 @@ Result<std::vector<std::unique_ptr<SyslogListener>>> StartSyslogListeners(const 
   std::vector<std::unique_ptr<SyslogListener>> listeners;
   for (SyslogListenerConfig c : config.sources.syslog) {
     c.warn = [](const std::string& m) { Log(LogLevel::kWarn, m, {{"component", "syslog"}}); };
+    // A batch larger than the log takes at once would be refused for ever.
+    c.batch_bytes = std::min<uint64_t>(c.batch_bytes,
+                                       std::min(config.wal.max_backlog_bytes, config.wal.max_pending_bytes) / 4);
     auto l = SyslogListener::Start(c, intake, metrics);
     if (!l.ok()) return l.status();  // those started stop as `listeners` goes
     Log(LogLevel::kInfo, "syslog listening",

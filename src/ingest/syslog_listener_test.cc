@@ -2,6 +2,7 @@
 // real TLS (a self-signed certificate made here with the OpenSSL API).
 #include "ingest/syslog_listener.h"
 #include "ingest/test_sockets.h"
+#include "ingest/wal.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -359,6 +361,63 @@ TEST(SyslogListener, OverloadBlocksTheSenderAndLosesNothing) {
     ASSERT_EQ(lines[i], std::string(k3164) + " seq=" + std::to_string(i)) << "message " << i;
   EXPECT_GT(l->stats().batches_refused, 0u);
   EXPECT_EQ(l->stats().messages_dropped, 0u);
+}
+
+// The same against the real write-ahead log: its backlog limit refuses, the
+// sender stalls, and once a reader checkpoints, every message is in the log
+// once, in order.
+TEST(SyslogListener, WalBacklogLimitSlowsTheSender) {
+  auto dir = std::filesystem::temp_directory_path() / ("vigil-syslog-wal-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  WalOptions options;
+  options.max_backlog_bytes = 4 << 20;
+  options.segment_bytes = 1 << 20;
+  auto wal = Wal::Open(dir.string(), 0, options);
+  ASSERT_TRUE(wal.ok()) << wal.status().ToString();
+  auto l = StartOrDie(Config(SyslogProtocol::kTcp), wal->get());
+  ASSERT_TRUE(l);
+  constexpr int kMessages = 200000;  // ~18 MB: more than the backlog and the socket buffers
+  std::string stream;
+  for (int i = 0; i < kMessages; ++i) stream += Octets(std::string(k3164) + " seq=" + std::to_string(i));
+  int fd = Connect(l->port());
+  std::atomic<size_t> sent{0};
+  std::thread sender([&] {
+    std::string_view rest = stream;
+    while (!rest.empty()) {
+      ssize_t n = send(fd, rest.data(), std::min<size_t>(rest.size(), 16384), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      rest.remove_prefix(static_cast<size_t>(n));
+      sent += static_cast<size_t>(n);
+    }
+  });
+  ASSERT_TRUE(WaitFor([&] { return l->stats().batches_refused > 0; }));
+  std::this_thread::sleep_for(300ms);
+  size_t stalled_at = sent.load();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(sent.load(), stalled_at);
+  EXPECT_LT(stalled_at, stream.size());
+  EXPECT_LE((*wal)->backlog_bytes(), options.max_backlog_bytes);
+
+  // A reader that checkpoints what it read, as the pipeline does.
+  std::vector<std::string> lines;
+  while (lines.size() < static_cast<size_t>(kMessages)) {
+    if (!(*wal)->WaitReadable(5000ms)) break;
+    uint64_t end = 0;
+    auto r = (*wal)->Read(&end);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->record.parser, "syslog");
+    std::istringstream in(r->record.bytes);
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    ASSERT_TRUE((*wal)->Checkpoint(r->seq, end).ok());
+  }
+  sender.join();
+  close(fd);
+  ASSERT_EQ(lines.size(), static_cast<size_t>(kMessages));
+  for (int i = 0; i < kMessages; ++i)
+    ASSERT_EQ(lines[i], std::string(k3164) + " seq=" + std::to_string(i)) << "message " << i;
+  l->Stop();
+  (*wal)->Close();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SyslogListener, UdpUnderOverloadDropsAndCounts) {

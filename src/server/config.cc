@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -301,8 +302,13 @@ Status Validate(const ServeConfig& c) {
     if (c.sources.directory[i].directory.empty()) return Status::InvalidArgument(where + ".path: required");
   }
   for (size_t i = 0; i < c.sources.syslog.size(); ++i) {
+    const std::string where = "sources.syslog[" + std::to_string(i) + "]";
     Status st = ValidateSyslogListenerConfig(c.sources.syslog[i]);
-    if (!st.ok()) return st.WithContext("sources.syslog[" + std::to_string(i) + "]");
+    if (!st.ok()) return st.WithContext(where);
+    // A message the log can never take would stall its connection for ever.
+    if (c.sources.syslog[i].max_message_bytes > std::min(c.wal.max_backlog_bytes, c.wal.max_pending_bytes) / 4)
+      return Status::InvalidArgument(where + ".max_message_bytes: more than a quarter of wal.max_backlog_bytes or "
+                                     "wal.max_pending_bytes");
   }
   if (c.firehose.path.empty() || c.firehose.path[0] != '/' || c.firehose.path == "/api/v1/ingest")
     return Status::InvalidArgument("firehose.path: expected a path of its own starting with '/', got '" +

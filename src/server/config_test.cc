@@ -112,6 +112,8 @@ TEST(ServeConfigTest, ErrorsNameTheFileAndTheKey) {
       {"sources: {syslog: [{port: 1}, {prot: 2}]}", "sources.syslog[1].prot: unknown key"},
       {"sources: {syslog: [{protocol: tls, port: 1}]}", "sources.syslog[0]: syslog listener tls"},
       {"sources: {syslog: [{max_message_bytes: 100}]}", "sources.syslog[0].max_message_bytes: at least 480"},
+      {"wal: {max_pending_bytes: 64KiB}\nsources: {syslog: [{max_message_bytes: 32KiB}]}",
+       "sources.syslog[0].max_message_bytes: more than a quarter of wal.max_backlog_bytes"},
   };
   for (const Case& k : cases) {
     auto c = ParseServeConfig(k.yaml, "bad.yaml");
