@@ -98,9 +98,11 @@ TEST(OcsfRules, SigmaRuleOnOcsfNetworkFieldsOverFlowLogs) {
     rejected_ssh_or_rdp += e.FirstString(FieldPath("action")) == "REJECT" &&
                            (e.FirstString(FieldPath("dstport")) == "22" || e.FirstString(FieldPath("dstport")) == "3389");
   ASSERT_GT(rejected_ssh_or_rdp, 0u);
+  // The generic firewall logsource maps onto flow logs; OCSF attributes need
+  // no field mapping there.
   const std::string rule = R"(title: Blocked remote administration (OCSF)
 id: 2f1c2d3e-4b5a-4c6d-8e7f-901234567890
-logsource: {product: aws, service: vpcflow}
+logsource: {category: firewall}
 detection:
   selection:
     ocsf.disposition: Blocked
@@ -117,6 +119,9 @@ detection:
   }
   EXPECT_EQ(SigmaMatches(rule, events), want);
   EXPECT_GT(want, 0u);
+  auto parsed = SigmaRule::Parse(rule);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE((*parsed)->logsource_notes().empty()) << (*parsed)->logsource_notes().front();
 }
 
 TEST(OcsfRules, CloudWatchPatternOnOcsfFields) {

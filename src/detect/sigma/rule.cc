@@ -104,7 +104,9 @@ class FieldMapper {
   // The path that a Sigma field name reads on the rule's log type.
   std::string Field(const std::string& name) {
     if (const FieldMapping* fm = Mapping(name)) return fm->field;
-    if (m_ && m_->maps_fields && !name.empty() && !m_->IsLogField(name))
+    // `ocsf.` names are OCSF attributes, which every log type's events answer
+    // (src/ocsf/normalizer.h), so they need no mapping.
+    if (m_ && m_->maps_fields && !name.empty() && !m_->IsLogField(name) && name.rfind("ocsf.", 0) != 0)
       Note("field `" + name + "` has no mapping for " + m_->Describe() + " and is not a field of log type " +
            m_->log_type + ", so it never has a value there");
     return name;
