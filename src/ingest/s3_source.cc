@@ -40,6 +40,13 @@ Status S3Source::Open() {
   return Status::Ok();
 }
 
+bool S3Source::Excluded(std::string_view key) const {
+  for (const std::string& e : config_.exclude) {
+    if (!e.empty() && key.find(e) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 Status S3Source::Discover(const std::string& prefix, int depth, std::vector<Partition>* out) {
   aws::ListObjectsRequest req;
   req.bucket = config_.bucket;
@@ -65,6 +72,7 @@ Status S3Source::Discover(const std::string& prefix, int depth, std::vector<Part
   if (has_objects) out->push_back({prefix, false});
   for (const std::string& child : children) {
     if (stopping()) break;
+    if (Excluded(child)) continue;
     if (depth >= config_.max_depth) {
       out->push_back({child, true});
     } else {
@@ -85,7 +93,7 @@ Status S3Source::PollPartition(const Partition& p) {
     VIGIL_ASSIGN_OR_RETURN(aws::ListObjectsPage page, client_->ListObjectsV2(req));
     for (const aws::S3Object& o : page.objects) {
       if (stopping()) break;
-      if (window.Done(o.key) || o.key.ends_with("/")) continue;
+      if (window.Done(o.key) || o.key.ends_with("/") || Excluded(o.key)) continue;
       std::string name = "s3://" + config_.bucket + "/" + o.key;
       auto body = client_->GetObject(config_.bucket, o.key, config_.max_input_bytes);
       if (!body.ok()) {

@@ -41,6 +41,10 @@ struct S3SourceConfig : PollingSourceConfig {
   std::string prefix;  // e.g. "AWSLogs/"; empty: the whole bucket
   aws::S3Config s3;    // region, endpoint, credentials (empty: AWS_* environment variables), timeouts, retries
   int max_depth = 6;   // levels of '/' discovery descends below `prefix`
+  // Keys containing any of these are not read, and prefixes containing one
+  // are not listed. By default CloudTrail's digest files (integrity proofs,
+  // no events), which CloudTrail writes beside the logs.
+  std::vector<std::string> exclude = {"/CloudTrail-Digest/"};
 };
 
 class S3Source : public PollingSource {
@@ -64,6 +68,7 @@ class S3Source : public PollingSource {
     std::string id() const { return (recursive ? "r:" : "d:") + prefix; }
   };
   Status Discover(const std::string& prefix, int depth, std::vector<Partition>* out);
+  bool Excluded(std::string_view key) const;
   Status PollPartition(const Partition& p);
 
   S3SourceConfig config_;

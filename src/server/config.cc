@@ -169,7 +169,8 @@ Fields S3SourceFields(S3SourceConfig* s) {
            {"connect_timeout_seconds", SecondsAsMs(&s->s3.connect_timeout_ms, 1, 3600)},
            {"request_timeout_seconds", SecondsAsMs(&s->s3.request_timeout_ms, 1, 3600)},
            {"max_retries", Number(&s->s3.max_retries, 0, 20)},
-           {"max_depth", Number(&s->max_depth, 0, 32)}};
+           {"max_depth", Number(&s->max_depth, 0, 32)},
+           {"exclude", StringList(&s->exclude)}};
   PollingFields(s, &f);
   return f;
 }

@@ -153,14 +153,19 @@ sources:
       interval_seconds: 120
       max_input_bytes: 64MiB
       window: 5000
+    - name: everything
+      bucket: other
+      exclude: []
   directory:
     - name: drops
       path: /var/spool/vigil
       interval_seconds: 2
 )", "s.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  ASSERT_EQ(c->sources.s3.size(), 1u);
+  ASSERT_EQ(c->sources.s3.size(), 2u);
   const S3SourceConfig& s = c->sources.s3[0];
+  EXPECT_EQ(s.exclude, std::vector<std::string>{"/CloudTrail-Digest/"});
+  EXPECT_TRUE(c->sources.s3[1].exclude.empty());
   EXPECT_EQ(s.name, "org-trail");
   EXPECT_EQ(s.bucket, "my-cloudtrail");
   EXPECT_EQ(s.prefix, "AWSLogs/");
