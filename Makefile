@@ -55,6 +55,7 @@ sanitize: deps
 bench: build
 	bench/run_ingest_bench.sh $(BUILD_DIR) $(BENCH_EVENTS)
 	bench/run_rules_bench.sh $(BUILD_DIR) 200000
+	bench/run_http_bench.sh $(BUILD_DIR) 15 20000
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON -DVIGIL_TESTS=OFF -DVIGIL_BENCH=OFF

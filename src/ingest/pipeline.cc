@@ -166,11 +166,16 @@ Result<IngestStats> Pipeline::Run() {
   AlertFold fold;
   CommitInfo pending;  // what the next commit will make durable
   const Event* last_matched = nullptr;
+  // The event being detected. A correlation raises its match about an event
+  // it makes (timed by its window, not by any arrival), so the latency sample
+  // is the arrival of the event whose detection raised the match.
+  const Event* detecting = nullptr;
   MatchSink on_match = [&](const Event& e, const Match& m) {
     fold.Add(e, m);
-    if (on_commit_ && &e != last_matched && pending.matched_ingest_ns.size() < CommitInfo::kMaxLatencySamples) {
-      pending.matched_ingest_ns.push_back(e.ingest_time_ns);
-      last_matched = &e;
+    const Event* arrived = detecting != nullptr ? detecting : &e;
+    if (on_commit_ && arrived != last_matched && pending.matched_ingest_ns.size() < CommitInfo::kMaxLatencySamples) {
+      pending.matched_ingest_ns.push_back(arrived->ingest_time_ns);
+      last_matched = arrived;
     }
   };
   std::string position;  // the source's position after what the store stage has taken
@@ -255,7 +260,9 @@ Result<IngestStats> Pipeline::Run() {
         // Rules may name `ocsf.` fields; the OCSF form is computed only if
         // one does (the wrapper is made here, on the thread that frees it).
         ocsf::AttachOcsf(&e);
+        detecting = &e;
         for (Detector* d : detectors_) d->Process(e, on_match);
+        detecting = nullptr;
       }
       auto added = writer_->Add(e);
       if (!added.ok()) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "alert/fold.h"
+#include "common/time.h"
 #include "env/fault_injection_env.h"
 #include "env/mem_env.h"
 #include "formats/parser.h"
@@ -52,6 +53,26 @@ class StopLoggingDetector final : public Detector {
     m.severity = "high";
     m.rollup_window_ns = 3600LL * 1'000'000'000;
     sink(e, m);
+  }
+};
+
+// As a correlation does: on StopLogging, a match about an event it makes,
+// timed by its window (here: long ago), not by any arrival.
+class WindowDetector final : public Detector {
+ public:
+  std::string_view name() const override { return "window"; }
+  void Process(const Event& e, const MatchSink& sink) override {
+    if (e.FirstString(FieldPath("eventName")) != "StopLogging") return;
+    Event made;
+    made.source_type = "correlation";
+    made.time_ns = made.ingest_time_ns = 1'000'000'000;
+    made.id = "window-1";
+    Match m;
+    m.rule_id = "window";
+    m.title = "window met";
+    m.severity = "low";
+    m.rollup_window_ns = 3600LL * 1'000'000'000;
+    sink(made, m);
   }
 };
 
@@ -375,6 +396,35 @@ TEST(BoundedQueueTest, BlocksWhenFullAndDrainsAfterClose) {
   ASSERT_EQ(got.size(), 100u);
   for (int i = 0; i < 100; ++i) EXPECT_EQ(got[i], i);
   EXPECT_FALSE(q.Push(1));
+}
+
+// Event-to-alert latency samples are arrivals of the events whose detection
+// raised a match, also for matches about made events (correlations).
+TEST(PipelineTest, LatencySamplesAreArrivalsOfTheEventsThatRaisedMatches) {
+  auto env = NewMemEnv();
+  SegmentStoreOptions store_options;
+  store_options.env = env.get();
+  auto store = OpenSegmentStore("/events", store_options);
+  ASSERT_TRUE(store.ok());
+  auto writer = (*store)->NewWriter();
+  ASSERT_TRUE(writer.ok());
+  RawInput in{"req", Record(1, "StopLogging") + "\n" + Record(2, "ListTrails"), true, ""};
+  in.received_ns = NowNanos();
+  VectorSource source({in});
+  WindowDetector detector;
+  FakeMetadata meta;
+  Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &meta, nullptr, PipelineOptions{});
+  std::vector<int64_t> samples;
+  int64_t commit_ns = 0;
+  p.set_on_commit([&](const CommitInfo& c) {
+    samples.insert(samples.end(), c.matched_ingest_ns.begin(), c.matched_ingest_ns.end());
+    commit_ns = c.commit_ns;
+  });
+  auto stats = p.Run();
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0], in.received_ns);  // not the made event's 1 s after the epoch
+  EXPECT_LT(commit_ns - samples[0], 60LL * 1'000'000'000);
 }
 
 }  // namespace
