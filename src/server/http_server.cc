@@ -46,6 +46,18 @@ Result<size_t> CountArray(std::string_view body, size_t open) {
 
 }  // namespace
 
+bool ReadBody(const httplib::ContentReader& reader, uint64_t limit, std::string* body, bool* too_large) {
+  *too_large = false;
+  return reader([&](const char* data, size_t n) {
+    if (body->size() + n > limit) {
+      *too_large = true;
+      return false;
+    }
+    body->append(data, n);
+    return true;
+  });
+}
+
 Result<size_t> CountIngestRecords(std::string_view body) {
   size_t start = SkipJsonSpace(body, 0);
   if (start >= body.size()) return Status::InvalidArgument("body is empty");
@@ -186,14 +198,7 @@ void HttpServer::HandleIngest(const httplib::Request& req, httplib::Response& re
   }
   bool too_large = false;
   const uint64_t limit = config_.http.max_body_bytes;
-  bool read = reader([&](const char* data, size_t n) {
-    if (body.size() + n > limit) {
-      too_large = true;
-      return false;
-    }
-    body.append(data, n);
-    return true;
-  });
+  bool read = ReadBody(reader, limit, &body, &too_large);
   // cpp-httplib sets 413 itself when the raw body is over the limit.
   if (too_large || (!read && res.status == 413))
     return Refuse(res, 413, "too_large",

@@ -79,6 +79,12 @@ class HttpServer {
   Counter* received_bytes_;
 };
 
+// Reads a request body (already inflated by cpp-httplib when it came with
+// Content-Encoding: gzip) into *body, stopping past `limit` bytes. False
+// when the body could not be read; *too_large says whether the limit was
+// the reason.
+bool ReadBody(const httplib::ContentReader& reader, uint64_t limit, std::string* body, bool* too_large);
+
 // Records in an ingest body: non-blank lines of NDJSON, elements of a JSON
 // array (a cheap scan, not a validation: broken records are dead-lettered
 // later with their reason). InvalidArgument naming the problem when the body

@@ -4,23 +4,11 @@
 
 #include <mutex>
 
+#include "ingest/fake_intake.h"
 #include "server/log.h"
 
 namespace vigil::server {
 namespace {
-
-class FakeIntake final : public Intake {
- public:
-  Status Accept(std::vector<IntakeRecord> records) override {
-    std::lock_guard<std::mutex> lock(mu);
-    if (!answer.ok()) return answer;
-    for (auto& r : records) accepted.push_back(std::move(r));
-    return Status::Ok();
-  }
-  std::mutex mu;
-  Status answer;
-  std::vector<IntakeRecord> accepted;
-};
 
 const char kRecord1[] = R"({"eventVersion":"1.08","eventID":"e1","eventName":"ListBuckets"})";
 const char kRecord2[] = R"({"eventVersion":"1.08","eventID":"e2","eventName":"StopLogging"})";
@@ -63,10 +51,10 @@ TEST_F(HttpServerTest, NdjsonAndArrayBodiesAreAcceptedWithTheirRecordCounts) {
   r = Post(std::string("{\"Records\": [") + kRecord1 + "," + kRecord2 + "," + kRecord1 + "]}");
   ASSERT_TRUE(r);
   EXPECT_NE(r->body.find("\"accepted\":3"), std::string::npos) << r->body;
-  ASSERT_EQ(intake_.accepted.size(), 3u);
-  EXPECT_EQ(intake_.accepted[0].source, "http");
-  EXPECT_EQ(intake_.accepted[0].bytes, std::string(kRecord1) + "\n" + kRecord2 + "\n\n");
-  EXPECT_EQ(intake_.accepted[0].parser, "");
+  ASSERT_EQ(intake_.accepted().size(), 3u);
+  EXPECT_EQ(intake_.accepted()[0].source, "http");
+  EXPECT_EQ(intake_.accepted()[0].bytes, std::string(kRecord1) + "\n" + kRecord2 + "\n\n");
+  EXPECT_EQ(intake_.accepted()[0].parser, "");
   EXPECT_NE(metrics_.RenderPrometheus().find("vigil_received_records_total{source=\"http\"} 7"), std::string::npos);
 }
 
@@ -78,15 +66,15 @@ TEST_F(HttpServerTest, GzipBodiesAreDecompressed) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_NE(r->body.find("\"accepted\":200"), std::string::npos) << r->body;
-  ASSERT_EQ(intake_.accepted.size(), 1u);
-  EXPECT_EQ(intake_.accepted[0].bytes, body);
+  ASSERT_EQ(intake_.accepted().size(), 1u);
+  EXPECT_EQ(intake_.accepted()[0].bytes, body);
   // A body that says gzip but is not: 400, nothing accepted.
   client_->set_compress(false);
   httplib::Headers h{{"Authorization", "Bearer tok-1"}, {"Content-Encoding", "gzip"}};
   auto bad = client_->Post("/api/v1/ingest", h, "not gzip at all", "application/x-ndjson");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
-  EXPECT_EQ(intake_.accepted.size(), 1u);
+  EXPECT_EQ(intake_.accepted().size(), 1u);
 }
 
 TEST_F(HttpServerTest, TokensAreRequired) {
@@ -97,7 +85,7 @@ TEST_F(HttpServerTest, TokensAreRequired) {
     EXPECT_EQ(r->get_header_value("WWW-Authenticate").rfind("Bearer", 0), 0u);
   }
   EXPECT_EQ(Post(kRecord1, "tok-2")->status, 200);
-  EXPECT_EQ(intake_.accepted.size(), 1u);
+  EXPECT_EQ(intake_.accepted().size(), 1u);
 }
 
 TEST(HttpServerNoTokenTest, IngestIsRefusedWhenNoTokenIsConfigured) {
@@ -139,7 +127,7 @@ TEST_F(HttpServerTest, UnreadableAndOversizedBodiesAreRefusedWithTheReason) {
   auto r = Post(big);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413) << r->body;
-  EXPECT_TRUE(intake_.accepted.empty());
+  EXPECT_TRUE(intake_.accepted().empty());
 }
 
 TEST_F(HttpServerTest, TypeNamesTheParserAndTextLogsAreCountedByLine) {
@@ -149,8 +137,8 @@ TEST_F(HttpServerTest, TypeNamesTheParserAndTextLogsAreCountedByLine) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_NE(r->body.find("\"accepted\":2"), std::string::npos) << r->body;
-  ASSERT_EQ(intake_.accepted.size(), 1u);
-  EXPECT_EQ(intake_.accepted[0].parser, "syslog");
+  ASSERT_EQ(intake_.accepted().size(), 1u);
+  EXPECT_EQ(intake_.accepted()[0].parser, "syslog");
   auto bad = client_->Post("/api/v1/ingest?type=nosuchlog", h, kRecord1, "text/plain");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
@@ -158,7 +146,7 @@ TEST_F(HttpServerTest, TypeNamesTheParserAndTextLogsAreCountedByLine) {
 }
 
 TEST_F(HttpServerTest, OverloadIs429AndShutdownIs503WithRetryAfter) {
-  intake_.answer = Status::Unavailable("write-ahead log backlog is at its limit");
+  intake_.RefuseNext(1000);
   auto r = Post(kRecord1);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 429);
