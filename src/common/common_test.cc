@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "common/glob.h"
+#include "common/hash_set.h"
 #include "common/json_writer.h"
 #include "common/status.h"
 #include "common/time.h"
@@ -93,6 +94,31 @@ TEST(JsonStringTest, EscapesWhatJsonRequiresAndKeepsValidUtf8) {
   EXPECT_EQ(JsonString("caf\xC3\xA9 \xE2\x82\xAC"), "\"caf\xC3\xA9 \xE2\x82\xAC\"");  // UTF-8 kept
   EXPECT_EQ(JsonString("bad\xFF" "byte"), "\"bad\xEF\xBF\xBD" "byte\"");                  // invalid: U+FFFD
   EXPECT_EQ(JsonString(""), R"("")");
+}
+
+TEST(HashSetTest, SetAndIndexKeepEveryKeyAcrossGrowthIncludingZero) {
+  Hash128Set set;
+  Hash128Index index;
+  const int n = 5000;  // several doublings from 1,024 slots
+  for (int i = 0; i < n; ++i) {
+    const Hash128 h = i == 0 ? Hash128{} : HashId128("id-" + std::to_string(i));
+    EXPECT_TRUE(set.Insert(h));
+    EXPECT_EQ(index.FindOrInsert(h, static_cast<uint32_t>(i)), std::make_pair(static_cast<uint32_t>(i), true));
+  }
+  EXPECT_EQ(set.size(), static_cast<size_t>(n));
+  EXPECT_EQ(index.size(), static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const Hash128 h = i == 0 ? Hash128{} : HashId128("id-" + std::to_string(i));
+    EXPECT_TRUE(set.Contains(h));
+    EXPECT_FALSE(set.Insert(h));
+    // Found with its first value; the new one is ignored.
+    EXPECT_EQ(index.FindOrInsert(h, 999999), std::make_pair(static_cast<uint32_t>(i), false));
+  }
+  EXPECT_FALSE(set.Contains(HashId128("absent")));
+  set.Clear();
+  index.Clear();
+  EXPECT_FALSE(set.Contains(Hash128{}));
+  EXPECT_EQ(index.FindOrInsert(Hash128{}, 7), std::make_pair(7u, true));
 }
 
 TEST(StatusTest, CarriesContext) {

@@ -13,6 +13,28 @@
 
 namespace vigil {
 
+namespace hash_internal {
+
+inline bool IsZero(const Hash128& h) { return h.lo == 0 && h.hi == 0; }
+
+// Doubles an open-addressing table (1,024 slots at first) and re-inserts its
+// entries; a zero key marks an empty slot. `key(slot)` gives a slot's key.
+template <typename Slot, typename KeyOf>
+void Grow(std::vector<Slot>* slots, size_t* mask, KeyOf key) {
+  std::vector<Slot> old;
+  old.swap(*slots);
+  slots->assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+  *mask = slots->size() - 1;
+  for (const Slot& s : old) {
+    if (IsZero(key(s))) continue;
+    size_t i = key(s).lo & *mask;
+    while (!IsZero(key((*slots)[i]))) i = (i + 1) & *mask;
+    (*slots)[i] = s;
+  }
+}
+
+}  // namespace hash_internal
+
 class Hash128Set {
  public:
   bool Contains(const Hash128& h) const {
@@ -52,18 +74,9 @@ class Hash128Set {
   }
 
  private:
-  static bool IsZero(const Hash128& h) { return h.lo == 0 && h.hi == 0; }
+  static bool IsZero(const Hash128& h) { return hash_internal::IsZero(h); }
   void Grow() {
-    std::vector<Hash128> old;
-    old.swap(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Hash128{});
-    mask_ = slots_.size() - 1;
-    for (const Hash128& h : old) {
-      if (IsZero(h)) continue;
-      size_t i = h.lo & mask_;
-      while (!IsZero(slots_[i])) i = (i + 1) & mask_;
-      slots_[i] = h;
-    }
+    hash_internal::Grow(&slots_, &mask_, [](const Hash128& h) -> const Hash128& { return h; });
   }
   std::vector<Hash128> slots_;
   size_t size_ = 0;
@@ -110,18 +123,9 @@ class Hash128Index {
     Hash128 key;
     uint32_t value = 0;
   };
-  static bool IsZero(const Hash128& h) { return h.lo == 0 && h.hi == 0; }
+  static bool IsZero(const Hash128& h) { return hash_internal::IsZero(h); }
   void Grow() {
-    std::vector<Slot> old;
-    old.swap(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
-    mask_ = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (IsZero(s.key)) continue;
-      size_t i = s.key.lo & mask_;
-      while (!IsZero(slots_[i].key)) i = (i + 1) & mask_;
-      slots_[i] = s;
-    }
+    hash_internal::Grow(&slots_, &mask_, [](const Slot& s) -> const Hash128& { return s.key; });
   }
   std::vector<Slot> slots_;
   size_t size_ = 0;
