@@ -222,6 +222,7 @@ class ListenerImpl final : public SyslogListener {
   std::mutex stop_mu_;
   std::atomic<bool> stopping_{false};
 
+  Clock::time_point accept_resume_;  // accept nothing before (out of descriptors)
   Clock::time_point warn_second_;
   int warnings_this_second_ = 0;
 
@@ -390,7 +391,12 @@ void ListenerImpl::AcceptConnections(std::vector<std::unique_ptr<Conn>>* conns) 
     socklen_t len = sizeof peer;
     int fd = accept4(fd_, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) Warn(config_.source + ": " + Errno("accept"));
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of file descriptors: the pending connection stays queued and
+        // the socket readable; polling it again at once would spin.
+        Warn(config_.source + ": " + Errno("accept"));
+        accept_resume_ = Clock::now() + milliseconds(100);
+      }
       return;
     }
     std::string name = config_.source + " " + AddressName(peer);
@@ -532,7 +538,7 @@ void ListenerImpl::RunStream() {
     // connection (fd -1, ignored, for a connection not read now).
     fds.clear();
     fds.push_back({wake_fd_, POLLIN, 0});
-    fds.push_back({fd_, POLLIN, 0});
+    fds.push_back({Clock::now() >= accept_resume_ ? fd_ : -1, POLLIN, 0});
     bool ready_now = false;
     for (auto& c : conns) {
       bool active = c->handshaking || can_read;
