@@ -27,14 +27,7 @@ Result<std::unique_ptr<FirehoseEndpoint>> AddFirehoseRoute(HttpServer& http, con
                                                              const httplib::ContentReader& reader) {
     std::string body;
     bool too_large = false;
-    bool read = reader([&](const char* data, size_t n) {
-      if (body.size() + n > limit) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, n);
-      return true;
-    });
+    bool read = ReadBody(reader, limit, &body, &too_large);
     // The body is already inflated: Content-Encoding is not passed on.
     HttpHeaders headers;
     for (const auto& [name, value] : req.headers) {
