@@ -135,6 +135,9 @@ TEST(OcsfValues, AlbRequestIsHttpActivity) {
   EXPECT_EQ(OcsfString(e, "type_uid"), "400203");
   EXPECT_EQ(OcsfString(e, "http_request.http_method"), "GET");
   EXPECT_EQ(OcsfString(e, "http_request.url.url_string"), "http://www.example.com:80/");
+  EXPECT_EQ(OcsfString(e, "http_request.url.hostname"), "www.example.com");
+  EXPECT_EQ(OcsfString(e, "http_request.url.port"), "80");
+  EXPECT_EQ(OcsfString(e, "http_request.url.path"), "/");
   EXPECT_EQ(OcsfString(e, "http_request.user_agent"), "curl/7.46.0");
   EXPECT_EQ(OcsfString(e, "http_response.code"), "200");
   EXPECT_EQ(OcsfString(e, "src_endpoint.ip"), "192.168.131.39");
