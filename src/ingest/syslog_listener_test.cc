@@ -1,5 +1,6 @@
 // Listeners on 127.0.0.1 ephemeral ports feeding a fake Intake: real sockets,
 // real TLS (a self-signed certificate made here with the OpenSSL API).
+#include "ingest/fake_intake.h"
 #include "ingest/syslog_listener.h"
 #include "ingest/test_sockets.h"
 #include "ingest/wal.h"
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -34,49 +36,24 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Records what it accepts; refuses everything (kUnavailable) while refusing.
-class FakeIntake : public Intake {
- public:
-  Status Accept(std::vector<IntakeRecord> records) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++calls_;
-    if (refuse_) return Status::Unavailable("test intake overloaded");
-    for (auto& r : records) records_.push_back(std::move(r));
-    return Status::Ok();
-  }
-  void set_refuse(bool refuse) {
-    std::lock_guard<std::mutex> lock(mu_);
-    refuse_ = refuse;
-  }
-  std::vector<IntakeRecord> records() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return records_;
-  }
-  int calls() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return calls_;
-  }
-  // Every message accepted, in order.
-  std::vector<std::string> Lines() {
-    std::vector<std::string> out;
-    for (const auto& r : records()) {
-      size_t start = 0;
-      while (start <= r.bytes.size()) {
-        size_t end = r.bytes.find('\n', start);
-        if (end == std::string::npos) end = r.bytes.size();
-        out.push_back(r.bytes.substr(start, end - start));
-        start = end + 1;
-      }
+// Every message `intake` accepted, in order.
+std::vector<std::string> Lines(const FakeIntake& intake) {
+  std::vector<std::string> out;
+  for (const auto& r : intake.accepted()) {
+    size_t start = 0;
+    while (start <= r.bytes.size()) {
+      size_t end = r.bytes.find('\n', start);
+      if (end == std::string::npos) end = r.bytes.size();
+      out.push_back(r.bytes.substr(start, end - start));
+      start = end + 1;
     }
-    return out;
   }
+  return out;
+}
 
- private:
-  std::mutex mu_;
-  bool refuse_ = false;
-  int calls_ = 0;
-  std::vector<IntakeRecord> records_;
-};
+// Refused until Release (RefuseNext counts calls).
+void RefuseAll(FakeIntake& intake) { intake.RefuseNext(std::numeric_limits<int>::max()); }
+void Release(FakeIntake& intake) { intake.RefuseNext(0); }
 
 bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
   auto end = std::chrono::steady_clock::now() + limit;
@@ -135,9 +112,9 @@ TEST(SyslogListener, UdpDatagramIsOneMessage) {
   for (std::string m : {std::string(k5424), std::string(k3164) + "\n", std::string("<13>Oct  1 00:00:00 h a: x\ny")})
     ASSERT_EQ(sendto(fd, m.data(), m.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a),
               static_cast<ssize_t>(m.size()));
-  ASSERT_TRUE(WaitFor([&] { return intake.Lines().size() == 3; }));
-  EXPECT_EQ(intake.Lines(), (std::vector<std::string>{k5424, k3164, "<13>Oct  1 00:00:00 h a: x#012y"}));
-  auto records = intake.records();
+  ASSERT_TRUE(WaitFor([&] { return Lines(intake).size() == 3; }));
+  EXPECT_EQ(Lines(intake), (std::vector<std::string>{k5424, k3164, "<13>Oct  1 00:00:00 h a: x#012y"}));
+  auto records = intake.accepted();
   EXPECT_EQ(records[0].parser, "syslog");
   EXPECT_EQ(records[0].source, "syslog-udp");
   EXPECT_EQ(records[0].name.rfind("syslog-udp 127.0.0.1:", 0), 0u) << records[0].name;
@@ -170,9 +147,9 @@ TEST(SyslogListener, TcpOctetCountingAndLfFramingFromSeveralClients) {
   }
   close(a);
   close(b);
-  ASSERT_TRUE(WaitFor([&] { return intake.Lines().size() == 1000; })) << intake.Lines().size();
+  ASSERT_TRUE(WaitFor([&] { return Lines(intake).size() == 1000; })) << Lines(intake).size();
   std::vector<std::string> got_octets, got_lines;
-  for (const auto& r : intake.records()) {
+  for (const auto& r : intake.accepted()) {
     EXPECT_EQ(r.parser, "syslog");
     EXPECT_EQ(r.source, "syslog-tcp");
     size_t start = 0;
@@ -290,9 +267,9 @@ TEST_F(SyslogTls, OctetCountedMessagesOverTls) {
   SSL_free(ssl);
   EXPECT_TRUE(ClosedByServer(fd));
   close(fd);
-  ASSERT_TRUE(WaitFor([&] { return intake.Lines().size() == want.size(); })) << intake.Lines().size();
-  EXPECT_EQ(intake.Lines(), want);
-  EXPECT_EQ(intake.records()[0].source, "syslog-tls");
+  ASSERT_TRUE(WaitFor([&] { return Lines(intake).size() == want.size(); })) << Lines(intake).size();
+  EXPECT_EQ(Lines(intake), want);
+  EXPECT_EQ(intake.accepted()[0].source, "syslog-tls");
 }
 
 TEST_F(SyslogTls, RefusesTls11AndPlainText) {
@@ -306,7 +283,7 @@ TEST_F(SyslogTls, RefusesTls11AndPlainText) {
   EXPECT_TRUE(ClosedByServer(plain));
   close(plain);
   EXPECT_TRUE(WaitFor([&] { return l->stats().connections_rejected == 2; })) << l->stats().connections_rejected;
-  EXPECT_TRUE(intake.Lines().empty());
+  EXPECT_TRUE(Lines(intake).empty());
 }
 
 TEST_F(SyslogTls, BadCertificatePathIsAClearError) {
@@ -324,7 +301,7 @@ TEST_F(SyslogTls, BadCertificatePathIsAClearError) {
 
 TEST(SyslogListener, OverloadBlocksTheSenderAndLosesNothing) {
   FakeIntake intake;
-  intake.set_refuse(true);
+  RefuseAll(intake);
   auto l = StartOrDie(Config(SyslogProtocol::kTcp), &intake);
   ASSERT_TRUE(l);
   // More than the kernel's socket buffers plus one batch hold.
@@ -348,14 +325,14 @@ TEST(SyslogListener, OverloadBlocksTheSenderAndLosesNothing) {
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(sent.load(), stalled_at);
   EXPECT_LT(stalled_at, stream.size());
-  EXPECT_TRUE(intake.Lines().empty() || intake.records().empty());
+  EXPECT_TRUE(Lines(intake).empty() || intake.accepted().empty());
   EXPECT_GE(intake.calls(), 2);  // refused batches are offered again
-  intake.set_refuse(false);
+  Release(intake);
   sender.join();
   close(fd);
   ASSERT_TRUE(WaitFor([&] { return l->stats().messages_accepted == kMessages; }, 30s))
       << l->stats().messages_accepted;
-  std::vector<std::string> lines = intake.Lines();
+  std::vector<std::string> lines = Lines(intake);
   ASSERT_EQ(lines.size(), static_cast<size_t>(kMessages));
   for (int i = 0; i < kMessages; ++i)
     ASSERT_EQ(lines[i], std::string(k3164) + " seq=" + std::to_string(i)) << "message " << i;
@@ -422,7 +399,7 @@ TEST(SyslogListener, WalBacklogLimitSlowsTheSender) {
 
 TEST(SyslogListener, UdpUnderOverloadDropsAndCounts) {
   FakeIntake intake;
-  intake.set_refuse(true);
+  RefuseAll(intake);
   MetricsRegistry metrics;
   auto l = StartOrDie(Config(SyslogProtocol::kUdp), &intake, &metrics);
   ASSERT_TRUE(l);
@@ -430,19 +407,19 @@ TEST(SyslogListener, UdpUnderOverloadDropsAndCounts) {
   sockaddr_in a = Loopback(l->port());
   for (int i = 0; i < 10; ++i) sendto(fd, k3164, sizeof k3164 - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   ASSERT_TRUE(WaitFor([&] { return l->stats().messages_dropped == 10; })) << l->stats().messages_dropped;
-  EXPECT_TRUE(intake.records().empty());
+  EXPECT_TRUE(intake.accepted().empty());
   std::string text = metrics.RenderPrometheus();
   EXPECT_NE(text.find("vigil_dropped_records_total{source=\"syslog-udp\",reason=\"overload\"} 10\n"),
             std::string::npos)
       << text;
   // Once the Intake takes batches again, messages arrive and are counted.
-  intake.set_refuse(false);
+  Release(intake);
   sendto(fd, k5424, sizeof k5424 - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   EXPECT_TRUE(WaitFor([&] {
     return metrics.RenderPrometheus().find("vigil_received_records_total{source=\"syslog-udp\"} 1\n") !=
            std::string::npos;
   }));
-  EXPECT_EQ(intake.Lines(), std::vector<std::string>{k5424});
+  EXPECT_EQ(Lines(intake), std::vector<std::string>{k5424});
   close(fd);
 }
 
@@ -463,7 +440,7 @@ TEST(SyslogListener, StopWhileClientsAreConnected) {
   l->Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   // What was received is handed over at Stop, the partial lines too.
-  EXPECT_EQ(intake.Lines().size(), 6u);
+  EXPECT_EQ(Lines(intake).size(), 6u);
   for (int fd : fds) {
     EXPECT_TRUE(ClosedByServer(fd));
     close(fd);
@@ -501,9 +478,9 @@ TEST(SyslogListener, OversizedMessageIsTruncatedAndCounted) {
   std::string big = std::string(k3164) + std::string(5000, 'x');
   SendAll(fd, Octets(big) + k5424 + "\n");
   close(fd);
-  ASSERT_TRUE(WaitFor([&] { return intake.Lines().size() == 2; }));
-  EXPECT_EQ(intake.Lines()[0], big.substr(0, 1000));
-  EXPECT_EQ(intake.Lines()[1], k5424);
+  ASSERT_TRUE(WaitFor([&] { return Lines(intake).size() == 2; }));
+  EXPECT_EQ(Lines(intake)[0], big.substr(0, 1000));
+  EXPECT_EQ(Lines(intake)[1], k5424);
   EXPECT_EQ(l->stats().messages_truncated, 1u);
 }
 
