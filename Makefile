@@ -62,7 +62,7 @@ fuzz: deps
 	cmake --build $(FUZZ_DIR) -j$(JOBS) --target cloudtrail_parser_fuzzer guardduty_parser_fuzzer securityhub_parser_fuzzer sigma_loader_fuzzer query_parser_fuzzer segment_reader_fuzzer \
 	  cloudwatch_pattern_fuzzer vpcflow_parser_fuzzer route53resolver_parser_fuzzer alb_parser_fuzzer s3access_parser_fuzzer \
 	  cloudwatchlogs_parser_fuzzer syslog_parser_fuzzer json_parser_fuzzer firehose_request_fuzzer \
-	  syslog_framing_fuzzer s3_list_fuzzer
+	  syslog_framing_fuzzer wal_recovery_fuzzer ingest_body_fuzzer s3_list_fuzzer
 	fuzz/run_all.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 format:
