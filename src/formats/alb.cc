@@ -178,6 +178,8 @@ const Layout* Classify(const std::vector<std::string_view>& f) {
 
 // "GET http://host/path HTTP/1.1" into verb, URL (which may hold spaces) and protocol.
 void SplitRequest(std::string_view s, std::string_view* verb, std::string_view* url, std::string_view* proto) {
+  // A request the load balancer could not read is written "- - - ".
+  s = s.substr(0, s.find_last_not_of(' ') + 1);
   size_t first = s.find(' ');
   size_t last = s.rfind(' ');
   if (first == std::string_view::npos) {

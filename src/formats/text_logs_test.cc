@@ -254,6 +254,42 @@ TEST(TextLogsTest, ClassicElbAndIpv6Clients) {
   EXPECT_EQ(c.events[0].resources, (std::vector<std::string>{"my-loadbalancer", "10.0.0.1:80"}));
 }
 
+// The request's parts under the names rules and hunts use (Sigma's
+// webserver fields read them: docs/rule-authoring.md, Logsources).
+TEST(TextLogsTest, AlbRequestParts) {
+  auto line = [](const std::string& request) {
+    return "http 2018-07-02T22:23:00.186641Z app/a/b 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 "
+           "366 \"" + request + "\" \"curl/7.46.0\" - -\n";
+  };
+  Collect c = ParseAs(kAlb, line("GET https://www.example.com:443/a/b.php?x=1&y=../../etc/passwd HTTP/1.1") +
+                                line("POST http://[2001:db8::5]:8080/mgmt/tm/util/bash HTTP/2.0") +
+                                line("GET /relative?q HTTP/1.1") +
+                                line("- http://internal.example.com:80-/ -") + line("- - - "));
+  ASSERT_EQ(c.events.size(), 5u) << (c.dead.empty() ? "" : c.dead[0].reason);
+  auto parts = [&](size_t i) {
+    std::string out;
+    for (const char* f : {"request_verb", "request_host", "request_port", "request_path", "request_query",
+                          "request_uri", "request_proto"})
+      out += std::string(f) + "=" + Field(c.events[i], f) + " ";
+    return out;
+  };
+  EXPECT_EQ(parts(0),
+            "request_verb=GET request_host=www.example.com request_port=443 request_path=/a/b.php "
+            "request_query=x=1&y=../../etc/passwd request_uri=/a/b.php?x=1&y=../../etc/passwd request_proto=HTTP/1.1 ");
+  EXPECT_EQ(parts(1),
+            "request_verb=POST request_host=2001:db8::5 request_port=8080 request_path=/mgmt/tm/util/bash "
+            "request_query= request_uri=/mgmt/tm/util/bash request_proto=HTTP/2.0 ");
+  EXPECT_EQ(parts(2),
+            "request_verb=GET request_host= request_port= request_path=/relative request_query=q "
+            "request_uri=/relative?q request_proto=HTTP/1.1 ");
+  // What the load balancer writes for a request it could not read.
+  EXPECT_EQ(parts(3),
+            "request_verb= request_host=internal.example.com request_port=80- request_path=/ request_query= "
+            "request_uri=/ request_proto= ");
+  EXPECT_EQ(parts(4),
+            "request_verb= request_host= request_port= request_path= request_query= request_uri= request_proto= ");
+}
+
 // --- S3 server access logs
 
 TEST(TextLogsTest, S3AccessPrincipalsAndBadLines) {
