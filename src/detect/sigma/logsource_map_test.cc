@@ -47,6 +47,12 @@ TEST(LogsourceMap, BuiltinLoads) {
   EXPECT_EQ(map.Find("", "webserver", "")->log_type, "alb");
   EXPECT_EQ(map.Find("aws", "", "cloudtrail")->log_type, "cloudtrail");
   EXPECT_FALSE(map.Find("aws", "", "cloudtrail")->maps_fields);
+  for (const char* type : {"route53resolver", "vpcflow", "alb", "s3access"}) {
+    const LogsourceMapping* m = map.Find("aws", "", type);
+    ASSERT_NE(m, nullptr) << type;
+    EXPECT_EQ(m->log_type, type);
+    EXPECT_FALSE(m->maps_fields) << type;
+  }
   // An absent key matches only an absent key.
   EXPECT_EQ(map.Find("linux", "dns", ""), nullptr);
   EXPECT_EQ(map.Find("", "process_creation", ""), nullptr);
