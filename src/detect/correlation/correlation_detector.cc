@@ -6,6 +6,8 @@
 #include <limits>
 #include <map>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "common/hash.h"
 #include "common/json_writer.h"
@@ -382,6 +384,52 @@ class Aggregate {
   std::map<std::string, size_t> shares_;
 };
 
+// The aggregate of a window that slides forward: entries join at its end and
+// leave at its front. For the types whose aggregate only grows with the
+// window (event, value and rule counts), so that an anchor fires exactly when
+// its whole window meets an upward-closed condition.
+class SlidingAggregate {
+ public:
+  SlidingAggregate(CorrelationType type, size_t rules) : type_(type), per_rule_(rules, 0) {}
+  static bool Supports(CorrelationType t) {
+    return t == CorrelationType::kEventCount || t == CorrelationType::kValueCount || t == CorrelationType::kTemporal;
+  }
+  void Add(const Entry& e) { Change(e, +1); }
+  void Remove(const Entry& e) { Change(e, -1); }
+  bool Holds(const CorrelationCondition& c) const {
+    switch (type_) {
+      case CorrelationType::kValueCount: return c.Holds(static_cast<double>(values_.size()));
+      case CorrelationType::kTemporal: return c.Holds(static_cast<double>(rules_seen_));
+      default: return c.Holds(static_cast<double>(count_));
+    }
+  }
+
+ private:
+  void Change(const Entry& e, int d) {
+    switch (type_) {
+      case CorrelationType::kValueCount:
+        // The values Aggregate::Add counts (a value of separators only is none).
+        if (e.value.empty() || e.value.find_first_not_of(kSep) == std::string::npos) return;
+        if (d > 0) {
+          ++values_[e.value];
+        } else if (auto it = values_.find(e.value); it != values_.end() && --it->second == 0) {
+          values_.erase(it);
+        }
+        return;
+      case CorrelationType::kTemporal:
+        if (d > 0 && per_rule_[e.pos]++ == 0) ++rules_seen_;
+        if (d < 0 && --per_rule_[e.pos] == 0) --rules_seen_;
+        return;
+      default: count_ += d; return;
+    }
+  }
+  CorrelationType type_;
+  int64_t count_ = 0;
+  std::vector<int64_t> per_rule_;
+  size_t rules_seen_ = 0;
+  std::unordered_map<std::string_view, int64_t> values_;  // views into the group's entries
+};
+
 void CorrelationDetector::Impl::Evaluate(size_t c, const std::string& key, Group& g, int64_t arrival,
                                          const MatchSink& sink, int depth) {
   CorrState& st = corrs[c];
@@ -389,6 +437,31 @@ void CorrelationDetector::Impl::Evaluate(size_t c, const std::string& key, Group
   // Windows containing the arrival: anchors in [arrival - span, arrival].
   auto first = std::lower_bound(g.entries.begin(), g.entries.end(), arrival - span,
                                 [](const Entry& e, int64_t t) { return e.time < t; });
+  // For counts of events, values or rules the aggregate only grows with the
+  // window, so an anchor fires exactly when its whole window meets the
+  // (upward-closed) condition: one sliding pass over the anchors decides them
+  // all, and only a firing anchor is scanned again for the entry that
+  // completed it. Re-counting every anchor's window instead made groups that
+  // never fire (one address per session, say) quadratic in their size.
+  if (SlidingAggregate::Supports(st.rule->type())) {
+    SlidingAggregate window(st.rule->type(), st.rule->rules().size());
+    auto end = first;
+    for (auto a = first; a != g.entries.end() && a->time <= arrival; ++a) {
+      if (a != first) window.Remove(*(a - 1));
+      for (; end != g.entries.end() && end->time <= a->time + span; ++end) window.Add(*end);
+      if (a->done || !window.Holds(st.condition)) continue;
+      Aggregate agg(*st.rule);
+      for (auto e = a; e != end; ++e) {
+        agg.Add(*e);
+        if (!agg.Holds(st.condition)) continue;
+        a->done = true;
+        const Entry anchor = *a;
+        Fire(c, g, anchor, e->time, sink, depth);  // feeds parents only, never this group
+        break;
+      }
+    }
+    return;
+  }
   for (auto a = first; a != g.entries.end() && a->time <= arrival; ++a) {
     if (a->done) continue;
     Aggregate agg(*st.rule);

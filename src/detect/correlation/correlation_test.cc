@@ -233,6 +233,55 @@ TEST(CorrelationEngine, ValueCount) {
   ExpectOrderIndependent(yaml, ev, {{"c-vc", "10.0.0.1", 1030}, {"c-vc", "10.0.0.1", 1030}});
 }
 
+// Many entries per group, most windows never meeting the condition: the
+// firings are those of the definition (each anchor fires at the first entry
+// of its window that completes it), computed here by brute force.
+TEST(CorrelationEngine, LargeGroupsFireAsTheDefinitionSays) {
+  for (const std::string type : {"event_count", "value_count"}) {
+    const int need = type == "event_count" ? 12 : 3;
+    const std::string yaml = "title: big\nid: c-big\ncorrelation:\n    type: " + type +
+                             "\n    rules: [failed_login]\n    group-by: [ip]\n    timespan: 100s\n    condition: {" +
+                             (type == "value_count" ? "field: user, " : "") + "gte: " + std::to_string(need) +
+                             "}\n---\n" + kFailed;
+    std::mt19937 rng(7);
+    struct Row {
+      int64_t t;
+      std::string ip, user, id;
+    };
+    std::vector<Row> rows;
+    std::vector<Event> ev;
+    for (int i = 0; i < 600; ++i) {
+      Row r{static_cast<int64_t>(rng() % 3000), "10.0.0." + std::to_string(rng() % 2),
+            // Mostly one user: value_count windows rarely reach 3.
+            rng() % 25 == 0 ? "u" + std::to_string(rng() % 4) : "u0", "e" + std::to_string(i)};
+      ev.push_back(MakeEvent(Ev("fail", r.user, R"(,"ip":")" + r.ip + "\""), r.t, r.id));
+      rows.push_back(std::move(r));
+    }
+    std::sort(ev.begin(), ev.end(), [](const Event& a, const Event& b) {
+      return std::tie(a.time_ns, a.id) < std::tie(b.time_ns, b.id);
+    });
+    std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return std::tie(a.t, a.id) < std::tie(b.t, b.id); });
+    std::multiset<Fired> expected;
+    for (size_t a = 0; a < rows.size(); ++a) {
+      std::set<std::string> users;
+      int count = 0;
+      for (size_t e = a; e < rows.size() && rows[e].t <= rows[a].t + 100; ++e) {
+        if (rows[e].ip != rows[a].ip) continue;
+        ++count;
+        users.insert(rows[e].user);
+        const int have = type == "event_count" ? count : static_cast<int>(users.size());
+        if (have >= need) {
+          expected.insert({"c-big", rows[a].ip, rows[e].t});
+          break;
+        }
+      }
+    }
+    Harness h(yaml);
+    EXPECT_EQ(h.Run(ev), expected) << type;
+    EXPECT_FALSE(expected.empty()) << type;
+  }
+}
+
 TEST(CorrelationEngine, TemporalAndTemporalOrdered) {
   const std::string rules = "---\n" + kFailed + "---\n" + kSuccess;
   const std::string temporal =
