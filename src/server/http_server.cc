@@ -99,6 +99,10 @@ HttpServer::HttpServer(const ServeConfig& config, std::vector<std::string> token
   // decompressed size is checked while reading (HandleIngest).
   server_->set_payload_max_length(config_.http.max_body_bytes);
   server_->set_keep_alive_max_count(1000);
+  // Answers are small writes after a large read: without TCP_NODELAY, Nagle's
+  // algorithm meets the client's delayed ACK and every request waited ~40 ms
+  // (measured: a 1,000-record request took 46 ms on an idle server).
+  server_->set_tcp_nodelay(true);
 
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("{\"status\":\"ok\"}\n", "application/json");
