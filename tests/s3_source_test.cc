@@ -40,13 +40,15 @@ std::string Gzip(const std::string& in) {
 }
 
 testing::LocalS3* server = nullptr;
+std::string server_error;  // why the local S3 server did not start
 
 class S3Test : public ::testing::Test {
  protected:
+  // A fatal failure here would make every test of the suite report as
+  // skipped; a server that does not start must fail each test instead.
   static void SetUpTestSuite() {
     server = new testing::LocalS3();
-    std::string err = server->Start();
-    ASSERT_EQ(err, "") << "the S3 tests need the local S3 server";
+    server_error = server->Start();
   }
   static void TearDownTestSuite() {
     delete server;
@@ -54,6 +56,7 @@ class S3Test : public ::testing::Test {
   }
   void SetUp() override {
     ASSERT_NE(server, nullptr);
+    ASSERT_EQ(server_error, "") << "the S3 tests need the local S3 server (make deps installs it)";
     bucket_ = "vigil-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::transform(bucket_.begin(), bucket_.end(), bucket_.begin(), [](unsigned char c) { return std::tolower(c); });
     ASSERT_TRUE(Client().CreateBucket(bucket_).ok());
