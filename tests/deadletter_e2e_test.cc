@@ -12,8 +12,11 @@
 
 #include "common/json_writer.h"
 #include "run_vigil.h"
+#include "test_files.h"
 
 namespace {
+
+using vigil::testing::ReadFile;
 
 namespace fs = std::filesystem;
 using vigil::testing::CmdResult;
@@ -22,13 +25,6 @@ using vigil::testing::Vigil;
 const std::string kStratusFile =
     VIGIL_SHARED_DATA "/cloudtrail/stratus-red-team/docs/detonation-logs/aws.credential-access.ec2-get-password-data.json";
 const std::string kResolverFile = VIGIL_SHARED_DATA "/dns/awsdocs-examples.jsonl";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> Lines(const std::string& s) {
   std::vector<std::string> out;

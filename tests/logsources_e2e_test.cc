@@ -17,8 +17,11 @@
 #include <vector>
 
 #include "run_vigil.h"
+#include "test_files.h"
 
 namespace {
+
+using vigil::testing::ReadFile;
 
 namespace fs = std::filesystem;
 
@@ -41,13 +44,6 @@ constexpr const char* kSqlInjection = "5513deaf-f49a-46c2-a6c8-3f111b5cb453";
 constexpr const char* kJndiExploit = "412d55bc-7737-4d25-9542-5b396867ce55";
 constexpr const char* kSuspUserAgent = "19aa4f58-94ca-45ff-bc34-92e533c0994a";
 constexpr const char* kF5BashApi = "85254a62-22be-4239-b79c-2ec17e566c37";
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string FirstLine(const std::string& path) {
   std::string text = ReadFile(path);

@@ -14,6 +14,7 @@
 // securityhub parser, which builds the event, and every shipped rule runs on it
 // through the Sigma detector.
 #include "run_vigil.h"
+#include "test_files.h"
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sys/wait.h>
@@ -36,6 +37,8 @@
 
 namespace {
 
+using vigil::testing::ReadFile;
+
 namespace fs = std::filesystem;
 
 const fs::path kPanther = VIGIL_SHARED_DATA "/panther-tests";
@@ -43,13 +46,6 @@ const fs::path kPack = VIGIL_SOURCE_DIR "/rules/aws/threats";
 
 using vigil::testing::CmdResult;
 using vigil::testing::Vigil;
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> Lines(const std::string& s) {
   std::vector<std::string> out;

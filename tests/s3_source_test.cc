@@ -15,29 +15,16 @@
 #include "ingest/fake_intake.h"
 #include "ingest/s3_source.h"
 #include "s3/local_s3.h"
+#include "test_files.h"
 
 namespace vigil {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Gzip;
+using testing::ReadFile;
 
 const std::string kStratus = std::string(VIGIL_SHARED_DATA) + "/cloudtrail/stratus-red-team/docs/detonation-logs/";
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Gzip(const std::string& in) {
-  libdeflate_compressor* c = libdeflate_alloc_compressor(6);
-  std::string out(libdeflate_gzip_compress_bound(c, in.size()), '\0');
-  size_t n = libdeflate_gzip_compress(c, in.data(), in.size(), out.data(), out.size());
-  libdeflate_free_compressor(c);
-  out.resize(n);
-  return out;
-}
 
 testing::LocalS3* server = nullptr;
 std::string server_error;  // why the local S3 server did not start
@@ -177,7 +164,7 @@ TEST_F(S3Test, PollerReadsCloudTrailDeliveriesOnceAcrossRestarts) {
   };
   std::map<std::string, std::string> uploaded;  // key -> gzip bytes
   auto upload = [&](const std::string& k, const std::string& file) {
-    std::string gz = Gzip(ReadAll(file));
+    std::string gz = Gzip(ReadFile(file));
     Put(k, gz);
     uploaded[k] = gz;
   };

@@ -18,29 +18,17 @@
 #include "aws/s3_client.h"
 #include "run_vigil.h"
 #include "s3/local_s3.h"
+#include "test_files.h"
 
 namespace vigil {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::Gzip;
+using testing::ReadFile;
 using testing::Vigil;
 
 const std::string kStratus = std::string(VIGIL_SHARED_DATA) + "/cloudtrail/stratus-red-team/docs/detonation-logs/";
-
-std::string ReadAll(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string Gzip(const std::string& in) {
-  libdeflate_compressor* c = libdeflate_alloc_compressor(6);
-  std::string out(libdeflate_gzip_compress_bound(c, in.size()), '\0');
-  out.resize(libdeflate_gzip_compress(c, in.data(), in.size(), out.data(), out.size()));
-  libdeflate_free_compressor(c);
-  return out;
-}
 
 size_t RecordCount(const std::string& json) {
   simdjson::dom::parser parser;
@@ -85,7 +73,7 @@ std::string Checkpoints(const fs::path& dir) {
   std::string all;
   if (!fs::exists(dir)) return all;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.path().extension() == ".checkpoint") all += ReadAll(e.path());
+    if (e.path().extension() == ".checkpoint") all += ReadFile(e.path());
   }
   return all;
 }
@@ -112,14 +100,14 @@ TEST(ServeSourcesE2ETest, S3AndDirectoryDeliveriesAreStoredAndHunted) {
   };
   size_t expected = 0;
   for (const auto& [key, file] : objects) {
-    std::string json = ReadAll(kStratus + file);
+    std::string json = ReadFile(kStratus + file);
     expected += RecordCount(json);
     ASSERT_TRUE(client.PutObject("trail-bucket", key, Gzip(json)).ok());
   }
   const std::string dropped = "AWSLogs/333333333333/CloudTrail/us-west-2/2024/07/31/c.json";
   fs::create_directories((dir / "drop" / dropped).parent_path());
   {
-    std::string json = ReadAll(kStratus + "aws.defense-evasion.cloudtrail-delete.json");
+    std::string json = ReadFile(kStratus + "aws.defense-evasion.cloudtrail-delete.json");
     expected += RecordCount(json);
     std::ofstream(dir / "drop" / dropped) << json;
   }
