@@ -292,8 +292,15 @@ TEST_F(ServeTest, OverloadAnswers429WithRetryAfterAndMemoryStaysBounded) {
   EXPECT_EQ(stored.size(), w.records.size());
   // Rules, the store writer and 8 request bodies of ~1.2 MB; far below the
   // ~50 MB of the burst.
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps up to 256 MiB of freed memory in its quarantine and
+  // adds shadow memory and redzones (measured: 529 MiB): its bound is wider.
+  constexpr long kMaxPeakKib = (400 + 512) * 1024;
+#else
+  constexpr long kMaxPeakKib = 400 * 1024;
+#endif
   EXPECT_GT(peak_kib, 0);
-  EXPECT_LT(peak_kib, 400 * 1024);
+  EXPECT_LT(peak_kib, kMaxPeakKib);
 }
 
 }  // namespace
