@@ -62,17 +62,6 @@ inline std::string GoldenSummary(const Collect& c, const std::vector<std::string
   return out;
 }
 
-// Compares `got` with testdata/<name>.golden, or rewrites it.
-inline void ExpectGolden(std::string_view name, const std::string& got) {
-  const std::filesystem::path golden =
-      std::filesystem::path(VIGIL_SOURCE_DIR) / "src/formats/testdata" / (std::string(name) + ".golden");
-  if (std::getenv("VIGIL_UPDATE_GOLDEN")) {
-    std::ofstream(golden, std::ios::binary) << got;
-    GTEST_SKIP() << "rewrote " << golden;
-  }
-  EXPECT_EQ(got, ReadFile(golden)) << "run with VIGIL_UPDATE_GOLDEN=1 to rewrite " << golden;
-}
-
 inline std::string TestInput(std::string_view relative) {
   return ReadFile(std::filesystem::path(VIGIL_SOURCE_DIR) / "src/formats/testdata" / relative);
 }

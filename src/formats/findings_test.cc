@@ -23,6 +23,7 @@ namespace {
 namespace fs = std::filesystem;
 
 using testing::Collect;
+using testing::ExpectGolden;
 using testing::ReadFile;
 using testing::kTestIngest;
 using testing::ParseAs;
@@ -44,7 +45,6 @@ std::string Summary(const Collect& c) {
 
 TEST(FindingsTest, SampleFindingsMatchGolden) {
   const fs::path data = VIGIL_SHARED_DATA;
-  const fs::path golden = fs::path(VIGIL_SOURCE_DIR) / "src/formats/testdata/findings.golden";
   std::string got;
   for (const char* file :
        {"guardduty/elastic-integrations-test-guardduty.excerpt.jsonl", "guardduty/panther-test-logs.jsonl",
@@ -55,11 +55,7 @@ TEST(FindingsTest, SampleFindingsMatchGolden) {
     got += "== " + std::string(file) + " (" + std::string(parser) + ")\n";
     if (parser != "(none)") got += Summary(ParseAs(parser, text));
   }
-  if (std::getenv("VIGIL_UPDATE_GOLDEN")) {
-    std::ofstream(golden, std::ios::binary) << got;
-    GTEST_SKIP() << "rewrote " << golden;
-  }
-  EXPECT_EQ(got, ReadFile(golden)) << "run with VIGIL_UPDATE_GOLDEN=1 to rewrite " << golden;
+  ExpectGolden("findings", got);
 }
 
 // A GuardDuty finding as written for these tests.

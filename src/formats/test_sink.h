@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -48,6 +49,17 @@ inline std::string ReadFile(const std::filesystem::path& p) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+// Compares `got` with testdata/<name>.golden, or rewrites it.
+inline void ExpectGolden(std::string_view name, const std::string& got) {
+  const std::filesystem::path golden =
+      std::filesystem::path(VIGIL_SOURCE_DIR) / "src/formats/testdata" / (std::string(name) + ".golden");
+  if (std::getenv("VIGIL_UPDATE_GOLDEN")) {
+    std::ofstream(golden, std::ios::binary) << got;
+    GTEST_SKIP() << "rewrote " << golden;
+  }
+  EXPECT_EQ(got, ReadFile(golden)) << "run with VIGIL_UPDATE_GOLDEN=1 to rewrite " << golden;
 }
 
 }  // namespace vigil::testing

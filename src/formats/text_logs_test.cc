@@ -30,6 +30,7 @@ namespace {
 namespace fs = std::filesystem;
 
 using testing::Collect;
+using testing::ExpectGolden;
 using testing::ReadFile;
 using testing::kTestIngest;
 using testing::ParseAs;
@@ -86,7 +87,6 @@ const char* const kSamples[] = {
 };
 
 TEST(TextLogsTest, SamplesMatchGolden) {
-  const fs::path golden = fs::path(VIGIL_SOURCE_DIR) / "src/formats/testdata/text_logs.golden";
   std::string got;
   for (const char* file : kSamples) {
     std::string text = ReadFile(kData / file);
@@ -95,11 +95,7 @@ TEST(TextLogsTest, SamplesMatchGolden) {
     got += "== " + std::string(file) + " (" + std::string(parser) + ")\n";
     if (parser != "(none)") got += Summary(ParseAs(parser, text));
   }
-  if (std::getenv("VIGIL_UPDATE_GOLDEN")) {
-    std::ofstream(golden, std::ios::binary) << got;
-    GTEST_SKIP() << "rewrote " << golden;
-  }
-  EXPECT_EQ(got, ReadFile(golden)) << "run with VIGIL_UPDATE_GOLDEN=1 to rewrite " << golden;
+  ExpectGolden("text_logs", got);
 }
 
 TEST(TextLogsTest, EverySampleParsesWithoutErrorsAsItsType) {
