@@ -297,6 +297,20 @@ TEST_F(SyslogTls, BadCertificatePathIsAClearError) {
   EXPECT_FALSE(SyslogListener::Start(c, &intake).ok());  // no cert, no key
 }
 
+// Writes all of `stream` to `fd` in 16 KiB sends on a thread of its own,
+// counting what the kernel took in `sent` (blocking while it takes nothing).
+std::thread SendInBackground(int fd, const std::string& stream, std::atomic<size_t>* sent) {
+  return std::thread([fd, &stream, sent] {
+    std::string_view rest = stream;
+    while (!rest.empty()) {
+      ssize_t n = send(fd, rest.data(), std::min<size_t>(rest.size(), 16384), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      rest.remove_prefix(static_cast<size_t>(n));
+      *sent += static_cast<size_t>(n);
+    }
+  });
+}
+
 // --- backpressure, limits, stop ----------------------------------------------
 
 TEST(SyslogListener, OverloadBlocksTheSenderAndLosesNothing) {
@@ -310,15 +324,7 @@ TEST(SyslogListener, OverloadBlocksTheSenderAndLosesNothing) {
   for (int i = 0; i < kMessages; ++i) stream += std::string(k3164) + " seq=" + std::to_string(i) + "\n";
   int fd = Connect(l->port());
   std::atomic<size_t> sent{0};
-  std::thread sender([&] {
-    std::string_view rest = stream;
-    while (!rest.empty()) {
-      ssize_t n = send(fd, rest.data(), std::min<size_t>(rest.size(), 16384), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      rest.remove_prefix(static_cast<size_t>(n));
-      sent += static_cast<size_t>(n);
-    }
-  });
+  std::thread sender = SendInBackground(fd, stream, &sent);
   // While the Intake refuses, the sender stalls: its writes block.
   std::this_thread::sleep_for(700ms);
   size_t stalled_at = sent.load();
@@ -358,15 +364,7 @@ TEST(SyslogListener, WalBacklogLimitSlowsTheSender) {
   for (int i = 0; i < kMessages; ++i) stream += Octets(std::string(k3164) + " seq=" + std::to_string(i));
   int fd = Connect(l->port());
   std::atomic<size_t> sent{0};
-  std::thread sender([&] {
-    std::string_view rest = stream;
-    while (!rest.empty()) {
-      ssize_t n = send(fd, rest.data(), std::min<size_t>(rest.size(), 16384), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      rest.remove_prefix(static_cast<size_t>(n));
-      sent += static_cast<size_t>(n);
-    }
-  });
+  std::thread sender = SendInBackground(fd, stream, &sent);
   ASSERT_TRUE(WaitFor([&] { return l->stats().batches_refused > 0; }));
   std::this_thread::sleep_for(300ms);
   size_t stalled_at = sent.load();
