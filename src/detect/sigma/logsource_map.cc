@@ -7,12 +7,16 @@
 #include <algorithm>
 #include <set>
 
+#include "common/embedded_file.h"
 #include "common/glob.h"
 
 namespace vigil {
 
-// Defined in the generated logsources_data.cc (the text of logsources.yaml).
-extern const std::string_view kBuiltinLogsourcesYaml;
+namespace sigma_internal {
+// Generated from logsources.yaml (vigil_embed_files in src/detect/CMakeLists.txt).
+const std::vector<EmbeddedFile>& EmbeddedLogsources();
+}  // namespace sigma_internal
+
 
 namespace {
 
@@ -163,11 +167,11 @@ Result<LogsourceMap> LogsourceMap::Parse(std::string_view yaml_text) {
   return map;
 }
 
-std::string_view LogsourceMap::BuiltinText() { return kBuiltinLogsourcesYaml; }
+std::string_view LogsourceMap::BuiltinText() { return sigma_internal::EmbeddedLogsources().front().contents; }
 
 const LogsourceMap& LogsourceMap::Builtin() {
   static const LogsourceMap* map = [] {
-    auto parsed = Parse(kBuiltinLogsourcesYaml);
+    auto parsed = Parse(BuiltinText());
     auto* m = new LogsourceMap(parsed.ok() ? std::move(parsed).value() : LogsourceMap());
     if (!m->log_types_) m->log_types_ = std::make_shared<std::map<std::string, std::vector<std::string>>>();
     return m;
