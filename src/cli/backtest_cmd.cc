@@ -5,11 +5,13 @@
 #include "alert/fold.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/intel_feeds.h"
 #include "cli/workspace.h"
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
 #include "formats/record_fields.h"
+#include "intel/intel_detector.h"
 #include "ocsf/normalizer.h"
 
 namespace vigil::cli {
@@ -86,9 +88,19 @@ int RunRulesBacktest(const BacktestOptions& o) {
   }
   if (any_ids && !chosen.rules().empty())
     return Fatal(Status::InvalidArgument("give rule files or rule ids, not both"));
+  if (o.rules.empty() && o.intel.empty()) return Fatal(Status::InvalidArgument("give rule files, rule ids or --intel"));
   auto made = MakeDetector(any_ids ? library : chosen);
   if (!made.ok()) return Fatal(made.status());
-  std::unique_ptr<Detector> detector = std::move(made).value();
+  RuleLoad load;
+  load.detector = std::move(made).value();
+  std::unique_ptr<intel::IntelStore> intel;
+  if (!o.intel.empty()) {
+    auto loaded = LoadIntelFeeds(FeedConfigsForPaths(o.intel));
+    if (!loaded.ok()) return Fatal(loaded.status());
+    intel = std::move(loaded).value();
+    AddIntelDetector(&load, intel.get());
+  }
+  std::unique_ptr<Detector> detector = std::move(load.detector);
 
   auto ws = Workspace::Open(o.data_dir, /*write=*/false);
   if (!ws.ok()) return Fatal(ws.status());
@@ -122,6 +134,19 @@ int RunRulesBacktest(const BacktestOptions& o) {
   if (!failure.ok()) return Fatal(failure);
   if (unreadable) Warn(std::to_string(unreadable) + " stored records could not be read and were skipped");
 
+  // Intel findings are reported by the rules that raised any.
+  if (intel) {
+    size_t before = reported.size();
+    for (const intel::IntelRule* r : intel::AllIntelRules()) {
+      AlertQuery q;
+      q.rule_id = std::string(r->id);
+      q.limit = 1;
+      auto any = (*alerts_db)->ListAlerts(q);
+      if (!any.ok()) return Fatal(any.status());
+      if (!any->empty()) reported.push_back({std::string(r->id), std::string(r->title)});
+    }
+    if (reported.size() == before) Note("intel: no event matched an indicator");
+  }
   for (const auto& rule : reported) {
     AlertQuery q;
     q.rule_id = rule.id;

@@ -16,6 +16,7 @@ struct IngestOptions {
   bool json = false;
   bool no_detect = false;
   int threads = 2;  // 1: one thread; 2: parsing on its own thread
+  std::vector<std::string> intel;  // threat-intel feed files (docs/threat-intel.md)
 };
 int RunIngest(const IngestOptions& options);
 
@@ -52,6 +53,7 @@ struct BacktestOptions {
   std::string from, to;
   bool json = false;
   size_t examples = 5;
+  std::vector<std::string> intel;  // threat-intel feeds: their findings are reported too
 };
 int RunRulesBacktest(const BacktestOptions& options);
 
@@ -89,6 +91,13 @@ struct DemoOptions {
   bool json = false;
 };
 int RunDemo(const DemoOptions& options);
+
+struct IntelCheckOptions {
+  std::vector<std::string> feeds;
+  std::string format;  // empty: from content
+  bool json = false;
+};
+int RunIntelCheck(const IntelCheckOptions& options);
 
 struct ServeOptions {
   std::string config;    // YAML file (docs/serve.md); empty: every default

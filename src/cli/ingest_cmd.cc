@@ -2,6 +2,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/intel_feeds.h"
 #include "cli/workspace.h"
 #include "common/json_writer.h"
 #include "formats/parser.h"
@@ -103,6 +104,14 @@ int RunIngest(const IngestOptions& o) {
   if (!ws.ok()) return Fatal(ws.status());
   auto rules = LoadIngestRules(o.extra_rules, o.no_detect);
   if (!rules.ok()) return Fatal(rules.status());
+  std::unique_ptr<intel::IntelStore> intel;
+  if (!o.intel.empty()) {
+    if (o.no_detect) return Fatal(Status::InvalidArgument("--intel matches events; it cannot go with --no-detect"));
+    auto loaded = LoadIntelFeeds(FeedConfigsForPaths(o.intel));
+    if (!loaded.ok()) return Fatal(loaded.status());
+    intel = std::move(loaded).value();
+    AddIntelDetector(&*rules, intel.get());
+  }
   auto stats = IngestPaths(**ws, o.paths, rules->detector.get(), true, o.threads);
   if (!stats.ok()) return Fatal(stats.status());
   if (o.json) {

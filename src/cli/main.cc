@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   ingest_cmd->add_option("--threads", ingest.threads, "1: one thread (least CPU); 2: parse on a second thread")
       ->check(CLI::Range(1, 2))
       ->capture_default_str();
+  ingest_cmd->add_option("--intel", ingest.intel, "Threat-intel feed file: STIX, MISP, CSV or a list (repeatable)")
+      ->allow_extra_args(false);
 
   AlertsOptions alerts;
   auto* alerts_cmd = app.add_subcommand("alerts", "List alerts");
@@ -65,13 +67,15 @@ int main(int argc, char** argv) {
   BacktestOptions backtest;
   auto* backtest_cmd =
       rules_cmd->add_subcommand("backtest", "Run rules over stored events and report the alerts they would raise");
-  backtest_cmd->add_option("rules", backtest.rules, "Rule files, or ids of loaded rules")->required();
+  backtest_cmd->add_option("rules", backtest.rules, "Rule files, or ids of loaded rules (optional with --intel)");
   backtest_cmd->add_option("--data", backtest.data_dir, "Data directory")->capture_default_str();
   backtest_cmd->add_option("--rules", backtest.extra_rules, "Extra rule directory (repeatable)")->allow_extra_args(false);
   backtest_cmd->add_option("--from", backtest.from, "Events at or after this RFC 3339 time");
   backtest_cmd->add_option("--to", backtest.to, "Events before this RFC 3339 time");
   backtest_cmd->add_option("--examples", backtest.examples, "Example alerts to show per rule")->capture_default_str();
   backtest_cmd->add_flag("--json", backtest.json, "One JSON object per rule");
+  backtest_cmd->add_option("--intel", backtest.intel, "Also match this threat-intel feed (repeatable)")
+      ->allow_extra_args(false);
 
   ImportOptions import;
   auto* import_cmd = rules_cmd->add_subcommand(
@@ -121,6 +125,15 @@ int main(int argc, char** argv) {
   demo_cmd->add_option("--events", demo.events, "Routine events to generate")->capture_default_str();
   demo_cmd->add_flag("--json", demo.json, "Print the ingest summary as JSON and alerts as JSON lines");
 
+  auto* intel_cmd = app.add_subcommand("intel", "Threat-intelligence feeds");
+  intel_cmd->require_subcommand(1);
+  IntelCheckOptions intel_check;
+  auto* intel_check_cmd =
+      intel_cmd->add_subcommand("check", "Read feeds (STIX 2.1, MISP, CSV, lists) and print what each holds");
+  intel_check_cmd->add_option("feeds", intel_check.feeds, "Feed files")->required();
+  intel_check_cmd->add_option("--format", intel_check.format, "auto|stix|misp|csv|list")->capture_default_str();
+  intel_check_cmd->add_flag("--json", intel_check.json, "One JSON object per feed");
+
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand(
       "serve", "Run the collector and detector: HTTP ingest into a write-ahead log, detection, storage");
@@ -152,6 +165,7 @@ int main(int argc, char** argv) {
   if (*demo_cmd) return RunDemo(demo);
   if (*serve_cmd) return RunServe(serve);
   if (*dl_list_cmd) return RunDeadLetterList(dl_list);
+  if (*intel_check_cmd) return RunIntelCheck(intel_check);
   if (*dl_replay_cmd) return RunDeadLetterReplay(dl_replay);
   return kExitFatal;
 }
