@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <tuple>
 
 #include "common/json_writer.h"
@@ -27,22 +28,29 @@ int64_t AlertBucketStart(int64_t event_time_ns, int64_t rollup_window_ns) {
 namespace {
 
 // "<len>:<rule_id><len>:<entity><bucket>": unambiguous, hashed into the alert id.
-// Built once per match: numbers are written in place (std::to_chars) rather
-// than through temporary strings.
-void AlertKey(std::string* key, std::string_view rule_id, std::string_view entity, int64_t bucket_start_ns) {
-  char num[24];
-  auto append_number = [&](int64_t v) {
-    auto [end, ec] = std::to_chars(num, num + sizeof num, v);
-    key->append(num, end);
+// Built once per match, so it is written with memcpy into a buffer that only
+// grows (appending piece by piece cost ~750 instructions a match).
+std::string_view AlertKey(std::string* buf, std::string_view rule_id, std::string_view entity,
+                          int64_t bucket_start_ns) {
+  char rlen[24], elen[24], bucket[24];
+  const size_t nr = static_cast<size_t>(std::to_chars(rlen, rlen + sizeof rlen, rule_id.size()).ptr - rlen);
+  const size_t ne = static_cast<size_t>(std::to_chars(elen, elen + sizeof elen, entity.size()).ptr - elen);
+  const size_t nb = static_cast<size_t>(std::to_chars(bucket, bucket + sizeof bucket, bucket_start_ns).ptr - bucket);
+  const size_t n = nr + 1 + rule_id.size() + ne + 1 + entity.size() + nb;
+  if (buf->size() < n) buf->resize(n);
+  char* p = buf->data();
+  auto put = [&p](const char* d, size_t len) {
+    if (len > 0) std::memcpy(p, d, len);
+    p += len;
   };
-  key->clear();
-  append_number(static_cast<int64_t>(rule_id.size()));
-  key->push_back(':');
-  key->append(rule_id);
-  append_number(static_cast<int64_t>(entity.size()));
-  key->push_back(':');
-  key->append(entity);
-  append_number(bucket_start_ns);
+  put(rlen, nr);
+  *p++ = ':';
+  put(rule_id.data(), rule_id.size());
+  put(elen, ne);
+  *p++ = ':';
+  put(entity.data(), entity.size());
+  put(bucket, nb);
+  return std::string_view(buf->data(), n);
 }
 
 std::string EncodeTagList(const std::vector<std::string>& tags) {
@@ -72,8 +80,7 @@ bool Larger(std::string_view severity, std::string_view title, const std::vector
 
 std::string AlertId(const std::string& rule_id, const std::string& entity, int64_t bucket_start_ns) {
   std::string key;
-  AlertKey(&key, rule_id, entity, bucket_start_ns);
-  return HexHash128(key);
+  return HexHash128(AlertKey(&key, rule_id, entity, bucket_start_ns));
 }
 
 std::string EncodeAlertTags(const std::vector<std::string>& tags) { return EncodeTagList(tags); }
@@ -123,8 +130,7 @@ void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain
                      bool by_set) {
   const int64_t window = hit.rollup_window_ns > 0 ? hit.rollup_window_ns : kDefaultRollupWindowNs;
   const int64_t bucket = AlertBucketStart(hit.event_time_ns, window);
-  AlertKey(&key_, hit.rule_id, hit.entity, bucket);
-  const Hash128 alert = HashId128(key_);
+  const Hash128 alert = HashId128(AlertKey(&key_, hit.rule_id, hit.entity, bucket));
   auto [index, inserted] = index_.FindOrInsert(alert, static_cast<uint32_t>(deltas_.size()));
   if (inserted) {
     sources_.push_back(SourceOf(hit, by_set));

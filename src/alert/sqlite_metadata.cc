@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <mutex>
 #include <tuple>
@@ -17,11 +18,12 @@ namespace vigil {
 
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE alerts (
-  id              TEXT PRIMARY KEY,
+  seq             INTEGER PRIMARY KEY,
+  id              TEXT NOT NULL UNIQUE,
   rule_id         TEXT NOT NULL,
   title           TEXT NOT NULL,
   severity        TEXT NOT NULL,
@@ -35,9 +37,14 @@ CREATE TABLE alerts (
   finding_type    TEXT NOT NULL,
   match           TEXT NOT NULL DEFAULT '',
   match_time_ns   INTEGER NOT NULL DEFAULT 0,
-  event_ids       TEXT NOT NULL DEFAULT ''
+  ids             BLOB,
+  ids_full_ns     INTEGER
 );
 CREATE INDEX alerts_by_priority ON alerts (severity_rank DESC, last_seen_ns DESC);
+CREATE TABLE alert_event_ids (
+  seq INTEGER PRIMARY KEY,
+  ids BLOB NOT NULL
+);
 CREATE TABLE state (
   key   TEXT PRIMARY KEY,
   value BLOB NOT NULL
@@ -46,7 +53,7 @@ CREATE TABLE state (
 
 // Version 1 kept every contributing event id in a table of its own (a row
 // write per match); version 2 keeps the first 1,000 per alert in the alert's
-// row (EncodeEventIds), and the event time of the explanation.
+// row (as text lines), and the event time of the explanation.
 constexpr char kMigrateV1[] = R"sql(
 ALTER TABLE alerts ADD COLUMN match_time_ns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE alerts ADD COLUMN event_ids TEXT NOT NULL DEFAULT '';
@@ -56,34 +63,63 @@ UPDATE alerts SET match_time_ns = first_seen_ns,
                            ORDER BY time_ns, event_id LIMIT 1000)), '');
 DROP TABLE alert_events;
 )sql";
-static_assert(kMaxAlertEventIds == 1000, "kMigrateV1 spells the limit out");
+static_assert(kMaxAlertEventIds == 1000, "kMigrateV1 and kMigrateV3 spell the limit out");
 
 // Version 3 drops the (rule_id, last_seen_ns) index: every alert write paid
 // for it (a sixth of the commit), and listing by rule reads the priority
 // order anyway.
 constexpr char kMigrateV2[] = "DROP INDEX IF EXISTS alerts_by_rule;";
 
-// Views into the fold's arena or into an encoded list.
+// Version 4 stores event-id lists in binary (EncodeEventIds, ~22 bytes per
+// CloudTrail eventID rather than 57) and moves a list out of its alert's row,
+// into alert_event_ids, on the alert's first update: SQLite rewrites a whole
+// row on any update, so a busy alert's ~55 KB of id text was rewritten by
+// every commit that counted one more event, even when its list of the first
+// 1,000 did not change. A new alert is still one row write. The row keeps
+// `ids_full_ns` so that a commit can tell without reading the list that new,
+// later events cannot enter it. `seq` names the row for alert_event_ids (an
+// explicit INTEGER PRIMARY KEY, which VACUUM keeps).
+constexpr char kMigrateV3[] = R"sql(
+CREATE TABLE alerts_v4 (
+  seq             INTEGER PRIMARY KEY,
+  id              TEXT NOT NULL UNIQUE,
+  rule_id         TEXT NOT NULL,
+  title           TEXT NOT NULL,
+  severity        TEXT NOT NULL,
+  severity_rank   INTEGER NOT NULL,
+  tags            TEXT NOT NULL,
+  entity          TEXT NOT NULL,
+  bucket_start_ns INTEGER NOT NULL,
+  first_seen_ns   INTEGER NOT NULL,
+  last_seen_ns    INTEGER NOT NULL,
+  count           INTEGER NOT NULL,
+  finding_type    TEXT NOT NULL,
+  match           TEXT NOT NULL DEFAULT '',
+  match_time_ns   INTEGER NOT NULL DEFAULT 0,
+  ids             BLOB,
+  ids_full_ns     INTEGER
+);
+INSERT INTO alerts_v4 (id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns, first_seen_ns,
+                       last_seen_ns, count, finding_type, match, match_time_ns, ids, ids_full_ns)
+  SELECT id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns, first_seen_ns, last_seen_ns,
+         count, finding_type, match, match_time_ns, vigil_encode_event_ids(event_ids),
+         CASE WHEN count >= 1000 THEN vigil_last_event_time(event_ids) END
+  FROM alerts ORDER BY rowid;
+CREATE TABLE alert_event_ids (
+  seq INTEGER PRIMARY KEY,
+  ids BLOB NOT NULL
+);
+DROP TABLE alerts;
+ALTER TABLE alerts_v4 RENAME TO alerts;
+CREATE INDEX alerts_by_priority ON alerts (severity_rank DESC, last_seen_ns DESC);
+)sql";
+
+// (time, id) pairs in (time, id) order; views into the fold's arena or into a
+// decoded list.
 using EventIds = std::vector<std::pair<int64_t, std::string_view>>;
 
-// An alert's event ids as stored: "<time_ns>\t<id>" lines joined by "\n", in
-// (time, id) order.
-std::string EncodeEventIds(const EventIds& ids) {
-  std::string out;
-  size_t size = 0;
-  for (const auto& [t, id] : ids) size += id.size() + 22;
-  out.reserve(size);
-  char num[24];
-  for (const auto& [t, id] : ids) {
-    if (!out.empty()) out.push_back('\n');
-    auto [end, ec] = std::to_chars(num, num + sizeof num, t);
-    out.append(num, end).push_back('\t');
-    out.append(id);
-  }
-  return out;
-}
-
-EventIds DecodeEventIds(std::string_view s) {
+// Version 3's text form of a list: "<time_ns>\t<id>" lines joined by "\n".
+EventIds DecodeEventIdLines(std::string_view s) {
   EventIds ids;
   while (!s.empty()) {
     size_t nl = s.find('\n');
@@ -96,6 +132,123 @@ EventIds DecodeEventIds(std::string_view s) {
     ids.emplace_back(t, line.substr(tab + 1));
   }
   return ids;
+}
+
+// The stored list (alert_event_ids.ids), per id in (time, id) order:
+//   varint   zigzag(time_ns - previous time_ns)   (the first: minus 0)
+//   byte     form: 1 = lower-case UUID text (8-4-4-4-12), 2 = 32 lower-case
+//            hex digits, each followed by its 16 bytes; 0 = other, followed
+//            by varint length and the bytes.
+// About 22 bytes per CloudTrail eventID rather than 57 as text lines.
+void PutVarint(std::string* out, uint64_t v) {
+  while (v >= 0x80) {
+    out->push_back(static_cast<char>(v | 0x80));
+    v >>= 7;
+  }
+  out->push_back(static_cast<char>(v));
+}
+bool GetVarint(std::string_view* in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
+    const uint8_t b = static_cast<uint8_t>(in->front());
+    in->remove_prefix(1);
+    *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if ((b & 0x80) == 0) return true;
+  }
+  return false;
+}
+// Hex digit values, 0xff for anything else (upper case included: an
+// upper-case id is kept as text, so that it reads back as it came).
+constexpr std::array<uint8_t, 256> kHexValue = [] {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = 0xff;
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
+  return t;
+}();
+// Packs the hex digits of `id` (skipping the '-' at a UUID's positions when
+// `uuid`) into 16 bytes; false when it is not exactly that form.
+bool PackHex(std::string_view id, bool uuid, char out[16]) {
+  if (id.size() != (uuid ? 36u : 32u)) return false;
+  const auto* p = reinterpret_cast<const uint8_t*>(id.data());
+  if (uuid && (p[8] != '-' || p[13] != '-' || p[18] != '-' || p[23] != '-')) return false;
+  uint8_t bad = 0;
+  int pos = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (uuid && (i == 4 || i == 6 || i == 8 || i == 10)) ++pos;  // the dash
+    const uint8_t hi = kHexValue[p[pos]], lo = kHexValue[p[pos + 1]];
+    bad |= static_cast<uint8_t>(hi | lo);
+    out[i] = static_cast<char>((hi << 4) | (lo & 15));
+    pos += 2;
+  }
+  return (bad & 0xf0) == 0;
+}
+void UnpackHex(const char in[16], bool uuid, std::string* out) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (int i = 0; i < 16; ++i) {
+    if (uuid && (i == 4 || i == 6 || i == 8 || i == 10)) out->push_back('-');
+    const uint8_t b = static_cast<uint8_t>(in[i]);
+    out->push_back(kDigits[b >> 4]);
+    out->push_back(kDigits[b & 15]);
+  }
+}
+
+std::string EncodeEventIds(const EventIds& ids) {
+  std::string out;
+  out.reserve(ids.size() * 24);
+  int64_t prev = 0;
+  char packed[16];
+  for (const auto& [t, id] : ids) {
+    const uint64_t delta = static_cast<uint64_t>(t) - static_cast<uint64_t>(prev);
+    PutVarint(&out, (delta << 1) ^ static_cast<uint64_t>(static_cast<int64_t>(delta) >> 63));
+    prev = t;
+    if (PackHex(id, /*uuid=*/true, packed)) {
+      out.push_back(1);
+      out.append(packed, 16);
+    } else if (PackHex(id, /*uuid=*/false, packed)) {
+      out.push_back(2);
+      out.append(packed, 16);
+    } else {
+      out.push_back(0);
+      PutVarint(&out, id.size());
+      out.append(id);
+    }
+  }
+  return out;
+}
+
+// Decodes a stored list; the ids' text goes to `arena` (the views point into
+// it, so it is sized up front and not grown afterwards). False when corrupt.
+bool DecodeEventIds(std::string_view in, std::string* arena, EventIds* ids) {
+  ids->clear();
+  arena->clear();
+  arena->reserve(in.size() * 3);  // 16 bytes decode to at most 36 characters
+  std::vector<std::pair<int64_t, std::pair<size_t, size_t>>> spans;
+  int64_t t = 0;
+  while (!in.empty()) {
+    uint64_t z;
+    if (!GetVarint(&in, &z) || in.empty()) return false;
+    t = static_cast<int64_t>(static_cast<uint64_t>(t) + ((z >> 1) ^ (~(z & 1) + 1)));
+    const char form = in.front();
+    in.remove_prefix(1);
+    const size_t start = arena->size();
+    if (form == 1 || form == 2) {
+      if (in.size() < 16) return false;
+      UnpackHex(in.data(), form == 1, arena);
+      in.remove_prefix(16);
+    } else if (form == 0) {
+      uint64_t len;
+      if (!GetVarint(&in, &len) || len > in.size()) return false;
+      arena->append(in.data(), len);
+      in.remove_prefix(len);
+    } else {
+      return false;
+    }
+    spans.emplace_back(t, std::make_pair(start, arena->size() - start));
+  }
+  ids->reserve(spans.size());
+  for (const auto& [time, span] : spans) ids->emplace_back(time, std::string_view(*arena).substr(span.first, span.second));
+  return true;
 }
 
 // The smallest kMaxAlertEventIds of two sorted lists (duplicates once).
@@ -114,35 +267,45 @@ EventIds MergeEventIds(const EventIds& a, const EventIds& b) {
   return out;
 }
 
-// On conflict the alert keeps the descriptive fields of the "largest" hit by
-// (severity_rank, severity, title, tags, finding_type), so the result does not
-// depend on the order hits arrive in.
-constexpr char kUpsertAlert[] = R"sql(
+// A new alert is one insert (ON CONFLICT DO NOTHING, so sqlite3_changes
+// tells whether it was new); an existing one is looked up and updated by row
+// number. (An upsert with RETURNING would tell the two apart in one
+// statement, but SQLite builds a temporary table and a statement journal for
+// it on every call: measured, it tripled the commit's instructions.)
+constexpr char kFindAlert[] =
+    "SELECT seq, count, ids_full_ns, ids IS NOT NULL FROM alerts WHERE id = ?1";
+constexpr char kInlineIds[] = "SELECT ids FROM alerts WHERE seq = ?1";
+constexpr char kInsertAlert[] = R"sql(
 INSERT INTO alerts (id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns,
-                    first_seen_ns, last_seen_ns, count, finding_type, match, match_time_ns, event_ids)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10, ?13, ?14, ?15)
-ON CONFLICT (id) DO UPDATE SET
-  count = count + excluded.count,
-  event_ids = vigil_merge_event_ids(event_ids, excluded.event_ids),
-  match = CASE WHEN excluded.match != '' AND
-                    (match = '' OR (excluded.match_time_ns, excluded.match) < (match_time_ns, match))
-               THEN excluded.match ELSE match END,
-  match_time_ns = CASE WHEN excluded.match != '' AND
-                    (match = '' OR (excluded.match_time_ns, excluded.match) < (match_time_ns, match))
-               THEN excluded.match_time_ns ELSE match_time_ns END,
-  first_seen_ns = min(first_seen_ns, excluded.first_seen_ns),
-  last_seen_ns = max(last_seen_ns, excluded.last_seen_ns),
-  title = CASE WHEN (excluded.severity_rank, excluded.severity, excluded.title, excluded.tags, excluded.finding_type)
-                    > (severity_rank, severity, title, tags, finding_type) THEN excluded.title ELSE title END,
-  tags = CASE WHEN (excluded.severity_rank, excluded.severity, excluded.title, excluded.tags, excluded.finding_type)
-                   > (severity_rank, severity, title, tags, finding_type) THEN excluded.tags ELSE tags END,
-  finding_type = CASE WHEN (excluded.severity_rank, excluded.severity, excluded.title, excluded.tags,
-                            excluded.finding_type) > (severity_rank, severity, title, tags, finding_type)
-                      THEN excluded.finding_type ELSE finding_type END,
-  severity = CASE WHEN (excluded.severity_rank, excluded.severity, excluded.title, excluded.tags,
-                        excluded.finding_type) > (severity_rank, severity, title, tags, finding_type)
-                  THEN excluded.severity ELSE severity END,
-  severity_rank = max(severity_rank, excluded.severity_rank)
+                    first_seen_ns, last_seen_ns, count, finding_type, match, match_time_ns, ids, ids_full_ns)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10, ?13, ?14, ?16, ?17)
+ON CONFLICT (id) DO NOTHING
+)sql";
+// The stored alert keeps the descriptive fields of the "largest" hit by
+// (severity_rank, severity, title, tags, finding_type), so the result does not
+// depend on the order hits arrive in. Parameters as in kInsertAlert; ?15 is
+// the row; ?16 (true: the list now lives in alert_event_ids) clears the
+// inline list.
+constexpr char kUpdateAlert[] = R"sql(
+UPDATE alerts SET
+  count = count + ?12,
+  match = CASE WHEN ?13 != '' AND (match = '' OR (?14, ?13) < (match_time_ns, match)) THEN ?13 ELSE match END,
+  match_time_ns = CASE WHEN ?13 != '' AND (match = '' OR (?14, ?13) < (match_time_ns, match))
+                  THEN ?14 ELSE match_time_ns END,
+  first_seen_ns = min(first_seen_ns, ?9),
+  last_seen_ns = max(last_seen_ns, ?11),
+  title = CASE WHEN (?5, ?4, ?3, ?6, ?10) > (severity_rank, severity, title, tags, finding_type)
+               THEN ?3 ELSE title END,
+  tags = CASE WHEN (?5, ?4, ?3, ?6, ?10) > (severity_rank, severity, title, tags, finding_type)
+              THEN ?6 ELSE tags END,
+  finding_type = CASE WHEN (?5, ?4, ?3, ?6, ?10) > (severity_rank, severity, title, tags, finding_type)
+                      THEN ?10 ELSE finding_type END,
+  severity = CASE WHEN (?5, ?4, ?3, ?6, ?10) > (severity_rank, severity, title, tags, finding_type)
+                  THEN ?4 ELSE severity END,
+  severity_rank = max(severity_rank, ?5),
+  ids = CASE WHEN ?16 THEN NULL ELSE ids END,
+  ids_full_ns = ?17
+WHERE seq = ?15
 )sql";
 
 std::vector<std::string> DecodeTags(std::string_view s) {
@@ -184,29 +347,37 @@ std::string ColumnText(sqlite3_stmt* s, int i) {
   return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, i));
 }
 
-// SQL function vigil_merge_event_ids(stored, added): merges two encoded lists,
-// so that an upsert merges an alert's ids in one statement.
-void MergeEventIdsSql(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
-  auto text = [&](int i) {
-    const unsigned char* p = argc > i ? sqlite3_value_text(argv[i]) : nullptr;
-    return p == nullptr ? std::string_view()
-                        : std::string_view(reinterpret_cast<const char*>(p), sqlite3_value_bytes(argv[i]));
-  };
-  std::string_view stored = text(0), added = text(1);
-  if (stored.empty() || added.empty()) {
-    std::string_view one = stored.empty() ? added : stored;
-    sqlite3_result_text(ctx, one.data(), static_cast<int>(one.size()), SQLITE_TRANSIENT);
-    return;
+std::string_view ValueText(sqlite3_value* v) {
+  const unsigned char* p = sqlite3_value_text(v);
+  return p == nullptr ? std::string_view()
+                      : std::string_view(reinterpret_cast<const char*>(p), sqlite3_value_bytes(v));
+}
+
+// SQL functions for the version 3 to 4 migration: a text list in the binary
+// form, and the time of its last id.
+void EncodeEventIdsSql(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  const std::string out = EncodeEventIds(DecodeEventIdLines(argc > 0 ? ValueText(argv[0]) : std::string_view()));
+  sqlite3_result_blob(ctx, out.data(), static_cast<int>(out.size()), SQLITE_TRANSIENT);
+}
+void LastEventTimeSql(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  const EventIds ids = DecodeEventIdLines(argc > 0 ? ValueText(argv[0]) : std::string_view());
+  if (ids.empty()) {
+    sqlite3_result_null(ctx);
+  } else {
+    sqlite3_result_int64(ctx, ids.back().first);
   }
-  std::string merged = EncodeEventIds(MergeEventIds(DecodeEventIds(stored), DecodeEventIds(added)));
-  sqlite3_result_text(ctx, merged.data(), static_cast<int>(merged.size()), SQLITE_TRANSIENT);
 }
 
 class SqliteMetadata final : public MetadataStore {
  public:
   explicit SqliteMetadata(std::string path) : path_(std::move(path)) {}
   ~SqliteMetadata() override {
-    upsert_alert_.reset();
+    find_alert_.reset();
+    insert_alert_.reset();
+    update_alert_.reset();
+    get_ids_.reset();
+    put_ids_.reset();
+    inline_ids_.reset();
     delete_state_.reset();
     put_state_.reset();
     get_state_.reset();
@@ -219,13 +390,16 @@ class SqliteMetadata final : public MetadataStore {
       return Error("open");
     }
     sqlite3_busy_timeout(db_, 10000);
-    if (sqlite3_create_function(db_, "vigil_merge_event_ids", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
-                                MergeEventIdsSql, nullptr, nullptr) != SQLITE_OK) {
-      return Error("register vigil_merge_event_ids");
+    if (sqlite3_create_function(db_, "vigil_encode_event_ids", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                EncodeEventIdsSql, nullptr, nullptr) != SQLITE_OK ||
+        sqlite3_create_function(db_, "vigil_last_event_time", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                LastEventTimeSql, nullptr, nullptr) != SQLITE_OK) {
+      return Error("register migration functions");
     }
     // Alert-event rows are inserted at random places in their indexes; keep
     // the hot pages in memory rather than re-reading them through syscalls.
     VIGIL_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -65536"));  // KiB
+    VIGIL_RETURN_IF_ERROR(Exec("PRAGMA temp_store = MEMORY"));
     VIGIL_RETURN_IF_ERROR(Exec("PRAGMA mmap_size = 268435456"));
     int version = 0;
     VIGIL_RETURN_IF_ERROR(QueryInt("PRAGMA user_version", &version));
@@ -234,7 +408,7 @@ class SqliteMetadata final : public MetadataStore {
                                  "; this vigil reads up to " + std::to_string(kSchemaVersion));
     }
     if (!read_only) {
-      // Alert rows carry up to 1,000 event ids (~55 KB): larger pages keep
+      // Alert rows carry up to 1,000 event ids (~22 KB): larger pages keep
       // them in fewer overflow pages (measured: the end-of-run commit of the
       // benchmark's 66k alerts 25% faster than with 4 KiB). Only a new
       // database takes it; WAL fixes the page size from then on.
@@ -251,6 +425,7 @@ class SqliteMetadata final : public MetadataStore {
         if (s.ok() && version == 0) s = Exec(kSchema);
         if (s.ok() && version == 1) s = Exec(kMigrateV1);
         if (s.ok() && version >= 1 && version <= 2) s = Exec(kMigrateV2);
+        if (s.ok() && version >= 1 && version <= 3) s = Exec(kMigrateV3);
         if (s.ok() && version < kSchemaVersion) s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
         if (s.ok()) s = Exec("COMMIT");
         if (!s.ok()) {
@@ -266,7 +441,12 @@ class SqliteMetadata final : public MetadataStore {
 
   Result<size_t> Commit(const MetadataCommit& commit) override {
     std::lock_guard<std::mutex> l(mu_);
-    VIGIL_RETURN_IF_ERROR(Prepare(&upsert_alert_, kUpsertAlert));
+    VIGIL_RETURN_IF_ERROR(Prepare(&find_alert_, kFindAlert));
+    VIGIL_RETURN_IF_ERROR(Prepare(&insert_alert_, kInsertAlert));
+    VIGIL_RETURN_IF_ERROR(Prepare(&update_alert_, kUpdateAlert));
+    VIGIL_RETURN_IF_ERROR(Prepare(&get_ids_, "SELECT ids FROM alert_event_ids WHERE seq = ?1"));
+    VIGIL_RETURN_IF_ERROR(Prepare(&put_ids_, "INSERT OR REPLACE INTO alert_event_ids (seq, ids) VALUES (?1, ?2)"));
+    VIGIL_RETURN_IF_ERROR(Prepare(&inline_ids_, kInlineIds));
     VIGIL_RETURN_IF_ERROR(Prepare(&put_state_, "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)"));
     VIGIL_RETURN_IF_ERROR(Prepare(&delete_state_, "DELETE FROM state WHERE key = ?1"));
     VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
@@ -274,31 +454,7 @@ class SqliteMetadata final : public MetadataStore {
     if (commit.alerts != nullptr) {
       for (const AlertDelta& d : commit.alerts->deltas()) {
         if (d.count == 0) continue;
-        // The delta's ids; the upsert merges them with those already stored.
-        EventIds ids = commit.alerts->SortedEventIds(d);
-        sqlite3_stmt* s = upsert_alert_->get();
-        sqlite3_reset(s);
-        // Bound without copies: the delta and these locals outlive the step.
-        const std::string tags = EncodeAlertTags(d.tags);
-        const std::string event_ids = EncodeEventIds(ids);
-        BindStaticText(s, 1, d.id);
-        BindStaticText(s, 2, d.rule_id);
-        BindStaticText(s, 3, d.title);
-        BindStaticText(s, 4, d.severity);
-        sqlite3_bind_int(s, 5, SeverityRank(d.severity));
-        BindStaticText(s, 6, tags);
-        BindStaticText(s, 7, d.entity);
-        sqlite3_bind_int64(s, 8, d.bucket_start_ns);
-        sqlite3_bind_int64(s, 9, d.first_seen_ns);
-        BindStaticText(s, 10, d.finding_type);
-        sqlite3_bind_int64(s, 11, d.last_seen_ns);
-        sqlite3_bind_int64(s, 12, static_cast<int64_t>(d.count));
-        BindStaticText(s, 13, d.match);
-        sqlite3_bind_int64(s, 14, d.match_time_ns);
-        BindStaticText(s, 15, event_ids);
-        const int rc = sqlite3_step(s);
-        sqlite3_clear_bindings(s);  // no pointer into the locals survives them
-        if (rc != SQLITE_DONE) return Abort("upsert alert");
+        VIGIL_RETURN_IF_ERROR(UpsertAlert(*commit.alerts, d));
         ++touched;
       }
     }
@@ -327,7 +483,7 @@ class SqliteMetadata final : public MetadataStore {
     std::lock_guard<std::mutex> l(mu_);
     std::string sql =
         "SELECT id, rule_id, title, severity, tags, entity, bucket_start_ns, first_seen_ns, last_seen_ns, count, "
-        "finding_type, match, event_ids FROM alerts WHERE 1=1";
+        "finding_type, match, coalesce(a.ids, e.ids) FROM alerts a LEFT JOIN alert_event_ids e USING (seq) WHERE 1=1";
     if (query.from_ns) sql += " AND last_seen_ns >= ?1";
     if (query.to_ns) sql += " AND first_seen_ns < ?2";
     if (query.rule_id) sql += " AND rule_id = ?3";
@@ -366,8 +522,13 @@ class SqliteMetadata final : public MetadataStore {
       a.finding_type = ColumnText(s, 10);
       a.match = ColumnText(s, 11);
       a.truncated = a.count > kMaxAlertEventIds;
-      const std::string ids = ColumnText(s, 12);
-      for (const auto& [t, id] : DecodeEventIds(ids)) a.event_ids.emplace_back(id);
+      const char* blob = static_cast<const char*>(sqlite3_column_blob(s, 12));
+      EventIds ids;
+      if (blob != nullptr &&
+          !DecodeEventIds(std::string_view(blob, static_cast<size_t>(sqlite3_column_bytes(s, 12))), &scratch_, &ids)) {
+        return Status::Corruption("metadata database " + path_ + ": alert " + a.id + ": event-id list is corrupt");
+      }
+      for (const auto& [t, id] : ids) a.event_ids.emplace_back(id);
       alerts.push_back(std::move(a));
     }
     if (rc != SQLITE_DONE) return Error("list alerts");
@@ -389,6 +550,111 @@ class SqliteMetadata final : public MetadataStore {
   }
 
  private:
+  // Adds one delta to its stored alert. Inside Commit's transaction; an error
+  // has already rolled it back.
+  Status UpsertAlert(const AlertFold& fold, const AlertDelta& d) {
+    const EventIds ids = fold.SortedEventIds(d);
+    if (ids.empty()) return Status::Ok();  // every counted event brings its id
+    // Bound without copies: the delta and these locals outlive the steps.
+    const std::string tags = EncodeAlertTags(d.tags);
+    auto bind_alert = [&](sqlite3_stmt* s) {
+      sqlite3_reset(s);
+      BindStaticText(s, 1, d.id);
+      BindStaticText(s, 2, d.rule_id);
+      BindStaticText(s, 3, d.title);
+      BindStaticText(s, 4, d.severity);
+      sqlite3_bind_int(s, 5, SeverityRank(d.severity));
+      BindStaticText(s, 6, tags);
+      BindStaticText(s, 7, d.entity);
+      sqlite3_bind_int64(s, 8, d.bucket_start_ns);
+      sqlite3_bind_int64(s, 9, d.first_seen_ns);
+      BindStaticText(s, 10, d.finding_type);
+      sqlite3_bind_int64(s, 11, d.last_seen_ns);
+      sqlite3_bind_int64(s, 12, static_cast<int64_t>(d.count));
+      BindStaticText(s, 13, d.match);
+      sqlite3_bind_int64(s, 14, d.match_time_ns);
+    };
+    auto bind_full = [](sqlite3_stmt* s, const EventIds& list) {
+      if (list.size() == kMaxAlertEventIds) sqlite3_bind_int64(s, 17, list.back().first);
+    };
+    // A new alert: one row, its list inline.
+    {
+      const std::string encoded = EncodeEventIds(ids);
+      sqlite3_stmt* s = insert_alert_->get();
+      bind_alert(s);
+      sqlite3_bind_blob(s, 16, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC);
+      bind_full(s, ids);
+      const int rc = sqlite3_step(s);
+      sqlite3_clear_bindings(s);  // no pointer into the locals survives them
+      if (rc != SQLITE_DONE) return Abort("insert alert " + d.id);
+      if (sqlite3_changes(db_) == 1) return Status::Ok();
+    }
+    // An existing one.
+    sqlite3_stmt* find = find_alert_->get();
+    sqlite3_reset(find);
+    BindStaticText(find, 1, d.id);
+    if (sqlite3_step(find) != SQLITE_ROW) return Abort("find alert " + d.id);
+    const int64_t seq = sqlite3_column_int64(find, 0);
+    const bool full = sqlite3_column_type(find, 2) != SQLITE_NULL;
+    const int64_t full_ns = sqlite3_column_int64(find, 2);
+    const bool inline_ids = sqlite3_column_int(find, 3) != 0;
+    sqlite3_reset(find);
+    // A full list of events no later than these stays as it is (the common
+    // case for a busy alert fed in time order): no need to read it.
+    const bool unchanged_full = full && ids.front().first > full_ns;
+    // The list moves out of the row on the alert's first update, so that
+    // later updates rewrite a small row.
+    const bool move_list = inline_ids;
+    EventIds stored, merged;
+    bool write_list = false;
+    if (!unchanged_full || move_list) {
+      sqlite3_stmt* g = inline_ids ? inline_ids_->get() : get_ids_->get();
+      sqlite3_reset(g);
+      sqlite3_bind_int64(g, 1, seq);
+      const int grc = sqlite3_step(g);
+      if (grc == SQLITE_ROW) {
+        const char* p = static_cast<const char*>(sqlite3_column_blob(g, 0));
+        const std::string_view blob(p == nullptr ? "" : p, static_cast<size_t>(sqlite3_column_bytes(g, 0)));
+        if (!DecodeEventIds(blob, &scratch_, &stored)) {
+          sqlite3_reset(g);
+          (void)Exec("ROLLBACK");
+          return Status::Corruption("metadata database " + path_ + ": alert " + d.id + ": event-id list is corrupt");
+        }
+      } else if (grc != SQLITE_DONE) {
+        return Abort("read event ids of alert " + d.id);
+      }
+      sqlite3_reset(g);  // `stored` views scratch_, not the statement's row
+      if (!unchanged_full) {
+        merged = MergeEventIds(stored, ids);
+        write_list = merged != stored;
+      }
+    }
+    if (write_list || move_list) {
+      const EventIds& list = write_list ? merged : stored;
+      const std::string encoded = EncodeEventIds(list);
+      sqlite3_stmt* p = put_ids_->get();
+      sqlite3_reset(p);
+      sqlite3_bind_int64(p, 1, seq);
+      sqlite3_bind_blob(p, 2, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC);
+      const int prc = sqlite3_step(p);
+      sqlite3_clear_bindings(p);
+      if (prc != SQLITE_DONE) return Abort("write event ids of alert " + d.id);
+    }
+    sqlite3_stmt* u = update_alert_->get();
+    bind_alert(u);
+    sqlite3_bind_int64(u, 15, seq);
+    sqlite3_bind_int(u, 16, move_list ? 1 : 0);
+    if (write_list) {
+      bind_full(u, merged);
+    } else if (full) {
+      sqlite3_bind_int64(u, 17, full_ns);
+    }
+    const int rc = sqlite3_step(u);
+    sqlite3_clear_bindings(u);
+    if (rc != SQLITE_DONE) return Abort("update alert " + d.id);
+    return Status::Ok();
+  }
+
   Status Error(const std::string& what) const {
     return Status::IoError("metadata database " + path_ + ": " + what + ": " +
                            (db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory"));
@@ -432,7 +698,8 @@ class SqliteMetadata final : public MetadataStore {
   std::string path_;
   std::mutex mu_;
   sqlite3* db_ = nullptr;
-  std::unique_ptr<Stmt> upsert_alert_, put_state_, delete_state_, get_state_;
+  std::unique_ptr<Stmt> find_alert_, insert_alert_, update_alert_, inline_ids_, get_ids_, put_ids_, put_state_, delete_state_, get_state_;
+  std::string scratch_;  // decoded id text of the list being merged
 };
 
 }  // namespace

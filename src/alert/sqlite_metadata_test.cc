@@ -271,6 +271,38 @@ TEST_F(MetadataTest, KeepsEarliestThousandEventIdsAndFlagsTruncation) {
   EXPECT_EQ(one[0].event_ids.size(), 1000u);
 }
 
+// Event ids of every form come back as they went in: the store packs
+// lower-case UUIDs and 32-digit hex ids into 16 bytes and keeps the rest as
+// text.
+TEST_F(MetadataTest, EventIdsOfEveryFormRoundTrip) {
+  const std::vector<std::string> ids = {
+      "1fb8c94b-c3b8-410c-a251-69f476251c78",   // CloudTrail eventID
+      "1FB8C94B-C3B8-410C-A251-69F476251C78",   // upper case: kept as text
+      "0123456789abcdef0123456789abcdef",       // vigil's own hash ids
+      "0123456789abcdef0123456789abcdeg",       // not hex
+      "1fb8c94b-c3b8-410c-a251_69f476251c78",   // not a UUID
+      "e1", "x", std::string(300, 'z'), "caf\xc3\xa9"};
+  std::vector<AlertHit> hits;
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    // Times far apart and out of order exercise the signed time deltas.
+    const int64_t t = kT0 + kHour / 2 + (i % 2 == 0 ? 1 : -1) * static_cast<int64_t>(i) * 1'000'000'007;
+    hits.push_back(Hit("r1", "alice", t, ids[i]));
+  }
+  std::vector<std::pair<int64_t, std::string>> order;
+  for (const AlertHit& h : hits) order.emplace_back(h.event_time_ns, h.event_id);
+  std::sort(order.begin(), order.end());
+  for (const auto& [t, id] : order) expected.push_back(id);
+  auto m = Open();
+  // Over two commits, so the second merges with the stored list.
+  ASSERT_TRUE(Apply(m.get(), std::vector<AlertHit>(hits.begin(), hits.begin() + 4)).ok());
+  ASSERT_TRUE(Apply(m.get(), std::vector<AlertHit>(hits.begin() + 4, hits.end())).ok());
+  auto alerts = All(m.get());
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].count, ids.size());
+  EXPECT_EQ(alerts[0].event_ids, expected);
+}
+
 TEST_F(MetadataTest, ListFilters) {
   auto m = Open();
   ASSERT_TRUE(Apply(m.get(), {Hit("r1", "a", kT0, "1", "low"), Hit("r2", "a", kT0 + 2 * kHour, "2", "critical"),
@@ -333,13 +365,15 @@ CREATE INDEX alerts_by_rule ON alerts (rule_id, last_seen_ns);
 CREATE TABLE alert_events (alert_id TEXT NOT NULL, event_id TEXT NOT NULL, time_ns INTEGER NOT NULL,
   PRIMARY KEY (alert_id, event_id)) WITHOUT ROWID;
 CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
-INSERT INTO alerts VALUES ('A', 'r1', 'T', 'high', 3, '[]', 'alice', 0, 0, 1499, 1500, '', '');
+INSERT INTO alerts VALUES (')sql" + AlertId("r1", "alice", 0) + R"sql(', 'r1', 'T', 'high', 3, '[]', 'alice', 0, 1, 1500,
+  1500, '', '');
 PRAGMA user_version = 1;
 BEGIN;
 )sql";
   for (int i = 0; i < 1500; ++i) {
-    char row[96];
-    std::snprintf(row, sizeof row, "INSERT INTO alert_events VALUES ('A', 'e%04d', %d);", 1499 - i, 1499 - i);
+    char row[160];
+    std::snprintf(row, sizeof row, "INSERT INTO alert_events VALUES ('%s', 'e%04d', %d);",
+                  AlertId("r1", "alice", 0).c_str(), 1499 - i, 1500 - i);
     sql += row;
   }
   sql += "COMMIT;";
@@ -353,6 +387,20 @@ BEGIN;
   ASSERT_EQ(alerts[0].event_ids.size(), 1000u);
   EXPECT_EQ(alerts[0].event_ids.front(), "e0000");
   EXPECT_EQ(alerts[0].event_ids.back(), "e0999");
+  // The migrated list is known to be full: a later event counts without
+  // entering it, an earlier one enters and pushes the last out.
+  const AlertHit later = Hit("r1", "alice", 5000, "late");
+  const AlertHit earlier = Hit("r1", "alice", 0, "early");
+  ASSERT_TRUE(Apply(m->get(), {later}).ok());
+  alerts = All(m->get());
+  EXPECT_EQ(alerts[0].count, 1501u);
+  EXPECT_EQ(alerts[0].event_ids.back(), "e0999");
+  ASSERT_TRUE(Apply(m->get(), {earlier}).ok());
+  alerts = All(m->get());
+  EXPECT_EQ(alerts[0].count, 1502u);
+  ASSERT_EQ(alerts[0].event_ids.size(), 1000u);
+  EXPECT_EQ(alerts[0].event_ids.front(), "early");
+  EXPECT_EQ(alerts[0].event_ids.back(), "e0998");
   m->reset();
   // Version 3 dropped the per-rule index.
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
@@ -398,7 +446,7 @@ TEST_F(MetadataTest, SchemaVersionAndReadOnly) {
   sqlite3_close(db);
   auto m = OpenSqliteMetadata(path);
   EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
-  EXPECT_EQ(m.status().message(), "metadata database " + path + " has schema version 9; this vigil reads up to 3");
+  EXPECT_EQ(m.status().message(), "metadata database " + path + " has schema version 9; this vigil reads up to 4");
 }
 
 }  // namespace
