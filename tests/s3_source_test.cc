@@ -63,8 +63,9 @@ class S3Test : public ::testing::Test {
   }
   static aws::S3Client Client() { return aws::S3Client(Config()); }
 
-  std::unique_ptr<S3Source> Source(const std::string& prefix = "AWSLogs/") {
+  std::unique_ptr<S3Source> Source(const std::string& prefix = "AWSLogs/", const std::string& start_date = "") {
     S3SourceConfig c;
+    c.start_date = start_date;
     c.name = "trail";
     c.bucket = bucket_;
     c.prefix = prefix;
@@ -212,6 +213,36 @@ TEST_F(S3Test, PollerReadsCloudTrailDeliveriesOnceAcrossRestarts) {
   for (const auto& [k, gz] : uploaded) {
     EXPECT_EQ(unique.count("s3://" + bucket_ + "/" + k), k.find("CloudTrail-Digest") == std::string::npos) << k;
   }
+  EXPECT_TRUE(errors_.empty());
+}
+
+// A new source on a bucket with history reads date-partitioned deliveries
+// from its start date on, in every partition, and never lists earlier days;
+// objects outside a dated layout are read whatever their name.
+TEST_F(S3Test, StartDateSkipsEarlierDays) {
+  const std::string records = "{\"Records\":[]}";
+  const std::string trail = "AWSLogs/111111111111/CloudTrail/";
+  Put(trail + "us-east-1/2024/12/31/a.json.gz", records);
+  Put(trail + "us-east-1/2025/01/01/b.json.gz", records);
+  Put(trail + "us-east-1/2025/03/07/c.json.gz", records);
+  Put(trail + "eu-west-1/2024/06/01/d.json.gz", records);
+  Put(trail + "eu-west-1/2025/01/02/e.json.gz", records);
+  Put("AWSLogs/manual/f.json", records);  // not date-partitioned
+  auto source = Source("AWSLogs/", "2025-01-01");
+  ASSERT_TRUE(source->PollOnce().ok());
+  std::vector<std::string> names = intake_.names();
+  std::sort(names.begin(), names.end());
+  const std::string s3 = "s3://" + bucket_ + "/";
+  EXPECT_EQ(names, (std::vector<std::string>{s3 + "AWSLogs/111111111111/CloudTrail/eu-west-1/2025/01/02/e.json.gz",
+                                             s3 + "AWSLogs/111111111111/CloudTrail/us-east-1/2025/01/01/b.json.gz",
+                                             s3 + "AWSLogs/111111111111/CloudTrail/us-east-1/2025/03/07/c.json.gz",
+                                             s3 + "AWSLogs/manual/f.json"}));
+  // Later deliveries still come, and a late one before the start date does not.
+  Put(trail + "us-east-1/2025/03/08/g.json.gz", records);
+  Put(trail + "us-east-1/2024/12/30/h.json.gz", records);
+  ASSERT_TRUE(source->PollOnce().ok());
+  EXPECT_EQ(intake_.names().size(), 5u);
+  EXPECT_EQ(intake_.names().back(), s3 + trail + "us-east-1/2025/03/08/g.json.gz");
   EXPECT_TRUE(errors_.empty());
 }
 

@@ -1,5 +1,7 @@
 #include "ingest/s3_source.h"
 
+#include <algorithm>
+
 namespace vigil {
 namespace {
 
@@ -66,7 +68,7 @@ Status S3Source::Discover(const std::string& prefix, int depth, std::vector<Part
     if (!page.is_truncated) break;
   } while (!stopping());
   if (dated) {
-    out->push_back({prefix, true});
+    out->push_back({prefix, true, true});
     return Status::Ok();
   }
   if (has_objects) out->push_back({prefix, false});
@@ -89,6 +91,13 @@ Status S3Source::PollPartition(const Partition& p) {
   req.prefix = p.prefix;
   if (!p.recursive) req.delimiter = "/";
   req.start_after = window.after;
+  if (p.dated && !config_.start_date.empty()) {
+    // Keys of a day D are "<prefix>YYYY/MM/DD/...", which sort after
+    // "<prefix>YYYY/MM/DD" exactly when D >= start_date.
+    std::string day = config_.start_date;
+    std::replace(day.begin(), day.end(), '-', '/');
+    req.start_after = std::max(req.start_after, p.prefix + day);
+  }
   while (!stopping()) {
     VIGIL_ASSIGN_OR_RETURN(aws::ListObjectsPage page, client_->ListObjectsV2(req));
     for (const aws::S3Object& o : page.objects) {

@@ -45,6 +45,11 @@ struct S3SourceConfig : PollingSourceConfig {
   // are not listed. By default CloudTrail's digest files (integrity proofs,
   // no events), which CloudTrail writes beside the logs.
   std::vector<std::string> exclude = {"/CloudTrail-Digest/"};
+  // "YYYY-MM-DD": date-partitioned prefixes (AWS deliveries' YYYY/MM/DD/)
+  // are read from this day on; earlier days are never listed. Empty: from
+  // the beginning. Lets a new source on a bucket with years of history start
+  // where it matters instead of reading it all.
+  std::string start_date;
 };
 
 class S3Source : public PollingSource {
@@ -65,6 +70,7 @@ class S3Source : public PollingSource {
   struct Partition {
     std::string prefix;
     bool recursive = false;
+    bool dated = false;  // its sub-prefixes are years (YYYY/MM/DD/ below)
     std::string id() const { return (recursive ? "r:" : "d:") + prefix; }
   };
   Status Discover(const std::string& prefix, int depth, std::vector<Partition>* out);

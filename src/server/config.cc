@@ -10,10 +10,25 @@
 #include <map>
 #include <sstream>
 
+#include "common/time.h"
 #include "formats/parser.h"
 
 namespace vigil::server {
 namespace {
+
+// "YYYY-MM-DD" naming a real day.
+bool IsCalendarDate(const std::string& s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  const int y = std::stoi(s.substr(0, 4));
+  const int m = std::stoi(s.substr(5, 2));
+  const int d = std::stoi(s.substr(8, 2));
+  if (m < 1 || m > 12 || d < 1 || d > 31) return false;
+  const CivilDate c = CivilFromDays(DaysFromCivil(y, static_cast<unsigned>(m), static_cast<unsigned>(d)));
+  return c.year == y && c.month == m && c.day == d;
+}
 
 // One key of a mapping: parses the node found under it (path names it in errors).
 using FieldFn = std::function<Status(const YAML::Node& node, const std::string& path)>;
@@ -170,7 +185,8 @@ Fields S3SourceFields(S3SourceConfig* s) {
            {"request_timeout_seconds", SecondsAsMs(&s->s3.request_timeout_ms, 1, 3600)},
            {"max_retries", Number(&s->s3.max_retries, 0, 20)},
            {"max_depth", Number(&s->max_depth, 0, 32)},
-           {"exclude", StringList(&s->exclude)}};
+           {"exclude", StringList(&s->exclude)},
+           {"start_date", String(&s->start_date)}};
   PollingFields(s, &f);
   return f;
 }
@@ -296,6 +312,10 @@ Status Validate(const ServeConfig& c) {
     const std::string where = "sources.s3[" + std::to_string(i) + "]";
     VIGIL_RETURN_IF_ERROR(check_name(c.sources.s3[i].name, where));
     if (c.sources.s3[i].bucket.empty()) return Status::InvalidArgument(where + ".bucket: required");
+    const std::string& day = c.sources.s3[i].start_date;
+    if (!day.empty() && !IsCalendarDate(day)) {
+      return Status::InvalidArgument(where + ".start_date: expected a date YYYY-MM-DD, got '" + day + "'");
+    }
   }
   for (size_t i = 0; i < c.sources.directory.size(); ++i) {
     const std::string where = "sources.directory[" + std::to_string(i) + "]";

@@ -153,6 +153,7 @@ sources:
       interval_seconds: 120
       max_input_bytes: 64MiB
       window: 5000
+      start_date: 2024-02-29
     - name: everything
       bucket: other
       exclude: []
@@ -173,6 +174,8 @@ sources:
   EXPECT_EQ(s.interval_ms, 120'000);
   EXPECT_EQ(s.max_input_bytes, 64ull << 20);
   EXPECT_EQ(s.window, 5000u);
+  EXPECT_EQ(s.start_date, "2024-02-29");
+  EXPECT_EQ(c->sources.s3[1].start_date, "");  // from the beginning
   EXPECT_TRUE(s.s3.credentials.access_key_id.empty());  // taken from AWS_* variables at start
   ASSERT_EQ(c->sources.directory.size(), 1u);
   EXPECT_EQ(c->sources.directory[0].directory, "/var/spool/vigil");
@@ -187,6 +190,12 @@ TEST(ServeConfigTest, PollingSourceErrorsNameTheKey) {
   EXPECT_NE(err("sources: {s3: [{bucket: b, name: ../x}]}").find("sources.s3[0].name"), std::string::npos);
   EXPECT_NE(err("sources: {s3: [{bucket: b, bukcet: c}]}").find("sources.s3[0].bukcet: unknown key"),
             std::string::npos);
+  for (const char* day : {"2023-02-29", "2025-13-01", "2025-1-01", "yesterday"}) {
+    EXPECT_NE(err(std::string("sources: {s3: [{bucket: b, start_date: ") + day + "}]}")
+                  .find("sources.s3[0].start_date: expected a date YYYY-MM-DD, got '" + std::string(day) + "'"),
+              std::string::npos)
+        << day;
+  }
   EXPECT_NE(err("sources: {directory: [{path: /x, interval_seconds: 0}]}").find("sources.directory[0].interval_seconds"),
             std::string::npos);
 }
