@@ -3,6 +3,7 @@
 #include "ingest/fake_intake.h"
 #include "ingest/syslog_listener.h"
 #include "ingest/test_sockets.h"
+#include "ingest/test_tls.h"
 #include "ingest/wal.h"
 
 #include <arpa/inet.h>
@@ -65,6 +66,8 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit 
 }
 
 using testing::Loopback;
+using testing::MakeSelfSigned;
+using testing::TestCert;
 
 int Connect(uint16_t port) {
   int fd = testing::TryConnect(port);
@@ -167,35 +170,6 @@ TEST(SyslogListener, TcpOctetCountingAndLfFramingFromSeveralClients) {
 }
 
 // --- TLS -------------------------------------------------------------------
-
-struct TestCert {
-  std::string cert_path, key_path;
-};
-
-// A self-signed P-256 certificate for CN=localhost, written as PEM files.
-TestCert MakeSelfSigned(const std::filesystem::path& dir) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), -60);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509_sign(x, key, EVP_sha256());
-  TestCert c{(dir / "cert.pem").string(), (dir / "key.pem").string()};
-  FILE* f = std::fopen(c.cert_path.c_str(), "w");
-  PEM_write_X509(f, x);
-  std::fclose(f);
-  f = std::fopen(c.key_path.c_str(), "w");
-  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-  std::fclose(f);
-  X509_free(x);
-  EVP_PKEY_free(key);
-  return c;
-}
 
 class SyslogTls : public ::testing::Test {
  protected:
