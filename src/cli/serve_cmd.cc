@@ -8,16 +8,20 @@
 // commit finished), the WAL is recovered and replayed from the checkpoint the
 // last commit stored; /readyz turns 200 once that replay has been read.
 // SIGTERM/SIGINT: ingest answers 503, requests in flight finish, the log is
-// closed, the pipeline drains it and commits, exit 0.
+// closed, the pipeline drains it and commits, exit 0. SIGHUP: threat-intel
+// feeds are read again (they are also re-read when their files change).
 #include <signal.h>
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/intel_feeds.h"
 #include "cli/workspace.h"
 #include "common/metrics.h"
 #include "env/env.h"
@@ -26,6 +30,7 @@
 #include "ingest/s3_source.h"
 #include "ingest/syslog_listener.h"
 #include "ingest/wal.h"
+#include "intel/intel_detector.h"
 #include "server/config.h"
 #include "server/firehose_route.h"
 #include "server/http_server.h"
@@ -160,6 +165,62 @@ Result<std::vector<std::unique_ptr<SyslogListener>>> StartSyslogListeners(const 
   return listeners;
 }
 
+// Re-reads changed threat-intel feeds every `interval` on its own thread
+// (and on demand, for SIGHUP); each reload is logged, and a feed that fails
+// keeps its previous version, its error logged with file and line.
+class IntelReloader {
+ public:
+  IntelReloader(intel::IntelStore* store, std::chrono::seconds interval, MetricsRegistry* metrics)
+      : store_(store),
+        interval_(interval),
+        reloads_(metrics->GetCounter("vigil_intel_reloads_total", "Threat-intel feeds read again and taken.")),
+        errors_(metrics->GetCounter("vigil_intel_reload_errors_total",
+                                    "Threat-intel feed reloads that failed (the previous version was kept).")) {
+    metrics->AddGaugeCallback("vigil_intel_indicators", "Threat-intel indicators loaded.", {},
+                              [store] { return static_cast<double>(store->current()->size()); });
+    if (interval_.count() > 0) thread_ = std::thread([this] { Loop(); });
+  }
+  ~IntelReloader() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  void Reload(bool force) {
+    auto report = store_->Reload(force);
+    for (const auto& name : report.reloaded) {
+      reloads_.Inc();
+      for (const auto& f : store_->current()->feeds())
+        if (f.name == name) Log(LogLevel::kInfo, "intel feed reloaded", {{"feed", FeedSummaryLine(f)}});
+    }
+    for (const Status& e : report.errors) {
+      errors_.Inc();
+      Log(LogLevel::kError, "intel feed not reloaded; keeping its previous version", {{"error", e.message()}});
+    }
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
+      lock.unlock();
+      Reload(false);
+      lock.lock();
+    }
+  }
+
+  intel::IntelStore* store_;
+  std::chrono::seconds interval_;
+  Counter& reloads_;
+  Counter& errors_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int RunServe(const ServeOptions& o) {
@@ -173,6 +234,16 @@ int RunServe(const ServeOptions& o) {
   server::SetJsonLogs(o.json || config.log_format == "json");
   auto tokens = config.ResolveTokens();
   if (!tokens.ok()) return Fatal(tokens.status());
+  // Feeds are read before anything starts: a feed that does not read is a
+  // configuration error (later, a reload that fails keeps the old version).
+  std::unique_ptr<intel::IntelStore> intel_store;
+  if (!config.intel.feeds.empty() && (config.pipeline.detect || o.check)) {
+    auto loaded = LoadIntelFeeds(config.intel.feeds, /*quiet=*/true);
+    if (!loaded.ok()) return Fatal(loaded.status());
+    intel_store = std::move(loaded).value();
+    for (const auto& f : intel_store->current()->feeds())
+      Log(LogLevel::kInfo, "intel feed loaded", {{"feed", FeedSummaryLine(f)}});
+  }
   if (o.check) {
     std::printf("%s: configuration is valid\n", o.config.empty() ? "(defaults)" : o.config.c_str());
     return kExitOk;
@@ -185,6 +256,7 @@ int RunServe(const ServeOptions& o) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto ws = Workspace::Open(config.data_dir, /*write=*/true);
@@ -231,6 +303,14 @@ int RunServe(const ServeOptions& o) {
   auto source = MakeWalSource(wal_ptr);
   std::vector<Detector*> detectors;
   if (rules.detector) detectors.push_back(rules.detector.get());
+  std::unique_ptr<intel::IntelDetector> intel_detector;
+  std::unique_ptr<IntelReloader> intel_reloader;
+  if (intel_store) {
+    intel_detector = std::make_unique<intel::IntelDetector>(intel_store.get());
+    detectors.push_back(intel_detector.get());
+    intel_reloader = std::make_unique<IntelReloader>(intel_store.get(),
+                                                     std::chrono::seconds(config.intel.reload_seconds), &metrics);
+  }
   PipelineOptions popt;
   popt.commit_interval = config.pipeline.commit_interval;
   Pipeline pipeline(source.get(), &ParserRegistry::Default(), detectors, writer->get(), (*ws)->metadata(),
@@ -298,6 +378,13 @@ int RunServe(const ServeOptions& o) {
   while (!pipeline_done.load()) {
     timespec wait{0, 200'000'000};
     int s = sigtimedwait(&signals, nullptr, &wait);
+    if (s == SIGHUP) {
+      if (intel_reloader) {
+        Log(LogLevel::kInfo, "SIGHUP: reading threat-intel feeds again");
+        intel_reloader->Reload(/*force=*/true);
+      }
+      continue;
+    }
     if (s > 0) {
       signal_number = s;
       break;

@@ -12,6 +12,7 @@
 
 #include "common/time.h"
 #include "formats/parser.h"
+#include "intel/feed.h"
 
 namespace vigil::server {
 namespace {
@@ -233,6 +234,51 @@ Fields SyslogFields(SyslogListenerConfig* l) {
   };
 }
 
+// One `intel.feeds` entry (docs/threat-intel.md); checked in Validate.
+Fields IntelFeedFields(intel::FeedConfig* f) {
+  return {
+      {"path", String(&f->path)},
+      {"name", String(&f->name)},
+      {"format", [f](const YAML::Node& n, const std::string& path) -> Status {
+         std::string s;
+         VIGIL_RETURN_IF_ERROR(Scalar(n, path, &s));
+         auto v = intel::ParseFeedFormat(s);
+         if (!v) return Status::InvalidArgument(path + ": expected auto, stix, misp, csv or list, got '" + s + "'");
+         f->format = *v;
+         return Status::Ok();
+       }},
+      {"category", [f](const YAML::Node& n, const std::string& path) -> Status {
+         std::string s;
+         VIGIL_RETURN_IF_ERROR(Scalar(n, path, &s));
+         auto v = intel::ParseThreatCategory(s);
+         if (!v) {
+           return Status::InvalidArgument(path + ": expected listed, c2, blackhole, droppoint, phishing or "
+                                                 "cryptomining, got '" + s + "'");
+         }
+         f->category = *v;
+         return Status::Ok();
+       }},
+      {"confidence", Number(&f->confidence, 0, 100)},
+      {"include_non_ids", Bool(&f->misp_include_non_ids)},
+      {"csv", Section([f] {
+         return Fields{{"header", Bool(&f->csv_header)},
+                       {"delimiter", [f](const YAML::Node& n, const std::string& path) -> Status {
+                          std::string s;
+                          VIGIL_RETURN_IF_ERROR(Scalar(n, path, &s));
+                          if (s == "\\t" || s == "tab") s = "\t";
+                          if (s.size() != 1) return Status::InvalidArgument(path + ": expected one character");
+                          f->csv_delimiter = s[0];
+                          return Status::Ok();
+                        }},
+                       {"value", String(&f->value_column)},
+                       {"description", String(&f->description_column)},
+                       {"confidence", String(&f->confidence_column)},
+                       {"labels", String(&f->labels_column)},
+                       {"category", String(&f->category_column)}};
+       })},
+  };
+}
+
 // The top-level sections. New sources add a line here.
 Fields TopLevel(ServeConfig* c) {
   return {
@@ -285,6 +331,11 @@ Fields TopLevel(ServeConfig* c) {
                        {"parser", String(&f->parser)},
                        {"max_record_bytes", Bytes(&f->max_record_bytes, 1024)}};
        })},
+      {"intel", Section([c] {
+         IntelConfig* i = &c->intel;
+         return Fields{{"feeds", SectionList<intel::FeedConfig>(&i->feeds, IntelFeedFields)},
+                       {"reload_seconds", Int(&i->reload_seconds, 0, 86400)}};
+       })},
       // Sources added by their own modules go here.
   };
 }
@@ -336,6 +387,19 @@ Status Validate(const ServeConfig& c) {
                                    c.firehose.path + "'");
   if (!c.firehose.parser.empty() && ParserRegistry::Default().Find(c.firehose.parser) == nullptr)
     return Status::InvalidArgument("firehose.parser: no log type named '" + c.firehose.parser + "'");
+  std::map<std::string, size_t> feed_names;
+  for (size_t i = 0; i < c.intel.feeds.size(); ++i) {
+    const intel::FeedConfig& f = c.intel.feeds[i];
+    const std::string where = "intel.feeds[" + std::to_string(i) + "]";
+    if (f.path.empty()) return Status::InvalidArgument(where + ".path: required");
+    const std::string name = f.name.empty() ? intel::FeedNameFromPath(f.path) : f.name;
+    if (name == "intel") return Status::InvalidArgument(where + ": 'intel' names every feed together; name it otherwise");
+    auto [it, inserted] = feed_names.emplace(name, i);
+    if (!inserted) {
+      return Status::InvalidArgument(where + ": the name '" + name + "' is also that of intel.feeds[" +
+                                     std::to_string(it->second) + "] (set name: to tell them apart)");
+    }
+  }
   return Status::Ok();
 }
 

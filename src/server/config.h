@@ -21,6 +21,7 @@
 #include "ingest/dir_watch.h"
 #include "ingest/s3_source.h"
 #include "ingest/syslog_listener.h"
+#include "intel/indicator.h"
 
 namespace vigil::server {
 
@@ -86,6 +87,13 @@ struct FirehoseSourceConfig {
   Result<std::vector<std::string>> ResolveKeys() const;
 };
 
+// Threat-intel feeds (docs/threat-intel.md): read at start (a feed that does
+// not read stops start-up), re-read when their files change and on SIGHUP.
+struct IntelConfig {
+  std::vector<intel::FeedConfig> feeds;
+  int reload_seconds = 30;  // how often feed files are checked for changes; 0: only on SIGHUP
+};
+
 struct ServeConfig {
   std::string source_file;  // where it was loaded from (diagnostics)
   std::string data_dir = "./vigil-data";
@@ -96,6 +104,7 @@ struct ServeConfig {
   PipelineConfig pipeline;
   SourcesConfig sources;
   FirehoseSourceConfig firehose;
+  IntelConfig intel;
   // Sections for the other sources (firehose, syslog, watch, s3) are added
   // here and in config.cc's section table.
 

@@ -200,5 +200,49 @@ TEST(ServeConfigTest, PollingSourceErrorsNameTheKey) {
             std::string::npos);
 }
 
+TEST(ServeConfigTest, IntelFeeds) {
+  auto c = ParseServeConfig(R"(
+intel:
+  reload_seconds: 0
+  feeds:
+    - path: /etc/vigil/intel/c2.json
+    - path: /etc/vigil/intel/blocklist.csv
+      name: blocklist
+      format: csv
+      category: blackhole
+      confidence: 70
+      csv: {header: false, delimiter: "\t", value: 2, description: 3}
+    - path: misp.json
+      include_non_ids: true
+)",
+                            "intel.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->intel.reload_seconds, 0);
+  ASSERT_EQ(c->intel.feeds.size(), 3u);
+  const intel::FeedConfig& csv = c->intel.feeds[1];
+  EXPECT_EQ(csv.name, "blocklist");
+  EXPECT_EQ(csv.format, intel::FeedFormat::kCsv);
+  EXPECT_EQ(csv.category, intel::ThreatCategory::kBlackhole);
+  EXPECT_EQ(csv.confidence, 70);
+  EXPECT_FALSE(csv.csv_header);
+  EXPECT_EQ(csv.csv_delimiter, '\t');
+  EXPECT_EQ(csv.value_column, "2");
+  EXPECT_EQ(csv.description_column, "3");
+  EXPECT_TRUE(c->intel.feeds[2].misp_include_non_ids);
+  EXPECT_EQ(ParseServeConfig("", "e.yaml")->intel.reload_seconds, 30);
+
+  auto err = [](const std::string& yaml) { return ParseServeConfig(yaml, "i.yaml").status().message(); };
+  EXPECT_EQ(err("intel: {feeds: [{name: x}]}"), "i.yaml: intel.feeds[0].path: required");
+  EXPECT_EQ(err("intel: {feeds: [{path: a.txt, format: json}]}"),
+            "i.yaml: intel.feeds[0].format: expected auto, stix, misp, csv or list, got 'json'");
+  EXPECT_EQ(err("intel: {feeds: [{path: a.txt, category: bad}]}"),
+            "i.yaml: intel.feeds[0].category: expected listed, c2, blackhole, droppoint, phishing or cryptomining, "
+            "got 'bad'");
+  EXPECT_EQ(err("intel: {feeds: [{path: x/a.txt}, {path: y/a.csv}]}"),
+            "i.yaml: intel.feeds[1]: the name 'a' is also that of intel.feeds[0] (set name: to tell them apart)");
+  EXPECT_EQ(err("intel: {feeds: [{path: a.txt, colour: red}]}").rfind("i.yaml: intel.feeds[0].colour: unknown key", 0),
+            0u);
+}
+
 }  // namespace
 }  // namespace vigil::server

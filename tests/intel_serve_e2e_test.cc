@@ -1,0 +1,121 @@
+// End-to-end: `vigil serve` with a threat-intel feed. A flow to a listed
+// address raises the finding; a broken rewrite of the feed is refused (logged
+// with file and line) and the old version keeps matching; a fixed rewrite
+// taken on SIGHUP replaces it without a restart.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "run_vigil.h"
+#include "serve_test_util.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using vigil::testing::ReadText;
+using vigil::testing::ServeProcess;
+using vigil::testing::Vigil;
+
+bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// A VPC flow log record (default format) from `src` at `start` (seconds) on
+// interface `eni` (the alert's entity).
+std::string Flow(const std::string& src, long start, const std::string& eni = "eni-0a1b2c3d") {
+  return "2 123456789010 " + eni + " " + src + " 172.31.16.139 443 49152 6 10 840 " + std::to_string(start) + " " +
+         std::to_string(start + 60) + " ACCEPT OK";
+}
+
+// Occurrences of `needle` in `text`.
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+void WriteFeed(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::trunc) << text;
+  // Moved on by a second so that the change is seen however coarse the clock.
+  static int tick = 0;
+  fs::last_write_time(p, fs::file_time_type::clock::now() + std::chrono::seconds(++tick));
+}
+
+TEST(IntelServeE2ETest, FindingsAndReloadsWithoutRestart) {
+  const fs::path dir = fs::temp_directory_path() / ("vigil-intel-e2e-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const fs::path feed = dir / "c2.txt";
+  WriteFeed(feed, "# C2 servers\n203.0.113.12\n");
+  const std::string data = (dir / "data").string();
+  std::ofstream(dir / "serve.yaml") << vigil::testing::ServeConfigYaml(dir / "data")
+                                    << "intel:\n  reload_seconds: 1\n  feeds:\n    - path: " << feed.string()
+                                    << "\n      category: c2\n      confidence: 90\n";
+  const fs::path log = dir / "serve.log";
+  ServeProcess serve((dir / "serve.yaml").string(), log);
+  const int port = serve.WaitForPort();
+  ASSERT_GT(port, 0) << ReadText(log);
+  httplib::Client client("127.0.0.1", port);
+  auto post = [&](const std::string& line) {
+    auto r = client.Post("/api/v1/ingest?type=vpcflow", {{"Authorization", "Bearer crash-test-token"}}, line,
+                         "text/plain");
+    ASSERT_TRUE(r) << "no answer";
+    ASSERT_EQ(r->status, 200) << r->body;
+  };
+  auto alerts = [&] { return Vigil("alerts --json --data " + data).out; };
+  const std::string c2 = "\"finding_type\":\"Backdoor:EC2/C&CActivity.B\"";
+
+  post(Flow("203.0.113.12", 1700000000));
+  ASSERT_TRUE(WaitFor([&] { return alerts().find(c2) != std::string::npos; })) << alerts() << ReadText(log);
+  std::string first = alerts();
+  EXPECT_NE(first.find("\"indicator\":\"203.0.113.12\""), std::string::npos) << first;
+  EXPECT_NE(first.find("\"confidence\":90"), std::string::npos) << first;
+  EXPECT_NE(first.find("\"source\":\"" + feed.string() + ":2\""), std::string::npos) << first;
+
+  // A broken rewrite: refused, named by file and line; the old list still matches.
+  WriteFeed(feed, "203.0.113.12\n198.51.100.9\n198.51.100.999\n");
+  ASSERT_TRUE(WaitFor([&] { return ReadText(log).find("intel feed not reloaded") != std::string::npos; }))
+      << ReadText(log);
+  EXPECT_NE(ReadText(log).find(feed.string() + ":3: '198.51.100.999' is not an IP address"), std::string::npos)
+      << ReadText(log);
+  post(Flow("203.0.113.12", 1700000100));
+  post(Flow("198.51.100.9", 1700000100));
+  ASSERT_TRUE(WaitFor([&] { return alerts().find("\"count\":2") != std::string::npos; })) << alerts();
+  EXPECT_EQ(alerts().find("198.51.100.9"), std::string::npos) << "the broken version was not taken";
+
+  // Fixed, and taken at once on SIGHUP: the new list replaces the old.
+  WriteFeed(feed, "198.51.100.9\n");
+  serve.Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor([&] { return ReadText(log).find("msg=\"intel feed reloaded\"") != std::string::npos; }))
+      << ReadText(log);
+  post(Flow("198.51.100.9", 1700000200, "eni-0e0f0a0b"));
+  post(Flow("203.0.113.12", 1700000200));
+  ASSERT_TRUE(WaitFor([&] { return alerts().find("\"indicator\":\"198.51.100.9\"") != std::string::npos; }))
+      << alerts();
+  // Both records were stored before the check below: the second too.
+  ASSERT_TRUE(WaitFor([&] {
+    return Vigil("hunt --json --data " + data + " srcaddr=203.0.113.12").out.find("1700000200") != std::string::npos;
+  }));
+  // The first alert holds the two earlier flows and not the last one.
+  EXPECT_EQ(Count(alerts(), "\"count\":2"), 1u) << alerts();
+  EXPECT_EQ(Count(alerts(), "\"count\":3"), 0u) << "203.0.113.12 is no longer listed: " << alerts();
+
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(), 0);
+  fs::remove_all(dir);
+}
+
+}  // namespace
