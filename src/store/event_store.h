@@ -19,6 +19,7 @@
 
 #include "common/status.h"
 #include "event/event.h"
+#include "store/keys.h"
 
 namespace vigil {
 
@@ -133,6 +134,12 @@ struct SegmentStoreOptions {
   bool read_only = false;
   // Segment files that are not valid are reported here (default: ignored).
   std::function<void(const Status&)> on_skipped_file;
+  // Encryption at rest (docs/storage-format.md#encryption-at-rest): with a
+  // master key, writers encrypt every new segment under its own data key
+  // wrapped by keys->active(); readers unwrap with whichever key in the ring
+  // wrapped a segment. Null: new segments are not encrypted, and reading an
+  // encrypted one fails with an error naming it and its key id.
+  std::shared_ptr<const KeyRing> keys;
 };
 
 // Opens the v1 store rooted at `dir` (the data directory's `events/` folder).

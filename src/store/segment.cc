@@ -149,7 +149,8 @@ void BlockBuilder::Add(const Event& e) {
   entries_.push_back(entry);
 }
 
-Status BlockBuilder::Finish(ZSTD_CCtx* cctx, int level, std::string* out, BlockHandle* handle) {
+Status BlockBuilder::Finish(ZSTD_CCtx* cctx, int level, std::string* out, BlockHandle* handle, BlockCodec* codec,
+                            uint64_t index) {
   const char* base = arena_.data();
   auto less = [base](const Entry& a, const Entry& b) {
     if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;
@@ -172,7 +173,12 @@ Status BlockBuilder::Finish(ZSTD_CCtx* cctx, int level, std::string* out, BlockH
   size_t n = ZSTD_compressCCtx(cctx, scratch_.data(), bound, records.data(), records.size(), level);
   if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(n));
   out->resize(kBlockHeaderSize);
-  out->append(scratch_.data(), n);
+  if (codec != nullptr) {
+    VIGIL_RETURN_IF_ERROR(codec->Seal(index, std::string_view(scratch_.data(), n), out));
+    n = out->size() - kBlockHeaderSize;
+  } else {
+    out->append(scratch_.data(), n);
+  }
 
   *handle = BlockHandle{};
   handle->compressed_len = static_cast<uint32_t>(n);
@@ -208,18 +214,28 @@ SegmentBuilder::SegmentBuilder(Env* env, std::string final_path, std::unique_ptr
 SegmentBuilder::~SegmentBuilder() { Abandon(); }
 
 Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(Env* env, std::string final_path,
-                                                               std::string source_type) {
-  VIGIL_ASSIGN_OR_RETURN(auto file, env->NewWritableFile(final_path + kTempSuffix));
+                                                               std::string source_type, const KeyRing* keys) {
+  std::unique_ptr<BlockCodec> codec;
+  if (keys != nullptr && keys->active() != nullptr) {
+    // The key file is durable before the segment exists under any name.
+    auto c = CreateSegmentKey(env, final_path, *keys);
+    if (!c.ok()) return c.status();
+    codec = std::move(c).value();
+  }
+  auto file = env->NewWritableFile(final_path + kTempSuffix);
   std::string header(kFileMagic, sizeof kFileMagic);
   PutFixed32(&header, kFormatVersion);
-  PutFixed32(&header, 0);
-  Status s = file->Append(header);
+  PutFixed32(&header, codec != nullptr ? kSegmentFlagEncrypted : 0);
+  Status s = file.ok() ? (*file)->Append(header) : file.status();
   if (!s.ok()) {
-    (void)file->Close();
+    if (file.ok()) (void)(*file)->Close();
     (void)env->RemoveFile(final_path + kTempSuffix);
+    if (codec != nullptr) AbandonSegmentKey(env, final_path);
     return s;
   }
-  std::unique_ptr<SegmentBuilder> b(new SegmentBuilder(env, std::move(final_path), std::move(file), std::move(source_type)));
+  std::unique_ptr<SegmentBuilder> b(
+      new SegmentBuilder(env, std::move(final_path), std::move(file).value(), std::move(source_type)));
+  b->codec_ = std::move(codec);
   b->file_size_ = kHeaderSize;
   return b;
 }
@@ -308,6 +324,7 @@ void SegmentBuilder::Abandon() {
   done_ = true;
   (void)file_->Close();
   (void)env_->RemoveFile(final_path_ + kTempSuffix);
+  if (codec_ != nullptr) AbandonSegmentKey(env_, final_path_);
 }
 
 // --------------------------------------------------------------- SegmentReader
@@ -318,9 +335,11 @@ SegmentReader::~SegmentReader() {
   if (dctx_ != nullptr) ZSTD_freeDCtx(dctx_);
 }
 
-Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::string& path) {
+Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::string& path, const KeyRing* keys) {
   VIGIL_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
   std::unique_ptr<SegmentReader> r(new SegmentReader(std::move(file)));
+  r->env_ = env;
+  r->keys_ = keys;
   const uint64_t size = r->file_->Size();
   if (size < kHeaderSize + kTrailerSize) {
     return Corrupt(path, "file too short (" + std::to_string(size) + " bytes) to be a segment");
@@ -335,6 +354,11 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::
     return Status::Unsupported("segment " + path + ": format version " + std::to_string(version) +
                                "; this vigil reads version " + std::to_string(kFormatVersion));
   }
+  const uint32_t flags = DecodeFixed32(buf.data() + 12);
+  if ((flags & ~kSegmentFlagEncrypted) != 0) {
+    return Status::Unsupported("segment " + path + ": unknown header flags " + std::to_string(flags));
+  }
+  r->encrypted_ = (flags & kSegmentFlagEncrypted) != 0;
   VIGIL_RETURN_IF_ERROR(r->file_->Read(size - kTrailerSize, kTrailerSize, &buf));
   if (buf.size() != kTrailerSize || std::memcmp(buf.data() + 40, kTrailerMagic, sizeof kTrailerMagic) != 0) {
     return Corrupt(path, "no valid trailer (incomplete or not a segment)");
@@ -420,6 +444,21 @@ Status SegmentReader::ReadBlock(size_t i, std::string* raw, std::vector<RecordVi
   }
   std::string_view compressed(p + kBlockHeaderSize, h.compressed_len);
   if (Checksum32(compressed) != h.checksum) return Corrupt(path(), where + ": checksum mismatch");
+  if (encrypted_) {
+    if (codec_ == nullptr) {
+      if (codec_error_.ok()) {
+        auto codec = OpenSegmentKey(env_, path(), keys_);
+        if (codec.ok()) {
+          codec_ = std::move(codec).value();
+        } else {
+          codec_error_ = codec.status();
+        }
+      }
+      if (!codec_error_.ok()) return codec_error_;
+    }
+    VIGIL_RETURN_IF_ERROR(codec_->Open(i, compressed, &opened_));
+    compressed = opened_;
+  }
   if (dctx_ == nullptr) {
     dctx_ = ZSTD_createDCtx();
     if (dctx_ == nullptr) return Status::Internal("zstd: cannot create decompression context");

@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cstdio>
 #include <map>
@@ -395,11 +396,12 @@ class SegmentWriter final : public EventWriter {
     if (p->segment == nullptr) {
       VIGIL_RETURN_IF_ERROR(EnsureDir(p));
       p->segment_name = JoinPath(p->rel_dir, NewSegmentName());
-      VIGIL_ASSIGN_OR_RETURN(p->segment,
-                             SegmentBuilder::Create(env_, JoinPath(store_->root(), p->segment_name), p->source_type));
+      VIGIL_ASSIGN_OR_RETURN(p->segment, SegmentBuilder::Create(env_, JoinPath(store_->root(), p->segment_name),
+                                                                p->source_type, options_.keys.get()));
     }
     BlockHandle handle;
-    VIGIL_RETURN_IF_ERROR(p->block->Finish(cctx_, options_.zstd_level, &block_buf_, &handle));
+    VIGIL_RETURN_IF_ERROR(p->block->Finish(cctx_, options_.zstd_level, &block_buf_, &handle, p->segment->codec(),
+                                           p->segment->next_block_index()));
     VIGIL_RETURN_IF_ERROR(p->segment->AddBlock(block_buf_, handle));
     if (p->segment->file_size() >= options_.segment_bytes) VIGIL_RETURN_IF_ERROR(FinishSegment(p));
     return Status::Ok();
@@ -458,6 +460,14 @@ Result<std::unique_ptr<EventWriter>> SegmentStore::NewWriter() {
     for (const std::string& rel : files) {
       if (EndsWith(rel, segment::kTempSuffix)) VIGIL_RETURN_IF_ERROR(env()->RemoveFile(JoinPath(root_, rel)));
     }
+    // Key files of segments that were never published (their temp files are
+    // gone now; interrupted commits were rolled forward before this).
+    for (const std::string& rel : files) {
+      if (!EndsWith(rel, std::string(segment::kSegmentSuffix) + segment::kKeyFileSuffix)) continue;
+      const std::string path = JoinPath(root_, rel);
+      const std::string seg = path.substr(0, path.size() - std::strlen(segment::kKeyFileSuffix));
+      if (!env()->FileExists(seg)) VIGIL_RETURN_IF_ERROR(env()->RemoveFile(path));
+    }
     stale_removed_ = true;
   }
   auto w = std::make_unique<SegmentWriter>(this);
@@ -513,7 +523,7 @@ Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOpt
   for (const std::string& dir : dirs) {
     VIGIL_RETURN_IF_ERROR(ListSegments(env(), dir, &files));
     for (const std::string& f : files) {
-      auto r = SegmentReader::Open(env(), f);
+      auto r = SegmentReader::Open(env(), f, options_.keys.get());
       if (!r.ok()) {
         if (report) report(r.status());
         continue;
@@ -651,7 +661,7 @@ Result<StoreCheck> SegmentStore::Verify() {
       continue;
     }
     if (!EndsWith(rel, segment::kSegmentSuffix)) continue;
-    auto r = SegmentReader::Open(env(), JoinPath(root_, rel));
+    auto r = SegmentReader::Open(env(), JoinPath(root_, rel), options_.keys.get());
     if (!r.ok()) {
       check.problems.push_back(r.status());
       continue;

@@ -20,6 +20,8 @@
 #include "common/status.h"
 #include "env/env.h"
 #include "event/event.h"
+#include "store/block_codec.h"
+#include "store/keys.h"
 
 namespace vigil::segment {
 
@@ -76,8 +78,10 @@ class BlockBuilder {
   size_t raw_bytes() const { return arena_.size(); }
   size_t count() const { return entries_.size(); }
   // Writes block header + compressed records into *out (replacing it) and
-  // fills *handle (offset left 0). Resets the builder.
-  Status Finish(ZSTD_CCtx* cctx, int level, std::string* out, BlockHandle* handle);
+  // fills *handle (offset left 0). Resets the builder. With a codec the
+  // compressed records are sealed by it as block `index` of its segment.
+  Status Finish(ZSTD_CCtx* cctx, int level, std::string* out, BlockHandle* handle, BlockCodec* codec = nullptr,
+                uint64_t index = 0);
 
  private:
   struct Entry {
@@ -97,9 +101,13 @@ class BlockBuilder {
 // file (the segment is whole but not yet visible); Finish seals, renames it to
 // `final_path` and fsyncs the directory. PublishSegment renames a sealed temp
 // file on its own, also after a restart (see EventWriter::Prepare).
+// With a key ring holding a master key, the segment is encrypted: Create
+// writes its key file (`<final_path>.key`, block_codec.h) and the header
+// carries kSegmentFlagEncrypted; blocks are sealed by codec().
 class SegmentBuilder {
  public:
-  static Result<std::unique_ptr<SegmentBuilder>> Create(Env* env, std::string final_path, std::string source_type);
+  static Result<std::unique_ptr<SegmentBuilder>> Create(Env* env, std::string final_path, std::string source_type,
+                                                        const KeyRing* keys = nullptr);
   ~SegmentBuilder();  // abandons (removes the temp file) unless finished
 
   // `block` is the output of BlockBuilder::Finish.
@@ -113,10 +121,15 @@ class SegmentBuilder {
   void Abandon();
   uint64_t file_size() const { return file_size_; }
   const std::string& final_path() const { return final_path_; }
+  // The codec blocks of this segment pass through (null: stored as is), and
+  // the index the next block will have.
+  BlockCodec* codec() const { return codec_.get(); }
+  uint64_t next_block_index() const { return index_.blocks.size(); }
 
  private:
   SegmentBuilder(Env* env, std::string final_path, std::unique_ptr<WritableFile> file, std::string source_type);
   Env* env_;
+  std::unique_ptr<BlockCodec> codec_;
   std::string final_path_;
   std::unique_ptr<WritableFile> file_;
   SegmentIndex index_;
@@ -133,8 +146,11 @@ Status PublishSegment(Env* env, const std::string& final_path);
 class SegmentReader {
  public:
   // Reads and validates header, trailer and index. Any failure is Corruption
-  // (or IoError) naming the file: such a file is not a valid segment.
-  static Result<std::unique_ptr<SegmentReader>> Open(Env* env, const std::string& path);
+  // (or IoError) naming the file: such a file is not a valid segment. An
+  // encrypted segment opens without keys (its index and ids are not
+  // encrypted); `keys` (borrowed, may be null) are needed to read its blocks.
+  static Result<std::unique_ptr<SegmentReader>> Open(Env* env, const std::string& path,
+                                                     const KeyRing* keys = nullptr);
   ~SegmentReader();
 
   const std::string& path() const { return file_->path(); }
@@ -142,12 +158,22 @@ class SegmentReader {
   // The event-id hashes stored in the footer (checksummed), sorted.
   Status ReadIds(std::vector<Hash128>* out) const;
   // Reads, checks and decodes block `i`. *raw receives the decompressed bytes
-  // and *records views into it, in stored (time, id) order.
+  // and *records views into it, in stored (time, id) order. For an encrypted
+  // segment, the first call unwraps its data key: a missing or wrong master
+  // key is FailedPrecondition naming the segment and the key id, from every
+  // call; a block that fails authentication is Corruption.
   Status ReadBlock(size_t i, std::string* raw, std::vector<RecordView>* records);
+  bool encrypted() const { return encrypted_; }
 
  private:
   SegmentReader(std::unique_ptr<RandomAccessFile> file);
   std::unique_ptr<RandomAccessFile> file_;
+  Env* env_ = nullptr;
+  const KeyRing* keys_ = nullptr;
+  bool encrypted_ = false;
+  std::unique_ptr<BlockCodec> codec_;
+  Status codec_error_;
+  std::string opened_;  // a block's payload after the codec
   SegmentIndex index_;
   uint64_t ids_offset_ = 0;
   uint64_t ids_count_ = 0;
