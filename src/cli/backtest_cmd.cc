@@ -102,7 +102,9 @@ int RunRulesBacktest(const BacktestOptions& o) {
   }
   std::unique_ptr<Detector> detector = std::move(load.detector);
 
-  auto ws = Workspace::Open(o.data_dir, /*write=*/false);
+  auto keys = LoadMasterKeys(o.keys);
+  if (!keys.ok()) return Fatal(keys.status());
+  auto ws = Workspace::Open(o.data_dir, /*write=*/false, *keys);
   if (!ws.ok()) return Fatal(ws.status());
   // Alerts go to a private in-memory store, folded exactly as live ingest folds them.
   auto alerts_db = OpenSqliteMetadata(":memory:");

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "store/keys.h"
+
 namespace vigil::cli {
 
 inline constexpr char kDefaultDataDir[] = "./vigil-data";
@@ -12,11 +14,14 @@ inline constexpr char kDefaultDataDir[] = "./vigil-data";
 struct IngestOptions {
   std::vector<std::string> paths;
   std::string data_dir = kDefaultDataDir;
+  bool data_dir_given = false;  // --data was given (it wins over the configuration's data_dir)
+  std::string config;           // YAML (docs/serve.md): data_dir, encryption, minimise, pipeline rules
   std::vector<std::string> extra_rules;
   bool json = false;
   bool no_detect = false;
   int threads = 2;  // 1: one thread; 2: parsing on its own thread
   std::vector<std::string> intel;  // threat-intel feed files (docs/threat-intel.md)
+  KeySources keys;  // --key-file / --key-env (store/keys.h)
 };
 int RunIngest(const IngestOptions& options);
 
@@ -35,6 +40,7 @@ struct HuntOptions {
   std::string from, to;
   size_t limit = 0;
   bool ocsf = false;  // print each event's OCSF form instead of the raw record
+  KeySources keys;  // --key-file / --key-env (store/keys.h)
 };
 int RunHunt(const HuntOptions& options);
 
@@ -54,6 +60,7 @@ struct BacktestOptions {
   bool json = false;
   size_t examples = 5;
   std::vector<std::string> intel;  // threat-intel feeds: their findings are reported too
+  KeySources keys;  // --key-file / --key-env (store/keys.h)
 };
 int RunRulesBacktest(const BacktestOptions& options);
 
@@ -80,6 +87,7 @@ struct DeadLetterOptions {
   std::vector<std::string> extra_rules;
   int threads = 2;
   size_t max_depth = 0, max_record_bytes = 0, max_line_bytes = 0;  // 0: the default limit
+  KeySources keys;  // --key-file / --key-env (store/keys.h)
 };
 int RunDeadLetterList(const DeadLetterOptions& options);
 int RunDeadLetterReplay(const DeadLetterOptions& options);
@@ -104,7 +112,20 @@ struct ServeOptions {
   std::string data_dir;  // overrides the file's data_dir when set
   bool json = false;     // log one JSON object per line
   bool check = false;    // validate the configuration and exit
+  KeySources keys;  // --key-file / --key-env (store/keys.h)
 };
 int RunServe(const ServeOptions& options);
+
+// `vigil keys generate|status|rotate` (docs/operations.md#encryption-at-rest).
+struct KeysOptions {
+  std::string data_dir = kDefaultDataDir;
+  std::string id;        // generate: the new key's id
+  std::string out;       // generate: write the key to this new file (mode 0600) instead of stdout
+  KeySources keys;       // rotate: the new (active, first) key and the old ones
+  bool json = false;
+};
+int RunKeysGenerate(const KeysOptions& options);
+int RunKeysStatus(const KeysOptions& options);
+int RunKeysRotate(const KeysOptions& options);
 
 }  // namespace vigil::cli

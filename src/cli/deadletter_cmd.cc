@@ -162,7 +162,9 @@ int RunDeadLetterReplay(const DeadLetterOptions& o) {
   if (!filter.ok()) return Fatal(filter.status());
   // Replay takes the write lock: nothing appends dead letters while their
   // files are rewritten.
-  auto ws = Workspace::Open(o.data_dir, /*write=*/!o.dry_run);
+  auto keys = LoadMasterKeys(o.keys);
+  if (!keys.ok()) return Fatal(keys.status());
+  auto ws = Workspace::Open(o.data_dir, /*write=*/!o.dry_run, *keys);
   if (!ws.ok()) return Fatal(ws.status());
   const std::string dir = (*ws)->dead_letter_dir();
   InputLimits limits;

@@ -12,7 +12,7 @@ namespace vigil::cli {
 
 // Defined in ingest_cmd.cc and alerts_cmd.cc.
 Result<IngestStats> IngestPaths(Workspace& ws, const std::vector<std::string>& paths, Detector* detector,
-                                bool show_progress, int threads);
+                                bool show_progress, int threads, Minimiser* minimiser = nullptr);
 std::string IngestSummaryJson(const IngestStats& s);
 std::string IngestSummaryLine(const IngestStats& s);
 std::string AlertJson(const Alert& a);

@@ -56,7 +56,9 @@ int RunHunt(const HuntOptions& o) {
   const bool nothing_can_match = hints.sources && hints.sources->empty();
   auto matcher = Matcher::Compile(query->search);
   if (!matcher.ok()) return Fatal(matcher.status());
-  auto ws = Workspace::Open(o.data_dir, /*write=*/false);
+  auto keys = LoadMasterKeys(o.keys);
+  if (!keys.ok()) return Fatal(keys.status());
+  auto ws = Workspace::Open(o.data_dir, /*write=*/false, *keys);
   if (!ws.ok()) return Fatal(ws.status());
 
   scan.newest_first = true;

@@ -7,7 +7,9 @@
 #include "common/json_writer.h"
 #include "formats/parser.h"
 #include "ingest/pipeline.h"
+#include "ingest/minimise.h"
 #include "ingest/source.h"
+#include "server/config.h"
 
 namespace vigil::cli {
 
@@ -36,19 +38,21 @@ class DiagnosticPrinter {
 };
 
 Result<IngestStats> IngestPaths(Workspace& ws, const std::vector<std::string>& paths, Detector* detector,
-                                bool show_progress, int threads) {
+                                bool show_progress, int threads, Minimiser* minimiser = nullptr) {
   auto source = MakeFileSource(paths);
-  return IngestSource(ws, source.get(), detector, show_progress, threads, ParserRegistry::Default(), "files");
+  return IngestSource(ws, source.get(), detector, show_progress, threads, ParserRegistry::Default(), "files",
+                      minimiser);
 }
 
 Result<IngestStats> IngestSource(Workspace& ws, Source* source, Detector* detector, bool show_progress, int threads,
-                                 const ParserRegistry& parsers, const std::string& unit) {
+                                 const ParserRegistry& parsers, const std::string& unit, Minimiser* minimiser) {
   std::vector<Detector*> detectors;
   if (detector) detectors.push_back(detector);
   auto writer = ws.store()->NewWriter();
   if (!writer.ok()) return writer.status();
   PipelineOptions options;
   options.threaded = threads > 1;
+  options.minimiser = minimiser;
   Pipeline pipeline(source, &parsers, detectors, writer->get(), ws.metadata(), ws.dead_letters(), options);
   Progress progress("ingest");
   DiagnosticPrinter printer(&progress);
@@ -77,6 +81,8 @@ std::string IngestSummaryJson(const IngestStats& s) {
       .UInt("failed_inputs", s.failed_inputs)
       .UInt("warnings", s.warnings)
       .UInt("bytes", s.bytes)
+      .UInt("minimised", s.minimised)
+      .UInt("summaries", s.summaries)
       .Done();
 }
 
@@ -85,7 +91,11 @@ std::string IngestSummaryLine(const IngestStats& s) {
   std::snprintf(rate, sizeof rate, "%.2fs", s.seconds);
   return "ingested " + HumanCount(s.files) + " files (" + HumanCount(s.skipped) + " skipped): " +
          HumanCount(s.events) + " new events, " + HumanCount(s.duplicates) + " duplicates, " + HumanCount(s.errors) +
-         " dead-lettered, " + HumanCount(s.alerts) + " alerts in " + rate;
+         " dead-lettered, " + HumanCount(s.alerts) + " alerts in " + rate +
+         (s.minimised + s.summaries > 0 ? "; minimisation kept " + HumanCount(s.minimised) +
+                                              " events out of the store and stored " + HumanCount(s.summaries) +
+                                              " summaries"
+                                        : "");
 }
 
 Result<RuleLoad> LoadIngestRules(const std::vector<std::string>& extra_rules, bool no_detect) {
@@ -100,19 +110,41 @@ Result<RuleLoad> LoadIngestRules(const std::vector<std::string>& extra_rules, bo
 }
 
 int RunIngest(const IngestOptions& o) {
-  auto ws = Workspace::Open(o.data_dir, /*write=*/true);
+  // A configuration file (as `vigil serve` reads) supplies the data
+  // directory, master keys, minimisation rules and rule directories; flags win.
+  std::string data_dir = o.data_dir;
+  KeySources key_sources = o.keys;
+  std::vector<std::string> extra_rules = o.extra_rules;
+  bool no_detect = o.no_detect;
+  std::unique_ptr<Minimiser> minimiser;
+  if (!o.config.empty()) {
+    auto config = server::LoadServeConfig(o.config);
+    if (!config.ok()) return Fatal(config.status());
+    if (!o.data_dir_given) data_dir = config->data_dir;
+    if (key_sources.empty()) key_sources = config->encryption.sources();
+    extra_rules.insert(extra_rules.begin(), config->pipeline.rules.begin(), config->pipeline.rules.end());
+    if (!config->pipeline.detect) no_detect = true;
+    if (!config->minimise.empty()) {
+      auto m = Minimiser::Create(config->minimise);
+      if (!m.ok()) return Fatal(m.status().WithContext(o.config));
+      minimiser = std::move(m).value();
+    }
+  }
+  auto keys = LoadMasterKeys(key_sources);
+  if (!keys.ok()) return Fatal(keys.status());
+  auto ws = Workspace::Open(data_dir, /*write=*/true, *keys);
   if (!ws.ok()) return Fatal(ws.status());
-  auto rules = LoadIngestRules(o.extra_rules, o.no_detect);
+  auto rules = LoadIngestRules(extra_rules, no_detect);
   if (!rules.ok()) return Fatal(rules.status());
   std::unique_ptr<intel::IntelStore> intel;
   if (!o.intel.empty()) {
-    if (o.no_detect) return Fatal(Status::InvalidArgument("--intel matches events; it cannot go with --no-detect"));
+    if (no_detect) return Fatal(Status::InvalidArgument("--intel matches events; it cannot go with --no-detect"));
     auto loaded = LoadIntelFeeds(FeedConfigsForPaths(o.intel));
     if (!loaded.ok()) return Fatal(loaded.status());
     intel = std::move(loaded).value();
     AddIntelDetector(&*rules, intel.get());
   }
-  auto stats = IngestPaths(**ws, o.paths, rules->detector.get(), true, o.threads);
+  auto stats = IngestPaths(**ws, o.paths, rules->detector.get(), true, o.threads, minimiser.get());
   if (!stats.ok()) return Fatal(stats.status());
   if (o.json) {
     std::printf("%s\n", IngestSummaryJson(*stats).c_str());

@@ -14,11 +14,27 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("vigil 0.1.0"));
 
+  // Master keys for encryption at rest (docs/operations.md#encryption-at-rest).
+  auto add_key_options = [](CLI::App* cmd, vigil::KeySources* keys, const char* what) {
+    cmd->add_option("--key-file", keys->files,
+                    std::string("Master key file (<id>:<64 hex digits> per line; repeatable) ") + what)
+        ->allow_extra_args(false);
+    cmd->add_option("--key-env", keys->env_vars,
+                    "Environment variable holding a master key (repeatable; without --key-file/--key-env, "
+                    "VIGIL_MASTER_KEY is used when set)")
+        ->allow_extra_args(false);
+  };
+  constexpr char kWriteKeys[] = "to encrypt new segments (the first key) and read encrypted ones";
+  constexpr char kReadKeys[] = "to read encrypted segments";
+
   IngestOptions ingest;
   auto* ingest_cmd = app.add_subcommand("ingest", "Ingest log files and directories (recursively)");
   ingest_cmd->add_option("paths", ingest.paths, "Files or directories (CloudTrail .json/.json.gz, arrays, NDJSON)")
       ->required();
-  ingest_cmd->add_option("--data", ingest.data_dir, "Data directory")->capture_default_str();
+  auto* ingest_data = ingest_cmd->add_option("--data", ingest.data_dir, "Data directory")->capture_default_str();
+  ingest_cmd->add_option("--config", ingest.config,
+                         "YAML configuration as vigil serve reads it: data_dir, encryption, minimise, pipeline rules "
+                         "(docs/operations.md)");
   ingest_cmd->add_option("--rules", ingest.extra_rules, "Extra rule directory (repeatable)")->allow_extra_args(false);
   ingest_cmd->add_flag("--json", ingest.json, "Print the summary as one JSON object");
   ingest_cmd->add_flag("--no-detect", ingest.no_detect, "Store only; run no rules");
@@ -27,6 +43,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   ingest_cmd->add_option("--intel", ingest.intel, "Threat-intel feed file: STIX, MISP, CSV or a list (repeatable)")
       ->allow_extra_args(false);
+  add_key_options(ingest_cmd, &ingest.keys, kWriteKeys);
 
   AlertsOptions alerts;
   auto* alerts_cmd = app.add_subcommand("alerts", "List alerts");
@@ -49,6 +66,7 @@ int main(int argc, char** argv) {
   hunt_cmd->add_flag("--ocsf", hunt.ocsf,
                      "Print each event's OCSF form (one OCSF JSON object per line with --json); "
                      "queries may name OCSF fields as ocsf.<attribute> with or without it");
+  add_key_options(hunt_cmd, &hunt.keys, kReadKeys);
 
   auto* rules_cmd = app.add_subcommand("rules", "Lint and test detection rules");
   rules_cmd->require_subcommand(1);
@@ -76,6 +94,7 @@ int main(int argc, char** argv) {
   backtest_cmd->add_flag("--json", backtest.json, "One JSON object per rule");
   backtest_cmd->add_option("--intel", backtest.intel, "Also match this threat-intel feed (repeatable)")
       ->allow_extra_args(false);
+  add_key_options(backtest_cmd, &backtest.keys, kReadKeys);
 
   ImportOptions import;
   auto* import_cmd = rules_cmd->add_subcommand(
@@ -117,6 +136,7 @@ int main(int argc, char** argv) {
   dl_replay_cmd->add_option("--max-record-bytes", dl_replay.max_record_bytes,
                             "Raise the record size limit (default 4 MiB)");
   dl_replay_cmd->add_option("--max-line-bytes", dl_replay.max_line_bytes, "Raise the line length limit (default 4 MiB)");
+  add_key_options(dl_replay_cmd, &dl_replay.keys, kWriteKeys);
 
   DemoOptions demo;
   auto* demo_cmd = app.add_subcommand("demo", "Generate a day of CloudTrail with attacks, ingest it, show the alerts");
@@ -141,6 +161,24 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--data", serve.data_dir, "Data directory (overrides data_dir in the file)");
   serve_cmd->add_flag("--json", serve.json, "Log one JSON object per line (as log_format: json)");
   serve_cmd->add_flag("--check-config", serve.check, "Validate the configuration and exit");
+  add_key_options(serve_cmd, &serve.keys, "(instead of encryption in the file)");
+
+  auto* keys_cmd = app.add_subcommand("keys", "Master keys for encryption at rest: generate, status, rotate");
+  keys_cmd->require_subcommand(1);
+  KeysOptions keys_generate, keys_status, keys_rotate;
+  auto* keys_generate_cmd = keys_cmd->add_subcommand("generate", "Print a new random master key (<id>:<hex>)");
+  keys_generate_cmd->add_option("--id", keys_generate.id, "The key's id (letters, digits, '.', '_', '-')")->required();
+  keys_generate_cmd->add_option("--out", keys_generate.out, "Write it to this new file (mode 0600) instead of stdout");
+  keys_generate_cmd->add_flag("--json", keys_generate.json, "With --out: print one JSON object");
+  auto* keys_status_cmd =
+      keys_cmd->add_subcommand("status", "Count the segments each master key wraps (needs no key)");
+  keys_status_cmd->add_option("--data", keys_status.data_dir, "Data directory")->capture_default_str();
+  keys_status_cmd->add_flag("--json", keys_status.json, "Print one JSON object");
+  auto* keys_rotate_cmd = keys_cmd->add_subcommand(
+      "rotate", "Re-wrap every segment's data key under the first key given; segment data is not rewritten");
+  keys_rotate_cmd->add_option("--data", keys_rotate.data_dir, "Data directory")->capture_default_str();
+  keys_rotate_cmd->add_flag("--json", keys_rotate.json, "Print one JSON object");
+  add_key_options(keys_rotate_cmd, &keys_rotate.keys, "(the new key first, then the old ones)");
 
   try {
     app.parse(argc, argv);
@@ -155,6 +193,7 @@ int main(int argc, char** argv) {
     return kExitFatal;
   }
 
+  ingest.data_dir_given = ingest_data->count() > 0;
   if (*ingest_cmd) return RunIngest(ingest);
   if (*alerts_cmd) return RunAlerts(alerts);
   if (*hunt_cmd) return RunHunt(hunt);
@@ -167,5 +206,8 @@ int main(int argc, char** argv) {
   if (*dl_list_cmd) return RunDeadLetterList(dl_list);
   if (*intel_check_cmd) return RunIntelCheck(intel_check);
   if (*dl_replay_cmd) return RunDeadLetterReplay(dl_replay);
+  if (*keys_generate_cmd) return RunKeysGenerate(keys_generate);
+  if (*keys_status_cmd) return RunKeysStatus(keys_status);
+  if (*keys_rotate_cmd) return RunKeysRotate(keys_rotate);
   return kExitFatal;
 }

@@ -58,6 +58,26 @@ class PipelineMetrics {
         commits_(m->GetCounter("vigil_commits_total", "Pipeline commits (events, alerts and WAL position).")),
         latency_(m->GetHistogram(kMetricEventToAlert.name, kMetricEventToAlert.help)) {}
 
+  // What data minimisation kept out of the store, per source and rule kind
+  // (events and raw bytes), from the minimiser's cumulative counters.
+  void Minimised(MetricsRegistry* m, const MinimiseCounters& counters) {
+    for (const auto& [source, kinds] : counters) {
+      for (const auto& [kind, c] : kinds) {
+        MinimiseCount& last = last_minimised_[source][kind];
+        const MetricLabels labels{{"source", source}, {"kind", kind}};
+        m->GetCounter("vigil_minimised_events_total",
+                      "Events data minimisation kept out of the store (dropped, sampled out or aggregated).", labels)
+            .Inc(c.events - std::min(c.events, last.events));
+        m->GetCounter("vigil_minimised_bytes_total", "Raw bytes of the events data minimisation kept out of the store.",
+                      labels)
+            .Inc(c.bytes - std::min(c.bytes, last.bytes));
+        m->GetCounter("vigil_minimised_summaries_total", "Aggregate summary records stored instead of events.", labels)
+            .Inc(c.summaries - std::min(c.summaries, last.summaries));
+        last = c;
+      }
+    }
+  }
+
   void Progress(const IngestStats& s) {
     stored_.Inc(s.events - last_.events);
     duplicates_.Inc(s.duplicates - last_.duplicates);
@@ -80,6 +100,7 @@ class PipelineMetrics {
   Counter& commits_;
   Histogram& latency_;
   IngestStats last_;
+  MinimiseCounters last_minimised_;
 };
 
 // Pipeline diagnostics as log lines; per-record warnings are capped per
@@ -244,6 +265,8 @@ int RunServe(const ServeOptions& o) {
     for (const auto& f : intel_store->current()->feeds())
       Log(LogLevel::kInfo, "intel feed loaded", {{"feed", FeedSummaryLine(f)}});
   }
+  auto keys = LoadMasterKeys(o.keys.empty() ? config.encryption.sources() : o.keys);
+  if (!keys.ok()) return Fatal(keys.status());
   if (o.check) {
     std::printf("%s: configuration is valid\n", o.config.empty() ? "(defaults)" : o.config.c_str());
     return kExitOk;
@@ -259,7 +282,8 @@ int RunServe(const ServeOptions& o) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto ws = Workspace::Open(config.data_dir, /*write=*/true);
+  if (*keys) Log(LogLevel::kInfo, "encryption at rest", {{"active_key", (*keys)->active()->id}});
+  auto ws = Workspace::Open(config.data_dir, /*write=*/true, *keys);
   if (!ws.ok()) return Fail("cannot open the data directory", ws.status());
   RuleLoad rules;
   if (config.pipeline.detect) {
@@ -313,6 +337,13 @@ int RunServe(const ServeOptions& o) {
   }
   PipelineOptions popt;
   popt.commit_interval = config.pipeline.commit_interval;
+  std::unique_ptr<Minimiser> minimiser;
+  if (!config.minimise.empty()) {
+    auto m = Minimiser::Create(config.minimise);
+    if (!m.ok()) return Fail("cannot configure data minimisation", m.status());
+    minimiser = std::move(m).value();
+    popt.minimiser = minimiser.get();
+  }
   Pipeline pipeline(source.get(), &ParserRegistry::Default(), detectors, writer->get(), (*ws)->metadata(),
                     (*ws)->dead_letters(), popt);
   metrics.AddGaugeCallback(kMetricQueueDepth.name, kMetricQueueDepth.help, {{"queue", "parse_to_store"}},
@@ -320,7 +351,11 @@ int RunServe(const ServeOptions& o) {
   PipelineMetrics pmetrics(&metrics);
   DiagnosticLog diag;
   pipeline.set_diagnostics([&](DiagnosticLevel l, const std::string& m) { diag(l, m); });
-  pipeline.set_progress([&](const IngestStats& s, size_t, size_t) { pmetrics.Progress(s); });
+  pipeline.set_progress([&](const IngestStats& s, size_t, size_t) {
+    pmetrics.Progress(s);
+    // The store thread, which owns the minimiser, calls this.
+    if (minimiser) pmetrics.Minimised(&metrics, minimiser->counters());
+  });
   pipeline.set_on_commit([&](const CommitInfo& c) { pmetrics.Commit(c); });
 
   std::atomic<bool> pipeline_done{false};

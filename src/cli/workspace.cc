@@ -1,5 +1,7 @@
 #include "cli/workspace.h"
 
+#include <cstdlib>
+
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
 #include "detect/correlation/correlation_detector.h"
@@ -39,14 +41,25 @@ class DiskWorkspace final : public Workspace {
 
 }  // namespace
 
-Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& data_dir, bool write) {
+Result<std::shared_ptr<const KeyRing>> LoadMasterKeys(const KeySources& sources) {
+  if (sources.empty()) {
+    const char* v = std::getenv("VIGIL_MASTER_KEY");
+    if (v != nullptr && *v != '\0') return LoadKeyRing(KeySources{{}, {"VIGIL_MASTER_KEY"}});
+  }
+  return LoadKeyRing(sources);
+}
+
+Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& data_dir, bool write,
+                                                   std::shared_ptr<const KeyRing> keys) {
   auto ws = std::make_unique<DiskWorkspace>();
   DataDirOptions opts;
   opts.read_only = !write;
   auto dir = DataDir::Open(data_dir, Env::Default(), opts);
   if (!dir.ok()) return dir.status();
   ws->dir_ = std::move(dir).value();
-  auto store = ws->dir_->OpenEventStore();
+  SegmentStoreOptions store_options;
+  store_options.keys = std::move(keys);
+  auto store = ws->dir_->OpenEventStore(store_options);
   if (!store.ok()) return store.status();
   ws->store_ = std::move(store).value();
   auto meta = OpenSqliteMetadata(ws->dir_->meta_db_path());

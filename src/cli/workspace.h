@@ -12,6 +12,7 @@
 #include "detect/sigma/rule_set.h"
 #include "ingest/pipeline.h"
 #include "store/event_store.h"
+#include "store/keys.h"
 
 namespace vigil::cli {
 
@@ -32,13 +33,20 @@ class Workspace {
   virtual ~Workspace() = default;
   // `write`: take the data directory's exclusive lock (ingest, demo). Readers
   // (hunt, alerts) open without it and may run while an ingest is going on.
-  static Result<std::unique_ptr<Workspace>> Open(const std::string& data_dir, bool write);
+  // `keys`: master keys for encrypted segments (LoadMasterKeys); writers
+  // encrypt new segments with the first.
+  static Result<std::unique_ptr<Workspace>> Open(const std::string& data_dir, bool write,
+                                                 std::shared_ptr<const KeyRing> keys = nullptr);
   virtual EventStore* store() = 0;
   virtual MetadataStore* metadata() = 0;
   virtual DeadLetterSink* dead_letters() = 0;
   // Where the dead-letter day files are (store/dead_letters.h).
   virtual std::string dead_letter_dir() const = 0;
 };
+
+// The master keys named by --key-file/--key-env; with neither, the key in
+// $VIGIL_MASTER_KEY when that is set; else none (null).
+Result<std::shared_ptr<const KeyRing>> LoadMasterKeys(const KeySources& sources);
 
 // The rules ingest runs (none with `no_detect`), load problems warned about.
 Result<RuleLoad> LoadIngestRules(const std::vector<std::string>& extra_rules, bool no_detect);
@@ -47,7 +55,9 @@ Result<RuleLoad> LoadIngestRules(const std::vector<std::string>& extra_rules, bo
 // writing): `detector` may be null (store only); `threads` 1 or 2; progress
 // on a terminal counts inputs as `unit` ("files"). Used by ingest, demo and
 // deadletter replay.
+// `minimiser` (may be null) applies data minimisation rules.
 Result<IngestStats> IngestSource(Workspace& ws, Source* source, Detector* detector, bool show_progress, int threads,
-                                 const ParserRegistry& parsers, const std::string& unit);
+                                 const ParserRegistry& parsers, const std::string& unit,
+                                 Minimiser* minimiser = nullptr);
 
 }  // namespace vigil::cli

@@ -73,6 +73,12 @@ Result<IngestStats> Pipeline::Run() {
       if (!st.ok()) return st.WithContext("restoring detector state");
     }
   }
+  Minimiser* minimiser = options_.minimiser;
+  if (metadata_ && minimiser) {
+    Status st = minimiser->RestoreState([&](const std::string& key) { return metadata_->GetState(key); });
+    if (!st.ok()) return st.WithContext("restoring data minimisation state");
+  }
+  const bool minimise_before = minimiser != nullptr && minimiser->has_before_detection();
   BoundedQueue<Batch> queue(options_.queue_batches);
   std::atomic<bool> stop{false};
 
@@ -188,9 +194,22 @@ Result<IngestStats> Pipeline::Run() {
   // metadata transaction, then the segments are published and the list
   // dropped. A crash before the transaction leaves neither (re-ingest redoes
   // both); after it, the next open publishes the segments.
-  auto commit = [&]() -> Status {
+  auto commit = [&](bool final) -> Status {
     last_commit = std::chrono::steady_clock::now();
     last_matched = nullptr;
+    if (minimiser) {
+      // Aggregates complete by now (all of them at the end of a finite run)
+      // are stored as summary records in this commit.
+      std::vector<Event> summaries;
+      minimiser->Flush(final && !continuous, &summaries);
+      for (const Event& s : summaries) {
+        VIGIL_ASSIGN_OR_RETURN(bool added, writer_->Add(s));
+        if (added) {
+          ++stats.summaries;
+          ++pending.events;
+        }
+      }
+    }
     auto committed = [&]() -> Status {
       if (position_dirty) {
         VIGIL_RETURN_IF_ERROR(source_->Committed(position));
@@ -211,12 +230,12 @@ Result<IngestStats> Pipeline::Run() {
     VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> names, writer_->Prepare());
     MetadataCommit c;
     c.alerts = &fold;
-    for (Detector* d : detectors_) {
-      VIGIL_RETURN_IF_ERROR(d->SaveState([&](const std::string& key, const std::string& value) {
-        c.put_state.emplace_back(key, value);
-        return Status::Ok();
-      }));
-    }
+    auto put_state = [&](const std::string& key, const std::string& value) {
+      c.put_state.emplace_back(key, value);
+      return Status::Ok();
+    };
+    for (Detector* d : detectors_) VIGIL_RETURN_IF_ERROR(d->SaveState(put_state));
+    if (minimiser) VIGIL_RETURN_IF_ERROR(minimiser->SaveState(put_state));
     std::string list;
     for (const std::string& name : names) list.append(name).push_back('\n');
     if (!names.empty()) c.put_state.emplace_back(kPublishingStateKey, list);
@@ -256,6 +275,10 @@ Result<IngestStats> Pipeline::Run() {
         ++stats.duplicates;
         continue;
       }
+      if (minimise_before && !minimiser->Keep(e, Minimiser::Stage::kBeforeDetection)) {
+        ++stats.minimised;
+        continue;
+      }
       if (!detectors_.empty()) {
         // Rules may name `ocsf.` fields; the OCSF form is computed only if
         // one does (the wrapper is made here, on the thread that frees it).
@@ -263,6 +286,12 @@ Result<IngestStats> Pipeline::Run() {
         detecting = &e;
         for (Detector* d : detectors_) d->Process(e, on_match);
         detecting = nullptr;
+      }
+      // After detection: rules saw the event; minimisation decides whether
+      // it is stored as itself.
+      if (minimiser && !minimiser->Keep(e, Minimiser::Stage::kAfterDetection)) {
+        ++stats.minimised;
+        continue;
       }
       auto added = writer_->Add(e);
       if (!added.ok()) {
@@ -283,10 +312,10 @@ Result<IngestStats> Pipeline::Run() {
     // Bound the fold's memory on long runs; on never-ending sources make
     // what arrived visible (and the source's position durable) on time.
     if (failure.ok() && fold.held_entries() >= options_.commit_fold_entries) {
-      failure = commit();
+      failure = commit(false);
     } else if (failure.ok() && continuous && std::chrono::steady_clock::now() - last_commit >= options_.commit_interval &&
                (pending.events > 0 || position_dirty || fold.held_entries() > 0)) {
-      failure = commit();
+      failure = commit(false);
     }
     if (progress_) progress_(stats, inputs_done, source_->total());
     if (!failure.ok()) stop.store(true);
@@ -308,7 +337,7 @@ Result<IngestStats> Pipeline::Run() {
   } else {
     parse_stage([&](Batch&& b) { store_stage(&b); });
   }
-  if (failure.ok()) failure = commit();
+  if (failure.ok()) failure = commit(true);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!failure.ok()) return failure;
   return stats;

@@ -39,6 +39,7 @@
 #include "common/status.h"
 #include "detect/detector.h"
 #include "formats/parser.h"
+#include "ingest/minimise.h"
 #include "ingest/source.h"
 #include "store/event_store.h"
 
@@ -54,6 +55,8 @@ struct IngestStats {
   uint64_t warnings = 0;
   uint64_t alerts = 0;        // alerts created or updated
   uint64_t bytes = 0;         // decompressed bytes parsed
+  uint64_t minimised = 0;     // new events dropped, sampled out or aggregated (not stored as themselves)
+  uint64_t summaries = 0;     // aggregate summary records stored
   double seconds = 0;
 };
 
@@ -88,6 +91,10 @@ struct PipelineOptions {
   std::chrono::milliseconds commit_interval{0};
   // ... and hand on a partial batch once the source has been idle this long.
   std::chrono::milliseconds idle_flush{20};
+  // Data minimisation (ingest/minimise.h), borrowed; null: store everything.
+  // Its counters and open aggregates are committed with the events; a
+  // finite run (commit_interval 0) writes every open aggregate at its end.
+  Minimiser* minimiser = nullptr;
 };
 
 // What one commit made durable, for metrics (Pipeline::set_on_commit).

@@ -1,10 +1,14 @@
 #include "ingest/pipeline.h"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <atomic>
 #include <deque>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <map>
 #include <thread>
 
@@ -14,6 +18,7 @@
 #include "env/mem_env.h"
 #include "formats/parser.h"
 #include "ingest/bounded_queue.h"
+#include "ingest/minimise.h"
 #include "ingest/wal.h"
 
 #include <unistd.h>
@@ -425,6 +430,322 @@ TEST(PipelineTest, LatencySamplesAreArrivalsOfTheEventsThatRaisedMatches) {
   ASSERT_EQ(samples.size(), 1u);
   EXPECT_EQ(samples[0], in.received_ns);  // not the made event's 1 s after the epoch
   EXPECT_LT(commit_ns - samples[0], 60LL * 1'000'000'000);
+}
+
+
+// ---------------------------------------------------------------- minimisation
+
+// Remembers every event detection sees: minimisation runs after it.
+class SeeingDetector final : public Detector {
+ public:
+  std::map<std::string, size_t> seen;  // id -> raw bytes
+  std::string_view name() const override { return "seeing"; }
+  void Process(const Event& e, const MatchSink&) override { seen[e.id] = e.raw.size(); }
+};
+
+std::string ReadWhole(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+std::vector<RawInput> DirInputs(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  std::vector<RawInput> out;
+  for (const auto& f : files) out.push_back(RawInput{f.string(), ReadWhole(f), true, ""});
+  return out;
+}
+
+struct MinimiseRun {
+  IngestStats stats;
+  std::map<std::string, size_t> seen;
+  std::vector<StoredEvent> stored;
+  std::map<std::string, std::string> state;
+};
+
+MinimiseRun RunMinimised(std::vector<RawInput> inputs, std::vector<MinimiseRule> rules, bool threaded = true,
+                         size_t batch_events = 64) {
+  auto env = NewMemEnv();
+  SegmentStoreOptions store_options;
+  store_options.env = env.get();
+  auto store = OpenSegmentStore("/events", store_options);
+  auto writer = (*store)->NewWriter();
+  VectorSource source(std::move(inputs));
+  SeeingDetector detector;
+  FakeMetadata meta;
+  auto minimiser = Minimiser::Create(std::move(rules));
+  EXPECT_TRUE(minimiser.ok()) << minimiser.status().ToString();
+  PipelineOptions options;
+  options.threaded = threaded;
+  options.batch_events = batch_events;
+  options.minimiser = minimiser->get();
+  Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &meta, nullptr, options);
+  auto stats = p.Run();
+  EXPECT_TRUE(stats.ok()) << stats.status().ToString();
+  MinimiseRun r;
+  r.stats = *stats;
+  r.seen = detector.seen;
+  r.state = meta.state;
+  writer->reset();
+  ScanOptions scan;
+  scan.newest_first = false;
+  EXPECT_TRUE((*store)->Scan(scan, [&](const StoredEvent& e) {
+                        r.stored.push_back(e);
+                        return true;
+                      }).ok());
+  return r;
+}
+
+const std::filesystem::path kStratusLogs = VIGIL_SHARED_DATA "/cloudtrail/stratus-red-team/docs/detonation-logs";
+const std::filesystem::path kVpcFlows = VIGIL_SHARED_DATA "/vpcflow/awsdocs-examples.log";
+
+TEST(MinimiseTest, DropsNoisyReadOnlyCallsAfterDetectionAndCountsThem) {
+  // The expected drops, read from the files independently of vigil's parsers.
+  std::set<std::string> describe_read_only;
+  size_t total = 0;
+  simdjson::dom::parser parser;
+  for (const auto& in : DirInputs(kStratusLogs)) {
+    simdjson::dom::array records;
+    ASSERT_FALSE(parser.parse(in.bytes).get(records)) << in.name;
+    for (simdjson::dom::element r : records) {
+      ++total;
+      bool read_only = false;
+      std::string_view name, id;
+      if (r["readOnly"].get(read_only)) read_only = false;
+      if (r["eventName"].get(name)) name = {};
+      if (r["eventID"].get(id)) id = {};
+      if (read_only && name.substr(0, 8) == "Describe") describe_read_only.insert(std::string(id));
+    }
+  }
+  ASSERT_EQ(total, 310u);
+  ASSERT_EQ(describe_read_only.size(), 165u);
+
+  MinimiseRule drop;
+  drop.source = "cloudtrail";
+  drop.kind = MinimiseRule::Kind::kDrop;
+  drop.where = "readOnly=true eventName=Describe*";
+  MinimiseRun r = RunMinimised(DirInputs(kStratusLogs), {drop});
+  EXPECT_EQ(r.seen.size(), 310u);  // detection saw everything
+  EXPECT_EQ(r.stats.events, 310u - 165u);
+  EXPECT_EQ(r.stats.minimised, 165u);
+  ASSERT_EQ(r.stored.size(), 145u);
+  uint64_t dropped_bytes = 0;
+  for (const auto& [id, bytes] : r.seen) dropped_bytes += describe_read_only.count(id) ? bytes : 0;
+  for (const StoredEvent& e : r.stored) EXPECT_EQ(describe_read_only.count(e.id), 0u) << e.id;
+  // The counters are committed with the events, for a cost report.
+  auto counters = ParseMinimiseCounters(r.state.at(kMinimiseCountersKey));
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ((*counters)["cloudtrail"]["drop"].events, 165u);
+  EXPECT_EQ((*counters)["cloudtrail"]["drop"].bytes, dropped_bytes);
+
+  // before_detection: detection no longer sees what the rule drops.
+  drop.before_detection = true;
+  MinimiseRun before = RunMinimised(DirInputs(kStratusLogs), {drop});
+  EXPECT_EQ(before.seen.size(), 145u);
+  EXPECT_EQ(before.stored.size(), 145u);
+}
+
+// VPC flow records by the fields the log names (header lines, else the
+// default format), read independently of vigil's parser.
+std::vector<std::map<std::string, std::string>> FlowRecords() {
+  std::istringstream in(ReadWhole(kVpcFlows));
+  std::vector<std::string> fields = {"version", "account-id", "interface-id", "srcaddr", "dstaddr",
+                                     "srcport", "dstport",    "protocol",     "packets", "bytes",
+                                     "start",   "end",        "action",       "log-status"};
+  std::vector<std::map<std::string, std::string>> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::vector<std::string> w;
+    for (std::string x; words >> x;) w.push_back(x);
+    if (!w.empty() && w[0] == "version") {
+      fields = w;
+      continue;
+    }
+    std::map<std::string, std::string> rec;
+    for (size_t i = 0; i < w.size() && i < fields.size(); ++i) rec[fields[i]] = w[i];
+    out.push_back(rec);
+  }
+  return out;
+}
+
+TEST(MinimiseTest, SamplesOneInNByEventIdWhateverTheBatching) {
+  size_t rejects = 0;
+  for (const auto& r : FlowRecords()) rejects += r.count("action") && r.at("action") == "REJECT";
+  ASSERT_EQ(rejects, 2u);
+  MinimiseRule sample;
+  sample.source = "vpcflow";
+  sample.kind = MinimiseRule::Kind::kSample;
+  sample.where = "action=ACCEPT";  // the documents hold 2 REJECT flows, too few to show sampling
+  sample.sample_every = 3;
+  std::vector<RawInput> in = {RawInput{kVpcFlows.string(), ReadWhole(kVpcFlows), true, "vpcflow"}};
+  MinimiseRun a = RunMinimised(in, {sample}, true, 64);
+  MinimiseRun b = RunMinimised(in, {sample}, false, 1);
+  size_t accepts = 0;
+  for (const auto& r : FlowRecords()) accepts += r.count("action") && r.at("action") == "ACCEPT";
+  ASSERT_EQ(accepts, 17u);
+  EXPECT_EQ(a.seen.size(), FlowRecords().size());
+  ASSERT_EQ(a.stored.size(), b.stored.size());
+  for (size_t i = 0; i < a.stored.size(); ++i) EXPECT_EQ(a.stored[i].id, b.stored[i].id);
+  size_t kept_accepts = 0;
+  for (const auto& e : a.stored) kept_accepts += e.raw.find(" ACCEPT ") != std::string::npos;
+  EXPECT_EQ(kept_accepts + a.stats.minimised, accepts);
+  EXPECT_GT(kept_accepts, 0u);
+  EXPECT_LT(kept_accepts, accepts / 2);  // about a third
+  EXPECT_EQ(a.stored.size(), FlowRecords().size() - a.stats.minimised);
+  auto counters = ParseMinimiseCounters(a.state.at(kMinimiseCountersKey));
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ((*counters)["vpcflow"]["sample"].events, a.stats.minimised);
+}
+
+TEST(MinimiseTest, AggregatesFlowsPerFiveTuplePerWindowIntoSummaries) {
+  MinimiseRule agg;
+  agg.source = "vpcflow";
+  agg.kind = MinimiseRule::Kind::kAggregate;
+  agg.name = "flows-per-tuple";
+  // Flows of a format without `start` are timed by their arrival; they are
+  // left out here to keep the expected windows fixed.
+  agg.where = "action=ACCEPT start=*";
+  agg.by = {"srcaddr", "dstaddr", "srcport", "dstport", "protocol"};
+  agg.sum = {"packets", "bytes"};
+  agg.window_seconds = 3600;
+  // Expected: ACCEPT flows with a `start` grouped by 5-tuple and hour of it;
+  // sums over the records that have the summed field.
+  struct Want {
+    uint64_t count = 0;
+    int64_t packets = 0, bytes = 0;
+  };
+  std::map<std::string, Want> want;
+  size_t accepts = 0;
+  for (const auto& r : FlowRecords()) {
+    if (!r.count("action") || r.at("action") != "ACCEPT" || !r.count("start")) continue;
+    ++accepts;
+    const int64_t hour = std::stoll(r.at("start")) / 3600 * 3600;
+    std::string key = r.at("srcaddr") + " " + r.at("dstaddr") + " " + r.at("srcport") + " " + r.at("dstport") + " " +
+                      r.at("protocol") + " " + std::to_string(hour);
+    Want& w = want[key];
+    ++w.count;
+    if (r.count("packets")) w.packets += std::stoll(r.at("packets"));
+    if (r.count("bytes")) w.bytes += std::stoll(r.at("bytes"));
+  }
+  ASSERT_EQ(accepts, 13u);
+  ASSERT_LT(want.size(), accepts);  // some flows do share a tuple and hour
+
+  std::vector<RawInput> in = {RawInput{kVpcFlows.string(), ReadWhole(kVpcFlows), true, "vpcflow"}};
+  MinimiseRun r = RunMinimised(in, {agg});
+  EXPECT_EQ(r.stats.minimised, accepts);
+  EXPECT_EQ(r.stats.summaries, want.size());
+  simdjson::dom::parser parser;
+  std::map<std::string, Want> got;
+  size_t flows = 0;
+  for (const StoredEvent& e : r.stored) {
+    if (e.source_type == "vpcflow") {
+      ++flows;
+      // The ACCEPT flows left are those without a start time.
+      if (e.raw.find(" ACCEPT ") != std::string::npos) EXPECT_EQ(e.raw.find(" start "), std::string::npos) << e.raw;
+      continue;
+    }
+    ASSERT_EQ(e.source_type, "vpcflow.summary");
+    simdjson::dom::element doc;
+    ASSERT_FALSE(parser.parse(e.raw).get(doc)) << e.raw;
+    std::string_view src, dst, sp, dp, proto, of;
+    int64_t packets = 0, bytes = 0;
+    uint64_t count = 0;
+    ASSERT_FALSE(doc["srcaddr"].get(src) || doc["dstaddr"].get(dst) || doc["srcport"].get(sp) ||
+                 doc["dstport"].get(dp) || doc["protocol"].get(proto) || doc["packets"].get(packets) ||
+                 doc["bytes"].get(bytes) || doc["summary"]["count"].get(count) || doc["summary"]["of"].get(of));
+    EXPECT_EQ(of, "vpcflow");
+    const std::string key = std::string(src) + " " + std::string(dst) + " " + std::string(sp) + " " +
+                            std::string(dp) + " " + std::string(proto) + " " +
+                            std::to_string(e.time_ns / kNanosPerSecond);
+    got[key] = Want{count, packets, bytes};
+  }
+  EXPECT_EQ(flows, FlowRecords().size() - accepts);
+  ASSERT_EQ(got.size(), want.size());
+  for (const auto& [key, w] : want) {
+    ASSERT_TRUE(got.count(key)) << key;
+    EXPECT_EQ(got[key].count, w.count) << key;
+    EXPECT_EQ(got[key].packets, w.packets) << key;
+    EXPECT_EQ(got[key].bytes, w.bytes) << key;
+  }
+  auto counters = ParseMinimiseCounters(r.state.at(kMinimiseCountersKey));
+  ASSERT_TRUE(counters.ok());
+  EXPECT_EQ((*counters)["vpcflow"]["aggregate"].events, accepts);
+  EXPECT_EQ((*counters)["vpcflow"]["aggregate"].summaries, want.size());
+  EXPECT_EQ(r.state.at(kMinimiseOpenKey), "");  // a finite run writes every window out
+}
+
+TEST(MinimiseTest, OpenAggregatesCarryOverThroughState) {
+  MinimiseRule agg;
+  agg.source = "vpcflow";
+  agg.kind = MinimiseRule::Kind::kAggregate;
+  agg.by = {"srcaddr"};
+  agg.sum = {"bytes"};
+  auto m = Minimiser::Create({agg});
+  ASSERT_TRUE(m.ok());
+  std::vector<Event> events;
+  struct Sink : ParseSink {
+    std::vector<Event>* out;
+    void OnEvent(Event&& e) override { out->push_back(std::move(e)); }
+    void OnDeadLetter(DeadLetter&&) override {}
+    void OnWarning(std::string_view, std::string_view) override {}
+  } sink;
+  sink.out = &events;
+  const std::string text = ReadWhole(kVpcFlows);
+  ASSERT_TRUE(ParserRegistry::Default().Find("vpcflow")->Parse(ParseInput{"f", text, 0, {}}, sink).ok());
+  for (const Event& e : events) (void)(*m)->Keep(e, Minimiser::Stage::kAfterDetection);
+  ASSERT_GT((*m)->open_groups(), 0u);
+  std::map<std::string, std::string> state;
+  ASSERT_TRUE((*m)->SaveState([&](const std::string& k, const std::string& v) {
+                 state[k] = v;
+                 return Status::Ok();
+               }).ok());
+  auto restored = Minimiser::Create({agg});
+  ASSERT_TRUE(restored.ok());
+  ASSERT_TRUE((*restored)->RestoreState([&](const std::string& k) -> Result<std::optional<std::string>> {
+                 if (!state.count(k)) return std::optional<std::string>();
+                 return std::optional<std::string>(state[k]);
+               }).ok());
+  EXPECT_EQ((*restored)->open_groups(), (*m)->open_groups());
+  std::vector<Event> a, b;
+  (*m)->Flush(true, &a);
+  (*restored)->Flush(true, &b);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].id, b[i].id);
+    EXPECT_EQ(a[i].raw, b[i].raw);
+  }
+  // A rule removed from the configuration does not lose its open groups.
+  MinimiseRule other = agg;
+  other.name = "renamed";
+  auto changed = Minimiser::Create({other});
+  ASSERT_TRUE((*changed)->RestoreState([&](const std::string& k) -> Result<std::optional<std::string>> {
+                 if (!state.count(k)) return std::optional<std::string>();
+                 return std::optional<std::string>(state[k]);
+               }).ok());
+  std::vector<Event> c;
+  (*changed)->Flush(false, &c);
+  EXPECT_EQ(c.size(), a.size());
+}
+
+TEST(MinimiseTest, RejectsBadRulesNamingThem) {
+  MinimiseRule r;
+  r.source = "cloudtrail";
+  EXPECT_NE(Minimiser::Create({r}).status().message().find("one of drop, sample or aggregate"), std::string::npos);
+  r.kind = MinimiseRule::Kind::kDrop;
+  r.name = "noisy";
+  EXPECT_NE(Minimiser::Create({r}).status().message().find("minimise rule noisy: drop needs a condition"),
+            std::string::npos);
+  r.where = "eventName=(";
+  EXPECT_NE(Minimiser::Create({r}).status().message().find("minimise rule noisy"), std::string::npos);
+  r.kind = MinimiseRule::Kind::kSample;
+  r.where = "";
+  r.sample_every = 1;
+  EXPECT_NE(Minimiser::Create({r}).status().message().find("at least 2"), std::string::npos);
 }
 
 }  // namespace

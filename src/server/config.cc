@@ -279,6 +279,45 @@ Fields IntelFeedFields(intel::FeedConfig* f) {
   };
 }
 
+// One `minimise` rule; exactly one of drop, sample, aggregate (checked in Validate).
+Fields MinimiseFields(MinimiseRule* r) {
+  // One kind per rule: a second one is an error, not a silent override.
+  auto set_kind = [r](MinimiseRule::Kind k, const std::string& path) -> Status {
+    if (r->kind != MinimiseRule::Kind::kNone)
+      return Status::InvalidArgument(path + ": a rule has one of drop, sample or aggregate");
+    r->kind = k;
+    return Status::Ok();
+  };
+  return {
+      {"name", String(&r->name)},
+      {"source", String(&r->source)},
+      {"where", String(&r->where)},
+      {"before_detection", Bool(&r->before_detection)},
+      {"drop", [r, set_kind](const YAML::Node& n, const std::string& path) -> Status {
+         VIGIL_RETURN_IF_ERROR(set_kind(MinimiseRule::Kind::kDrop, path));
+         return Scalar(n, path, &r->where);
+       }},
+      {"sample", [r, set_kind](const YAML::Node& n, const std::string& path) -> Status {
+         int v = 0;
+         VIGIL_RETURN_IF_ERROR(Int(&v, 2, 1'000'000'000)(n, path));
+         VIGIL_RETURN_IF_ERROR(set_kind(MinimiseRule::Kind::kSample, path));
+         r->sample_every = static_cast<uint64_t>(v);
+         return Status::Ok();
+       }},
+      {"aggregate", [r, set_kind](const YAML::Node& n, const std::string& path) -> Status {
+         VIGIL_RETURN_IF_ERROR(set_kind(MinimiseRule::Kind::kAggregate, path));
+         int window = static_cast<int>(r->window_seconds);
+         VIGIL_RETURN_IF_ERROR(ParseMap(n, path,
+                                        Fields{{"by", StringList(&r->by)},
+                                               {"sum", StringList(&r->sum)},
+                                               {"window_seconds", Int(&window, 1, 86400)}}));
+         r->window_seconds = window;
+         if (r->by.empty()) return Status::InvalidArgument(path + ".by: at least one field to group by");
+         return Status::Ok();
+       }},
+  };
+}
+
 // The top-level sections. New sources add a line here.
 Fields TopLevel(ServeConfig* c) {
   return {
@@ -336,6 +375,11 @@ Fields TopLevel(ServeConfig* c) {
          return Fields{{"feeds", SectionList<intel::FeedConfig>(&i->feeds, IntelFeedFields)},
                        {"reload_seconds", Int(&i->reload_seconds, 0, 86400)}};
        })},
+      {"encryption", Section([c] {
+         EncryptionConfig* e = &c->encryption;
+         return Fields{{"key_files", StringList(&e->key_files)}, {"key_env", String(&e->key_env)}};
+       })},
+      {"minimise", SectionList<MinimiseRule>(&c->minimise, MinimiseFields)},
       // Sources added by their own modules go here.
   };
 }
@@ -381,6 +425,17 @@ Status Validate(const ServeConfig& c) {
     if (c.sources.syslog[i].max_message_bytes > std::min(c.wal.max_backlog_bytes, c.wal.max_pending_bytes) / 4)
       return Status::InvalidArgument(where + ".max_message_bytes: more than a quarter of wal.max_backlog_bytes or "
                                      "wal.max_pending_bytes");
+  }
+  for (size_t i = 0; i < c.minimise.size(); ++i) {
+    const std::string where = "minimise[" + std::to_string(i) + "]";
+    if (c.minimise[i].kind == MinimiseRule::Kind::kNone)
+      return Status::InvalidArgument(where + ": one of drop, sample or aggregate is required");
+    if (c.minimise[i].source.empty()) return Status::InvalidArgument(where + ".source: required (a log type, or *)");
+  }
+  {
+    // Conditions parse, rates and windows are in range.
+    auto m = Minimiser::Create(c.minimise);
+    if (!m.ok()) return m.status();
   }
   if (c.firehose.path.empty() || c.firehose.path[0] != '/' || c.firehose.path == "/api/v1/ingest")
     return Status::InvalidArgument("firehose.path: expected a path of its own starting with '/', got '" +

@@ -19,9 +19,11 @@
 
 #include "common/status.h"
 #include "ingest/dir_watch.h"
+#include "ingest/minimise.h"
 #include "ingest/s3_source.h"
 #include "ingest/syslog_listener.h"
 #include "intel/indicator.h"
+#include "store/keys.h"
 
 namespace vigil::server {
 
@@ -94,6 +96,25 @@ struct IntelConfig {
   int reload_seconds = 30;  // how often feed files are checked for changes; 0: only on SIGHUP
 };
 
+// Encryption at rest (docs/operations.md#encryption-at-rest): master keys
+// wrapping each segment's data key. The first key found (files in order, then
+// the variable) encrypts new segments; the others only read older ones.
+struct EncryptionConfig {
+  std::vector<std::string> key_files;  // "<id>:<64 hex>" per line
+  std::string key_env;                 // an environment variable holding one key (must be set)
+  KeySources sources() const {
+    KeySources k{key_files, {}};
+    if (!key_env.empty()) k.env_vars.push_back(key_env);
+    return k;
+  }
+};
+
+// Data minimisation (docs/operations.md#data-minimisation): `minimise`, a
+// list of rules, each with `source` and one of `drop: <condition>`,
+// `sample: <N>` or `aggregate: {by, sum, window_seconds}`, optionally
+// `where`, `name` and `before_detection`.
+using MinimiseConfig = std::vector<MinimiseRule>;
+
 struct ServeConfig {
   std::string source_file;  // where it was loaded from (diagnostics)
   std::string data_dir = "./vigil-data";
@@ -105,6 +126,8 @@ struct ServeConfig {
   SourcesConfig sources;
   FirehoseSourceConfig firehose;
   IntelConfig intel;
+  EncryptionConfig encryption;
+  MinimiseConfig minimise;
   // Sections for the other sources (firehose, syslog, watch, s3) are added
   // here and in config.cc's section table.
 

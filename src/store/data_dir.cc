@@ -99,6 +99,17 @@ Result<std::unique_ptr<EventStore>> DataDir::OpenEventStore(SegmentStoreOptions 
   options.env = env_;
   options.remove_stale_temp_files = !read_only_;
   options.read_only = read_only_;
+  if (!read_only_) {
+    const std::string marker = encrypted_marker_path();
+    if (options.keys != nullptr && !options.keys->empty()) {
+      if (!env_->FileExists(marker)) VIGIL_RETURN_IF_ERROR(env_->WriteFileAtomic(marker, "aes-256-gcm\n"));
+    } else if (env_->FileExists(marker)) {
+      return Status::FailedPrecondition("data directory " + path_ +
+                                        " stores events encrypted (it has an ENCRYPTED file): give the master key "
+                                        "(--key-file or --key-env, or encryption in the configuration), or new "
+                                        "events would be stored unencrypted");
+    }
+  }
   return OpenSegmentStore(events_dir(), options);
 }
 

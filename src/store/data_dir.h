@@ -5,6 +5,7 @@
 //   <dir>/events/     segment store (docs/storage-format.md)
 //   <dir>/deadletter/ rejected records, NDJSON, one file per ingest day
 //   <dir>/meta.db     SQLite metadata (alerts, detector state)
+//   <dir>/ENCRYPTED   present once segments are written encrypted
 //
 // Writable open (the default) creates the directory when missing, writes or
 // checks FORMAT and takes the exclusive lock on LOCK for the DataDir's
@@ -57,7 +58,12 @@ class DataDir {
 
   // Opens the event store under events/ with this directory's Env. A writable
   // DataDir also removes temp files left by a crashed writer.
+  // Encryption: a writable open with `options.keys` marks the directory
+  // encrypted (the file ENCRYPTED); from then on a writable open without keys
+  // is refused (FailedPrecondition), so new events are never silently stored
+  // in the clear. Readers are not refused: plain segments read without a key.
   Result<std::unique_ptr<EventStore>> OpenEventStore(SegmentStoreOptions options = {}) const;
+  std::string encrypted_marker_path() const { return JoinPath(path_, "ENCRYPTED"); }
 
  private:
   DataDir(std::string path, Env* env, bool read_only) : path_(std::move(path)), env_(env), read_only_(read_only) {}

@@ -7,6 +7,7 @@
 #include "common/time.h"
 #include "env/mem_env.h"
 #include "store/block_codec.h"
+#include "store/data_dir.h"
 #include "store/event_store.h"
 #include "store/internal/segment.h"
 #include "store/keys.h"
@@ -326,6 +327,32 @@ TEST_F(EncryptionTest, UnpublishedSegmentsLeaveNoKeyFiles) {
   EXPECT_EQ(Files(".seg.key").size(), 1u);  // blocks of 16 bytes: a segment is in progress
   w->reset();
   EXPECT_EQ(Files(".seg.key").size(), 0u);
+}
+
+TEST(EncryptedDataDirTest, WritingWithoutTheKeyIsRefusedOnceEncrypted) {
+  auto env = NewMemEnv();
+  {
+    auto dir = DataDir::Open("/d", env.get());
+    ASSERT_TRUE(dir.ok());
+    auto plain = (*dir)->OpenEventStore();  // not encrypted yet: fine without keys
+    ASSERT_TRUE(plain.ok());
+    SegmentStoreOptions o;
+    o.keys = Ring({kKeyA});
+    ASSERT_TRUE((*dir)->OpenEventStore(o).ok());
+  }
+  EXPECT_TRUE(env->FileExists("/d/ENCRYPTED"));
+  auto dir = DataDir::Open("/d", env.get());
+  ASSERT_TRUE(dir.ok());
+  auto refused = (*dir)->OpenEventStore();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("give the master key"), std::string::npos);
+  dir->reset();
+  DataDirOptions ro;
+  ro.read_only = true;
+  auto reader = DataDir::Open("/d", env.get(), ro);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE((*reader)->OpenEventStore().ok());  // readers fail per encrypted segment instead
 }
 
 TEST(MasterKeyTest, ParsesAndRejectsWithClearErrors) {
