@@ -646,7 +646,9 @@ TEST(MinimiseTest, AggregatesFlowsPerFiveTuplePerWindowIntoSummaries) {
     if (e.source_type == "vpcflow") {
       ++flows;
       // The ACCEPT flows left are those without a start time.
-      if (e.raw.find(" ACCEPT ") != std::string::npos) EXPECT_EQ(e.raw.find(" start "), std::string::npos) << e.raw;
+      if (e.raw.find(" ACCEPT ") != std::string::npos) {
+        EXPECT_EQ(e.raw.find(" start "), std::string::npos) << e.raw;
+      }
       continue;
     }
     ASSERT_EQ(e.source_type, "vpcflow.summary");
