@@ -244,5 +244,50 @@ intel:
             0u);
 }
 
+TEST(ServeConfigTest, EncryptionAndMinimisation) {
+  auto c = ParseServeConfig(R"(
+encryption:
+  key_files: [/etc/vigil/new.key, /etc/vigil/old.key]
+  key_env: VIGIL_KEY
+minimise:
+  - name: noisy
+    source: cloudtrail
+    drop: 'readOnly=true eventName=Describe*'
+  - source: vpcflow
+    where: action=REJECT
+    sample: 10
+  - source: vpcflow
+    where: action=ACCEPT
+    before_detection: true
+    aggregate: {by: [srcaddr, dstaddr], sum: [bytes], window_seconds: 300}
+)", "x.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  KeySources keys = c->encryption.sources();
+  EXPECT_EQ(keys.files, (std::vector<std::string>{"/etc/vigil/new.key", "/etc/vigil/old.key"}));
+  EXPECT_EQ(keys.env_vars, (std::vector<std::string>{"VIGIL_KEY"}));
+  ASSERT_EQ(c->minimise.size(), 3u);
+  EXPECT_EQ(c->minimise[0].kind, MinimiseRule::Kind::kDrop);
+  EXPECT_EQ(c->minimise[0].where, "readOnly=true eventName=Describe*");
+  EXPECT_EQ(c->minimise[1].kind, MinimiseRule::Kind::kSample);
+  EXPECT_EQ(c->minimise[1].sample_every, 10u);
+  EXPECT_EQ(c->minimise[2].kind, MinimiseRule::Kind::kAggregate);
+  EXPECT_EQ(c->minimise[2].by, (std::vector<std::string>{"srcaddr", "dstaddr"}));
+  EXPECT_EQ(c->minimise[2].window_seconds, 300);
+  EXPECT_TRUE(c->minimise[2].before_detection);
+
+  auto error = [](const std::string& yaml) { return ParseServeConfig(yaml, "m.yaml").status().message(); };
+  EXPECT_NE(error("minimise: [{source: vpcflow}]").find("minimise[0]: one of drop, sample or aggregate"),
+            std::string::npos);
+  EXPECT_NE(error("minimise: [{source: vpcflow, sample: 10, drop: x=1}]").find("minimise[0].drop: a rule has one of"),
+            std::string::npos);
+  EXPECT_NE(error("minimise: [{source: vpcflow, sample: 1}]").find("minimise[0].sample"), std::string::npos);
+  EXPECT_NE(error("minimise: [{name: bad, source: cloudtrail, drop: 'eventName=('}]").find("minimise rule bad"),
+            std::string::npos);
+  EXPECT_NE(error("minimise: [{source: vpcflow, aggregate: {sum: [bytes]}}]").find("minimise[0].aggregate.by"),
+            std::string::npos);
+  EXPECT_NE(error("minimise: [{drop: x=1}]").find("minimise[0].source: required"), std::string::npos);
+  EXPECT_NE(error("encryption: {key_file: x}").find("encryption.key_file: unknown key"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace vigil::server
