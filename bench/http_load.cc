@@ -161,10 +161,16 @@ std::optional<std::string> Fetch(const std::string& url) {
   return r->body;
 }
 
+// The sum of a counter's series (every label set) in Prometheus text.
 double Counter(const std::string& text, const std::string& name) {
-  size_t at = text.find("\n" + name + " ");
-  if (at == std::string::npos) return 0;
-  return std::atof(text.c_str() + at + name.size() + 2);
+  double sum = 0;
+  for (size_t at = text.find("\n" + name); at != std::string::npos; at = text.find("\n" + name, at + 1)) {
+    const char next = text[at + 1 + name.size()];
+    if (next != ' ' && next != '{') continue;  // another metric whose name starts the same
+    const size_t value = text.find(' ', text.find_first_of(" }", at + 1 + name.size()));
+    if (value != std::string::npos) sum += std::atof(text.c_str() + value + 1);
+  }
+  return sum;
 }
 
 }  // namespace

@@ -102,7 +102,8 @@ TEST(FirehoseServeE2ETest, CloudTrailThroughCloudWatchLogsAndFirehoseIsStoredAnd
   bool stored = false;
   for (int i = 0; i < 100 && !stored; ++i) {
     auto m = client.Get("/metrics");
-    stored = m && m->body.find("vigil_events_stored_total " + std::to_string(n) + "\n") != std::string::npos;
+    stored = m && m->body.find("vigil_events_stored_total{source=\"firehose\"} " + std::to_string(n) + "\n") !=
+                        std::string::npos;
     if (!stored) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   EXPECT_TRUE(stored);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -42,18 +43,13 @@ namespace {
 using server::Log;
 using server::LogLevel;
 
-// Pipeline counters as Prometheus series, updated from the store thread's
-// progress callback with what changed since the last call.
+// Pipeline counters as Prometheus series, per collecting source, updated
+// from the store thread's progress callback with what changed since the last
+// call.
 class PipelineMetrics {
  public:
   explicit PipelineMetrics(MetricsRegistry* m)
-      : stored_(m->GetCounter("vigil_events_stored_total", "Events parsed and newly stored.")),
-        duplicates_(m->GetCounter("vigil_events_duplicate_total",
-                                  "Events parsed but already stored (same id), e.g. replayed after a crash.")),
-        dead_(m->GetCounter(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
-                            {{"source", "pipeline"}, {"reason", "dead_letter"}})),
-        failed_(m->GetCounter(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
-                              {{"source", "pipeline"}, {"reason", "unreadable_input"}})),
+      : m_(m),
         alerts_(m->GetCounter("vigil_alerts_committed_total", "Alerts created or updated by commits.")),
         commits_(m->GetCounter("vigil_commits_total", "Pipeline commits (events, alerts and WAL position).")),
         latency_(m->GetHistogram(kMetricEventToAlert.name, kMetricEventToAlert.help)) {}
@@ -79,12 +75,16 @@ class PipelineMetrics {
   }
 
   void Progress(const IngestStats& s) {
-    stored_.Inc(s.events - last_.events);
-    duplicates_.Inc(s.duplicates - last_.duplicates);
-    dead_.Inc(s.errors - last_.errors);
-    failed_.Inc(s.failed_inputs - last_.failed_inputs);
-    alerts_.Inc(s.alerts - last_.alerts);
-    last_ = s;
+    for (const auto& [source, now] : s.by_source) {
+      PerSource& c = Per(source);
+      c.stored.Inc(now.events - c.last.events);
+      c.duplicates.Inc(now.duplicates - c.last.duplicates);
+      c.dead.Inc(now.errors - c.last.errors);
+      c.failed.Inc(now.failed_inputs - c.last.failed_inputs);
+      c.last = now;
+    }
+    alerts_.Inc(s.alerts - last_alerts_);
+    last_alerts_ = s.alerts;
   }
   void Commit(const CommitInfo& c) {
     commits_.Inc();
@@ -92,14 +92,37 @@ class PipelineMetrics {
   }
 
  private:
-  Counter& stored_;
-  Counter& duplicates_;
-  Counter& dead_;
-  Counter& failed_;
+  struct PerSource {
+    Counter& stored;
+    Counter& duplicates;
+    Counter& dead;
+    Counter& failed;
+    SourcePipelineStats last;
+  };
+  PerSource& Per(const std::string& source) {
+    auto it = per_.find(source);
+    if (it != per_.end()) return it->second;
+    const MetricLabels labels = {{"source", source}};
+    return per_
+        .emplace(source,
+                 PerSource{m_->GetCounter("vigil_events_stored_total", "Events parsed and newly stored.", labels),
+                           m_->GetCounter("vigil_events_duplicate_total",
+                                          "Events parsed but already stored (same id), e.g. replayed after a crash.",
+                                          labels),
+                           m_->GetCounter(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
+                                          {{"source", source}, {"reason", "dead_letter"}}),
+                           m_->GetCounter(kMetricDroppedRecords.name, kMetricDroppedRecords.help,
+                                          {{"source", source}, {"reason", "unreadable_input"}}),
+                           {}})
+        .first->second;
+  }
+
+  MetricsRegistry* m_;
   Counter& alerts_;
   Counter& commits_;
   Histogram& latency_;
-  IngestStats last_;
+  std::map<std::string, PerSource> per_;  // the store thread's only
+  uint64_t last_alerts_ = 0;
   MinimiseCounters last_minimised_;
 };
 

@@ -18,6 +18,13 @@ namespace {
 struct Batch {
   std::vector<Event> events;
   std::vector<DeadLetter> dead;
+  // Which collecting source the events, dead letters and failed inputs came
+  // from, as consecutive runs in their order (only for inputs naming one).
+  struct Span {
+    std::string source;
+    uint32_t events = 0, dead = 0, failed_inputs = 0;
+  };
+  std::vector<Span> spans;
   std::vector<std::pair<DiagnosticLevel, std::string>> diagnostics;
   uint64_t files = 0, skipped = 0, failed_inputs = 0, warnings = 0, bytes = 0, inputs_done = 0;
   // A resumable source's position after the last input all of whose events
@@ -32,9 +39,20 @@ class BatchingSink final : public ParseSink {
 
   void OnEvent(Event&& e) override {
     batch_.events.push_back(std::move(e));
+    ++Span().events;
     if (batch_.events.size() >= batch_events_) Flush();
   }
-  void OnDeadLetter(DeadLetter&& d) override { batch_.dead.push_back(std::move(d)); }
+  void OnDeadLetter(DeadLetter&& d) override {
+    batch_.dead.push_back(std::move(d));
+    ++Span().dead;
+  }
+  // The collecting source of what follows.
+  void SetSource(std::string source) { source_ = std::move(source); }
+  // The current source's run in the batch.
+  Batch::Span& Span() {
+    if (batch_.spans.empty() || batch_.spans.back().source != source_) batch_.spans.push_back({source_});
+    return batch_.spans.back();
+  }
   void OnWarning(std::string_view input, std::string_view message) override {
     ++batch_.warnings;
     batch_.diagnostics.emplace_back(DiagnosticLevel::kWarning, std::string(input) + ": " + std::string(message));
@@ -50,6 +68,7 @@ class BatchingSink final : public ParseSink {
   std::function<void(Batch&&)> emit_;
   size_t batch_events_;
   Batch batch_;
+  std::string source_;
 };
 
 }  // namespace
@@ -93,8 +112,15 @@ Result<IngestStats> Pipeline::Run() {
     auto parse_input = [&](Result<RawInput>&& next) {
       Batch& b = sink.batch();
       ++b.inputs_done;
+      // A source that names its inputs (the write-ahead log) has an input it
+      // could not read counted as its own.
+      sink.SetSource(next.ok() ? next->source : (resumable ? std::string(source_->name()) : std::string()));
+      auto failed = [&](Batch& in) {
+        ++in.failed_inputs;
+        ++sink.Span().failed_inputs;
+      };
       if (!next.ok()) {
-        ++b.failed_inputs;
+        failed(b);
         b.diagnostics.emplace_back(DiagnosticLevel::kError, next.status().message());
         return;
       }
@@ -103,7 +129,7 @@ Result<IngestStats> Pipeline::Run() {
       in.bytes.clear();
       in.bytes.shrink_to_fit();
       if (!bytes.ok()) {
-        ++b.failed_inputs;
+        failed(b);
         b.diagnostics.emplace_back(DiagnosticLevel::kError, bytes.status().message());
         return;
       }
@@ -112,7 +138,7 @@ Result<IngestStats> Pipeline::Run() {
       if (!in.parser.empty()) {
         parser = parsers_->Find(in.parser);
         if (!parser) {
-          ++b.failed_inputs;
+          failed(b);
           b.diagnostics.emplace_back(DiagnosticLevel::kError, in.name + ": no parser named '" + in.parser + "'");
           return;
         }
@@ -121,7 +147,7 @@ Result<IngestStats> Pipeline::Run() {
       }
       if (!parser) {
         if (in.explicit_input) {
-          ++b.failed_inputs;
+          failed(b);
           b.diagnostics.emplace_back(DiagnosticLevel::kError,
                                      in.name + ": not a recognised log (no parser reads this content)");
         } else {
@@ -135,7 +161,7 @@ Result<IngestStats> Pipeline::Run() {
       Status st = parser->Parse(ParseInput{in.name, text, ingest_time, bytes->padding()}, sink);
       Batch& after = sink.batch();
       if (!st.ok()) {
-        ++after.failed_inputs;
+        failed(after);
         after.diagnostics.emplace_back(DiagnosticLevel::kError, st.message());
       } else {
         ++after.files;
@@ -262,7 +288,23 @@ Result<IngestStats> Pipeline::Run() {
     inputs_done += batch->inputs_done;
     if (diag_)
       for (auto& [level, msg] : batch->diagnostics) diag_(level, msg);
-    for (DeadLetter& d : batch->dead) {
+    // Per-source counts: each span covers the next events, dead letters and
+    // failed inputs in order.
+    std::vector<SourcePipelineStats*> event_source, dead_source;
+    if (!batch->spans.empty() && !(batch->spans.size() == 1 && batch->spans[0].source.empty())) {
+      event_source.reserve(batch->events.size());
+      dead_source.reserve(batch->dead.size());
+      for (const Batch::Span& span : batch->spans) {
+        SourcePipelineStats* per = span.source.empty() ? nullptr : &stats.by_source[span.source];
+        event_source.insert(event_source.end(), span.events, per);
+        dead_source.insert(dead_source.end(), span.dead, per);
+        if (per) per->failed_inputs += span.failed_inputs;
+      }
+    }
+    auto source_of = [](const std::vector<SourcePipelineStats*>& v, size_t i) { return i < v.size() ? v[i] : nullptr; };
+    for (size_t di = 0; di < batch->dead.size(); ++di) {
+      DeadLetter& d = batch->dead[di];
+      if (SourcePipelineStats* per = source_of(dead_source, di)) ++per->errors;
       ++stats.errors;
       if (diag_) diag_(DiagnosticLevel::kWarning, d.input + ": record " + std::to_string(d.record) + ": " + d.reason);
       if (dead_letters_) {
@@ -270,9 +312,12 @@ Result<IngestStats> Pipeline::Run() {
         if (!st.ok()) failure = st;
       }
     }
-    for (Event& e : batch->events) {
+    for (size_t ei = 0; ei < batch->events.size(); ++ei) {
+      Event& e = batch->events[ei];
+      SourcePipelineStats* per = source_of(event_source, ei);
       if (writer_->Contains(e)) {
         ++stats.duplicates;
+        if (per) ++per->duplicates;
         continue;
       }
       if (minimise_before && !minimiser->Keep(e, Minimiser::Stage::kBeforeDetection)) {
@@ -301,8 +346,10 @@ Result<IngestStats> Pipeline::Run() {
       if (*added) {
         ++stats.events;
         ++pending.events;
+        if (per) ++per->events;
       } else {
         ++stats.duplicates;
+        if (per) ++per->duplicates;
       }
     }
     if (!batch->position.empty()) {

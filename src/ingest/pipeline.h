@@ -32,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,15 @@
 #include "store/event_store.h"
 
 namespace vigil {
+
+// What the pipeline did with the inputs of one collecting source.
+struct SourcePipelineStats {
+  uint64_t events = 0;         // newly stored
+  uint64_t duplicates = 0;     // already stored
+  uint64_t errors = 0;         // records dead-lettered
+  uint64_t failed_inputs = 0;  // inputs unreadable, unrecognised or corrupt
+  bool operator==(const SourcePipelineStats&) const = default;
+};
 
 struct IngestStats {
   uint64_t files = 0;         // inputs parsed by a parser
@@ -58,6 +68,9 @@ struct IngestStats {
   uint64_t minimised = 0;     // new events dropped, sampled out or aggregated (not stored as themselves)
   uint64_t summaries = 0;     // aggregate summary records stored
   double seconds = 0;
+  // The same per collecting source (RawInput::source), for inputs that name
+  // one (`vigil serve`); an input the log could not even read is under "wal".
+  std::map<std::string, SourcePipelineStats> by_source;
 };
 
 // Where dead letters go (the store's dead-letter files in `vigil ingest`).

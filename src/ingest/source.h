@@ -19,6 +19,10 @@ struct RawInput {
   // The parser to use, by registered name (e.g. "syslog" for what a syslog
   // listener received); empty: recognised from content.
   std::string parser;
+  // The collecting source that handed it to `vigil serve` (IntakeRecord::source,
+  // e.g. "http", "syslog-tcp", an S3 source's name), for per-source counts;
+  // empty for files named to `vigil ingest`.
+  std::string source;
   // When a network source received it (wall clock, ns); 0: the run's start.
   // Becomes the events' ingest time, from which serve measures event-to-alert
   // latency.

@@ -402,6 +402,7 @@ class WalSource final : public Source {
     in.name = std::move(rec->record.name);
     in.bytes = std::move(rec->record.bytes);
     in.parser = std::move(rec->record.parser);
+    in.source = std::move(rec->record.source);
     in.explicit_input = true;  // a sender named it: unrecognised content is an error
     in.received_ns = rec->received_ns;
     return Result<RawInput>(std::move(in));
