@@ -56,13 +56,15 @@ bench: build
 	bench/run_ingest_bench.sh $(BUILD_DIR) $(BENCH_EVENTS)
 	bench/run_rules_bench.sh $(BUILD_DIR) 200000
 	bench/run_http_bench.sh $(BUILD_DIR) 15 20000
+	$(BUILD_DIR)/bench/intel_bench ../shared/data rules 300
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON -DVIGIL_TESTS=OFF -DVIGIL_BENCH=OFF
 	cmake --build $(FUZZ_DIR) -j$(JOBS) --target cloudtrail_parser_fuzzer guardduty_parser_fuzzer securityhub_parser_fuzzer sigma_loader_fuzzer query_parser_fuzzer segment_reader_fuzzer \
 	  cloudwatch_pattern_fuzzer vpcflow_parser_fuzzer route53resolver_parser_fuzzer alb_parser_fuzzer s3access_parser_fuzzer \
 	  cloudwatchlogs_parser_fuzzer syslog_parser_fuzzer json_parser_fuzzer firehose_request_fuzzer \
-	  syslog_framing_fuzzer wal_recovery_fuzzer ingest_body_fuzzer s3_list_fuzzer
+	  syslog_framing_fuzzer wal_recovery_fuzzer ingest_body_fuzzer s3_list_fuzzer \
+	  stix_feed_fuzzer misp_feed_fuzzer intelcsv_feed_fuzzer intellist_feed_fuzzer
 	fuzz/run_all.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 format:

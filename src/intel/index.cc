@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <bitset>
 #include <cctype>
 #include <cstring>
 #include <unordered_map>
@@ -13,13 +14,57 @@ namespace {
 
 constexpr uint64_t kDomainSeed = 0x646f6d61696e;  // "domain"
 
+// splitmix64's finaliser: a full-avalanche mix of one 64-bit word, a few
+// instructions where hashing the key's bytes costs dozens (an address is
+// probed once per prefix length the feeds use).
+inline uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+uint64_t Ip4Hash(uint32_t masked, uint8_t prefix) { return Mix((uint64_t{prefix} << 32) | masked); }
+
+uint64_t Ip6Hash(const uint8_t* addr, uint8_t prefix) {
+  uint64_t hi, lo;
+  std::memcpy(&hi, addr, 8);
+  std::memcpy(&lo, addr + 8, 8);
+  return Mix(hi ^ Mix(lo ^ (uint64_t{prefix} << 56) ^ 0x6970763600000000ull));
+}
+
+uint32_t Load4(const uint8_t* addr) {
+  return (uint32_t{addr[0]} << 24) | (uint32_t{addr[1]} << 16) | (uint32_t{addr[2]} << 8) | addr[3];
+}
+
 uint64_t IpHash(const uint8_t* addr, IndicatorKind kind, uint8_t prefix) {
-  uint8_t key[18];
-  key[0] = static_cast<uint8_t>(kind);
-  key[1] = prefix;
-  const int n = kind == IndicatorKind::kIpv4 ? 4 : 16;
-  std::memcpy(key + 2, addr, n);
-  return Hash64(std::string_view(reinterpret_cast<const char*>(key), 2 + n));
+  return kind == IndicatorKind::kIpv4 ? Ip4Hash(Load4(addr), prefix) : Ip6Hash(addr, prefix);
+}
+
+// A dotted-quad IPv4 address as inet_pton reads it (four decimal parts of at
+// most 255, no leading zeros), without the copy and the call.
+bool ReadIpv4(std::string_view s, uint32_t* out) {
+  uint32_t addr = 0;
+  int parts = 0;
+  size_t i = 0;
+  while (true) {
+    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
+    uint32_t v = 0;
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      v = v * 10 + static_cast<uint32_t>(s[i] - '0');
+      if (++i - start > 3) return false;
+    }
+    if (v > 255 || (s[start] == '0' && i - start > 1)) return false;
+    addr = (addr << 8) | v;
+    if (++parts == 4) break;
+    if (i >= s.size() || s[i] != '.') return false;
+    ++i;
+  }
+  if (i != s.size()) return false;
+  *out = addr;
+  return true;
 }
 
 // `addr` with the bits past `prefix` cleared, into `out`.
@@ -35,14 +80,19 @@ bool ReadIp(std::string_view s, std::array<uint8_t, 16>* addr, IndicatorKind* ki
   if (s.size() < 2 || s.size() > 45) return false;
   const bool v6 = s.find(':') != std::string_view::npos;
   if (!v6 && !std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  char buf[46];
-  std::memcpy(buf, s.data(), s.size());
-  buf[s.size()] = '\0';
   if (!v6) {
-    if (inet_pton(AF_INET, buf, addr->data()) != 1) return false;
+    uint32_t a;
+    if (!ReadIpv4(s, &a)) return false;
+    (*addr)[0] = static_cast<uint8_t>(a >> 24);
+    (*addr)[1] = static_cast<uint8_t>(a >> 16);
+    (*addr)[2] = static_cast<uint8_t>(a >> 8);
+    (*addr)[3] = static_cast<uint8_t>(a);
     *kind = IndicatorKind::kIpv4;
     return true;
   }
+  char buf[46];
+  std::memcpy(buf, s.data(), s.size());
+  buf[s.size()] = '\0';
   if (inet_pton(AF_INET6, buf, addr->data()) != 1) return false;
   static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
   if (std::memcmp(addr->data(), kMapped, 12) == 0) {
@@ -77,6 +127,8 @@ std::shared_ptr<const IntelIndex> IntelIndex::Build(const std::vector<const Pars
   intern_labels({});
   size_t total = 0;
   for (const ParsedFeed* f : feeds) total += f->entries.size();
+  std::bitset<33> v4;
+  std::bitset<129> v6;
   ix.indicators_.reserve(total);
   for (size_t fi = 0; fi < feeds.size(); ++fi) {
     const ParsedFeed& f = *feeds[fi];
@@ -103,11 +155,11 @@ std::shared_ptr<const IntelIndex> IntelIndex::Build(const std::vector<const Pars
       switch (in.kind) {
         case IndicatorKind::kIpv4:
           ++(in.prefix == 32 ? sum.ipv4 : sum.cidr4);
-          ix.v4_prefixes_.set(in.prefix);
+          v4.set(in.prefix);
           break;
         case IndicatorKind::kIpv6:
           ++(in.prefix == 128 ? sum.ipv6 : sum.cidr6);
-          ix.v6_prefixes_.set(in.prefix);
+          v6.set(in.prefix);
           break;
         case IndicatorKind::kDomain:
           ++sum.domains;
@@ -118,10 +170,18 @@ std::shared_ptr<const IntelIndex> IntelIndex::Build(const std::vector<const Pars
     }
     ix.feeds_.push_back(std::move(sum));
   }
+  for (int p = 32; p >= 0; --p)
+    if (v4.test(p)) ix.v4_prefixes_.push_back(static_cast<uint8_t>(p));
+  for (int p = 128; p >= 0; --p)
+    if (v6.test(p)) ix.v6_prefixes_.push_back(static_cast<uint8_t>(p));
   size_t cap = 16;
   while (cap * 3 < ix.indicators_.size() * 4 + 4) cap *= 2;
   ix.slots_.assign(cap, Slot{});
   ix.mask_ = cap - 1;
+  size_t bits = 1024;
+  while (bits < ix.indicators_.size() * 16) bits *= 2;
+  ix.filter_.assign(bits / 64, 0);
+  ix.filter_mask_ = bits - 1;
   // Inserted in reverse so that each value's chain runs in feed order.
   for (size_t i = ix.indicators_.size(); i-- > 0;) ix.Insert(static_cast<uint32_t>(i));
   return index;
@@ -131,6 +191,8 @@ void IntelIndex::Insert(uint32_t i) {
   Indicator& in = indicators_[i];
   const uint64_t h = in.kind == IndicatorKind::kDomain ? Hash64(in.value, kDomainSeed)
                                                         : IpHash(in.addr.data(), in.kind, in.prefix);
+  const size_t bit = (h >> 32) & filter_mask_;
+  filter_[bit / 64] |= uint64_t{1} << (bit % 64);
   for (size_t s = h & mask_;; s = (s + 1) & mask_) {
     Slot& slot = slots_[s];
     if (slot.first == UINT32_MAX) {
@@ -149,6 +211,8 @@ void IntelIndex::Insert(uint32_t i) {
 
 uint32_t IntelIndex::Find(uint64_t hash, const uint8_t* addr, IndicatorKind kind, uint8_t prefix,
                           std::string_view domain) const {
+  const size_t bit = (hash >> 32) & filter_mask_;
+  if (!(filter_[bit / 64] >> (bit % 64) & 1)) return UINT32_MAX;
   for (size_t s = hash & mask_;; s = (s + 1) & mask_) {
     const Slot& slot = slots_[s];
     if (slot.first == UINT32_MAX) return UINT32_MAX;
@@ -178,11 +242,23 @@ bool IntelIndex::Collect(uint32_t first, int64_t time_ns, std::vector<uint32_t>*
 
 bool IntelIndex::MatchIp(const std::array<uint8_t, 16>& addr, IndicatorKind kind, int64_t time_ns,
                          std::vector<uint32_t>* out) const {
-  const int bytes = kind == IndicatorKind::kIpv4 ? 4 : 16;
-  const int max = bytes * 8;
+  if (kind == IndicatorKind::kIpv4) {
+    const uint32_t a = Load4(addr.data());
+    uint8_t bytes[4];
+    for (const uint8_t p : v4_prefixes_) {
+      const uint32_t masked = p == 0 ? 0 : a & (~uint32_t{0} << (32 - p));
+      bytes[0] = static_cast<uint8_t>(masked >> 24);
+      bytes[1] = static_cast<uint8_t>(masked >> 16);
+      bytes[2] = static_cast<uint8_t>(masked >> 8);
+      bytes[3] = static_cast<uint8_t>(masked);
+      uint32_t first = Find(Ip4Hash(masked, static_cast<uint8_t>(p)), bytes, kind, static_cast<uint8_t>(p), {});
+      if (first != UINT32_MAX && Collect(first, time_ns, out)) return true;
+    }
+    return false;
+  }
+  const int bytes = 16;
   uint8_t masked[16];
-  for (int p = max; p >= 0; --p) {
-    if (kind == IndicatorKind::kIpv4 ? !v4_prefixes_.test(p) : !v6_prefixes_.test(p)) continue;
+  for (const uint8_t p : v6_prefixes_) {
     Mask(addr.data(), bytes, p, masked);
     uint32_t first = Find(IpHash(masked, kind, static_cast<uint8_t>(p)), masked, kind, static_cast<uint8_t>(p), {});
     if (first != UINT32_MAX && Collect(first, time_ns, out)) return true;
@@ -197,8 +273,9 @@ bool IntelIndex::MatchDomain(std::string_view name, int64_t time_ns, std::vector
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
     // Anything a domain cannot hold means this is no domain name.
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-    buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.')) return false;
+    buf[i] = c;
   }
   std::string_view lower(buf, name.size());
   while (!lower.empty()) {
@@ -216,7 +293,7 @@ bool IntelIndex::Match(std::string_view value, bool domains, int64_t time_ns, st
   std::array<uint8_t, 16> addr{};
   IndicatorKind kind;
   if (ReadIp(value, &addr, &kind)) {
-    if (kind == IndicatorKind::kIpv4 ? v4_prefixes_.none() : v6_prefixes_.none()) return false;
+    if (kind == IndicatorKind::kIpv4 ? v4_prefixes_.empty() : v6_prefixes_.empty()) return false;
     return MatchIp(addr, kind, time_ns, out);
   }
   if (!domains || !has_domains_) return false;
@@ -224,7 +301,7 @@ bool IntelIndex::Match(std::string_view value, bool domains, int64_t time_ns, st
 }
 
 size_t IntelIndex::memory_bytes() const {
-  size_t n = indicators_.capacity() * sizeof(Indicator) + slots_.capacity() * sizeof(Slot);
+  size_t n = indicators_.capacity() * sizeof(Indicator) + slots_.capacity() * sizeof(Slot) + filter_.capacity() * 8;
   for (const Indicator& in : indicators_) {
     if (in.value.capacity() > 15) n += in.value.capacity();
     if (in.ref.capacity() > 15) n += in.ref.capacity();

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <array>
-#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -90,8 +89,14 @@ class IntelIndex {
   std::vector<std::vector<std::string>> label_lists_;
   std::vector<Slot> slots_;
   size_t mask_ = 0;
-  std::bitset<33> v4_prefixes_;
-  std::bitset<129> v6_prefixes_;
+  // One bit per key hash (other bits of the hash than the slot's), 16 bits
+  // per indicator: most probes of values no feed lists stop here, in a
+  // table small enough for the cache, before the slots.
+  std::vector<uint64_t> filter_;
+  size_t filter_mask_ = 0;
+  // The prefix lengths the feeds use, longest first.
+  std::vector<uint8_t> v4_prefixes_;
+  std::vector<uint8_t> v6_prefixes_;
   bool has_domains_ = false;
 };
 

@@ -117,9 +117,18 @@ std::optional<IndicatorValue> ParseIpOrCidr(std::string_view s) {
   if (prefix > bytes * 8) return std::nullopt;
   v.prefix = static_cast<uint8_t>(prefix < 0 ? bytes * 8 : prefix);
   if (!MaskHostBits(&v.addr, bytes, v.prefix)) return std::nullopt;
-  char out[INET6_ADDRSTRLEN];
-  inet_ntop(bytes == 4 ? AF_INET : AF_INET6, v.addr.data(), out, sizeof out);
-  v.text = out;
+  if (bytes == 4) {
+    // inet_ntop formats through snprintf: a feed of 100,000 addresses spent
+    // most of its load time there.
+    for (int i = 0; i < 4; ++i) {
+      if (i) v.text += '.';
+      v.text += std::to_string(v.addr[i]);
+    }
+  } else {
+    char out[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, v.addr.data(), out, sizeof out);
+    v.text = out;
+  }
   if (v.prefix != bytes * 8) v.text += "/" + std::to_string(v.prefix);
   return v;
 }
