@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 #include <string>
@@ -189,6 +190,63 @@ TEST_F(E2ETest, HuntFindsRecordsByteExactNewestFirst) {
   EXPECT_TRUE(none.out.empty());
   // A bad query is a usage error pointing at the token.
   EXPECT_EQ(Vigil("hunt " + Data() + " 'eventName=X )'").exit_code, 2);
+}
+
+// Pipe stages end to end: stats by a field equals a count made directly from
+// the ingested files; --json prints one object per result row; the table
+// output has a header and a row count; a bad stage is a usage error.
+TEST_F(E2ETest, HuntPipesAggregateToJsonRowsAndTables) {
+  ASSERT_EQ(Vigil("ingest --json " + Data() + " " + kStratus.string()).exit_code, 0);
+  std::map<std::string, uint64_t> want;
+  simdjson::dom::parser parser;
+  for (const auto& entry : fs::directory_iterator(kStratus)) {
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.load(entry.path().string()).get(doc), simdjson::SUCCESS);
+    for (simdjson::dom::element rec : doc.get_array()) ++want[std::string(rec["eventSource"].get_string().value())];
+  }
+  CmdResult r = Vigil("hunt --json " + Data() +
+                      " 'source=cloudtrail | stats count() by eventSource | where count > 1 | sort -count | head 20'");
+  ASSERT_EQ(r.exit_code, 0);
+  auto lines = Lines(r.out);
+  size_t expected_rows = 0;
+  for (const auto& [src, n] : want) expected_rows += n > 1;
+  ASSERT_EQ(lines.size(), std::min<size_t>(expected_rows, 20));
+  uint64_t prev = UINT64_MAX;
+  for (const auto& line : lines) {
+    simdjson::dom::element e;
+    ASSERT_EQ(parser.parse(line).get(e), simdjson::SUCCESS) << line;
+    std::string src(e["eventSource"].get_string().value());
+    uint64_t count = e["count"].get_uint64().value();  // a JSON number, not a string
+    EXPECT_EQ(count, want[src]) << src;
+    EXPECT_LE(count, prev);
+    prev = count;
+    EXPECT_EQ(e.get_object().size(), 2u);
+  }
+  // Table output: a header line, the rows, then the tally.
+  CmdResult table = Vigil("hunt " + Data() + " '| top 2 eventSource'");
+  ASSERT_EQ(table.exit_code, 0);
+  auto tl = Lines(table.out);
+  ASSERT_EQ(tl.size(), 4u) << table.out;
+  EXPECT_EQ(tl[0].rfind("eventSource", 0), 0u) << tl[0];
+  EXPECT_NE(tl[0].find("percent"), std::string::npos);
+  EXPECT_EQ(tl[1].rfind("ssm.amazonaws.com", 0), 0u) << tl[1];
+  EXPECT_EQ(tl[3], "2 rows (310 events matched, 310 scanned)");
+  // Event-preserving stages keep printing the stored records.
+  CmdResult events = Vigil("hunt --json " + Data() + " 'eventName=StopLogging | eval who = lower(userIdentity.type) | head 1'");
+  ASSERT_EQ(events.exit_code, 0);
+  auto el = Lines(events.out);
+  ASSERT_EQ(el.size(), 1u);
+  simdjson::dom::element ev;
+  ASSERT_EQ(parser.parse(el[0]).get(ev), simdjson::SUCCESS) << el[0];
+  EXPECT_EQ(std::string(ev["eventName"].get_string().value()), "StopLogging");
+  EXPECT_FALSE(ev["who"].error());  // the computed column joins the record
+  // Errors point at the stage; lookups read CSV files.
+  EXPECT_EQ(Vigil("hunt " + Data() + " '| stats count() by x | sort -count | head 20x'").exit_code, 2);
+  std::ofstream(dir_ / "owners.csv") << "eventSource,team\nssm.amazonaws.com,platform\n";
+  CmdResult lk = Vigil("hunt --json --lookup owners=" + (dir_ / "owners.csv").string() + " " + Data() +
+                       " '| lookup owners eventSource OUTPUT team | where isnotnull(team) | stats count() by team'");
+  ASSERT_EQ(lk.exit_code, 0);
+  EXPECT_EQ(lk.out, "{\"team\":\"platform\",\"count\":" + std::to_string(want["ssm.amazonaws.com"]) + "}\n");
 }
 
 TEST_F(E2ETest, UnrecognisedFilesAreSkippedInDirectoriesAndErrorsWhenNamed) {

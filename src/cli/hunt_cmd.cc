@@ -1,5 +1,6 @@
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/cli_util.h"
@@ -9,8 +10,10 @@
 #include "common/time.h"
 #include "formats/record_fields.h"
 #include "ocsf/normalizer.h"
+#include "query/lookup.h"
 #include "query/matcher.h"
 #include "query/parser.h"
+#include "query/pipeline.h"
 #include "query/scan_hints.h"
 
 namespace vigil::cli {
@@ -39,6 +42,184 @@ void PrintLeaves(simdjson::dom::element e, const std::string& path) {
   }
 }
 
+// Prints rows of named columns as an aligned table. Widths come from the
+// first rows (up to kSample), which are held back until then; later rows
+// reuse them, so a long result streams in bounded memory.
+class TablePrinter {
+ public:
+  void Add(const Row& row) {
+    if (fixed_) {
+      Print(row);
+      return;
+    }
+    held_.push_back(row);
+    if (held_.size() >= kSample) Fix();
+  }
+  void Flush() {
+    if (!fixed_ && !held_.empty()) Fix();
+  }
+  size_t rows() const { return printed_; }
+
+ private:
+  static constexpr size_t kSample = 200;
+  static constexpr size_t kMaxWidth = 60;
+  static std::string Cell(const Value& v) {
+    std::string s = v.Text();
+    for (char& c : s)
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (s.size() > kMaxWidth) s = s.substr(0, kMaxWidth - 3) + "...";
+    return s;
+  }
+  void Fix() {
+    for (const Row& r : held_) {
+      for (const auto& [name, v] : r.columns) {
+        auto it = std::find(names_.begin(), names_.end(), name);
+        size_t w = std::max(Cell(v).size(), std::min(name.size(), kMaxWidth));
+        if (it == names_.end()) {
+          names_.push_back(name);
+          widths_.push_back(w);
+        } else {
+          size_t& have = widths_[static_cast<size_t>(it - names_.begin())];
+          have = std::max(have, w);
+        }
+      }
+    }
+    fixed_ = true;
+    std::string line;
+    for (size_t i = 0; i < names_.size(); ++i) Append(line, names_[i].substr(0, kMaxWidth), i);
+    Emit(line);
+    for (const Row& r : held_) Print(r);
+    held_.clear();
+  }
+  void Append(std::string& line, const std::string& cell, size_t i) {
+    if (i) line += "  ";
+    line += cell;
+    if (i + 1 < names_.size() && cell.size() < widths_[i]) line.append(widths_[i] - cell.size(), ' ');
+  }
+  void Emit(std::string& line) {
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  }
+  void Print(const Row& r) {
+    std::string line;
+    for (size_t i = 0; i < names_.size(); ++i) {
+      const Value* v = r.Find(names_[i]);
+      Append(line, v ? Cell(*v) : std::string(), i);
+    }
+    Emit(line);
+    ++printed_;
+  }
+  bool fixed_ = false;
+  std::vector<Row> held_;
+  std::vector<std::string> names_;
+  std::vector<size_t> widths_;
+  size_t printed_ = 0;
+};
+
+// One row of columns as a JSON object.
+std::string RowJson(const Row& r) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [name, v] : r.columns) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(&out, name);
+    out.push_back(':');
+    v.AppendJson(&out);
+  }
+  out += "}\n";
+  return out;
+}
+
+struct EventPrinter {
+  explicit EventPrinter(const HuntOptions& options) : o(options) {}
+  const HuntOptions& o;
+  size_t no_class = 0, left_out = 0;
+  simdjson::dom::parser ocsf_parser;
+  std::string line;
+
+  void Print(const Row& row) {
+    const RowEvent& e = *row.event;
+    static const FieldPath kEventSource("eventSource"), kEventName("eventName");
+    if (o.ocsf) {
+      const ocsf::Normalized* n = ocsf::NormalizedOf(*e.fields);
+      if (n == nullptr || n->json.empty()) {
+        ++no_class;
+        return;
+      }
+      left_out += n->invalid.size();
+      if (o.json) {
+        std::fwrite(n->json.data(), 1, n->json.size(), stdout);
+        std::fputc('\n', stdout);
+      } else {
+        simdjson::dom::element doc;
+        std::string_view type_name;
+        if (ocsf_parser.parse(n->json).get(doc) || doc["type_name"].get_string().get(type_name)) type_name = "?";
+        std::printf("%s  %s  %.*s (class %d)%s\n", FormatRfc3339(e.time_ns).c_str(), e.source.c_str(),
+                    static_cast<int>(type_name.size()), type_name.data(), n->class_uid,
+                    n->invalid.empty() ? "" : ("  " + std::to_string(n->invalid.size()) + " invalid raw value(s) left out").c_str());
+        PrintLeaves(doc, "");
+      }
+      return;
+    }
+    if (o.json) {
+      const size_t first = e.raw.find_first_not_of(" \t\r\n");
+      const bool is_object = first != std::string::npos && e.raw[first] == '{';
+      if (is_object) {
+        // One record per line. JSON allows raw line breaks only as whitespace
+        // between tokens, so turning them into spaces keeps the record's
+        // meaning and every other byte.
+        line.assign(e.raw);
+        for (char& c : line)
+          if (c == '\n' || c == '\r') c = ' ';
+      } else {
+        // A text record (flow log, access log line) goes in a JSON string.
+        line = JsonObject()
+                   .Str("source_type", e.source)
+                   .Str("id", e.id)
+                   .Str("time", FormatRfc3339(e.time_ns))
+                   .Str("raw", e.raw)
+                   .Done();
+      }
+      if (!row.columns.empty()) {
+        // Computed columns (eval, lookup, rename) join the record as
+        // top-level keys; a name the record already has comes again, later,
+        // which JSON readers such as jq take as the value.
+        while (!line.empty() && line.back() != '}') line.pop_back();
+        if (!line.empty()) line.pop_back();
+        for (const auto& [name, v] : row.columns) {
+          line.push_back(',');
+          AppendJsonString(&line, name);
+          line.push_back(':');
+          v.AppendJson(&line);
+        }
+        line.push_back('}');
+      }
+      line.push_back('\n');
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      return;
+    }
+    Event tmp;
+    tmp.fields = e.fields;
+    std::string what = tmp.FirstString(kEventSource) + " " + tmp.FirstString(kEventName);
+    if (what == " ") {
+      // Not an API call: the record's last line (a text log line, or the
+      // start of a JSON record), cut to fit.
+      std::string_view raw = e.raw;
+      if (size_t nl = raw.find_last_of('\n', raw.size() > 1 ? raw.size() - 2 : 0); nl != std::string_view::npos &&
+          raw.front() != '{')
+        raw.remove_prefix(nl + 1);
+      what.assign(raw.substr(0, 80));
+      for (char& c : what)
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    }
+    for (const auto& [name, v] : row.columns) what += "  " + name + "=" + v.Text();
+    std::printf("%-24s %-11s %-44s %s\n", FormatRfc3339(e.time_ns).c_str(), e.source.c_str(),
+                e.principal.substr(0, 44).c_str(), what.c_str());
+  }
+};
+
 }  // namespace
 
 int RunHunt(const HuntOptions& o) {
@@ -56,23 +237,58 @@ int RunHunt(const HuntOptions& o) {
   const bool nothing_can_match = hints.sources && hints.sources->empty();
   auto matcher = Matcher::Compile(query->search);
   if (!matcher.ok()) return Fatal(matcher.status());
+
+  LookupRegistry lookups;
+  for (const std::string& spec : o.lookups) {
+    const size_t eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      return Fatal(Status::InvalidArgument("--lookup " + spec + ": expected NAME=FILE.csv"));
+    }
+    lookups.RegisterCsv(spec.substr(0, eq), spec.substr(eq + 1));
+  }
+  QueryPipelineOptions popts;
+  popts.lookups = &lookups;
+  popts.max_memory_bytes = o.max_memory_mib << 20;
+
+  size_t shown = 0;
+  Progress progress("hunt");
+  EventPrinter events(o);
+  TablePrinter table;
+  auto pipeline = QueryPipeline::Build(*query, o.query, popts, [&](const Row& row) {
+    progress.Finish();
+    if (row.is_event()) {
+      events.Print(row);
+    } else if (o.json) {
+      const std::string line = RowJson(row);
+      std::fwrite(line.data(), 1, line.size(), stdout);
+    } else {
+      table.Add(row);
+    }
+    ++shown;
+    return o.limit == 0 || shown < o.limit;
+  });
+  if (!pipeline.ok()) return Fatal(pipeline.status());
+  QueryPipeline& pipe = **pipeline;
+  if (o.ocsf && !pipe.outputs_events()) {
+    return Fatal(Status::InvalidArgument(
+        "--ocsf prints events, and this query's stages turn them into rows of columns; leave out --ocsf "
+        "(name OCSF attributes as ocsf.<attribute> in the query instead)"));
+  }
   auto keys = LoadMasterKeys(o.keys);
   if (!keys.ok()) return Fatal(keys.status());
   auto ws = Workspace::Open(o.data_dir, /*write=*/false, *keys);
   if (!ws.ok()) return Fatal(ws.status());
 
   scan.newest_first = true;
-  size_t shown = 0, scanned = 0, unreadable = 0;
-  std::string line;
-  Progress progress("hunt");
-  if (!o.json && !o.ocsf) std::printf("%-24s %-11s %-44s %s\n", "TIME", "SOURCE", "PRINCIPAL", "EVENT");
-  size_t no_class = 0, left_out = 0;
-  simdjson::dom::parser ocsf_parser;
-  static const FieldPath kEventSource("eventSource"), kEventName("eventName");
+  size_t matched = 0, scanned = 0, unreadable = 0;
+  if (!o.json && !o.ocsf && pipe.outputs_events()) {
+    std::printf("%-24s %-11s %-44s %s\n", "TIME", "SOURCE", "PRINCIPAL", "EVENT");
+  }
   if (nothing_can_match) scan.to_ns = scan.from_ns = 0;
+  Status pipe_status;
   st = (*ws)->store()->Scan(scan, [&](const StoredEvent& e) {
     ++scanned;
-    progress.Update(HumanCount(scanned) + " events scanned, " + HumanCount(shown) + " matched");
+    progress.Update(HumanCount(scanned) + " events scanned, " + HumanCount(matched) + " matched");
     auto raw_fields = RecordFields(e.source_type, e.raw);
     if (!raw_fields.ok()) {
       ++unreadable;
@@ -87,76 +303,40 @@ int RunHunt(const HuntOptions& o) {
     if (!e.account.empty()) meta.account = e.account;
     meta.time_ns = e.time_ns;
     if (!matcher->Matches(*fields, &meta)) return true;
-    progress.Finish();
-    if (o.ocsf) {
-      const ocsf::Normalized* n = ocsf::NormalizedOf(*fields);
-      if (n == nullptr || n->json.empty()) {
-        ++no_class;
-      } else {
-        left_out += n->invalid.size();
-        if (o.json) {
-          std::fwrite(n->json.data(), 1, n->json.size(), stdout);
-          std::fputc('\n', stdout);
-        } else {
-          simdjson::dom::element doc;
-          std::string_view type_name;
-          if (ocsf_parser.parse(n->json).get(doc) || doc["type_name"].get_string().get(type_name)) type_name = "?";
-          std::printf("%s  %s  %.*s (class %d)%s\n", FormatRfc3339(e.time_ns).c_str(), e.source_type.c_str(),
-                      static_cast<int>(type_name.size()), type_name.data(), n->class_uid,
-                      n->invalid.empty() ? "" : ("  " + std::to_string(n->invalid.size()) + " invalid raw value(s) left out").c_str());
-          PrintLeaves(doc, "");
-        }
-      }
-    } else if (o.json) {
-      const size_t first = e.raw.find_first_not_of(" \t\r\n");
-      if (first != std::string::npos && e.raw[first] == '{') {
-        // One record per line. JSON allows raw line breaks only as whitespace
-        // between tokens, so turning them into spaces keeps the record's
-        // meaning and every other byte.
-        line.assign(e.raw);
-        for (char& c : line)
-          if (c == '\n' || c == '\r') c = ' ';
-      } else {
-        // A text record (flow log, access log line) goes in a JSON string.
-        line = JsonObject()
-                   .Str("source_type", e.source_type)
-                   .Str("id", e.id)
-                   .Str("time", FormatRfc3339(e.time_ns))
-                   .Str("raw", e.raw)
-                   .Done();
-      }
-      line.push_back('\n');
-      std::fwrite(line.data(), 1, line.size(), stdout);
-    } else {
-      Event tmp;
-      tmp.fields = fields;
-      std::string what = tmp.FirstString(kEventSource) + " " + tmp.FirstString(kEventName);
-      if (what == " ") {
-        // Not an API call: the record's last line (a text log line, or the
-        // start of a JSON record), cut to fit.
-        std::string_view raw = e.raw;
-        if (size_t nl = raw.find_last_of('\n', raw.size() > 1 ? raw.size() - 2 : 0); nl != std::string_view::npos &&
-            raw.front() != '{')
-          raw.remove_prefix(nl + 1);
-        what.assign(raw.substr(0, 80));
-        for (char& c : what)
-          if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-      }
-      std::printf("%-24s %-11s %-44s %s\n", FormatRfc3339(e.time_ns).c_str(), e.source_type.c_str(),
-                  e.principal.substr(0, 44).c_str(), what.c_str());
+    ++matched;
+    auto event = std::make_shared<RowEvent>();
+    event->fields = std::move(fields);
+    event->source = e.source_type;
+    event->id = e.id;
+    event->principal = e.principal;
+    event->account = e.account;
+    event->time_ns = e.time_ns;
+    event->raw = e.raw;
+    Row row;
+    row.event = std::move(event);
+    auto more = pipe.Push(std::move(row));
+    if (!more.ok()) {
+      pipe_status = more.status();
+      return false;
     }
-    ++shown;
-    return o.limit == 0 || shown < o.limit;
+    return *more;
   });
+  if (st.ok()) st = pipe_status;
+  if (st.ok()) st = pipe.Finish();
   progress.Finish();
   if (!st.ok()) return Fatal(st);
+  table.Flush();
   if (unreadable) Warn(std::to_string(unreadable) + " stored records could not be read as JSON and were skipped");
   if (o.ocsf) {
     // Machine output stays one OCSF event per line; the tally goes to stderr.
     std::fprintf(stderr, "%zu events matched (%zu scanned); %zu with no OCSF class; unmapped_invalid: %zu raw values failed their OCSF type and were left out (listed under unmapped.invalid)\n",
-                 shown, scanned, no_class, left_out);
+                 shown, scanned, events.no_class, events.left_out);
   } else if (!o.json) {
-    std::printf("%zu events matched (%zu scanned)\n", shown, scanned);
+    if (pipe.outputs_events()) {
+      std::printf("%zu events matched (%zu scanned)\n", shown, scanned);
+    } else {
+      std::printf("%zu %s (%zu events matched, %zu scanned)\n", shown, shown == 1 ? "row" : "rows", matched, scanned);
+    }
   }
   return kExitOk;
 }

@@ -59,10 +59,17 @@ int main(int argc, char** argv) {
   auto* hunt_cmd = app.add_subcommand("hunt", "Search stored events");
   hunt_cmd->add_option("query", hunt.query, "Query, e.g. 'eventName=ConsoleLogin errorMessage=\"Failed*\"'");
   hunt_cmd->add_option("--data", hunt.data_dir, "Data directory")->capture_default_str();
-  hunt_cmd->add_flag("--json", hunt.json, "Print the stored raw records, one per line");
+  hunt_cmd->add_flag("--json", hunt.json,
+                     "Print the stored raw records, one per line (after stats, top, fields...: one JSON object "
+                     "per result row)");
   hunt_cmd->add_option("--from", hunt.from, "Events at or after this RFC 3339 time");
   hunt_cmd->add_option("--to", hunt.to, "Events before this RFC 3339 time");
-  hunt_cmd->add_option("--limit", hunt.limit, "At most N events (0: all)")->capture_default_str();
+  hunt_cmd->add_option("--limit", hunt.limit, "At most N events or result rows (0: all)")->capture_default_str();
+  hunt_cmd->add_option("--lookup", hunt.lookups,
+                       "NAME=FILE.csv: a table that `| lookup NAME key ...` reads (repeatable)");
+  hunt_cmd->add_option("--max-memory", hunt.max_memory_mib,
+                       "MiB of state that stats, top, sort, tail and dedup may hold")
+      ->capture_default_str();
   hunt_cmd->add_flag("--ocsf", hunt.ocsf,
                      "Print each event's OCSF form (one OCSF JSON object per line with --json); "
                      "queries may name OCSF fields as ocsf.<attribute> with or without it");

@@ -12,10 +12,12 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "event/event.h"
+#include "query/value.h"
 
 namespace vigil {
 
@@ -55,12 +57,67 @@ struct SearchExpr {
   std::vector<SearchExpr> children;  // kAnd, kOr, kNot
 };
 
-// One `| name args...` stage. v1 parses stages only far enough to name them;
-// their arguments are kept as text for the stage parsers that come next.
+// An expression of `where` and `eval` (and of `stats ... by` items):
+//   where count > 5 AND NOT like(userAgent, "%aws-cli%")
+struct Expr {
+  enum class Kind {
+    kLiteral,  // `value`: a number, "string", duration (in seconds), true, false, null
+    kField,    // `name`: a field of the row (a dotted path, a computed column, a pseudo-field)
+    kCall,     // `name(args)`: a function, name lower-cased
+    kUnary,    // `name` is "-" or "not"; one arg
+    kBinary,   // `name` is the operator: or and = != < <= > >= + - * / %; two args
+  };
+  Kind kind = Kind::kLiteral;
+  size_t offset = 0;
+  Value literal;
+  std::string name;
+  std::vector<Expr> args;
+};
+
+// One aggregation of `stats`, `timechart`: `dc(userIdentity.arn) AS users`.
+struct Aggregation {
+  std::string func;       // count dc sum avg min max percentile values earliest latest
+  std::optional<Expr> arg;  // count() has none
+  double percentile = 0;  // percentile, pNN, median: 0..100
+  std::string name;       // output column: the AS name, else "count" or "func(arg)"
+  size_t offset = 0;
+};
+
+// A `by` item or a named expression: `bin(time, 1h)`, `sourceIPAddress`.
+struct NamedExpr {
+  std::string name;  // output column
+  Expr expr;
+};
+
+struct SortKey {
+  std::string field;
+  bool descending = false;
+  size_t offset = 0;
+};
+
+// One `| command args` stage; which members are used depends on `kind`.
 struct PipeStage {
+  enum class Kind {
+    kWhere, kEval, kFields, kRename, kStats, kBin, kTimechart, kTop, kRare, kSort, kHead, kTail, kDedup, kLookup,
+  };
+  Kind kind = Kind::kWhere;
   std::string name;   // lower-cased command name, e.g. "stats"
-  std::string args;   // the text after the name up to the next `|`, trimmed
   size_t offset = 0;  // offset of the name in the query text
+
+  Expr expr;                          // where
+  std::vector<NamedExpr> assignments;  // eval: name=expr, ...
+  std::vector<std::string> fields;    // fields, dedup, top/rare, lookup OUTPUT
+  bool exclude = false;               // fields - a, b
+  std::vector<std::pair<std::string, std::string>> renames;  // rename a AS b
+  std::vector<Aggregation> aggs;      // stats, timechart
+  std::vector<NamedExpr> by;          // stats, timechart, top, rare
+  double span_seconds = 0;            // bin, timechart
+  size_t count = 0;                   // head, tail, top, rare, dedup (0: every), sort (0: all)
+  std::vector<SortKey> sort;          // sort
+  std::string table;                  // lookup: file path or configured table name
+  size_t table_offset = 0;
+  std::string table_key;              // lookup: the table's key column
+  std::string row_key;                // lookup: the row's field matched against it (default table_key)
 };
 
 struct Query {
@@ -71,5 +128,9 @@ struct Query {
 // A compact, unambiguous rendering for tests and `--explain`-style output:
 //   (and (= eventName "ConsoleLogin") (not (text "fail*")))
 std::string DebugString(const SearchExpr& expr);
+//   (> count 5)   (call bin time 3600)
+std::string DebugString(const Expr& expr);
+//   stats (count) as count by (sourceIPAddress) as sourceIPAddress
+std::string DebugString(const PipeStage& stage);
 
 }  // namespace vigil

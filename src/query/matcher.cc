@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/glob.h"
+#include "common/ip.h"
 #include "query/internal/bound.h"
 
 namespace vigil {
@@ -83,6 +84,9 @@ struct Matcher::Node {
   // kMatch: further patterns OR-ed with `pattern` on the same path, merged
   // from `f=a OR f=b OR ...` so that the record is visited once.
   std::vector<GlobPattern> alternatives;
+  // kMatch, kNotMatch: a value written as a network (`10.0.0.0/8`) also
+  // matches every IP address inside it.
+  std::optional<IpNetwork> network;
   CompareOp op = CompareOp::kEq;
   Bound bound;
   std::vector<Node> children;
@@ -93,6 +97,7 @@ struct Matcher::Node {
  private:
   bool TextMatches(std::string_view text) const {
     if (pattern.Matches(text)) return true;
+    if (network && CidrContains(*network, text)) return true;
     for (const GlobPattern& p : alternatives)
       if (p.Matches(text)) return true;
     return false;
@@ -147,7 +152,7 @@ bool Matcher::Node::Eval(const FieldResolver& fields, const MetadataFields* meta
       return hit;
     }
     case Kind::kNotMatch: {
-      if (auto* m = MetaString(meta_fields, meta); m && m->has_value()) return !pattern.Matches(**m);
+      if (auto* m = MetaString(meta_fields, meta); m && m->has_value()) return !TextMatches(**m);
       bool hit = false;
       const bool found = fields.Visit(path, [this, &hit](const FieldValue& v) {
         hit = ValueMatches(v);
@@ -196,7 +201,7 @@ void MergeSamePathAlternatives(Node& n) {
   for (Node& c : n.children) {
     if (c.kind == Node::Kind::kMatch) {
       auto same = std::find_if(kept.begin(), kept.end(), [&](const Node& k) {
-        return k.kind == Node::Kind::kMatch && k.meta == c.meta && k.path == c.path;
+        return k.kind == Node::Kind::kMatch && k.meta == c.meta && k.path == c.path && !k.network && !c.network;
       });
       if (same != kept.end()) {
         same->alternatives.push_back(std::move(c.pattern));
@@ -266,6 +271,9 @@ Result<Node> CompileNode(const SearchExpr& e) {
     // `time` is a pseudo-field for comparisons only; time=... reads the record.
     if (n.meta == MetaField::kTime) n.meta = MetaField::kNone;
     n.pattern = GlobPattern::Compile(e.value);
+    if (e.value.find('/') != std::string::npos && e.value.find_first_of("*?\\") == std::string::npos) {
+      n.network = ParseCidr(e.value);
+    }
     if (n.pattern.shape() != GlobPattern::Shape::kAny) {
       n.kind = e.op == CompareOp::kEq ? Node::Kind::kMatch : Node::Kind::kNotMatch;
       return n;

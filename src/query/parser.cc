@@ -7,6 +7,7 @@
 #include "common/glob.h"
 #include "query/internal/bound.h"
 #include "query/internal/lexer.h"
+#include "query/internal/pipe_parser.h"
 
 namespace vigil {
 namespace {
@@ -16,13 +17,6 @@ using query_internal::ParseBound;
 using query_internal::QueryError;
 using query_internal::Token;
 using query_internal::TokenKind;
-
-// Pipe commands the language will have; v1 recognises them so that a query
-// written for a later version fails with "not supported yet" rather than with
-// a syntax error. docs/query-language.md lists them under "Coming next".
-constexpr std::array<std::string_view, 14> kPipeCommands = {"where", "eval",      "fields", "rename", "stats",
-                                                            "bin",   "timechart", "top",    "rare",   "sort",
-                                                            "head",  "tail",      "dedup",  "lookup"};
 
 bool IsCompareOp(TokenKind k) {
   return k == TokenKind::kEq || k == TokenKind::kNe || k == TokenKind::kLt || k == TokenKind::kLe ||
@@ -67,33 +61,8 @@ class Parser {
       VIGIL_ASSIGN_OR_RETURN(query.search, ParseOr(0));
       if (Peek().kind != TokenKind::kEnd && Peek().kind != TokenKind::kPipe) return Unexpected(Peek());
     }
-    while (Peek().kind == TokenKind::kPipe) {
-      Next();  // the '|'
-      const Token& name = Peek();
-      if (name.kind != TokenKind::kWord) {
-        return Error(name, "expected a command after '|', found " + Describe(name));
-      }
-      Next();
-      PipeStage stage;
-      stage.name = ToLower(name.literal);
-      stage.offset = name.offset;
-      if (std::find(kPipeCommands.begin(), kPipeCommands.end(), stage.name) == kPipeCommands.end()) {
-        return Error(name, "unknown command " + Describe(name) + " after '|'");
-      }
-      size_t args_begin = name.offset + name.raw.size();
-      while (Peek().kind != TokenKind::kEnd && Peek().kind != TokenKind::kPipe) Next();
-      std::string_view args = text_.substr(args_begin, Peek().offset - args_begin);
-      constexpr std::string_view kBlanks = " \t\n\r\f\v";
-      const size_t first = args.find_first_not_of(kBlanks);
-      args = first == std::string_view::npos ? std::string_view() : args.substr(first);
-      args = args.substr(0, args.find_last_not_of(kBlanks) + 1);
-      stage.args = std::string(args);
-      query.pipes.push_back(std::move(stage));
-    }
-    if (!query.pipes.empty()) {
-      const PipeStage& first = query.pipes.front();
-      return QueryError(StatusCode::kUnsupported, text_, first.offset,
-                        "pipes are not supported yet: `" + first.name + "`");
+    if (Peek().kind == TokenKind::kPipe) {
+      VIGIL_ASSIGN_OR_RETURN(query.pipes, query_internal::ParsePipes(text_, Peek().offset, limits_.max_depth));
     }
     return query;
   }
@@ -269,7 +238,7 @@ Result<Query> ParseQuery(std::string_view text, const QueryLimits& limits) {
     return Status::LimitExceeded("query: " + std::to_string(text.size()) + " bytes exceeds the limit of " +
                                  std::to_string(limits.max_query_bytes) + " bytes");
   }
-  VIGIL_ASSIGN_OR_RETURN(std::vector<Token> tokens, query_internal::Lex(text));
+  VIGIL_ASSIGN_OR_RETURN(std::vector<Token> tokens, query_internal::Lex(text, /*stop_at_pipe=*/true));
   return Parser(text, std::move(tokens), limits).Parse();
 }
 

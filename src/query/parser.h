@@ -9,8 +9,7 @@
 //                 ^
 //
 // Codes: kInvalidArgument for malformed queries, kLimitExceeded for queries
-// that are too long or nest too deeply, kUnsupported for valid syntax that
-// this version does not run yet (pipe stages).
+// that are too long or nest too deeply.
 //
 // Thread safety: ParseQuery is a pure function; call it from any thread.
 #pragma once
@@ -28,9 +27,8 @@ struct QueryLimits {
   size_t max_depth = 100;  // nesting of parentheses and NOT
 };
 
-// Parses a whole query. An empty (or all-blank) query is valid and matches
-// every event. Pipe stages are recognised and reported as kUnsupported,
-// pointing at the first stage's command name.
+// Parses a whole query: the search expression, then the pipe stages. An empty
+// (or all-blank) query is valid and matches every event.
 Result<Query> ParseQuery(std::string_view text, const QueryLimits& limits = {});
 
 }  // namespace vigil

@@ -87,18 +87,15 @@ TEST(ParseQueryTest, QuotingAndEscapes) {
   EXPECT_EQ(Parsed("\"odd key\"=1"), "(= odd key \"1\")");
 }
 
-TEST(ParseQueryTest, PipesAreRecognisedButUnsupported) {
-  auto r = ParseQuery("eventName=X | stats count() by userIdentity.arn | head 5");
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().code(), StatusCode::kUnsupported);
-  EXPECT_EQ(r.status().message(),
-            "query: pipes are not supported yet: `stats` at column 15\n"
-            "  eventName=X | stats count() by userIdentity.arn | head 5\n"
-            "                ^");
-  auto only = ParseQuery("| HEAD 10");
-  ASSERT_FALSE(only.ok());
-  EXPECT_EQ(only.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(only.status().message().find("`head`"), std::string::npos);
+TEST(ParseQueryTest, PipesFollowTheSearch) {
+  auto r = ParseQuery("eventName=X | stats count() by userIdentity.arn | HEAD 5");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(DebugString(r->search), "(= eventName \"X\")");
+  ASSERT_EQ(r->pipes.size(), 2u);
+  EXPECT_EQ(r->pipes[0].name, "stats");
+  EXPECT_EQ(r->pipes[0].offset, 14u);
+  EXPECT_EQ(r->pipes[1].name, "head");
+  EXPECT_EQ(r->pipes[1].count, 5u);
 }
 
 // ---------------------------------------------------------------- errors
@@ -199,7 +196,8 @@ TEST(ParseQueryErrorTest, BadFieldsAndBounds) {
 
 TEST(ParseQueryErrorTest, PipeErrors) {
   EXPECT_EQ(ErrorOf("a=1 | frobnicate x"),
-            "query: unknown command 'frobnicate' after '|' at column 7\n"
+            "query: unknown command 'frobnicate' after '|' (commands: where, eval, fields, rename, stats, bin, "
+            "timechart, top, rare, sort, head, tail, dedup, lookup) at column 7\n"
             "  a=1 | frobnicate x\n"
             "        ^");
   EXPECT_EQ(ErrorOf("a=1 |"),

@@ -74,7 +74,7 @@ size_t LexWord(std::string_view text, size_t i, Token& t) {
 
 }  // namespace
 
-Result<std::vector<Token>> Lex(std::string_view text) {
+Result<std::vector<Token>> Lex(std::string_view text, bool stop_at_pipe) {
   std::vector<Token> tokens;
   size_t i = 0;
   const size_t n = text.size();
@@ -119,6 +119,14 @@ Result<std::vector<Token>> Lex(std::string_view text) {
         break;
       case '|':
         single(TokenKind::kPipe, 1);
+        if (stop_at_pipe) {
+          Token end;
+          end.kind = TokenKind::kEnd;
+          end.offset = t.offset;
+          tokens.push_back(std::move(t));
+          tokens.push_back(std::move(end));
+          return tokens;
+        }
         break;
       case '"': {
         t.kind = TokenKind::kString;

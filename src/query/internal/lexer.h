@@ -36,8 +36,10 @@ struct Token {
 };
 
 // Splits `text` into tokens, the last of which is kEnd. Fails on an
-// unterminated quoted string (error points at its opening quote).
-Result<std::vector<Token>> Lex(std::string_view text);
+// unterminated quoted string (error points at its opening quote). With
+// `stop_at_pipe` it stops after the first `|` (then the kEnd token sits at
+// the pipe's offset): the pipe stages have a lexer of their own.
+Result<std::vector<Token>> Lex(std::string_view text, bool stop_at_pipe = false);
 
 // "query: <what> at column N\n  <text>\n  <caret>": an error pointing at `offset`.
 Status QueryError(StatusCode code, std::string_view text, size_t offset, std::string_view what);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/glob.h"
+#include "common/ip.h"
 #include "common/status.h"
 #include "detect/sigma/internal/event_fields.h"
 #include "detect/sigma/internal/value_transforms.h"
@@ -26,18 +27,11 @@ class RE2;
 
 namespace vigil::sigma_internal {
 
-// An IPv4 or IPv6 network. IPv4 addresses are kept in the first 4 bytes.
-struct IpNetwork {
-  bool v6 = false;
-  std::array<uint8_t, 16> addr{};
-  int prefix_len = 0;
-};
-
-// Strict textual IP parsing: dotted-quad IPv4 without leading zeros, or IPv6.
-bool ParseIp(std::string_view text, bool* v6, std::array<uint8_t, 16>* addr);
-// `10.0.0.0/8`, `fe80::/10`, or a bare address (full-length prefix).
-std::optional<IpNetwork> ParseCidr(std::string_view text);
-bool CidrContains(const IpNetwork& net, std::string_view ip_text);
+// IP parsing and networks live in common/ip.h; the names stay usable here.
+using vigil::CidrContains;
+using vigil::IpNetwork;
+using vigil::ParseCidr;
+using vigil::ParseIp;
 
 // One rule value after its modifiers were applied.
 struct ValueMatcher {
