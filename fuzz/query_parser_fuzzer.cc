@@ -42,19 +42,19 @@ const vigil::FieldResolver& Record() {
   return *fields;
 }
 
-// The only table the fuzzer's queries can look up: `t`, keyed by ip or name.
-class FuzzTables : public vigil::LookupTables {
- public:
-  vigil::Result<std::shared_ptr<const vigil::LookupTable>> Open(std::string_view name) const override {
-    static const std::shared_ptr<const vigil::LookupTable> table = [] {
-      auto t = vigil::CsvLookupTable::Parse("ip,name,role\n10.0.0.1,alice,admin\nsigned,Bob,\"a, b\"\n", "t");
-      if (!t.ok()) std::abort();
-      return std::shared_ptr<const vigil::LookupTable>(*t);
-    }();
-    if (name == "t") return table;
-    return vigil::Status::NotFound("no table");
-  }
-};
+// The only tables the fuzzer's queries can look up (never a file): `t`, a CSV
+// table, as any of its columns keys it.
+const vigil::LookupSources& Tables() {
+  static const vigil::LookupTables tables = [] {
+    auto csv = vigil::CsvTable::Parse("ip,name,role\n10.0.0.1,alice,admin\nsigned,Bob,\"a, b\"\n", "t");
+    if (!csv.ok()) std::abort();
+    vigil::LookupTables t;
+    t["t"] = *(*csv)->KeyedBy("ip");
+    return t;
+  }();
+  static const vigil::LookupSources sources{&tables, {}, /*files_by_path=*/false};
+  return sources;
+}
 
 }  // namespace
 
@@ -82,9 +82,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)with_meta;
 
   // Pipe stages over a few rows of the record, in a small memory budget.
-  FuzzTables tables;
   vigil::QueryPipelineOptions options;
-  options.lookups = &tables;
+  options.lookups = &Tables();
   options.max_memory_bytes = 1 << 20;
   size_t out = 0;
   auto pipeline = vigil::QueryPipeline::Build(*query, text, options, [&out](const vigil::Row& row) {

@@ -247,6 +247,21 @@ TEST_F(E2ETest, HuntPipesAggregateToJsonRowsAndTables) {
                        " '| lookup owners eventSource OUTPUT team | where isnotnull(team) | stats count() by team'");
   ASSERT_EQ(lk.exit_code, 0);
   EXPECT_EQ(lk.out, "{\"team\":\"platform\",\"count\":" + std::to_string(want["ssm.amazonaws.com"]) + "}\n");
+  // Threat-intel feeds are lookup tables too: a CIDR entry matches the addresses inside it.
+  std::map<std::string, uint64_t> by_ip;
+  for (const auto& entry : fs::directory_iterator(kStratus)) {
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.load(entry.path().string()).get(doc), simdjson::SUCCESS);
+    for (simdjson::dom::element rec : doc.get_array()) ++by_ip[std::string(rec["sourceIPAddress"].get_string().value())];
+  }
+  uint64_t in_range = 0;
+  for (const auto& [ip, n] : by_ip) in_range += ip.rfind("18.236.", 0) == 0 ? n : 0;
+  ASSERT_GT(in_range, 0u);
+  std::ofstream(dir_ / "blocklist.txt") << "18.236.0.0/16\n";
+  CmdResult intel = Vigil("hunt --json --intel " + (dir_ / "blocklist.txt").string() + " " + Data() +
+                          " '| lookup intel sourceIPAddress | where isnotnull(indicator) | stats count() by indicator'");
+  ASSERT_EQ(intel.exit_code, 0);
+  EXPECT_EQ(intel.out, "{\"indicator\":\"18.236.0.0/16\",\"count\":" + std::to_string(in_range) + "}\n");
 }
 
 TEST_F(E2ETest, UnrecognisedFilesAreSkippedInDirectoriesAndErrorsWhenNamed) {

@@ -42,6 +42,7 @@ struct HuntOptions {
   bool ocsf = false;  // print each event's OCSF form instead of the raw record
   KeySources keys;  // --key-file / --key-env (store/keys.h)
   std::vector<std::string> lookups;  // NAME=FILE.csv tables for `| lookup NAME ...`
+  std::vector<std::string> intel;    // threat-intel feeds: `| lookup intel FIELD`
   size_t max_memory_mib = 256;       // bound on pipe stage state (stats groups, sort buffers)
 };
 int RunHunt(const HuntOptions& options);

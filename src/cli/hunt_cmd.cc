@@ -4,11 +4,13 @@
 #include <cstdio>
 
 #include "cli/cli_util.h"
+#include "cli/intel_feeds.h"
 #include "cli/commands.h"
 #include "cli/workspace.h"
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "formats/record_fields.h"
+#include "intel/lookup.h"
 #include "ocsf/normalizer.h"
 #include "query/lookup.h"
 #include "query/matcher.h"
@@ -238,13 +240,24 @@ int RunHunt(const HuntOptions& o) {
   auto matcher = Matcher::Compile(query->search);
   if (!matcher.ok()) return Fatal(matcher.status());
 
-  LookupRegistry lookups;
+  LookupSources lookups;
   for (const std::string& spec : o.lookups) {
     const size_t eq = spec.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
       return Fatal(Status::InvalidArgument("--lookup " + spec + ": expected NAME=FILE.csv"));
     }
-    lookups.RegisterCsv(spec.substr(0, eq), spec.substr(eq + 1));
+    lookups.csv_files[spec.substr(0, eq)] = spec.substr(eq + 1);
+  }
+  // Threat-intel feeds answer `lookup intel FIELD` (every feed) and
+  // `lookup FEED FIELD` (one feed).
+  std::unique_ptr<intel::IntelStore> intel_store;
+  LookupTables intel_tables;
+  if (!o.intel.empty()) {
+    auto loaded = LoadIntelFeeds(FeedConfigsForPaths(o.intel), /*quiet=*/o.json);
+    if (!loaded.ok()) return Fatal(loaded.status());
+    intel_store = std::move(loaded).value();
+    intel_tables = intel::IntelLookupTables(intel_store.get());
+    lookups.tables = &intel_tables;
   }
   QueryPipelineOptions popts;
   popts.lookups = &lookups;

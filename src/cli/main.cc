@@ -66,7 +66,11 @@ int main(int argc, char** argv) {
   hunt_cmd->add_option("--to", hunt.to, "Events before this RFC 3339 time");
   hunt_cmd->add_option("--limit", hunt.limit, "At most N events or result rows (0: all)")->capture_default_str();
   hunt_cmd->add_option("--lookup", hunt.lookups,
-                       "NAME=FILE.csv: a table that `| lookup NAME key ...` reads (repeatable)");
+                       "NAME=FILE.csv: a table that `| lookup NAME key ...` reads (repeatable)")
+      ->allow_extra_args(false);
+  hunt_cmd->add_option("--intel", hunt.intel,
+                       "Threat-intel feed (STIX, MISP, CSV, list) for `| lookup intel FIELD` (repeatable)")
+      ->allow_extra_args(false);
   hunt_cmd->add_option("--max-memory", hunt.max_memory_mib,
                        "MiB of state that stats, top, sort, tail and dedup may hold")
       ->capture_default_str();

@@ -7,7 +7,7 @@
 
 namespace vigil {
 
-Result<std::shared_ptr<CsvLookupTable>> CsvLookupTable::Load(const std::string& path) {
+Result<std::shared_ptr<const CsvTable>> CsvTable::Load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound("lookup table " + path + ": cannot open the file");
   std::string data;
@@ -22,8 +22,8 @@ Result<std::shared_ptr<CsvLookupTable>> CsvLookupTable::Load(const std::string& 
   return Parse(data, path);
 }
 
-Result<std::shared_ptr<CsvLookupTable>> CsvLookupTable::Parse(std::string_view csv, const std::string& name) {
-  auto t = std::make_shared<CsvLookupTable>();
+Result<std::shared_ptr<const CsvTable>> CsvTable::Parse(std::string_view csv, const std::string& name) {
+  auto t = std::make_shared<CsvTable>();
   t->name_ = name;
   if (csv.size() >= 3 && csv.substr(0, 3) == "\xEF\xBB\xBF") csv.remove_prefix(3);  // UTF-8 byte order mark
   size_t i = 0, line = 1;
@@ -91,66 +91,67 @@ Result<std::shared_ptr<CsvLookupTable>> CsvLookupTable::Parse(std::string_view c
     }
   }
   t->rows_.assign(std::make_move_iterator(records.begin() + 1), std::make_move_iterator(records.end()));
-  t->index_.resize(t->columns_.size());
-  for (size_t r = 0; r < t->rows_.size(); ++r)
-    for (size_t c = 0; c < t->columns_.size(); ++c) t->index_[c].emplace(ToLower(t->rows_[r][c]), r);
-  return t;
+  return std::shared_ptr<const CsvTable>(std::move(t));
 }
 
-Status CsvLookupTable::CheckKey(std::string_view column) const {
-  for (const std::string& c : columns_)
-    if (c == column) return Status::Ok();
+// One CSV file keyed by one of its columns.
+class CsvKeyedTable final : public LookupTable {
+ public:
+  CsvKeyedTable(std::shared_ptr<const CsvTable> csv, size_t column) : csv_(std::move(csv)) {
+    for (size_t r = 0; r < csv_->rows_.size(); ++r) index_.emplace(ToLower(csv_->rows_[r][column]), r);
+  }
+  std::string_view name() const override { return csv_->name(); }
+  const std::vector<std::string>& columns() const override { return csv_->columns(); }
+  std::optional<LookupRow> Lookup(std::string_view key) const override {
+    auto it = index_.find(ToLower(key));
+    if (it == index_.end()) return std::nullopt;
+    LookupRow row;
+    const auto& values = csv_->rows_[it->second];
+    for (size_t c = 0; c < values.size(); ++c) row.fields.emplace_back(csv_->columns()[c], values[c]);
+    return row;
+  }
+
+ private:
+  std::shared_ptr<const CsvTable> csv_;
+  std::map<std::string, size_t, std::less<>> index_;  // first row per lower-cased key
+};
+
+Result<std::shared_ptr<const LookupTable>> CsvTable::KeyedBy(std::string_view column) const {
+  for (size_t c = 0; c < columns_.size(); ++c) {
+    if (columns_[c] == column) return std::shared_ptr<const LookupTable>(std::make_shared<CsvKeyedTable>(shared_from_this(), c));
+  }
   std::string have;
   for (const std::string& c : columns_) have += (have.empty() ? "" : ", ") + c;
   return Status::InvalidArgument("lookup table " + name_ + " has no column `" + std::string(column) +
                                  "` (columns: " + have + ")");
 }
 
-std::optional<std::vector<Value>> CsvLookupTable::Find(std::string_view key_column, const Value& key) const {
-  size_t c = 0;
-  while (c < columns_.size() && columns_[c] != key_column) ++c;
-  if (c == columns_.size() || key.is_null()) return std::nullopt;
-  auto find_one = [&](const Value& k) -> std::optional<size_t> {
-    auto it = index_[c].find(ToLower(k.Text()));
-    if (it == index_[c].end()) return std::nullopt;
-    return it->second;
-  };
-  std::optional<size_t> row;
-  if (key.kind == Value::Kind::kList) {
-    for (const Value& k : key.list)
-      if ((row = find_one(k))) break;
+Result<OpenedLookup> OpenLookup(const LookupSources& sources, std::string_view name, std::string_view key) {
+  OpenedLookup out;
+  if (sources.tables != nullptr) {
+    if (auto it = sources.tables->find(name); it != sources.tables->end()) {
+      out.table = it->second;
+      return out;
+    }
+  }
+  std::string path;
+  if (auto it = sources.csv_files.find(name); it != sources.csv_files.end()) {
+    path = it->second;
+  } else if (sources.files_by_path && (name.find('/') != std::string_view::npos || EndsWithIgnoreCase(name, ".csv"))) {
+    path = std::string(name);
   } else {
-    row = find_one(key);
+    std::string known;
+    if (sources.tables != nullptr)
+      for (const auto& [k, v] : *sources.tables) known += (known.empty() ? "" : ", ") + k;
+    for (const auto& [k, v] : sources.csv_files) known += (known.empty() ? "" : ", ") + k;
+    return Status::NotFound("no lookup table named `" + std::string(name) + "` (" +
+                            (known.empty() ? std::string("none is configured") : "configured: " + known) +
+                            "; a CSV file is named by its path, e.g. ./assets.csv)");
   }
-  if (!row) return std::nullopt;
-  std::vector<Value> out;
-  out.reserve(columns_.size());
-  for (const std::string& v : rows_[*row]) out.push_back(Value::String(v));
+  VIGIL_ASSIGN_OR_RETURN(std::shared_ptr<const CsvTable> csv, CsvTable::Load(path));
+  VIGIL_ASSIGN_OR_RETURN(out.table, csv->KeyedBy(key));
+  out.keyed_by_column = true;
   return out;
-}
-
-void LookupRegistry::Register(std::string name, std::shared_ptr<const LookupTable> table) {
-  tables_[std::move(name)] = std::move(table);
-}
-
-void LookupRegistry::RegisterCsv(std::string name, std::string path) { csv_paths_[std::move(name)] = std::move(path); }
-
-Result<std::shared_ptr<const LookupTable>> LookupRegistry::Open(std::string_view name) const {
-  if (auto it = tables_.find(name); it != tables_.end()) return it->second;
-  if (auto it = csv_paths_.find(name); it != csv_paths_.end()) {
-    VIGIL_ASSIGN_OR_RETURN(auto t, CsvLookupTable::Load(it->second));
-    return std::shared_ptr<const LookupTable>(std::move(t));
-  }
-  if (name.find('/') != std::string_view::npos || EndsWithIgnoreCase(name, ".csv")) {
-    VIGIL_ASSIGN_OR_RETURN(auto t, CsvLookupTable::Load(std::string(name)));
-    return std::shared_ptr<const LookupTable>(std::move(t));
-  }
-  std::string known;
-  for (const auto& [k, v] : tables_) known += (known.empty() ? "" : ", ") + k;
-  for (const auto& [k, v] : csv_paths_) known += (known.empty() ? "" : ", ") + k;
-  return Status::NotFound("no lookup table named `" + std::string(name) + "` (" +
-                          (known.empty() ? std::string("none is configured") : "configured: " + known) +
-                          "; a CSV file is named by its path, e.g. ./assets.csv)");
 }
 
 }  // namespace vigil

@@ -145,28 +145,30 @@ class RenameStage : public Stage {
 class LookupStage : public Stage {
  public:
   LookupStage(Shared* s, const PipeStage& spec, std::shared_ptr<const LookupTable> table,
-              std::vector<std::pair<std::string, size_t>> outputs)
-      : Stage(s, spec),
-        table_(std::move(table)),
-        key_column_(spec.table_key),
-        row_key_(spec.row_key),
-        row_path_(spec.row_key),
+              std::vector<std::string> outputs)
+      : Stage(s, spec), table_(std::move(table)), row_key_(spec.row_key), row_path_(spec.row_key),
         outputs_(std::move(outputs)) {}
   Result<bool> Push(Row row) override {
     Value key = GetField(row, row_key_, row_path_);
-    if (!key.is_null()) {
-      if (auto hit = table_->Find(key_column_, key)) {
-        for (const auto& [name, index] : outputs_) row.Set(name, (*hit)[index]);
-      }
+    std::optional<LookupRow> hit;
+    if (key.kind == Value::Kind::kList) {
+      for (const Value& k : key.list)
+        if (!k.is_null() && (hit = table_->Lookup(k.Text()))) break;
+    } else if (!key.is_null()) {
+      hit = table_->Lookup(key.Text());
+    }
+    if (hit) {
+      for (const std::string& name : outputs_)
+        if (const std::string* v = hit->Get(name)) row.Set(name, Value::String(*v));
     }
     return Forward(std::move(row));
   }
 
  private:
   std::shared_ptr<const LookupTable> table_;
-  std::string key_column_, row_key_;
+  std::string row_key_;
   FieldPath row_path_;
-  std::vector<std::pair<std::string, size_t>> outputs_;  // output column, index in the table's columns
+  std::vector<std::string> outputs_;
 };
 
 class HeadStage : public Stage {
@@ -780,8 +782,6 @@ Result<std::unique_ptr<QueryPipeline>> QueryPipeline::Build(const Query& query, 
   sh->text = std::string(text);
   sh->limit = options.max_memory_bytes;
   sh->sink = std::move(sink);
-  LookupRegistry files_only;
-  const LookupTables* lookups = options.lookups != nullptr ? options.lookups : &files_only;
   using K = PipeStage::Kind;
   const auto& stages = query.pipes;
   for (size_t i = 0; i < stages.size(); ++i) {
@@ -807,35 +807,28 @@ Result<std::unique_ptr<QueryPipeline>> QueryPipeline::Build(const Query& query, 
         stage = std::make_unique<RenameStage>(sh, st);
         break;
       case K::kLookup: {
-        auto table = lookups->Open(st.table);
-        if (!table.ok()) {
-          return QueryError(table.status().code(), text, st.table_offset, table.status().message());
+        auto opened = OpenLookup(options.lookups != nullptr ? *options.lookups : LookupSources{}, st.table,
+                                 st.table_key);
+        if (!opened.ok()) {
+          return QueryError(opened.status().code(), text, st.table_offset, opened.status().message());
         }
-        Status key_ok = (*table)->CheckKey(st.table_key);
-        if (!key_ok.ok()) return QueryError(key_ok.code(), text, st.table_offset, key_ok.message());
-        const auto& cols = (*table)->columns();
-        std::vector<std::pair<std::string, size_t>> outputs;
-        auto index_of = [&](const std::string& c) -> std::optional<size_t> {
-          for (size_t k = 0; k < cols.size(); ++k)
-            if (cols[k] == c) return k;
-          return std::nullopt;
-        };
+        const auto& cols = opened->table->columns();
+        std::vector<std::string> outputs;
         if (st.fields.empty()) {
-          for (size_t k = 0; k < cols.size(); ++k)
-            if (cols[k] != st.table_key) outputs.emplace_back(cols[k], k);
+          for (const std::string& c : cols)
+            if (!opened->keyed_by_column || c != st.table_key) outputs.push_back(c);
         } else {
           for (const std::string& f : st.fields) {
-            auto k = index_of(f);
-            if (!k) {
+            if (std::find(cols.begin(), cols.end(), f) == cols.end()) {
               std::string have;
               for (const std::string& c : cols) have += (have.empty() ? "" : ", ") + c;
               return QueryError(StatusCode::kInvalidArgument, text, st.table_offset,
                                 "lookup table " + st.table + " has no column `" + f + "` (columns: " + have + ")");
             }
-            outputs.emplace_back(f, *k);
+            outputs.push_back(f);
           }
         }
-        stage = std::make_unique<LookupStage>(sh, st, std::move(*table), std::move(outputs));
+        stage = std::make_unique<LookupStage>(sh, st, opened->table, std::move(outputs));
         break;
       }
       case K::kHead:

@@ -36,8 +36,8 @@ struct QueryPipelineOptions {
   // their distinct sets and percentile samples, rows held by sort and tail,
   // keys remembered by dedup.
   size_t max_memory_bytes = 256 << 20;
-  // Resolves `lookup TABLE`; null: only CSV files named by path.
-  const LookupTables* lookups = nullptr;
+  // Where `lookup TABLE` finds its table; null: only CSV files named by path.
+  const LookupSources* lookups = nullptr;
 };
 
 // Receives output rows; returns false to stop (e.g. --limit reached).

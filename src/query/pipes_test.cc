@@ -681,44 +681,65 @@ TEST_F(PipesOnCloudTrail, LookupCsvTable) {
 }
 
 TEST_F(PipesOnCloudTrail, LookupNamedTableThroughTheInterface) {
-  // A table that matches networks, as a threat-intel table would.
+  // A table that matches networks, as a threat-intel table does.
   class NetTable : public LookupTable {
    public:
+    std::string_view name() const override { return "intel"; }
     const std::vector<std::string>& columns() const override { return cols_; }
-    Status CheckKey(std::string_view c) const override {
-      return c == "network" ? Status::Ok() : Status::InvalidArgument("key must be network");
-    }
-    std::optional<std::vector<Value>> Find(std::string_view, const Value& key) const override {
-      if (key.Text().rfind("18.236.", 0) != 0) return std::nullopt;
-      return std::vector<Value>{Value::String("18.236.0.0/16"), Value::String("scanner")};
+    std::optional<LookupRow> Lookup(std::string_view key) const override {
+      if (key.rfind("18.236.", 0) != 0) return std::nullopt;
+      LookupRow row;
+      row.fields = {{"indicator", "18.236.0.0/16"}, {"label", "scanner"}};
+      return row;
     }
 
    private:
-    std::vector<std::string> cols_{"network", "label"};
+    std::vector<std::string> cols_{"indicator", "label", "confidence"};
   };
-  LookupRegistry reg;
-  reg.Register("intel", std::make_shared<NetTable>());
+  LookupTables tables;
+  tables["intel"] = std::make_shared<NetTable>();
+  LookupSources sources;
+  sources.tables = &tables;
   QueryPipelineOptions opts;
-  opts.lookups = &reg;
-  auto rows = Hunt("| lookup intel network AS sourceIPAddress | where label = \"scanner\" | stats count()",
-                   *stratus_, opts);
-  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  opts.lookups = &sources;
   size_t want = 0;
   for (const auto& [ip, n] : CountBy(*stratus_, "sourceIPAddress"))
     if (ip.rfind("18.236.", 0) == 0) want += n;
-  EXPECT_EQ((*rows)[0].Find("count")->number, static_cast<double>(want));
+  // The row's field is named directly, or as `KEY AS field`.
+  for (const char* q : {"| lookup intel sourceIPAddress | where label = \"scanner\" | stats count()",
+                        "| lookup intel indicator AS sourceIPAddress OUTPUT label | where isnotnull(label) | stats count()"}) {
+    auto rows = Hunt(q, *stratus_, opts);
+    ASSERT_TRUE(rows.ok()) << rows.status().message();
+    EXPECT_EQ((*rows)[0].Find("count")->number, static_cast<double>(want)) << q;
+  }
+  // A column the row does not carry stays absent.
+  auto absent = Hunt("| lookup intel sourceIPAddress | where isnotnull(confidence)", *stratus_, opts);
+  ASSERT_TRUE(absent.ok());
+  EXPECT_TRUE(absent->empty());
   // Errors point at the table name.
   auto missing = Hunt("| lookup nosuch ip", *stratus_, opts);
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("no lookup table named `nosuch` (configured: intel"), std::string::npos)
       << missing.status().message();
   EXPECT_NE(missing.status().message().find("at column 10"), std::string::npos) << missing.status().message();
-  auto bad_key = Hunt("| lookup intel ip", *stratus_, opts);
-  ASSERT_FALSE(bad_key.ok());
-  EXPECT_NE(bad_key.status().message().find("key must be network"), std::string::npos);
-  auto bad_out = Hunt("| lookup intel network OUTPUT nothing", *stratus_, opts);
+  auto bad_out = Hunt("| lookup intel sourceIPAddress OUTPUT nothing", *stratus_, opts);
   ASSERT_FALSE(bad_out.ok());
   EXPECT_NE(bad_out.status().message().find("has no column `nothing`"), std::string::npos);
+  // Named CSV files (vigil hunt --lookup NAME=FILE) and a key column the file lacks.
+  const fs::path csv = fs::temp_directory_path() / ("vigil_pipes_owners_" + std::to_string(::getpid()) + ".csv");
+  std::ofstream(csv) << "service,team\nssm.amazonaws.com,platform\n";
+  sources.csv_files["owners"] = csv.string();
+  auto owners = Hunt("| lookup owners service AS eventSource | stats count() by team", *stratus_, opts);
+  auto no_col = Hunt("| lookup owners eventSource", *stratus_, opts);
+  fs::remove(csv);
+  ASSERT_TRUE(owners.ok()) << owners.status().message();
+  ASSERT_EQ(owners->size(), 1u);
+  EXPECT_EQ(Col((*owners)[0], "team"), "platform");
+  EXPECT_EQ((*owners)[0].Find("count")->number,
+            static_cast<double>(CountBy(*stratus_, "eventSource").at("ssm.amazonaws.com")));
+  ASSERT_FALSE(no_col.ok());
+  EXPECT_NE(no_col.status().message().find("has no column `eventSource` (columns: service, team)"), std::string::npos)
+      << no_col.status().message();
 }
 
 TEST_F(PipesOnCloudTrail, MemoryBoundStopsHighCardinalityStats) {
@@ -736,21 +757,24 @@ TEST_F(PipesOnCloudTrail, MemoryBoundStopsHighCardinalityStats) {
 }
 
 TEST(LookupCsvTest, ParsingAndErrors) {
-  auto t = CsvLookupTable::Parse("\xEF\xBB\xBFname,role\r\nAlice,admin\r\n\r\nbob,\"dev, ops\"\n", "t.csv");
+  auto t = CsvTable::Parse("\xEF\xBB\xBFname,role\r\nAlice,admin\r\n\r\nbob,\"dev, ops\"\nalice,second\n", "t.csv");
   ASSERT_TRUE(t.ok()) << t.status().message();
   EXPECT_EQ((*t)->columns(), (std::vector<std::string>{"name", "role"}));
-  EXPECT_EQ((*t)->size(), 2u);
-  auto hit = (*t)->Find("name", Value::String("alice"));  // keys match case-insensitively
+  EXPECT_EQ((*t)->size(), 3u);
+  auto by_name = (*t)->KeyedBy("name");
+  ASSERT_TRUE(by_name.ok());
+  auto hit = (*by_name)->Lookup("ALICE");  // keys match case-insensitively; the first row wins
   ASSERT_TRUE(hit.has_value());
-  EXPECT_EQ((*hit)[1].str, "admin");
-  EXPECT_EQ((*(*t)->Find("role", Value::String("DEV, OPS")))[0].str, "bob");
-  EXPECT_FALSE((*t)->Find("name", Value::String("carol")).has_value());
-  EXPECT_EQ(CsvLookupTable::Parse("a,b\n1\n", "x.csv").status().message(),
+  EXPECT_EQ(*hit->Get("role"), "admin");
+  EXPECT_EQ(*(*(*t)->KeyedBy("role"))->Lookup("DEV, OPS")->Get("name"), "bob");
+  EXPECT_FALSE((*by_name)->Lookup("carol").has_value());
+  EXPECT_EQ((*t)->KeyedBy("nope").status().message(), "lookup table t.csv has no column `nope` (columns: name, role)");
+  EXPECT_EQ(CsvTable::Parse("a,b\n1\n", "x.csv").status().message(),
             "lookup table x.csv: line 2 has 1 fields, the header has 2");
-  EXPECT_EQ(CsvLookupTable::Parse("a,\"b\n", "x.csv").status().message(),
+  EXPECT_EQ(CsvTable::Parse("a,\"b\n", "x.csv").status().message(),
             "lookup table x.csv: line 1: unterminated quoted field");
-  EXPECT_EQ(CsvLookupTable::Parse("", "x.csv").status().message(), "lookup table x.csv: no header row");
-  EXPECT_EQ(CsvLookupTable::Load("/nonexistent/x.csv").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CsvTable::Parse("", "x.csv").status().message(), "lookup table x.csv: no header row");
+  EXPECT_EQ(CsvTable::Load("/nonexistent/x.csv").status().code(), StatusCode::kNotFound);
 }
 
 }  // namespace
