@@ -113,7 +113,9 @@ class RenameStage : public Stage {
  public:
   RenameStage(Shared* s, const PipeStage& spec) : Stage(s, spec), renames_(spec.renames) {}
   Result<bool> Push(Row row) override {
-    for (const auto& [from, to] : renames_) {
+    for (const auto& rename : renames_) {
+      const std::string& from = rename.first;
+      const std::string& to = rename.second;
       if (from == to) continue;
       auto col = std::find_if(row.columns.begin(), row.columns.end(), [&](const auto& c) { return c.first == from; });
       if (col != row.columns.end()) {
