@@ -20,10 +20,14 @@ namespace {
 
 constexpr int kSchemaVersion = 4;
 
+// Alert ids are hashes, so an index on the id alone takes each new alert at
+// a random place; with the bucket first, a commit's new alerts (recent
+// buckets) land together (measured: 10% less CPU for ingest with 1,000
+// rules, which creates 206k alerts).
 constexpr char kSchema[] = R"sql(
 CREATE TABLE alerts (
   seq             INTEGER PRIMARY KEY,
-  id              TEXT NOT NULL UNIQUE,
+  id              TEXT NOT NULL,
   rule_id         TEXT NOT NULL,
   title           TEXT NOT NULL,
   severity        TEXT NOT NULL,
@@ -38,7 +42,8 @@ CREATE TABLE alerts (
   match           TEXT NOT NULL DEFAULT '',
   match_time_ns   INTEGER NOT NULL DEFAULT 0,
   ids             BLOB,
-  ids_full_ns     INTEGER
+  ids_full_ns     INTEGER,
+  UNIQUE (bucket_start_ns, id)
 );
 CREATE INDEX alerts_by_priority ON alerts (severity_rank DESC, last_seen_ns DESC);
 CREATE TABLE alert_event_ids (
@@ -82,7 +87,7 @@ constexpr char kMigrateV2[] = "DROP INDEX IF EXISTS alerts_by_rule;";
 constexpr char kMigrateV3[] = R"sql(
 CREATE TABLE alerts_v4 (
   seq             INTEGER PRIMARY KEY,
-  id              TEXT NOT NULL UNIQUE,
+  id              TEXT NOT NULL,
   rule_id         TEXT NOT NULL,
   title           TEXT NOT NULL,
   severity        TEXT NOT NULL,
@@ -97,7 +102,8 @@ CREATE TABLE alerts_v4 (
   match           TEXT NOT NULL DEFAULT '',
   match_time_ns   INTEGER NOT NULL DEFAULT 0,
   ids             BLOB,
-  ids_full_ns     INTEGER
+  ids_full_ns     INTEGER,
+  UNIQUE (bucket_start_ns, id)
 );
 INSERT INTO alerts_v4 (id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns, first_seen_ns,
                        last_seen_ns, count, finding_type, match, match_time_ns, ids, ids_full_ns)
@@ -273,13 +279,13 @@ EventIds MergeEventIds(const EventIds& a, const EventIds& b) {
 // statement, but SQLite builds a temporary table and a statement journal for
 // it on every call: measured, it tripled the commit's instructions.)
 constexpr char kFindAlert[] =
-    "SELECT seq, count, ids_full_ns, ids IS NOT NULL FROM alerts WHERE id = ?1";
+    "SELECT seq, count, ids_full_ns, ids IS NOT NULL FROM alerts WHERE bucket_start_ns = ?8 AND id = ?1";
 constexpr char kInlineIds[] = "SELECT ids FROM alerts WHERE seq = ?1";
 constexpr char kInsertAlert[] = R"sql(
 INSERT INTO alerts (id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns,
                     first_seen_ns, last_seen_ns, count, finding_type, match, match_time_ns, ids, ids_full_ns)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10, ?13, ?14, ?16, ?17)
-ON CONFLICT (id) DO NOTHING
+ON CONFLICT (bucket_start_ns, id) DO NOTHING
 )sql";
 // The stored alert keeps the descriptive fields of the "largest" hit by
 // (severity_rank, severity, title, tags, finding_type), so the result does not
@@ -593,6 +599,7 @@ class SqliteMetadata final : public MetadataStore {
     sqlite3_stmt* find = find_alert_->get();
     sqlite3_reset(find);
     BindStaticText(find, 1, d.id);
+    sqlite3_bind_int64(find, 8, d.bucket_start_ns);
     if (sqlite3_step(find) != SQLITE_ROW) return Abort("find alert " + d.id);
     const int64_t seq = sqlite3_column_int64(find, 0);
     const bool full = sqlite3_column_type(find, 2) != SQLITE_NULL;
