@@ -110,6 +110,24 @@ struct IntelCheckOptions {
 };
 int RunIntelCheck(const IntelCheckOptions& options);
 
+struct SimulateCmdOptions {
+  uint64_t seed = 1;
+  int days = 1;
+  size_t principals = 40;
+  size_t events = 20000;           // routine records on a weekday
+  std::string start;               // first day (RFC 3339 date); empty: 2025-03-03
+  std::vector<std::string> attack; // --attack NAME (repeatable)
+  std::string attacks_set;         // --attacks all|none
+  std::string out = "./vigil-sim";
+  bool force = false;
+  std::string to;                  // http://host:port of a `vigil serve`
+  std::string token;
+  double speed = 1440;             // simulated seconds per wall second when streaming; 0: unpaced
+  bool list_attacks = false;
+  bool json = false;
+};
+int RunSimulate(const SimulateCmdOptions& options);
+
 struct ServeOptions {
   std::string config;    // YAML file (docs/serve.md); empty: every default
   std::string data_dir;  // overrides the file's data_dir when set

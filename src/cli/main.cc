@@ -165,6 +165,31 @@ int main(int argc, char** argv) {
   intel_check_cmd->add_option("--format", intel_check.format, "auto|stix|misp|csv|list")->capture_default_str();
   intel_check_cmd->add_flag("--json", intel_check.json, "One JSON object per feed");
 
+  SimulateCmdOptions simulate;
+  auto* simulate_cmd = app.add_subcommand(
+      "simulate", "Generate a synthetic AWS organisation's logs (CloudTrail, VPC Flow, Resolver, ALB, S3 access) with labelled attacks");
+  simulate_cmd->add_option("--seed", simulate.seed, "Seed: the same seed and options give byte-identical output")
+      ->capture_default_str();
+  simulate_cmd->add_option("--days", simulate.days, "Simulated days")->check(CLI::Range(1, 366))->capture_default_str();
+  simulate_cmd->add_option("--principals", simulate.principals, "Human IAM users (instances grow with them)")
+      ->check(CLI::Range(4, 100000))
+      ->capture_default_str();
+  simulate_cmd->add_option("--events", simulate.events, "Routine records on a weekday, all log types")->capture_default_str();
+  simulate_cmd->add_option("--start", simulate.start, "First day, e.g. 2025-03-03 (default: that Monday)");
+  simulate_cmd->add_option("--attack", simulate.attack, "Inject this scenario (repeatable; see --list-attacks)")
+      ->allow_extra_args(false);
+  simulate_cmd->add_option("--attacks", simulate.attacks_set, "'all' to inject every scenario, 'none' for none");
+  simulate_cmd->add_flag("--list-attacks", simulate.list_attacks, "List the scenarios and their finding types");
+  simulate_cmd->add_option("--out", simulate.out, "Output directory (logs/, labels.jsonl, geoip.csv, intel/)")
+      ->capture_default_str();
+  simulate_cmd->add_flag("--force", simulate.force, "Replace a previous simulation in --out");
+  simulate_cmd->add_option("--to", simulate.to, "Stream to a running vigil serve instead, e.g. http://127.0.0.1:8080");
+  simulate_cmd->add_option("--token", simulate.token, "Ingest token for --to");
+  simulate_cmd->add_option("--speed", simulate.speed, "With --to: simulated seconds per wall second (0: as fast as possible)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  simulate_cmd->add_flag("--json", simulate.json, "Print the summary as one JSON object");
+
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand(
       "serve", "Run the collector and detector: HTTP ingest into a write-ahead log, detection, storage");
@@ -214,6 +239,7 @@ int main(int argc, char** argv) {
   if (*import_cmd) return RunRulesImportCloudWatch(import);
   if (*demo_cmd) return RunDemo(demo);
   if (*serve_cmd) return RunServe(serve);
+  if (*simulate_cmd) return RunSimulate(simulate);
   if (*dl_list_cmd) return RunDeadLetterList(dl_list);
   if (*intel_check_cmd) return RunIntelCheck(intel_check);
   if (*dl_replay_cmd) return RunDeadLetterReplay(dl_replay);

@@ -1,7 +1,5 @@
 #include "simulate/cloudtrail_generator.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -15,14 +13,14 @@
 #include <utility>
 
 #include "common/time.h"
+#include "simulate/cloudtrail_record.h"
+#include "simulate/sim_common.h"
 
 namespace vigil {
 namespace {
 
-constexpr int64_t kSecond = kNanosPerSecond;
-constexpr int64_t kMinute = 60 * kSecond;
-constexpr int64_t kHour = 60 * kMinute;
-constexpr int64_t kDay = 24 * kHour;
+using namespace sim;  // NOLINT: the generator is written in the helpers' terms
+
 constexpr int64_t kDeliveryWindow = 15 * kMinute;
 constexpr size_t kMaxRoutineEvents = 10'000'000;
 
@@ -33,263 +31,13 @@ constexpr std::string_view kTrailBucket = "acme-org-cloudtrail";
 constexpr std::string_view kTrailName = "org-trail";
 
 // ---------------------------------------------------------------------------
-// Deterministic randomness: xoshiro256** seeded through splitmix64. Only
-// integer arithmetic, so the stream is the same on every platform.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) {
-    for (auto& s : s_) {
-      seed += 0x9e3779b97f4a7c15ULL;
-      uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      s = z ^ (z >> 31);
-    }
-  }
-  uint64_t Next() {
-    const uint64_t result = Rotl(s_[1] * 5, 7) * 9;
-    const uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = Rotl(s_[3], 45);
-    return result;
-  }
-  // Uniform in [0, n); n > 0.
-  uint64_t Below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
-  }
-  // True with probability per_mille / 1000.
-  bool PerMille(uint64_t per_mille) { return Below(1000) < per_mille; }
-  template <typename T, size_t N>
-  const T& Pick(const std::array<T, N>& items) {
-    return items[Below(N)];
-  }
-  template <typename T>
-  const T& Pick(const std::vector<T>& items) {
-    return items[Below(items.size())];
-  }
-  std::string Uuid() {
-    uint64_t hi = Next();
-    uint64_t lo = Next();
-    hi = (hi & ~0xf000ULL) | 0x4000ULL;                      // version 4
-    lo = (lo & ~(3ULL << 62)) | (2ULL << 62);                 // RFC 4122 variant
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
-                  static_cast<unsigned long long>(hi >> 32),
-                  static_cast<unsigned long long>((hi >> 16) & 0xffff),
-                  static_cast<unsigned long long>(hi & 0xffff),
-                  static_cast<unsigned long long>(lo >> 48),
-                  static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-    return buf;
-  }
-  std::string Chars(size_t n, std::string_view alphabet) {
-    std::string s;
-    s.reserve(n);
-    for (size_t i = 0; i < n; ++i) s.push_back(alphabet[Below(alphabet.size())]);
-    return s;
-  }
-  std::string Hex(size_t n) { return Chars(n, "0123456789abcdef"); }
-
- private:
-  static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t s_[4];
-};
-
-constexpr std::string_view kUpperAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-constexpr std::string_view kAlnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-// ---------------------------------------------------------------------------
-// Hand-written JSON: values are rendered to text as they are built.
-void AppendEscaped(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(ch);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-std::string Q(std::string_view s) {
-  std::string out;
-  AppendEscaped(out, s);
-  return out;
-}
-
-std::string Num(int64_t n) { return std::to_string(n); }
-std::string Bool(bool b) { return b ? "true" : "false"; }
-
-using Member = std::pair<std::string_view, std::string>;
-
-// {"k": v, ...} where each v is already JSON text; members with an empty value
-// are left out.
-std::string Obj(std::initializer_list<Member> members) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [k, v] : members) {
-    if (v.empty()) continue;
-    if (!first) out.push_back(',');
-    first = false;
-    AppendEscaped(out, k);
-    out.push_back(':');
-    out += v;
-  }
-  out.push_back('}');
-  return out;
-}
-
-std::string Arr(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out.push_back(',');
-    out += items[i];
-  }
-  out.push_back(']');
-  return out;
-}
-
-// 20250304T0215Z
-std::string FileStamp(int64_t t) {
-  CivilDate c = CivilFromDays(DayNumber(t));
-  int64_t secs = (t - DayNumber(t) * kDay) / kSecond;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02dZ", c.year, c.month, c.day,
-                static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60));
-  return buf;
-}
-
-// 2025/03/04
-std::string DatePath(int64_t t) {
-  CivilDate c = CivilFromDays(DayNumber(t));
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d/%02d/%02d", c.year, c.month, c.day);
-  return buf;
-}
-
-// Mar 4, 2025, 2:41:00 AM: the style of dates inside some response elements.
-std::string ResponseDate(int64_t t) {
-  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  CivilDate c = CivilFromDays(DayNumber(t));
-  int64_t secs = (t - DayNumber(t) * kDay) / kSecond;
-  int hour = static_cast<int>(secs / 3600);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%s %d, %04d, %d:%02d:%02d %s", kMonths[c.month - 1], c.day, c.year,
-                hour % 12 == 0 ? 12 : hour % 12, static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60),
-                hour < 12 ? "AM" : "PM");
-  return buf;
-}
-
-// ---------------------------------------------------------------------------
 // The organisation.
-
-enum class Kind { kIamUser, kAssumedRole, kRoot, kAwsService };
-
-struct Principal {
-  Kind kind = Kind::kIamUser;
-  std::string account;
-  std::string name;          // user or role name; service for kAwsService
-  std::string id;            // AIDA.../AROA...
-  std::string access_key;    // long-term key (AKIA...) for users
-  std::string session;       // role session name
-  std::string invoked_by;    // service principal that acts, if any
-  std::string ip;
-  std::string user_agent;
-
-  std::string Arn() const {
-    switch (kind) {
-      case Kind::kIamUser: return "arn:aws:iam::" + account + ":user/" + name;
-      case Kind::kAssumedRole: return "arn:aws:sts::" + account + ":assumed-role/" + name + "/" + session;
-      case Kind::kRoot: return "arn:aws:iam::" + account + ":root";
-      case Kind::kAwsService: return "";
-    }
-    return "";
-  }
-  std::string RoleArn() const {
-    std::string path = name.rfind("AWSServiceRoleFor", 0) == 0 ? "aws-service-role/config.amazonaws.com/" : "";
-    return "arn:aws:iam::" + account + ":role/" + path + name;
-  }
-};
-
-struct ReadApi {
-  std::string_view source;
-  std::string_view name;
-  std::string_view request;  // JSON text
-};
-
-constexpr std::array<ReadApi, 22> kReads = {{
-    {"ec2.amazonaws.com", "DescribeInstances", R"({"instancesSet":{},"filterSet":{}})"},
-    {"ec2.amazonaws.com", "DescribeInstances", R"({"instancesSet":{},"filterSet":{"items":[{"name":"instance-state-name","valueSet":{"items":[{"value":"running"}]}}]}})"},
-    {"ec2.amazonaws.com", "DescribeSecurityGroups", R"({"securityGroupSet":{},"securityGroupIdSet":{},"filterSet":{}})"},
-    {"ec2.amazonaws.com", "DescribeVpcs", R"({"vpcSet":{},"filterSet":{}})"},
-    {"ec2.amazonaws.com", "DescribeSubnets", R"({"subnetSet":{},"filterSet":{}})"},
-    {"ec2.amazonaws.com", "DescribeVolumes", R"({"volumeSet":{},"filterSet":{}})"},
-    {"ec2.amazonaws.com", "DescribeRouteTables", R"({"routeTableIdSet":{},"filterSet":{}})"},
-    {"s3.amazonaws.com", "ListBuckets", R"({"Host":"s3.amazonaws.com"})"},
-    {"iam.amazonaws.com", "ListUsers", "null"},
-    {"iam.amazonaws.com", "ListRoles", "null"},
-    {"iam.amazonaws.com", "GetAccountSummary", "null"},
-    {"monitoring.amazonaws.com", "DescribeAlarms", R"({"maxRecords":100})"},
-    {"logs.amazonaws.com", "DescribeLogGroups", R"({"limit":50})"},
-    {"logs.amazonaws.com", "FilterLogEvents", R"({"logGroupName":"/aws/lambda/ingest","interleaved":true,"limit":100})"},
-    {"lambda.amazonaws.com", "ListFunctions20150331", "null"},
-    {"cloudtrail.amazonaws.com", "LookupEvents", R"({"maxResults":50})"},
-    {"sts.amazonaws.com", "GetCallerIdentity", "null"},
-    {"rds.amazonaws.com", "DescribeDBInstances", "null"},
-    {"ssm.amazonaws.com", "DescribeInstanceInformation", R"({"maxResults":50})"},
-    {"cloudformation.amazonaws.com", "DescribeStacks", "null"},
-    {"kms.amazonaws.com", "ListAliases", "null"},
-    {"config.amazonaws.com", "DescribeComplianceByConfigRule", "null"},
-}};
 
 // People work 08:00-18:00 UTC, with a lunch dip and a little late work.
 constexpr std::array<int, 24> kHumanHourWeights = {1, 1, 1, 1, 1, 1, 2, 5, 20, 40, 45, 40,
                                                    25, 40, 45, 40, 35, 20, 8, 5, 3, 2, 1, 1};
 
 std::string GlobalRegion() { return "us-east-1"; }
-
-// One CloudTrail record before rendering.
-struct Call {
-  const Principal* who = nullptr;
-  std::string account;  // recipientAccountId; defaults to who->account
-  std::string region = "us-east-1";
-  int64_t time_ns = 0;
-  std::string source;
-  std::string name;
-  std::string event_type = "AwsApiCall";
-  bool read_only = true;
-  bool data_event = false;
-  bool console = false;         // a console session (temporary credentials)
-  bool mfa_session = true;      // console sessions: mfaAuthenticated
-  std::string request = "null";
-  std::string response = "null";
-  std::string error_code;
-  std::string error_message;
-  std::string additional;       // additionalEventData JSON, optional
-  std::string resources;        // JSON array, optional
-  std::string service_details;  // serviceEventDetails JSON, optional
-  std::string ip;               // overrides who->ip
-  std::string user_agent;       // overrides who->user_agent
-  bool request_id = true;
-};
 
 struct Record {
   std::string account;
@@ -349,7 +97,6 @@ class DayBuilder {
   int64_t AnyTime() { return day_start_ + static_cast<int64_t>(rng_.Below(86400)) * kSecond; }
   std::string Region() { return rng_.PerMille(800) ? "us-east-1" : "eu-west-1"; }
 
-  std::string Identity(const Call& c) const;
   // Renders and stores the record; returns its eventID.
   std::string Emit(const Call& c);
   void Label(const std::string& scenario, const std::string& cis, const std::string& event_id, const Call& c);
@@ -451,88 +198,14 @@ void DayBuilder::BuildOrg() {
   kms_key_ = "arn:aws:kms:us-east-1:" + w + ":key/" + rng_.Uuid();
 }
 
-std::string DayBuilder::Identity(const Call& c) const {
-  const Principal& p = *c.who;
-  const std::string created = FormatRfc3339(c.time_ns - c.time_ns % kHour);
-  const std::string temp_key = p.id.size() > 4 ? "ASIA" + p.id.substr(4, 16) : std::string();
-  if (c.name == "ConsoleLogin" && (p.kind == Kind::kIamUser || p.kind == Kind::kRoot)) {
-    // Sign-in records carry no credentials.
-    const bool user = p.kind == Kind::kIamUser;
-    return Obj({{"type", Q(user ? "IAMUser" : "Root")}, {"principalId", Q(user ? p.id : p.account)}, {"arn", Q(p.Arn())},
-                {"accountId", Q(p.account)}, {"accessKeyId", user ? "" : Q("")}, {"userName", user ? Q(p.name) : ""}});
-  }
-  switch (p.kind) {
-    case Kind::kIamUser: {
-      std::string ctx;
-      if (c.console) {
-        ctx = Obj({{"attributes", Obj({{"creationDate", Q(created)}, {"mfaAuthenticated", Q(c.mfa_session ? "true" : "false")}})}});
-      }
-      return Obj({{"type", Q("IAMUser")}, {"principalId", Q(p.id)}, {"arn", Q(p.Arn())}, {"accountId", Q(p.account)},
-                  {"accessKeyId", Q(c.console ? temp_key : p.access_key)}, {"userName", Q(p.name)},
-                  {"sessionContext", ctx}});
-    }
-    case Kind::kAssumedRole:
-      return Obj({{"type", Q("AssumedRole")}, {"principalId", Q(p.id + ":" + p.session)}, {"arn", Q(p.Arn())},
-                  {"accountId", Q(p.account)}, {"accessKeyId", Q(temp_key)},
-                  {"sessionContext",
-                   Obj({{"sessionIssuer", Obj({{"type", Q("Role")}, {"principalId", Q(p.id)}, {"arn", Q(p.RoleArn())},
-                                               {"accountId", Q(p.account)}, {"userName", Q(p.name)}})},
-                        {"attributes", Obj({{"creationDate", Q(created)}, {"mfaAuthenticated", Q("false")}})},
-                        {"ec2RoleDelivery", p.session.rfind("i-", 0) == 0 ? Q("2.0") : ""}})},
-                  {"invokedBy", p.invoked_by.empty() ? "" : Q(p.invoked_by)}});
-    case Kind::kRoot:
-      return Obj({{"type", Q("Root")}, {"principalId", Q(p.account)}, {"arn", Q(p.Arn())}, {"accountId", Q(p.account)},
-                  {"accessKeyId", c.console ? Q("") : Q(temp_key)},
-                  {"sessionContext", c.console ? "" : Obj({{"attributes", Obj({{"creationDate", Q(created)}, {"mfaAuthenticated", Q("false")}})}})}});
-    case Kind::kAwsService:
-      return Obj({{"type", Q("AWSService")}, {"invokedBy", Q(p.invoked_by)}});
-  }
-  return "{}";
-}
-
 std::string DayBuilder::Emit(const Call& c) {
-  const std::string event_id = rng_.Uuid();
-  const std::string account = c.account.empty() ? c.who->account : c.account;
-  std::string request_id;
-  if (c.request_id) request_id = c.source == "s3.amazonaws.com" ? rng_.Chars(16, "0123456789ABCDEF") : rng_.Uuid();
-  std::string tls;
-  if (c.who->kind != Kind::kAwsService && c.who->invoked_by.empty()) {
-    std::string svc = c.source.substr(0, c.source.find('.'));
-    std::string host = (svc == "iam" || svc == "signin") ? svc + ".amazonaws.com" : svc + "." + c.region + ".amazonaws.com";
-    if (svc == "signin") host = "signin.aws.amazon.com";
-    tls = Obj({{"tlsVersion", Q("TLSv1.3")}, {"cipherSuite", Q("TLS_AES_128_GCM_SHA256")}, {"clientProvidedHostHeader", Q(host)}});
-  }
   Record r;
-  r.account = account;
+  r.account = c.account.empty() ? c.who->account : c.account;
   r.region = c.region;
   r.time_ns = c.time_ns;
   r.seq = seq_++;
-  r.json = Obj({
-      {"eventVersion", Q(c.data_event ? "1.10" : "1.09")},
-      {"userIdentity", Identity(c)},
-      {"eventTime", Q(FormatRfc3339(c.time_ns))},
-      {"eventSource", Q(c.source)},
-      {"eventName", Q(c.name)},
-      {"awsRegion", Q(c.region)},
-      {"sourceIPAddress", Q(c.ip.empty() ? c.who->ip : c.ip)},
-      {"userAgent", Q(c.user_agent.empty() ? c.who->user_agent : c.user_agent)},
-      {"errorCode", c.error_code.empty() ? "" : Q(c.error_code)},
-      {"errorMessage", c.error_message.empty() ? "" : Q(c.error_message)},
-      {"requestParameters", c.request},
-      {"responseElements", c.response},
-      {"additionalEventData", c.additional},
-      {"requestID", request_id.empty() ? "" : Q(request_id)},
-      {"eventID", Q(event_id)},
-      {"readOnly", Bool(c.read_only)},
-      {"resources", c.resources},
-      {"eventType", Q(c.event_type)},
-      {"managementEvent", Bool(!c.data_event)},
-      {"recipientAccountId", Q(account)},
-      {"sharedEventID", c.who->kind == Kind::kAwsService ? Q(rng_.Uuid()) : ""},
-      {"serviceEventDetails", c.service_details},
-      {"eventCategory", Q(c.data_event ? "Data" : "Management")},
-      {"tlsDetails", tls},
-  });
+  std::string event_id;
+  r.json = RenderCloudTrail(c, rng_, &event_id);
   records_.push_back(std::move(r));
   return event_id;
 }
@@ -554,7 +227,7 @@ void DayBuilder::Label(const std::string& scenario, const std::string& cis, cons
 // --- routine ---------------------------------------------------------------
 
 void DayBuilder::HumanRead(const Principal& who) {
-  const ReadApi& api = rng_.Pick(kReads);
+  const ReadCall& api = ReadCatalogue()[rng_.Below(kRoutineReadApis)];
   Call c;
   c.who = &who;
   c.time_ns = HumanTime();
@@ -570,19 +243,8 @@ void DayBuilder::HumanRead(const Principal& who) {
 }
 
 void DayBuilder::ConsoleLogin(const Principal& who, int64_t t) {
-  Call c;
-  c.who = &who;
-  c.time_ns = t;
-  c.source = "signin.amazonaws.com";
-  c.name = "ConsoleLogin";
-  c.event_type = "AwsConsoleSignIn";
-  c.read_only = false;
-  c.request_id = false;
-  c.response = Obj({{"ConsoleLogin", Q("Success")}});
-  c.additional = Obj({{"LoginTo", Q("https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true")},
-                      {"MobileVersion", Q("No")},
-                      {"MFAIdentifier", Q("arn:aws:iam::" + who.account + ":mfa/" + who.name)},
-                      {"MFAUsed", Q("Yes")}});
+  Call c = ConsoleLoginCall(&who, t, /*success=*/true, /*mfa=*/true);
+  c.console = false;
   Emit(c);
 }
 
@@ -632,7 +294,7 @@ void DayBuilder::KmsDataKey() {
 }
 
 void DayBuilder::ScannerRead() {
-  const ReadApi& api = rng_.Pick(kReads);
+  const ReadCall& api = ReadCatalogue()[rng_.Below(kRoutineReadApis)];
   Call c;
   c.who = rng_.Pick(scanners_);
   c.time_ns = AnyTime();
@@ -945,22 +607,9 @@ void DayBuilder::Attacks() {
   for (int i = 0; i < 4; ++i) {
     step(40);
     const bool ok = i == 3;
-    Call c;
-    c.who = erin_;
-    c.time_ns = t;
-    c.source = "signin.amazonaws.com";
-    c.name = "ConsoleLogin";
-    c.event_type = "AwsConsoleSignIn";
-    c.read_only = false;
-    c.request_id = false;
-    c.console = true;
-    c.mfa_session = false;
+    Call c = ConsoleLoginCall(erin_, t, ok, /*mfa=*/false);
     c.ip = kAttackerIp;
     c.user_agent = "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0";
-    c.response = Obj({{"ConsoleLogin", Q(ok ? "Success" : "Failure")}});
-    if (!ok) c.error_message = "Failed authentication";
-    c.additional = Obj({{"LoginTo", Q("https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true")},
-                        {"MobileVersion", Q("No")}, {"MFAUsed", Q("No")}});
     Label(ok ? "console-login-without-mfa" : "console-password-guessing", ok ? "4.2" : "4.6", Emit(c), c);
   }
 
@@ -1088,18 +737,7 @@ void DayBuilder::Attacks() {
   // 5. Root signs in to the security account and looks around (CIS 4.3).
   t = day_start_ + 5 * kHour + 12 * kMinute + static_cast<int64_t>(rng_.Below(300)) * kSecond;
   {
-    Call c;
-    c.who = root_security_;
-    c.time_ns = t;
-    c.source = "signin.amazonaws.com";
-    c.name = "ConsoleLogin";
-    c.event_type = "AwsConsoleSignIn";
-    c.read_only = false;
-    c.request_id = false;
-    c.console = true;
-    c.response = Obj({{"ConsoleLogin", Q("Success")}});
-    c.additional = Obj({{"LoginTo", Q("https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true")},
-                        {"MobileVersion", Q("No")}, {"MFAUsed", Q("No")}});
+    Call c = ConsoleLoginCall(root_security_, t, /*success=*/true, /*mfa=*/false);
     Label("root-console-login", "4.3", Emit(c), c);
     step(90);
     c = Call();
@@ -1112,37 +750,6 @@ void DayBuilder::Attacks() {
 }
 
 // --- output ----------------------------------------------------------------
-
-Result<std::string> Gzip(std::string_view data) {
-  z_stream zs{};
-  // windowBits 15 + 16: gzip wrapper with a zeroed timestamp, so output is stable.
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return Status::Internal("gzip: deflateInit2 failed");
-  }
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  const size_t written = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return Status::Internal("gzip: deflate did not finish");
-  out.resize(written);
-  return out;
-}
-
-Status WriteFile(const std::filesystem::path& path, std::string_view bytes) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return Status::IoError(path.parent_path().string() + ": " + ec.message());
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Status::IoError(path.string() + ": cannot open for writing");
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  f.close();
-  if (!f) return Status::IoError(path.string() + ": write failed");
-  return Status::Ok();
-}
 
 struct LogFile {
   std::string account;
