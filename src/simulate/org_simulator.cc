@@ -1044,20 +1044,32 @@ void SimulatorImpl::RoutineDay() {
   // left at the weekend.
   struct Activity {
     void (SimulatorImpl::*fn)();
-    double share;         // of events_per_day (records per call varies; see below)
+    double share;         // of events_per_day, in records
     double weekend;       // weekday count multiplier at the weekend
   };
   const Activity acts[] = {
-      {&SimulatorImpl::HumanApi, 0.12, 0.08},     {&SimulatorImpl::WorkloadApi, 0.09, 1.0},
-      {&SimulatorImpl::ServiceNoise, 0.05, 1.0},  {&SimulatorImpl::ScannerSweep, 0.03, 1.0},
-      {&SimulatorImpl::BackupNight, 0.01, 1.0},   {&SimulatorImpl::CiDeploy, 0.025, 0.05},
-      {&SimulatorImpl::BenignError, 0.005, 0.1},  {&SimulatorImpl::AppFlows, 0.13, 0.7},
-      {&SimulatorImpl::InternetNoise, 0.02, 1.0}, {&SimulatorImpl::BastionSsh, 0.004, 0.1},
-      {&SimulatorImpl::OwnScannerNight, 0.02, 1.0}, {&SimulatorImpl::NightlyTransfer, 0.002, 1.0},
-      {&SimulatorImpl::MonitoringBeacon, 0.03, 1.0}, {&SimulatorImpl::Updates, 0.015, 0.8},
-      {&SimulatorImpl::DnsRoutine, 0.17, 0.75},   {&SimulatorImpl::AlbRoutine, 0.04, 0.7},
+      // CloudTrail, about 35% of a weekday.
+      {&SimulatorImpl::HumanApi, 0.12, 0.08},
+      {&SimulatorImpl::WorkloadApi, 0.09, 1.0},
+      {&SimulatorImpl::ServiceNoise, 0.06, 1.0},
+      {&SimulatorImpl::ScannerSweep, 0.04, 1.0},
+      {&SimulatorImpl::BackupNight, 0.01, 1.0},
+      {&SimulatorImpl::CiDeploy, 0.025, 0.05},
+      {&SimulatorImpl::BenignError, 0.005, 0.1},
+      // VPC flow, about 35%.
+      {&SimulatorImpl::AppFlows, 0.20, 0.7},
+      {&SimulatorImpl::InternetNoise, 0.03, 1.0},
+      {&SimulatorImpl::BastionSsh, 0.005, 0.1},
+      {&SimulatorImpl::OwnScannerNight, 0.03, 1.0},
+      {&SimulatorImpl::NightlyTransfer, 0.003, 1.0},
+      {&SimulatorImpl::MonitoringBeacon, 0.06, 1.0},
+      {&SimulatorImpl::Updates, 0.022, 0.8},
+      // Resolver queries, ALB requests, S3 access.
+      {&SimulatorImpl::DnsRoutine, 0.17, 0.75},
+      {&SimulatorImpl::AlbRoutine, 0.08, 0.7},
       {&SimulatorImpl::S3Routine, 0.05, 0.7},
   };
+
   // Morning sign-ins: console users on working days (a few at the weekend).
   for (User& u : users) {
     if (!u.console) continue;
@@ -1068,10 +1080,12 @@ void SimulatorImpl::RoutineDay() {
   }
   // An admin sets up a new starter on about one working day in three.
   if (!weekend && rng.PerMille(350)) AdminChange();
+  // Each activity runs until it has written its share of records (a call
+  // writes one record or several: a connection is two to four flow records).
   for (const Activity& a : acts) {
-    const double n = e * a.share * (weekend ? a.weekend : 1.0);
-    const auto calls = static_cast<size_t>(n);
-    for (size_t i = 0; i < calls; ++i) (this->*a.fn)();
+    const auto want = static_cast<size_t>(e * a.share * (weekend ? a.weekend : 1.0));
+    const size_t before = records.size();
+    for (size_t calls = 0; records.size() - before < want && calls < 2 * want + 16; ++calls) (this->*a.fn)();
   }
 }
 
