@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "simulate/cloudtrail_record.h"
@@ -90,7 +91,7 @@ struct SimulatorImpl {
   Principal* MakeRole(int account, const std::string& name, const std::string& session, const std::string& ip,
                       const std::string& ua);
   const Instance& InstanceOf(InstanceKind k, size_t n = 0) const;
-  std::vector<const Instance*> InstancesOf(InstanceKind k) const;
+  const std::vector<const Instance*>& InstancesOf(InstanceKind k) const { return by_kind[static_cast<int>(k)]; }
 
   // --- time
   bool Weekend() const;
@@ -183,6 +184,11 @@ struct SimulatorImpl {
   std::vector<std::unique_ptr<Principal>> principals;
   std::vector<User> users;
   std::vector<Instance> instances;
+  // Built once the instances are: by kind, by address (private and public),
+  // and those with a public address.
+  std::vector<const Instance*> by_kind[9];
+  std::unordered_map<uint32_t, const Instance*> by_ip;
+  std::vector<const Instance*> exposed;
   std::vector<Bucket> buckets;
   std::vector<std::string> secrets;
   std::vector<External> saas;

@@ -166,21 +166,13 @@ Principal* SimulatorImpl::MakeRole(int account, const std::string& name, const s
 }
 
 const Instance& SimulatorImpl::InstanceOf(InstanceKind k, size_t n) const {
-  std::vector<const Instance*> all = InstancesOf(k);
+  const auto& all = InstancesOf(k);
   return *all[n % all.size()];
 }
 
-std::vector<const Instance*> SimulatorImpl::InstancesOf(InstanceKind k) const {
-  std::vector<const Instance*> out;
-  for (const Instance& i : instances)
-    if (i.kind == k) out.push_back(&i);
-  return out;
-}
-
 const Instance* SimulatorImpl::InstanceByIp(uint32_t ip) const {
-  for (const Instance& i : instances)
-    if (i.private_ip == ip) return &i;
-  return nullptr;
+  auto it = by_ip.find(ip);
+  return it == by_ip.end() ? nullptr : it->second;
 }
 
 void SimulatorImpl::BuildOrg() {
@@ -226,6 +218,14 @@ void SimulatorImpl::BuildOrg() {
     }
     in.role = roles[key];
     instances.push_back(in);
+  }
+  for (const Instance& in : instances) {
+    by_kind[static_cast<int>(in.kind)].push_back(&in);
+    by_ip[in.private_ip] = &in;
+    if (in.public_ip) {
+      by_ip[in.public_ip] = &in;
+      exposed.push_back(&in);
+    }
   }
 
   // People.
@@ -434,13 +434,8 @@ void SimulatorImpl::FlowRecord(const Instance& on, uint32_t src, uint32_t dst, i
 void SimulatorImpl::Connection(uint32_t src, uint32_t dst, int sport, int dport, int proto, int64_t packets,
                                int64_t bytes, int64_t start_ns, int64_t seconds, bool accept) {
   // Flow logs record the public address of an instance as its private one.
-  auto local = [&](uint32_t ip) -> const Instance* {
-    for (const Instance& i : instances)
-      if (i.private_ip == ip || (i.public_ip && i.public_ip == ip)) return &i;
-    return nullptr;
-  };
-  const Instance* from = local(src);
-  const Instance* to = local(dst);
+  const Instance* from = InstanceByIp(src);
+  const Instance* to = InstanceByIp(dst);
   const uint32_t s = from ? from->private_ip : src;
   const uint32_t d = to ? to->private_ip : dst;
   const int64_t back_packets = accept ? std::max<int64_t>(1, packets * 3 / 4) : 0;
@@ -484,7 +479,7 @@ void SimulatorImpl::DnsQuery(const Instance& from, const std::string& name, cons
 void SimulatorImpl::AlbRequest(int64_t t, uint32_t client_ip, const std::string& method, const std::string& path,
                                int status, int64_t sent_bytes, const std::string& ua) {
   const Account& a = accounts[0];
-  std::vector<const Instance*> webs = InstancesOf(InstanceKind::kWeb);
+  const auto& webs = InstancesOf(InstanceKind::kWeb);
   const Instance& target = *webs[rng.Below(webs.size())];
   const std::string target_ep = IpStr(target.private_ip) + ":8080";
   const int64_t created = t - static_cast<int64_t>(rng.Below(40)) * 1'000'000;
@@ -816,9 +811,9 @@ void SimulatorImpl::AppFlows() {
   // calls out to SaaS and AWS endpoints through the NAT gateway.
   const int64_t t = rng.PerMille(600) ? CustomerTime() : AnyTime();
   const uint64_t r = rng.Below(100);
-  const auto webs = InstancesOf(InstanceKind::kWeb);
-  const auto apis = InstancesOf(InstanceKind::kApi);
-  const auto workers = InstancesOf(InstanceKind::kWorker);
+  const auto& webs = InstancesOf(InstanceKind::kWeb);
+  const auto& apis = InstancesOf(InstanceKind::kApi);
+  const auto& workers = InstancesOf(InstanceKind::kWorker);
   const Instance& db = InstanceOf(InstanceKind::kDb);
   const int64_t secs = 1 + static_cast<int64_t>(rng.Below(59));
   if (r < 35) {
@@ -851,9 +846,6 @@ void SimulatorImpl::AppFlows() {
 void SimulatorImpl::InternetNoise() {
   // Background radiation: the Internet knocks on every public address,
   // mostly on ports the security groups keep shut.
-  std::vector<const Instance*> exposed;
-  for (const Instance& i : instances)
-    if (i.public_ip) exposed.push_back(&i);
   const Instance& target = *exposed[rng.Below(exposed.size())];
   const int src_geo = std::array{kGeoNlHosting, kGeoCnTelecom, kGeoUsVps, kGeoSgCloud, kGeoRuHosting, kGeoCustBr}[rng.Below(6)];
   const int port = std::array{23, 445, 3389, 22, 80, 8080, 5900, 6379, 1433, 2375, 9200, 81}[rng.Below(12)];
@@ -1029,7 +1021,7 @@ void SimulatorImpl::S3Routine() {
     S3Access(b, AnyTime(), 0, "-", "S3.EXPIRE.OBJECT", "tmp/" + rng.Hex(12), "-", 200, "", bytes, "-");
     return;
   }
-  const auto apps = InstancesOf(rng.PerMille(500) ? InstanceKind::kApi : InstanceKind::kWorker);
+  const auto& apps = InstancesOf(rng.PerMille(500) ? InstanceKind::kApi : InstanceKind::kWorker);
   const Instance& in = *apps[rng.Below(apps.size())];
   const bool put = rng.PerMille(250);
   S3Access(b, rng.PerMille(600) ? CustomerTime() : AnyTime(), accounts[in.account].nat_ip, in.role->Arn(),

@@ -316,6 +316,13 @@ TEST_F(OrgSimulatorTest, GeoIpTableCoversEveryPublicAddress) {
     const size_t comma = line.find(',');
     ranges.push_back({ip(line.substr(0, comma)), ip(line.substr(comma + 1, line.find(',', comma + 1) - comma - 1))});
   }
+  // Ranges are disjoint, as vigil's GeoIP table format requires.
+  auto sorted = ranges;
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 0; i + 1 < sorted.size(); ++i) {
+    EXPECT_LE(sorted[i].first, sorted[i].second);
+    EXPECT_LT(sorted[i].second, sorted[i + 1].first) << "overlapping ranges";
+  }
   size_t checked = 0;
   ASSERT_TRUE((*sim)->Run([&](int, std::vector<SimRecord>& day) {
                        for (const SimRecord& r : day) {
