@@ -156,10 +156,12 @@ TEST_F(DeadLetterE2ETest, ListShowsWhyAndReplayStoresWhatNowReadsOnce) {
   EXPECT_EQ(Count(replay.out, "removed"), 0u);
   EXPECT_EQ(Count(replay.out, "events"), 0u);
   EXPECT_EQ(Lines(Vigil("deadletter list --json" + Data()).out).size(), 1u);
-  // Each record stored once. (hunt reads stored records with the default
-  // limits, so it skips the deep one with a warning: docs/cli.md.)
+  // Each record stored once, and hunt reads the deep one too: a stored record
+  // is not held to the default ingest limits again.
   CmdResult all = Vigil("hunt --json" + Data());
-  EXPECT_EQ(Lines(all.out).size(), 2u);
+  EXPECT_EQ(Lines(all.out).size(), 3u) << all.out;
+  CmdResult deep = Vigil("hunt --json additionalEventData.n.n.n=*" + Data());
+  EXPECT_EQ(Lines(deep.out).size(), 1u) << deep.out;
 }
 
 TEST_F(DeadLetterE2ETest, HelpAndAnEmptyDataDirectory) {

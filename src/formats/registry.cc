@@ -77,6 +77,17 @@ struct OneRecord : ParseSink {
   void OnWarning(std::string_view, std::string_view) override {}
 };
 
+// A stored record passed the limits it was ingested with, which may have been
+// raised (`vigil deadletter replay --max-depth`); reading it again applies
+// none tighter than what it needed. (Depth stays bounded: the JSON parser's
+// stack grows with it.)
+constexpr InputLimits kStoredRecordLimits{size_t{1} << 40, 1024, size_t{1} << 40};
+
+const ParserRegistry& StoredRecordParsers() {
+  static const ParserRegistry* registry = ParserRegistry::WithLimits(kStoredRecordLimits).release();
+  return *registry;
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const FieldResolver>> RecordFields(std::string_view source_type, std::string_view raw) {
@@ -84,7 +95,7 @@ Result<std::shared_ptr<const FieldResolver>> RecordFields(std::string_view sourc
   // its own layout, the header line it carries).
   if (source_type == kVpcFlow || source_type == kAlb || source_type == kS3Access || source_type == kSyslog) {
     OneRecord one;
-    Status st = ParserRegistry::Default().Find(source_type)->Parse(ParseInput{source_type, raw, 0}, one);
+    Status st = StoredRecordParsers().Find(source_type)->Parse(ParseInput{source_type, raw, 0}, one);
     if (one.event && one.event->fields) return one.event->fields;
     if (!st.ok()) return st;
     return Status::InvalidArgument(std::string(source_type) + " record does not parse: " + one.problem);
@@ -93,10 +104,13 @@ Result<std::shared_ptr<const FieldResolver>> RecordFields(std::string_view sourc
   if (source_type == kRoute53Resolver) {
     Event ev;
     std::string warning;
-    VIGIL_RETURN_IF_ERROR(BuildRoute53ResolverEvent(raw, 0, InputLimits{}, &ev, &warning));
+    VIGIL_RETURN_IF_ERROR(BuildRoute53ResolverEvent(raw, 0, kStoredRecordLimits, &ev, &warning));
     return ev.fields;
   }
-  return ParseJsonFields(raw);
+  JsonLimits json;
+  json.max_record_bytes = kStoredRecordLimits.max_record_bytes;
+  json.max_depth = kStoredRecordLimits.max_depth;
+  return ParseJsonFields(raw, json);
 }
 
 }  // namespace vigil
