@@ -1,7 +1,9 @@
-// End-to-end: `vigil serve` with a threat-intel feed. A flow to a listed
-// address raises the finding; a broken rewrite of the feed is refused (logged
-// with file and line) and the old version keeps matching; a fixed rewrite
-// taken on SIGHUP replaces it without a restart.
+// End-to-end: threat-intel feeds through the `vigil` binary. `intel check`
+// reports feeds and names broken ones; `ingest --intel` and `rules backtest
+// --intel` raise the same findings; `vigil serve` with a feed raises the
+// finding for a flow to a listed address, refuses a broken rewrite of the
+// feed (logged with file and line) and keeps matching the old version, and
+// takes a fixed rewrite on SIGHUP without a restart.
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -115,6 +117,48 @@ TEST(IntelServeE2ETest, FindingsAndReloadsWithoutRestart) {
 
   serve.Signal(SIGTERM);
   EXPECT_EQ(serve.Wait(), 0);
+  fs::remove_all(dir);
+}
+
+TEST(IntelCliE2ETest, CheckIngestAndBacktest) {
+  const fs::path dir = fs::temp_directory_path() / ("vigil-intel-cli-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string testdata = std::string(VIGIL_SOURCE_DIR) + "/src/intel/testdata/";
+  auto check = Vigil("intel check --json " + testdata + "stix-bundle.json " + testdata + "blocklist.txt");
+  EXPECT_EQ(check.exit_code, 0);
+  EXPECT_NE(check.out.find("\"name\":\"stix-bundle\",\"format\":\"stix\",\"indicators\":6,\"ipv4\":1,\"ipv6\":0,"
+                           "\"cidr4\":1,\"cidr6\":1,\"domains\":3,\"skipped\":{\"pattern on file\":1,"),
+            std::string::npos)
+      << check.out;
+  EXPECT_NE(check.out.find("\"name\":\"blocklist\",\"format\":\"list\",\"indicators\":6,"), std::string::npos)
+      << check.out;
+  std::ofstream(dir / "broken.csv") << "ip,confidence\n192.0.2.1,120\n";
+  auto broken = Vigil("intel check --json " + (dir / "broken.csv").string());
+  EXPECT_EQ(broken.exit_code, 1);
+  EXPECT_NE(broken.out.find("\"ok\":false,\"error\":\"" + (dir / "broken.csv").string() + ":2: confidence '120'"),
+            std::string::npos)
+      << broken.out;
+  EXPECT_EQ(Vigil("intel check").exit_code, 2);  // FEED is required
+
+  // The same feed in ingest and in a backtest: the same findings.
+  const std::string data = (dir / "data").string();
+  const std::string feed = testdata + "real-logs-feed.txt";
+  const std::string logs = std::string(VIGIL_SHARED_DATA) + "/vpcflow/elastic-integrations-test-tgw-samples.excerpt.log";
+  auto ingest = Vigil("ingest --json --data " + data + " --intel " + feed + " " + logs);
+  EXPECT_EQ(ingest.exit_code, 0) << ingest.out;
+  auto alerts = Vigil("alerts --json --data " + data).out;
+  EXPECT_EQ(Count(alerts, "\"finding_type\":\"Trojan:EC2/DropPoint\""), 2u) << alerts;
+  EXPECT_EQ(Count(alerts, "\"finding_type\":\"Backdoor:EC2/C&CActivity.B\""), 1u) << alerts;
+  auto backtest = Vigil("rules backtest --json --data " + data + " --intel " + feed);
+  EXPECT_EQ(backtest.exit_code, 0);
+  EXPECT_NE(backtest.out.find("{\"rule\":\"intel-ec2-drop-point-ip\",\"title\":\"Traffic with a known drop point for "
+                              "stolen data\",\"events_scanned\":5,\"matches\":2,\"alerts\":2"),
+            std::string::npos)
+      << backtest.out;
+  EXPECT_NE(backtest.out.find("\"rule\":\"intel-ec2-c2-ip\""), std::string::npos) << backtest.out;
+  EXPECT_EQ(Vigil("rules backtest --data " + data).exit_code, 2);  // neither rules nor --intel
+  EXPECT_EQ(Vigil("ingest --data " + data + " --no-detect --intel " + feed + " " + logs).exit_code, 2);
   fs::remove_all(dir);
 }
 
