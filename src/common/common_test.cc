@@ -2,6 +2,7 @@
 
 #include "common/base64.h"
 #include "common/glob.h"
+#include "common/hash.h"
 #include "common/hash_set.h"
 #include "common/json_writer.h"
 #include "common/status.h"
@@ -119,6 +120,15 @@ TEST(HashSetTest, SetAndIndexKeepEveryKeyAcrossGrowthIncludingZero) {
   index.Clear();
   EXPECT_FALSE(set.Contains(Hash128{}));
   EXPECT_EQ(index.FindOrInsert(Hash128{}, 7), std::make_pair(7u, true));
+}
+
+// Ids and alert ids are these 32 digits: high half first, lower case,
+// leading zeros kept (stored ids must never change).
+TEST(HashTest, HexIsHighHalfFirstLowerCaseAndFixedWidth) {
+  EXPECT_EQ(Hex(Hash128{0x0123456789abcdefull, 0xfedcba9876543210ull}), "fedcba98765432100123456789abcdef");
+  EXPECT_EQ(Hex(Hash128{1, 0}), "00000000000000000000000000000001");
+  EXPECT_EQ(HexHash128("vigil"), Hex(HashId128("vigil")));
+  EXPECT_EQ(HexHash128("vigil").size(), 32u);
 }
 
 TEST(StatusTest, CarriesContext) {
