@@ -10,8 +10,10 @@ foreach(f IN LISTS FILES)
   get_filename_component(name ${f} NAME)
   file(READ ${f} hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "\\\\x\\1" escaped "${hex}")
-  # Split into lines of at most 40 bytes so compilers and diffs stay happy.
-  string(REGEX REPLACE "((\\\\x[0-9a-f][0-9a-f]){40})" "\\1\"\n      \"" escaped "${escaped}")
+  # Split into lines of 40 bytes so compilers and diffs stay happy. (CMake's
+  # regular expressions have no {n}: the 40 escapes are spelled out.)
+  string(REPEAT "\\\\x[0-9a-f][0-9a-f]" 40 forty)
+  string(REGEX REPLACE "(${forty})" "\\1\"\n      \"" escaped "${escaped}")
   string(APPEND body "    {\"${name}\",\n      \"${escaped}\"},\n")
 endforeach()
 string(APPEND body "  };\n  return files;\n}\n\n}  // namespace ${NAMESPACE}\n")
