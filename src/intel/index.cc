@@ -1,13 +1,12 @@
 #include "intel/index.h"
 
-#include <arpa/inet.h>
-
 #include <bitset>
 #include <cctype>
 #include <cstring>
 #include <unordered_map>
 
 #include "common/hash.h"
+#include "common/ip.h"
 
 namespace vigil::intel {
 namespace {
@@ -42,31 +41,6 @@ uint64_t IpHash(const uint8_t* addr, IndicatorKind kind, uint8_t prefix) {
   return kind == IndicatorKind::kIpv4 ? Ip4Hash(Load4(addr), prefix) : Ip6Hash(addr, prefix);
 }
 
-// A dotted-quad IPv4 address as inet_pton reads it (four decimal parts of at
-// most 255, no leading zeros), without the copy and the call.
-bool ReadIpv4(std::string_view s, uint32_t* out) {
-  uint32_t addr = 0;
-  int parts = 0;
-  size_t i = 0;
-  while (true) {
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-    uint32_t v = 0;
-    size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      v = v * 10 + static_cast<uint32_t>(s[i] - '0');
-      if (++i - start > 3) return false;
-    }
-    if (v > 255 || (s[start] == '0' && i - start > 1)) return false;
-    addr = (addr << 8) | v;
-    if (++parts == 4) break;
-    if (i >= s.size() || s[i] != '.') return false;
-    ++i;
-  }
-  if (i != s.size()) return false;
-  *out = addr;
-  return true;
-}
-
 // `addr` with the bits past `prefix` cleared, into `out`.
 void Mask(const uint8_t* addr, int bytes, int prefix, uint8_t* out) {
   for (int i = 0; i < bytes; ++i) {
@@ -75,32 +49,19 @@ void Mask(const uint8_t* addr, int bytes, int prefix, uint8_t* out) {
   }
 }
 
-// Reads an IP address from event text, quickly rejecting anything else.
+// Reads an IP address from event text (common/ip.h: strict, as logs write
+// them), quickly rejecting anything else. IPv4-mapped IPv6 is IPv4.
 bool ReadIp(std::string_view s, std::array<uint8_t, 16>* addr, IndicatorKind* kind) {
   if (s.size() < 2 || s.size() > 45) return false;
-  const bool v6 = s.find(':') != std::string_view::npos;
-  if (!v6 && !std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  if (!v6) {
-    uint32_t a;
-    if (!ReadIpv4(s, &a)) return false;
-    (*addr)[0] = static_cast<uint8_t>(a >> 24);
-    (*addr)[1] = static_cast<uint8_t>(a >> 16);
-    (*addr)[2] = static_cast<uint8_t>(a >> 8);
-    (*addr)[3] = static_cast<uint8_t>(a);
-    *kind = IndicatorKind::kIpv4;
-    return true;
-  }
-  char buf[46];
-  std::memcpy(buf, s.data(), s.size());
-  buf[s.size()] = '\0';
-  if (inet_pton(AF_INET6, buf, addr->data()) != 1) return false;
+  if (s.find(':') == std::string_view::npos && !std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  bool v6 = false;
+  if (!ParseIp(s, &v6, addr)) return false;
   static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-  if (std::memcmp(addr->data(), kMapped, 12) == 0) {
+  if (v6 && std::memcmp(addr->data(), kMapped, 12) == 0) {
     std::memmove(addr->data(), addr->data() + 12, 4);
-    *kind = IndicatorKind::kIpv4;
-  } else {
-    *kind = IndicatorKind::kIpv6;
+    v6 = false;
   }
+  *kind = v6 ? IndicatorKind::kIpv6 : IndicatorKind::kIpv4;
   return true;
 }
 

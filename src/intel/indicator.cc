@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "common/ip.h"
+
 namespace vigil::intel {
 namespace {
 
@@ -77,45 +79,22 @@ std::optional<ThreatCategory> CategoryFromText(std::string_view text) {
 }
 
 std::optional<IndicatorValue> ParseIpOrCidr(std::string_view s) {
-  if (s.empty() || s.size() > 64) return std::nullopt;
-  std::string_view addr_text = s;
-  int prefix = -1;
-  if (size_t slash = s.find('/'); slash != std::string_view::npos) {
-    addr_text = s.substr(0, slash);
-    std::string_view p = s.substr(slash + 1);
-    if (p.empty() || p.size() > 3) return std::nullopt;
-    prefix = 0;
-    for (char c : p) {
-      if (c < '0' || c > '9') return std::nullopt;
-      prefix = prefix * 10 + (c - '0');
-    }
-  }
-  char buf[65];
-  std::memcpy(buf, addr_text.data(), addr_text.size());
-  buf[addr_text.size()] = '\0';
+  std::optional<IpNetwork> net = ParseCidr(s);
+  if (!net) return std::nullopt;
   IndicatorValue v;
-  int bytes = 0;
-  if (inet_pton(AF_INET, buf, v.addr.data()) == 1) {
-    v.kind = IndicatorKind::kIpv4;
+  v.addr = net->addr;
+  int prefix = net->prefix_len;
+  int bytes = net->v6 ? 16 : 4;
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  if (net->v6 && prefix >= 96 && std::memcmp(v.addr.data(), kMapped, 12) == 0) {
+    // An IPv4-mapped address (or range of them) is the IPv4 address.
+    std::memmove(v.addr.data(), v.addr.data() + 12, 4);
+    std::fill(v.addr.begin() + 4, v.addr.end(), 0);
+    prefix -= 96;
     bytes = 4;
-  } else if (inet_pton(AF_INET6, buf, v.addr.data()) == 1) {
-    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-    if (std::memcmp(v.addr.data(), kMapped, 12) == 0 && (prefix < 0 || prefix >= 96)) {
-      // An IPv4-mapped address is the IPv4 address.
-      std::memmove(v.addr.data(), v.addr.data() + 12, 4);
-      std::fill(v.addr.begin() + 4, v.addr.end(), 0);
-      if (prefix >= 0) prefix -= 96;
-      v.kind = IndicatorKind::kIpv4;
-      bytes = 4;
-    } else {
-      v.kind = IndicatorKind::kIpv6;
-      bytes = 16;
-    }
-  } else {
-    return std::nullopt;
   }
-  if (prefix > bytes * 8) return std::nullopt;
-  v.prefix = static_cast<uint8_t>(prefix < 0 ? bytes * 8 : prefix);
+  v.kind = bytes == 4 ? IndicatorKind::kIpv4 : IndicatorKind::kIpv6;
+  v.prefix = static_cast<uint8_t>(prefix);
   if (!MaskHostBits(&v.addr, bytes, v.prefix)) return std::nullopt;
   if (bytes == 4) {
     // inet_ntop formats through snprintf: a feed of 100,000 addresses spent
