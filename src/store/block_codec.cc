@@ -81,7 +81,10 @@ class Gcm {
 
   // Replaces *out with the plaintext; false when `sealed` does not authenticate.
   bool Open(const uint8_t* key, std::string_view aad, std::string_view sealed, std::string* out) {
-    if (ctx_ == nullptr || sealed.size() < kNonceBytes + kTagBytes) return false;
+    if (ctx_ == nullptr || sealed.size() < kNonceBytes + kTagBytes) {
+      out->clear();
+      return false;
+    }
     const auto* src = reinterpret_cast<const uint8_t*>(sealed.data());
     const size_t n = sealed.size() - kNonceBytes - kTagBytes;
     out->resize(n);

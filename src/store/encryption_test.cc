@@ -245,6 +245,9 @@ TEST_F(EncryptionTest, BlocksAreBoundToTheirSegmentAndPosition) {
   EXPECT_EQ((*a)->Open(1, sealed0, &out).code(), StatusCode::kCorruption);  // replayed at another index
   EXPECT_EQ((*b)->Open(0, sealed0, &out).code(), StatusCode::kCorruption);  // moved to another segment
   EXPECT_TRUE(out.empty());
+  out = "stale";
+  EXPECT_EQ((*a)->Open(0, sealed0.substr(0, 20), &out).code(), StatusCode::kCorruption);  // truncated
+  EXPECT_TRUE(out.empty());
   // Reopened from its key file, a segment's codec still opens its blocks.
   auto reopened = segment::OpenSegmentKey(env_.get(), "/events/a.seg", ring.get());
   ASSERT_TRUE(reopened.ok());
