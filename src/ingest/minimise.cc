@@ -119,6 +119,12 @@ Result<MinimiseCounters> ParseMinimiseCounters(std::string_view json) {
   return out;
 }
 
+Result<MinimiseCounters> LoadMinimiseCounters(MetadataStore* metadata) {
+  VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> json, metadata->GetState(kMinimiseCountersKey));
+  if (!json || json->empty()) return MinimiseCounters{};
+  return ParseMinimiseCounters(*json);
+}
+
 struct Minimiser::Impl {
   struct CompiledRule {
     MinimiseRule rule;

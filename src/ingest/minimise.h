@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "alert/metadata.h"
 #include "common/status.h"
 #include "event/event.h"
 
@@ -72,6 +73,9 @@ inline constexpr char kMinimiseOpenKey[] = "minimise/open";
 
 std::string MinimiseCountersJson(const MinimiseCounters& counters);
 Result<MinimiseCounters> ParseMinimiseCounters(std::string_view json);
+// The counters committed in a data directory's metadata (empty when nothing
+// was ever minimised): what a cost report reads.
+Result<MinimiseCounters> LoadMinimiseCounters(MetadataStore* metadata);
 
 class Minimiser {
  public:

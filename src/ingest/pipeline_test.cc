@@ -565,7 +565,9 @@ TEST(MinimiseTest, DropsNoisyReadOnlyCallsAfterDetectionAndCountsThem) {
   for (const auto& [id, bytes] : r.seen) dropped_bytes += describe_read_only.count(id) ? bytes : 0;
   for (const StoredEvent& e : r.stored) EXPECT_EQ(describe_read_only.count(e.id), 0u) << e.id;
   // The counters are committed with the events, for a cost report.
-  auto counters = ParseMinimiseCounters(r.state.at(kMinimiseCountersKey));
+  FakeMetadata committed;
+  committed.state = r.state;
+  auto counters = LoadMinimiseCounters(&committed);
   ASSERT_TRUE(counters.ok());
   EXPECT_EQ((*counters)["cloudtrail"]["drop"].events, 165u);
   EXPECT_EQ((*counters)["cloudtrail"]["drop"].bytes, dropped_bytes);
