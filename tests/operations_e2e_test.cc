@@ -247,16 +247,16 @@ TEST_F(OperationsE2ETest, ServeEncryptsMinimisesAndExportsTheCounts) {
     for (int i = 0; i < 200; ++i) {
       auto m = client.Get("/metrics");
       metrics = m ? m->body : "";
-      if (metrics.find("vigil_events_stored_total 145\n") != std::string::npos &&
-          metrics.find("vigil_minimised_events_total{source=\"cloudtrail\",kind=\"drop\"} 165\n") != std::string::npos)
+      if (metrics.find("vigil_events_stored_total{source=\"http\"} 145\n") != std::string::npos &&
+          metrics.find("vigil_minimised_events_total{log_type=\"cloudtrail\",kind=\"drop\"} 165\n") != std::string::npos)
         break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    EXPECT_NE(metrics.find("vigil_events_stored_total 145\n"), std::string::npos) << metrics;
-    EXPECT_NE(metrics.find("vigil_minimised_events_total{source=\"cloudtrail\",kind=\"drop\"} 165\n"),
+    EXPECT_NE(metrics.find("vigil_events_stored_total{source=\"http\"} 145\n"), std::string::npos) << metrics;
+    EXPECT_NE(metrics.find("vigil_minimised_events_total{log_type=\"cloudtrail\",kind=\"drop\"} 165\n"),
               std::string::npos)
         << metrics;
-    EXPECT_NE(metrics.find("vigil_minimised_bytes_total{source=\"cloudtrail\",kind=\"drop\"} "), std::string::npos);
+    EXPECT_NE(metrics.find("vigil_minimised_bytes_total{log_type=\"cloudtrail\",kind=\"drop\"} "), std::string::npos);
     serve.Signal(SIGTERM);
     EXPECT_EQ(serve.Wait(), 0);
   }

@@ -60,7 +60,7 @@ class PipelineMetrics {
     for (const auto& [source, kinds] : counters) {
       for (const auto& [kind, c] : kinds) {
         MinimiseCount& last = last_minimised_[source][kind];
-        const MetricLabels labels{{"source", source}, {"kind", kind}};
+        const MetricLabels labels{{"log_type", source}, {"kind", kind}};
         m->GetCounter("vigil_minimised_events_total",
                       "Events data minimisation kept out of the store (dropped, sampled out or aggregated).", labels)
             .Inc(c.events - std::min(c.events, last.events));
