@@ -1,11 +1,10 @@
 #include "simulate/sim_common.h"
 
-#include <zlib.h>
-
 #include <cstdio>
 #include <fstream>
 
 #include "common/time.h"
+#include "formats/decompress.h"
 
 namespace vigil::sim {
 
@@ -149,21 +148,8 @@ std::string ResponseDate(int64_t t) {
 }
 
 Result<std::string> Gzip(std::string_view data) {
-  z_stream zs{};
-  // windowBits 15 + 16: gzip wrapper with a zeroed timestamp, so output is stable.
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return Status::Internal("gzip: deflateInit2 failed");
-  }
-  std::string out(deflateBound(&zs, data.size()) + 32, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  const size_t written = zs.total_out;
-  deflateEnd(&zs);
-  if (rc != Z_STREAM_END) return Status::Internal("gzip: deflate did not finish");
-  out.resize(written);
+  std::string out = vigil::Gzip(data, 6);
+  if (out.empty()) return Status::Internal("gzip: cannot compress");
   return out;
 }
 

@@ -74,7 +74,8 @@ std::string DatePath(int64_t t);
 // Mar 4, 2025, 2:41:00 AM: the style of dates inside some CloudTrail response elements.
 std::string ResponseDate(int64_t t);
 
-// gzip with a zeroed header timestamp, so the same input gives the same bytes.
+// gzip (libdeflate, level 6) with a zeroed header timestamp, so the same
+// input gives the same bytes.
 Result<std::string> Gzip(std::string_view data);
 // Creates parent directories and writes `bytes`, replacing the file.
 Status WriteFile(const std::filesystem::path& path, std::string_view bytes);
