@@ -102,19 +102,23 @@ TEST_F(SimulateE2ETest, StreamsToServe) {
   const uint64_t records = Field(sim.out, "records");
   EXPECT_GT(Field(sim.out, "posted_requests"), 0u);
   EXPECT_TRUE(fs::exists(dir_ / "sim" / "labels.jsonl"));
-  // Every record reached the server's write-ahead log.
+  // Every record reached the server and was stored (a dead-lettered one
+  // would not be).
   httplib::Client client("127.0.0.1", port);
-  uint64_t received = 0;
-  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(20); std::chrono::steady_clock::now() < end;) {
+  auto counter = [](const std::string& metrics, const std::string& key) -> uint64_t {
+    const size_t at = metrics.find(key + " ");
+    return at == std::string::npos ? 0 : std::stoull(metrics.substr(at + key.size() + 1));
+  };
+  std::string metrics;
+  for (auto end = std::chrono::steady_clock::now() + std::chrono::seconds(30); std::chrono::steady_clock::now() < end;) {
     auto m = client.Get("/metrics");
     ASSERT_TRUE(m);
-    const std::string key = "vigil_received_records_total{source=\"http\"} ";
-    const size_t at = m->body.find(key);
-    received = at == std::string::npos ? 0 : std::stoull(m->body.substr(at + key.size()));
-    if (received >= records) break;
+    metrics = m->body;
+    if (counter(metrics, "vigil_events_stored_total{source=\"http\"}") >= records) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  EXPECT_EQ(received, records);
+  EXPECT_EQ(counter(metrics, "vigil_received_records_total{source=\"http\"}"), records);
+  EXPECT_EQ(counter(metrics, "vigil_events_stored_total{source=\"http\"}"), records) << metrics;
   // A wrong token is refused with a clear error.
   auto bad = Vigil("simulate --speed 0 --events 200 --principals 4 --to http://127.0.0.1:" + std::to_string(port) +
                    " --token nope --out " + (dir_ / "sim2").string());
