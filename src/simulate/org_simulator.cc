@@ -249,11 +249,10 @@ void SimulatorImpl::BuildOrg() {
     // A few command-line-only contractors have no MFA device: benign, and the
     // reason a rule on MFA alone is noisy.
     u.mfa = u.console || rng.PerMille(900);
-    std::string name;
-    do {
-      name = std::string(kFirstNames[rng.Below(std::size(kFirstNames))]) + "." + kLastNames[rng.Below(std::size(kLastNames))];
-      if (names.count(name)) name += std::to_string(rng.Below(90) + 10);
-    } while (names.count(name));
+    std::string name =
+        std::string(kFirstNames[rng.Below(std::size(kFirstNames))]) + "." + kLastNames[rng.Below(std::size(kLastNames))];
+    // Namesakes get a number, as directories do (grace.nowak2).
+    for (int k = 2; names.count(name); ++k) name = name.substr(0, name.find_last_not_of("0123456789") + 1) + std::to_string(k);
     names.insert(name);
     u.p = MakeUser(u.account, name, u.office_ip, u.console ? kConsoleUa : kCliUa);
     // Each person has a working set of calls they make again and again.
