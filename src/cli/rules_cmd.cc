@@ -35,8 +35,10 @@ Result<std::vector<RuleIssue>> SchemaIssues(const std::vector<std::string>& path
         continue;  // not YAML: the rule loader reports it as an error already
       }
       std::string reasons;
-      for (const auto& doc : docs)
+      for (const auto& doc : docs) {
+        if (doc.IsMap() && doc["detector"]) continue;  // a behavioural rule: vigil's own format, not Sigma
         for (const auto& v : schemas->Check(doc)) reasons += (reasons.empty() ? "" : "; ") + v;
+      }
       if (!reasons.empty()) issues.push_back(RuleIssue{file, reasons});
     }
   }
@@ -77,8 +79,8 @@ int RunRulesLint(const RulesOptions& o) {
     for (const auto& e : report.errors) std::printf("error       %s: %s\n", e.file.c_str(), e.reason.c_str());
     for (const auto& u : report.unsupported) std::printf("unsupported %s: %s\n", u.file.c_str(), u.reason.c_str());
     for (const auto& w : report.warnings) std::printf("warning     %s: %s\n", w.file.c_str(), w.reason.c_str());
-    std::printf("%zu rules and %zu filters loaded, %zu unsupported, %zu errors, %zu warnings\n", report.loaded,
-                report.filters, report.unsupported.size(), report.errors.size(), report.warnings.size());
+    std::printf("%zu rules, %zu behavioural rules and %zu filters loaded, %zu unsupported, %zu errors, %zu warnings\n",
+                report.loaded, report.behaviours, report.filters, report.unsupported.size(), report.errors.size(), report.warnings.size());
   }
   return report.errors.empty() ? kExitOk : kExitFailures;
 }

@@ -4,7 +4,9 @@
 
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
+#include "detect/behaviour/behaviour_detector.h"
 #include "detect/correlation/correlation_detector.h"
+#include "detect/detector_set.h"
 #include "detect/sigma/sigma_detector.h"
 #include "ingest/pipeline.h"
 #include "store/data_dir.h"
@@ -74,12 +76,18 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& data_dir, 
 }
 
 Result<std::unique_ptr<Detector>> MakeDetector(const RuleSet& set) {
-  auto sigma = std::make_unique<SigmaDetector>(set.SharedRules(), set.SharedFilters());
+  std::unique_ptr<Detector> sigma = std::make_unique<SigmaDetector>(set.SharedRules(), set.SharedFilters());
   auto correlations = set.SharedCorrelations();
-  if (correlations.empty()) return std::unique_ptr<Detector>(std::move(sigma));
-  auto correlating = CorrelationDetector::Create(std::move(sigma), set.SharedRules(), std::move(correlations));
-  if (!correlating.ok()) return correlating.status().WithContext("loading correlations");
-  return std::unique_ptr<Detector>(std::move(correlating).value());
+  if (!correlations.empty()) {
+    auto correlating = CorrelationDetector::Create(std::move(sigma), set.SharedRules(), std::move(correlations));
+    if (!correlating.ok()) return correlating.status().WithContext("loading correlations");
+    sigma = std::move(correlating).value();
+  }
+  if (set.behaviours().empty()) return sigma;
+  std::vector<std::unique_ptr<Detector>> members;
+  members.push_back(std::move(sigma));
+  members.push_back(std::make_unique<BehaviourDetector>(set.SharedBehaviours()));
+  return std::unique_ptr<Detector>(std::make_unique<DetectorSet>(std::move(members)));
 }
 
 Result<RuleLoad> LoadRules(const std::vector<std::string>& paths) {

@@ -16,6 +16,8 @@ namespace {
 
 // by_id_ values at or past this name correlations_ entries.
 constexpr size_t kCorrelationIdBase = size_t{1} << 40;
+// ... and at or past this, behaviours_ entries.
+constexpr size_t kBehaviourIdBase = size_t{1} << 41;
 
 bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -47,6 +49,7 @@ std::string LintReport::ToJson() const {
   AppendIssues(errors, &out);
   out.append(",\"warnings\":");
   AppendIssues(warnings, &out);
+  out.append(",\"behaviours\":").append(std::to_string(behaviours));
   out.push_back('}');
   return out;
 }
@@ -118,7 +121,42 @@ void RuleSet::AddRuleText(std::string_view yaml_text, const std::string& file, L
   CheckCorrelationReferences(report);
 }
 
+void RuleSet::AddBehaviourText(std::string_view yaml_text, const std::string& file, LintReport* report) {
+  auto rule = ParseBehaviourRule(yaml_text, file, [this](const std::string& path) -> Result<std::shared_ptr<const GeoIpTable>> {
+    if (auto it = geoip_.find(path); it != geoip_.end()) return it->second;
+    auto table = GeoIpTable::Load(path);
+    if (table.ok()) geoip_.emplace(path, *table);
+    return table;
+  });
+  if (!rule.ok()) {
+    auto& list = rule.status().code() == StatusCode::kUnsupported ? report->unsupported : report->errors;
+    list.push_back({file, rule.status().message()});
+    return;
+  }
+  const std::string& id = (*rule)->id;
+  if (auto it = by_id_.find(id); it != by_id_.end()) {
+    report->errors.push_back({file, "duplicate rule id " + id + " (first defined in " + FileOf(it->second) + ")"});
+    return;
+  }
+  by_id_.emplace(id, kBehaviourIdBase + behaviours_.size());
+  behaviours_.push_back({file, std::move(rule).value()});
+  ++report->behaviours;
+}
+
+const std::string& RuleSet::FileOf(size_t index) const {
+  if (index >= kBehaviourIdBase) return behaviours_[index - kBehaviourIdBase].file;
+  if (index >= kCorrelationIdBase) return correlations_[index - kCorrelationIdBase].file;
+  return rules_[index].file;
+}
+
+std::vector<std::shared_ptr<const BehaviourRule>> RuleSet::SharedBehaviours() const {
+  std::vector<std::shared_ptr<const BehaviourRule>> out;
+  for (const auto& b : behaviours_) out.push_back(b.rule);
+  return out;
+}
+
 void RuleSet::AddText(std::string_view yaml_text, const std::string& file, LintReport* report) {
+  if (IsBehaviourRuleText(yaml_text)) return AddBehaviourText(yaml_text, file, report);
   auto docs = ParseSigmaFile(yaml_text, options_);
   if (!docs.ok()) {
     if (docs.status().code() == StatusCode::kUnsupported) {
@@ -134,9 +172,7 @@ void RuleSet::AddText(std::string_view yaml_text, const std::string& file, LintR
     const std::string* id = d.rule ? &d.rule->id() : d.correlation ? &d.correlation->id() : nullptr;
     if (!id) continue;
     if (auto it = by_id_.find(*id); it != by_id_.end()) {
-      const std::string& first = it->second >= kCorrelationIdBase ? correlations_[it->second - kCorrelationIdBase].file
-                                                                  : rules_[it->second].file;
-      report->errors.push_back({file, "duplicate rule id " + *id + " (first defined in " + first + ")"});
+      report->errors.push_back({file, "duplicate rule id " + *id + " (first defined in " + FileOf(it->second) + ")"});
       return;
     }
     if (in_file[*id]++) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "detect/behaviour/behaviour_rule.h"
 #include "detect/sigma/filter.h"
 #include "detect/sigma/rule.h"
 
@@ -34,12 +35,13 @@ struct LintReport {
   size_t loaded = 0;   // rules
   size_t filters = 0;  // filter files
   size_t correlations = 0;  // correlation rules whose references all resolve
+  size_t behaviours = 0;    // behavioural rules (`detector:` files)
   std::vector<RuleIssue> unsupported;
   std::vector<RuleIssue> errors;
   std::vector<RuleIssue> warnings;  // loaded, but suspicious; do not fail lint
 
   // {"loaded":N,"filters":N,"correlations":N,"unsupported":[{"file":..,"reason":..}],
-  //  "errors":[...],"warnings":[...]}
+  //  "errors":[...],"warnings":[...],"behaviours":N}
   std::string ToJson() const;
 };
 
@@ -51,6 +53,11 @@ struct LoadedRule {
 struct LoadedCorrelation {
   std::string file;
   std::shared_ptr<const CorrelationRule> correlation;
+};
+
+struct LoadedBehaviour {
+  std::string file;
+  std::shared_ptr<const BehaviourRule> rule;
 };
 
 struct LoadedFilter {
@@ -86,11 +93,16 @@ class RuleSet {
   const std::vector<LoadedCorrelation>& correlations() const { return correlations_; }
   std::vector<std::shared_ptr<const SigmaRule>> SharedRules() const;
   std::vector<std::shared_ptr<const SigmaFilter>> SharedFilters() const;
+  // Behavioural rules (files with a top-level `detector:`), in load order.
+  const std::vector<LoadedBehaviour>& behaviours() const { return behaviours_; }
+  std::vector<std::shared_ptr<const BehaviourRule>> SharedBehaviours() const;
 
   const SigmaParseOptions& options() const { return options_; }
 
  private:
   void AddText(std::string_view yaml_text, const std::string& file, LintReport* report);
+  const std::string& FileOf(size_t by_id_index) const;  // the file a by_id_ entry came from
+  void AddBehaviourText(std::string_view yaml_text, const std::string& file, LintReport* report);
   void CheckFilterReferences(LintReport* report) const;
   void CheckCorrelationReferences(LintReport* report);
 
@@ -98,6 +110,8 @@ class RuleSet {
   std::vector<LoadedRule> rules_;
   std::vector<LoadedFilter> filters_;
   std::vector<LoadedCorrelation> correlations_;
+  std::vector<LoadedBehaviour> behaviours_;
+  std::unordered_map<std::string, std::shared_ptr<const GeoIpTable>> geoip_;  // by path
   std::vector<bool> correlation_resolved_;
   std::unordered_map<std::string, size_t> by_id_;  // rule id -> index in rules_
 };

@@ -391,7 +391,7 @@ TEST(SigmaLint, RuleSetReportAndDuplicates) {
   EXPECT_EQ(json.rfind("{\"loaded\":1,\"filters\":0,\"correlations\":0,\"unsupported\":[{\"file\":\"c.yml\",\"reason\":\"aggregation", 0),
             0u)
       << json;
-  EXPECT_NE(json.find(",\"warnings\":[]}"), std::string::npos) << json;
+  EXPECT_NE(json.find(",\"warnings\":[],\"behaviours\":0}"), std::string::npos) << json;
   EXPECT_EQ(set.rules().size(), 1u);
 }
 

@@ -1,0 +1,965 @@
+#include "detect/behaviour/behaviour_detector.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <mutex>
+#include <unordered_map>
+
+#include "common/hash.h"
+#include "common/json_writer.h"
+#include "common/time.h"
+#include "common/varint.h"
+
+namespace vigil {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kHour = 3600 * kSecond;
+constexpr std::string_view kStateMagic = "vigil-behaviour-state-v1";
+
+std::string Duration(int64_t ns) {
+  const int64_t s = ns / kSecond;
+  if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+  if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+  if (s % 60 == 0) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+double Round(double v, double scale = 1000) { return std::round(v * scale) / scale; }
+
+// Entities keyed by a 64-bit hash, bounded: when full, the least recently
+// seen tenth goes (one partial sort per tenth of the bound: amortised O(10)
+// per insertion, deterministic). V has `int64_t last_seen`.
+template <class V>
+class RecencyMap {
+ public:
+  explicit RecencyMap(size_t max) : max_(std::max<size_t>(max, 1)) {}
+  V* Find(uint64_t k) {
+    auto it = map_.find(k);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  // Evicts first when full; `on_evict(key, value)` sees each evicted entry.
+  template <class F>
+  V& Insert(uint64_t k, uint64_t* evicted, F on_evict) {
+    if (map_.size() >= max_) {
+      std::vector<std::pair<int64_t, uint64_t>> order;
+      order.reserve(map_.size());
+      for (const auto& [key, v] : map_) order.emplace_back(v.last_seen, key);
+      const size_t n = std::max<size_t>(1, max_ / 10);
+      std::nth_element(order.begin(), order.begin() + (n - 1), order.end());
+      for (size_t i = 0; i < n; ++i) {
+        auto it = map_.find(order[i].second);
+        on_evict(it->first, it->second);
+        map_.erase(it);
+      }
+      *evicted += n;
+    }
+    return map_[k];
+  }
+  V& Insert(uint64_t k, uint64_t* evicted) {
+    return Insert(k, evicted, [](uint64_t, const V&) {});
+  }
+  size_t size() const { return map_.size(); }
+  std::unordered_map<uint64_t, V>& map() { return map_; }
+  const std::unordered_map<uint64_t, V>& map() const { return map_; }
+
+ private:
+  size_t max_;
+  std::unordered_map<uint64_t, V> map_;
+};
+
+// What one event says to a rule's baseline.
+struct Observation {
+  int64_t time = 0;
+  uint64_t entity = 0;                // hash of the entity values
+  uint64_t value = 0;                 // hash of the values
+  const std::vector<std::string>* values = nullptr;
+};
+
+using Stats = BehaviourDetector::Stats;
+
+// A rule's baseline. Observe returns, when the event breaks it, the JSON of
+// the baseline it broke and of what was seen (the explanation's `baseline`
+// and `observed`).
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) = 0;
+  // An event of the entity that `where` does not select (new_term: it still
+  // starts the entity's history).
+  virtual void Seen(const Observation& o, Stats* stats) {
+    (void)o;
+    (void)stats;
+  }
+  virtual void Save(std::string* out) const = 0;
+  virtual bool Load(VarintReader* r) = 0;
+  virtual size_t entities() const = 0;
+};
+
+// ---- new_term -------------------------------------------------------------
+
+class NewTermModel final : public Model {
+ public:
+  explicit NewTermModel(const BehaviourRule& r) : rule_(r), map_(r.max_entities) {}
+
+  void Seen(const Observation& o, Stats* stats) override { Touch(o, stats); }
+
+  bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
+    Entity* e = Touch(o, stats);
+    auto it = std::lower_bound(e->terms.begin(), e->terms.end(), o.value);
+    if (it != e->terms.end() && *it == o.value) return false;
+    if (e->terms.size() >= rule_.max_terms) {
+      ++stats->saturated;
+      return false;
+    }
+    e->terms.insert(it, o.value);
+    if (o.time - e->first_seen < rule_.learning_ns) return false;
+    if (rule_.threshold > 1) {
+      e->recent.push_back(o.time);
+      std::sort(e->recent.begin(), e->recent.end());
+      while (!e->recent.empty() && e->recent.front() < o.time - rule_.window_ns) e->recent.erase(e->recent.begin());
+      if (e->recent.size() > rule_.threshold) e->recent.erase(e->recent.begin());
+      if (e->recent.size() < rule_.threshold) return false;
+    }
+    JsonObject b;
+    b.Str("learning_period", Duration(rule_.learning_ns))
+        .Str("entity_first_seen", FormatRfc3339(e->first_seen))
+        .UInt("known_values", e->terms.size() - 1);
+    if (rule_.threshold > 1) b.UInt("threshold", rule_.threshold).Str("window", Duration(rule_.window_ns));
+    *baseline = b.Done();
+    JsonObject s;
+    s.Bool("never_seen_for_entity", true);
+    if (rule_.threshold > 1) s.UInt("new_values_in_window", e->recent.size());
+    *observed = s.Done();
+    e->recent.clear();
+    return true;
+  }
+
+  void Save(std::string* out) const override {
+    PutU64(map_.size(), out);
+    for (const auto& [k, e] : map_.map()) {
+      PutU64(k, out);
+      PutI64(e.first_seen, out);
+      PutI64(e.last_seen, out);
+      PutU64(e.terms.size(), out);
+      for (uint64_t t : e.terms) PutU64(t, out);
+      PutU64(e.recent.size(), out);
+      for (int64_t t : e.recent) PutI64(t, out);
+    }
+  }
+  bool Load(VarintReader* r) override {
+    uint64_t n;
+    if (!r->U64(&n)) return false;
+    uint64_t ignored = 0;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t k, terms, recent;
+      Entity e;
+      if (!r->U64(&k) || !r->I64(&e.first_seen) || !r->I64(&e.last_seen) || !r->U64(&terms)) return false;
+      if (terms > rule_.max_terms) return false;
+      for (uint64_t j = 0; j < terms; ++j) {
+        uint64_t t;
+        if (!r->U64(&t)) return false;
+        e.terms.push_back(t);
+      }
+      if (!std::is_sorted(e.terms.begin(), e.terms.end())) return false;
+      if (!r->U64(&recent) || recent > 1000) return false;
+      for (uint64_t j = 0; j < recent; ++j) {
+        int64_t t;
+        if (!r->I64(&t)) return false;
+        e.recent.push_back(t);
+      }
+      map_.Insert(k, &ignored) = std::move(e);
+    }
+    return true;
+  }
+  size_t entities() const override { return map_.size(); }
+
+ private:
+  struct Entity {
+    int64_t first_seen = 0;
+    int64_t last_seen = 0;
+    std::vector<uint64_t> terms;  // sorted value hashes
+    std::vector<int64_t> recent;  // times of new values within the window (threshold > 1)
+  };
+  Entity* Touch(const Observation& o, Stats* stats) {
+    Entity* e = map_.Find(o.entity);
+    if (!e) {
+      e = &map_.Insert(o.entity, &stats->evicted);
+      e->first_seen = o.time;
+    }
+    e->first_seen = std::min(e->first_seen, o.time);
+    e->last_seen = std::max(e->last_seen, o.time);
+    return e;
+  }
+
+  const BehaviourRule& rule_;
+  RecencyMap<Entity> map_;
+};
+
+// ---- rarity ---------------------------------------------------------------
+
+class RarityModel final : public Model {
+ public:
+  explicit RarityModel(const BehaviourRule& r) : rule_(r), entities_(r.max_entities), pairs_(r.max_entities * 8) {}
+
+  bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
+    if (first_time_ == INT64_MAX || o.time < first_time_) first_time_ = std::min(first_time_, o.time);
+    Entity* e = entities_.Find(o.entity);
+    if (!e) e = &entities_.Insert(o.entity, &stats->evicted);
+    e->last_seen = std::max(e->last_seen, o.time);
+    const uint64_t pair_key = Hash64(std::string_view(reinterpret_cast<const char*>(&o.value), 8), o.entity);
+    if (Pair* p = pairs_.Find(pair_key)) {
+      p->last_seen = std::max(p->last_seen, o.time);
+      return false;
+    }
+    const uint64_t users = counts_.count(o.value) ? counts_[o.value] : 0;
+    const uint64_t population = entities_.size();
+    Pair& p = pairs_.Insert(pair_key, &stats->evicted, [this](uint64_t, const Pair& gone) {
+      auto it = counts_.find(gone.value);
+      if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+    });
+    p.last_seen = o.time;
+    p.value = o.value;
+    ++counts_[o.value];
+    if (o.time - first_time_ < rule_.learning_ns || population < rule_.min_population) return false;
+    const double percent = 100.0 * static_cast<double>(users) / static_cast<double>(population);
+    if (percent >= rule_.max_percent) return false;
+    *baseline = JsonObject()
+                    .Str("learning_period", Duration(rule_.learning_ns))
+                    .Str("learning_since", FormatRfc3339(first_time_))
+                    .UInt("population", population)
+                    .Num("max_percent", rule_.max_percent)
+                    .Done();
+    *observed = JsonObject().UInt("entities_with_value_before", users).Num("percent", Round(percent)).Done();
+    return true;
+  }
+
+  void Save(std::string* out) const override {
+    PutI64(first_time_, out);
+    PutU64(entities_.size(), out);
+    for (const auto& [k, e] : entities_.map()) {
+      PutU64(k, out);
+      PutI64(e.last_seen, out);
+    }
+    PutU64(pairs_.size(), out);
+    for (const auto& [k, p] : pairs_.map()) {
+      PutU64(k, out);
+      PutI64(p.last_seen, out);
+      PutU64(p.value, out);
+    }
+  }
+  bool Load(VarintReader* r) override {
+    uint64_t n, ignored = 0;
+    if (!r->I64(&first_time_) || !r->U64(&n)) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t k;
+      Entity e;
+      if (!r->U64(&k) || !r->I64(&e.last_seen)) return false;
+      entities_.Insert(k, &ignored) = e;
+    }
+    if (!r->U64(&n)) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t k;
+      Pair p;
+      if (!r->U64(&k) || !r->I64(&p.last_seen) || !r->U64(&p.value)) return false;
+      pairs_.Insert(k, &ignored, [this](uint64_t, const Pair& gone) {
+        auto it = counts_.find(gone.value);
+        if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+      }) = p;
+      ++counts_[p.value];
+    }
+    return true;
+  }
+  size_t entities() const override { return entities_.size(); }
+
+ private:
+  struct Entity {
+    int64_t last_seen = 0;
+  };
+  struct Pair {
+    int64_t last_seen = 0;
+    uint64_t value = 0;
+  };
+  const BehaviourRule& rule_;
+  int64_t first_time_ = INT64_MAX;
+  RecencyMap<Entity> entities_;
+  RecencyMap<Pair> pairs_;
+  std::unordered_map<uint64_t, uint64_t> counts_;  // value -> entities holding a pair with it
+};
+
+// ---- volume ---------------------------------------------------------------
+
+// Hour-of-week slot of hour number `h` (hours since the epoch, a Thursday):
+// 0 is Monday 00:00-01:00 UTC.
+int HourOfWeek(int64_t h) { return static_cast<int>(((h + 72) % 168 + 168) % 168); }
+
+class VolumeModel final : public Model {
+ public:
+  explicit VolumeModel(const BehaviourRule& r) : rule_(r), map_(r.max_entities) {}
+
+  struct Slot {
+    float mean = 0;
+    float var = 0;
+    uint16_t n = 0;
+  };
+
+  bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
+    double x = 1;
+    if (!rule_.values.empty()) {
+      const std::string& s = (*o.values)[0];
+      auto r = std::from_chars(s.data(), s.data() + s.size(), x);
+      if (r.ec != std::errc() || !std::isfinite(x) || x < 0) return false;
+    }
+    const int64_t h = o.time >= 0 ? o.time / kHour : (o.time - kHour + 1) / kHour;
+    Entity* e = map_.Find(o.entity);
+    if (!e) {
+      e = &map_.Insert(o.entity, &stats->evicted);
+      e->hour = h;
+    }
+    e->last_seen = std::max(e->last_seen, o.time);
+    if (h < e->hour) {
+      ++stats->late;
+      return false;
+    }
+    if (h > e->hour) {
+      Close(e, e->hour, e->sum);
+      // Hours without events were hours of zero (at most a week of them).
+      const int64_t gap = std::min<int64_t>(h - e->hour - 1, 168);
+      for (int64_t g = h - gap; g < h; ++g) Close(e, g, 0);
+      e->hour = h;
+      e->sum = 0;
+      e->fired = false;
+    }
+    e->sum += x;
+    if (e->fired || e->sum < rule_.min_count) return false;
+    const Slot& week = e->week[HourOfWeek(h)];
+    const Slot& day = e->day[HourOfWeek(h) % 24];
+    const Slot* base = week.n >= rule_.min_samples ? &week : day.n >= rule_.min_samples ? &day : nullptr;
+    if (!base) return false;
+    const double sd = StdDev(*base);
+    const double z = (e->sum - base->mean) / sd;
+    if (z < rule_.z) return false;
+    e->fired = true;
+    *baseline = JsonObject()
+                    .Str("season", base == &week ? "hour_of_week" : "hour_of_day")
+                    .Int("slot", base == &week ? HourOfWeek(h) : HourOfWeek(h) % 24)
+                    .Num("mean", Round(base->mean))
+                    .Num("stddev", Round(sd))
+                    .UInt("samples", base->n)
+                    .Num("z_threshold", rule_.z)
+                    .Num("min_count", rule_.min_count)
+                    .Done();
+    *observed = JsonObject()
+                    .Str("hour_start", FormatRfc3339(h * kHour))
+                    .Num(rule_.values.empty() ? "count" : "sum", e->sum)
+                    .Num("z", Round(z))
+                    .Done();
+    return true;
+  }
+
+  void Save(std::string* out) const override {
+    PutU64(map_.size(), out);
+    for (const auto& [k, e] : map_.map()) {
+      PutU64(k, out);
+      PutI64(e.last_seen, out);
+      PutI64(e.hour, out);
+      PutF64(e.sum, out);
+      PutU64(e.fired, out);
+      for (const Slot* slots : {e.week, e.day}) {
+        const int count = slots == e.week ? 168 : 24;
+        for (int i = 0; i < count; ++i) {
+          PutF64(slots[i].mean, out);
+          PutF64(slots[i].var, out);
+          PutU64(slots[i].n, out);
+        }
+      }
+    }
+  }
+  bool Load(VarintReader* r) override {
+    uint64_t n, ignored = 0;
+    if (!r->U64(&n)) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t k, fired;
+      Entity e;
+      if (!r->U64(&k) || !r->I64(&e.last_seen) || !r->I64(&e.hour) || !r->F64(&e.sum) || !r->U64(&fired))
+        return false;
+      e.fired = fired != 0;
+      for (Slot* slots : {e.week, e.day}) {
+        const int count = slots == e.week ? 168 : 24;
+        for (int s = 0; s < count; ++s) {
+          double mean, var;
+          uint64_t sn;
+          if (!r->F64(&mean) || !r->F64(&var) || !r->U64(&sn) || sn > 65535) return false;
+          slots[s] = {static_cast<float>(mean), static_cast<float>(var), static_cast<uint16_t>(sn)};
+        }
+      }
+      map_.Insert(k, &ignored) = e;
+    }
+    return true;
+  }
+  size_t entities() const override { return map_.size(); }
+
+  // The spread an hour is judged against: the slot's, but never below what
+  // counting noise alone gives (sqrt of the mean, as for Poisson counts), a
+  // tenth of the mean, or 1.
+  static double StdDev(const Slot& s) {
+    const double var = std::max(0.0f, s.var), mean = std::max(0.0f, s.mean);
+    return std::max({std::sqrt(var), std::sqrt(mean), 0.1 * mean, 1.0});
+  }
+
+ private:
+  struct Entity {
+    int64_t last_seen = 0;
+    int64_t hour = 0;  // the hour being counted
+    double sum = 0;
+    bool fired = false;
+    Slot week[168];
+    Slot day[24];
+  };
+  // Folds a finished hour into its slots: the running mean and variance
+  // while a slot has fewer than 1/alpha observations, then EWMA.
+  void Close(Entity* e, int64_t h, double x) {
+    for (Slot* s : {&e->week[HourOfWeek(h)], &e->day[HourOfWeek(h) % 24]}) {
+      if (s->n == 0) {
+        s->mean = static_cast<float>(x);
+        s->var = 0;
+      } else {
+        const double a = std::max(rule_.alpha, 1.0 / (s->n + 1));
+        const double d = x - s->mean;
+        s->mean = static_cast<float>(s->mean + a * d);
+        s->var = static_cast<float>((1 - a) * (s->var + a * d * d));
+      }
+      if (s->n < 65535) ++s->n;
+    }
+  }
+
+  const BehaviourRule& rule_;
+  RecencyMap<Entity> map_;
+};
+
+// ---- distinct_count (HyperLogLog) ----------------------------------------
+
+class DistinctModel final : public Model {
+ public:
+  static constexpr size_t kSamples = 5;
+  static constexpr size_t kSampleBytes = 64;
+
+  explicit DistinctModel(const BehaviourRule& r) : rule_(r), map_(r.max_entities), m_(size_t{1} << r.precision) {}
+
+  bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
+    Entity* e = map_.Find(o.entity);
+    if (!e) e = &map_.Insert(o.entity, &stats->evicted);
+    e->last_seen = std::max(e->last_seen, o.time);
+    if (e->registers.empty() || o.time >= e->window_start + rule_.window_ns) {
+      e->window_start = o.time;
+      e->registers.assign(m_, 0);
+      e->fired = false;
+      e->estimate = 0;
+      e->samples.clear();
+    }
+    // The register is chosen by the value hash's top bits (mixed again, so
+    // rules sharing values do not share register patterns).
+    const uint64_t h = Hash64(std::string_view(reinterpret_cast<const char*>(&o.value), 8), 0x9e3779b97f4a7c15ull);
+    const size_t idx = h >> (64 - rule_.precision);
+    const uint64_t rest = h << rule_.precision;
+    const uint8_t rho = static_cast<uint8_t>(
+        rest == 0 ? 64 - rule_.precision + 1 : std::min<int>(__builtin_clzll(rest) + 1, 64 - rule_.precision + 1));
+    if (e->registers[idx] >= rho) return false;
+    e->registers[idx] = rho;
+    e->estimate = Estimate(e->registers);
+    if (e->samples.size() < kSamples) {
+      std::string v;
+      for (size_t i = 0; i < o.values->size(); ++i) v.append(i ? ", " : "").append((*o.values)[i]);
+      // Long values (ARNs, names) differ at their ends: keep the end.
+      if (v.size() > kSampleBytes) v = "..." + v.substr(v.size() - (kSampleBytes - 3));
+      e->samples.push_back(std::move(v));
+    }
+    if (e->fired || e->estimate < static_cast<double>(rule_.threshold)) return false;
+    e->fired = true;
+    *baseline = JsonObject()
+                    .Str("window", Duration(rule_.window_ns))
+                    .UInt("threshold", rule_.threshold)
+                    .Str("estimator", "hyperloglog")
+                    .Num("relative_error", Round(1.04 / std::sqrt(static_cast<double>(m_))))
+                    .Done();
+    *observed = JsonObject()
+                    .Str("window_start", FormatRfc3339(e->window_start))
+                    .UInt("distinct_values", static_cast<uint64_t>(std::llround(e->estimate)))
+                    .StrList("sample_values", e->samples)
+                    .Done();
+    return true;
+  }
+
+  void Save(std::string* out) const override {
+    PutU64(map_.size(), out);
+    for (const auto& [k, e] : map_.map()) {
+      PutU64(k, out);
+      PutI64(e.last_seen, out);
+      PutI64(e.window_start, out);
+      PutU64(e.fired, out);
+      PutStr(std::string_view(reinterpret_cast<const char*>(e.registers.data()), e.registers.size()), out);
+      PutU64(e.samples.size(), out);
+      for (const auto& s : e.samples) PutStr(s, out);
+    }
+  }
+  bool Load(VarintReader* r) override {
+    uint64_t n, ignored = 0;
+    if (!r->U64(&n)) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t k, fired, samples;
+      Entity e;
+      std::string regs;
+      if (!r->U64(&k) || !r->I64(&e.last_seen) || !r->I64(&e.window_start) || !r->U64(&fired) || !r->Str(&regs))
+        return false;
+      if (!regs.empty() && regs.size() != m_) return false;
+      e.registers.assign(regs.begin(), regs.end());
+      e.fired = fired != 0;
+      if (!r->U64(&samples) || samples > kSamples) return false;
+      for (uint64_t j = 0; j < samples; ++j) {
+        std::string s;
+        if (!r->Str(&s)) return false;
+        e.samples.push_back(std::move(s));
+      }
+      if (!e.registers.empty()) e.estimate = Estimate(e.registers);
+      map_.Insert(k, &ignored) = std::move(e);
+    }
+    return true;
+  }
+  size_t entities() const override { return map_.size(); }
+
+  // HyperLogLog with linear counting for small cardinalities (Flajolet et
+  // al. 2007, with the small-range correction).
+  static double Estimate(const std::vector<uint8_t>& regs) {
+    const double m = static_cast<double>(regs.size());
+    double sum = 0;
+    size_t zeros = 0;
+    for (uint8_t r : regs) {
+      sum += std::ldexp(1.0, -r);
+      zeros += r == 0;
+    }
+    const double alpha = regs.size() == 16 ? 0.673 : regs.size() == 32 ? 0.697 : regs.size() == 64 ? 0.709
+                                                                                : 0.7213 / (1 + 1.079 / m);
+    double e = alpha * m * m / sum;
+    if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / static_cast<double>(zeros));
+    return e;
+  }
+
+ private:
+  struct Entity {
+    int64_t last_seen = 0;
+    int64_t window_start = 0;
+    bool fired = false;
+    double estimate = 0;
+    std::vector<uint8_t> registers;
+    std::vector<std::string> samples;  // the first few distinct values, for the explanation
+  };
+  const BehaviourRule& rule_;
+  RecencyMap<Entity> map_;
+  size_t m_;
+};
+
+// ---- beacon ---------------------------------------------------------------
+
+class BeaconModel final : public Model {
+ public:
+  explicit BeaconModel(const BehaviourRule& r) : rule_(r), map_(r.max_entities) {}
+
+  bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
+    Entity* e = map_.Find(o.entity);
+    if (!e) {
+      e = &map_.Insert(o.entity, &stats->evicted);
+      e->last = o.time;
+      e->last_seen = o.time;
+      return false;
+    }
+    e->last_seen = std::max(e->last_seen, o.time);
+    const int64_t gap = o.time - e->last;
+    // Events closer than min_interval are one contact (a connection logged
+    // twice, both directions); older ones are late and ignored.
+    if (gap < rule_.min_interval_ns) return false;
+    e->last = o.time;
+    if (gap > rule_.max_interval_ns) {
+      e->gaps.clear();
+      return false;
+    }
+    e->gaps.push_back(static_cast<uint32_t>(gap / 1'000'000));  // ms
+    if (e->gaps.size() < rule_.min_connections - 1) return false;
+    if (e->gaps.size() > rule_.min_connections - 1) e->gaps.erase(e->gaps.begin());
+    double mean = 0, var = 0;
+    for (uint32_t g : e->gaps) mean += g;
+    mean /= static_cast<double>(e->gaps.size());
+    for (uint32_t g : e->gaps) var += (g - mean) * (g - mean);
+    var /= static_cast<double>(e->gaps.size());
+    const double jitter = std::sqrt(var) / mean;
+    if (jitter > rule_.max_jitter) return false;
+    *baseline = JsonObject()
+                    .UInt("min_connections", rule_.min_connections)
+                    .Num("max_jitter", rule_.max_jitter)
+                    .Str("min_interval", Duration(rule_.min_interval_ns))
+                    .Str("max_interval", Duration(rule_.max_interval_ns))
+                    .Done();
+    *observed = JsonObject()
+                    .UInt("connections", e->gaps.size() + 1)
+                    .Num("mean_interval_s", Round(mean / 1000))
+                    .Num("stddev_interval_s", Round(std::sqrt(var) / 1000))
+                    .Num("jitter", Round(jitter, 10000))
+                    .Done();
+    e->gaps.clear();  // the next alert needs a new run of regular contacts
+    return true;
+  }
+
+  void Save(std::string* out) const override {
+    PutU64(map_.size(), out);
+    for (const auto& [k, e] : map_.map()) {
+      PutU64(k, out);
+      PutI64(e.last_seen, out);
+      PutI64(e.last, out);
+      PutU64(e.gaps.size(), out);
+      for (uint32_t g : e.gaps) PutU64(g, out);
+    }
+  }
+  bool Load(VarintReader* r) override {
+    uint64_t n, ignored = 0;
+    if (!r->U64(&n)) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t k, gaps;
+      Entity e;
+      if (!r->U64(&k) || !r->I64(&e.last_seen) || !r->I64(&e.last) || !r->U64(&gaps) || gaps > rule_.min_connections)
+        return false;
+      for (uint64_t j = 0; j < gaps; ++j) {
+        uint64_t g;
+        if (!r->U64(&g) || g > UINT32_MAX) return false;
+        e.gaps.push_back(static_cast<uint32_t>(g));
+      }
+      map_.Insert(k, &ignored) = std::move(e);
+    }
+    return true;
+  }
+  size_t entities() const override { return map_.size(); }
+
+ private:
+  struct Entity {
+    int64_t last_seen = 0;
+    int64_t last = 0;             // the latest contact
+    std::vector<uint32_t> gaps;   // the latest min_connections - 1 gaps, ms
+  };
+  const BehaviourRule& rule_;
+  RecencyMap<Entity> map_;
+};
+
+// ---- impossible_travel ----------------------------------------------------
+
+class TravelModel final : public Model {
+ public:
+  explicit TravelModel(const BehaviourRule& r) : rule_(r), map_(r.max_entities) {}
+
+  bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
+    const std::string& ip = (*o.values)[0];
+    auto g = rule_.geoip ? rule_.geoip->Lookup(ip) : std::nullopt;
+    if (!g || !g->has_coordinates) {
+      ++stats->no_location;
+      return false;
+    }
+    Place here{o.time, g->lat, g->lon, ip.substr(0, 45), std::string(g->country.substr(0, 8)),
+               std::string(g->city.substr(0, 48))};
+    Entity* e = map_.Find(o.entity);
+    if (!e) {
+      e = &map_.Insert(o.entity, &stats->evicted);
+      e->last_seen = o.time;
+      e->place = std::move(here);
+      return false;
+    }
+    e->last_seen = std::max(e->last_seen, o.time);
+    const Place& before = e->place;
+    const double km = HaversineKm(before.lat, before.lon, here.lat, here.lon);
+    const double hours = std::fabs(static_cast<double>(o.time - before.time)) / static_cast<double>(kHour);
+    // A minute at least: two logins in the same second are not infinitely fast.
+    const double speed = km / std::max(hours, 1.0 / 60);
+    const bool fire = km >= rule_.min_distance_km && speed > rule_.max_speed_kmh;
+    if (fire) {
+      auto place = [](const Place& p) {
+        return JsonObject()
+            .Str("ip", p.ip)
+            .Str("country", p.country)
+            .Str("city", p.city)
+            .Num("lat", Round(p.lat, 100))
+            .Num("lon", Round(p.lon, 100))
+            .Str("time", FormatRfc3339(p.time))
+            .Done();
+      };
+      *baseline = JsonObject()
+                      .Raw("previous_location", place(before))
+                      .Num("max_speed_kmh", rule_.max_speed_kmh)
+                      .Num("min_distance_km", rule_.min_distance_km)
+                      .Done();
+      *observed = JsonObject()
+                      .Raw("location", place(here))
+                      .Num("distance_km", Round(km, 1))
+                      .Num("hours", Round(hours))
+                      .Num("speed_kmh", Round(speed, 1))
+                      .Done();
+    }
+    if (o.time >= before.time) e->place = std::move(here);
+    return fire;
+  }
+
+  void Save(std::string* out) const override {
+    PutU64(map_.size(), out);
+    for (const auto& [k, e] : map_.map()) {
+      PutU64(k, out);
+      PutI64(e.last_seen, out);
+      PutI64(e.place.time, out);
+      PutF64(e.place.lat, out);
+      PutF64(e.place.lon, out);
+      PutStr(e.place.ip, out);
+      PutStr(e.place.country, out);
+      PutStr(e.place.city, out);
+    }
+  }
+  bool Load(VarintReader* r) override {
+    uint64_t n, ignored = 0;
+    if (!r->U64(&n)) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t k;
+      Entity e;
+      if (!r->U64(&k) || !r->I64(&e.last_seen) || !r->I64(&e.place.time) || !r->F64(&e.place.lat) ||
+          !r->F64(&e.place.lon) || !r->Str(&e.place.ip) || !r->Str(&e.place.country) || !r->Str(&e.place.city))
+        return false;
+      map_.Insert(k, &ignored) = std::move(e);
+    }
+    return true;
+  }
+  size_t entities() const override { return map_.size(); }
+
+ private:
+  struct Place {
+    int64_t time = 0;
+    double lat = 0, lon = 0;
+    std::string ip, country, city;
+  };
+  struct Entity {
+    int64_t last_seen = 0;
+    Place place;  // the latest location
+  };
+  const BehaviourRule& rule_;
+  RecencyMap<Entity> map_;
+};
+
+std::unique_ptr<Model> MakeModel(const BehaviourRule& r) {
+  switch (r.kind) {
+    case BehaviourKind::kNewTerm: return std::make_unique<NewTermModel>(r);
+    case BehaviourKind::kRarity: return std::make_unique<RarityModel>(r);
+    case BehaviourKind::kVolume: return std::make_unique<VolumeModel>(r);
+    case BehaviourKind::kDistinctCount: return std::make_unique<DistinctModel>(r);
+    case BehaviourKind::kBeacon: return std::make_unique<BeaconModel>(r);
+    case BehaviourKind::kImpossibleTravel: return std::make_unique<TravelModel>(r);
+  }
+  return nullptr;
+}
+
+bool Holds(const FieldCondition& c, const Event& event, const GeoIpTable* geoip, std::string* scratch) {
+  if (!ExtractField(event, c.field, geoip, scratch)) return false;
+  switch (c.op) {
+    case FieldCondition::Op::kGlob:
+      for (const auto& g : c.globs)
+        if (g.Matches(*scratch)) return true;
+      return false;
+    case FieldCondition::Op::kCidr: {
+      auto ip = ParseIp(*scratch);
+      if (!ip) return false;
+      for (const auto& b : c.blocks)
+        if (b.Contains(*ip)) return true;
+      return false;
+    }
+    default: {
+      double v;
+      auto r = std::from_chars(scratch->data(), scratch->data() + scratch->size(), v);
+      if (r.ec != std::errc()) return false;
+      switch (c.op) {
+        case FieldCondition::Op::kGt: return v > c.number;
+        case FieldCondition::Op::kGte: return v >= c.number;
+        case FieldCondition::Op::kLt: return v < c.number;
+        case FieldCondition::Op::kLte: return v <= c.number;
+        default: return false;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+struct BehaviourDetector::Impl {
+  struct RuleState {
+    std::shared_ptr<const BehaviourRule> rule;
+    std::unique_ptr<Model> model;
+    std::mutex mu;
+    bool dirty = false;
+  };
+  std::vector<std::unique_ptr<RuleState>> rules;
+  std::unordered_map<std::string, std::vector<RuleState*>> by_type;
+  mutable std::mutex stats_mu;
+  Stats stats;
+};
+
+BehaviourDetector::BehaviourDetector(std::vector<std::shared_ptr<const BehaviourRule>> rules)
+    : impl_(std::make_unique<Impl>()) {
+  for (auto& r : rules) {
+    auto st = std::make_unique<Impl::RuleState>();
+    st->model = MakeModel(*r);
+    st->rule = std::move(r);
+    for (const std::string& t : st->rule->log_types) impl_->by_type[t].push_back(st.get());
+    impl_->rules.push_back(std::move(st));
+  }
+}
+
+BehaviourDetector::~BehaviourDetector() = default;
+
+void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
+  auto it = impl_->by_type.find(event.source_type);
+  if (it == impl_->by_type.end()) return;
+  std::string scratch;
+  for (Impl::RuleState* st : it->second) {
+    const BehaviourRule& r = *st->rule;
+    const GeoIpTable* geo = r.geoip.get();
+    bool pass = true;
+    for (const auto& c : r.unless)
+      if (Holds(c, event, geo, &scratch)) {
+        pass = false;
+        break;
+      }
+    if (!pass) continue;
+    bool selected = true;
+    for (const auto& c : r.where)
+      if (!Holds(c, event, geo, &scratch)) {
+        selected = false;
+        break;
+      }
+    // new_term's history of an entity starts at its first event of the log
+    // type, selected or not: a first sensitive call is not a first event.
+    if (!selected && r.kind != BehaviourKind::kNewTerm) continue;
+    std::string entity_key;
+    std::vector<std::string> entity_values(r.entity.size());
+    for (size_t i = 0; i < r.entity.size() && pass; ++i) {
+      pass = ExtractField(event, r.entity[i], geo, &entity_values[i]);
+      entity_key.append(entity_values[i]).push_back('\x1f');
+    }
+    if (!pass) continue;
+    Observation o;
+    o.time = event.time_ns;
+    o.entity = Hash64(entity_key);
+    if (!selected) {
+      std::lock_guard<std::mutex> lock(st->mu);
+      Stats delta;
+      st->model->Seen(o, &delta);
+      st->dirty = true;
+      if (delta.evicted) {
+        std::lock_guard<std::mutex> slock(impl_->stats_mu);
+        impl_->stats.evicted += delta.evicted;
+      }
+      continue;
+    }
+    std::vector<std::string> values(r.values.size());
+    std::string value_key;
+    for (size_t i = 0; i < r.values.size() && pass; ++i) {
+      pass = ExtractField(event, r.values[i], geo, &values[i]);
+      value_key.append(values[i]).push_back('\x1f');
+    }
+    if (!pass) continue;
+    o.value = Hash64(value_key);
+    o.values = &values;
+    std::string baseline, observed;
+    bool fired;
+    {
+      Stats delta;
+      std::lock_guard<std::mutex> lock(st->mu);
+      fired = st->model->Observe(o, &delta, &baseline, &observed);
+      st->dirty = true;
+      std::lock_guard<std::mutex> slock(impl_->stats_mu);
+      impl_->stats.observed += 1;
+      impl_->stats.fired += fired;
+      impl_->stats.evicted += delta.evicted;
+      impl_->stats.saturated += delta.saturated;
+      impl_->stats.late += delta.late;
+      impl_->stats.no_location += delta.no_location;
+    }
+    if (!fired) continue;
+    Match m;
+    m.rule_id = r.id;
+    m.title = r.title;
+    m.severity = r.level;
+    m.tags = &r.tags;
+    for (size_t i = 0; i < entity_values.size(); ++i) m.entity.append(i ? ", " : "").append(entity_values[i]);
+    m.rollup_window_ns = r.rollup_ns;
+    m.finding_type = r.finding_type;
+    JsonObject ent, vals;
+    for (size_t i = 0; i < r.entity.size(); ++i) ent.Str(r.entity[i].text, entity_values[i]);
+    for (size_t i = 0; i < r.values.size(); ++i) vals.Str(r.values[i].text, values[i]);
+    std::string explanation = JsonObject()
+                                  .Str("detector", BehaviourKindName(r.kind))
+                                  .Str("rule", r.id)
+                                  .Str("finding_type", r.finding_type)
+                                  .Raw("entity", ent.Done())
+                                  .Raw("values", vals.Done())
+                                  .Raw("baseline", baseline)
+                                  .Raw("observed", observed)
+                                  .Done();
+    m.explain = [explanation = std::move(explanation)] { return explanation; };
+    sink(event, m);
+  }
+}
+
+Status BehaviourDetector::SaveState(const StatePutter& put) {
+  for (auto& st : impl_->rules) {
+    std::string out;
+    {
+      std::lock_guard<std::mutex> lock(st->mu);
+      if (!st->dirty) continue;
+      out.assign(kStateMagic);
+      PutStr(st->rule->fingerprint, &out);
+      st->model->Save(&out);
+      st->dirty = false;
+    }
+    VIGIL_RETURN_IF_ERROR(put("behaviour/" + st->rule->id, out));
+  }
+  return Status::Ok();
+}
+
+Status BehaviourDetector::RestoreState(const StateGetter& get) {
+  for (auto& st : impl_->rules) {
+    VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> blob, get("behaviour/" + st->rule->id));
+    if (!blob) continue;
+    std::lock_guard<std::mutex> lock(st->mu);
+    std::string_view s = *blob;
+    std::string fingerprint;
+    bool ok = s.substr(0, kStateMagic.size()) == kStateMagic;
+    VarintReader r(ok ? s.substr(kStateMagic.size()) : std::string_view());
+    ok = ok && r.Str(&fingerprint) && fingerprint == st->rule->fingerprint;
+    auto fresh = MakeModel(*st->rule);
+    ok = ok && fresh->Load(&r) && r.done();
+    std::lock_guard<std::mutex> slock(impl_->stats_mu);
+    if (!ok) {
+      ++impl_->stats.state_discarded;
+      continue;
+    }
+    st->model = std::move(fresh);
+    ++impl_->stats.restored;
+  }
+  return Status::Ok();
+}
+
+BehaviourDetector::Stats BehaviourDetector::stats() const {
+  std::lock_guard<std::mutex> lock(impl_->stats_mu);
+  return impl_->stats;
+}
+
+size_t BehaviourDetector::entity_count(const std::string& id) const {
+  for (const auto& st : impl_->rules)
+    if (st->rule->id == id) {
+      std::lock_guard<std::mutex> lock(st->mu);
+      return st->model->entities();
+    }
+  return 0;
+}
+
+}  // namespace vigil

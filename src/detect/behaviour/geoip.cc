@@ -1,0 +1,196 @@
+#include "detect/behaviour/geoip.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <unordered_map>
+
+#include "common/glob.h"
+
+namespace vigil {
+
+std::optional<Ip128> ParseIp(std::string_view text) {
+  text = TrimSpace(text);
+  if (text.empty() || text.size() >= 64) return std::nullopt;
+  char buf[64];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = 0;
+  unsigned char b[16];
+  Ip128 ip;
+  if (text.find(':') == std::string_view::npos) {
+    if (inet_pton(AF_INET, buf, b) != 1) return std::nullopt;
+    ip.hi = 0;
+    ip.lo = (uint64_t{0xffff} << 32) | (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) | (uint64_t{b[2]} << 8) | b[3];
+    return ip;
+  }
+  if (inet_pton(AF_INET6, buf, b) != 1) return std::nullopt;
+  for (int i = 0; i < 8; ++i) ip.hi = (ip.hi << 8) | b[i];
+  for (int i = 8; i < 16; ++i) ip.lo = (ip.lo << 8) | b[i];
+  return ip;
+}
+
+std::optional<IpBlock> ParseCidr(std::string_view text) {
+  text = TrimSpace(text);
+  size_t slash = text.find('/');
+  auto ip = ParseIp(text.substr(0, slash));
+  if (!ip) return std::nullopt;
+  if (slash == std::string_view::npos) return IpBlock{*ip, *ip};
+  std::string_view bits_text = text.substr(slash + 1);
+  int bits = -1;
+  auto r = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
+  if (r.ec != std::errc() || r.ptr != bits_text.data() + bits_text.size()) return std::nullopt;
+  const bool v4 = text.substr(0, slash).find(':') == std::string_view::npos;
+  if (bits < 0 || bits > (v4 ? 32 : 128)) return std::nullopt;
+  if (v4) bits += 96;
+  // Host bits: the low (128 - bits) bits.
+  const int host = 128 - bits;
+  uint64_t mask_hi = host >= 128 ? ~uint64_t{0} : host > 64 ? (uint64_t{1} << (host - 64)) - 1 : 0;
+  uint64_t mask_lo = host >= 64 ? ~uint64_t{0} : host == 0 ? 0 : (uint64_t{1} << host) - 1;
+  IpBlock block;
+  block.first = {ip->hi & ~mask_hi, ip->lo & ~mask_lo};
+  block.last = {ip->hi | mask_hi, ip->lo | mask_lo};
+  return block;
+}
+
+double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
+  constexpr double kRad = M_PI / 180.0;
+  const double dlat = (lat2 - lat1) * kRad, dlon = (lon2 - lon1) * kRad;
+  const double a = std::sin(dlat / 2) * std::sin(dlat / 2) +
+                   std::cos(lat1 * kRad) * std::cos(lat2 * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+  return 2 * 6371.0 * std::asin(std::min(1.0, std::sqrt(a)));
+}
+
+std::string_view GeoIpTable::Text(uint32_t at) const {
+  const uint8_t n = static_cast<uint8_t>(strings_[at]);
+  return std::string_view(strings_).substr(at + 1, n);
+}
+
+uint32_t GeoIpTable::Intern(std::string_view s) {
+  if (s.size() > 255) s = s.substr(0, 255);
+  const uint32_t at = static_cast<uint32_t>(strings_.size());
+  strings_.push_back(static_cast<char>(s.size()));
+  strings_.append(s);
+  return at;
+}
+
+namespace {
+
+bool ParseCoordinate(std::string_view s, double limit, double* out) {
+  s = TrimSpace(s);
+  auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && std::isfinite(*out) && std::fabs(*out) <= limit;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const GeoIpTable>> GeoIpTable::Parse(std::string_view csv) {
+  auto table = std::shared_ptr<GeoIpTable>(new GeoIpTable());
+  std::unordered_map<std::string, uint32_t> interned;
+  auto intern = [&](std::string_view s) {
+    s = TrimSpace(s);
+    auto it = interned.find(std::string(s));
+    if (it != interned.end()) return it->second;
+    uint32_t at = table->Intern(s);
+    interned.emplace(std::string(s), at);
+    return at;
+  };
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos < csv.size()) {
+    size_t nl = csv.find('\n', pos);
+    if (nl == std::string_view::npos) nl = csv.size();
+    std::string_view line = TrimSpace(csv.substr(pos, nl - pos));
+    pos = nl + 1;
+    ++line_no;
+    if (line.empty() || line.front() == '#') continue;
+    auto bad = [&](const std::string& why) {
+      return Status::InvalidArgument("GeoIP table line " + std::to_string(line_no) + ": " + why);
+    };
+    std::vector<std::string_view> cols;
+    size_t start = 0;
+    while (true) {
+      size_t comma = line.find(',', start);
+      cols.push_back(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+      if (comma == std::string_view::npos) break;
+      start = comma + 1;
+    }
+    if (line_no == 1 || table->ranges_.empty()) {
+      if (EqualsIgnoreCase(TrimSpace(cols[0]), "start_ip")) continue;  // header
+    }
+    if (cols.size() != 7)
+      return bad("has " + std::to_string(cols.size()) + " columns where start_ip,end_ip,country,asn,city,lat,lon has 7");
+    auto first = ParseIp(cols[0]);
+    auto last = ParseIp(cols[1]);
+    if (!first) return bad("start_ip '" + std::string(TrimSpace(cols[0])) + "' is not an IPv4 or IPv6 address");
+    if (!last) return bad("end_ip '" + std::string(TrimSpace(cols[1])) + "' is not an IPv4 or IPv6 address");
+    if ((cols[0].find(':') == std::string_view::npos) != (cols[1].find(':') == std::string_view::npos))
+      return bad("start_ip and end_ip are of different address families");
+    if (*last < *first) return bad("end_ip is before start_ip");
+    Range r;
+    r.start = *first;
+    r.end = *last;
+    r.country = intern(cols[2]);
+    r.asn = intern(cols[3]);
+    r.city = intern(cols[4]);
+    const bool has_lat = !TrimSpace(cols[5]).empty(), has_lon = !TrimSpace(cols[6]).empty();
+    if (has_lat != has_lon) return bad("has only one of lat and lon");
+    if (has_lat) {
+      double lat, lon;
+      if (!ParseCoordinate(cols[5], 90, &lat)) return bad("lat '" + std::string(cols[5]) + "' is not in -90..90");
+      if (!ParseCoordinate(cols[6], 180, &lon)) return bad("lon '" + std::string(cols[6]) + "' is not in -180..180");
+      r.lat = static_cast<float>(lat);
+      r.lon = static_cast<float>(lon);
+      r.has_coordinates = true;
+    }
+    table->ranges_.push_back(r);
+  }
+  std::sort(table->ranges_.begin(), table->ranges_.end(),
+            [](const Range& a, const Range& b) { return a.start < b.start; });
+  for (size_t i = 1; i < table->ranges_.size(); ++i) {
+    if (table->ranges_[i].start <= table->ranges_[i - 1].end)
+      return Status::InvalidArgument("GeoIP table: ranges overlap (two ranges hold the start of one of them)");
+  }
+  return std::shared_ptr<const GeoIpTable>(std::move(table));
+}
+
+Result<std::shared_ptr<const GeoIpTable>> GeoIpTable::Load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::NotFound(path + ": cannot open GeoIP table");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Status::IoError(path + ": read failed");
+  std::string text = ss.str();
+  if (text.size() > kMaxBytes) return Status::LimitExceeded(path + ": GeoIP table larger than 512 MiB");
+  auto t = Parse(text);
+  if (!t.ok()) return t.status().WithContext(path);
+  return t;
+}
+
+std::optional<GeoLocation> GeoIpTable::Lookup(const Ip128& ip) const {
+  auto it = std::upper_bound(ranges_.begin(), ranges_.end(), ip,
+                             [](const Ip128& v, const Range& r) { return v < r.start; });
+  if (it == ranges_.begin()) return std::nullopt;
+  --it;
+  if (!(ip <= it->end)) return std::nullopt;
+  GeoLocation g;
+  g.country = Text(it->country);
+  g.asn = Text(it->asn);
+  g.city = Text(it->city);
+  g.lat = it->lat;
+  g.lon = it->lon;
+  g.has_coordinates = it->has_coordinates;
+  return g;
+}
+
+std::optional<GeoLocation> GeoIpTable::Lookup(std::string_view ip_text) const {
+  auto ip = ParseIp(ip_text);
+  if (!ip) return std::nullopt;
+  return Lookup(*ip);
+}
+
+}  // namespace vigil
