@@ -64,7 +64,8 @@ fuzz: deps
 	  cloudwatch_pattern_fuzzer vpcflow_parser_fuzzer route53resolver_parser_fuzzer alb_parser_fuzzer s3access_parser_fuzzer \
 	  cloudwatchlogs_parser_fuzzer syslog_parser_fuzzer json_parser_fuzzer firehose_request_fuzzer \
 	  syslog_framing_fuzzer wal_recovery_fuzzer ingest_body_fuzzer s3_list_fuzzer \
-	  stix_feed_fuzzer misp_feed_fuzzer intelcsv_feed_fuzzer intellist_feed_fuzzer segment_key_fuzzer
+	  stix_feed_fuzzer misp_feed_fuzzer intelcsv_feed_fuzzer intellist_feed_fuzzer segment_key_fuzzer \
+	  behaviour_rule_fuzzer
 	fuzz/run_all.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 format:

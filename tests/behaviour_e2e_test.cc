@@ -149,7 +149,7 @@ TEST_F(BehaviourE2E, BaselineFromOneRunJudgesTheNext) {
   EXPECT_NE(persistence.match.find("\"detector\":\"new_term\""), std::string::npos) << persistence.match;
   EXPECT_NE(persistence.match.find("\"entity_first_seen\":\"2024-07-11T09:00:00Z\""), std::string::npos)
       << persistence.match;
-  EXPECT_NE(persistence.match.find("\"learning_period\":\"14d\""), std::string::npos) << persistence.match;
+  EXPECT_NE(persistence.match.find("\"learning_period\":\"5d\""), std::string::npos) << persistence.match;
   const Alert& escalation = by_type["PrivilegeEscalation:IAMUser/AnomalousBehavior"];
   EXPECT_NE(escalation.match.find("\"eventName\":\"AttachUserPolicy\""), std::string::npos) << escalation.match;
 }

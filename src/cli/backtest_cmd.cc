@@ -64,6 +64,7 @@ int RunRulesBacktest(const BacktestOptions& o) {
   for (const auto& loaded : chosen.rules()) reported.push_back({loaded.rule->id(), loaded.rule->title()});
   for (const auto& loaded : chosen.correlations())
     reported.push_back({loaded.correlation->id(), loaded.correlation->title()});
+  for (const auto& loaded : chosen.behaviours()) reported.push_back({loaded.rule->id, loaded.rule->title});
   if (any_ids) {
     for (const auto& dir : RuleDirectories(o.extra_rules)) {
       Status ls = library.LoadPath(dir, &library_report);
@@ -83,10 +84,15 @@ int RunRulesBacktest(const BacktestOptions& o) {
           reported.push_back({r, loaded.correlation->title()});
           found = true;
         }
+      for (const auto& loaded : library.behaviours())
+        if (loaded.rule->id == r) {
+          reported.push_back({r, loaded.rule->title});
+          found = true;
+        }
       if (!found) return Fatal(Status::NotFound("no rule file or loaded rule id \"" + r + "\""));
     }
   }
-  if (any_ids && !chosen.rules().empty())
+  if (any_ids && (!chosen.rules().empty() || !chosen.behaviours().empty()))
     return Fatal(Status::InvalidArgument("give rule files or rule ids, not both"));
   if (o.rules.empty() && o.intel.empty()) return Fatal(Status::InvalidArgument("give rule files, rule ids or --intel"));
   auto made = MakeDetector(any_ids ? library : chosen);

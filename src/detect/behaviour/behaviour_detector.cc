@@ -204,7 +204,7 @@ class RarityModel final : public Model {
   explicit RarityModel(const BehaviourRule& r) : rule_(r), entities_(r.max_entities), pairs_(r.max_entities * 8) {}
 
   bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
-    if (first_time_ == INT64_MAX || o.time < first_time_) first_time_ = std::min(first_time_, o.time);
+    first_time_ = std::min(first_time_, o.time);
     Entity* e = entities_.Find(o.entity);
     if (!e) e = &entities_.Insert(o.entity, &stats->evicted);
     e->last_seen = std::max(e->last_seen, o.time);

@@ -343,6 +343,7 @@ Result<std::shared_ptr<const BehaviourRule>> ParseRoot(const YAML::Node& root, c
   rule->rollup_ns = *rollup_ns;
 
   // Defaults that differ by kind.
+  if (kind == BehaviourKind::kNewTerm) rule->max_entities = 20000;
   if (kind == BehaviourKind::kVolume) rule->max_entities = 5000;
   if (kind == BehaviourKind::kDistinctCount) rule->max_entities = 20000;
   rule->learning_ns = 7 * 86400LL * 1'000'000'000;
@@ -383,11 +384,10 @@ Result<std::shared_ptr<const BehaviourRule>> ParseRoot(const YAML::Node& root, c
     std::filesystem::path p(rule->geoip_path);
     if (p.is_relative()) p = std::filesystem::path(file).parent_path() / p;
     rule->geoip_path = p.lexically_normal().string();
-    std::error_code ec;
-    if (!std::filesystem::exists(rule->geoip_path, ec))
+    auto table = load_geoip(rule->geoip_path);
+    if (!table.ok() && table.status().code() == StatusCode::kNotFound)
       return Status::Unsupported("needs the GeoIP table " + rule->geoip_path +
                                  ", which does not exist (write one in vigil's CSV format: docs/rule-authoring.md)");
-    auto table = load_geoip(rule->geoip_path);
     if (!table.ok()) return table.status();
     rule->geoip = std::move(table).value();
   }

@@ -89,7 +89,7 @@ struct BehaviourRule {
   double max_speed_kmh = 900;       // impossible_travel
   double min_distance_km = 500;
   size_t max_entities = 50000;      // bounded state, see docs
-  size_t max_terms = 1000;          // new_term: per entity; rarity: pairs = max_entities * 4
+  size_t max_terms = 500;           // new_term: values per entity
 
   // What a checkpoint must agree with to be reused (kind and every field and
   // parameter that shapes the state).

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -159,8 +160,10 @@ Result<std::shared_ptr<const GeoIpTable>> GeoIpTable::Parse(std::string_view csv
 }
 
 Result<std::shared_ptr<const GeoIpTable>> GeoIpTable::Load(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::NotFound(path + ": no such GeoIP table");
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ": cannot open GeoIP table");
+  if (!in) return Status::IoError(path + ": cannot open GeoIP table");
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) return Status::IoError(path + ": read failed");

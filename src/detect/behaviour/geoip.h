@@ -55,7 +55,7 @@ class GeoIpTable {
   static constexpr size_t kMaxBytes = size_t{512} << 20;
 
   // InvalidArgument naming the line and the problem for a malformed line or
-  // overlapping ranges.
+  // overlapping ranges; Load: NotFound when the file does not exist.
   static Result<std::shared_ptr<const GeoIpTable>> Parse(std::string_view csv);
   static Result<std::shared_ptr<const GeoIpTable>> Load(const std::string& path);
 
