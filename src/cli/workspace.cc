@@ -6,7 +6,7 @@
 #include "detect/sigma/rule_set.h"
 #include "detect/behaviour/behaviour_detector.h"
 #include "detect/correlation/correlation_detector.h"
-#include "detect/detector_set.h"
+#include "detect/detector_list.h"
 #include "detect/sigma/sigma_detector.h"
 #include "ingest/pipeline.h"
 #include "store/data_dir.h"
@@ -84,10 +84,10 @@ Result<std::unique_ptr<Detector>> MakeDetector(const RuleSet& set) {
     sigma = std::move(correlating).value();
   }
   if (set.behaviours().empty()) return sigma;
-  std::vector<std::unique_ptr<Detector>> members;
-  members.push_back(std::move(sigma));
-  members.push_back(std::make_unique<BehaviourDetector>(set.SharedBehaviours()));
-  return std::unique_ptr<Detector>(std::make_unique<DetectorSet>(std::move(members)));
+  auto list = std::make_unique<DetectorList>();
+  list->Add(std::move(sigma));
+  list->Add(std::make_unique<BehaviourDetector>(set.SharedBehaviours()));
+  return std::unique_ptr<Detector>(std::move(list));
 }
 
 Result<RuleLoad> LoadRules(const std::vector<std::string>& paths) {
