@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -758,29 +759,32 @@ std::unique_ptr<Model> MakeModel(const BehaviourRule& r) {
   return nullptr;
 }
 
-bool Holds(const FieldCondition& c, const Event& event, const GeoIpTable* geoip, std::string* scratch) {
-  if (!ExtractField(event, c.field, geoip, scratch)) return false;
+// Whether condition `c` holds for the value its field has (null: absent).
+bool Holds(const FieldCondition& c, const std::string* value) {
+  if (!value) return false;
+  const std::string& v = *value;
   switch (c.op) {
     case FieldCondition::Op::kGlob:
       for (const auto& g : c.globs)
-        if (g.Matches(*scratch)) return true;
+        if (g.Matches(v)) return true;
       return false;
     case FieldCondition::Op::kCidr: {
-      auto ip = ParseIp(*scratch);
-      if (!ip) return false;
+      bool v6 = false;
+      std::array<uint8_t, 16> addr{};
+      if (!ParseIp(v, &v6, &addr)) return false;
       for (const auto& b : c.blocks)
-        if (b.Contains(*ip)) return true;
+        if (NetworkContains(b, v6, addr)) return true;
       return false;
     }
     default: {
-      double v;
-      auto r = std::from_chars(scratch->data(), scratch->data() + scratch->size(), v);
+      double number;
+      auto r = std::from_chars(v.data(), v.data() + v.size(), number);
       if (r.ec != std::errc()) return false;
       switch (c.op) {
-        case FieldCondition::Op::kGt: return v > c.number;
-        case FieldCondition::Op::kGte: return v >= c.number;
-        case FieldCondition::Op::kLt: return v < c.number;
-        case FieldCondition::Op::kLte: return v <= c.number;
+        case FieldCondition::Op::kGt: return number > c.number;
+        case FieldCondition::Op::kGte: return number >= c.number;
+        case FieldCondition::Op::kLt: return number < c.number;
+        case FieldCondition::Op::kLte: return number <= c.number;
         default: return false;
       }
     }
@@ -795,11 +799,24 @@ struct BehaviourDetector::Impl {
     std::unique_ptr<Model> model;
     std::mutex mu;
     bool dirty = false;
+    // Indices into `fields` of the rule's condition, entity and value fields.
+    std::vector<size_t> unless, where, entity, values;
   };
   std::vector<std::unique_ptr<RuleState>> rules;
   std::unordered_map<std::string, std::vector<RuleState*>> by_type;
+  // Every distinct field (and GeoIP table) the rules read: each is read at
+  // most once per event however many rules name it (the pack's rules share
+  // the principal, its type and the service exclusions).
+  std::vector<std::pair<const FieldSpec*, const GeoIpTable*>> fields;
+  std::map<std::pair<std::string, const GeoIpTable*>, size_t> field_index;
   mutable std::mutex stats_mu;
   Stats stats;
+
+  size_t FieldIndex(const FieldSpec& f, const GeoIpTable* geo) {
+    auto [it, added] = field_index.emplace(std::make_pair(f.text, geo), fields.size());
+    if (added) fields.emplace_back(&f, geo);
+    return it->second;
+  }
 };
 
 BehaviourDetector::BehaviourDetector(std::vector<std::shared_ptr<const BehaviourRule>> rules)
@@ -808,6 +825,11 @@ BehaviourDetector::BehaviourDetector(std::vector<std::shared_ptr<const Behaviour
     auto st = std::make_unique<Impl::RuleState>();
     st->model = MakeModel(*r);
     st->rule = std::move(r);
+    const GeoIpTable* geo = st->rule->geoip.get();
+    for (const auto& c : st->rule->unless) st->unless.push_back(impl_->FieldIndex(c.field, geo));
+    for (const auto& c : st->rule->where) st->where.push_back(impl_->FieldIndex(c.field, geo));
+    for (const auto& f : st->rule->entity) st->entity.push_back(impl_->FieldIndex(f, geo));
+    for (const auto& f : st->rule->values) st->values.push_back(impl_->FieldIndex(f, geo));
     for (const std::string& t : st->rule->log_types) impl_->by_type[t].push_back(st.get());
     impl_->rules.push_back(std::move(st));
   }
@@ -818,30 +840,29 @@ BehaviourDetector::~BehaviourDetector() = default;
 void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
   auto it = impl_->by_type.find(event.source_type);
   if (it == impl_->by_type.end()) return;
-  std::string scratch;
+  const size_t n = impl_->fields.size();
+  std::vector<int8_t> read(n, 0);  // 0 not read yet, 1 absent, 2 in cache
+  std::vector<std::string> cache(n);
+  auto field = [&](size_t i) -> const std::string* {
+    if (!read[i]) read[i] = ExtractField(event, *impl_->fields[i].first, impl_->fields[i].second, &cache[i]) ? 2 : 1;
+    return read[i] == 2 ? &cache[i] : nullptr;
+  };
   for (Impl::RuleState* st : it->second) {
     const BehaviourRule& r = *st->rule;
-    const GeoIpTable* geo = r.geoip.get();
     bool pass = true;
-    for (const auto& c : r.unless)
-      if (Holds(c, event, geo, &scratch)) {
-        pass = false;
-        break;
-      }
+    for (size_t i = 0; i < r.unless.size() && pass; ++i) pass = !Holds(r.unless[i], field(st->unless[i]));
     if (!pass) continue;
     bool selected = true;
-    for (const auto& c : r.where)
-      if (!Holds(c, event, geo, &scratch)) {
-        selected = false;
-        break;
-      }
+    for (size_t i = 0; i < r.where.size() && selected; ++i) selected = Holds(r.where[i], field(st->where[i]));
     // new_term's history of an entity starts at its first event of the log
     // type, selected or not: a first sensitive call is not a first event.
     if (!selected && r.kind != BehaviourKind::kNewTerm) continue;
     std::string entity_key;
     std::vector<std::string> entity_values(r.entity.size());
     for (size_t i = 0; i < r.entity.size() && pass; ++i) {
-      pass = ExtractField(event, r.entity[i], geo, &entity_values[i]);
+      const std::string* v = field(st->entity[i]);
+      pass = v != nullptr;
+      if (pass) entity_values[i] = *v;
       entity_key.append(entity_values[i]).push_back('\x1f');
     }
     if (!pass) continue;
@@ -862,7 +883,9 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
     std::vector<std::string> values(r.values.size());
     std::string value_key;
     for (size_t i = 0; i < r.values.size() && pass; ++i) {
-      pass = ExtractField(event, r.values[i], geo, &values[i]);
+      const std::string* v = field(st->values[i]);
+      pass = v != nullptr;
+      if (pass) values[i] = *v;
       value_key.append(values[i]).push_back('\x1f');
     }
     if (!pass) continue;

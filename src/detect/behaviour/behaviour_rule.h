@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/glob.h"
+#include "common/ip.h"
 #include "common/status.h"
 #include "detect/behaviour/geoip.h"
 #include "event/event.h"
@@ -54,7 +55,7 @@ struct FieldCondition {
   FieldSpec field;
   Op op = Op::kGlob;
   std::vector<GlobPattern> globs;  // kGlob: any matches (case-insensitive)
-  std::vector<IpBlock> blocks;     // kCidr: any contains
+  std::vector<IpNetwork> blocks;   // kCidr: any contains
   double number = 0;               // comparisons
 };
 

@@ -638,21 +638,6 @@ TEST(GeoIp, ParsesV4AndV6AndRejectsBadLines) {
   EXPECT_NE(error("1.0.0.0,1.0.0.9,AU,,,,\n1.0.0.5,1.0.1.0,AU,,,,\n").find("overlap"), std::string::npos);
 }
 
-TEST(GeoIp, CidrBlocks) {
-  auto b = ParseCidr("10.0.0.0/8");
-  ASSERT_TRUE(b);
-  EXPECT_TRUE(b->Contains(*ParseIp("10.255.1.2")));
-  EXPECT_FALSE(b->Contains(*ParseIp("11.0.0.0")));
-  auto v6 = ParseCidr("fd00::/8");
-  ASSERT_TRUE(v6);
-  EXPECT_TRUE(v6->Contains(*ParseIp("fd12::1")));
-  EXPECT_FALSE(v6->Contains(*ParseIp("fe80::1")));
-  EXPECT_TRUE(ParseCidr("0.0.0.0/0")->Contains(*ParseIp("8.8.8.8")));
-  EXPECT_FALSE(ParseCidr("0.0.0.0/0")->Contains(*ParseIp("2001:db8::1")));
-  EXPECT_FALSE(ParseCidr("10.0.0.0/33"));
-  EXPECT_FALSE(ParseCidr("10.0.0.0/"));
-}
-
 TEST(BehaviourRules, BadRulesSayWhatIsWrong) {
   auto error = [](const std::string& yaml) {
     RuleSet set;

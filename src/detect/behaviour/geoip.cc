@@ -1,7 +1,5 @@
 #include "detect/behaviour/geoip.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -12,50 +10,22 @@
 #include <unordered_map>
 
 #include "common/glob.h"
+#include "common/ip.h"
 
 namespace vigil {
 
-std::optional<Ip128> ParseIp(std::string_view text) {
-  text = TrimSpace(text);
-  if (text.empty() || text.size() >= 64) return std::nullopt;
-  char buf[64];
-  std::memcpy(buf, text.data(), text.size());
-  buf[text.size()] = 0;
-  unsigned char b[16];
+std::optional<Ip128> ParseIp128(std::string_view text) {
+  bool v6 = false;
+  std::array<uint8_t, 16> b{};
+  if (!ParseIp(TrimSpace(text), &v6, &b)) return std::nullopt;
   Ip128 ip;
-  if (text.find(':') == std::string_view::npos) {
-    if (inet_pton(AF_INET, buf, b) != 1) return std::nullopt;
-    ip.hi = 0;
+  if (!v6) {
     ip.lo = (uint64_t{0xffff} << 32) | (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) | (uint64_t{b[2]} << 8) | b[3];
     return ip;
   }
-  if (inet_pton(AF_INET6, buf, b) != 1) return std::nullopt;
-  for (int i = 0; i < 8; ++i) ip.hi = (ip.hi << 8) | b[i];
-  for (int i = 8; i < 16; ++i) ip.lo = (ip.lo << 8) | b[i];
+  for (int k = 0; k < 8; ++k) ip.hi = (ip.hi << 8) | b[k];
+  for (int k = 8; k < 16; ++k) ip.lo = (ip.lo << 8) | b[k];
   return ip;
-}
-
-std::optional<IpBlock> ParseCidr(std::string_view text) {
-  text = TrimSpace(text);
-  size_t slash = text.find('/');
-  auto ip = ParseIp(text.substr(0, slash));
-  if (!ip) return std::nullopt;
-  if (slash == std::string_view::npos) return IpBlock{*ip, *ip};
-  std::string_view bits_text = text.substr(slash + 1);
-  int bits = -1;
-  auto r = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
-  if (r.ec != std::errc() || r.ptr != bits_text.data() + bits_text.size()) return std::nullopt;
-  const bool v4 = text.substr(0, slash).find(':') == std::string_view::npos;
-  if (bits < 0 || bits > (v4 ? 32 : 128)) return std::nullopt;
-  if (v4) bits += 96;
-  // Host bits: the low (128 - bits) bits.
-  const int host = 128 - bits;
-  uint64_t mask_hi = host >= 128 ? ~uint64_t{0} : host > 64 ? (uint64_t{1} << (host - 64)) - 1 : 0;
-  uint64_t mask_lo = host >= 64 ? ~uint64_t{0} : host == 0 ? 0 : (uint64_t{1} << host) - 1;
-  IpBlock block;
-  block.first = {ip->hi & ~mask_hi, ip->lo & ~mask_lo};
-  block.last = {ip->hi | mask_hi, ip->lo | mask_lo};
-  return block;
 }
 
 double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
@@ -125,8 +95,8 @@ Result<std::shared_ptr<const GeoIpTable>> GeoIpTable::Parse(std::string_view csv
     }
     if (cols.size() != 7)
       return bad("has " + std::to_string(cols.size()) + " columns where start_ip,end_ip,country,asn,city,lat,lon has 7");
-    auto first = ParseIp(cols[0]);
-    auto last = ParseIp(cols[1]);
+    auto first = ParseIp128(cols[0]);
+    auto last = ParseIp128(cols[1]);
     if (!first) return bad("start_ip '" + std::string(TrimSpace(cols[0])) + "' is not an IPv4 or IPv6 address");
     if (!last) return bad("end_ip '" + std::string(TrimSpace(cols[1])) + "' is not an IPv4 or IPv6 address");
     if ((cols[0].find(':') == std::string_view::npos) != (cols[1].find(':') == std::string_view::npos))
@@ -191,7 +161,7 @@ std::optional<GeoLocation> GeoIpTable::Lookup(const Ip128& ip) const {
 }
 
 std::optional<GeoLocation> GeoIpTable::Lookup(std::string_view ip_text) const {
-  auto ip = ParseIp(ip_text);
+  auto ip = ParseIp128(ip_text);
   if (!ip) return std::nullopt;
   return Lookup(*ip);
 }

@@ -33,14 +33,8 @@ struct Ip128 {
   bool operator<=(const Ip128& o) const { return !(o < *this); }
   bool operator==(const Ip128& o) const { return hi == o.hi && lo == o.lo; }
 };
-std::optional<Ip128> ParseIp(std::string_view text);
-
-// An address block written as CIDR (10.0.0.0/8, fd00::/8) or a single address.
-struct IpBlock {
-  Ip128 first, last;
-  bool Contains(const Ip128& ip) const { return first <= ip && ip <= last; }
-};
-std::optional<IpBlock> ParseCidr(std::string_view text);
+// Strict, as common/ip.h: no leading zeros in IPv4.
+std::optional<Ip128> ParseIp128(std::string_view text);
 
 struct GeoLocation {
   std::string_view country;  // ISO code as written, e.g. "GB"
