@@ -91,8 +91,14 @@ TEST_F(OperationsE2ETest, HuntsMatchPlainDataWrongKeysFailAndRotationRewritesNoS
   for (const char* id : {"alpha", "beta"}) {
     VigilRun gen = Vigil("keys generate --id " + std::string(id) + " --out " + (dir_ / (std::string(id) + ".key")).string());
     ASSERT_EQ(gen.exit_code, 0) << gen.err;
+    EXPECT_EQ(gen.err, "");
     EXPECT_EQ(fs::status(dir_ / (std::string(id) + ".key")).permissions() & fs::perms::group_all, fs::perms::none);
   }
+  fs::copy_file(dir_ / "alpha.key", dir_ / "open.key");
+  fs::permissions(dir_ / "open.key", fs::perms::others_read, fs::perm_options::add);
+  VigilRun open_key = Vigil("keys rotate --data " + (dir_ / "none").string() + " --key-file " +
+                            (dir_ / "open.key").string());
+  EXPECT_NE(open_key.err.find("is readable by other users"), std::string::npos) << open_key.err;
   ASSERT_EQ(Vigil("ingest --json --no-detect " + Plain() + " " + kStratus.string()).exit_code, 0);
   VigilRun ingest = Vigil("ingest --json --no-detect " + Enc() + " " + Key("alpha") + " " + kStratus.string());
   ASSERT_EQ(ingest.exit_code, 0) << ingest.err;
@@ -128,6 +134,17 @@ TEST_F(OperationsE2ETest, HuntsMatchPlainDataWrongKeysFailAndRotationRewritesNoS
             std::string::npos)
       << wrong.err;
   EXPECT_NE(wrong.err.find("wrapped by master key alpha"), std::string::npos) << wrong.err;
+  // Rules run over stored events need the key as hunts do.
+  const std::string rule = std::string(VIGIL_SOURCE_DIR) + "/rules/aws/cis/cis_4_05_cloudtrail_config_changes.yml";
+  VigilRun backtest_plain = Vigil("rules backtest --json " + Plain() + " " + rule);
+  VigilRun backtest_enc = Vigil("rules backtest --json " + Enc() + " " + Key("alpha") + " " + rule);
+  EXPECT_EQ(backtest_plain.exit_code, 0) << backtest_plain.err;
+  EXPECT_EQ(backtest_enc.exit_code, 0) << backtest_enc.err;
+  EXPECT_NE(backtest_plain.out.find("\"alerts\":"), std::string::npos) << backtest_plain.out;
+  EXPECT_EQ(backtest_enc.out, backtest_plain.out);
+  VigilRun backtest_keyless = Vigil("rules backtest --json " + Enc() + " " + rule);
+  EXPECT_EQ(backtest_keyless.exit_code, 2);
+  EXPECT_NE(backtest_keyless.err.find("is encrypted (master key alpha)"), std::string::npos) << backtest_keyless.err;
   // Once encrypted, writing without the key is refused.
   VigilRun plain_write = Vigil("ingest --no-detect " + Enc() + " " + kStratus.string());
   EXPECT_EQ(plain_write.exit_code, 2);

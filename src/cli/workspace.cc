@@ -1,7 +1,11 @@
 #include "cli/workspace.h"
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <cstdlib>
 
+#include "cli/cli_util.h"
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
 #include "detect/behaviour/behaviour_detector.h"
@@ -44,6 +48,14 @@ class DiskWorkspace final : public Workspace {
 }  // namespace
 
 Result<std::shared_ptr<const KeyRing>> LoadMasterKeys(const KeySources& sources) {
+  for (const std::string& file : sources.files) {
+    struct stat st;
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+      Warn("master key file " + file + " is readable by other users (mode " + mode + "); chmod 600 it");
+    }
+  }
   if (sources.empty()) {
     const char* v = std::getenv("VIGIL_MASTER_KEY");
     if (v != nullptr && *v != '\0') return LoadKeyRing(KeySources{{}, {"VIGIL_MASTER_KEY"}});

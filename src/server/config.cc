@@ -291,9 +291,16 @@ Fields MinimiseFields(MinimiseRule* r) {
   return {
       {"name", String(&r->name)},
       {"source", String(&r->source)},
-      {"where", String(&r->where)},
+      // drop's value is its condition, so it takes no `where` beside it.
+      {"where", [r](const YAML::Node& n, const std::string& path) -> Status {
+         if (r->kind == MinimiseRule::Kind::kDrop)
+           return Status::InvalidArgument(path + ": drop's value is its condition; no where beside it");
+         return Scalar(n, path, &r->where);
+       }},
       {"before_detection", Bool(&r->before_detection)},
       {"drop", [r, set_kind](const YAML::Node& n, const std::string& path) -> Status {
+         if (!r->where.empty())
+           return Status::InvalidArgument(path + ": drop's value is its condition; no where beside it");
          VIGIL_RETURN_IF_ERROR(set_kind(MinimiseRule::Kind::kDrop, path));
          return Scalar(n, path, &r->where);
        }},

@@ -286,6 +286,10 @@ minimise:
   EXPECT_NE(error("minimise: [{source: vpcflow, aggregate: {sum: [bytes]}}]").find("minimise[0].aggregate.by"),
             std::string::npos);
   EXPECT_NE(error("minimise: [{drop: x=1}]").find("minimise[0].source: required"), std::string::npos);
+  EXPECT_NE(error("minimise: [{source: a, where: y=2, drop: x=1}]").find("minimise[0].drop: drop's value is its"),
+            std::string::npos);
+  EXPECT_NE(error("minimise: [{source: a, drop: x=1, where: y=2}]").find("minimise[0].where: drop's value is its"),
+            std::string::npos);
   EXPECT_NE(error("encryption: {key_file: x}").find("encryption.key_file: unknown key"), std::string::npos);
 }
 
