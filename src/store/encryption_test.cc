@@ -360,6 +360,17 @@ TEST_F(EncryptionTest, UnpublishedSegmentsLeaveNoKeyFiles) {
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(Files(".seg.key").size(), 0u);
   EXPECT_EQ(Files(".tmp").size(), 0u);
+  // A key file whose segment is not here (moved to a cold tier, a stub left)
+  // is kept: it is what still opens that segment.
+  w->reset();
+  store.reset();
+  ASSERT_TRUE(env_->WriteFile("/events/cloudtrail/x.seg.cold", "stub").ok());
+  ASSERT_TRUE(env_->WriteFile("/events/cloudtrail/x.seg.key", "key").ok());
+  store = Open(Ring({kKeyA}), 16);
+  w = store->NewWriter();
+  ASSERT_TRUE(w.ok());
+  EXPECT_TRUE(env_->FileExists("/events/cloudtrail/x.seg.key"));
+  ASSERT_TRUE(env_->RemoveFile("/events/cloudtrail/x.seg.key").ok());
   // A writer abandoning a segment removes its key file too.
   ASSERT_TRUE((*w)->Add(MakeEvent(2)).ok());
   ASSERT_TRUE((*w)->Add(MakeEvent(3)).ok());

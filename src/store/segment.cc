@@ -215,14 +215,20 @@ SegmentBuilder::~SegmentBuilder() { Abandon(); }
 
 Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(Env* env, std::string final_path,
                                                                std::string source_type, const KeyRing* keys) {
+  auto file = env->NewWritableFile(final_path + kTempSuffix);
   std::unique_ptr<BlockCodec> codec;
-  if (keys != nullptr && keys->active() != nullptr) {
-    // The key file is durable before the segment exists under any name.
+  if (file.ok() && keys != nullptr && keys->active() != nullptr) {
+    // The key file is durable before the segment can be published; the temp
+    // file exists first, so a crash leaves no key file without one (the next
+    // writer removes both).
     auto c = CreateSegmentKey(env, final_path, *keys);
-    if (!c.ok()) return c.status();
+    if (!c.ok()) {
+      (void)(*file)->Close();
+      (void)env->RemoveFile(final_path + kTempSuffix);
+      return c.status();
+    }
     codec = std::move(c).value();
   }
-  auto file = env->NewWritableFile(final_path + kTempSuffix);
   std::string header(kFileMagic, sizeof kFileMagic);
   PutFixed32(&header, kFormatVersion);
   PutFixed32(&header, codec != nullptr ? kSegmentFlagEncrypted : 0);

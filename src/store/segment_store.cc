@@ -457,16 +457,19 @@ Result<std::unique_ptr<EventWriter>> SegmentStore::NewWriter() {
     std::vector<std::string> files;
     Status s = env()->ListFilesRecursive(root_, &files);
     if (!s.ok() && s.code() != StatusCode::kNotFound) return s;
+    std::set<std::string> removed;
     for (const std::string& rel : files) {
-      if (EndsWith(rel, segment::kTempSuffix)) VIGIL_RETURN_IF_ERROR(env()->RemoveFile(JoinPath(root_, rel)));
+      if (!EndsWith(rel, segment::kTempSuffix)) continue;
+      VIGIL_RETURN_IF_ERROR(env()->RemoveFile(JoinPath(root_, rel)));
+      removed.insert(rel);
     }
-    // Key files of segments that were never published (their temp files are
-    // gone now; interrupted commits were rolled forward before this).
+    // The key files of those segments (never published; interrupted commits
+    // were rolled forward before this). Only those: a key file whose segment
+    // is elsewhere (a cold tier's stub) is the one thing that still opens it.
     for (const std::string& rel : files) {
       if (!EndsWith(rel, std::string(segment::kSegmentSuffix) + segment::kKeyFileSuffix)) continue;
-      const std::string path = JoinPath(root_, rel);
-      const std::string seg = path.substr(0, path.size() - std::strlen(segment::kKeyFileSuffix));
-      if (!env()->FileExists(seg)) VIGIL_RETURN_IF_ERROR(env()->RemoveFile(path));
+      const std::string seg = rel.substr(0, rel.size() - std::strlen(segment::kKeyFileSuffix));
+      if (removed.count(seg + segment::kTempSuffix)) VIGIL_RETURN_IF_ERROR(env()->RemoveFile(JoinPath(root_, rel)));
     }
     stale_removed_ = true;
   }
