@@ -1,6 +1,7 @@
 // End-to-end: the `vigil` command on real CloudTrail (Stratus Red Team
 // detonations), checked through its documented CLI contract.
 #include "run_vigil.h"
+#include "common/time.h"
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sys/wait.h>
@@ -262,6 +263,78 @@ TEST_F(E2ETest, HuntPipesAggregateToJsonRowsAndTables) {
                           " '| lookup intel sourceIPAddress | where isnotnull(indicator) | stats count() by indicator'");
   ASSERT_EQ(intel.exit_code, 0);
   EXPECT_EQ(intel.out, "{\"indicator\":\"18.236.0.0/16\",\"count\":" + std::to_string(in_range) + "}\n");
+}
+
+// A scheduled rule runs its hunt query over its window and raises one alert
+// per result row; the same window never runs twice.
+TEST_F(E2ETest, ScheduledRuleRaisesAnAlertPerResultRowOncePerWindow) {
+  ASSERT_EQ(Vigil("ingest --no-detect --json " + Data() + " " + kStratus.string()).exit_code, 0);
+  // Direct: calls per source address with event time in [2024-07-27, 2024-08-03).
+  const int64_t from = *vigil::ParseTimestamp("2024-07-27T00:00:00Z"), to = *vigil::ParseTimestamp("2024-08-03T00:00:00Z");
+  std::map<std::string, uint64_t> calls;
+  simdjson::dom::parser parser;
+  for (const auto& entry : fs::directory_iterator(kStratus)) {
+    simdjson::dom::element doc;
+    ASSERT_EQ(parser.load(entry.path().string()).get(doc), simdjson::SUCCESS);
+    for (simdjson::dom::element rec : doc.get_array()) {
+      const int64_t t = *vigil::ParseTimestamp(rec["eventTime"].get_string().value());
+      if (t >= from && t < to) ++calls[std::string(rec["sourceIPAddress"].get_string().value())];
+    }
+  }
+  std::map<std::string, uint64_t> want;
+  for (const auto& [ip, n] : calls)
+    if (n > 30) want[ip] = n;
+  ASSERT_FALSE(want.empty());
+  fs::create_directories(dir_ / "scheduled");
+  std::ofstream(dir_ / "scheduled" / "busy.yml") << R"(title: Busy source address
+id: 7d3e0a52-1b8c-4f0e-9a7d-3c2b1e0f9a11
+level: medium
+tags: [attack.discovery]
+schedule: 1d
+window: 7d
+query: >
+  source=cloudtrail
+  | stats count() AS calls by sourceIPAddress
+  | where calls > 30
+)";
+  const std::string run = "rules run-scheduled --json --now 2024-08-03T06:00:00Z " + Data() + " " +
+                          (dir_ / "scheduled").string();
+  CmdResult first = Vigil(run);
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  simdjson::dom::element report;
+  ASSERT_EQ(parser.parse(first.out).get(report), simdjson::SUCCESS) << first.out;
+  EXPECT_EQ(std::string(report["rule"].get_string().value()), "7d3e0a52-1b8c-4f0e-9a7d-3c2b1e0f9a11");
+  EXPECT_EQ(std::string(report["from"].get_string().value()), "2024-07-27T00:00:00Z");
+  EXPECT_EQ(std::string(report["to"].get_string().value()), "2024-08-03T00:00:00Z");
+  EXPECT_TRUE(report["ran"].get_bool().value());
+  EXPECT_EQ(report["rows"].get_uint64().value(), want.size());
+  // One alert per row: entity = the address, match = the row.
+  auto alerts_of_rule = [&] {
+    std::map<std::string, std::string> out;
+    for (const auto& line : Lines(Vigil("alerts --json " + Data()).out)) {
+      simdjson::dom::element a;
+      EXPECT_EQ(parser.parse(line).get(a), simdjson::SUCCESS);
+      if (std::string(a["rule_id"].get_string().value()) != "7d3e0a52-1b8c-4f0e-9a7d-3c2b1e0f9a11") continue;
+      EXPECT_EQ(std::string(a["severity"].get_string().value()), "medium");
+      out[std::string(a["entity"].get_string().value())] = simdjson::minify(a["match"]);
+    }
+    return out;
+  };
+  auto alerts = alerts_of_rule();
+  ASSERT_EQ(alerts.size(), want.size());
+  for (const auto& [ip, n] : want) {
+    ASSERT_TRUE(alerts.count(ip)) << ip;
+    EXPECT_EQ(alerts[ip], "{\"sourceIPAddress\":\"" + ip + "\",\"calls\":" + std::to_string(n) + "}");
+  }
+  // The same window again: not due, nothing changes.
+  CmdResult again = Vigil(run);
+  ASSERT_EQ(again.exit_code, 0);
+  ASSERT_EQ(parser.parse(again.out).get(report), simdjson::SUCCESS) << again.out;
+  EXPECT_FALSE(report["ran"].get_bool().value());
+  EXPECT_EQ(alerts_of_rule(), alerts);
+  // A broken rule file is a usage error naming the file and the token.
+  std::ofstream(dir_ / "broken.yml") << "title: x\nid: y\nschedule: 1h\nquery: a=1 | stats cnt()\n";
+  EXPECT_EQ(Vigil("rules run-scheduled " + Data() + " " + (dir_ / "broken.yml").string()).exit_code, 2);
 }
 
 TEST_F(E2ETest, UnrecognisedFilesAreSkippedInDirectoriesAndErrorsWhenNamed) {

@@ -53,6 +53,15 @@ struct RulesOptions {
   std::string schema_dir;  // lint: Sigma JSON schemas to check files against (or VIGIL_SIGMA_SCHEMAS)
 };
 int RunRulesLint(const RulesOptions& options);
+
+struct ScheduledOptions {
+  std::vector<std::string> paths;  // scheduled rule files or directories
+  std::string data_dir = kDefaultDataDir;
+  std::string now;  // RFC 3339; empty: the clock
+  bool json = false;
+  KeySources keys;  // --key-file / --key-env (store/keys.h)
+};
+int RunRulesScheduled(const ScheduledOptions& options);
 int RunRulesTest(const RulesOptions& options);
 
 struct BacktestOptions {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/cli_util.h"
+#include "cli/hunt_run.h"
 #include "cli/intel_feeds.h"
 #include "cli/commands.h"
 #include "cli/workspace.h"
@@ -119,21 +120,6 @@ class TablePrinter {
   size_t printed_ = 0;
 };
 
-// One row of columns as a JSON object.
-std::string RowJson(const Row& r) {
-  std::string out = "{";
-  bool first = true;
-  for (const auto& [name, v] : r.columns) {
-    if (!first) out.push_back(',');
-    first = false;
-    AppendJsonString(&out, name);
-    out.push_back(':');
-    v.AppendJson(&out);
-  }
-  out += "}\n";
-  return out;
-}
-
 struct EventPrinter {
   explicit EventPrinter(const HuntOptions& options) : o(options) {}
   const HuntOptions& o;
@@ -224,6 +210,77 @@ struct EventPrinter {
 
 }  // namespace
 
+std::string RowJson(const Row& r) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [name, v] : r.columns) {
+    if (!first) out.push_back(',');
+    first = false;
+    AppendJsonString(&out, name);
+    out.push_back(':');
+    v.AppendJson(&out);
+  }
+  out += "}\n";
+  return out;
+}
+
+Status RunHuntQuery(EventStore* store, const Query& query, std::string_view text, ScanOptions scan,
+                    const QueryPipelineOptions& options, RowSink sink,
+                    const std::function<Status(const QueryPipeline&)>& built,
+                    const std::function<void(const HuntCounts&)>& progress, HuntCounts* counts) {
+  // The planner's part today: prune by the query's own source and time terms.
+  ScanHints hints = ExtractScanHints(query.search);
+  if (hints.from_ns && (!scan.from_ns || *hints.from_ns > *scan.from_ns)) scan.from_ns = hints.from_ns;
+  if (hints.to_ns && (!scan.to_ns || *hints.to_ns < *scan.to_ns)) scan.to_ns = hints.to_ns;
+  if (hints.sources && hints.sources->size() == 1) scan.source_type = hints.sources->front();
+  if (hints.sources && hints.sources->empty()) scan.to_ns = scan.from_ns = 0;  // nothing can match
+  VIGIL_ASSIGN_OR_RETURN(Matcher matcher, Matcher::Compile(query.search));
+  VIGIL_ASSIGN_OR_RETURN(auto pipeline, QueryPipeline::Build(query, text, options, std::move(sink)));
+  if (built) VIGIL_RETURN_IF_ERROR(built(*pipeline));
+  scan.newest_first = true;
+  HuntCounts local;
+  HuntCounts& c = counts != nullptr ? *counts : local;
+  Status pipe_status;
+  Status st = store->Scan(scan, [&](const StoredEvent& e) {
+    ++c.scanned;
+    if (progress) progress(c);
+    auto raw_fields = RecordFields(e.source_type, e.raw);
+    if (!raw_fields.ok()) {
+      ++c.unreadable;
+      return true;
+    }
+    // `ocsf.` paths answer the event's OCSF form, computed only if asked.
+    auto fields = ocsf::WithOcsf(ocsf::EventContext{e.source_type, e.time_ns}, std::move(*raw_fields));
+    MetadataFields meta;
+    meta.source = e.source_type;
+    meta.id = e.id;
+    if (!e.principal.empty()) meta.principal = e.principal;
+    if (!e.account.empty()) meta.account = e.account;
+    meta.time_ns = e.time_ns;
+    if (!matcher.Matches(*fields, &meta)) return true;
+    ++c.matched;
+    auto event = std::make_shared<RowEvent>();
+    event->fields = std::move(fields);
+    event->source = e.source_type;
+    event->id = e.id;
+    event->principal = e.principal;
+    event->account = e.account;
+    event->time_ns = e.time_ns;
+    event->raw = e.raw;
+    Row row;
+    row.event = std::move(event);
+    auto more = pipeline->Push(std::move(row));
+    if (!more.ok()) {
+      pipe_status = more.status();
+      return false;
+    }
+    return *more;
+  });
+  VIGIL_RETURN_IF_ERROR(st);
+  VIGIL_RETURN_IF_ERROR(pipe_status);
+  return pipeline->Finish();
+}
+
 int RunHunt(const HuntOptions& o) {
   ScanOptions scan;
   Status st = ParseTimeOption("--from", o.from, &scan.from_ns);
@@ -231,14 +288,6 @@ int RunHunt(const HuntOptions& o) {
   if (!st.ok()) return Fatal(st);
   auto query = ParseQuery(o.query);
   if (!query.ok()) return Fatal(query.status());
-  // The planner's part today: prune by the query's own source and time terms.
-  ScanHints hints = ExtractScanHints(query->search);
-  if (hints.from_ns && (!scan.from_ns || *hints.from_ns > *scan.from_ns)) scan.from_ns = hints.from_ns;
-  if (hints.to_ns && (!scan.to_ns || *hints.to_ns < *scan.to_ns)) scan.to_ns = hints.to_ns;
-  if (hints.sources && hints.sources->size() == 1) scan.source_type = hints.sources->front();
-  const bool nothing_can_match = hints.sources && hints.sources->empty();
-  auto matcher = Matcher::Compile(query->search);
-  if (!matcher.ok()) return Fatal(matcher.status());
 
   LookupSources lookups;
   for (const std::string& spec : o.lookups) {
@@ -267,75 +316,44 @@ int RunHunt(const HuntOptions& o) {
   Progress progress("hunt");
   EventPrinter events(o);
   TablePrinter table;
-  auto pipeline = QueryPipeline::Build(*query, o.query, popts, [&](const Row& row) {
-    progress.Finish();
-    if (row.is_event()) {
-      events.Print(row);
-    } else if (o.json) {
-      const std::string line = RowJson(row);
-      std::fwrite(line.data(), 1, line.size(), stdout);
-    } else {
-      table.Add(row);
-    }
-    ++shown;
-    return o.limit == 0 || shown < o.limit;
-  });
-  if (!pipeline.ok()) return Fatal(pipeline.status());
-  QueryPipeline& pipe = **pipeline;
-  if (o.ocsf && !pipe.outputs_events()) {
-    return Fatal(Status::InvalidArgument(
-        "--ocsf prints events, and this query's stages turn them into rows of columns; leave out --ocsf "
-        "(name OCSF attributes as ocsf.<attribute> in the query instead)"));
-  }
+  bool outputs_events = true;
   auto keys = LoadMasterKeys(o.keys);
   if (!keys.ok()) return Fatal(keys.status());
   auto ws = Workspace::Open(o.data_dir, /*write=*/false, *keys);
   if (!ws.ok()) return Fatal(ws.status());
-
-  scan.newest_first = true;
-  size_t matched = 0, scanned = 0, unreadable = 0;
-  if (!o.json && !o.ocsf && pipe.outputs_events()) {
-    std::printf("%-24s %-11s %-44s %s\n", "TIME", "SOURCE", "PRINCIPAL", "EVENT");
-  }
-  if (nothing_can_match) scan.to_ns = scan.from_ns = 0;
-  Status pipe_status;
-  st = (*ws)->store()->Scan(scan, [&](const StoredEvent& e) {
-    ++scanned;
-    progress.Update(HumanCount(scanned) + " events scanned, " + HumanCount(matched) + " matched");
-    auto raw_fields = RecordFields(e.source_type, e.raw);
-    if (!raw_fields.ok()) {
-      ++unreadable;
-      return true;
-    }
-    // `ocsf.` paths answer the event's OCSF form, computed only if asked.
-    auto fields = ocsf::WithOcsf(ocsf::EventContext{e.source_type, e.time_ns}, std::move(*raw_fields));
-    MetadataFields meta;
-    meta.source = e.source_type;
-    meta.id = e.id;
-    if (!e.principal.empty()) meta.principal = e.principal;
-    if (!e.account.empty()) meta.account = e.account;
-    meta.time_ns = e.time_ns;
-    if (!matcher->Matches(*fields, &meta)) return true;
-    ++matched;
-    auto event = std::make_shared<RowEvent>();
-    event->fields = std::move(fields);
-    event->source = e.source_type;
-    event->id = e.id;
-    event->principal = e.principal;
-    event->account = e.account;
-    event->time_ns = e.time_ns;
-    event->raw = e.raw;
-    Row row;
-    row.event = std::move(event);
-    auto more = pipe.Push(std::move(row));
-    if (!more.ok()) {
-      pipe_status = more.status();
-      return false;
-    }
-    return *more;
-  });
-  if (st.ok()) st = pipe_status;
-  if (st.ok()) st = pipe.Finish();
+  HuntCounts counts;
+  st = RunHuntQuery(
+      (*ws)->store(), *query, o.query, scan, popts,
+      [&](const Row& row) {
+        progress.Finish();
+        if (row.is_event()) {
+          events.Print(row);
+        } else if (o.json) {
+          const std::string line = RowJson(row);
+          std::fwrite(line.data(), 1, line.size(), stdout);
+        } else {
+          table.Add(row);
+        }
+        ++shown;
+        return o.limit == 0 || shown < o.limit;
+      },
+      [&](const QueryPipeline& pipe) {
+        outputs_events = pipe.outputs_events();
+        if (o.ocsf && !outputs_events) {
+          return Status::InvalidArgument(
+              "--ocsf prints events, and this query's stages turn them into rows of columns; leave out --ocsf "
+              "(name OCSF attributes as ocsf.<attribute> in the query instead)");
+        }
+        if (!o.json && !o.ocsf && outputs_events) {
+          std::printf("%-24s %-11s %-44s %s\n", "TIME", "SOURCE", "PRINCIPAL", "EVENT");
+        }
+        return Status::Ok();
+      },
+      [&](const HuntCounts& c) {
+        progress.Update(HumanCount(c.scanned) + " events scanned, " + HumanCount(c.matched) + " matched");
+      },
+      &counts);
+  const size_t scanned = counts.scanned, matched = counts.matched, unreadable = counts.unreadable;
   progress.Finish();
   if (!st.ok()) return Fatal(st);
   table.Flush();
@@ -345,7 +363,7 @@ int RunHunt(const HuntOptions& o) {
     std::fprintf(stderr, "%zu events matched (%zu scanned); %zu with no OCSF class; unmapped_invalid: %zu raw values failed their OCSF type and were left out (listed under unmapped.invalid)\n",
                  shown, scanned, events.no_class, events.left_out);
   } else if (!o.json) {
-    if (pipe.outputs_events()) {
+    if (outputs_events) {
       std::printf("%zu events matched (%zu scanned)\n", shown, scanned);
     } else {
       std::printf("%zu %s (%zu events matched, %zu scanned)\n", shown, shown == 1 ? "row" : "rows", matched, scanned);

@@ -107,6 +107,15 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   add_key_options(backtest_cmd, &backtest.keys, kReadKeys);
 
+  ScheduledOptions scheduled;
+  auto* scheduled_cmd = rules_cmd->add_subcommand(
+      "run-scheduled", "Run the scheduled rules (a hunt query on a timer) whose latest window has not run");
+  scheduled_cmd->add_option("paths", scheduled.paths, "Scheduled rule files or directories")->required();
+  scheduled_cmd->add_option("--data", scheduled.data_dir, "Data directory")->capture_default_str();
+  scheduled_cmd->add_option("--now", scheduled.now, "Run as if it were this RFC 3339 time (default: now)");
+  scheduled_cmd->add_flag("--json", scheduled.json, "One JSON object per rule");
+  add_key_options(scheduled_cmd, &scheduled.keys, kReadKeys);
+
   ImportOptions import;
   auto* import_cmd = rules_cmd->add_subcommand(
       "import-cloudwatch", "Turn CloudWatch Logs metric filter patterns into vigil rule files");
@@ -236,6 +245,7 @@ int main(int argc, char** argv) {
   if (*lint_cmd) return RunRulesLint(lint);
   if (*test_cmd) return RunRulesTest(test);
   if (*backtest_cmd) return RunRulesBacktest(backtest);
+  if (*scheduled_cmd) return RunRulesScheduled(scheduled);
   if (*import_cmd) return RunRulesImportCloudWatch(import);
   if (*demo_cmd) return RunDemo(demo);
   if (*serve_cmd) return RunServe(serve);

@@ -53,6 +53,10 @@ struct SearchExpr {
   CompareOp op = CompareOp::kEq;
   std::string value;
   bool quoted = false;  // the value was written in double quotes
+  // kCompare with = or !=: the value is an IP network (`10.0.0.0/8`), which
+  // also matches every address inside it. Pruning by exact values (blooms)
+  // must treat such a term as a range, not as its text.
+  bool network = false;
 
   std::vector<SearchExpr> children;  // kAnd, kOr, kNot
 };

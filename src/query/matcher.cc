@@ -271,9 +271,7 @@ Result<Node> CompileNode(const SearchExpr& e) {
     // `time` is a pseudo-field for comparisons only; time=... reads the record.
     if (n.meta == MetaField::kTime) n.meta = MetaField::kNone;
     n.pattern = GlobPattern::Compile(e.value);
-    if (e.value.find('/') != std::string::npos && e.value.find_first_of("*?\\") == std::string::npos) {
-      n.network = ParseCidr(e.value);
-    }
+    if (e.network) n.network = ParseCidr(e.value);
     if (n.pattern.shape() != GlobPattern::Shape::kAny) {
       n.kind = e.op == CompareOp::kEq ? Node::Kind::kMatch : Node::Kind::kNotMatch;
       return n;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/glob.h"
+#include "common/ip.h"
 #include "query/internal/bound.h"
 #include "query/internal/lexer.h"
 #include "query/internal/pipe_parser.h"
@@ -216,6 +217,8 @@ class Parser {
     e.op = ToCompareOp(op.kind);
     e.value = v.pattern;
     e.quoted = v.kind == TokenKind::kString;
+    e.network = (e.op == CompareOp::kEq || e.op == CompareOp::kNe) && !v.has_wildcard &&
+                v.literal.find('/') != std::string::npos && ParseCidr(v.literal).has_value();
     if (e.op != CompareOp::kEq && e.op != CompareOp::kNe) {
       if (v.has_wildcard || !ParseBound(v.literal)) {
         return Error(v, "'" + std::string(op.raw) + "' needs a number or an RFC 3339 time, found " + Describe(v));

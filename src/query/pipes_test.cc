@@ -139,6 +139,12 @@ TEST(ParsePipesTest, SearchPartIsUnchangedByPipes) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(DebugString(r->search), "(= userAgent \"a|b\")");
   EXPECT_EQ(r->pipes.size(), 1u);
+  // A network value is marked as such, for pruning that looks up exact values.
+  EXPECT_TRUE(ParseQuery("sourceIPAddress=10.0.0.0/8")->search.network);
+  EXPECT_TRUE(ParseQuery("ip!=2001:db8::/32")->search.network);
+  EXPECT_FALSE(ParseQuery("sourceIPAddress=10.0.0.0/8*")->search.network);
+  EXPECT_FALSE(ParseQuery("path=/usr/bin")->search.network);
+  EXPECT_FALSE(ParseQuery("sourceIPAddress=10.0.0.1")->search.network);
   // Only pipes: the search matches everything.
   auto p = ParseQuery("| stats count()");
   ASSERT_TRUE(p.ok());

@@ -2,7 +2,9 @@
 // possibly match, so that the executor reads fewer partitions.
 //
 // Hints are conservative: every event the expression matches lies inside
-// them; events inside them still have to go through the Matcher. They assume
+// them; events inside them still have to go through the Matcher. A term whose
+// value is an IP network (SearchExpr::network, `sourceIPAddress=10.0.0.0/8`)
+// matches addresses inside it, so it is never an exact value to look up. They assume
 // the executor answers the `source` and `time` pseudo-fields from metadata
 // (MetadataFields), which is what makes a store-level filter equivalent.
 #pragma once
