@@ -23,8 +23,10 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/intel_feeds.h"
+#include "cli/scheduled_rules.h"
 #include "cli/workspace.h"
 #include "common/metrics.h"
+#include "common/time.h"
 #include "env/env.h"
 #include "ingest/dir_watch.h"
 #include "ingest/pipeline.h"
@@ -265,6 +267,78 @@ class IntelReloader {
   std::thread thread_;
 };
 
+// Runs the scheduled rules on their own thread, through a read-only
+// workspace of its own (an EventStore per thread; the alert database takes
+// writers from several connections): at start, then at each window end of
+// any rule (checked at least every minute). Each run is logged and counted.
+class ScheduledRunner {
+ public:
+  ScheduledRunner(std::vector<ScheduledRule> rules, std::unique_ptr<Workspace> ws, MetricsRegistry* metrics)
+      : rules_(std::move(rules)),
+        ws_(std::move(ws)),
+        runs_(metrics->GetCounter("vigil_scheduled_rule_runs_total", "Scheduled rule windows run.")),
+        errors_(metrics->GetCounter("vigil_scheduled_rule_errors_total",
+                                    "Scheduled rule runs whose query failed (the window is tried again).")),
+        rows_(metrics->GetCounter("vigil_scheduled_rule_rows_total", "Result rows of scheduled rules (alert hits).")) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ScheduledRunner() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void RunDue() {
+    for (const ScheduledRun& r : RunScheduledRules(ws_->store(), ws_->metadata(), rules_, NowNanos(), {})) {
+      if (!r.error.ok()) {
+        errors_.Inc();
+        Log(LogLevel::kError, "scheduled rule failed",
+            {{"rule", r.rule_id}, {"window_end", FormatRfc3339(r.to_ns)}, {"error", r.error.message()}});
+      } else if (r.ran) {
+        runs_.Inc();
+        rows_.Inc(r.rows);
+        Log(LogLevel::kInfo, "scheduled rule ran",
+            {{"rule", r.rule_id},
+             {"window_start", FormatRfc3339(r.from_ns)},
+             {"window_end", FormatRfc3339(r.to_ns)},
+             {"rows", std::to_string(r.rows)},
+             {"alerts", std::to_string(r.alerts)},
+             {"scanned", std::to_string(r.scanned)}});
+      }
+    }
+  }
+  // Until the next window end of any rule (a second past it), at most a minute.
+  std::chrono::milliseconds NextWake() const {
+    const int64_t now = NowNanos();
+    int64_t wait = 60'000'000'000;
+    for (const ScheduledRule& r : rules_) wait = std::min(wait, (now / r.schedule_ns + 1) * r.schedule_ns - now);
+    return std::chrono::milliseconds(wait / 1'000'000 + 1000);
+  }
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      lock.unlock();
+      RunDue();
+      lock.lock();
+      cv_.wait_for(lock, NextWake(), [this] { return stop_; });
+    }
+  }
+
+  std::vector<ScheduledRule> rules_;
+  std::unique_ptr<Workspace> ws_;
+  Counter& runs_;
+  Counter& errors_;
+  Counter& rows_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int RunServe(const ServeOptions& o) {
@@ -318,6 +392,14 @@ int RunServe(const ServeOptions& o) {
     Log(LogLevel::kInfo, "rules loaded", {{"rules", std::to_string(rules.report.loaded)}});
   }
 
+  std::vector<ScheduledRule> scheduled;
+  if (config.pipeline.detect && !config.pipeline.scheduled_rules.empty()) {
+    auto loaded = LoadScheduledRules(config.pipeline.scheduled_rules);
+    if (!loaded.ok()) return Fail("cannot load scheduled rules", loaded.status());
+    scheduled = std::move(loaded).value();
+    Log(LogLevel::kInfo, "scheduled rules loaded", {{"rules", std::to_string(scheduled.size())}});
+  }
+
   uint64_t checkpoint = 0;
   {
     auto state = (*ws)->metadata()->GetState(kWalCheckpointKey);
@@ -357,6 +439,13 @@ int RunServe(const ServeOptions& o) {
     detectors.push_back(intel_detector.get());
     intel_reloader = std::make_unique<IntelReloader>(intel_store.get(),
                                                      std::chrono::seconds(config.intel.reload_seconds), &metrics);
+  }
+  std::unique_ptr<ScheduledRunner> scheduled_runner;
+  if (!scheduled.empty()) {
+    // Its own read-only workspace: readers may run beside the writer.
+    auto reader = Workspace::Open(config.data_dir, /*write=*/false, *keys);
+    if (!reader.ok()) return Fail("cannot open the data directory for scheduled rules", reader.status());
+    scheduled_runner = std::make_unique<ScheduledRunner>(std::move(scheduled), std::move(reader).value(), &metrics);
   }
   PipelineOptions popt;
   popt.commit_interval = config.pipeline.commit_interval;

@@ -361,6 +361,7 @@ Fields TopLevel(ServeConfig* c) {
          return Fields{{"rules", StringList(&p->rules)},
                        {"builtin_rules", Bool(&p->builtin_rules)},
                        {"detect", Bool(&p->detect)},
+                       {"scheduled_rules", StringList(&p->scheduled_rules)},
                        {"commit_interval_ms", Time(&p->commit_interval, 10, 60000)}};
        })},
       {"sources", Section([c] {

@@ -63,6 +63,9 @@ struct PipelineConfig {
   std::vector<std::string> rules;  // extra rule directories
   bool builtin_rules = true;       // the rules shipped with vigil (as `vigil ingest`)
   bool detect = true;              // false: store only
+  // Scheduled rule files or directories (docs/rule-authoring.md, "Scheduled
+  // rules"), run on their timers beside the pipeline.
+  std::vector<std::string> scheduled_rules;
   // How often events, alerts and the log position are committed (the bound
   // on event-to-alert latency, plus detection time).
   std::chrono::milliseconds commit_interval{250};
