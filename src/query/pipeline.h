@@ -69,10 +69,12 @@ class QueryPipeline {
 
  private:
   QueryPipeline() = default;
+  // Declared before the stages, which release their memory to it when they
+  // are destroyed.
+  std::shared_ptr<Shared> shared_;
   std::vector<std::unique_ptr<Stage>> stages_;
   bool outputs_events_ = true;
   bool done_ = false;
-  std::shared_ptr<Shared> shared_;
 };
 
 // Convenience for tests and small inputs: runs the pipeline over `rows` and
