@@ -275,6 +275,12 @@ Status S3Client::PutObject(const std::string& bucket, const std::string& key, st
   return r.status();
 }
 
+Status S3Client::DeleteObject(const std::string& bucket, const std::string& key) const {
+  auto r = Send("DELETE", bucket, key, {}, "", 1 << 20, "s3 DeleteObject " + bucket + "/" + key);
+  if (!r.ok() && r.status().code() == StatusCode::kNotFound) return Status::Ok();
+  return r.status();
+}
+
 Status S3Client::CreateBucket(const std::string& bucket) const {
   auto r = Send("PUT", bucket, "", {}, "", 1 << 20, "s3 CreateBucket " + bucket);
   return r.status();

@@ -1,5 +1,5 @@
 // S3Client: the few S3 API calls vigil needs (ListObjectsV2, GetObject,
-// PutObject, CreateBucket), over libcurl, signed with SigV4.
+// PutObject, DeleteObject, CreateBucket), over libcurl, signed with SigV4.
 //
 // Endpoints: by default the regional AWS endpoint with virtual-hosted-style
 // URLs (https://bucket.s3.REGION.amazonaws.com/key). A configured endpoint
@@ -88,6 +88,8 @@ class S3Client {
   // The whole object in memory; kLimitExceeded when it is larger than max_bytes.
   Result<std::string> GetObject(const std::string& bucket, const std::string& key, uint64_t max_bytes) const;
   Status PutObject(const std::string& bucket, const std::string& key, std::string_view body) const;
+  // Ok also when the key does not exist (S3 answers 204 either way).
+  Status DeleteObject(const std::string& bucket, const std::string& key) const;
   Status CreateBucket(const std::string& bucket) const;
 
   const S3Config& config() const { return config_; }

@@ -157,5 +157,23 @@ struct KeysOptions {
 int RunKeysGenerate(const KeysOptions& options);
 int RunKeysStatus(const KeysOptions& options);
 int RunKeysRotate(const KeysOptions& options);
+// `vigil storage ...` (docs/operations.md).
+struct StorageOptions {
+  std::string data_dir;  // empty: the config file's data_dir, else the default
+  std::string config;    // serve YAML; its `storage` section (retention, cold bucket, prices)
+  bool json = false;
+  std::string now;       // tier: count ages from this RFC 3339 time instead of the clock
+  size_t limit = 0;      // history: the newest N entries (0: all)
+  std::string source;    // hold: source type ("*" or empty: every source)
+  std::string from, to;  // hold: event time range (RFC 3339; empty: unbounded)
+  std::string reason;    // hold (required), release (optional)
+  int64_t hold_id = 0;   // release
+};
+int RunStorageTier(const StorageOptions& options);
+int RunStorageReport(const StorageOptions& options);
+int RunStorageHistory(const StorageOptions& options);
+int RunStorageHold(const StorageOptions& options);
+int RunStorageRelease(const StorageOptions& options);
+int RunStorageHolds(const StorageOptions& options);
 
 }  // namespace vigil::cli

@@ -225,6 +225,33 @@ int main(int argc, char** argv) {
   keys_rotate_cmd->add_flag("--json", keys_rotate.json, "Print one JSON object");
   add_key_options(keys_rotate_cmd, &keys_rotate.keys, "(the new key first, then the old ones)");
 
+  auto* storage_cmd = app.add_subcommand("storage", "Retention and tiering, legal holds, and the storage cost report");
+  storage_cmd->require_subcommand(1);
+  StorageOptions st_tier, st_report, st_history, st_hold, st_release, st_holds;
+  auto* st_tier_cmd = storage_cmd->add_subcommand(
+      "tier", "Move segments due by the retention policy: hot -> warm -> cold (S3) -> deleted");
+  auto* st_report_cmd = storage_cmd->add_subcommand(
+      "report", "Per source and tier: events, raw and stored bytes, compression ratio, monthly cost");
+  auto* st_history_cmd = storage_cmd->add_subcommand("history", "Every move, deletion and legal hold change");
+  auto* st_hold_cmd = storage_cmd->add_subcommand("hold", "Place a legal hold: covered segments are never deleted");
+  auto* st_release_cmd = storage_cmd->add_subcommand("release", "Release a legal hold");
+  auto* st_holds_cmd = storage_cmd->add_subcommand("holds", "List the legal holds in force");
+  for (auto [cmd, o] : {std::pair{st_tier_cmd, &st_tier}, std::pair{st_report_cmd, &st_report},
+                        std::pair{st_history_cmd, &st_history}, std::pair{st_hold_cmd, &st_hold},
+                        std::pair{st_release_cmd, &st_release}, std::pair{st_holds_cmd, &st_holds}}) {
+    cmd->add_option("--data", o->data_dir, "Data directory (default: the config's data_dir, else ./vigil-data)");
+    cmd->add_option("--config", o->config, "vigil serve YAML whose `storage` section to use (docs/operations.md)");
+    cmd->add_flag("--json", o->json, "JSON output (one object per line)");
+  }
+  st_tier_cmd->add_option("--now", st_tier.now, "Count ages from this RFC 3339 time instead of now");
+  st_history_cmd->add_option("--limit", st_history.limit, "The newest N entries (0: all)");
+  st_hold_cmd->add_option("--source", st_hold.source, "Source type to hold (default: every source)");
+  st_hold_cmd->add_option("--from", st_hold.from, "Hold events at or after this RFC 3339 time");
+  st_hold_cmd->add_option("--to", st_hold.to, "Hold events before this RFC 3339 time");
+  st_hold_cmd->add_option("--reason", st_hold.reason, "Why (a case or matter reference)")->required();
+  st_release_cmd->add_option("id", st_release.hold_id, "The hold's id (vigil storage holds)")->required();
+  st_release_cmd->add_option("--reason", st_release.reason, "Why it is released");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -256,5 +283,11 @@ int main(int argc, char** argv) {
   if (*keys_generate_cmd) return RunKeysGenerate(keys_generate);
   if (*keys_status_cmd) return RunKeysStatus(keys_status);
   if (*keys_rotate_cmd) return RunKeysRotate(keys_rotate);
+  if (*st_tier_cmd) return RunStorageTier(st_tier);
+  if (*st_report_cmd) return RunStorageReport(st_report);
+  if (*st_history_cmd) return RunStorageHistory(st_history);
+  if (*st_hold_cmd) return RunStorageHold(st_hold);
+  if (*st_release_cmd) return RunStorageRelease(st_release);
+  if (*st_holds_cmd) return RunStorageHolds(st_holds);
   return kExitFatal;
 }

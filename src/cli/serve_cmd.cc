@@ -38,6 +38,7 @@
 #include "server/firehose_route.h"
 #include "server/http_server.h"
 #include "server/log.h"
+#include "tier/tierer.h"
 
 namespace vigil::cli {
 namespace {
@@ -380,7 +381,7 @@ int RunServe(const ServeOptions& o) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   if (*keys) Log(LogLevel::kInfo, "encryption at rest", {{"active_key", (*keys)->active()->id}});
-  auto ws = Workspace::Open(config.data_dir, /*write=*/true, *keys);
+  auto ws = Workspace::Open(config.data_dir, /*write=*/true, *keys, &config.storage);
   if (!ws.ok()) return Fail("cannot open the data directory", ws.status());
   RuleLoad rules;
   if (config.pipeline.detect) {
@@ -521,6 +522,27 @@ int RunServe(const ServeOptions& o) {
        {"tls", config.http.tls.enabled() ? "true" : "false"},
        {"data_dir", config.data_dir}});
 
+  // Retention and tiering (docs/operations.md) beside the live writer.
+  std::unique_ptr<TieringLoop> tiering;
+  if (config.storage.enabled()) {
+    auto loop = TieringLoop::Start(Env::Default(), config.data_dir, config.storage, [](const Result<TierRunStats>& r) {
+      if (!r.ok()) {
+        Log(LogLevel::kError, "tiering run failed", {{"error", r.status().ToString()}});
+        return;
+      }
+      for (const Status& e : r->errors) Log(LogLevel::kWarn, "tiering move failed", {{"error", e.ToString()}});
+      Log(LogLevel::kInfo, "tiering run",
+          {{"warmed", std::to_string(r->warmed)},
+           {"cooled", std::to_string(r->cooled)},
+           {"deleted", std::to_string(r->deleted)},
+           {"held", std::to_string(r->held)},
+           {"recovered", std::to_string(r->recovered + r->rolled_back)},
+           {"failed", std::to_string(r->errors.size())}});
+    });
+    if (loop.ok()) tiering = std::move(loop).value();
+    else Log(LogLevel::kError, "tiering not started", {{"error", loop.status().ToString()}});
+  }
+
   int signal_number = 0;
   while (!pipeline_done.load()) {
     timespec wait{0, 200'000'000};
@@ -539,6 +561,7 @@ int RunServe(const ServeOptions& o) {
   }
   if (signal_number)
     Log(LogLevel::kInfo, "shutting down", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  if (tiering) tiering->Stop();
   for (auto& s : *polling) s->Stop();
   // Syslog listeners hand what they hold to the log before it closes.
   for (auto& l : *syslog) l->Stop();

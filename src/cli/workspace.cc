@@ -15,6 +15,7 @@
 #include "ingest/pipeline.h"
 #include "store/data_dir.h"
 #include "store/dead_letters.h"
+#include "tier/cold_env.h"
 
 namespace vigil::cli {
 namespace {
@@ -39,6 +40,7 @@ class DiskWorkspace final : public Workspace {
   DeadLetterSink* dead_letters() override { return dead_.get(); }
   std::string dead_letter_dir() const override { return dir_->deadletter_dir(); }
 
+  std::unique_ptr<ColdReadEnv> env_;  // outlives everything opened through it
   std::unique_ptr<DataDir> dir_;
   std::unique_ptr<EventStore> store_;
   std::unique_ptr<MetadataStore> metadata_;
@@ -64,11 +66,21 @@ Result<std::shared_ptr<const KeyRing>> LoadMasterKeys(const KeySources& sources)
 }
 
 Result<std::unique_ptr<Workspace>> Workspace::Open(const std::string& data_dir, bool write,
-                                                   std::shared_ptr<const KeyRing> keys) {
+                                                   std::shared_ptr<const KeyRing> keys,
+                                                   const TieringConfig* storage) {
   auto ws = std::make_unique<DiskWorkspace>();
   DataDirOptions opts;
   opts.read_only = !write;
-  auto dir = DataDir::Open(data_dir, Env::Default(), opts);
+  // Segments moved to the cold tier read as if they were local.
+  ColdReadOptions cold;
+  cold.events_dir = JoinPath(data_dir, "events");
+  cold.cache_dir = JoinPath(data_dir, kColdCacheDir);
+  if (storage != nullptr) {
+    cold.cache_bytes = storage->cache_bytes;
+    cold.s3 = storage->cold.s3;
+  }
+  ws->env_ = std::make_unique<ColdReadEnv>(Env::Default(), std::move(cold));
+  auto dir = DataDir::Open(data_dir, ws->env_.get(), opts);
   if (!dir.ok()) return dir.status();
   ws->dir_ = std::move(dir).value();
   SegmentStoreOptions store_options;

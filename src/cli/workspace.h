@@ -13,6 +13,7 @@
 #include "ingest/pipeline.h"
 #include "store/event_store.h"
 #include "store/keys.h"
+#include "tier/tier_config.h"
 
 namespace vigil::cli {
 
@@ -34,9 +35,12 @@ class Workspace {
   // `write`: take the data directory's exclusive lock (ingest, demo). Readers
   // (hunt, alerts) open without it and may run while an ingest is going on.
   // `keys`: master keys for encrypted segments (LoadMasterKeys); writers
-  // encrypt new segments with the first.
+  // encrypt new segments with the first. Cold segments are fetched on read
+  // (tier/cold_env.h) with `storage`'s cache bound and credentials (null:
+  // defaults and the environment).
   static Result<std::unique_ptr<Workspace>> Open(const std::string& data_dir, bool write,
-                                                 std::shared_ptr<const KeyRing> keys = nullptr);
+                                                 std::shared_ptr<const KeyRing> keys = nullptr,
+                                                 const TieringConfig* storage = nullptr);
   virtual EventStore* store() = 0;
   virtual MetadataStore* metadata() = 0;
   virtual DeadLetterSink* dead_letters() = 0;

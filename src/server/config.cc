@@ -164,6 +164,67 @@ FieldFn SecondsAsMs(int64_t* out_ms, int min, int max) {
   };
 }
 
+// A non-negative decimal number (prices).
+FieldFn Decimal(double* out) {
+  return [out](const YAML::Node& n, const std::string& path) -> Status {
+    std::string s;
+    VIGIL_RETURN_IF_ERROR(Scalar(n, path, &s));
+    char* end = nullptr;
+    double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || !(v >= 0) || v > 1e9)
+      return Status::InvalidArgument(path + ": expected a non-negative number, got '" + s + "'");
+    *out = v;
+    return Status::Ok();
+  };
+}
+
+// `storage` (docs/operations.md): retention per source type, the cold bucket,
+// the read cache and the prices of the cost report.
+Fields StorageFields(TieringConfig* t) {
+  return {
+      {"interval_seconds", [t](const YAML::Node& n, const std::string& path) -> Status {
+         int v = 0;
+         VIGIL_RETURN_IF_ERROR(Int(&v, 0, 7 * 86400)(n, path));
+         t->interval_seconds = v;
+         return Status::Ok();
+       }},
+      {"warm_zstd_level", Int(&t->warm_zstd_level, 1, 22)},
+      {"cache_bytes", Bytes(&t->cache_bytes, 1 << 20)},
+      {"cold", Section([t] {
+         ColdStoreConfig* c = &t->cold;
+         return Fields{{"bucket", String(&c->bucket)},
+                       {"prefix", String(&c->prefix)},
+                       {"region", String(&c->s3.region)},
+                       {"endpoint", String(&c->s3.endpoint)},
+                       {"path_style", Bool(&c->s3.path_style)},
+                       {"access_key_id", String(&c->s3.credentials.access_key_id)},
+                       {"secret_access_key", String(&c->s3.credentials.secret_access_key)},
+                       {"session_token", String(&c->s3.credentials.session_token)},
+                       {"request_timeout_seconds", SecondsAsMs(&c->s3.request_timeout_ms, 1, 3600)},
+                       {"max_retries", Number(&c->s3.max_retries, 0, 20)}};
+       })},
+      {"retention", [t](const YAML::Node& n, const std::string& path) -> Status {
+         if (n.IsNull()) return Status::Ok();
+         if (!n.IsMap()) return Status::InvalidArgument(path + ": expected a mapping of source type to policy");
+         for (const auto& kv : n) {
+           const std::string source = kv.first.as<std::string>();
+           RetentionPolicy& p = t->retention[source];
+           VIGIL_RETURN_IF_ERROR(ParseMap(kv.second, Join(path, source),
+                                          Fields{{"warm_after_days", Int(&p.warm_after_days, 0, 100000)},
+                                                 {"cold_after_days", Int(&p.cold_after_days, 0, 100000)},
+                                                 {"delete_after_days", Int(&p.delete_after_days, 0, 100000)}}));
+         }
+         return Status::Ok();
+       }},
+      {"prices", Section([t] {
+         StoragePrices* p = &t->prices;
+         return Fields{{"hot_per_gb_month", Decimal(&p->hot_per_gb_month)},
+                       {"warm_per_gb_month", Decimal(&p->warm_per_gb_month)},
+                       {"cold_per_gb_month", Decimal(&p->cold_per_gb_month)}};
+       })},
+  };
+}
+
 // Settings every polling source has.
 void PollingFields(PollingSourceConfig* p, Fields* f) {
   f->insert({{"name", String(&p->name)},
@@ -388,6 +449,7 @@ Fields TopLevel(ServeConfig* c) {
          return Fields{{"key_files", StringList(&e->key_files)}, {"key_env", String(&e->key_env)}};
        })},
       {"minimise", SectionList<MinimiseRule>(&c->minimise, MinimiseFields)},
+      {"storage", Section([c] { return StorageFields(&c->storage); })},
       // Sources added by their own modules go here.
   };
 }
@@ -445,6 +507,7 @@ Status Validate(const ServeConfig& c) {
     auto m = Minimiser::Create(c.minimise);
     if (!m.ok()) return m.status();
   }
+  VIGIL_RETURN_IF_ERROR(ValidateTieringConfig(c.storage));
   if (c.firehose.path.empty() || c.firehose.path[0] != '/' || c.firehose.path == "/api/v1/ingest")
     return Status::InvalidArgument("firehose.path: expected a path of its own starting with '/', got '" +
                                    c.firehose.path + "'");

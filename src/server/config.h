@@ -24,6 +24,7 @@
 #include "ingest/syslog_listener.h"
 #include "intel/indicator.h"
 #include "store/keys.h"
+#include "tier/tier_config.h"
 
 namespace vigil::server {
 
@@ -131,6 +132,7 @@ struct ServeConfig {
   IntelConfig intel;
   EncryptionConfig encryption;
   MinimiseConfig minimise;
+  TieringConfig storage;  // retention, tiering and the cost report's prices (docs/operations.md)
   // Sections for the other sources (firehose, syslog, watch, s3) are added
   // here and in config.cc's section table.
 

@@ -90,6 +90,43 @@ sources:
   EXPECT_TRUE(ParseServeConfig("", "empty.yaml")->sources.syslog.empty());
 }
 
+TEST(ServeConfigTest, StorageRetentionColdBucketAndPrices) {
+  auto c = ParseServeConfig(R"(
+storage:
+  interval_seconds: 600
+  warm_zstd_level: 15
+  cache_bytes: 2GiB
+  cold: {bucket: archive, prefix: vigil/, endpoint: "http://127.0.0.1:4568", region: eu-west-1}
+  retention:
+    cloudtrail: {warm_after_days: 7, cold_after_days: 30, delete_after_days: 2555}
+    "*": {delete_after_days: 90}
+  prices: {hot_per_gb_month: 0.1, cold_per_gb_month: 0.004}
+)", "s.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->storage.interval_seconds, 600);
+  EXPECT_EQ(c->storage.warm_zstd_level, 15);
+  EXPECT_EQ(c->storage.cache_bytes, 2ull << 30);
+  EXPECT_EQ(c->storage.cold.bucket, "archive");
+  EXPECT_EQ(c->storage.cold.s3.region, "eu-west-1");
+  EXPECT_EQ(c->storage.PolicyFor("cloudtrail").cold_after_days, 30);
+  EXPECT_EQ(c->storage.PolicyFor("vpcflow").delete_after_days, 90);  // the "*" policy
+  EXPECT_EQ(c->storage.PolicyFor("vpcflow").cold_after_days, 0);
+  EXPECT_DOUBLE_EQ(c->storage.prices.cold_per_gb_month, 0.004);
+  EXPECT_DOUBLE_EQ(c->storage.prices.warm_per_gb_month, 0.08);  // default
+
+  for (auto [yaml, error] : {
+           std::pair{"storage: {retention: {cloudtrail: {cold_after_days: 3}}}", "storage.cold.bucket is not set"},
+           std::pair{"storage: {retention: {x: {warm_after_days: 9, cold_after_days: 3}}, cold: {bucket: b}}",
+                     "cold_after_days (3) is before warm_after_days (9)"},
+           std::pair{"storage: {retention: {x: {hot_days: 3}}}", "storage.retention.x.hot_days: unknown key"},
+           std::pair{"storage: {prices: {hot_per_gb_month: -1}}", "storage.prices.hot_per_gb_month"},
+       }) {
+    auto bad = ParseServeConfig(yaml, "s.yaml");
+    ASSERT_FALSE(bad.ok()) << yaml;
+    EXPECT_NE(bad.status().message().find(error), std::string::npos) << bad.status().ToString();
+  }
+}
+
 TEST(ServeConfigTest, ErrorsNameTheFileAndTheKey) {
   struct Case {
     const char* yaml;

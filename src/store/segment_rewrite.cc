@@ -1,0 +1,82 @@
+// Segment-format specific: the only code tiering runs against segment v1.
+#include "store/segment_rewrite.h"
+
+#include <zstd.h>
+
+#include <memory>
+#include <vector>
+
+#include "store/internal/segment.h"
+
+namespace vigil {
+
+bool IsSegmentFileName(std::string_view name) {
+  std::string_view suffix = segment::kSegmentSuffix;
+  return name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix;
+}
+
+namespace {
+
+// Reads every block of `reader`, calling `block_fn(records)` for each.
+template <typename BlockFn>
+Result<SegmentSummary> ReadAll(Env* env, segment::SegmentReader& reader, BlockFn&& block_fn) {
+  SegmentSummary s;
+  s.source_type = reader.index().source_type;
+  s.min_time_ns = reader.index().min_time_ns;
+  s.max_time_ns = reader.index().max_time_ns;
+  std::string raw;
+  std::vector<segment::RecordView> records;
+  for (size_t b = 0; b < reader.index().blocks.size(); ++b) {
+    VIGIL_RETURN_IF_ERROR(reader.ReadBlock(b, &raw, &records));
+    s.events += records.size();
+    for (const auto& r : records) s.raw_bytes += r.raw.size();
+    VIGIL_RETURN_IF_ERROR(block_fn(records));
+  }
+  VIGIL_ASSIGN_OR_RETURN(s.stored_bytes, env->FileSize(reader.path()));
+  return s;
+}
+
+}  // namespace
+
+Result<SegmentSummary> SummarizeSegment(Env* env, const std::string& path) {
+  VIGIL_ASSIGN_OR_RETURN(auto reader, segment::SegmentReader::Open(env, path));
+  return ReadAll(env, *reader, [](const std::vector<segment::RecordView>&) { return Status::Ok(); });
+}
+
+Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int level) {
+  VIGIL_ASSIGN_OR_RETURN(auto reader, segment::SegmentReader::Open(env, path));
+  std::vector<Hash128> ids;
+  VIGIL_RETURN_IF_ERROR(reader->ReadIds(&ids));
+  VIGIL_ASSIGN_OR_RETURN(auto builder, segment::SegmentBuilder::Create(env, path, reader->index().source_type));
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (cctx == nullptr) return Status::Internal("zstd: cannot create compression context");
+  segment::BlockBuilder block;
+  std::string out;
+  Event e;
+  // One block out per block in: records are already in (time, id) order, so
+  // the block builder's sort keeps them where they were.
+  auto rewrite = [&](const std::vector<segment::RecordView>& records) -> Status {
+    for (const auto& r : records) {
+      e.id.assign(r.id);
+      e.source_type.assign(r.source_type);
+      e.time_ns = r.time_ns;
+      e.ingest_time_ns = r.ingest_time_ns;
+      e.time_fallback = r.time_fallback;
+      e.account.assign(r.account);
+      e.principal.assign(r.principal);
+      e.raw.assign(r.raw);
+      block.Add(e);
+    }
+    segment::BlockHandle handle;
+    VIGIL_RETURN_IF_ERROR(block.Finish(cctx.get(), level, &out, &handle));
+    return builder->AddBlock(out, handle);
+  };
+  VIGIL_ASSIGN_OR_RETURN(SegmentSummary before, ReadAll(env, *reader, rewrite));
+  for (const Hash128& id : ids) builder->AddId(id);
+  reader.reset();
+  VIGIL_RETURN_IF_ERROR(builder->Finish().WithContext("recompressing " + path));
+  VIGIL_ASSIGN_OR_RETURN(before.stored_bytes, env->FileSize(path));
+  return before;
+}
+
+}  // namespace vigil
