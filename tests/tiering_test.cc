@@ -19,6 +19,7 @@
 #include "env/fault_injection_env.h"
 #include "run_vigil.h"
 #include "s3/local_s3.h"
+#include "serve_test_util.h"
 #include "store/event_store.h"
 #include "tier/catalog.h"
 #include "tier/cold_env.h"
@@ -471,6 +472,33 @@ TEST_F(TieringTest, ReportCountsWhatWasIngested) {
   auto table = Vigil("storage report --config " + config);
   EXPECT_NE(table.out.find("cloudtrail"), std::string::npos);
   EXPECT_NE(table.out.find("prices per GiB-month: hot $0.1, warm $0.08, cold $0.01"), std::string::npos) << table.out;
+}
+
+// `vigil serve` with a retention policy tiers on its own timer (first run at
+// start), beside the live writer, with the configured credentials.
+TEST_F(TieringTest, ServeTiersOnItsTimer) {
+  std::string config = (dir_ / "serve.yaml").string();
+  std::ofstream(config) << testing::ServeConfigYaml(data_) << "pipeline: {detect: false}\n"
+                        << "storage:\n  interval_seconds: 3600\n  cold:\n    bucket: " << bucket_
+                        << "\n    endpoint: " << server->endpoint() << "\n    access_key_id: "
+                        << testing::LocalS3::kAccessKey << "\n    secret_access_key: "
+                        << testing::LocalS3::kSecretKey << "\n  retention:\n    cloudtrail: {cold_after_days: 30}\n";
+  fs::path log = dir_ / "serve.log";
+  {
+    testing::ServeProcess serve(config, log);
+    ASSERT_GT(serve.WaitForPort(), 0) << testing::ReadText(log);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (testing::ReadText(log).find("tiering run") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    serve.Signal(SIGTERM);
+    EXPECT_EQ(serve.Wait(), 0);
+  }
+  std::string text = testing::ReadText(log);
+  EXPECT_NE(text.find("cooled=8"), std::string::npos) << text;
+  EXPECT_EQ(CountFiles(data_, ".seg.cold", "cloudtrail"), 8u);
+  EXPECT_EQ(Objects().size(), 8u);
+  EXPECT_EQ(Events(data_, "cloudtrail").size(), 310u);
 }
 
 }  // namespace
