@@ -474,6 +474,41 @@ TEST_F(TieringTest, ReportCountsWhatWasIngested) {
   EXPECT_NE(table.out.find("prices per GiB-month: hot $0.1, warm $0.08, cold $0.01"), std::string::npos) << table.out;
 }
 
+// Encrypted segments: the key file stays local when the segment goes cold
+// (the bucket holds only ciphertext), hunt with the key reads the cold
+// segments, warm keeps them as written, deletion removes the key file too.
+TEST_F(TieringTest, EncryptedSegmentsGoColdWithTheirKeysKeptLocal) {
+  const std::string key = (dir_ / "master.key").string();
+  ASSERT_EQ(Vigil("keys generate --id k1 --out " + key).exit_code, 0);
+  const std::string data = (dir_ / "encrypted").string();
+  ASSERT_EQ(Vigil("ingest --no-detect --key-file " + key + " --data " + data + " " + kStratus).exit_code, 0);
+  auto before = Vigil("hunt --json --key-file " + key + " --data " + data + " 'source=cloudtrail'");
+  ASSERT_EQ(std::count(before.out.begin(), before.out.end(), '\n'), 310);
+  ASSERT_EQ(CountFiles(data, ".seg.key"), 8u);
+
+  std::string config = ConfigFile("    cloudtrail: {warm_after_days: 1, cold_after_days: 2, delete_after_days: 5000}\n");
+  auto tier = Vigil("storage tier --json --config " + config + " --data " + data + " --key-file " + key +
+                    " --now 2027-01-01T00:00:00Z");
+  EXPECT_NE(tier.out.find("\"warmed\":8,\"cooled\":8,\"deleted\":0"), std::string::npos) << tier.out;
+  EXPECT_EQ(CountFiles(data, ".seg"), 0u);
+  EXPECT_EQ(CountFiles(data, ".seg.key"), 8u);
+  EXPECT_EQ(Objects().size(), 8u);
+  auto after = Vigil("hunt --json --key-file " + key + " --data " + data + " 'source=cloudtrail'");
+  EXPECT_EQ(after.out, before.out);
+  EXPECT_NE(Vigil("hunt --json --data " + data + " 'source=cloudtrail'").exit_code, 0) << "no key, no events";
+  auto history = Vigil("storage history --json --data " + data);
+  EXPECT_NE(history.out.find("is encrypted: not recompressed"), std::string::npos) << history.out;
+  // The report counts raw bytes with the key.
+  auto report = Vigil("storage report --json --data " + data + " --key-file " + key);
+  EXPECT_NE(report.out.find("\"tier\":\"cold\",\"segments\":8,\"events\":310"), std::string::npos) << report.out;
+
+  tier = Vigil("storage tier --json --config " + config + " --data " + data + " --now 2040-01-01T00:00:00Z");
+  EXPECT_NE(tier.out.find("\"deleted\":8"), std::string::npos) << tier.out;
+  EXPECT_EQ(CountFiles(data, ".key"), 0u);
+  EXPECT_EQ(CountFiles(data, ".cold"), 0u);
+  EXPECT_TRUE(Objects().empty());
+}
+
 // `vigil serve` with a retention policy tiers on its own timer (first run at
 // start), beside the live writer, with the configured credentials.
 TEST_F(TieringTest, ServeTiersOnItsTimer) {

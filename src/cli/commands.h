@@ -168,6 +168,7 @@ struct StorageOptions {
   std::string from, to;  // hold: event time range (RFC 3339; empty: unbounded)
   std::string reason;    // hold (required), release (optional)
   int64_t hold_id = 0;   // release
+  KeySources keys;       // tier, report: to read encrypted segments (store/keys.h)
 };
 int RunStorageTier(const StorageOptions& options);
 int RunStorageReport(const StorageOptions& options);

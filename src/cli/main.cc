@@ -244,6 +244,8 @@ int main(int argc, char** argv) {
     cmd->add_flag("--json", o->json, "JSON output (one object per line)");
   }
   st_tier_cmd->add_option("--now", st_tier.now, "Count ages from this RFC 3339 time instead of now");
+  add_key_options(st_tier_cmd, &st_tier.keys, "(to summarise encrypted segments)");
+  add_key_options(st_report_cmd, &st_report.keys, "(to count raw bytes of encrypted segments)");
   st_history_cmd->add_option("--limit", st_history.limit, "The newest N entries (0: all)");
   st_hold_cmd->add_option("--source", st_hold.source, "Source type to hold (default: every source)");
   st_hold_cmd->add_option("--from", st_hold.from, "Hold events at or after this RFC 3339 time");

@@ -525,7 +525,8 @@ int RunServe(const ServeOptions& o) {
   // Retention and tiering (docs/operations.md) beside the live writer.
   std::unique_ptr<TieringLoop> tiering;
   if (config.storage.enabled()) {
-    auto loop = TieringLoop::Start(Env::Default(), config.data_dir, config.storage, [](const Result<TierRunStats>& r) {
+    auto loop = TieringLoop::Start(Env::Default(), config.data_dir, config.storage, *keys,
+                                   [](const Result<TierRunStats>& r) {
       if (!r.ok()) {
         Log(LogLevel::kError, "tiering run failed", {{"error", r.status().ToString()}});
         return;

@@ -5,6 +5,7 @@
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/workspace.h"
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "server/config.h"
@@ -22,6 +23,7 @@ namespace {
 struct Loaded {
   std::string data_dir;
   TieringConfig storage;
+  KeySources keys;  // --key-file/--key-env, else the file's encryption section
 };
 
 Result<Loaded> Load(const StorageOptions& o) {
@@ -31,8 +33,10 @@ Result<Loaded> Load(const StorageOptions& o) {
     VIGIL_ASSIGN_OR_RETURN(server::ServeConfig c, server::LoadServeConfig(o.config));
     l.data_dir = c.data_dir;
     l.storage = std::move(c.storage);
+    l.keys = c.encryption.sources();
   }
   if (!o.data_dir.empty()) l.data_dir = o.data_dir;
+  if (!o.keys.empty()) l.keys = o.keys;
   return l;
 }
 
@@ -52,6 +56,7 @@ std::string Bytes(uint64_t n) {
 
 struct Opened {
   Loaded loaded;
+  std::shared_ptr<const KeyRing> keys;
   std::unique_ptr<DataDir> dir;
   std::unique_ptr<StorageCatalog> catalog;
 };
@@ -61,6 +66,7 @@ struct Opened {
 Result<Opened> Open(const StorageOptions& o, bool write) {
   Opened out;
   VIGIL_ASSIGN_OR_RETURN(out.loaded, Load(o));
+  VIGIL_ASSIGN_OR_RETURN(out.keys, LoadMasterKeys(out.loaded.keys));
   DataDirOptions options;
   options.read_only = !write;
   VIGIL_ASSIGN_OR_RETURN(out.dir, DataDir::Open(out.loaded.data_dir, Env::Default(), options));
@@ -70,7 +76,7 @@ Result<Opened> Open(const StorageOptions& o, bool write) {
 
 Tierer MakeTierer(Opened& o) {
   return Tierer(Env::Default(), o.dir->events_dir(), JoinPath(o.dir->path(), kColdCacheDir), o.loaded.storage,
-                o.catalog.get());
+                o.catalog.get(), o.keys);
 }
 
 std::string LedgerJson(const LedgerEntry& e) {

@@ -21,6 +21,7 @@ namespace {
 template <typename BlockFn>
 Result<SegmentSummary> ReadAll(Env* env, segment::SegmentReader& reader, BlockFn&& block_fn) {
   SegmentSummary s;
+  s.encrypted = reader.encrypted();
   s.source_type = reader.index().source_type;
   s.min_time_ns = reader.index().min_time_ns;
   s.max_time_ns = reader.index().max_time_ns;
@@ -38,13 +39,24 @@ Result<SegmentSummary> ReadAll(Env* env, segment::SegmentReader& reader, BlockFn
 
 }  // namespace
 
-Result<SegmentSummary> SummarizeSegment(Env* env, const std::string& path) {
-  VIGIL_ASSIGN_OR_RETURN(auto reader, segment::SegmentReader::Open(env, path));
+Result<SegmentSummary> SummarizeSegment(Env* env, const std::string& path, const KeyRing* keys) {
+  VIGIL_ASSIGN_OR_RETURN(auto reader, segment::SegmentReader::Open(env, path, keys));
+  if (reader->encrypted() && keys == nullptr) {
+    SegmentSummary s;
+    s.encrypted = true;
+    s.source_type = reader->index().source_type;
+    s.min_time_ns = reader->index().min_time_ns;
+    s.max_time_ns = reader->index().max_time_ns;
+    s.events = reader->index().record_count;
+    VIGIL_ASSIGN_OR_RETURN(s.stored_bytes, env->FileSize(path));
+    return s;
+  }
   return ReadAll(env, *reader, [](const std::vector<segment::RecordView>&) { return Status::Ok(); });
 }
 
-Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int level) {
-  VIGIL_ASSIGN_OR_RETURN(auto reader, segment::SegmentReader::Open(env, path));
+Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int level, const KeyRing* keys) {
+  VIGIL_ASSIGN_OR_RETURN(auto reader, segment::SegmentReader::Open(env, path, keys));
+  if (reader->encrypted()) return Status::Unsupported("segment " + path + " is encrypted: not recompressed");
   std::vector<Hash128> ids;
   VIGIL_RETURN_IF_ERROR(reader->ReadIds(&ids));
   VIGIL_ASSIGN_OR_RETURN(auto builder, segment::SegmentBuilder::Create(env, path, reader->index().source_type));

@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "env/env.h"
+#include "store/keys.h"
 
 namespace vigil {
 
@@ -23,20 +24,24 @@ struct SegmentSummary {
   uint64_t events = 0;
   uint64_t raw_bytes = 0;     // sum of the stored records' original bytes (Event::raw)
   uint64_t stored_bytes = 0;  // the file's size
+  bool encrypted = false;     // blocks sealed under a data key (store/block_codec.h)
 };
 
 // True for the name of a published segment file ("x.seg").
 bool IsSegmentFileName(std::string_view name);
 
 // Reads and checks every block of the segment at `path`. Corruption naming the
-// file and block when it does not read back.
-Result<SegmentSummary> SummarizeSegment(Env* env, const std::string& path);
+// file and block when it does not read back. An encrypted segment without
+// `keys` (borrowed, may be null) is summarised from its index: raw_bytes 0.
+Result<SegmentSummary> SummarizeSegment(Env* env, const std::string& path, const KeyRing* keys = nullptr);
 
 // Rewrites the segment at `path` in place with zstd `level`: every record
 // (id, times, metadata and raw bytes) is kept exactly, block by block. The new
 // file is built beside it (`<path>.tmp`), fsynced and renamed over `path`, so
 // a crash leaves either the old or the new segment, both complete. Returns
-// the new file's summary.
-Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int level);
+// the new file's summary. Unsupported, before anything is written, for an
+// encrypted segment: its rewrite would need a new key file, which cannot be
+// swapped in atomically with the segment.
+Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int level, const KeyRing* keys = nullptr);
 
 }  // namespace vigil

@@ -23,6 +23,21 @@ bool ParseNumber(std::string_view s, T* out) {
 
 constexpr std::string_view kStubHeader = "vigil-cold 1\n";
 
+// The cached copy, named by the segment's own path: readers find what sits
+// beside the segment (an encrypted segment's key file, which stays local)
+// and name it in errors.
+class NamedFile final : public RandomAccessFile {
+ public:
+  NamedFile(std::unique_ptr<RandomAccessFile> file, std::string path) : file_(std::move(file)), path_(std::move(path)) {}
+  Status Read(uint64_t offset, size_t n, std::string* out) const override { return file_->Read(offset, n, out); }
+  uint64_t Size() const override { return file_->Size(); }
+  const std::string& path() const override { return path_; }
+
+ private:
+  std::unique_ptr<RandomAccessFile> file_;
+  std::string path_;
+};
+
 }  // namespace
 
 std::string EncodeColdStub(const ColdStub& s) {
@@ -131,7 +146,8 @@ Result<std::unique_ptr<RandomAccessFile>> ColdReadEnv::NewRandomAccessFile(const
   if (!base_->ReadFile(path + kColdStubSuffix, &text).ok()) return file;  // neither: the original NotFound
   VIGIL_ASSIGN_OR_RETURN(ColdStub stub, DecodeColdStub(text, path + kColdStubSuffix));
   VIGIL_ASSIGN_OR_RETURN(std::string cached, Fetch(path, stub));
-  return base_->NewRandomAccessFile(cached);
+  VIGIL_ASSIGN_OR_RETURN(auto copy, base_->NewRandomAccessFile(cached));
+  return std::unique_ptr<RandomAccessFile>(new NamedFile(std::move(copy), path));
 }
 
 // Returns the cache path holding the object of `stub`, fetching it if needed.

@@ -8,6 +8,7 @@
 
 #include "common/hash.h"
 #include "common/time.h"
+#include "store/block_codec.h"
 #include "store/segment_rewrite.h"
 #include "tier/cold_env.h"
 
@@ -53,12 +54,14 @@ std::string ObjectUrl(const std::string& bucket, const std::string& key) { retur
 
 }  // namespace
 
-Tierer::Tierer(Env* env, std::string events_dir, std::string cache_dir, TieringConfig config, StorageCatalog* catalog)
+Tierer::Tierer(Env* env, std::string events_dir, std::string cache_dir, TieringConfig config, StorageCatalog* catalog,
+               std::shared_ptr<const KeyRing> keys)
     : env_(env),
       events_dir_(std::move(events_dir)),
       cache_dir_(std::move(cache_dir)),
       config_(std::move(config)),
-      catalog_(catalog) {}
+      catalog_(catalog),
+      keys_(std::move(keys)) {}
 
 Status Tierer::Step(const TierRunOptions& o, std::string_view step) {
   if (!o.crash_point) return Status::Ok();
@@ -102,9 +105,16 @@ Status Tierer::Recover(const TierRunOptions& o, TierRunStats* stats) {
         ++stats->rolled_back;
         continue;
       }
-      VIGIL_ASSIGN_OR_RETURN(SegmentSummary s, RecompressSegment(env_, path, config_.warm_zstd_level));
-      seg = FromSummary(e.path, s, Tier::kWarm);
-      VIGIL_RETURN_IF_ERROR(catalog_->Finish(e.seq, "recovered", s.stored_bytes, "", &seg, false));
+      auto s = RecompressSegment(env_, path, config_.warm_zstd_level, keys_.get());
+      if (s.status().code() == StatusCode::kUnsupported) {
+        seg.tier = Tier::kWarm;  // kept as written (see Warm)
+        VIGIL_RETURN_IF_ERROR(catalog_->Finish(e.seq, "recovered", seg.stored_bytes, s.status().message(), &seg, false));
+        ++stats->recovered;
+        continue;
+      }
+      if (!s.ok()) return s.status();
+      seg = FromSummary(e.path, *s, Tier::kWarm);
+      VIGIL_RETURN_IF_ERROR(catalog_->Finish(e.seq, "recovered", s->stored_bytes, "", &seg, false));
       ++stats->recovered;
     } else if (e.action == "cold") {
       // The stub is written only after the upload succeeded, and the local
@@ -130,6 +140,7 @@ Status Tierer::Recover(const TierRunOptions& o, TierRunStats* stats) {
       // Deletion only goes forward: whatever is left of the segment goes.
       VIGIL_RETURN_IF_ERROR(RemoveLocal(path));
       VIGIL_RETURN_IF_ERROR(RemoveLocal(stub_path));
+      VIGIL_RETURN_IF_ERROR(RemoveLocal(segment::KeyFilePath(path)));
       VIGIL_RETURN_IF_ERROR(env_->SyncDir(DirName(path)));
       if (!e.object.empty()) {
         std::string rest = e.object.substr(5);  // after "s3://"
@@ -170,7 +181,7 @@ Status Tierer::SyncCatalog(TierRunStats* stats, bool add_only) {
     auto size = env_->FileSize(path);
     if (!size.ok()) continue;  // removed meanwhile
     if (it != rows.end() && (add_only || (it->second.tier != Tier::kCold && it->second.stored_bytes == *size))) continue;
-    auto s = SummarizeSegment(env_, path);
+    auto s = SummarizeSegment(env_, path, keys_.get());
     if (!s.ok()) {
       stats->errors.push_back(s.status());
       continue;
@@ -217,7 +228,14 @@ Status Tierer::Warm(const TierRunOptions& o, CatalogSegment* seg, TierRunStats* 
   e.bytes_before = seg->stored_bytes;
   VIGIL_ASSIGN_OR_RETURN(int64_t seq, catalog_->Begin(e));
   VIGIL_RETURN_IF_ERROR(Step(o, "warm:begun"));
-  auto s = RecompressSegment(env_, path, config_.warm_zstd_level);
+  auto s = RecompressSegment(env_, path, config_.warm_zstd_level, keys_.get());
+  if (s.status().code() == StatusCode::kUnsupported) {
+    // An encrypted segment stays as written: it is warm by age, not smaller.
+    seg->tier = Tier::kWarm;
+    VIGIL_RETURN_IF_ERROR(catalog_->Finish(seq, "done", seg->stored_bytes, s.status().message(), seg, false));
+    ++stats->warmed;
+    return Status::Ok();
+  }
   if (!s.ok()) {
     VIGIL_RETURN_IF_ERROR(Step(o, "warm:failed"));
     (void)catalog_->Finish(seq, "failed", 0, s.status().ToString(), nullptr, false);
@@ -318,8 +336,11 @@ Status Tierer::Delete(const TierRunOptions& o, const CatalogSegment& seg, TierRu
   VIGIL_ASSIGN_OR_RETURN(int64_t seq, catalog_->Begin(e));
   VIGIL_RETURN_IF_ERROR(Step(o, "delete:begun"));
   // Readers stop seeing it first (local file or stub), then the object goes.
+  // An encrypted segment's key file goes last: without it nothing of the
+  // segment could be read, wherever its bytes still are.
   Status s = RemoveLocal(path);
   if (s.ok()) s = RemoveLocal(stub_path);
+  if (s.ok()) s = RemoveLocal(segment::KeyFilePath(path));
   if (s.ok()) s = env_->SyncDir(DirName(path));
   if (!s.ok()) {
     (void)catalog_->Finish(seq, "failed", 0, s.ToString(), nullptr, false);
@@ -433,12 +454,12 @@ struct TieringLoop::State {
 };
 
 Result<std::unique_ptr<TieringLoop>> TieringLoop::Start(Env* env, const std::string& data_dir, TieringConfig config,
-                                                        Report report) {
+                                                        std::shared_ptr<const KeyRing> keys, Report report) {
   auto state = std::make_unique<State>();
   VIGIL_ASSIGN_OR_RETURN(state->catalog, StorageCatalog::Open(JoinPath(data_dir, kStorageCatalogFile)));
   state->interval_seconds = std::max<int64_t>(1, config.interval_seconds);
   state->tierer = std::make_unique<Tierer>(env, JoinPath(data_dir, "events"), JoinPath(data_dir, kColdCacheDir),
-                                           std::move(config), state->catalog.get());
+                                           std::move(config), state->catalog.get(), std::move(keys));
   state->report = std::move(report);
   State* s = state.get();
   s->thread = std::thread([s] {

@@ -21,6 +21,7 @@
 #include "aws/s3_client.h"
 #include "common/status.h"
 #include "env/env.h"
+#include "store/keys.h"
 #include "tier/catalog.h"
 #include "tier/tier_config.h"
 
@@ -51,7 +52,9 @@ struct TierRunStats {
 class Tierer {
  public:
   // `env` is the data directory's own Env (not a ColdReadEnv).
-  Tierer(Env* env, std::string events_dir, std::string cache_dir, TieringConfig config, StorageCatalog* catalog);
+  // `keys` (may be null): master keys to read encrypted segments' blocks.
+  Tierer(Env* env, std::string events_dir, std::string cache_dir, TieringConfig config, StorageCatalog* catalog,
+         std::shared_ptr<const KeyRing> keys = nullptr);
 
   // Finishes or rolls back every pending ledger row.
   Status Recover(const TierRunOptions& options, TierRunStats* stats);
@@ -79,6 +82,7 @@ class Tierer {
   TieringConfig config_;
   StorageCatalog* catalog_;
   std::unique_ptr<aws::S3Client> client_;
+  std::shared_ptr<const KeyRing> keys_;
   bool crashed_ = false;  // a crash_point stopped the run
 };
 
@@ -90,7 +94,7 @@ class TieringLoop {
   using Report = std::function<void(const Result<TierRunStats>&)>;
   // Opens the catalog at <data_dir>/storage.db.
   static Result<std::unique_ptr<TieringLoop>> Start(Env* env, const std::string& data_dir, TieringConfig config,
-                                                    Report report);
+                                                    std::shared_ptr<const KeyRing> keys, Report report);
   ~TieringLoop();
   void Stop();
 
