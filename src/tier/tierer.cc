@@ -160,7 +160,7 @@ Status Tierer::Recover(const TierRunOptions& o, TierRunStats* stats) {
 
 // ------------------------------------------------------------------ catalog
 
-Status Tierer::SyncCatalog(TierRunStats* stats, bool add_only) {
+Status Tierer::SyncCatalog(TierRunStats* stats, bool add_only, const std::atomic<bool>* cancel) {
   std::vector<std::string> files;
   Status listed = env_->ListFilesRecursive(events_dir_, &files);
   if (!listed.ok() && listed.code() != StatusCode::kNotFound) return listed;
@@ -176,6 +176,7 @@ Status Tierer::SyncCatalog(TierRunStats* stats, bool add_only) {
   }
   VIGIL_ASSIGN_OR_RETURN(auto rows, catalog_->Segments());
   for (const std::string& rel : local) {
+    if (cancel != nullptr && cancel->load()) return Status::Ok();
     const std::string path = JoinPath(events_dir_, rel);
     auto it = rows.find(rel);
     auto size = env_->FileSize(path);
@@ -365,7 +366,8 @@ Result<TierRunStats> Tierer::Run(const TierRunOptions& o) {
   TierRunStats stats;
   crashed_ = false;
   VIGIL_RETURN_IF_ERROR(Recover(o, &stats));
-  VIGIL_RETURN_IF_ERROR(SyncCatalog(&stats));
+  VIGIL_RETURN_IF_ERROR(SyncCatalog(&stats, /*add_only=*/false, o.cancel));
+  if (o.cancel != nullptr && o.cancel->load()) return stats;
   const int64_t now = o.now_ns != 0 ? o.now_ns : NowNanos();
   VIGIL_ASSIGN_OR_RETURN(auto rows, catalog_->Segments());
 

@@ -62,7 +62,9 @@ class Tierer {
   // segments, adds cold stubs it lacks, drops rows of segments gone.
   // `add_only` (a reader beside a running tierer, e.g. the cost report):
   // only adds segments the catalog lacks, changes and drops nothing.
-  Status SyncCatalog(TierRunStats* stats, bool add_only = false);
+  // `cancel`: stop early (a first run over a large store reads every
+  // segment once); what was summarised so far is kept.
+  Status SyncCatalog(TierRunStats* stats, bool add_only = false, const std::atomic<bool>* cancel = nullptr);
   // Recover, SyncCatalog, then every move due. A failing move is recorded and
   // the run goes on; the status is an error only when the run itself failed.
   Result<TierRunStats> Run(const TierRunOptions& options);
