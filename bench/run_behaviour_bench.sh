@@ -21,7 +21,7 @@ printf '%-22s %10s %14s %14s %8s\n' rules events "Ir/event" events/CPU-s alerts
 for variant in without with; do
   if [ "$variant" = with ]; then dirs="$root/rules"; else dirs="$without"; fi
   rm -rf "$work/data"
-  valgrind --tool=callgrind --callgrind-out-file="$work/cg.$variant" env VIGIL_RULES="$dirs" \
+  VIGIL_RULES="$dirs" valgrind --tool=callgrind --callgrind-out-file="$work/cg.$variant" \
     "$vigil" ingest --json --threads 1 --data "$work/data" "$corpus" "$net" >"$work/out.$variant" 2>"$work/err.$variant" || true
   ir=$(awk '/^summary:/ {print $2}' "$work/cg.$variant")
   rm -rf "$work/data"

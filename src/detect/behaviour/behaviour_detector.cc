@@ -456,7 +456,8 @@ class DistinctModel final : public Model {
       e->window_start = o.time;
       e->registers.assign(m_, 0);
       e->fired = false;
-      e->estimate = 0;
+      e->inverse_sum = static_cast<double>(m_);
+      e->zeros = static_cast<uint32_t>(m_);
       e->samples.clear();
     }
     // The register is chosen by the value hash's top bits (mixed again, so
@@ -467,8 +468,12 @@ class DistinctModel final : public Model {
     const uint8_t rho = static_cast<uint8_t>(
         rest == 0 ? 64 - rule_.precision + 1 : std::min<int>(__builtin_clzll(rest) + 1, 64 - rule_.precision + 1));
     if (e->registers[idx] >= rho) return false;
+    // The estimate's sum of 2^-register and count of zero registers move
+    // with the one register that changed.
+    e->inverse_sum += std::ldexp(1.0, -rho) - std::ldexp(1.0, -e->registers[idx]);
+    e->zeros -= e->registers[idx] == 0;
     e->registers[idx] = rho;
-    e->estimate = Estimate(e->registers);
+    const double estimate = Estimate(static_cast<double>(m_), e->inverse_sum, e->zeros);
     if (e->samples.size() < kSamples) {
       std::string v;
       for (size_t i = 0; i < o.values->size(); ++i) v.append(i ? ", " : "").append((*o.values)[i]);
@@ -476,7 +481,7 @@ class DistinctModel final : public Model {
       if (v.size() > kSampleBytes) v = "..." + v.substr(v.size() - (kSampleBytes - 3));
       e->samples.push_back(std::move(v));
     }
-    if (e->fired || e->estimate < static_cast<double>(rule_.threshold)) return false;
+    if (e->fired || estimate < static_cast<double>(rule_.threshold)) return false;
     e->fired = true;
     *baseline = JsonObject()
                     .Str("window", Duration(rule_.window_ns))
@@ -486,7 +491,7 @@ class DistinctModel final : public Model {
                     .Done();
     *observed = JsonObject()
                     .Str("window_start", FormatRfc3339(e->window_start))
-                    .UInt("distinct_values", static_cast<uint64_t>(std::llround(e->estimate)))
+                    .UInt("distinct_values", static_cast<uint64_t>(std::llround(estimate)))
                     .StrList("sample_values", e->samples)
                     .Done();
     return true;
@@ -522,7 +527,13 @@ class DistinctModel final : public Model {
         if (!r->Str(&s)) return false;
         e.samples.push_back(std::move(s));
       }
-      if (!e.registers.empty()) e.estimate = Estimate(e.registers);
+      e.inverse_sum = 0;
+      e.zeros = 0;
+      for (uint8_t r : e.registers) {
+        if (r > 64) return false;
+        e.inverse_sum += std::ldexp(1.0, -r);
+        e.zeros += r == 0;
+      }
       map_.Insert(k, &ignored) = std::move(e);
     }
     return true;
@@ -531,16 +542,9 @@ class DistinctModel final : public Model {
 
   // HyperLogLog with linear counting for small cardinalities (Flajolet et
   // al. 2007, with the small-range correction).
-  static double Estimate(const std::vector<uint8_t>& regs) {
-    const double m = static_cast<double>(regs.size());
-    double sum = 0;
-    size_t zeros = 0;
-    for (uint8_t r : regs) {
-      sum += std::ldexp(1.0, -r);
-      zeros += r == 0;
-    }
-    const double alpha = regs.size() == 16 ? 0.673 : regs.size() == 32 ? 0.697 : regs.size() == 64 ? 0.709
-                                                                                : 0.7213 / (1 + 1.079 / m);
+  // `m` registers, `sum` of 2^-register over them, `zeros` registers at 0.
+  static double Estimate(double m, double sum, uint32_t zeros) {
+    const double alpha = m == 16 ? 0.673 : m == 32 ? 0.697 : m == 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
     double e = alpha * m * m / sum;
     if (e <= 2.5 * m && zeros > 0) e = m * std::log(m / static_cast<double>(zeros));
     return e;
@@ -551,7 +555,8 @@ class DistinctModel final : public Model {
     int64_t last_seen = 0;
     int64_t window_start = 0;
     bool fired = false;
-    double estimate = 0;
+    double inverse_sum = 0;  // sum of 2^-register
+    uint32_t zeros = 0;      // registers at 0
     std::vector<uint8_t> registers;
     std::vector<std::string> samples;  // the first few distinct values, for the explanation
   };
@@ -765,6 +770,12 @@ bool Holds(const FieldCondition& c, const std::string* value) {
   const std::string& v = *value;
   switch (c.op) {
     case FieldCondition::Op::kGlob:
+      if (!c.exact.empty()) {
+        thread_local std::string lower;
+        lower.resize(v.size());
+        for (size_t i = 0; i < v.size(); ++i) lower[i] = AsciiLower(v[i]);
+        if (c.exact.count(lower)) return true;
+      }
       for (const auto& g : c.globs)
         if (g.Matches(v)) return true;
       return false;

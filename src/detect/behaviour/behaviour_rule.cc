@@ -198,7 +198,13 @@ Result<std::vector<FieldCondition>> ParseConditions(const YAML::Node& node, cons
     if (values.empty()) return Invalid("`" + key + "." + name + "` has no value");
     if (op.empty()) {
       c.op = FieldCondition::Op::kGlob;
-      for (const auto& v : values) c.globs.push_back(GlobPattern::Compile(v));
+      for (const auto& v : values) {
+        GlobPattern g = GlobPattern::Compile(v);
+        if (g.shape() == GlobPattern::Shape::kExact)
+          c.exact.insert(g.literal());
+        else
+          c.globs.push_back(std::move(g));
+      }
     } else if (op == "cidr") {
       c.op = FieldCondition::Op::kCidr;
       for (const auto& v : values) {

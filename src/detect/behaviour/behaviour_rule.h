@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/glob.h"
@@ -54,7 +55,10 @@ struct FieldCondition {
   enum class Op { kGlob, kCidr, kGt, kGte, kLt, kLte };
   FieldSpec field;
   Op op = Op::kGlob;
-  std::vector<GlobPattern> globs;  // kGlob: any matches (case-insensitive)
+  // kGlob: any matches (case-insensitive); the values without wildcards are
+  // in `exact`, lower-cased, for one lookup instead of a match each.
+  std::vector<GlobPattern> globs;
+  std::unordered_set<std::string> exact;
   std::vector<IpNetwork> blocks;   // kCidr: any contains
   double number = 0;               // comparisons
 };
