@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -93,7 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     static const auto rules = OneOfEachKind();
     vigil::BehaviourDetector d(rules);
     const std::string blob(text.substr(1));
-    (void)d.RestoreState([&](const std::string&) -> vigil::Result<std::optional<std::string>> { return blob; });
+    (void)d.RestoreState([&](const std::string&) -> vigil::Result<std::optional<std::string>> { return std::optional<std::string>(blob); });
     Run(d);
     return 0;
   }
@@ -109,7 +110,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return vigil::Status::Ok();
   });
   vigil::BehaviourDetector again({*rule});
-  (void)again.RestoreState([&](const std::string&) -> vigil::Result<std::optional<std::string>> { return saved; });
+  (void)again.RestoreState([&](const std::string&) -> vigil::Result<std::optional<std::string>> { return std::optional<std::string>(saved); });
   Run(again);
   return 0;
 }
