@@ -13,7 +13,7 @@ DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev python
   libsimdjson-dev libdeflate-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libre2-dev \
   libzstd-dev libsqlite3-dev libssl-dev libfmt-dev zlib1g-dev libvectorscan-dev \
   libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libcpp-httplib-dev libcurl4-openssl-dev nodejs
+  libcpp-httplib-dev libcurl4-openssl-dev nodejs ripgrep
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -57,10 +57,11 @@ bench: build
 	bench/run_rules_bench.sh $(BUILD_DIR) 200000
 	bench/run_http_bench.sh $(BUILD_DIR) 15 20000
 	$(BUILD_DIR)/bench/intel_bench ../shared/data rules 300
+	bench/run_store_bench.sh $(BUILD_DIR) $(BENCH_EVENTS)
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON -DVIGIL_TESTS=OFF -DVIGIL_BENCH=OFF
-	cmake --build $(FUZZ_DIR) -j$(JOBS) --target cloudtrail_parser_fuzzer guardduty_parser_fuzzer securityhub_parser_fuzzer sigma_loader_fuzzer query_parser_fuzzer segment_reader_fuzzer \
+	cmake --build $(FUZZ_DIR) -j$(JOBS) --target cloudtrail_parser_fuzzer guardduty_parser_fuzzer securityhub_parser_fuzzer sigma_loader_fuzzer query_parser_fuzzer segment_reader_fuzzer segment_v2_reader_fuzzer \
 	  cloudwatch_pattern_fuzzer vpcflow_parser_fuzzer route53resolver_parser_fuzzer alb_parser_fuzzer s3access_parser_fuzzer \
 	  cloudwatchlogs_parser_fuzzer syslog_parser_fuzzer json_parser_fuzzer firehose_request_fuzzer \
 	  syslog_framing_fuzzer wal_recovery_fuzzer ingest_body_fuzzer s3_list_fuzzer \

@@ -8,6 +8,7 @@
 #include "cli/intel_feeds.h"
 #include "cli/commands.h"
 #include "cli/workspace.h"
+#include "common/glob.h"
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "formats/record_fields.h"
@@ -224,22 +225,114 @@ std::string RowJson(const Row& r) {
   return out;
 }
 
+namespace {
+
+// A record holding one value at one path: lets a compiled term judge a
+// column value exactly as it judges the record.
+class OneValue final : public FieldResolver {
+ public:
+  explicit OneValue(const std::string& path) : path_(path) {}
+  void Set(std::string_view v) { value_ = v; }
+  bool Visit(const FieldPath& path, const FieldVisitor& visitor) const override {
+    if (path.str() != path_) return false;
+    FieldValue v;
+    v.kind = ValueKind::kString;
+    v.text = value_;
+    visitor(v);
+    return true;
+  }
+  void VisitAllScalars(const FieldVisitor&) const override {}
+
+ private:
+  std::string path_;
+  std::string_view value_;
+};
+
+ScanFilter ToScanFilter(const ScanHints& hints) {
+  ScanFilter filter;
+  for (const ScanHints::Equality& eq : hints.equalities) {
+    ScanFilter::Equality f;
+    f.field = eq.field;
+    // The value test is the query's own term (OR-ed alternatives), compiled
+    // by the matcher, so that columns drop exactly the records it would.
+    SearchExpr term;
+    term.kind = SearchExpr::Kind::kOr;
+    bool all_literal = true;
+    for (const std::string& p : eq.patterns) {
+      SearchExpr alt;
+      alt.kind = SearchExpr::Kind::kCompare;
+      alt.field = FieldPath(eq.field);
+      alt.op = CompareOp::kEq;
+      alt.value = p;
+      term.children.push_back(std::move(alt));
+      auto literal = PatternLiteral(p);
+      if (literal && !eq.network) {
+        f.exact.push_back(ToLower(*literal));
+      } else {
+        all_literal = false;
+      }
+    }
+    if (!all_literal) f.exact.clear();
+    if (term.children.size() == 1) term = SearchExpr(term.children.front());
+    auto compiled = Matcher::Compile(term);
+    if (!compiled.ok()) continue;  // no pruning on this term; the query's matcher still runs
+    auto matcher = std::make_shared<Matcher>(std::move(*compiled));
+    auto one = std::make_shared<OneValue>(eq.field);
+    f.matches = [matcher, one](std::string_view v) {
+      one->Set(v);
+      return matcher->Matches(*one);
+    };
+    filter.equalities.push_back(std::move(f));
+  }
+  for (const ScanHints::Compare& c : hints.compares) {
+    ScanFilter::Compare f;
+    f.field = c.field;
+    f.bound = c.bound;
+    switch (c.op) {
+      case CompareOp::kLt:
+        f.op = ScanFilter::Compare::Op::kLt;
+        break;
+      case CompareOp::kLe:
+        f.op = ScanFilter::Compare::Op::kLe;
+        break;
+      case CompareOp::kGt:
+        f.op = ScanFilter::Compare::Op::kGt;
+        break;
+      case CompareOp::kGe:
+        f.op = ScanFilter::Compare::Op::kGe;
+        break;
+      default:
+        continue;
+    }
+    filter.compares.push_back(std::move(f));
+  }
+  filter.text_runs = hints.text_runs;
+  return filter;
+}
+
+}  // namespace
+
 Status RunHuntQuery(EventStore* store, const Query& query, std::string_view text, ScanOptions scan,
                     const QueryPipelineOptions& options, RowSink sink,
                     const std::function<Status(const QueryPipeline&)>& built,
                     const std::function<void(const HuntCounts&)>& progress, HuntCounts* counts) {
-  // The planner's part today: prune by the query's own source and time terms.
+  // The planner's part: prune by the query's own source and time terms.
   ScanHints hints = ExtractScanHints(query.search);
   if (hints.from_ns && (!scan.from_ns || *hints.from_ns > *scan.from_ns)) scan.from_ns = hints.from_ns;
   if (hints.to_ns && (!scan.to_ns || *hints.to_ns < *scan.to_ns)) scan.to_ns = hints.to_ns;
   if (hints.sources && hints.sources->size() == 1) scan.source_type = hints.sources->front();
   if (hints.sources && hints.sources->empty()) scan.to_ns = scan.from_ns = 0;  // nothing can match
+  // What the search says about single records lets the store skip blocks by
+  // their blooms and min/max, and records by their columns.
+  const ScanFilter filter = ToScanFilter(hints);
+  scan.filter = &filter;
   VIGIL_ASSIGN_OR_RETURN(Matcher matcher, Matcher::Compile(query.search));
   VIGIL_ASSIGN_OR_RETURN(auto pipeline, QueryPipeline::Build(query, text, options, std::move(sink)));
   if (built) VIGIL_RETURN_IF_ERROR(built(*pipeline));
   scan.newest_first = true;
   HuntCounts local;
   HuntCounts& c = counts != nullptr ? *counts : local;
+  scan.stats = &c.blocks;
   Status pipe_status;
   Status st = store->Scan(scan, [&](const StoredEvent& e) {
     ++c.scanned;
@@ -367,6 +460,12 @@ int RunHunt(const HuntOptions& o) {
       std::printf("%zu events matched (%zu scanned)\n", shown, scanned);
     } else {
       std::printf("%zu %s (%zu events matched, %zu scanned)\n", shown, shown == 1 ? "row" : "rows", matched, scanned);
+    }
+    const ScanStats& b = counts.blocks;
+    if (b.blocks > 0) {
+      std::fprintf(stderr, "blocks: %s read of %s (skipped: %s by bloom filters, %s by min/max or account, %s by columns)\n",
+                   HumanCount(b.blocks_read).c_str(), HumanCount(b.blocks).c_str(), HumanCount(b.blocks_pruned_bloom).c_str(),
+                   HumanCount(b.blocks_pruned_index).c_str(), HumanCount(b.blocks_pruned_columns).c_str());
     }
   }
   return kExitOk;

@@ -18,6 +18,7 @@ struct HuntCounts {
   uint64_t scanned = 0;     // events read from the store
   uint64_t matched = 0;     // events the search matched
   uint64_t unreadable = 0;  // stored records that no longer parse (skipped)
+  ScanStats blocks;         // what the store read and skipped
 };
 
 // Scans `store` within `scan` (narrowed further by the query's own source

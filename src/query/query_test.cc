@@ -457,5 +457,36 @@ TEST(ScanHintsTest, TimeBounds) {
   EXPECT_FALSE(Hints("time>5").from_ns);
 }
 
+
+TEST(ScanHintsTest, FieldTermsAndWordsForPruning) {
+  ScanHints h = Hints(
+      "source=cloudtrail sourceIPAddress=203.0.113.7 (eventName=Get* OR eventName=List*) bytes>1000 "
+      "\"Access Denied\" con*aws x NOT userAgent=foo errorCode!=bar field=* time>=2024-07-01 count<=5");
+  ASSERT_EQ(h.equalities.size(), 2u);
+  EXPECT_EQ(h.equalities[0].field, "sourceIPAddress");
+  EXPECT_EQ(h.equalities[0].patterns, std::vector<std::string>{"203.0.113.7"});
+  EXPECT_EQ(h.equalities[1].field, "eventName");
+  EXPECT_EQ(h.equalities[1].patterns, (std::vector<std::string>{"Get*", "List*"}));
+  ASSERT_EQ(h.compares.size(), 2u);
+  EXPECT_EQ(h.compares[0].field, "bytes");
+  EXPECT_EQ(h.compares[0].op, CompareOp::kGt);
+  EXPECT_EQ(h.compares[0].bound, 1000);
+  EXPECT_EQ(h.compares[1].op, CompareOp::kLe);
+  // Words: literal runs of 3+ bytes, lower-cased; "x" is too short to prune.
+  EXPECT_EQ(h.text_runs, (std::vector<std::string>{"access denied", "con", "aws"}));
+  // Alternatives on different fields, or under OR at the top, say nothing.
+  EXPECT_TRUE(Hints("a=1 OR b=2").equalities.empty());
+  EXPECT_TRUE(Hints("(a=1 OR b=2) c").equalities.empty());
+  EXPECT_TRUE(Hints("a=1 OR word").text_runs.empty());
+  EXPECT_EQ(Hints("foo\\*bar").text_runs, std::vector<std::string>{"foo*bar"});
+  EXPECT_EQ(*PatternLiteral("a\\*b"), "a*b");
+  EXPECT_FALSE(PatternLiteral("a*b"));
+  // A network is marked: it matches the addresses inside it, not its text.
+  ScanHints net = Hints("sourceIPAddress=10.0.0.0/8");
+  ASSERT_EQ(net.equalities.size(), 1u);
+  EXPECT_TRUE(net.equalities[0].network);
+  EXPECT_FALSE(Hints("request_path=/index.html").equalities[0].network);
+}
+
 }  // namespace
 }  // namespace vigil

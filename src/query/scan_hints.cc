@@ -14,8 +14,9 @@ bool IsPseudo(const SearchExpr& e, std::string_view name) {
   return e.kind == SearchExpr::Kind::kCompare && e.field.parts().size() == 1 && e.field.parts().front() == name;
 }
 
-// The exact text of a pattern without wildcards, or nullopt when it has any.
-std::optional<std::string> LiteralOf(std::string_view pattern) {
+}  // namespace
+
+std::optional<std::string> PatternLiteral(std::string_view pattern) {
   std::string out;
   for (size_t i = 0; i < pattern.size(); ++i) {
     char c = pattern[i];
@@ -27,6 +28,34 @@ std::optional<std::string> LiteralOf(std::string_view pattern) {
     out.push_back(c);
   }
   return out;
+}
+
+namespace {
+
+std::optional<std::string> LiteralOf(std::string_view pattern) { return PatternLiteral(pattern); }
+
+// Literal runs of a pattern, split at its wildcards, lower-cased.
+std::vector<std::string> LiteralRuns(std::string_view pattern) {
+  std::vector<std::string> runs(1);
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '*' || c == '?') {
+      runs.emplace_back();
+      continue;
+    }
+    if (c == '\\' && i + 1 < pattern.size() &&
+        (pattern[i + 1] == '*' || pattern[i + 1] == '?' || pattern[i + 1] == '\\')) {
+      c = pattern[++i];
+    }
+    runs.back().push_back(AsciiLower(c));
+  }
+  return runs;
+}
+
+bool IsFieldEquality(const SearchExpr& e) {
+  if (e.kind != SearchExpr::Kind::kCompare || e.op != CompareOp::kEq || IsPseudo(e, "source")) return false;
+  // `field=*` only says the field exists.
+  return e.value.find_first_not_of('*') != std::string::npos;
 }
 
 // The source types one conjunct allows, or nullopt when it does not constrain them.
@@ -93,10 +122,41 @@ ScanHints ExtractScanHints(const SearchExpr& expr) {
         break;
     }
   };
+  auto visit_record = [&](const SearchExpr& c) {
+    if (IsFieldEquality(c)) {
+      hints.equalities.push_back({c.field.str(), {c.value}, c.network});
+      return;
+    }
+    if (c.kind == SearchExpr::Kind::kOr) {  // f=a OR f=b ...
+      ScanHints::Equality eq;
+      for (const SearchExpr& alt : c.children) {
+        if (!IsFieldEquality(alt) || (!eq.patterns.empty() && alt.field.str() != eq.field)) return;
+        eq.field = alt.field.str();
+        eq.patterns.push_back(alt.value);
+        eq.network = eq.network || alt.network;
+      }
+      if (!eq.patterns.empty()) hints.equalities.push_back(std::move(eq));
+      return;
+    }
+    if (c.kind == SearchExpr::Kind::kCompare && c.op != CompareOp::kEq && c.op != CompareOp::kNe &&
+        !IsPseudo(c, "time")) {
+      auto bound = query_internal::ParseBound(c.value);
+      if (bound && !bound->is_time) hints.compares.push_back({c.field.str(), c.op, bound->number});
+      return;
+    }
+    if (c.kind == SearchExpr::Kind::kText) {
+      for (std::string& run : LiteralRuns(c.value))
+        if (run.size() >= 3) hints.text_runs.push_back(std::move(run));
+    }
+  };
   if (is_and) {
-    for (const SearchExpr& c : expr.children) visit_time(c);
+    for (const SearchExpr& c : expr.children) {
+      visit_time(c);
+      visit_record(c);
+    }
   } else {
     visit_time(expr);
+    visit_record(expr);
   }
   return hints;
 }

@@ -1,7 +1,7 @@
-// EventStore: where events live after ingest. v1 is time-partitioned,
-// zstd-compressed segment files with a checksum per block (docs/storage-format.md);
-// the columnar format, indexes, tiering and encryption arrive behind this same
-// interface.
+// EventStore: where events live after ingest: time-partitioned segment files
+// of checksummed blocks (docs/storage-format.md). New segments are version 2
+// (per-account segments, dictionary-compressed raw records, hot-field columns,
+// per-block min/max and bloom filters); version 1 segments stay readable.
 //
 // Thread safety: one writer at a time (the data directory lock guarantees one
 // process); readers may run concurrently with each other and with the writer
@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -37,6 +38,48 @@ struct StoredEvent {
   std::string raw;
 };
 
+// What a query says about single records, so that a scan can skip blocks
+// (by column min/max and bloom filters) and records (by their columns) that
+// cannot match (docs/storage-format.md, "Pruning"). Every part is a necessary
+// condition of a match: a record that fails one is dropped; one that passes
+// all still goes through the caller's own matcher. Terms on fields a segment
+// has no column for are ignored for it.
+struct ScanFilter {
+  // Some value at `field` satisfies `matches`.
+  struct Equality {
+    std::string field;  // a raw field path, or the pseudo-field principal, account or id
+    // The lower-cased values when every alternative is a literal (used with
+    // bloom filters); empty when some alternative has wildcards.
+    std::vector<std::string> exact;
+    // Tests one value's text (required; the case-insensitive glob test).
+    std::function<bool(std::string_view)> matches;
+  };
+  // Some numeric value at `field` compares true against `bound`.
+  struct Compare {
+    enum class Op { kLt, kLe, kGt, kGe };
+    std::string field;
+    Op op = Op::kGt;
+    double bound = 0;
+  };
+  std::vector<Equality> equalities;
+  std::vector<Compare> compares;
+  // Lower-cased strings of 3 or more bytes that some scalar value of every
+  // matching record contains (from full-text words).
+  std::vector<std::string> text_runs;
+  bool empty() const { return equalities.empty() && compares.empty() && text_runs.empty(); }
+};
+
+// What a scan read and skipped (counts add up across scans).
+struct ScanStats {
+  uint64_t segments = 0;            // segments opened
+  uint64_t blocks = 0;              // blocks overlapping the time range
+  uint64_t blocks_pruned_index = 0; // skipped by segment account or column min/max
+  uint64_t blocks_pruned_bloom = 0; // skipped by a bloom filter
+  uint64_t blocks_pruned_columns = 0;  // every record failed a column test: raw bytes not read
+  uint64_t blocks_read = 0;         // raw bytes decompressed
+  uint64_t records_dropped = 0;     // records dropped by column tests
+};
+
 struct ScanOptions {
   std::optional<int64_t> from_ns;  // time >= from
   std::optional<int64_t> to_ns;    // time < to
@@ -47,6 +90,10 @@ struct ScanOptions {
   // trusted: they are skipped and reported here; the scan continues. When
   // unset, the store's SegmentStoreOptions::on_skipped_file is used.
   std::function<void(const Status&)> on_skipped_file;
+  // Optional record filter used for pruning (not owned; must outlive the scan).
+  const ScanFilter* filter = nullptr;
+  // Optional counters, added to (not owned).
+  ScanStats* stats = nullptr;
 };
 
 // Result of EventStore::Verify: a full read of every block.
@@ -121,6 +168,12 @@ struct SegmentStoreOptions {
   size_t block_raw_bytes = 1024 * 1024;      // flush a block at this many raw bytes
   uint64_t segment_bytes = 64ull << 20;      // roll a segment at this file size
   int zstd_level = 1;
+  // Segment format written: 2 (default) or 1 (kept for tests and comparisons).
+  int format_version = 2;
+  // Train and use a zstd dictionary per log type (v2).
+  bool dictionaries = true;
+  // Build the full-text trigram bloom per block (v2).
+  bool text_bloom = true;
   // Partitions (source type, day) with a block or segment in progress at once;
   // beyond this the least recently used one is rolled. Bounds memory and fds.
   size_t max_open_partitions = 64;
@@ -142,7 +195,7 @@ struct SegmentStoreOptions {
   std::shared_ptr<const KeyRing> keys;
 };
 
-// Opens the v1 store rooted at `dir` (the data directory's `events/` folder).
+// Opens the segment store rooted at `dir` (the data directory's `events/` folder).
 // Nothing is written until a writer stores events; a missing `dir` reads as
 // empty. InvalidArgument for bad options.
 Result<std::unique_ptr<EventStore>> OpenSegmentStore(const std::string& dir,

@@ -1,4 +1,5 @@
-// The v1 segment store: time-partitioned, zstd-compressed segment files.
+// The segment store: time-partitioned, zstd-compressed segment files (v2
+// written, v1 and v2 read).
 // Layout and crash-safety argument: docs/storage-format.md.
 #include <zstd.h>
 
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <tuple>
 #include <queue>
 #include <random>
 
@@ -17,6 +19,7 @@
 #include "env/env.h"
 #include "store/event_store.h"
 #include "store/internal/segment.h"
+#include "store/internal/segment_v2.h"
 
 namespace vigil {
 namespace {
@@ -25,7 +28,12 @@ using segment::BlockBuilder;
 using segment::BlockHandle;
 using segment::RecordView;
 using segment::SegmentBuilder;
-using segment::SegmentReader;
+using segment::BlockBuilder2;
+using segment::BlockData;
+using segment::BlockHandle2;
+using segment::DictionaryCache;
+using segment::SegmentBuilder2;
+using segment::SegmentFile;
 
 // Largest raw record the store accepts (keeps every block under the reader's
 // kMaxBlockRawBytes limit).
@@ -146,7 +154,8 @@ class SegmentWriter;
 
 class SegmentStore final : public EventStore {
  public:
-  SegmentStore(std::string root, SegmentStoreOptions options) : root_(std::move(root)), options_(std::move(options)) {}
+  SegmentStore(std::string root, SegmentStoreOptions options)
+      : root_(std::move(root)), options_(std::move(options)), dicts_(options_.env, root_) {}
 
   Result<std::unique_ptr<EventWriter>> NewWriter() override;
   Status Publish(const std::vector<std::string>& names) override;
@@ -168,6 +177,7 @@ class SegmentStore final : public EventStore {
 
   std::string root_;
   SegmentStoreOptions options_;
+  DictionaryCache dicts_;  // for reading v2 blocks
   bool stale_removed_ = false;
 };
 
@@ -178,7 +188,9 @@ class SegmentWriter final : public EventWriter {
   explicit SegmentWriter(SegmentStore* store) : store_(store), env_(store->env()), options_(store->options()) {}
   ~SegmentWriter() override {
     if (cctx_ != nullptr) ZSTD_freeCCtx(cctx_);
-    // In-progress segments are abandoned by ~SegmentBuilder (temp files
+    for (auto& [st, d] : dicts_)
+      if (d.cdict != nullptr) ZSTD_freeCDict(d.cdict);
+    // In-progress segments are abandoned by their builders (temp files
     // removed); so are sealed ones not yet handed out by Prepare.
     for (const Sealed& sealed : sealed_) (void)env_->RemoveFile(JoinPath(store_->root(), sealed.name) + segment::kTempSuffix);
   }
@@ -190,7 +202,7 @@ class SegmentWriter final : public EventWriter {
   }
 
   bool Contains(const Event& event) override {
-    Partition* p = GetPartition(event.source_type, DayNumber(event.time_ns));
+    IdSet* p = GetIdSet(event.source_type, DayNumber(event.time_ns));
     return p != nullptr && p->ids.Contains(IdHash(event.id));
   }
 
@@ -200,18 +212,24 @@ class SegmentWriter final : public EventWriter {
       return Status::LimitExceeded("event " + event.id + ": raw record of " + std::to_string(event.raw.size()) +
                                    " bytes exceeds the store limit of " + std::to_string(kMaxRawBytes));
     }
-    Partition* p = GetPartition(event.source_type, DayNumber(event.time_ns));
-    if (p == nullptr) return error_;
+    const int64_t day = DayNumber(event.time_ns);
+    IdSet* set = GetIdSet(event.source_type, day);
+    if (set == nullptr) return error_;
     Hash128 h = IdHash(event.id);
-    if (!p->ids.Insert(h)) return false;
+    if (!set->ids.Insert(h)) return false;
     ++cached_ids_;
-    if (p->block == nullptr) {
+    Partition* p = GetPartition(set, event.source_type, v2() ? event.account : std::string(), day);
+    if (!p->active()) {
       Status s = Activate(p);
       if (!s.ok()) return Fail(s);
     }
-    p->block->Add(event);
+    if (p->block2 != nullptr) {
+      p->block2->Add(event);
+    } else {
+      p->block->Add(event);
+    }
     p->segment_ids.push_back(h);
-    if (p->block->raw_bytes() >= options_.block_raw_bytes) {
+    if (p->raw_bytes() >= options_.block_raw_bytes) {
       Status s = FlushBlock(p);
       if (!s.ok()) return Fail(s);
     }
@@ -221,7 +239,7 @@ class SegmentWriter final : public EventWriter {
   Result<std::vector<std::string>> Prepare() override {
     if (!error_.ok()) return error_;
     for (auto& [key, p] : partitions_) {
-      if (p->block == nullptr) continue;
+      if (!p->active()) continue;
       Status s = Roll(p.get());
       if (!s.ok()) return Fail(s);
     }
@@ -230,7 +248,7 @@ class SegmentWriter final : public EventWriter {
     std::set<std::string> dirs;
     for (Sealed& sealed : sealed_) {
       names.push_back(sealed.name);
-      dirs.insert(sealed.partition->dir);
+      dirs.insert(sealed.set->dir);
       handed_out_.push_back(std::move(sealed));
     }
     sealed_.clear();
@@ -250,7 +268,7 @@ class SegmentWriter final : public EventWriter {
     for (const std::string& name : names) {
       for (size_t i = 0; i < handed_out_.size(); ++i) {
         if (handed_out_[i].name != name) continue;
-        --handed_out_[i].partition->unpublished;
+        --handed_out_[i].set->unpublished;
         handed_out_[i] = std::move(handed_out_.back());
         handed_out_.pop_back();
         break;
@@ -260,26 +278,49 @@ class SegmentWriter final : public EventWriter {
   }
 
  private:
-  struct Partition {
-    std::string source_type;
-    int64_t day = 0;
+  // Dedup state of one (source type, day): its directory and stored ids.
+  struct IdSet {
     std::string rel_dir;  // relative to the store root
     std::string dir;
     bool dir_ready = false;
     bool ids_loaded = false;
     Hash128Set ids;
-    std::unique_ptr<BlockBuilder> block;  // non-null while active
-    std::unique_ptr<SegmentBuilder> segment;
-    std::string segment_name;  // of `segment`, relative to the store root
-    std::vector<Hash128> segment_ids;  // ids added since the last roll
     size_t unpublished = 0;  // sealed segments not yet published: their ids live only here
+    size_t active = 0;       // partitions of it with a block or segment in progress
     uint64_t last_use = 0;
+  };
+  // Where blocks are built: one (source type, account, day); the account is
+  // always empty when writing v1.
+  struct Partition {
+    std::string source_type;
+    std::string account;
+    IdSet* set = nullptr;
+    std::unique_ptr<BlockBuilder> block;    // v1; non-null while active
+    std::unique_ptr<BlockBuilder2> block2;  // v2; non-null while active
+    std::unique_ptr<SegmentBuilder> segment;
+    std::unique_ptr<SegmentBuilder2> segment2;
+    std::string segment_name;  // of the segment in progress, relative to the store root
+    const ZSTD_CDict* cdict = nullptr;  // of segment2
+    std::vector<Hash128> segment_ids;  // ids added since the last roll
+    uint64_t last_use = 0;
+    bool active() const { return block != nullptr || block2 != nullptr; }
+    size_t raw_bytes() const { return block2 != nullptr ? block2->raw_bytes() : block->raw_bytes(); }
+    bool block_empty() const { return block2 != nullptr ? block2->empty() : block->empty(); }
+    bool has_segment() const { return segment != nullptr || segment2 != nullptr; }
   };
   // A sealed segment (temp file) awaiting publication.
   struct Sealed {
     std::string name;  // relative to the store root
-    Partition* partition;
+    IdSet* set;
   };
+  // The zstd dictionary of a log type, once found or trained.
+  struct Dict {
+    bool resolved = false;  // found, trained, or given up on
+    uint64_t id = 0;
+    ZSTD_CDict* cdict = nullptr;
+  };
+
+  bool v2() const { return options_.format_version != 1; }
 
   // Callers usually ask Contains(e) and then Add(e): hash each id once.
   Hash128 IdHash(const std::string& id) {
@@ -295,19 +336,19 @@ class SegmentWriter final : public EventWriter {
     return error_;
   }
 
-  Partition* GetPartition(const std::string& source_type, int64_t day) {
-    Partition* p = last_;
-    if (p == nullptr || p->day != day || p->source_type != source_type) {
-      auto& slot = partitions_[std::make_pair(source_type, day)];
+  IdSet* GetIdSet(const std::string& source_type, int64_t day) {
+    IdSet* p = last_set_;
+    if (p == nullptr || last_set_day_ != day || last_set_source_ != source_type) {
+      auto& slot = sets_[std::make_pair(source_type, day)];
       if (slot == nullptr) {
-        slot = std::make_unique<Partition>();
-        slot->source_type = source_type;
-        slot->day = day;
+        slot = std::make_unique<IdSet>();
         slot->rel_dir = JoinPath(EscapeSourceType(source_type), DayPath(day));
         slot->dir = JoinPath(store_->root(), slot->rel_dir);
       }
       p = slot.get();
-      last_ = p;
+      last_set_ = p;
+      last_set_day_ = day;
+      last_set_source_ = source_type;
       p->last_use = ++clock_;
     }
     if (!p->ids_loaded) {
@@ -320,13 +361,30 @@ class SegmentWriter final : public EventWriter {
     return p;
   }
 
+  Partition* GetPartition(IdSet* set, const std::string& source_type, const std::string& account, int64_t day) {
+    Partition* p = last_;
+    if (p == nullptr || p->set != set || p->account != account) {
+      auto& slot = partitions_[std::make_tuple(source_type, day, account)];
+      if (slot == nullptr) {
+        slot = std::make_unique<Partition>();
+        slot->source_type = source_type;
+        slot->account = account;
+        slot->set = set;
+      }
+      p = slot.get();
+      last_ = p;
+    }
+    p->last_use = ++clock_;
+    return p;
+  }
+
   // Reads the id sets of every valid segment already in the partition.
-  Status LoadIds(Partition* p) {
+  Status LoadIds(IdSet* p) {
     std::vector<std::string> files;
     VIGIL_RETURN_IF_ERROR(ListSegments(env_, p->dir, &files));
     std::vector<Hash128> ids;
     for (const std::string& f : files) {
-      auto reader = SegmentReader::Open(env_, f);
+      auto reader = SegmentFile::Open(env_, f, nullptr);
       Status s = reader.ok() ? (*reader)->ReadIds(&ids) : reader.status();
       if (!s.ok()) {
         store_->Report(s);
@@ -336,25 +394,25 @@ class SegmentWriter final : public EventWriter {
       for (const Hash128& h : ids) cached_ids_ += p->ids.Insert(h);
     }
     // Ids added by this writer before an eviction are all in published
-    // segments (only idle, published partitions are evicted), so the files
-    // above cover them.
+    // segments (only idle, published sets are evicted), so the files above
+    // cover them.
     p->ids_loaded = true;
     MaybeEvict(p);
     return Status::Ok();
   }
 
-  void MaybeEvict(Partition* keep) {
+  void MaybeEvict(IdSet* keep) {
     while (cached_ids_ > options_.max_cached_ids) {
-      Partition* victim = nullptr;
-      for (auto& [key, q] : partitions_) {
-        if (q.get() == keep || !q->ids_loaded || q->block != nullptr || q->unpublished > 0) continue;
+      IdSet* victim = nullptr;
+      for (auto& [key, q] : sets_) {
+        if (q.get() == keep || !q->ids_loaded || q->active > 0 || q->unpublished > 0) continue;
         if (victim == nullptr || q->last_use < victim->last_use) victim = q.get();
       }
       if (victim == nullptr) return;
       cached_ids_ -= victim->ids.size();
       victim->ids.Clear();
       victim->ids_loaded = false;
-      if (last_ == victim) last_ = nullptr;
+      if (last_set_ == victim) last_set_ = nullptr;
     }
   }
 
@@ -362,22 +420,25 @@ class SegmentWriter final : public EventWriter {
     if (active_ >= options_.max_open_partitions) {
       Partition* victim = nullptr;
       for (auto& [key, q] : partitions_) {
-        if (q.get() == p || q->block == nullptr) continue;
+        if (q.get() == p || !q->active()) continue;
         if (victim == nullptr || q->last_use < victim->last_use) victim = q.get();
       }
       if (victim != nullptr) VIGIL_RETURN_IF_ERROR(Roll(victim));
     }
-    if (!pool_.empty()) {
+    if (v2()) {
+      p->block2 = std::make_unique<BlockBuilder2>(segment::SchemaFor(p->source_type), options_.text_bloom);
+    } else if (!pool_.empty()) {
       p->block = std::move(pool_.back());
       pool_.pop_back();
     } else {
       p->block = std::make_unique<BlockBuilder>();
     }
     ++active_;
+    ++p->set->active;
     return Status::Ok();
   }
 
-  Status EnsureDir(Partition* p) {
+  Status EnsureDir(IdSet* p) {
     if (p->dir_ready) return Status::Ok();
     VIGIL_RETURN_IF_ERROR(env_->CreateDirs(p->dir));
     // Make the directory entries durable, from the partition up to the root;
@@ -391,11 +452,56 @@ class SegmentWriter final : public EventWriter {
     return Status::Ok();
   }
 
+  // The log type's dictionary: found in the store, or trained from the block
+  // about to be flushed when it is large enough. Written durably before any
+  // segment that uses it is sealed.
+  Result<Dict*> DictFor(Partition* p) {
+    Dict& d = dicts_[p->source_type];
+    if (d.resolved || !options_.dictionaries) return &d;
+    VIGIL_ASSIGN_OR_RETURN(d.id, segment::FindDictionary(env_, store_->root(), p->source_type));
+    std::string bytes;
+    if (d.id != 0) {
+      std::string st;
+      VIGIL_RETURN_IF_ERROR(segment::ReadDictionaryFile(env_, segment::DictPath(store_->root(), d.id), &st, &bytes));
+    } else {
+      const size_t min_bytes = std::min<size_t>(128 << 10, options_.block_raw_bytes / 2);
+      if (p->block2->count() < 64 || p->block2->raw_bytes() < min_bytes) return &d;  // try again with a fuller block
+      bytes = segment::TrainDictionary(p->block2->RawSamples(), 64 << 10);
+      if (bytes.empty()) {
+        d.resolved = true;  // zstd found nothing to learn: no dictionary for this writer
+        return &d;
+      }
+      VIGIL_ASSIGN_OR_RETURN(d.id, segment::WriteDictionaryFile(env_, store_->root(), p->source_type, bytes));
+    }
+    d.cdict = ZSTD_createCDict(bytes.data(), bytes.size(), options_.zstd_level);
+    if (d.cdict == nullptr) return Status::Internal("zstd: cannot load dictionary for " + p->source_type);
+    d.resolved = true;
+    return &d;
+  }
+
   Status FlushBlock(Partition* p) {
-    if (p->block->empty()) return Status::Ok();
+    if (p->block_empty()) return Status::Ok();
+    if (p->block2 != nullptr) {
+      if (p->segment2 == nullptr) {
+        VIGIL_RETURN_IF_ERROR(EnsureDir(p->set));
+        VIGIL_ASSIGN_OR_RETURN(Dict * dict, DictFor(p));
+        p->segment_name = JoinPath(p->set->rel_dir, NewSegmentName());
+        VIGIL_ASSIGN_OR_RETURN(p->segment2, SegmentBuilder2::Create(env_, JoinPath(store_->root(), p->segment_name),
+                                                                    p->source_type, p->account, dict->id,
+                                                                    segment::SchemaFor(p->source_type),
+                                                                    options_.keys.get()));
+        p->cdict = dict->cdict;
+      }
+      BlockHandle2 handle;
+      VIGIL_RETURN_IF_ERROR(p->block2->Finish(cctx_, options_.zstd_level, p->cdict, &block_buf_, &handle,
+                                              p->segment2->codec(), p->segment2->next_block_index()));
+      VIGIL_RETURN_IF_ERROR(p->segment2->AddBlock(block_buf_, std::move(handle)));
+      if (p->segment2->file_size() >= options_.segment_bytes) VIGIL_RETURN_IF_ERROR(FinishSegment(p));
+      return Status::Ok();
+    }
     if (p->segment == nullptr) {
-      VIGIL_RETURN_IF_ERROR(EnsureDir(p));
-      p->segment_name = JoinPath(p->rel_dir, NewSegmentName());
+      VIGIL_RETURN_IF_ERROR(EnsureDir(p->set));
+      p->segment_name = JoinPath(p->set->rel_dir, NewSegmentName());
       VIGIL_ASSIGN_OR_RETURN(p->segment, SegmentBuilder::Create(env_, JoinPath(store_->root(), p->segment_name),
                                                                 p->source_type, options_.keys.get()));
     }
@@ -408,14 +514,21 @@ class SegmentWriter final : public EventWriter {
   }
 
   Status FinishSegment(Partition* p) {
-    if (p->segment == nullptr) return Status::Ok();
-    for (const Hash128& h : p->segment_ids) p->segment->AddId(h);
-    Status s = p->segment->Seal();
-    p->segment.reset();
+    if (!p->has_segment()) return Status::Ok();
+    Status s;
+    if (p->segment2 != nullptr) {
+      for (const Hash128& h : p->segment_ids) p->segment2->AddId(h);
+      s = p->segment2->Seal();
+      p->segment2.reset();
+    } else {
+      for (const Hash128& h : p->segment_ids) p->segment->AddId(h);
+      s = p->segment->Seal();
+      p->segment.reset();
+    }
     p->segment_ids.clear();
     if (s.ok()) {
-      sealed_.push_back(Sealed{p->segment_name, p});
-      ++p->unpublished;
+      sealed_.push_back(Sealed{p->segment_name, p->set});
+      ++p->set->unpublished;
     }
     return s;
   }
@@ -424,10 +537,12 @@ class SegmentWriter final : public EventWriter {
   Status Roll(Partition* p) {
     VIGIL_RETURN_IF_ERROR(FlushBlock(p));
     VIGIL_RETURN_IF_ERROR(FinishSegment(p));
-    if (p->block != nullptr) {
-      if (pool_.size() < options_.max_open_partitions) pool_.push_back(std::move(p->block));
+    if (p->active()) {
+      if (p->block != nullptr && pool_.size() < options_.max_open_partitions) pool_.push_back(std::move(p->block));
       p->block.reset();
+      p->block2.reset();
       --active_;
+      --p->set->active;
     }
     if (p->segment_ids.capacity() > 4096) std::vector<Hash128>().swap(p->segment_ids);
     return Status::Ok();
@@ -438,7 +553,12 @@ class SegmentWriter final : public EventWriter {
   const SegmentStoreOptions& options_;
   ZSTD_CCtx* cctx_ = nullptr;
   std::string block_buf_;
-  std::map<std::pair<std::string, int64_t>, std::unique_ptr<Partition>> partitions_;
+  std::map<std::pair<std::string, int64_t>, std::unique_ptr<IdSet>> sets_;
+  std::map<std::tuple<std::string, int64_t, std::string>, std::unique_ptr<Partition>> partitions_;
+  std::map<std::string, Dict> dicts_;  // by source type
+  IdSet* last_set_ = nullptr;
+  int64_t last_set_day_ = 0;
+  std::string last_set_source_;
   Partition* last_ = nullptr;
   std::string last_id_;
   Hash128 last_hash_ = HashId128("");
@@ -495,8 +615,7 @@ Status SegmentStore::Publish(const std::vector<std::string>& names) {
 
 // One decoded block being merged.
 struct Cursor {
-  std::string raw;
-  std::vector<RecordView> records;
+  BlockData data;
   size_t next = 0;  // records consumed
 };
 
@@ -521,12 +640,12 @@ Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOpt
   auto in_range = [&](int64_t t) { return t >= from && (!to_set || t < to); };
   auto overlaps = [&](int64_t lo, int64_t hi) { return hi >= from && (!to_set || lo < to); };
 
-  std::vector<std::unique_ptr<SegmentReader>> readers;
+  std::vector<std::unique_ptr<SegmentFile>> readers;
   std::vector<std::string> files;
   for (const std::string& dir : dirs) {
     VIGIL_RETURN_IF_ERROR(ListSegments(env(), dir, &files));
     for (const std::string& f : files) {
-      auto r = SegmentReader::Open(env(), f, options_.keys.get());
+      auto r = SegmentFile::Open(env(), f, &dicts_, options_.keys.get());
       if (!r.ok()) {
         if (report) report(r.status());
         continue;
@@ -547,10 +666,18 @@ Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOpt
   };
   auto cmp = [&before](const MergeItem& a, const MergeItem& b) { return before(b, a); };
   std::priority_queue<MergeItem, std::vector<MergeItem>, decltype(cmp)> heap(cmp);
+  const ScanFilter* filter = options.filter != nullptr && !options.filter->empty() ? options.filter : nullptr;
+  ScanStats* stats = options.stats;
   for (size_t r = 0; r < readers.size(); ++r) {
+    if (stats != nullptr) ++stats->segments;
     const auto& blocks = readers[r]->index().blocks;
     for (size_t b = 0; b < blocks.size(); ++b) {
       if (!overlaps(blocks[b].min_time_ns, blocks[b].max_time_ns)) continue;
+      if (stats != nullptr) ++stats->blocks;
+      if (filter != nullptr) {
+        VIGIL_ASSIGN_OR_RETURN(bool may, readers[r]->BlockMayMatch(b, *filter, stats));
+        if (!may) continue;
+      }
       heap.push({desc ? blocks[b].max_time_ns : blocks[b].min_time_ns, true, {}, r, b, 0});
     }
   }
@@ -559,11 +686,12 @@ Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOpt
   std::vector<size_t> free_cursors;
   auto push_next = [&](size_t c) {
     Cursor& cur = *cursors[c];
-    if (cur.next >= cur.records.size()) {
+    const auto& records = cur.data.records;
+    if (cur.next >= records.size()) {
       free_cursors.push_back(c);
       return;
     }
-    const RecordView& rec = cur.records[desc ? cur.records.size() - 1 - cur.next : cur.next];
+    const RecordView& rec = records[desc ? records.size() - 1 - cur.next : cur.next];
     heap.push({rec.time_ns, false, rec.id, 0, 0, c});
   };
 
@@ -582,12 +710,13 @@ Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOpt
       }
       Cursor& cur = *cursors[c];
       cur.next = 0;
-      VIGIL_RETURN_IF_ERROR(readers[item.reader]->ReadBlock(item.block, &cur.raw, &cur.records));
+      VIGIL_RETURN_IF_ERROR(readers[item.reader]->ReadBlock(item.block, filter, &cur.data, stats));
       push_next(c);
       continue;
     }
     Cursor& cur = *cursors[item.cursor];
-    const RecordView& rec = cur.records[desc ? cur.records.size() - 1 - cur.next : cur.next];
+    const auto& records = cur.data.records;
+    const RecordView& rec = records[desc ? records.size() - 1 - cur.next : cur.next];
     ++cur.next;
     if (in_range(rec.time_ns)) {
       ev.id.assign(rec.id);
@@ -637,7 +766,7 @@ Result<uint64_t> SegmentStore::CountEvents() {
     for (const std::string& dir : dirs) {
       VIGIL_RETURN_IF_ERROR(ListSegments(env(), dir, &files));
       for (const std::string& f : files) {
-        auto r = SegmentReader::Open(env(), f);
+        auto r = SegmentFile::Open(env(), f, nullptr);
         if (!r.ok()) {
           Report(r.status());
           continue;
@@ -655,8 +784,7 @@ Result<StoreCheck> SegmentStore::Verify() {
   Status s = env()->ListFilesRecursive(root_, &files);
   if (s.code() == StatusCode::kNotFound) return check;
   VIGIL_RETURN_IF_ERROR(s);
-  std::string raw;
-  std::vector<RecordView> records;
+  BlockData data;
   std::vector<Hash128> ids;
   for (const std::string& rel : files) {
     if (EndsWith(rel, segment::kTempSuffix)) {
@@ -664,7 +792,7 @@ Result<StoreCheck> SegmentStore::Verify() {
       continue;
     }
     if (!EndsWith(rel, segment::kSegmentSuffix)) continue;
-    auto r = SegmentReader::Open(env(), JoinPath(root_, rel), options_.keys.get());
+    auto r = SegmentFile::Open(env(), JoinPath(root_, rel), &dicts_, options_.keys.get());
     if (!r.ok()) {
       check.problems.push_back(r.status());
       continue;
@@ -673,14 +801,14 @@ Result<StoreCheck> SegmentStore::Verify() {
     if (!ids_status.ok()) check.problems.push_back(ids_status);
     bool segment_ok = ids_status.ok();
     for (size_t b = 0; b < (*r)->index().blocks.size(); ++b) {
-      Status bs = (*r)->ReadBlock(b, &raw, &records);
+      Status bs = (*r)->CheckBlock(b, &data);
       if (!bs.ok()) {
         check.problems.push_back(bs);
         segment_ok = false;
         continue;
       }
       ++check.blocks;
-      check.events += records.size();
+      check.events += data.records.size();
     }
     if (segment_ok) ++check.segments;
   }

@@ -499,6 +499,7 @@ TEST_F(SegmentStoreTest, InvalidSegmentFilesAreSkippedAndReported) {
 
 TEST_F(SegmentStoreTest, ChecksumCorruptionNamesFileAndBlock) {
   SegmentStoreOptions options;
+  options.format_version = 1;  // the v1 block layout (v2: segment_v2_test.cc)
   options.block_raw_bytes = 2048;
   {
     auto store = Open(nullptr, options);

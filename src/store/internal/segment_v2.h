@@ -1,0 +1,241 @@
+// Segment file v2 (docs/storage-format.md, "Segment file, version 2"): blocks
+// of hot-field columns, dictionary-compressed raw records and bloom filters.
+// Internal to the store; the fuzzer uses SegmentFile too.
+//
+// SegmentFile reads either version behind one interface, so that the store
+// scans v1 and v2 segments side by side.
+//
+// Ownership and lifetime: RecordView fields point into the BlockData passed to
+// ReadBlock (and into the SegmentFile for the source type) and are valid until
+// either changes. Thread safety: one thread at a time per object (each owns
+// zstd contexts); a DictionaryCache likewise.
+#pragma once
+
+#include <zstd.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <unordered_map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/hash.h"
+#include "common/status.h"
+#include "env/env.h"
+#include "event/event.h"
+#include "store/event_store.h"
+#include "store/block_codec.h"
+#include "store/internal/segment.h"
+#include "store/keys.h"
+
+namespace vigil::segment {
+
+inline constexpr uint32_t kFormatVersion2 = 2;
+inline constexpr uint32_t kBlockMagic2 = 0x32424C56;  // "VLB2" little-endian
+inline constexpr size_t kBlockHeaderSize2 = 64;
+inline constexpr uint32_t kTextBloomColumn = 65535;
+inline constexpr char kDictDir[] = ".dict";
+inline constexpr char kDictSuffix[] = ".zdict";
+
+// Column roles in the index (bit set).
+inline constexpr uint8_t kColumnHot = 1;    // values come from the record's fields
+inline constexpr uint8_t kColumnBloom = 2;  // a bloom filter per block
+inline constexpr uint8_t kColumnNoValues = 4;  // bloom only: values not stored (unique ids the raw record holds)
+inline constexpr uint32_t kTextBloomBits = 1u << 17;  // before folding
+
+// Fixed metadata columns, in this order, in every v2 schema.
+enum MetaColumn : uint32_t { kColTime = 0, kColIngestTime, kColFlags, kColId, kColAccount, kColPrincipal, kFirstHotColumn };
+
+struct ColumnSpec {
+  std::string name;
+  uint8_t role = 0;
+};
+
+// The column schema a writer uses for a log type (metadata columns, then its
+// hot fields).
+std::vector<ColumnSpec> SchemaFor(std::string_view source_type);
+
+struct ColumnRange {
+  uint32_t column = 0;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+struct BlockHandle2 {
+  uint64_t offset = 0;
+  uint32_t record_count = 0;
+  int64_t min_time_ns = 0;
+  int64_t max_time_ns = 0;
+  uint32_t columns_len = 0, columns_raw_len = 0;
+  uint32_t raw_len = 0, raw_raw_len = 0;
+  uint32_t filters_len = 0;
+  uint32_t columns_checksum = 0, raw_checksum = 0, filters_checksum = 0;
+  std::vector<ColumnRange> ranges;  // int-encoded columns
+  uint64_t size() const { return kBlockHeaderSize2 + uint64_t{columns_len} + raw_len + filters_len; }
+};
+
+// Loads dictionaries from `<root>/.dict/` by id, checking them.
+class DictionaryCache {
+ public:
+  DictionaryCache(Env* env, std::string root) : env_(env), root_(std::move(root)) {}
+  ~DictionaryCache();
+  DictionaryCache(const DictionaryCache&) = delete;
+  DictionaryCache& operator=(const DictionaryCache&) = delete;
+  // Null for id 0. Corruption naming the file when it is missing or damaged.
+  Result<const ZSTD_DDict*> Get(uint64_t id);
+
+ private:
+  Env* env_;
+  std::string root_;
+  std::map<uint64_t, ZSTD_DDict*> ddicts_;
+};
+
+std::string DictPath(const std::string& root, uint64_t id);
+// Reads and checks a dictionary file; *source_type and *dict receive its content.
+Status ReadDictionaryFile(Env* env, const std::string& path, std::string* source_type, std::string* dict);
+// Writes a dictionary file durably (temp, fsync, rename, directory fsync) and
+// returns its id. Idempotent.
+Result<uint64_t> WriteDictionaryFile(Env* env, const std::string& root, std::string_view source_type,
+                                     std::string_view dict);
+// The id of the log type's dictionary in `root` (smallest id), or 0.
+Result<uint64_t> FindDictionary(Env* env, const std::string& root, std::string_view source_type);
+// Trains a dictionary from samples; empty when zstd cannot (too few samples).
+std::string TrainDictionary(const std::vector<std::string_view>& samples, size_t dict_bytes);
+
+// Accumulates records for one v2 block. Buffers are reused across blocks.
+class BlockBuilder2 {
+ public:
+  BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom);
+  ~BlockBuilder2();
+  void Add(const Event& event);
+  bool empty() const { return rows_.empty(); }
+  size_t raw_bytes() const { return raw_bytes_; }
+  size_t count() const { return rows_.size(); }
+  // Raw records added so far (samples for dictionary training).
+  std::vector<std::string_view> RawSamples() const;
+  // Writes the block (header + sections) into *out and fills *handle (offset
+  // left 0). `cdict` may be null. With a codec each section is sealed as
+  // codec block `index * 4 + section` (0 columns, 1 raw, 2 filters).
+  // Resets the builder.
+  Status Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict, std::string* out, BlockHandle2* handle,
+                BlockCodec* codec = nullptr, uint64_t index = 0);
+
+ private:
+  struct Row {
+    int64_t time_ns;
+    int64_t ingest_time_ns;
+    bool fallback;
+    uint32_t id_offset, id_length;
+    uint32_t raw_entry;               // length prefix in raw_arena_
+    uint32_t raw_offset, raw_length;  // the raw bytes in raw_arena_
+    uint32_t account, principal;      // value ids
+    uint32_t values_begin, values_end;  // into values_ (hot columns, in column order)
+  };
+  struct Value {
+    uint32_t column;  // hot column index (schema index)
+    uint32_t text;    // value id
+    bool is_int;
+    int64_t number;
+  };
+  uint32_t Intern(std::string_view text);
+  void AddTrigrams(std::string_view text);
+
+  std::vector<ColumnSpec> schema_;
+  std::vector<FieldPath> paths_;  // per schema column (hot ones)
+  bool text_bloom_;
+  std::string arena_;      // ids
+  std::string raw_arena_;  // length-prefixed raw records, in arrival order
+  std::string raw_sorted_;
+  size_t raw_bytes_ = 0;
+  std::vector<Row> rows_;
+  std::vector<Value> values_;
+  struct ViewHash {
+    size_t operator()(std::string_view s) const { return Hash64(s); }
+  };
+  std::deque<std::string> texts_;  // value id -> text (a deque: views of its elements stay valid)
+  std::unordered_map<std::string_view, uint32_t, ViewHash> text_ids_;
+  std::vector<bool> unknown_;  // per column: some record's fields could not be read
+  // The text bloom, filled as records arrive (folded to size in Finish).
+  std::vector<uint64_t> text_bits_;
+  std::string scratch_;  // a compressed section before sealing
+  std::vector<uint64_t> seen_;  // hashes of values whose trigrams are set (open addressing, 0 = empty)
+  size_t seen_count_ = 0;
+  std::string sections_;
+};
+
+// Writes one v2 segment (same temp-file protocol as SegmentBuilder). With a
+// key ring holding a master key the segment is encrypted exactly as a v1
+// segment is (block_codec.h): key file first, header flag, sealed sections.
+class SegmentBuilder2 {
+ public:
+  static Result<std::unique_ptr<SegmentBuilder2>> Create(Env* env, std::string final_path, std::string source_type,
+                                                         std::string account, uint64_t dict_id,
+                                                         std::vector<ColumnSpec> schema,
+                                                         const KeyRing* keys = nullptr);
+  ~SegmentBuilder2();
+  Status AddBlock(std::string_view block, BlockHandle2 handle);
+  void AddId(const Hash128& id) { ids_.push_back(id); }
+  Status Seal();
+  void Abandon();
+  uint64_t file_size() const { return file_size_; }
+  const std::string& final_path() const { return final_path_; }
+  BlockCodec* codec() const { return codec_.get(); }
+  uint64_t next_block_index() const { return blocks_.size(); }
+
+ private:
+  SegmentBuilder2() = default;
+  Env* env_ = nullptr;
+  std::unique_ptr<BlockCodec> codec_;
+  std::string final_path_;
+  std::unique_ptr<WritableFile> file_;
+  std::string source_type_, account_;
+  uint64_t dict_id_ = 0;
+  std::vector<ColumnSpec> schema_;
+  std::vector<BlockHandle2> blocks_;
+  int64_t min_time_ns_ = 0, max_time_ns_ = 0;
+  uint64_t record_count_ = 0;
+  std::vector<Hash128> ids_;
+  uint64_t file_size_ = 0;
+  bool done_ = false;
+};
+
+// Decoded block being scanned.
+struct BlockData {
+  std::string sealed;   // section bytes as read
+  std::string columns;  // decompressed columns section
+  std::string raw;      // decompressed raw section (v1: the records)
+  std::vector<std::string_view> dict_scratch;
+  std::vector<RecordView> records;
+};
+
+// Reads a segment of either version.
+class SegmentFile {
+ public:
+  // Validates header, trailer and index (Corruption or Unsupported naming the
+  // file). `dicts` (may be null when no block will be read) loads v2
+  // dictionaries; `keys` (may be null) open encrypted segments' blocks.
+  static Result<std::unique_ptr<SegmentFile>> Open(Env* env, const std::string& path, DictionaryCache* dicts,
+                                                   const KeyRing* keys = nullptr);
+  virtual ~SegmentFile() = default;
+  virtual const std::string& path() const = 0;
+  virtual uint32_t version() const = 0;
+  // Source type, time range, record count and per-block time ranges and
+  // counts (offset and lengths are v1's only).
+  virtual const SegmentIndex& index() const = 0;
+  virtual const std::string& account() const = 0;
+  virtual Status ReadIds(std::vector<Hash128>* out) const = 0;
+  // False when the block cannot hold a record passing `filter` (index and
+  // bloom filters; reads the filters section). Counts in *stats.
+  virtual Result<bool> BlockMayMatch(size_t i, const ScanFilter& filter, ScanStats* stats) = 0;
+  // Reads, checks and decodes block `i` into data->records, in (time, id)
+  // order, leaving out records that fail `filter` (may be null). The raw
+  // bytes are read only when some record passes.
+  virtual Status ReadBlock(size_t i, const ScanFilter* filter, BlockData* data, ScanStats* stats) = 0;
+  // Reads every section of block `i` (Verify).
+  virtual Status CheckBlock(size_t i, BlockData* data) = 0;
+};
+
+}  // namespace vigil::segment

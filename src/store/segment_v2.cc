@@ -1,0 +1,1440 @@
+// Segment file v2: columns, dictionary-compressed raw records and bloom
+// filters per block (docs/storage-format.md, "Segment file, version 2"), and
+// SegmentFile, which reads v1 and v2 behind one interface.
+#include "store/internal/segment_v2.h"
+
+#define ZDICT_STATIC_LINKING_ONLY
+#include <zdict.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <numeric>
+#include <unordered_map>
+
+#include "common/glob.h"
+#include "store/internal/coding.h"
+
+namespace vigil::segment {
+namespace {
+
+constexpr uint8_t kEncodingDict = 1;
+constexpr uint8_t kEncodingInt = 2;
+constexpr char kDictMagic[8] = {'V', 'I', 'G', 'I', 'L', 'D', 'C', 'T'};
+constexpr uint32_t kDictVersion = 1;
+constexpr uint32_t kMaxDictBytes = 1u << 20;
+constexpr uint32_t kMaxColumns = 1024;
+constexpr uint32_t kValueBloomBitsPerKey = 10;
+constexpr uint32_t kValueBloomHashes = 7;
+constexpr uint32_t kTextBloomHashes = 3;
+constexpr uint32_t kMaxBloomBits = 1u << 28;
+
+Status Corrupt(const std::string& path, const std::string& what) {
+  return Status::Corruption("segment " + path + ": " + what);
+}
+
+std::string LowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = AsciiLower(c);
+  return out;
+}
+
+// ---------------------------------------------------------------- blooms
+
+struct BloomView {
+  uint32_t column = 0;
+  uint32_t k = 0;
+  uint64_t m = 0;  // bits
+  std::string_view bits;
+  bool MayContain(uint64_t h) const {
+    const uint64_t h1 = h & 0xFFFFFFFFu, h2 = h >> 32;
+    for (uint32_t i = 0; i < k; ++i) {
+      const uint64_t bit = (h1 + i * h2) % m;
+      if ((static_cast<unsigned char>(bits[bit >> 3]) & (1u << (bit & 7))) == 0) return false;
+    }
+    return true;
+  }
+};
+
+void PutBloom(std::string* out, uint32_t column, uint32_t bits_per_key, uint32_t k,
+              const std::vector<uint64_t>& hashes) {
+  uint64_t m = std::max<uint64_t>(64, (uint64_t{bits_per_key} * hashes.size() + 63) / 64 * 64);
+  m = std::min<uint64_t>(m, kMaxBloomBits);
+  std::string bits(m / 8, '\0');
+  for (uint64_t h : hashes) {
+    const uint64_t h1 = h & 0xFFFFFFFFu, h2 = h >> 32;
+    for (uint32_t i = 0; i < k; ++i) {
+      const uint64_t bit = (h1 + i * h2) % m;
+      bits[bit >> 3] = static_cast<char>(static_cast<unsigned char>(bits[bit >> 3]) | (1u << (bit & 7)));
+    }
+  }
+  PutVarint32(out, column);
+  PutVarint32(out, k);
+  PutVarint64(out, m);
+  out->append(bits);
+}
+
+bool ParseBlooms(std::string_view in, std::vector<BloomView>* out) {
+  out->clear();
+  Reader r(in);
+  uint32_t n;
+  if (!r.Varint32(&n) || n > kMaxColumns + 1) return false;
+  for (uint32_t i = 0; i < n; ++i) {
+    BloomView b;
+    uint64_t m;
+    if (!r.Varint32(&b.column) || !r.Varint32(&b.k) || !r.Varint64(&m)) return false;
+    if (m == 0 || m % 64 != 0 || m > kMaxBloomBits || b.k == 0 || b.k > 32) return false;
+    b.m = m;
+    if (!r.Bytes(m / 8, &b.bits)) return false;
+    out->push_back(b);
+  }
+  return r.empty();
+}
+
+// The hash of a trigram (its 3 bytes as a 24-bit big-endian number): one
+// multiply and a xor-shift, cheap enough for every trigram of every value.
+uint64_t TrigramHash(uint32_t code) {
+  uint64_t h = (code + 1) * 0x9E3779B97F4A7C15ULL;
+  return h ^ (h >> 29);
+}
+
+uint64_t ValueHash(std::string_view lower) { return Hash64(lower); }
+
+// ---------------------------------------------------------------- column decoding
+
+// One decoded dict or int column: per row, a range of values.
+struct DecodedColumn {
+  bool present = false;
+  bool is_int = false;
+  std::vector<uint32_t> row_begin;  // row r: values [row_begin[r], row_begin[r+1]); unknown rows flagged
+  std::vector<uint8_t> unknown;
+  std::vector<std::string_view> dict;   // dict encoding
+  std::vector<uint32_t> value_ids;      // dict encoding: index into dict
+  std::vector<int64_t> ints;            // int encoding
+};
+
+bool DecodeValueColumn(std::string_view body, uint32_t rows, DecodedColumn* col) {
+  if (body.empty()) {  // a bloom-only column: values not stored
+    col->present = true;
+    col->is_int = false;
+    col->row_begin.assign(rows + 1, 0);
+    col->unknown.assign(rows, 1);
+    col->dict.clear();
+    col->value_ids.clear();
+    col->ints.clear();
+    return true;
+  }
+  Reader r(body);
+  uint8_t enc;
+  if (!r.Byte(&enc) || (enc != kEncodingDict && enc != kEncodingInt)) return false;
+  col->present = true;
+  col->is_int = enc == kEncodingInt;
+  col->row_begin.assign(rows + 1, 0);
+  col->unknown.assign(rows, 0);
+  col->dict.clear();
+  col->value_ids.clear();
+  col->ints.clear();
+  if (!col->is_int) {
+    uint32_t n;
+    if (!r.Varint32(&n) || n > body.size()) return false;
+    col->dict.resize(n);
+    for (uint32_t i = 0; i < n; ++i)
+      if (!r.LengthPrefixed(&col->dict[i])) return false;
+  }
+  int64_t prev = 0;
+  for (uint32_t row = 0; row < rows; ++row) {
+    uint32_t c;
+    if (!r.Varint32(&c) || c > r.remaining() + 1) return false;
+    col->row_begin[row] = static_cast<uint32_t>(col->is_int ? col->ints.size() : col->value_ids.size());
+    if (c == 0) {
+      col->unknown[row] = 1;
+      continue;
+    }
+    for (uint32_t k = 0; k + 1 < c; ++k) {
+      if (col->is_int) {
+        int64_t d;
+        if (!r.SignedVarint(&d)) return false;
+        prev = static_cast<int64_t>(static_cast<uint64_t>(prev) + static_cast<uint64_t>(d));
+        col->ints.push_back(prev);
+      } else {
+        uint32_t id;
+        if (!r.Varint32(&id) || id >= col->dict.size()) return false;
+        col->value_ids.push_back(id);
+      }
+    }
+  }
+  col->row_begin[rows] = static_cast<uint32_t>(col->is_int ? col->ints.size() : col->value_ids.size());
+  return r.empty();
+}
+
+// The text of value `v` of a decoded column (ints printed into buf).
+std::string_view ValueText(const DecodedColumn& col, uint32_t v, char (&buf)[24]) {
+  if (!col.is_int) return col.dict[col.value_ids[v]];
+  auto res = std::to_chars(buf, buf + sizeof buf, col.ints[v]);
+  return std::string_view(buf, static_cast<size_t>(res.ptr - buf));
+}
+
+bool Compares(ScanFilter::Compare::Op op, double v, double bound) {
+  switch (op) {
+    case ScanFilter::Compare::Op::kLt:
+      return v < bound;
+    case ScanFilter::Compare::Op::kLe:
+      return v <= bound;
+    case ScanFilter::Compare::Op::kGt:
+      return v > bound;
+    case ScanFilter::Compare::Op::kGe:
+      return v >= bound;
+  }
+  return true;
+}
+
+// Could some value in [lo, hi] compare true?
+bool RangeMayCompare(ScanFilter::Compare::Op op, double lo, double hi, double bound) {
+  switch (op) {
+    case ScanFilter::Compare::Op::kLt:
+      return lo < bound;
+    case ScanFilter::Compare::Op::kLe:
+      return lo <= bound;
+    case ScanFilter::Compare::Op::kGt:
+      return hi > bound;
+    case ScanFilter::Compare::Op::kGe:
+      return hi >= bound;
+  }
+  return true;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- schema
+
+std::vector<ColumnSpec> SchemaFor(std::string_view source_type) {
+  std::vector<ColumnSpec> s = {{"time", 0},    {"ingest_time", 0},          {"flags", 0},
+                               {"id", kColumnBloom}, {"account", kColumnBloom}, {"principal", kColumnBloom}};
+  // 0: values only; 1: values and a bloom; 2: a bloom only (unique ids: the
+  // raw record has them, a column would store them a second time).
+  auto hot = [&s](std::initializer_list<std::pair<const char*, int>> cols) {
+    static constexpr uint8_t kRoles[] = {kColumnHot, kColumnHot | kColumnBloom, kColumnHot | kColumnBloom | kColumnNoValues};
+    for (const auto& [name, kind] : cols) s.push_back({name, kRoles[kind]});
+  };
+  if (source_type == "cloudtrail") {
+    // eventID is the event's id (the `id` column) whenever the record has one.
+    // userIdentity.arn is mostly the principal (its own column): a bloom is enough.
+    hot({{"eventName", 0}, {"eventSource", 0}, {"awsRegion", 0}, {"sourceIPAddress", 1}, {"userAgent", 0},
+         {"errorCode", 0}, {"userIdentity.accessKeyId", 1}, {"userIdentity.arn", 2}, {"requestID", 2},
+         {"recipientAccountId", 0}});
+  } else if (source_type == "vpcflow") {
+    hot({{"srcaddr", 1}, {"dstaddr", 1}, {"srcport", 0}, {"dstport", 0}, {"protocol", 0}, {"action", 0},
+         {"bytes", 0}, {"packets", 0}});
+  } else if (source_type == "route53resolver") {
+    hot({{"query_name", 1}, {"query_type", 0}, {"rcode", 0}, {"srcaddr", 1}, {"vpc_id", 0}});
+  } else if (source_type == "alb") {
+    hot({{"client_ip", 1}, {"target_ip", 1}, {"request_verb", 0}, {"request_path", 1}, {"elb_status_code", 0},
+         {"target_status_code", 0}, {"received_bytes", 0}, {"sent_bytes", 0}, {"user_agent", 0}, {"trace_id", 2}});
+  } else if (source_type == "s3access") {
+    hot({{"remote_ip", 1}, {"requester", 1}, {"operation", 0}, {"bucket", 0}, {"key", 1}, {"http_status", 0},
+         {"error_code", 0}, {"bytes_sent", 0}, {"request_id", 2}, {"user_agent", 0}});
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- dictionaries
+
+std::string DictPath(const std::string& root, uint64_t id) {
+  char name[40];
+  std::snprintf(name, sizeof name, "%016llx%s", static_cast<unsigned long long>(id), kDictSuffix);
+  return JoinPath(JoinPath(root, kDictDir), name);
+}
+
+Status ReadDictionaryFile(Env* env, const std::string& path, std::string* source_type, std::string* dict) {
+  std::string buf;
+  VIGIL_RETURN_IF_ERROR(env->ReadFile(path, &buf));
+  auto bad = [&](const std::string& what) { return Status::Corruption("dictionary " + path + ": " + what); };
+  if (buf.size() < 24 || buf.size() > kMaxDictBytes + 4096) return bad("wrong size");
+  if (Checksum32(std::string_view(buf).substr(0, buf.size() - 4)) != DecodeFixed32(buf.data() + buf.size() - 4)) {
+    return bad("checksum mismatch");
+  }
+  Reader r(std::string_view(buf).substr(0, buf.size() - 4));
+  std::string_view magic, st, d;
+  uint32_t version, st_len, d_len;
+  if (!r.Bytes(8, &magic) || magic != std::string_view(kDictMagic, 8)) return bad("bad magic");
+  if (!r.Fixed32(&version) || version != kDictVersion) return bad("unknown version");
+  if (!r.Fixed32(&st_len) || !r.Bytes(st_len, &st) || !r.Fixed32(&d_len) || !r.Bytes(d_len, &d) || !r.empty()) {
+    return bad("malformed");
+  }
+  source_type->assign(st);
+  dict->assign(d);
+  return Status::Ok();
+}
+
+Result<uint64_t> WriteDictionaryFile(Env* env, const std::string& root, std::string_view source_type,
+                                     std::string_view dict) {
+  const uint64_t id = Hash64(dict) | 1;  // never 0 ("no dictionary")
+  const std::string path = DictPath(root, id);
+  if (env->FileExists(path)) return id;
+  std::string buf(kDictMagic, 8);
+  PutFixed32(&buf, kDictVersion);
+  PutFixed32(&buf, static_cast<uint32_t>(source_type.size()));
+  buf.append(source_type);
+  PutFixed32(&buf, static_cast<uint32_t>(dict.size()));
+  buf.append(dict);
+  PutFixed32(&buf, Checksum32(buf));
+  const std::string dir = JoinPath(root, kDictDir);
+  VIGIL_RETURN_IF_ERROR(env->CreateDirs(dir));
+  VIGIL_RETURN_IF_ERROR(env->SyncDir(root));
+  VIGIL_RETURN_IF_ERROR(env->WriteFileAtomic(path, buf).WithContext("writing dictionary " + path));
+  return id;
+}
+
+Result<uint64_t> FindDictionary(Env* env, const std::string& root, std::string_view source_type) {
+  std::vector<DirEntry> entries;
+  Status s = env->ListDir(JoinPath(root, kDictDir), &entries);
+  if (s.code() == StatusCode::kNotFound) return uint64_t{0};
+  VIGIL_RETURN_IF_ERROR(s);
+  std::vector<std::string> names;
+  for (const DirEntry& e : entries) {
+    if (!e.is_dir && e.name.size() == 16 + std::strlen(kDictSuffix) && e.name.substr(16) == kDictSuffix) {
+      names.push_back(e.name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    std::string st, dict;
+    const std::string path = JoinPath(JoinPath(root, kDictDir), name);
+    if (!ReadDictionaryFile(env, path, &st, &dict).ok() || st != source_type) continue;
+    const uint64_t id = std::strtoull(name.substr(0, 16).c_str(), nullptr, 16);
+    if ((Hash64(dict) | 1) == id) return id;
+  }
+  return uint64_t{0};
+}
+
+std::string TrainDictionary(const std::vector<std::string_view>& samples, size_t dict_bytes) {
+  std::string all;
+  std::vector<size_t> sizes;
+  for (std::string_view s : samples) {
+    if (s.empty()) continue;
+    all.append(s);
+    sizes.push_back(s.size());
+  }
+  if (sizes.size() < 8) return {};
+  std::string dict(dict_bytes, '\0');
+  // fastCover with fixed parameters: training takes tens of milliseconds per
+  // MiB of samples instead of the seconds the parameter search takes.
+  ZDICT_fastCover_params_t params{};
+  params.k = 200;
+  params.d = 8;
+  params.f = 20;
+  params.steps = 0;
+  params.accel = 1;
+  params.zParams.compressionLevel = 3;
+  size_t n = ZDICT_trainFromBuffer_fastCover(dict.data(), dict.size(), all.data(), sizes.data(),
+                                             static_cast<unsigned>(sizes.size()), params);
+  if (ZDICT_isError(n)) return {};
+  dict.resize(n);
+  return dict;
+}
+
+DictionaryCache::~DictionaryCache() {
+  for (auto& [id, d] : ddicts_) ZSTD_freeDDict(d);
+}
+
+Result<const ZSTD_DDict*> DictionaryCache::Get(uint64_t id) {
+  if (id == 0) return static_cast<const ZSTD_DDict*>(nullptr);
+  auto it = ddicts_.find(id);
+  if (it != ddicts_.end()) return static_cast<const ZSTD_DDict*>(it->second);
+  const std::string path = DictPath(root_, id);
+  std::string st, dict;
+  Status s = ReadDictionaryFile(env_, path, &st, &dict);
+  if (s.code() == StatusCode::kNotFound) return Status::Corruption("dictionary " + path + " is missing");
+  VIGIL_RETURN_IF_ERROR(s);
+  if ((Hash64(dict) | 1) != id) return Status::Corruption("dictionary " + path + ": content does not match its id");
+  ZSTD_DDict* d = ZSTD_createDDict(dict.data(), dict.size());
+  if (d == nullptr) return Status::Corruption("dictionary " + path + ": zstd cannot load it");
+  ddicts_[id] = d;
+  return static_cast<const ZSTD_DDict*>(d);
+}
+
+// ---------------------------------------------------------------- BlockBuilder2
+
+BlockBuilder2::BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom)
+    : schema_(std::move(schema)), text_bloom_(text_bloom) {
+  paths_.resize(schema_.size());
+  for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) paths_[c] = FieldPath(schema_[c].name);
+  unknown_.assign(schema_.size() + 1, false);
+  if (text_bloom_) text_bits_.assign(kTextBloomBits / 64, 0);
+}
+
+BlockBuilder2::~BlockBuilder2() = default;
+
+uint32_t BlockBuilder2::Intern(std::string_view text) {
+  auto it = text_ids_.find(text);
+  if (it != text_ids_.end()) return it->second;
+  const uint32_t id = static_cast<uint32_t>(texts_.size());
+  texts_.emplace_back(text);
+  text_ids_.emplace(std::string_view(texts_.back()), id);
+  return id;
+}
+
+void BlockBuilder2::AddTrigrams(std::string_view text) {
+  if (text.size() < 3) return;
+  // Most values repeat within a block (event names, ARNs, user agents):
+  // their trigrams are set once.
+  uint64_t vh = Hash64(text) | 1;
+  if (seen_count_ * 2 >= seen_.size()) {
+    std::vector<uint64_t> old(std::max<size_t>(1024, seen_.size() * 2), 0);
+    old.swap(seen_);
+    for (uint64_t k : old) {
+      if (k == 0) continue;
+      size_t j = (k >> 7) & (seen_.size() - 1);
+      while (seen_[j] != 0) j = (j + 1) & (seen_.size() - 1);
+      seen_[j] = k;
+    }
+  }
+  size_t j = (vh >> 7) & (seen_.size() - 1);
+  while (seen_[j] != 0) {
+    if (seen_[j] == vh) return;
+    j = (j + 1) & (seen_.size() - 1);
+  }
+  seen_[j] = vh;
+  ++seen_count_;
+  constexpr uint64_t m = kTextBloomBits;
+  uint64_t* bits = text_bits_.data();
+  uint32_t code = (static_cast<uint32_t>(static_cast<unsigned char>(AsciiLower(text[0]))) << 8) |
+                  static_cast<unsigned char>(AsciiLower(text[1]));
+  for (size_t i = 2; i < text.size(); ++i) {
+    code = ((code << 8) | static_cast<unsigned char>(AsciiLower(text[i]))) & 0xFFFFFF;
+    const uint64_t h = TrigramHash(code);
+    const uint64_t h1 = h & 0xFFFFFFFFu, h2 = h >> 32;
+    for (uint32_t k = 0; k < kTextBloomHashes; ++k) {
+      const uint64_t bit = (h1 + k * h2) & (m - 1);
+      bits[bit >> 6] |= uint64_t{1} << (bit & 63);
+    }
+  }
+}
+
+void BlockBuilder2::Add(const Event& e) {
+  Row row;
+  row.time_ns = e.time_ns;
+  row.ingest_time_ns = e.ingest_time_ns;
+  row.fallback = e.time_fallback;
+  row.id_offset = static_cast<uint32_t>(arena_.size());
+  row.id_length = static_cast<uint32_t>(e.id.size());
+  arena_.append(e.id);
+  // The raw section is these length-prefixed records in (time, id) order:
+  // when records arrived in that order it is raw_arena_ as it stands.
+  row.raw_entry = static_cast<uint32_t>(raw_arena_.size());
+  PutVarint32(&raw_arena_, static_cast<uint32_t>(e.raw.size()));
+  row.raw_offset = static_cast<uint32_t>(raw_arena_.size());
+  row.raw_length = static_cast<uint32_t>(e.raw.size());
+  raw_arena_.append(e.raw);
+  raw_bytes_ += e.raw.size() + e.id.size() + 32;
+  row.account = Intern(e.account);
+  row.principal = Intern(e.principal);
+  if (e.account.empty()) unknown_[kColAccount] = true;
+  if (e.principal.empty()) unknown_[kColPrincipal] = true;
+  row.values_begin = static_cast<uint32_t>(values_.size());
+  const FieldResolver* fields = e.fields.get();
+  for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
+    if (fields == nullptr) {
+      unknown_[c] = true;
+      values_.push_back(Value{static_cast<uint32_t>(c), UINT32_MAX, false, 0});  // the row's values are unknown
+      continue;
+    }
+    fields->Visit(paths_[c], [&](const FieldValue& v) {
+      if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) return true;
+      Value val{static_cast<uint32_t>(c), 0, false, 0};
+      std::string_view text = v.kind == ValueKind::kNull ? std::string_view("null") : v.text;
+      val.text = Intern(text);
+      if (v.kind == ValueKind::kNumber && v.is_integer) {
+        int64_t n = 0;
+        auto res = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (res.ec == std::errc() && res.ptr == text.data() + text.size()) {
+          val.is_int = true;
+          val.number = n;
+        }
+      }
+      values_.push_back(val);
+      return true;
+    });
+  }
+  row.values_end = static_cast<uint32_t>(values_.size());
+  if (text_bloom_) {
+    if (fields == nullptr) {
+      unknown_[schema_.size()] = true;
+    } else {
+      fields->VisitAllScalars([this](const FieldValue& v) {
+        if (v.kind != ValueKind::kNull) AddTrigrams(v.text);
+        return true;
+      });
+    }
+  }
+  rows_.push_back(row);
+}
+
+std::vector<std::string_view> BlockBuilder2::RawSamples() const {
+  std::vector<std::string_view> out;
+  out.reserve(rows_.size());
+  for (const Row& r : rows_) out.emplace_back(raw_arena_.data() + r.raw_offset, r.raw_length);
+  return out;
+}
+
+Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict, std::string* out,
+                             BlockHandle2* handle, BlockCodec* codec, uint64_t index) {
+  const char* base = arena_.data();
+  std::vector<uint32_t> order(rows_.size());
+  std::iota(order.begin(), order.end(), 0u);
+  auto id_of = [&](const Row& r) { return std::string_view(base + r.id_offset, r.id_length); };
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const Row& x = rows_[a];
+    const Row& y = rows_[b];
+    if (x.time_ns != y.time_ns) return x.time_ns < y.time_ns;
+    return id_of(x) < id_of(y);
+  });
+  *handle = BlockHandle2{};
+  handle->record_count = static_cast<uint32_t>(rows_.size());
+  handle->min_time_ns = rows_[order.front()].time_ns;
+  handle->max_time_ns = rows_[order.back()].time_ns;
+
+  // Columns section.
+  std::string cols, body;
+  auto put_column = [&cols, &body]() {
+    PutVarint32(&cols, static_cast<uint32_t>(body.size()));
+    cols.append(body);
+    body.clear();
+  };
+  {
+    // Sorted times as deltas from the previous one (the first from the
+    // block's min), in units of their greatest common divisor: logs with
+    // second or millisecond times take a byte or two a record.
+    uint64_t unit = 0;
+    int64_t prev_time = handle->min_time_ns;
+    for (uint32_t i : order) {
+      unit = std::gcd(unit, static_cast<uint64_t>(rows_[i].time_ns - prev_time));
+      prev_time = rows_[i].time_ns;
+    }
+    if (unit == 0) unit = 1;
+    PutVarint64(&body, unit);
+    prev_time = handle->min_time_ns;
+    for (uint32_t i : order) {
+      PutVarint64(&body, static_cast<uint64_t>(rows_[i].time_ns - prev_time) / unit);
+      prev_time = rows_[i].time_ns;
+    }
+  }
+  put_column();
+  int64_t prev = 0;
+  for (uint32_t i : order) {
+    PutVarint64(&body, ZigZag(rows_[i].ingest_time_ns - prev));
+    prev = rows_[i].ingest_time_ns;
+  }
+  put_column();
+  for (uint32_t i : order) body.push_back(rows_[i].fallback ? 1 : 0);
+  put_column();
+  for (uint32_t i : order) PutLengthPrefixed(&body, id_of(rows_[i]));
+  put_column();
+
+  std::vector<uint32_t> local(texts_.size(), UINT32_MAX);
+  std::vector<uint32_t> used;
+  // Dict encoding of the value ids `ids_of(row)` yields (one list per row).
+  auto put_dict = [&](auto&& for_each_row_values) {
+    used.clear();
+    std::string rows_part;
+    for (uint32_t i : order) {
+      for_each_row_values(i, [&](bool unknown, const std::vector<uint32_t>& ids) {
+        if (unknown) {
+          PutVarint32(&rows_part, 0);
+          return;
+        }
+        PutVarint32(&rows_part, static_cast<uint32_t>(ids.size() + 1));
+        for (uint32_t t : ids) {
+          if (local[t] == UINT32_MAX) {
+            local[t] = static_cast<uint32_t>(used.size());
+            used.push_back(t);
+          }
+          PutVarint32(&rows_part, local[t]);
+        }
+      });
+    }
+    body.push_back(static_cast<char>(kEncodingDict));
+    PutVarint32(&body, static_cast<uint32_t>(used.size()));
+    for (uint32_t t : used) {
+      PutLengthPrefixed(&body, texts_[t]);
+      local[t] = UINT32_MAX;
+    }
+    body.append(rows_part);
+    put_column();
+  };
+  std::vector<uint32_t> one(1);
+  put_dict([&](uint32_t i, auto&& emit) {
+    one[0] = rows_[i].account;
+    emit(false, one);
+  });
+  put_dict([&](uint32_t i, auto&& emit) {
+    one[0] = rows_[i].principal;
+    emit(false, one);
+  });
+
+  std::vector<std::vector<uint64_t>> bloom_hashes(schema_.size());
+  std::vector<uint32_t> ids;
+  for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
+    if (schema_[c].role & kColumnNoValues) {
+      put_column();  // empty: every record's values unknown to the reader
+      continue;
+    }
+    bool all_int = true, any = false;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (const Value& v : values_) {
+      if (v.column != c || v.text == UINT32_MAX) continue;
+      any = true;
+      if (!v.is_int) {
+        all_int = false;
+        break;
+      }
+      lo = std::min(lo, v.number);
+      hi = std::max(hi, v.number);
+    }
+    if (any && all_int) {
+      body.push_back(static_cast<char>(kEncodingInt));
+      int64_t last = 0;
+      for (uint32_t i : order) {
+        const Row& r = rows_[i];
+        uint32_t n = 0;
+        bool unknown = false;
+        for (uint32_t k = r.values_begin; k < r.values_end; ++k) {
+          if (values_[k].column != c) continue;
+          if (values_[k].text == UINT32_MAX) unknown = true;
+          else ++n;
+        }
+        PutVarint32(&body, unknown ? 0 : n + 1);
+        if (unknown) continue;
+        for (uint32_t k = r.values_begin; k < r.values_end; ++k) {
+          if (values_[k].column != c) continue;
+          PutVarint64(&body, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(values_[k].number) - static_cast<uint64_t>(last))));
+          last = values_[k].number;
+        }
+      }
+      put_column();
+      handle->ranges.push_back(ColumnRange{static_cast<uint32_t>(c), lo, hi});
+    } else {
+      put_dict([&](uint32_t i, auto&& emit) {
+        const Row& r = rows_[i];
+        ids.clear();
+        bool unknown = false;
+        for (uint32_t k = r.values_begin; k < r.values_end; ++k) {
+          if (values_[k].column != c) continue;
+          if (values_[k].text == UINT32_MAX) unknown = true;
+          else ids.push_back(values_[k].text);
+        }
+        emit(unknown, ids);
+      });
+    }
+  }
+
+  // Filters section: distinct lower-cased values of bloomed columns.
+  std::vector<uint64_t> lower_hash(texts_.size(), 0);
+  std::vector<uint8_t> hashed(texts_.size(), 0);
+  auto hash_of = [&](uint32_t t) {
+    if (!hashed[t]) {
+      lower_hash[t] = ValueHash(LowerAscii(texts_[t]));
+      hashed[t] = 1;
+    }
+    return lower_hash[t];
+  };
+  std::string filters;
+  uint32_t n_blooms = 0;
+  std::string blooms;
+  for (size_t c = kColId; c < schema_.size(); ++c) {
+    if ((schema_[c].role & kColumnBloom) == 0 || unknown_[c]) continue;
+    std::vector<uint64_t>& hs = bloom_hashes[c];
+    if (c == kColId) {
+      for (const Row& r : rows_) hs.push_back(ValueHash(LowerAscii(id_of(r))));
+    } else if (c == kColAccount || c == kColPrincipal) {
+      for (const Row& r : rows_) hs.push_back(hash_of(c == kColAccount ? r.account : r.principal));
+    } else {
+      for (const Value& v : values_)
+        if (v.column == c && v.text != UINT32_MAX) hs.push_back(hash_of(v.text));
+    }
+    std::sort(hs.begin(), hs.end());
+    hs.erase(std::unique(hs.begin(), hs.end()), hs.end());
+    PutBloom(&blooms, static_cast<uint32_t>(c), kValueBloomBitsPerKey, kValueBloomHashes, hs);
+    ++n_blooms;
+  }
+  if (text_bloom_ && !unknown_[schema_.size()]) {
+    // Bits were set with index mod 2^17; folding halves (OR-ing them) gives
+    // the same filter mod 2^16, and so on: fold while at most half of the
+    // bits are set, so that small blocks get small filters.
+    std::vector<uint64_t> words = text_bits_;
+    auto ones = [](const std::vector<uint64_t>& w, size_t n) {
+      size_t c = 0;
+      for (size_t i = 0; i < n; ++i) c += static_cast<size_t>(__builtin_popcountll(w[i]));
+      return c;
+    };
+    size_t n = words.size();
+    while (n > 1) {
+      const size_t half = n / 2;
+      std::vector<uint64_t> folded(words.begin(), words.begin() + half);
+      for (size_t i = 0; i < half; ++i) folded[i] |= words[half + i];
+      if (ones(folded, half) * 2 > half * 64) break;
+      std::copy(folded.begin(), folded.end(), words.begin());
+      n = half;
+    }
+    PutVarint32(&blooms, kTextBloomColumn);
+    PutVarint32(&blooms, kTextBloomHashes);
+    PutVarint64(&blooms, uint64_t{n} * 64);
+    for (size_t i = 0; i < n; ++i) PutFixed64(&blooms, words[i]);
+    ++n_blooms;
+  }
+  PutVarint32(&filters, n_blooms);
+  filters.append(blooms);
+
+  // Raw section.
+  bool in_order = true;
+  for (size_t k = 0; k < order.size() && in_order; ++k) in_order = order[k] == k;
+  if (!in_order) {
+    raw_sorted_.clear();
+    for (uint32_t i : order) {
+      const Row& r = rows_[i];
+      raw_sorted_.append(raw_arena_, r.raw_entry, r.raw_offset + r.raw_length - r.raw_entry);
+    }
+  }
+  std::string_view raw = in_order ? std::string_view(raw_arena_) : std::string_view(raw_sorted_);
+
+  if (cols.size() > kMaxBlockRawBytes || raw.size() > kMaxBlockRawBytes) {
+    return Status::LimitExceeded("block too large");
+  }
+  out->assign(kBlockHeaderSize2, '\0');
+  // Each section is compressed, then (with a codec) sealed as codec block
+  // index * 4 + section; lengths and checksums are of the stored bytes.
+  auto store = [&](uint64_t section, std::string_view in, const ZSTD_CDict* d, int lvl,
+                   bool compress) -> Result<uint32_t> {
+    const size_t at = out->size();
+    std::string_view payload = in;
+    if (compress) {
+      const size_t bound = ZSTD_compressBound(in.size());
+      scratch_.resize(bound);
+      size_t n = d != nullptr ? ZSTD_compress_usingCDict(cctx, scratch_.data(), bound, in.data(), in.size(), d)
+                              : ZSTD_compressCCtx(cctx, scratch_.data(), bound, in.data(), in.size(), lvl);
+      if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(n));
+      payload = std::string_view(scratch_.data(), n);
+    }
+    if (codec != nullptr) {
+      VIGIL_RETURN_IF_ERROR(codec->Seal(index * 4 + section, payload, out));
+    } else {
+      out->append(payload);
+    }
+    return static_cast<uint32_t>(out->size() - at);
+  };
+  // Columns are small beside the raw bytes: a stronger level costs little.
+  VIGIL_ASSIGN_OR_RETURN(handle->columns_len, store(0, cols, nullptr, std::max(level, 3), true));
+  handle->columns_raw_len = static_cast<uint32_t>(cols.size());
+  VIGIL_ASSIGN_OR_RETURN(handle->raw_len, store(1, raw, cdict, level, true));
+  handle->raw_raw_len = static_cast<uint32_t>(raw.size());
+  VIGIL_ASSIGN_OR_RETURN(handle->filters_len, store(2, filters, nullptr, 0, false));
+  const char* p = out->data() + kBlockHeaderSize2;
+  handle->columns_checksum = Checksum32(std::string_view(p, handle->columns_len));
+  handle->raw_checksum = Checksum32(std::string_view(p + handle->columns_len, handle->raw_len));
+  handle->filters_checksum = Checksum32(std::string_view(p + handle->columns_len + handle->raw_len, handle->filters_len));
+
+  char* h = out->data();
+  EncodeFixed32(h + 0, kBlockMagic2);
+  EncodeFixed32(h + 4, handle->record_count);
+  EncodeFixed64(h + 8, static_cast<uint64_t>(handle->min_time_ns));
+  EncodeFixed64(h + 16, static_cast<uint64_t>(handle->max_time_ns));
+  EncodeFixed32(h + 24, handle->columns_len);
+  EncodeFixed32(h + 28, handle->columns_raw_len);
+  EncodeFixed32(h + 32, handle->raw_len);
+  EncodeFixed32(h + 36, handle->raw_raw_len);
+  EncodeFixed32(h + 40, handle->filters_len);
+  EncodeFixed32(h + 44, handle->columns_checksum);
+  EncodeFixed32(h + 48, handle->raw_checksum);
+  EncodeFixed32(h + 52, handle->filters_checksum);
+  EncodeFixed32(h + 56, 0);
+  EncodeFixed32(h + 60, Checksum32(std::string_view(h, 60)));
+
+  arena_.clear();
+  raw_arena_.clear();
+  raw_bytes_ = 0;
+  rows_.clear();
+  values_.clear();
+  texts_.clear();
+  text_ids_.clear();
+  unknown_.assign(schema_.size() + 1, false);
+  std::fill(text_bits_.begin(), text_bits_.end(), 0);
+  std::fill(seen_.begin(), seen_.end(), 0);
+  seen_count_ = 0;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- SegmentBuilder2
+
+namespace {
+
+void PutHandle2(std::string* out, const BlockHandle2& h) {
+  PutFixed64(out, h.offset);
+  PutFixed32(out, h.record_count);
+  PutFixed64(out, static_cast<uint64_t>(h.min_time_ns));
+  PutFixed64(out, static_cast<uint64_t>(h.max_time_ns));
+  for (uint32_t v : {h.columns_len, h.columns_raw_len, h.raw_len, h.raw_raw_len, h.filters_len, h.columns_checksum,
+                     h.raw_checksum, h.filters_checksum}) {
+    PutFixed32(out, v);
+  }
+  PutVarint32(out, static_cast<uint32_t>(h.ranges.size()));
+  for (const ColumnRange& r : h.ranges) {
+    PutVarint32(out, r.column);
+    PutVarint64(out, ZigZag(r.min));
+    PutVarint64(out, ZigZag(r.max));
+  }
+}
+
+bool GetHandle2(Reader* r, BlockHandle2* h) {
+  uint32_t n;
+  if (!(r->Fixed64(&h->offset) && r->Fixed32(&h->record_count) && r->Int64(&h->min_time_ns) &&
+        r->Int64(&h->max_time_ns) && r->Fixed32(&h->columns_len) && r->Fixed32(&h->columns_raw_len) &&
+        r->Fixed32(&h->raw_len) && r->Fixed32(&h->raw_raw_len) && r->Fixed32(&h->filters_len) &&
+        r->Fixed32(&h->columns_checksum) && r->Fixed32(&h->raw_checksum) && r->Fixed32(&h->filters_checksum) &&
+        r->Varint32(&n) && n <= kMaxColumns)) {
+    return false;
+  }
+  h->ranges.resize(n);
+  for (ColumnRange& cr : h->ranges) {
+    if (!r->Varint32(&cr.column) || !r->SignedVarint(&cr.min) || !r->SignedVarint(&cr.max)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+SegmentBuilder2::~SegmentBuilder2() { Abandon(); }
+
+Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Create(Env* env, std::string final_path,
+                                                                 std::string source_type, std::string account,
+                                                                 uint64_t dict_id, std::vector<ColumnSpec> schema,
+                                                                 const KeyRing* keys) {
+  std::unique_ptr<BlockCodec> codec;
+  if (keys != nullptr && keys->active() != nullptr) {
+    // The key file is durable before the segment exists under any name.
+    VIGIL_ASSIGN_OR_RETURN(codec, CreateSegmentKey(env, final_path, *keys));
+  }
+  auto file = env->NewWritableFile(final_path + kTempSuffix);
+  std::string header(kFileMagic, sizeof kFileMagic);
+  PutFixed32(&header, kFormatVersion2);
+  PutFixed32(&header, codec != nullptr ? kSegmentFlagEncrypted : 0);
+  Status s = file.ok() ? (*file)->Append(header) : file.status();
+  if (!s.ok()) {
+    if (file.ok()) (void)(*file)->Close();
+    (void)env->RemoveFile(final_path + kTempSuffix);
+    if (codec != nullptr) AbandonSegmentKey(env, final_path);
+    return s;
+  }
+  std::unique_ptr<SegmentBuilder2> b(new SegmentBuilder2());
+  b->env_ = env;
+  b->codec_ = std::move(codec);
+  b->final_path_ = std::move(final_path);
+  b->file_ = std::move(file).value();
+  b->source_type_ = std::move(source_type);
+  b->account_ = std::move(account);
+  b->dict_id_ = dict_id;
+  b->schema_ = std::move(schema);
+  b->file_size_ = kHeaderSize;
+  return b;
+}
+
+Status SegmentBuilder2::AddBlock(std::string_view block, BlockHandle2 handle) {
+  handle.offset = file_size_;
+  VIGIL_RETURN_IF_ERROR(file_->Append(block));
+  file_size_ += block.size();
+  if (blocks_.empty()) {
+    min_time_ns_ = handle.min_time_ns;
+    max_time_ns_ = handle.max_time_ns;
+  } else {
+    min_time_ns_ = std::min(min_time_ns_, handle.min_time_ns);
+    max_time_ns_ = std::max(max_time_ns_, handle.max_time_ns);
+  }
+  record_count_ += handle.record_count;
+  blocks_.push_back(std::move(handle));
+  return Status::Ok();
+}
+
+Status SegmentBuilder2::Seal() {
+  if (done_) return Status::FailedPrecondition("segment " + final_path_ + " already finished");
+  std::sort(ids_.begin(), ids_.end());
+  std::string tail;
+  const uint64_t ids_offset = file_size_;
+  for (const Hash128& id : ids_) {
+    PutFixed64(&tail, id.lo);
+    PutFixed64(&tail, id.hi);
+  }
+  const uint32_t ids_checksum = Checksum32(tail);
+  const uint64_t index_offset = ids_offset + tail.size();
+  const size_t index_start = tail.size();
+  PutFixed32(&tail, static_cast<uint32_t>(source_type_.size()));
+  tail.append(source_type_);
+  PutFixed32(&tail, static_cast<uint32_t>(account_.size()));
+  tail.append(account_);
+  PutFixed64(&tail, static_cast<uint64_t>(min_time_ns_));
+  PutFixed64(&tail, static_cast<uint64_t>(max_time_ns_));
+  PutFixed64(&tail, record_count_);
+  PutFixed64(&tail, dict_id_);
+  PutFixed32(&tail, static_cast<uint32_t>(schema_.size()));
+  for (const ColumnSpec& c : schema_) {
+    tail.push_back(static_cast<char>(c.role));
+    PutFixed32(&tail, static_cast<uint32_t>(c.name.size()));
+    tail.append(c.name);
+  }
+  PutFixed32(&tail, static_cast<uint32_t>(blocks_.size()));
+  for (const BlockHandle2& h : blocks_) PutHandle2(&tail, h);
+  const uint32_t index_len = static_cast<uint32_t>(tail.size() - index_start);
+  const uint32_t index_checksum = Checksum32(std::string_view(tail).substr(index_start));
+  const size_t trailer_start = tail.size();
+  PutFixed64(&tail, ids_offset);
+  PutFixed64(&tail, ids_.size());
+  PutFixed64(&tail, index_offset);
+  PutFixed32(&tail, index_len);
+  PutFixed32(&tail, ids_checksum);
+  PutFixed32(&tail, index_checksum);
+  PutFixed32(&tail, Checksum32(std::string_view(tail).substr(trailer_start, 36)));
+  tail.append(kTrailerMagic, sizeof kTrailerMagic);
+
+  Status s = file_->Append(tail);
+  if (s.ok()) s = file_->Sync();
+  if (s.ok()) s = file_->Close();
+  if (!s.ok()) {
+    Abandon();
+    return s.WithContext("writing segment " + final_path_);
+  }
+  done_ = true;
+  file_size_ += tail.size();
+  return Status::Ok();
+}
+
+void SegmentBuilder2::Abandon() {
+  if (done_ || file_ == nullptr) return;
+  done_ = true;
+  (void)file_->Close();
+  (void)env_->RemoveFile(final_path_ + kTempSuffix);
+  if (codec_ != nullptr) AbandonSegmentKey(env_, final_path_);
+}
+
+// ---------------------------------------------------------------- readers
+
+namespace {
+
+// Common trailer checks of v1 and v2; fills the offsets.
+struct Trailer {
+  uint64_t ids_offset = 0, ids_count = 0, index_offset = 0;
+  uint32_t index_len = 0, ids_checksum = 0, index_checksum = 0;
+};
+
+Status ReadTrailer(const RandomAccessFile& file, uint64_t size, Trailer* t) {
+  const std::string& path = file.path();
+  std::string buf;
+  VIGIL_RETURN_IF_ERROR(file.Read(size - kTrailerSize, kTrailerSize, &buf));
+  if (buf.size() != kTrailerSize || std::memcmp(buf.data() + 40, kTrailerMagic, sizeof kTrailerMagic) != 0) {
+    return Corrupt(path, "no valid trailer (incomplete or not a segment)");
+  }
+  if (Checksum32(std::string_view(buf.data(), 36)) != DecodeFixed32(buf.data() + 36)) {
+    return Corrupt(path, "trailer checksum mismatch");
+  }
+  t->ids_offset = DecodeFixed64(buf.data());
+  t->ids_count = DecodeFixed64(buf.data() + 8);
+  t->index_offset = DecodeFixed64(buf.data() + 16);
+  t->index_len = DecodeFixed32(buf.data() + 24);
+  t->ids_checksum = DecodeFixed32(buf.data() + 28);
+  t->index_checksum = DecodeFixed32(buf.data() + 32);
+  if (t->index_len > kMaxIndexBytes || t->index_offset > size || t->index_offset + t->index_len + kTrailerSize != size ||
+      t->ids_count > size / kIdSize || t->ids_offset < kHeaderSize || t->ids_offset > size ||
+      t->ids_offset + t->ids_count * kIdSize != t->index_offset) {
+    return Corrupt(path, "trailer offsets inconsistent with file size " + std::to_string(size));
+  }
+  return Status::Ok();
+}
+
+Status ReadIdSet(const RandomAccessFile& file, const Trailer& t, std::vector<Hash128>* out) {
+  out->clear();
+  std::string buf;
+  VIGIL_RETURN_IF_ERROR(file.Read(t.ids_offset, static_cast<size_t>(t.ids_count * kIdSize), &buf));
+  if (buf.size() != t.ids_count * kIdSize || Checksum32(buf) != t.ids_checksum) {
+    return Corrupt(file.path(), "event-id set checksum mismatch");
+  }
+  out->resize(static_cast<size_t>(t.ids_count));
+  for (size_t i = 0; i < out->size(); ++i) {
+    (*out)[i].lo = DecodeFixed64(buf.data() + i * kIdSize);
+    (*out)[i].hi = DecodeFixed64(buf.data() + i * kIdSize + 8);
+  }
+  return Status::Ok();
+}
+
+// v1 behind SegmentFile.
+class SegmentFile1 final : public SegmentFile {
+ public:
+  explicit SegmentFile1(std::unique_ptr<SegmentReader> r) : r_(std::move(r)) {}
+  const std::string& path() const override { return r_->path(); }
+  uint32_t version() const override { return kFormatVersion; }
+  const SegmentIndex& index() const override { return r_->index(); }
+  const std::string& account() const override { return account_; }
+  Status ReadIds(std::vector<Hash128>* out) const override { return r_->ReadIds(out); }
+  Result<bool> BlockMayMatch(size_t, const ScanFilter&, ScanStats*) override { return true; }
+  Status ReadBlock(size_t i, const ScanFilter*, BlockData* data, ScanStats* stats) override {
+    if (stats != nullptr) ++stats->blocks_read;
+    return r_->ReadBlock(i, &data->raw, &data->records);
+  }
+  Status CheckBlock(size_t i, BlockData* data) override { return r_->ReadBlock(i, &data->raw, &data->records); }
+
+ private:
+  std::unique_ptr<SegmentReader> r_;
+  std::string account_;
+};
+
+class SegmentFile2 final : public SegmentFile {
+ public:
+  SegmentFile2(Env* env, std::unique_ptr<RandomAccessFile> file, DictionaryCache* dicts, const KeyRing* keys,
+               bool encrypted)
+      : env_(env), file_(std::move(file)), dicts_(dicts), keys_(keys), encrypted_(encrypted) {}
+  ~SegmentFile2() override {
+    if (dctx_ != nullptr) ZSTD_freeDCtx(dctx_);
+  }
+
+  Status Init(uint64_t size);
+
+  const std::string& path() const override { return file_->path(); }
+  uint32_t version() const override { return kFormatVersion2; }
+  const SegmentIndex& index() const override { return index_; }
+  const std::string& account() const override { return account_; }
+  Status ReadIds(std::vector<Hash128>* out) const override { return ReadIdSet(*file_, trailer_, out); }
+  Result<bool> BlockMayMatch(size_t i, const ScanFilter& filter, ScanStats* stats) override;
+  Status ReadBlock(size_t i, const ScanFilter* filter, BlockData* data, ScanStats* stats) override;
+  Status CheckBlock(size_t i, BlockData* data) override;
+
+ private:
+  std::string Where(size_t i) const {
+    return "block " + std::to_string(i) + " at offset " + std::to_string(blocks_[i].offset);
+  }
+  // Column number for a filter field, or -1.
+  int ColumnOf(const std::string& field) const {
+    for (size_t c = kColId; c < schema_.size(); ++c)
+      if (schema_[c].name == field) return static_cast<int>(c);
+    return -1;
+  }
+  Status Decompress(size_t i, const char* what, std::string_view in, uint32_t want, const ZSTD_DDict* d,
+                    std::string* out);
+  // The stored bytes of section `section` of block `i` as written before
+  // sealing: `stored` itself, or opened by the segment's codec into opened_.
+  Result<std::string_view> Unseal(size_t i, uint64_t section, std::string_view stored);
+  Status ReadColumns(size_t i, BlockData* data, std::vector<std::string_view>* bodies);
+  Status ReadRaw(size_t i, BlockData* data, std::vector<std::string_view>* raws);
+  Status ReadFilters(size_t i, std::string* buf, std::vector<BloomView>* blooms);
+
+  Env* env_;
+  std::unique_ptr<RandomAccessFile> file_;
+  DictionaryCache* dicts_;
+  const KeyRing* keys_;
+  bool encrypted_;
+  std::unique_ptr<BlockCodec> codec_;
+  Status codec_error_;
+  std::string opened_;
+  ZSTD_DCtx* dctx_ = nullptr;
+  Trailer trailer_;
+  SegmentIndex index_;
+  std::string account_;
+  uint64_t dict_id_ = 0;
+  std::vector<ColumnSpec> schema_;
+  std::vector<BlockHandle2> blocks_;
+  std::string filter_buf_;
+  std::vector<BloomView> blooms_;
+  std::vector<DecodedColumn> decoded_;
+  std::vector<std::string_view> raws_;
+  std::vector<uint8_t> pass_;
+};
+
+Status SegmentFile2::Init(uint64_t size) {
+  const std::string& p = path();
+  VIGIL_RETURN_IF_ERROR(ReadTrailer(*file_, size, &trailer_));
+  std::string buf;
+  VIGIL_RETURN_IF_ERROR(file_->Read(trailer_.index_offset, trailer_.index_len, &buf));
+  if (buf.size() != trailer_.index_len || Checksum32(buf) != trailer_.index_checksum) {
+    return Corrupt(p, "index checksum mismatch");
+  }
+  Reader in(buf);
+  uint32_t st_len, acct_len, ncols, nblocks;
+  std::string_view st, acct;
+  if (!in.Fixed32(&st_len) || !in.Bytes(st_len, &st) || !in.Fixed32(&acct_len) || !in.Bytes(acct_len, &acct) ||
+      !in.Int64(&index_.min_time_ns) || !in.Int64(&index_.max_time_ns) || !in.Fixed64(&index_.record_count) ||
+      !in.Fixed64(&dict_id_) || !in.Fixed32(&ncols) || ncols < kFirstHotColumn || ncols > kMaxColumns) {
+    return Corrupt(p, "malformed index");
+  }
+  index_.source_type.assign(st);
+  account_.assign(acct);
+  schema_.resize(ncols);
+  for (ColumnSpec& c : schema_) {
+    uint32_t len;
+    std::string_view name;
+    if (!in.Byte(&c.role) || !in.Fixed32(&len) || !in.Bytes(len, &name)) return Corrupt(p, "malformed index");
+    c.name.assign(name);
+  }
+  if (!in.Fixed32(&nblocks) || nblocks > buf.size() / 60) return Corrupt(p, "malformed index");
+  blocks_.resize(nblocks);
+  index_.blocks.resize(nblocks);
+  uint64_t next = kHeaderSize, records = 0;
+  for (uint32_t i = 0; i < nblocks; ++i) {
+    BlockHandle2& h = blocks_[i];
+    if (!GetHandle2(&in, &h)) return Corrupt(p, "malformed index");
+    bool ok = h.offset == next && h.record_count > 0 && h.min_time_ns <= h.max_time_ns &&
+              h.min_time_ns >= index_.min_time_ns && h.max_time_ns <= index_.max_time_ns &&
+              h.columns_raw_len <= kMaxBlockRawBytes && h.raw_raw_len <= kMaxBlockRawBytes &&
+              h.filters_len <= kMaxBlockRawBytes;
+    for (const ColumnRange& r : h.ranges) ok = ok && r.column >= kFirstHotColumn && r.column < ncols && r.min <= r.max;
+    if (!ok) return Corrupt(p, "index entry for block " + std::to_string(i) + " is invalid");
+    next = h.offset + h.size();
+    records += h.record_count;
+    BlockHandle& common = index_.blocks[i];
+    common.offset = h.offset;
+    common.record_count = h.record_count;
+    common.min_time_ns = h.min_time_ns;
+    common.max_time_ns = h.max_time_ns;
+  }
+  if (!in.empty() || next != trailer_.ids_offset || records != index_.record_count ||
+      index_.record_count != trailer_.ids_count || index_.min_time_ns > index_.max_time_ns) {
+    return Corrupt(p, "index inconsistent with blocks or ids");
+  }
+  return Status::Ok();
+}
+
+Status SegmentFile2::Decompress(size_t i, const char* what, std::string_view in, uint32_t want, const ZSTD_DDict* d,
+                                std::string* out) {
+  if (dctx_ == nullptr) {
+    dctx_ = ZSTD_createDCtx();
+    if (dctx_ == nullptr) return Status::Internal("zstd: cannot create decompression context");
+  }
+  out->resize(want);
+  size_t n = d != nullptr ? ZSTD_decompress_usingDDict(dctx_, out->data(), out->size(), in.data(), in.size(), d)
+                          : ZSTD_decompressDCtx(dctx_, out->data(), out->size(), in.data(), in.size());
+  if (ZSTD_isError(n) || n != want) {
+    return Corrupt(path(), Where(i) + ": cannot decompress the " + what + " section" +
+                               (ZSTD_isError(n) ? std::string(" (") + ZSTD_getErrorName(n) + ")" : std::string()));
+  }
+  return Status::Ok();
+}
+
+Result<std::string_view> SegmentFile2::Unseal(size_t i, uint64_t section, std::string_view stored) {
+  if (!encrypted_) return stored;
+  if (codec_ == nullptr) {
+    // The data key is unwrapped once, on the first section read.
+    if (codec_error_.ok()) {
+      auto codec = OpenSegmentKey(env_, path(), keys_);
+      if (codec.ok()) {
+        codec_ = std::move(codec).value();
+      } else {
+        codec_error_ = codec.status();
+      }
+    }
+    if (!codec_error_.ok()) return codec_error_;
+  }
+  VIGIL_RETURN_IF_ERROR(codec_->Open(i * 4 + section, stored, &opened_));
+  return std::string_view(opened_);
+}
+
+Status SegmentFile2::ReadColumns(size_t i, BlockData* data, std::vector<std::string_view>* bodies) {
+  const BlockHandle2& h = blocks_[i];
+  VIGIL_RETURN_IF_ERROR(file_->Read(h.offset, kBlockHeaderSize2 + h.columns_len, &data->sealed));
+  if (data->sealed.size() != kBlockHeaderSize2 + h.columns_len) return Corrupt(path(), Where(i) + ": truncated");
+  const char* p = data->sealed.data();
+  if (DecodeFixed32(p) != kBlockMagic2 || Checksum32(std::string_view(p, 60)) != DecodeFixed32(p + 60)) {
+    return Corrupt(path(), Where(i) + ": block header checksum mismatch");
+  }
+  const uint32_t expect[] = {h.columns_len, h.columns_raw_len, h.raw_len, h.raw_raw_len, h.filters_len,
+                             h.columns_checksum, h.raw_checksum, h.filters_checksum};
+  bool agree = DecodeFixed32(p + 4) == h.record_count && static_cast<int64_t>(DecodeFixed64(p + 8)) == h.min_time_ns &&
+               static_cast<int64_t>(DecodeFixed64(p + 16)) == h.max_time_ns;
+  for (int k = 0; k < 8; ++k) agree = agree && DecodeFixed32(p + 24 + 4 * k) == expect[k];
+  if (!agree) return Corrupt(path(), Where(i) + ": block header disagrees with index");
+  std::string_view stored(p + kBlockHeaderSize2, h.columns_len);
+  if (Checksum32(stored) != h.columns_checksum) return Corrupt(path(), Where(i) + ": columns section checksum mismatch");
+  VIGIL_ASSIGN_OR_RETURN(std::string_view payload, Unseal(i, 0, stored));
+  VIGIL_RETURN_IF_ERROR(Decompress(i, "columns", payload, h.columns_raw_len, nullptr, &data->columns));
+  Reader r(data->columns);
+  bodies->resize(schema_.size());
+  for (size_t c = 0; c < schema_.size(); ++c) {
+    if (!r.LengthPrefixed(&(*bodies)[c])) return Corrupt(path(), Where(i) + ": columns section is malformed");
+  }
+  if (!r.empty()) return Corrupt(path(), Where(i) + ": trailing bytes after columns");
+  return Status::Ok();
+}
+
+Status SegmentFile2::ReadRaw(size_t i, BlockData* data, std::vector<std::string_view>* raws) {
+  const BlockHandle2& h = blocks_[i];
+  VIGIL_RETURN_IF_ERROR(file_->Read(h.offset + kBlockHeaderSize2 + h.columns_len, h.raw_len, &data->sealed));
+  if (data->sealed.size() != h.raw_len) return Corrupt(path(), Where(i) + ": truncated");
+  if (Checksum32(data->sealed) != h.raw_checksum) return Corrupt(path(), Where(i) + ": raw section checksum mismatch");
+  const ZSTD_DDict* d = nullptr;
+  if (dict_id_ != 0) {
+    if (dicts_ == nullptr) return Status::Internal("segment " + path() + ": no dictionary cache to read blocks");
+    auto got = dicts_->Get(dict_id_);
+    if (!got.ok()) return got.status().WithContext("segment " + path());
+    d = *got;
+  }
+  VIGIL_ASSIGN_OR_RETURN(std::string_view payload, Unseal(i, 1, data->sealed));
+  VIGIL_RETURN_IF_ERROR(Decompress(i, "raw", payload, h.raw_raw_len, d, &data->raw));
+  Reader r(data->raw);
+  raws->resize(h.record_count);
+  for (uint32_t k = 0; k < h.record_count; ++k) {
+    if (!r.LengthPrefixed(&(*raws)[k])) return Corrupt(path(), Where(i) + ": raw record " + std::to_string(k) + " is malformed");
+  }
+  if (!r.empty()) return Corrupt(path(), Where(i) + ": trailing bytes after raw records");
+  return Status::Ok();
+}
+
+Status SegmentFile2::ReadFilters(size_t i, std::string* buf, std::vector<BloomView>* blooms) {
+  const BlockHandle2& h = blocks_[i];
+  VIGIL_RETURN_IF_ERROR(
+      file_->Read(h.offset + kBlockHeaderSize2 + h.columns_len + h.raw_len, h.filters_len, buf));
+  if (buf->size() != h.filters_len) return Corrupt(path(), Where(i) + ": truncated");
+  if (Checksum32(*buf) != h.filters_checksum) return Corrupt(path(), Where(i) + ": filters section checksum mismatch");
+  VIGIL_ASSIGN_OR_RETURN(std::string_view payload, Unseal(i, 2, *buf));
+  if (payload.data() != buf->data()) {
+    // The blooms are views: keep them in *buf, not in the codec's buffer.
+    *buf = std::string(payload);
+  }
+  if (!ParseBlooms(*buf, blooms)) return Corrupt(path(), Where(i) + ": filters section is malformed");
+  for (const BloomView& b : *blooms) {
+    if (b.column != kTextBloomColumn && b.column >= schema_.size()) {
+      return Corrupt(path(), Where(i) + ": filters section names an unknown column");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<bool> SegmentFile2::BlockMayMatch(size_t i, const ScanFilter& filter, ScanStats* stats) {
+  const BlockHandle2& h = blocks_[i];
+  bool needs_blooms = !filter.text_runs.empty();
+  for (const ScanFilter::Equality& eq : filter.equalities) {
+    if (eq.field == "account" && !account_.empty() && eq.matches && !eq.matches(account_)) {
+      if (stats != nullptr) ++stats->blocks_pruned_index;
+      return false;
+    }
+    const int c = ColumnOf(eq.field);
+    if (c >= 0 && !eq.exact.empty() && (schema_[c].role & kColumnBloom) != 0) needs_blooms = true;
+  }
+  for (const ScanFilter::Compare& cmp : filter.compares) {
+    const int c = ColumnOf(cmp.field);
+    if (c < 0) continue;
+    for (const ColumnRange& r : h.ranges) {
+      if (r.column == static_cast<uint32_t>(c) &&
+          !RangeMayCompare(cmp.op, static_cast<double>(r.min), static_cast<double>(r.max), cmp.bound)) {
+        if (stats != nullptr) ++stats->blocks_pruned_index;
+        return false;
+      }
+    }
+  }
+  if (!needs_blooms) return true;
+  VIGIL_RETURN_IF_ERROR(ReadFilters(i, &filter_buf_, &blooms_));
+  auto bloom_of = [this](uint32_t column) -> const BloomView* {
+    for (const BloomView& b : blooms_)
+      if (b.column == column) return &b;
+    return nullptr;
+  };
+  bool may = true;
+  for (const ScanFilter::Equality& eq : filter.equalities) {
+    const int c = ColumnOf(eq.field);
+    if (c < 0 || eq.exact.empty()) continue;
+    const BloomView* b = bloom_of(static_cast<uint32_t>(c));
+    if (b == nullptr) continue;
+    bool any = false;
+    for (const std::string& v : eq.exact) any = any || b->MayContain(ValueHash(v));
+    if (!any) may = false;
+  }
+  if (may && !filter.text_runs.empty()) {
+    if (const BloomView* b = bloom_of(kTextBloomColumn)) {
+      for (const std::string& run : filter.text_runs) {
+        for (size_t k = 0; may && k + 3 <= run.size(); ++k) {
+          const uint32_t code = (static_cast<uint32_t>(static_cast<unsigned char>(run[k])) << 16) |
+                                (static_cast<uint32_t>(static_cast<unsigned char>(run[k + 1])) << 8) |
+                                static_cast<unsigned char>(run[k + 2]);
+          may = b->MayContain(TrigramHash(code));
+        }
+      }
+    }
+  }
+  if (!may && stats != nullptr) ++stats->blocks_pruned_bloom;
+  return may;
+}
+
+Status SegmentFile2::ReadBlock(size_t i, const ScanFilter* filter, BlockData* data, ScanStats* stats) {
+  data->records.clear();
+  if (i >= blocks_.size()) return Status::InvalidArgument("segment " + path() + ": no block " + std::to_string(i));
+  const BlockHandle2& h = blocks_[i];
+  std::vector<std::string_view> bodies;
+  VIGIL_RETURN_IF_ERROR(ReadColumns(i, data, &bodies));
+  const uint32_t n = h.record_count;
+  auto malformed = [&](const char* column) {
+    return Corrupt(path(), Where(i) + ": column " + column + " is malformed");
+  };
+  // time, ingest_time, flags, id
+  std::vector<int64_t> times(n), ingest(n);
+  std::vector<uint8_t> flags(n);
+  std::vector<std::string_view> ids(n);
+  {
+    Reader r(bodies[kColTime]);
+    uint64_t unit;
+    if (!r.Varint64(&unit) || unit == 0) return malformed("time");
+    const uint64_t span = static_cast<uint64_t>(h.max_time_ns) - static_cast<uint64_t>(h.min_time_ns);
+    uint64_t at = 0;  // offset from min_time_ns
+    for (uint32_t k = 0; k < n; ++k) {
+      uint64_t d;
+      if (!r.Varint64(&d)) return malformed("time");
+      if (d > (span - at) / unit) {
+        return Corrupt(path(), Where(i) + ": record " + std::to_string(k) + " time outside block range");
+      }
+      at += d * unit;
+      times[k] = static_cast<int64_t>(static_cast<uint64_t>(h.min_time_ns) + at);
+    }
+    if (!r.empty()) return malformed("time");
+  }
+  {
+    Reader r(bodies[kColIngestTime]);
+    int64_t prev = 0;
+    for (uint32_t k = 0; k < n; ++k) {
+      int64_t d;
+      if (!r.SignedVarint(&d)) return malformed("ingest_time");
+      prev = static_cast<int64_t>(static_cast<uint64_t>(prev) + static_cast<uint64_t>(d));
+      ingest[k] = prev;
+    }
+    if (!r.empty()) return malformed("ingest_time");
+  }
+  if (bodies[kColFlags].size() != n) return malformed("flags");
+  for (uint32_t k = 0; k < n; ++k) flags[k] = static_cast<uint8_t>(bodies[kColFlags][k]);
+  {
+    Reader r(bodies[kColId]);
+    for (uint32_t k = 0; k < n; ++k)
+      if (!r.LengthPrefixed(&ids[k])) return malformed("id");
+    if (!r.empty()) return malformed("id");
+  }
+  decoded_.resize(schema_.size());
+  for (size_t c = kColAccount; c < schema_.size(); ++c) decoded_[c].present = false;
+  auto decode = [&](size_t c) -> Status {
+    if (decoded_[c].present) return Status::Ok();
+    if (!DecodeValueColumn(bodies[c], n, &decoded_[c])) return malformed(schema_[c].name.c_str());
+    if (c < kFirstHotColumn) {  // account and principal: exactly one value a row
+      for (uint32_t k = 0; k < n; ++k)
+        if (decoded_[c].unknown[k] || decoded_[c].row_begin[k + 1] != decoded_[c].row_begin[k] + 1)
+          return malformed(schema_[c].name.c_str());
+    }
+    return Status::Ok();
+  };
+  VIGIL_RETURN_IF_ERROR(decode(kColAccount));
+  VIGIL_RETURN_IF_ERROR(decode(kColPrincipal));
+
+  pass_.assign(n, 1);
+  if (filter != nullptr) {
+    char buf[24];
+    for (const ScanFilter::Equality& eq : filter->equalities) {
+      const int c = ColumnOf(eq.field);
+      if (c < 0 || !eq.matches) continue;
+      if (c == static_cast<int>(kColId)) {
+        for (uint32_t k = 0; k < n; ++k)
+          if (pass_[k] && !eq.matches(ids[k])) pass_[k] = 0;
+        continue;
+      }
+      VIGIL_RETURN_IF_ERROR(decode(static_cast<size_t>(c)));
+      const DecodedColumn& col = decoded_[c];
+      for (uint32_t k = 0; k < n; ++k) {
+        if (!pass_[k] || col.unknown[k]) continue;
+        bool hit = false;
+        for (uint32_t v = col.row_begin[k]; v < col.row_begin[k + 1] && !hit; ++v) {
+          std::string_view text = ValueText(col, v, buf);
+          // An empty principal or account makes the matcher read the raw
+          // record's field of that name instead: unknown here.
+          hit = (c < static_cast<int>(kFirstHotColumn) && text.empty()) || eq.matches(text);
+        }
+        if (!hit) pass_[k] = 0;
+      }
+    }
+    for (const ScanFilter::Compare& cmp : filter->compares) {
+      const int c = ColumnOf(cmp.field);
+      if (c < static_cast<int>(kFirstHotColumn)) continue;
+      VIGIL_RETURN_IF_ERROR(decode(static_cast<size_t>(c)));
+      const DecodedColumn& col = decoded_[c];
+      if (!col.is_int) continue;  // strings holding numbers compare too: leave them to the matcher
+      for (uint32_t k = 0; k < n; ++k) {
+        if (!pass_[k] || col.unknown[k]) continue;
+        bool hit = false;
+        for (uint32_t v = col.row_begin[k]; v < col.row_begin[k + 1] && !hit; ++v)
+          hit = Compares(cmp.op, static_cast<double>(col.ints[v]), cmp.bound);
+        if (!hit) pass_[k] = 0;
+      }
+    }
+  }
+  const uint32_t passing = static_cast<uint32_t>(std::count(pass_.begin(), pass_.end(), 1));
+  if (stats != nullptr) stats->records_dropped += n - passing;
+  if (passing == 0) {
+    if (stats != nullptr) ++stats->blocks_pruned_columns;
+    return Status::Ok();
+  }
+  if (stats != nullptr) ++stats->blocks_read;
+  VIGIL_RETURN_IF_ERROR(ReadRaw(i, data, &raws_));
+  const DecodedColumn& acct = decoded_[kColAccount];
+  const DecodedColumn& prin = decoded_[kColPrincipal];
+  data->records.reserve(passing);
+  for (uint32_t k = 0; k < n; ++k) {
+    if (k > 0 && (times[k] < times[k - 1] || (times[k] == times[k - 1] && ids[k] < ids[k - 1]))) {
+      return Corrupt(path(), Where(i) + ": records out of order");
+    }
+    if (!pass_[k]) continue;
+    RecordView rec;
+    rec.id = ids[k];
+    rec.time_ns = times[k];
+    rec.ingest_time_ns = ingest[k];
+    rec.time_fallback = (flags[k] & 1) != 0;
+    rec.source_type = index_.source_type;
+    rec.account = acct.dict[acct.value_ids[acct.row_begin[k]]];
+    rec.principal = prin.dict[prin.value_ids[prin.row_begin[k]]];
+    rec.raw = raws_[k];
+    data->records.push_back(rec);
+  }
+  return Status::Ok();
+}
+
+Status SegmentFile2::CheckBlock(size_t i, BlockData* data) {
+  VIGIL_RETURN_IF_ERROR(ReadBlock(i, nullptr, data, nullptr));
+  std::vector<std::string_view> bodies;
+  VIGIL_RETURN_IF_ERROR(ReadColumns(i, data, &bodies));
+  DecodedColumn col;
+  for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
+    if (!DecodeValueColumn(bodies[c], blocks_[i].record_count, &col)) {
+      return Corrupt(path(), Where(i) + ": column " + schema_[c].name + " is malformed");
+    }
+  }
+  return ReadFilters(i, &filter_buf_, &blooms_);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SegmentFile>> SegmentFile::Open(Env* env, const std::string& path, DictionaryCache* dicts,
+                                                       const KeyRing* keys) {
+  VIGIL_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
+  const uint64_t size = file->Size();
+  if (size < kHeaderSize + kTrailerSize) {
+    return Corrupt(path, "file too short (" + std::to_string(size) + " bytes) to be a segment");
+  }
+  std::string buf;
+  VIGIL_RETURN_IF_ERROR(file->Read(0, kHeaderSize, &buf));
+  if (buf.size() != kHeaderSize || std::memcmp(buf.data(), kFileMagic, sizeof kFileMagic) != 0) {
+    return Corrupt(path, "bad header magic");
+  }
+  const uint32_t version = DecodeFixed32(buf.data() + 8);
+  if (version == kFormatVersion) {
+    file.reset();
+    VIGIL_ASSIGN_OR_RETURN(auto r, SegmentReader::Open(env, path, keys));
+    return std::unique_ptr<SegmentFile>(new SegmentFile1(std::move(r)));
+  }
+  if (version != kFormatVersion2) {
+    return Status::Unsupported("segment " + path + ": format version " + std::to_string(version) +
+                               "; this vigil reads versions 1 and 2");
+  }
+  const uint32_t flags = DecodeFixed32(buf.data() + 12);
+  if ((flags & ~kSegmentFlagEncrypted) != 0) {
+    return Status::Unsupported("segment " + path + ": unknown header flags " + std::to_string(flags));
+  }
+  auto f = std::make_unique<SegmentFile2>(env, std::move(file), dicts, keys, (flags & kSegmentFlagEncrypted) != 0);
+  VIGIL_RETURN_IF_ERROR(f->Init(size));
+  return std::unique_ptr<SegmentFile>(std::move(f));
+}
+
+}  // namespace vigil::segment
