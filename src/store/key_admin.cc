@@ -4,6 +4,7 @@
 
 #include "store/block_codec.h"
 #include "store/internal/segment.h"
+#include "store/internal/segment_v2.h"
 
 namespace vigil {
 namespace {
@@ -30,7 +31,7 @@ Result<KeyStatus> ReadKeyStatus(Env* env, const std::string& events_dir) {
   for (const std::string& rel : files) {
     if (!EndsWith(rel, segment::kSegmentSuffix)) continue;
     const std::string path = JoinPath(events_dir, rel);
-    auto r = segment::SegmentReader::Open(env, path);
+    auto r = segment::SegmentFile::Open(env, path, nullptr);
     if (!r.ok()) {
       out.problems.push_back(r.status());
       continue;

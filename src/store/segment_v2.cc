@@ -970,6 +970,7 @@ class SegmentFile1 final : public SegmentFile {
   uint32_t version() const override { return kFormatVersion; }
   const SegmentIndex& index() const override { return r_->index(); }
   const std::string& account() const override { return account_; }
+  bool encrypted() const override { return r_->encrypted(); }
   Status ReadIds(std::vector<Hash128>* out) const override { return r_->ReadIds(out); }
   Result<bool> BlockMayMatch(size_t, const ScanFilter&, ScanStats*) override { return true; }
   Status ReadBlock(size_t i, const ScanFilter*, BlockData* data, ScanStats* stats) override {
@@ -998,6 +999,7 @@ class SegmentFile2 final : public SegmentFile {
   uint32_t version() const override { return kFormatVersion2; }
   const SegmentIndex& index() const override { return index_; }
   const std::string& account() const override { return account_; }
+  bool encrypted() const override { return encrypted_; }
   Status ReadIds(std::vector<Hash128>* out) const override { return ReadIdSet(*file_, trailer_, out); }
   Result<bool> BlockMayMatch(size_t i, const ScanFilter& filter, ScanStats* stats) override;
   Status ReadBlock(size_t i, const ScanFilter* filter, BlockData* data, ScanStats* stats) override;

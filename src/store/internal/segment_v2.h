@@ -226,6 +226,8 @@ class SegmentFile {
   // counts (offset and lengths are v1's only).
   virtual const SegmentIndex& index() const = 0;
   virtual const std::string& account() const = 0;
+  // Blocks sealed by the segment's codec (encryption at rest).
+  virtual bool encrypted() const = 0;
   virtual Status ReadIds(std::vector<Hash128>* out) const = 0;
   // False when the block cannot hold a record passing `filter` (index and
   // bloom filters; reads the filters section). Counts in *stats.
