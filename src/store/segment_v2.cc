@@ -808,12 +808,20 @@ Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Create(Env* env, std::
                                                                  std::string source_type, std::string account,
                                                                  uint64_t dict_id, std::vector<ColumnSpec> schema,
                                                                  const KeyRing* keys) {
-  std::unique_ptr<BlockCodec> codec;
-  if (keys != nullptr && keys->active() != nullptr) {
-    // The key file is durable before the segment exists under any name.
-    VIGIL_ASSIGN_OR_RETURN(codec, CreateSegmentKey(env, final_path, *keys));
-  }
   auto file = env->NewWritableFile(final_path + kTempSuffix);
+  std::unique_ptr<BlockCodec> codec;
+  if (file.ok() && keys != nullptr && keys->active() != nullptr) {
+    // As for v1: the key file is durable before the segment can be
+    // published, and the temp file exists first, so a crash leaves no key
+    // file without one (the next writer removes both).
+    auto c = CreateSegmentKey(env, final_path, *keys);
+    if (!c.ok()) {
+      (void)(*file)->Close();
+      (void)env->RemoveFile(final_path + kTempSuffix);
+      return c.status();
+    }
+    codec = std::move(c).value();
+  }
   std::string header(kFileMagic, sizeof kFileMagic);
   PutFixed32(&header, kFormatVersion2);
   PutFixed32(&header, codec != nullptr ? kSegmentFlagEncrypted : 0);
