@@ -168,8 +168,11 @@ struct SegmentStoreOptions {
   size_t block_raw_bytes = 1024 * 1024;      // flush a block at this many raw bytes
   uint64_t segment_bytes = 64ull << 20;      // roll a segment at this file size
   int zstd_level = 1;
-  // Segment format written: 2 (default) or 1 (kept for tests and comparisons).
-  int format_version = 2;
+  // Segment format written: 1 or 2; 0 reads the environment variable
+  // VIGIL_SEGMENT_FORMAT ("2" for v2) and otherwise writes 1. Readers read
+  // both. v2 stays opt-in until tiering's warm recompression and its
+  // segment-count expectations know the per-account v2 segments.
+  int format_version = 0;
   // Train and use a zstd dictionary per log type (v2).
   bool dictionaries = true;
   // Build the full-text trigram bloom per block (v2).

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <tuple>
@@ -825,6 +826,13 @@ Result<std::unique_ptr<EventStore>> OpenSegmentStore(const std::string& dir, con
                                    std::to_string(segment::kMaxBlockRawBytes / 2));
   }
   if (o.max_open_partitions == 0) o.max_open_partitions = 1;
+  if (o.format_version == 0) {
+    const char* v = std::getenv("VIGIL_SEGMENT_FORMAT");
+    o.format_version = v != nullptr && std::string_view(v) == "2" ? 2 : 1;
+  }
+  if (o.format_version != 1 && o.format_version != 2) {
+    return Status::InvalidArgument("segment store: format_version must be 1 or 2");
+  }
   return std::unique_ptr<EventStore>(new SegmentStore(dir, std::move(o)));
 }
 

@@ -70,6 +70,7 @@ class SegmentV2Test : public ::testing::Test {
 
   std::unique_ptr<EventStore> Open(SegmentStoreOptions options = {}, Env* env = nullptr) {
     options.env = env != nullptr ? env : mem_.get();
+    if (options.format_version == 0) options.format_version = 2;
     if (options.block_raw_bytes == 1024 * 1024) options.block_raw_bytes = 48 * 1024;
     auto store = OpenSegmentStore("/data/events", options);
     EXPECT_TRUE(store.ok()) << store.status().ToString();
@@ -316,6 +317,7 @@ TEST_F(SegmentV2Test, TornWriteDuringDictionaryCommitThenCrash) {
   auto events = Trails(600);
   std::vector<Event> first(events.begin(), events.begin() + 20), second(events.begin() + 20, events.end());
   SegmentStoreOptions options;
+  options.format_version = 2;
   options.block_raw_bytes = 64 * 1024;
   uint64_t total;
   {
