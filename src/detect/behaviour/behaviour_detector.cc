@@ -812,6 +812,8 @@ struct BehaviourDetector::Impl {
     bool dirty = false;
     // Indices into `fields` of the rule's condition, entity and value fields.
     std::vector<size_t> unless, where, entity, values;
+    // Indices into the per-event condition results of its conditions.
+    std::vector<size_t> unless_slot, where_slot;
   };
   std::vector<std::unique_ptr<RuleState>> rules;
   std::unordered_map<std::string, std::vector<RuleState*>> by_type;
@@ -828,6 +830,33 @@ struct BehaviourDetector::Impl {
     if (added) fields.emplace_back(&f, geo);
     return it->second;
   }
+
+  // Every distinct condition (on a field) the rules test: the pack's rules
+  // share their exclusions (service principals, AWS service roles), so each
+  // is tested at most once per event however many rules carry it. A
+  // condition's key spells out what it tests; one whose patterns cannot be
+  // spelled out (general globs, CIDR blocks) is its own.
+  std::vector<std::pair<const FieldCondition*, size_t>> conditions;  // condition, field index
+  std::map<std::string, size_t> condition_index;
+
+  size_t ConditionSlot(const FieldCondition& c, size_t field) {
+    std::string key = std::to_string(field) + "|" + std::to_string(static_cast<int>(c.op)) + "|";
+    bool spelled = c.op != FieldCondition::Op::kCidr;
+    std::vector<std::string> exact(c.exact.begin(), c.exact.end());
+    std::sort(exact.begin(), exact.end());
+    for (const std::string& e : exact) key.append(std::to_string(e.size())).append(":").append(e);
+    key.append("|");
+    for (const GlobPattern& g : c.globs) {
+      if (g.shape() == GlobPattern::Shape::kGeneral) spelled = false;
+      key.append(std::to_string(static_cast<int>(g.shape()))).append(g.case_sensitive() ? "c" : "i");
+      key.append(std::to_string(g.literal().size())).append(":").append(g.literal());
+    }
+    key.append("|").append(std::to_string(c.number));
+    if (!spelled) key.append("|own ").append(std::to_string(reinterpret_cast<uintptr_t>(&c)));
+    auto [it, added] = condition_index.emplace(key, conditions.size());
+    if (added) conditions.emplace_back(&c, field);
+    return it->second;
+  }
 };
 
 BehaviourDetector::BehaviourDetector(std::vector<std::shared_ptr<const BehaviourRule>> rules)
@@ -837,8 +866,14 @@ BehaviourDetector::BehaviourDetector(std::vector<std::shared_ptr<const Behaviour
     st->model = MakeModel(*r);
     st->rule = std::move(r);
     const GeoIpTable* geo = st->rule->geoip.get();
-    for (const auto& c : st->rule->unless) st->unless.push_back(impl_->FieldIndex(c.field, geo));
-    for (const auto& c : st->rule->where) st->where.push_back(impl_->FieldIndex(c.field, geo));
+    for (const auto& c : st->rule->unless) {
+      st->unless.push_back(impl_->FieldIndex(c.field, geo));
+      st->unless_slot.push_back(impl_->ConditionSlot(c, st->unless.back()));
+    }
+    for (const auto& c : st->rule->where) {
+      st->where.push_back(impl_->FieldIndex(c.field, geo));
+      st->where_slot.push_back(impl_->ConditionSlot(c, st->where.back()));
+    }
     for (const auto& f : st->rule->entity) st->entity.push_back(impl_->FieldIndex(f, geo));
     for (const auto& f : st->rule->values) st->values.push_back(impl_->FieldIndex(f, geo));
     for (const std::string& t : st->rule->log_types) impl_->by_type[t].push_back(st.get());
@@ -852,22 +887,37 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
   auto it = impl_->by_type.find(event.source_type);
   if (it == impl_->by_type.end()) return;
   const size_t n = impl_->fields.size();
-  std::vector<int8_t> read(n, 0);  // 0 not read yet, 1 absent, 2 in cache
-  std::vector<std::string> cache(n);
+  // Per-thread buffers reused across events: allocating them per event was a
+  // visible share of the pack's cost.
+  thread_local std::vector<int8_t> read;
+  thread_local std::vector<std::string> cache;
+  read.assign(n, 0);  // 0 not read yet, 1 absent, 2 in cache
+  if (cache.size() < n) cache.resize(n);
   auto field = [&](size_t i) -> const std::string* {
     if (!read[i]) read[i] = ExtractField(event, *impl_->fields[i].first, impl_->fields[i].second, &cache[i]) ? 2 : 1;
     return read[i] == 2 ? &cache[i] : nullptr;
   };
+  thread_local std::vector<int8_t> held;
+  held.assign(impl_->conditions.size(), 0);  // 0 not tested yet, 1 false, 2 true
+  auto holds = [&](size_t slot) {
+    if (!held[slot]) {
+      const auto& [c, f] = impl_->conditions[slot];
+      held[slot] = Holds(*c, field(f)) ? 2 : 1;
+    }
+    return held[slot] == 2;
+  };
   for (Impl::RuleState* st : it->second) {
     const BehaviourRule& r = *st->rule;
-    bool pass = true;
-    for (size_t i = 0; i < r.unless.size() && pass; ++i) pass = !Holds(r.unless[i], field(st->unless[i]));
-    if (!pass) continue;
+    // `where` first: for every kind but new_term an event it does not select
+    // is done with, before the (glob) exclusions are tried.
     bool selected = true;
-    for (size_t i = 0; i < r.where.size() && selected; ++i) selected = Holds(r.where[i], field(st->where[i]));
+    for (size_t i = 0; i < r.where.size() && selected; ++i) selected = holds(st->where_slot[i]);
     // new_term's history of an entity starts at its first event of the log
     // type, selected or not: a first sensitive call is not a first event.
     if (!selected && r.kind != BehaviourKind::kNewTerm) continue;
+    bool pass = true;
+    for (size_t i = 0; i < r.unless.size() && pass; ++i) pass = !holds(st->unless_slot[i]);
+    if (!pass) continue;
     std::string entity_key;
     std::vector<std::string> entity_values(r.entity.size());
     for (size_t i = 0; i < r.entity.size() && pass; ++i) {
