@@ -184,17 +184,9 @@ Status SegmentBuilder::Seal() {
   PutFixed64(&tail, index_.record_count);
   PutFixed32(&tail, static_cast<uint32_t>(index_.blocks.size()));
   for (const BlockHandle& h : index_.blocks) PutHandle(&tail, h);
-  const uint32_t index_len = static_cast<uint32_t>(tail.size() - index_start);
-  const uint32_t index_checksum = Checksum32(std::string_view(tail).substr(index_start));
-  const size_t trailer_start = tail.size();
-  PutFixed64(&tail, ids_offset);
-  PutFixed64(&tail, ids_.size());
-  PutFixed64(&tail, index_offset);
-  PutFixed32(&tail, index_len);
-  PutFixed32(&tail, ids_checksum);
-  PutFixed32(&tail, index_checksum);
-  PutFixed32(&tail, Checksum32(std::string_view(tail).substr(trailer_start, 36)));
-  tail.append(kTrailerMagic, sizeof kTrailerMagic);
+  AppendSegmentTrailer({ids_offset, ids_.size(), index_offset, static_cast<uint32_t>(tail.size() - index_start),
+                        ids_checksum, Checksum32(std::string_view(tail).substr(index_start))},
+                       &tail);
 
   Status s = file_->Append(tail);
   if (s.ok()) s = file_->Sync();
@@ -267,24 +259,10 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::
     return Status::Unsupported("segment " + path + ": unknown header flags " + std::to_string(flags));
   }
   r->encrypted_ = (flags & kSegmentFlagEncrypted) != 0;
-  VIGIL_RETURN_IF_ERROR(r->file_->Read(size - kTrailerSize, kTrailerSize, &buf));
-  if (buf.size() != kTrailerSize || std::memcmp(buf.data() + 40, kTrailerMagic, sizeof kTrailerMagic) != 0) {
-    return Corrupt(path, "no valid trailer (incomplete or not a segment)");
-  }
-  if (Checksum32(std::string_view(buf.data(), 36)) != DecodeFixed32(buf.data() + 36)) {
-    return Corrupt(path, "trailer checksum mismatch");
-  }
-  r->ids_offset_ = DecodeFixed64(buf.data());
-  r->ids_count_ = DecodeFixed64(buf.data() + 8);
-  const uint64_t index_offset = DecodeFixed64(buf.data() + 16);
-  const uint32_t index_len = DecodeFixed32(buf.data() + 24);
-  r->ids_checksum_ = DecodeFixed32(buf.data() + 28);
-  const uint32_t index_checksum = DecodeFixed32(buf.data() + 32);
-  if (index_len > kMaxIndexBytes || index_offset > size || index_offset + index_len + kTrailerSize != size ||
-      r->ids_count_ > size / kIdSize || r->ids_offset_ < kHeaderSize || r->ids_offset_ > size ||
-      r->ids_offset_ + r->ids_count_ * kIdSize != index_offset) {
-    return Corrupt(path, "trailer offsets inconsistent with file size " + std::to_string(size));
-  }
+  VIGIL_RETURN_IF_ERROR(ReadSegmentTrailer(*r->file_, size, &r->trailer_));
+  const uint64_t index_offset = r->trailer_.index_offset;
+  const uint32_t index_len = r->trailer_.index_len;
+  const uint32_t index_checksum = r->trailer_.index_checksum;
   VIGIL_RETURN_IF_ERROR(r->file_->Read(index_offset, index_len, &buf));
   if (buf.size() != index_len || Checksum32(buf) != index_checksum) return Corrupt(path, "index checksum mismatch");
 
@@ -312,21 +290,59 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(Env* env, const std::
     next_offset = h.offset + kBlockHeaderSize + h.compressed_len;
     records += h.record_count;
   }
-  if (!in.empty() || next_offset != r->ids_offset_ || records != idx.record_count ||
-      idx.record_count != r->ids_count_ || idx.min_time_ns > idx.max_time_ns) {
+  if (!in.empty() || next_offset != r->trailer_.ids_offset || records != idx.record_count ||
+      idx.record_count != r->trailer_.ids_count || idx.min_time_ns > idx.max_time_ns) {
     return Corrupt(path, "index inconsistent with blocks or ids");
   }
   return r;
 }
 
-Status SegmentReader::ReadIds(std::vector<Hash128>* out) const {
+Status SegmentReader::ReadIds(std::vector<Hash128>* out) const { return ReadSegmentIds(*file_, trailer_, out); }
+
+void AppendSegmentTrailer(const SegmentTrailer& t, std::string* out) {
+  const size_t start = out->size();
+  PutFixed64(out, t.ids_offset);
+  PutFixed64(out, t.ids_count);
+  PutFixed64(out, t.index_offset);
+  PutFixed32(out, t.index_len);
+  PutFixed32(out, t.ids_checksum);
+  PutFixed32(out, t.index_checksum);
+  PutFixed32(out, Checksum32(std::string_view(*out).substr(start, 36)));
+  out->append(kTrailerMagic, sizeof kTrailerMagic);
+}
+
+Status ReadSegmentTrailer(const RandomAccessFile& file, uint64_t size, SegmentTrailer* t) {
+  const std::string& path = file.path();
+  std::string buf;
+  VIGIL_RETURN_IF_ERROR(file.Read(size - kTrailerSize, kTrailerSize, &buf));
+  if (buf.size() != kTrailerSize || std::memcmp(buf.data() + 40, kTrailerMagic, sizeof kTrailerMagic) != 0) {
+    return Corrupt(path, "no valid trailer (incomplete or not a segment)");
+  }
+  if (Checksum32(std::string_view(buf.data(), 36)) != DecodeFixed32(buf.data() + 36)) {
+    return Corrupt(path, "trailer checksum mismatch");
+  }
+  t->ids_offset = DecodeFixed64(buf.data());
+  t->ids_count = DecodeFixed64(buf.data() + 8);
+  t->index_offset = DecodeFixed64(buf.data() + 16);
+  t->index_len = DecodeFixed32(buf.data() + 24);
+  t->ids_checksum = DecodeFixed32(buf.data() + 28);
+  t->index_checksum = DecodeFixed32(buf.data() + 32);
+  if (t->index_len > kMaxIndexBytes || t->index_offset > size || t->index_offset + t->index_len + kTrailerSize != size ||
+      t->ids_count > size / kIdSize || t->ids_offset < kHeaderSize || t->ids_offset > size ||
+      t->ids_offset + t->ids_count * kIdSize != t->index_offset) {
+    return Corrupt(path, "trailer offsets inconsistent with file size " + std::to_string(size));
+  }
+  return Status::Ok();
+}
+
+Status ReadSegmentIds(const RandomAccessFile& file, const SegmentTrailer& t, std::vector<Hash128>* out) {
   out->clear();
   std::string buf;
-  VIGIL_RETURN_IF_ERROR(file_->Read(ids_offset_, static_cast<size_t>(ids_count_ * kIdSize), &buf));
-  if (buf.size() != ids_count_ * kIdSize || Checksum32(buf) != ids_checksum_) {
-    return Corrupt(path(), "event-id set checksum mismatch");
+  VIGIL_RETURN_IF_ERROR(file.Read(t.ids_offset, static_cast<size_t>(t.ids_count * kIdSize), &buf));
+  if (buf.size() != t.ids_count * kIdSize || Checksum32(buf) != t.ids_checksum) {
+    return Corrupt(file.path(), "event-id set checksum mismatch");
   }
-  out->resize(static_cast<size_t>(ids_count_));
+  out->resize(static_cast<size_t>(t.ids_count));
   for (size_t i = 0; i < out->size(); ++i) {
     (*out)[i].lo = DecodeFixed64(buf.data() + i * kIdSize);
     (*out)[i].hi = DecodeFixed64(buf.data() + i * kIdSize + 8);

@@ -889,17 +889,9 @@ Status SegmentBuilder2::Seal() {
   }
   PutFixed32(&tail, static_cast<uint32_t>(blocks_.size()));
   for (const BlockHandle2& h : blocks_) PutHandle2(&tail, h);
-  const uint32_t index_len = static_cast<uint32_t>(tail.size() - index_start);
-  const uint32_t index_checksum = Checksum32(std::string_view(tail).substr(index_start));
-  const size_t trailer_start = tail.size();
-  PutFixed64(&tail, ids_offset);
-  PutFixed64(&tail, ids_.size());
-  PutFixed64(&tail, index_offset);
-  PutFixed32(&tail, index_len);
-  PutFixed32(&tail, ids_checksum);
-  PutFixed32(&tail, index_checksum);
-  PutFixed32(&tail, Checksum32(std::string_view(tail).substr(trailer_start, 36)));
-  tail.append(kTrailerMagic, sizeof kTrailerMagic);
+  AppendSegmentTrailer({ids_offset, ids_.size(), index_offset, static_cast<uint32_t>(tail.size() - index_start),
+                        ids_checksum, Checksum32(std::string_view(tail).substr(index_start))},
+                       &tail);
 
   Status s = file_->Append(tail);
   if (s.ok()) s = file_->Sync();
@@ -924,51 +916,6 @@ void SegmentBuilder2::Abandon() {
 // ---------------------------------------------------------------- readers
 
 namespace {
-
-// Common trailer checks of v1 and v2; fills the offsets.
-struct Trailer {
-  uint64_t ids_offset = 0, ids_count = 0, index_offset = 0;
-  uint32_t index_len = 0, ids_checksum = 0, index_checksum = 0;
-};
-
-Status ReadTrailer(const RandomAccessFile& file, uint64_t size, Trailer* t) {
-  const std::string& path = file.path();
-  std::string buf;
-  VIGIL_RETURN_IF_ERROR(file.Read(size - kTrailerSize, kTrailerSize, &buf));
-  if (buf.size() != kTrailerSize || std::memcmp(buf.data() + 40, kTrailerMagic, sizeof kTrailerMagic) != 0) {
-    return Corrupt(path, "no valid trailer (incomplete or not a segment)");
-  }
-  if (Checksum32(std::string_view(buf.data(), 36)) != DecodeFixed32(buf.data() + 36)) {
-    return Corrupt(path, "trailer checksum mismatch");
-  }
-  t->ids_offset = DecodeFixed64(buf.data());
-  t->ids_count = DecodeFixed64(buf.data() + 8);
-  t->index_offset = DecodeFixed64(buf.data() + 16);
-  t->index_len = DecodeFixed32(buf.data() + 24);
-  t->ids_checksum = DecodeFixed32(buf.data() + 28);
-  t->index_checksum = DecodeFixed32(buf.data() + 32);
-  if (t->index_len > kMaxIndexBytes || t->index_offset > size || t->index_offset + t->index_len + kTrailerSize != size ||
-      t->ids_count > size / kIdSize || t->ids_offset < kHeaderSize || t->ids_offset > size ||
-      t->ids_offset + t->ids_count * kIdSize != t->index_offset) {
-    return Corrupt(path, "trailer offsets inconsistent with file size " + std::to_string(size));
-  }
-  return Status::Ok();
-}
-
-Status ReadIdSet(const RandomAccessFile& file, const Trailer& t, std::vector<Hash128>* out) {
-  out->clear();
-  std::string buf;
-  VIGIL_RETURN_IF_ERROR(file.Read(t.ids_offset, static_cast<size_t>(t.ids_count * kIdSize), &buf));
-  if (buf.size() != t.ids_count * kIdSize || Checksum32(buf) != t.ids_checksum) {
-    return Corrupt(file.path(), "event-id set checksum mismatch");
-  }
-  out->resize(static_cast<size_t>(t.ids_count));
-  for (size_t i = 0; i < out->size(); ++i) {
-    (*out)[i].lo = DecodeFixed64(buf.data() + i * kIdSize);
-    (*out)[i].hi = DecodeFixed64(buf.data() + i * kIdSize + 8);
-  }
-  return Status::Ok();
-}
 
 // v1 behind SegmentFile.
 class SegmentFile1 final : public SegmentFile {
@@ -1008,7 +955,7 @@ class SegmentFile2 final : public SegmentFile {
   const SegmentIndex& index() const override { return index_; }
   const std::string& account() const override { return account_; }
   bool encrypted() const override { return encrypted_; }
-  Status ReadIds(std::vector<Hash128>* out) const override { return ReadIdSet(*file_, trailer_, out); }
+  Status ReadIds(std::vector<Hash128>* out) const override { return ReadSegmentIds(*file_, trailer_, out); }
   Result<bool> BlockMayMatch(size_t i, const ScanFilter& filter, ScanStats* stats) override;
   Status ReadBlock(size_t i, const ScanFilter* filter, BlockData* data, ScanStats* stats) override;
   Status CheckBlock(size_t i, BlockData* data) override;
@@ -1041,7 +988,7 @@ class SegmentFile2 final : public SegmentFile {
   Status codec_error_;
   std::string opened_;
   ZSTD_DCtx* dctx_ = nullptr;
-  Trailer trailer_;
+  SegmentTrailer trailer_;
   SegmentIndex index_;
   std::string account_;
   uint64_t dict_id_ = 0;
@@ -1056,7 +1003,7 @@ class SegmentFile2 final : public SegmentFile {
 
 Status SegmentFile2::Init(uint64_t size) {
   const std::string& p = path();
-  VIGIL_RETURN_IF_ERROR(ReadTrailer(*file_, size, &trailer_));
+  VIGIL_RETURN_IF_ERROR(ReadSegmentTrailer(*file_, size, &trailer_));
   std::string buf;
   VIGIL_RETURN_IF_ERROR(file_->Read(trailer_.index_offset, trailer_.index_len, &buf));
   if (buf.size() != trailer_.index_len || Checksum32(buf) != trailer_.index_checksum) {

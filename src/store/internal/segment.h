@@ -50,6 +50,20 @@ struct BlockHandle {
   int64_t max_time_ns = 0;
 };
 
+// The 48-byte trailer both format versions end with (docs/storage-format.md):
+// where the event-id set and the index are, and their checksums.
+struct SegmentTrailer {
+  uint64_t ids_offset = 0, ids_count = 0, index_offset = 0;
+  uint32_t index_len = 0, ids_checksum = 0, index_checksum = 0;
+};
+// Appends `t` as the trailer (its own checksum and the end magic included).
+void AppendSegmentTrailer(const SegmentTrailer& t, std::string* out);
+// Reads and checks the trailer of `file` (`size` bytes): magic, checksum and
+// offsets consistent with the size. Corruption names the file.
+Status ReadSegmentTrailer(const RandomAccessFile& file, uint64_t size, SegmentTrailer* t);
+// Reads and checks the event-id set the trailer locates.
+Status ReadSegmentIds(const RandomAccessFile& file, const SegmentTrailer& t, std::vector<Hash128>* out);
+
 struct SegmentIndex {
   std::string source_type;
   int64_t min_time_ns = 0;
@@ -175,9 +189,7 @@ class SegmentReader {
   Status codec_error_;
   std::string opened_;  // a block's payload after the codec
   SegmentIndex index_;
-  uint64_t ids_offset_ = 0;
-  uint64_t ids_count_ = 0;
-  uint32_t ids_checksum_ = 0;
+  SegmentTrailer trailer_;
   std::string scratch_;
   ZSTD_DCtx* dctx_ = nullptr;
 };
