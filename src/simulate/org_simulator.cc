@@ -1096,6 +1096,9 @@ Result<std::unique_ptr<Simulator>> Simulator::Create(const SimulateOptions& o) {
   if (o.events_per_day > kMaxEventsPerDay)
     return Status::InvalidArgument("simulate: --events must be at most " + std::to_string(kMaxEventsPerDay));
   if (o.start_ns < 0) return Status::InvalidArgument("simulate: start before 1970");
+  if (o.learning_days < -1 || o.learning_days >= o.days)
+    return Status::InvalidArgument("simulate: learning days must be 0 to " + std::to_string(o.days - 1) +
+                                   " (fewer than the days simulated), not " + std::to_string(o.learning_days));
   for (const std::string& a : o.attacks) {
     bool known = false;
     for (const ScenarioInfo& s : AttackCatalog()) known |= s.name == a;

@@ -39,6 +39,13 @@ struct SimulateOptions {
   size_t events_per_day = 20000;
   // Scenario names (AttackCatalog), in any order; duplicates are ignored.
   std::vector<std::string> attacks;
+  // Days of routine activity before the first attack, so that behavioural
+  // baselines have history; -1: half the run, at most three days.
+  int learning_days = -1;
+  // false: the attacks are spread over the days after learning, one
+  // occurrence each. true: every one of those days carries every attack (a
+  // live estate that is attacked day after day, as `vigil demo --follow` runs).
+  bool attacks_every_day = false;
 };
 
 struct ScenarioInfo {

@@ -355,6 +355,37 @@ TEST_F(OrgSimulatorTest, GeoIpTableCoversEveryPublicAddress) {
   EXPECT_GT(checked, 1000u);
 }
 
+// A run can keep a longer learning period than the default, and can attack
+// every day after it (the live demo's estate).
+TEST_F(OrgSimulatorTest, LearningDaysAndAttacksEveryDay) {
+  SimulateOptions o = AllAttacks(4, 1500);
+  o.principals = 12;
+  o.learning_days = 2;
+  o.attacks_every_day = true;
+  SimulateSummary s;
+  RunAll(o, &s);
+  std::map<int64_t, std::set<std::string>> by_day;
+  for (const AttackLabel& l : s.labels) {
+    const int64_t day = (l.start_ns - o.start_ns) / (kNanosPerSecond * 86400);
+    EXPECT_GE(day, 2) << l.id << " falls in the learning period";
+    EXPECT_EQ((l.end_ns - o.start_ns) / (kNanosPerSecond * 86400), day) << l.id << " ends another day";
+    by_day[day].insert(l.scenario);
+  }
+  ASSERT_EQ(by_day.size(), 2u);
+  for (const auto& [day, scenarios] : by_day) EXPECT_EQ(scenarios.size(), AttackCatalog().size()) << "day " << day;
+
+  // Without attacks_every_day each scenario happens once, after learning.
+  o.attacks_every_day = false;
+  o.learning_days = 3;
+  RunAll(o, &s);
+  std::set<std::string> once;
+  for (const AttackLabel& l : s.labels) {
+    EXPECT_EQ((l.start_ns - o.start_ns) / (kNanosPerSecond * 86400), 3) << l.id;
+    once.insert(l.scenario);
+  }
+  EXPECT_EQ(once.size(), AttackCatalog().size());
+}
+
 TEST_F(OrgSimulatorTest, RejectsBadOptions) {
   SimulateOptions o;
   o.days = 0;
@@ -367,6 +398,12 @@ TEST_F(OrgSimulatorTest, RejectsBadOptions) {
   auto r = Simulator::Create(o);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("trail-stopped"), std::string::npos) << "the error lists the known names";
+  o.attacks = {"trail-stopped"};
+  o.days = 2;
+  o.learning_days = 2;  // no day left to attack on
+  EXPECT_EQ(Simulator::Create(o).status().code(), StatusCode::kInvalidArgument);
+  o.learning_days = 1;
+  EXPECT_TRUE(Simulator::Create(o).ok());
 }
 
 }  // namespace

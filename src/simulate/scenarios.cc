@@ -73,19 +73,25 @@ void SimulatorImpl::ScheduleAttacks() {
   std::vector<std::string> wanted;
   for (const ScenarioInfo& s : AttackCatalog())
     if (std::find(opt.attacks.begin(), opt.attacks.end(), s.name) != opt.attacks.end()) wanted.push_back(s.name);
-  // Attacks come after a learning period (half the run, up to three days),
-  // so behavioural baselines have history to compare with.
-  const int learn = std::min(3, opt.days / 2);
+  // Attacks come after a learning period (by default half the run, up to
+  // three days), so behavioural baselines have history to compare with.
+  const int learn = opt.learning_days >= 0 ? opt.learning_days : std::min(3, opt.days / 2);
   const int span = opt.days - learn;
-  for (size_t i = 0; i < wanted.size(); ++i) {
+  auto plan_one = [&](int day, const std::string& name) {
     Planned p;
-    p.day = learn + static_cast<int>(i % static_cast<size_t>(span));
+    p.day = day;
     // Start between 00:30 and 20:30 so that every scenario (two hours at
     // most) ends the same day.
     p.start = static_cast<int64_t>(30 * 60 + rng.Below(20 * 3600)) * kSecond;
-    p.name = wanted[i];
+    p.name = name;
     plan.push_back(p);
+  };
+  if (opt.attacks_every_day) {
+    for (int d = learn; d < opt.days; ++d)
+      for (const std::string& name : wanted) plan_one(d, name);
+    return;
   }
+  for (size_t i = 0; i < wanted.size(); ++i) plan_one(learn + static_cast<int>(i % static_cast<size_t>(span)), wanted[i]);
 }
 
 void SimulatorImpl::RunAttack(const std::string& name, int64_t start_offset) {
