@@ -509,12 +509,6 @@ TEST_F(E2ETest, ImportedCloudWatchCisPatternsAgreeWithTheSigmaPackOnEveryCase) {
   EXPECT_EQ(test.out.find("\"passed\":false"), std::string::npos) << test.out;
 }
 
-TEST_F(E2ETest, DemoRunsAndPrintsAlerts) {
-  CmdResult demo = Vigil("demo --events 3000 --data " + (dir_ / "demo").string());
-  EXPECT_EQ(demo.exit_code, 0);
-  EXPECT_NE(demo.out.find("cis"), std::string::npos) << demo.out;
-}
-
 TEST_F(E2ETest, UsageErrorsExitTwo) {
   EXPECT_EQ(Vigil("ingest").exit_code, 2);
   EXPECT_EQ(Vigil("nonsense").exit_code, 2);

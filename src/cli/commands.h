@@ -106,8 +106,14 @@ int RunDeadLetterReplay(const DeadLetterOptions& options);
 
 struct DemoOptions {
   uint64_t seed = 1;
-  std::string data_dir = "./vigil-demo-data";
-  size_t events = 20000;
+  std::string data_dir;       // empty: a temporary directory, removed at exit
+  size_t events = 20000;      // routine records on a weekday
+  size_t principals = 40;
+  int history_days = 7;       // days streamed unpaced before the live day
+  double speed = 960;         // simulated seconds per wall second on live days (a day in 90 s); 0: unpaced
+  bool follow = false;        // live day after day until SIGINT/SIGTERM
+  std::vector<std::string> attacks;  // empty: every scenario
+  std::string min_severity = "medium";  // alerts shown
   bool json = false;
 };
 int RunDemo(const DemoOptions& options);

@@ -159,11 +159,24 @@ int main(int argc, char** argv) {
   add_key_options(dl_replay_cmd, &dl_replay.keys, kWriteKeys);
 
   DemoOptions demo;
-  auto* demo_cmd = app.add_subcommand("demo", "Generate a day of CloudTrail with attacks, ingest it, show the alerts");
-  demo_cmd->add_option("--seed", demo.seed, "Generator seed")->capture_default_str();
-  demo_cmd->add_option("--data", demo.data_dir, "Demo data directory (wiped first)")->capture_default_str();
-  demo_cmd->add_option("--events", demo.events, "Routine events to generate")->capture_default_str();
-  demo_cmd->add_flag("--json", demo.json, "Print the ingest summary as JSON and alerts as JSON lines");
+  auto* demo_cmd = app.add_subcommand(
+      "demo", "Simulate a live AWS organisation under attack, stream it into vigil serve, show alerts as they arrive");
+  demo_cmd->add_option("--seed", demo.seed, "Simulation seed")->capture_default_str();
+  demo_cmd->add_option("--data", demo.data_dir, "Keep the demo's files here (wiped first) instead of a temporary directory");
+  demo_cmd->add_option("--events", demo.events, "Routine records on a weekday, all log types")->capture_default_str();
+  demo_cmd->add_option("--principals", demo.principals, "Human IAM users")->check(CLI::Range(4, 100000))->capture_default_str();
+  demo_cmd->add_option("--history-days", demo.history_days,
+                       "Days of routine history sent first, unpaced, for behavioural baselines")
+      ->capture_default_str();
+  demo_cmd->add_option("--speed", demo.speed, "Simulated seconds per wall second on live days (0: unpaced)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  demo_cmd->add_flag("--follow", demo.follow, "Keep the estate running day after day until interrupted (Ctrl-C)");
+  demo_cmd->add_option("--attack", demo.attacks, "Inject only this scenario (repeatable; default: all)")
+      ->allow_extra_args(false);
+  demo_cmd->add_option("--min-severity", demo.min_severity, "Show alerts of this severity and above")
+      ->capture_default_str();
+  demo_cmd->add_flag("--json", demo.json, "Alerts as JSON lines as they arrive, then one JSON summary");
 
   auto* intel_cmd = app.add_subcommand("intel", "Threat-intelligence feeds");
   intel_cmd->require_subcommand(1);

@@ -1,15 +1,13 @@
 // `vigil simulate`: writes a synthetic organisation's logs to disk in the AWS
 // delivery layouts, or streams them to a running `vigil serve`.
-#include <httplib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <thread>
 
 #include "cli/cli_util.h"
 #include "cli/commands.h"
+#include "cli/sim_stream.h"
 #include "common/time.h"
 #include "simulate/org_simulator.h"
 #include "simulate/sim_common.h"
@@ -51,86 +49,6 @@ std::string SummaryJson(const sim::SimulateSummary& s, double seconds, const std
                    {"seconds", secs},
                    {"labels", "[" + labels + "]"}});
 }
-
-// Streams each simulated day to `vigil serve`'s ingest API, paced so that
-// `speed` simulated seconds pass per wall second (0: no pacing).
-class Streamer {
- public:
-  Streamer(const std::string& url, std::string token, double speed)
-      : client_(url), token_(std::move(token)), speed_(speed) {
-    client_.set_connection_timeout(10);
-    client_.set_read_timeout(60);
-    client_.set_keep_alive(true);
-  }
-  size_t requests() const { return requests_; }
-
-  Status Day(std::vector<SimRecord>& records, Progress& progress, int day) {
-    constexpr size_t kMaxBatch = 2000;
-    // One request per log type per slice of simulated time.
-    const int64_t slice = speed_ > 0 ? std::max<int64_t>(kNanosPerSecond, static_cast<int64_t>(speed_ * 0.5 * kNanosPerSecond))
-                                     : 3600 * kNanosPerSecond;
-    size_t i = 0;
-    while (i < records.size()) {
-      const int64_t slice_start = records[i].time_ns - records[i].time_ns % slice;
-      if (sim_origin_ == 0) {
-        sim_origin_ = slice_start;
-        wall_origin_ = std::chrono::steady_clock::now();
-      }
-      if (speed_ > 0) {
-        const auto due = wall_origin_ + std::chrono::nanoseconds(static_cast<int64_t>(
-                                            static_cast<double>(slice_start - sim_origin_) / speed_));
-        std::this_thread::sleep_until(due);
-      }
-      std::string bodies[sim::kLogTypeCount];
-      size_t counts[sim::kLogTypeCount] = {};
-      size_t j = i;
-      while (j < records.size() && records[j].time_ns < slice_start + slice) {
-        const int t = static_cast<int>(records[j].type);
-        bodies[t] += records[j].text;
-        bodies[t] += '\n';
-        if (++counts[t] == kMaxBatch) {
-          VIGIL_RETURN_IF_ERROR(Post(static_cast<LogType>(t), bodies[t]));
-          bodies[t].clear();
-          counts[t] = 0;
-        }
-        ++j;
-      }
-      for (int t = 0; t < sim::kLogTypeCount; ++t)
-        if (counts[t]) VIGIL_RETURN_IF_ERROR(Post(static_cast<LogType>(t), bodies[t]));
-      sent_ += j - i;
-      i = j;
-      progress.Update("day " + std::to_string(day + 1) + ": " + FormatRfc3339(slice_start) + ", " + HumanCount(sent_) +
-                      " records sent");
-    }
-    return Status::Ok();
-  }
-
- private:
-  Status Post(LogType type, const std::string& body) {
-    const std::string path = "/api/v1/ingest?type=" + std::string(sim::LogTypeName(type));
-    httplib::Headers headers = {{"Authorization", "Bearer " + token_}};
-    for (int attempt = 0;; ++attempt) {
-      auto res = client_.Post(path, headers, body, "application/x-ndjson");
-      ++requests_;
-      if (!res) return Status::IoError("simulate: cannot reach " + path + ": " + httplib::to_string(res.error()));
-      if (res->status == 200) return Status::Ok();
-      if ((res->status == 429 || res->status == 503) && attempt < 20) {
-        int wait = std::atoi(res->get_header_value("Retry-After").c_str());
-        std::this_thread::sleep_for(std::chrono::seconds(std::clamp(wait, 1, 30)));
-        continue;
-      }
-      return Status::IoError("simulate: ingest refused with HTTP " + std::to_string(res->status) + ": " + res->body);
-    }
-  }
-
-  httplib::Client client_;
-  std::string token_;
-  double speed_;
-  int64_t sim_origin_ = 0;
-  std::chrono::steady_clock::time_point wall_origin_;
-  size_t sent_ = 0;
-  size_t requests_ = 0;
-};
 
 }  // namespace
 
@@ -189,8 +107,14 @@ int RunSimulate(const SimulateCmdOptions& o) {
     if (o.token.empty()) return Fatal(Status::InvalidArgument("--to needs --token (an ingest token of the server)"));
     auto made = sim::Simulator::Create(opt);
     if (!made.ok()) return Fatal(made.status());
-    Streamer streamer(o.to, o.token, o.speed);
-    Status st = (*made)->Run([&](int day, std::vector<SimRecord>& records) { return streamer.Day(records, progress, day); });
+    SimStreamer streamer(o.to, o.token);
+    Status st = (*made)->Run([&](int day, std::vector<SimRecord>& records) {
+      return streamer.Day(records, o.speed, [&](int64_t slice_start, size_t sent) {
+        progress.Update("day " + std::to_string(day + 1) + ": " + FormatRfc3339(slice_start) + ", " + HumanCount(sent) +
+                        " records sent");
+        return true;
+      });
+    });
     progress.Finish();
     if (!st.ok()) return Fatal(st);
     st = sim::WriteSidecars(**made, o.out);
