@@ -10,6 +10,7 @@
 // SIGTERM/SIGINT: ingest answers 503, requests in flight finish, the log is
 // closed, the pipeline drains it and commits, exit 0. SIGHUP: threat-intel
 // feeds are read again (they are also re-read when their files change).
+#include <pthread.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -450,6 +451,11 @@ int RunServe(const ServeOptions& o) {
   }
   PipelineOptions popt;
   popt.commit_interval = config.pipeline.commit_interval;
+  // Detection on its own thread, so that storing and committing overlap with
+  // it, and enough batches in flight (4,096 events) to carry detection
+  // through a commit's fsyncs.
+  popt.detect_thread = true;
+  popt.queue_batches = 64;
   std::unique_ptr<Minimiser> minimiser;
   if (!config.minimise.empty()) {
     auto m = Minimiser::Create(config.minimise);
@@ -464,16 +470,16 @@ int RunServe(const ServeOptions& o) {
   PipelineMetrics pmetrics(&metrics);
   DiagnosticLog diag;
   pipeline.set_diagnostics([&](DiagnosticLevel l, const std::string& m) { diag(l, m); });
-  pipeline.set_progress([&](const IngestStats& s, size_t, size_t) {
-    pmetrics.Progress(s);
-    // The store thread, which owns the minimiser, calls this.
-    if (minimiser) pmetrics.Minimised(&metrics, minimiser->counters());
+  pipeline.set_progress([&](const IngestStats& s, size_t, size_t) { pmetrics.Progress(s); });
+  pipeline.set_on_commit([&](const CommitInfo& c) {
+    pmetrics.Commit(c);
+    if (c.minimise_counters) pmetrics.Minimised(&metrics, *c.minimise_counters);
   });
-  pipeline.set_on_commit([&](const CommitInfo& c) { pmetrics.Commit(c); });
 
   std::atomic<bool> pipeline_done{false};
   Result<IngestStats> result = Status::Internal("pipeline did not run");
   std::thread pipeline_thread([&] {
+    pthread_setname_np(pthread_self(), "vigil-store");
     result = pipeline.Run();
     pipeline_done.store(true);
   });

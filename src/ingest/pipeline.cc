@@ -1,10 +1,16 @@
 #include "ingest/pipeline.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
+#include <limits>
+#include <semaphore>
 #include <thread>
 
 #include "alert/fold.h"
+#include "common/hash.h"
+#include "common/hash_set.h"
 #include "common/time.h"
 #include "formats/decompress.h"
 #include "ingest/bounded_queue.h"
@@ -12,6 +18,23 @@
 
 namespace vigil {
 namespace {
+
+// What the stages after parsing decided about each event of a batch.
+enum Fate : uint8_t { kStore, kDuplicate, kMinimised };
+
+// What detection hands the storing thread with a batch when the events up to
+// it are to be committed: alerts folded and detector state taken after them.
+struct CommitRequest {
+  bool final = false;
+  std::unique_ptr<AlertFold> fold;
+  std::vector<std::pair<std::string, std::string>> state;  // detector and minimiser state
+  std::vector<Event> summaries;  // minimisation aggregates completed
+  CommitInfo info;               // latency samples (events and commit_ns set when committed)
+  Status status;                 // a detector's SaveState failed
+};
+
+// Names the calling thread (as top and perf show it; at most 15 characters).
+void SetThreadName(const char* name) { pthread_setname_np(pthread_self(), name); }
 
 // What the parse stage hands the store stage: events plus the diagnostics
 // produced while parsing them, so that one thread owns all counters and sinks.
@@ -30,7 +53,18 @@ struct Batch {
   // A resumable source's position after the last input all of whose events
   // are in this batch or earlier ones; empty when no input ended in it.
   std::string position;
+  // Set by the later stages: the order it was marked in (from 1), each
+  // event's fate and collecting source's counters, and a commit to make after
+  // storing it.
+  uint64_t seq = 0;
+  std::vector<Fate> fate;
+  std::vector<SourcePipelineStats*> event_source;
+  std::unique_ptr<CommitRequest> commit;
 };
+
+SourcePipelineStats* SourceOf(const std::vector<SourcePipelineStats*>& v, size_t i) {
+  return i < v.size() ? v[i] : nullptr;
+}
 
 class BatchingSink final : public ParseSink {
  public:
@@ -98,7 +132,6 @@ Result<IngestStats> Pipeline::Run() {
     if (!st.ok()) return st.WithContext("restoring data minimisation state");
   }
   const bool minimise_before = minimiser != nullptr && minimiser->has_before_detection();
-  BoundedQueue<Batch> queue(options_.queue_batches);
   std::atomic<bool> stop{false};
 
   // Parse stage: read, decompress, recognise, parse; batches go to `emit`.
@@ -191,94 +224,28 @@ Result<IngestStats> Pipeline::Run() {
     sink.Flush();
   };
 
-  // Store stage: dedup, detect, fold alerts, store.
+  // The stages after parsing, on one, two or three threads (PipelineOptions):
+  //   mark:   counters, diagnostics and dead letters; duplicates marked (the
+  //           writer's ids, and those of events marked new but not stored yet)
+  //   detect: minimisation, detection into the alert fold; at commit points,
+  //           the fold and the detectors' state, taken after this batch, go
+  //           with the batch as a commit request
+  //   store:  new events added to the writer; a commit request committed
+  // Mark and store run on the same thread (they own the writer, the metadata
+  // store, the stats and the sinks); detect owns the detectors, the fold and
+  // the minimiser. A commit request travels behind the events it covers, so
+  // events, alerts and detector state become durable together even while
+  // detection has moved on.
   IngestStats stats;
-  Status failure;
+  Status failure;  // the storing thread's
   size_t inputs_done = 0;
-  AlertFold fold;
-  CommitInfo pending;  // what the next commit will make durable
-  const Event* last_matched = nullptr;
-  // The event being detected. A correlation raises its match about an event
-  // it makes (timed by its window, not by any arrival), so the latency sample
-  // is the arrival of the event whose detection raised the match.
-  const Event* detecting = nullptr;
-  MatchSink on_match = [&](const Event& e, const Match& m) {
-    fold.Add(e, m);
-    const Event* arrived = detecting != nullptr ? detecting : &e;
-    if (on_commit_ && arrived != last_matched && pending.matched_ingest_ns.size() < CommitInfo::kMaxLatencySamples) {
-      pending.matched_ingest_ns.push_back(arrived->ingest_time_ns);
-      last_matched = arrived;
-    }
-  };
-  std::string position;  // the source's position after what the store stage has taken
-  bool position_dirty = false;
-  auto last_commit = std::chrono::steady_clock::now();
 
-  // Events, alerts and detector state become durable together (see
-  // FinishInterruptedCommit): segments are sealed under temporary names, the
-  // alerts, the state and the list of sealed segments are committed in one
-  // metadata transaction, then the segments are published and the list
-  // dropped. A crash before the transaction leaves neither (re-ingest redoes
-  // both); after it, the next open publishes the segments.
-  auto commit = [&](bool final) -> Status {
-    last_commit = std::chrono::steady_clock::now();
-    last_matched = nullptr;
-    if (minimiser) {
-      // Aggregates complete by now (all of them at the end of a finite run)
-      // are stored as summary records in this commit.
-      std::vector<Event> summaries;
-      minimiser->Flush(final && !continuous, &summaries);
-      for (const Event& s : summaries) {
-        VIGIL_ASSIGN_OR_RETURN(bool added, writer_->Add(s));
-        if (added) {
-          ++stats.summaries;
-          ++pending.events;
-        }
-      }
-    }
-    auto committed = [&]() -> Status {
-      if (position_dirty) {
-        VIGIL_RETURN_IF_ERROR(source_->Committed(position));
-        position_dirty = false;
-      }
-      if (on_commit_) {
-        pending.commit_ns = NowNanos();
-        on_commit_(pending);
-      }
-      pending = CommitInfo();
-      return Status::Ok();
-    };
-    if (!metadata_) {
-      fold.Clear();
-      VIGIL_RETURN_IF_ERROR(writer_->Commit());
-      return committed();
-    }
-    VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> names, writer_->Prepare());
-    MetadataCommit c;
-    c.alerts = &fold;
-    auto put_state = [&](const std::string& key, const std::string& value) {
-      c.put_state.emplace_back(key, value);
-      return Status::Ok();
-    };
-    for (Detector* d : detectors_) VIGIL_RETURN_IF_ERROR(d->SaveState(put_state));
-    if (minimiser) VIGIL_RETURN_IF_ERROR(minimiser->SaveState(put_state));
-    std::string list;
-    for (const std::string& name : names) list.append(name).push_back('\n');
-    if (!names.empty()) c.put_state.emplace_back(kPublishingStateKey, list);
-    if (position_dirty) c.put_state.emplace_back(std::string(source_->checkpoint_key()), position);
-    VIGIL_ASSIGN_OR_RETURN(size_t touched, metadata_->Commit(c));
-    stats.alerts += touched;
-    fold.Clear();
-    if (!names.empty()) {
-      VIGIL_RETURN_IF_ERROR(writer_->Publish(names));
-      MetadataCommit published;
-      published.delete_state.push_back(kPublishingStateKey);
-      VIGIL_RETURN_IF_ERROR(metadata_->Commit(published).status());
-    }
-    return committed();
-  };
-
-  auto store_stage = [&](Batch* batch) {
+  // --- mark (storing thread)
+  Hash128Set inflight_new, inflight_old;  // ids marked new, not yet stored
+  uint64_t marked_seq = 0, stored_seq = 0, old_last = 0;
+  auto mark = [&](Batch* batch) {
+    batch->seq = ++marked_seq;
+    batch->fate.assign(batch->events.size(), kStore);
     if (!failure.ok()) return;  // drain so the parse stage can finish
     stats.files += batch->files;
     stats.skipped += batch->skipped;
@@ -290,21 +257,20 @@ Result<IngestStats> Pipeline::Run() {
       for (auto& [level, msg] : batch->diagnostics) diag_(level, msg);
     // Per-source counts: each span covers the next events, dead letters and
     // failed inputs in order.
-    std::vector<SourcePipelineStats*> event_source, dead_source;
+    std::vector<SourcePipelineStats*> dead_source;
     if (!batch->spans.empty() && !(batch->spans.size() == 1 && batch->spans[0].source.empty())) {
-      event_source.reserve(batch->events.size());
+      batch->event_source.reserve(batch->events.size());
       dead_source.reserve(batch->dead.size());
       for (const Batch::Span& span : batch->spans) {
         SourcePipelineStats* per = span.source.empty() ? nullptr : &stats.by_source[span.source];
-        event_source.insert(event_source.end(), span.events, per);
+        batch->event_source.insert(batch->event_source.end(), span.events, per);
         dead_source.insert(dead_source.end(), span.dead, per);
         if (per) per->failed_inputs += span.failed_inputs;
       }
     }
-    auto source_of = [](const std::vector<SourcePipelineStats*>& v, size_t i) { return i < v.size() ? v[i] : nullptr; };
     for (size_t di = 0; di < batch->dead.size(); ++di) {
       DeadLetter& d = batch->dead[di];
-      if (SourcePipelineStats* per = source_of(dead_source, di)) ++per->errors;
+      if (SourcePipelineStats* per = SourceOf(dead_source, di)) ++per->errors;
       ++stats.errors;
       if (diag_) diag_(DiagnosticLevel::kWarning, d.input + ": record " + std::to_string(d.record) + ": " + d.reason);
       if (dead_letters_) {
@@ -313,20 +279,75 @@ Result<IngestStats> Pipeline::Run() {
       }
     }
     for (size_t ei = 0; ei < batch->events.size(); ++ei) {
-      Event& e = batch->events[ei];
-      SourcePipelineStats* per = source_of(event_source, ei);
-      if (writer_->Contains(e)) {
-        ++stats.duplicates;
-        if (per) ++per->duplicates;
-        continue;
+      const Event& e = batch->events[ei];
+      const Hash128 h = HashId128(e.id);
+      if (inflight_new.Contains(h) || inflight_old.Contains(h) || writer_->Contains(e)) {
+        batch->fate[ei] = kDuplicate;
+      } else {
+        inflight_new.Insert(h);
       }
+    }
+  };
+
+  // --- detect (detection thread)
+  std::unique_ptr<AlertFold> fold = std::make_unique<AlertFold>();
+  CommitInfo pending;  // latency samples for the next commit request
+  const Event* last_matched = nullptr;
+  // The event being detected. A correlation raises its match about an event
+  // it makes (timed by its window, not by any arrival), so the latency sample
+  // is the arrival of the event whose detection raised the match.
+  const Event* detecting = nullptr;
+  MatchSink on_match = [&](const Event& e, const Match& m) {
+    fold->Add(e, m);
+    const Event* arrived = detecting != nullptr ? detecting : &e;
+    if (on_commit_ && arrived != last_matched && pending.matched_ingest_ns.size() < CommitInfo::kMaxLatencySamples) {
+      pending.matched_ingest_ns.push_back(arrived->ingest_time_ns);
+      last_matched = arrived;
+    }
+  };
+  auto last_request = std::chrono::steady_clock::now();
+  uint64_t unrequested_events = 0;  // kept for storing since the last request
+  bool unrequested_position = false;
+  std::atomic<bool> storing_failed{false};
+  auto request_commit = [&](bool final) {
+    auto r = std::make_unique<CommitRequest>();
+    r->final = final;
+    last_request = std::chrono::steady_clock::now();
+    last_matched = nullptr;
+    unrequested_events = 0;
+    unrequested_position = false;
+    // Aggregates complete by now (all of them at the end of a finite run)
+    // are stored as summary records in this commit.
+    if (minimiser) minimiser->Flush(final && !continuous, &r->summaries);
+    auto put_state = [&](const std::string& key, const std::string& value) {
+      r->state.emplace_back(key, value);
+      return Status::Ok();
+    };
+    if (metadata_) {
+      for (Detector* d : detectors_) {
+        if (r->status.ok()) r->status = d->SaveState(put_state);
+      }
+      if (minimiser && r->status.ok()) r->status = minimiser->SaveState(put_state);
+    }
+    if (minimiser) r->info.minimise_counters = std::make_shared<const MinimiseCounters>(minimiser->counters());
+    r->fold = std::move(fold);
+    fold = std::make_unique<AlertFold>();
+    r->info.matched_ingest_ns = std::move(pending.matched_ingest_ns);
+    pending = CommitInfo();
+    return r;
+  };
+  auto detect = [&](Batch* batch) {
+    if (storing_failed.load(std::memory_order_relaxed)) return;
+    for (size_t ei = 0; ei < batch->events.size(); ++ei) {
+      if (batch->fate[ei] != kStore) continue;
+      Event& e = batch->events[ei];
       if (minimise_before && !minimiser->Keep(e, Minimiser::Stage::kBeforeDetection)) {
-        ++stats.minimised;
+        batch->fate[ei] = kMinimised;
         continue;
       }
       if (!detectors_.empty()) {
         // Rules may name `ocsf.` fields; the OCSF form is computed only if
-        // one does (the wrapper is made here, on the thread that frees it).
+        // one does.
         ocsf::AttachOcsf(&e);
         detecting = &e;
         for (Detector* d : detectors_) d->Process(e, on_match);
@@ -335,56 +356,202 @@ Result<IngestStats> Pipeline::Run() {
       // After detection: rules saw the event; minimisation decides whether
       // it is stored as itself.
       if (minimiser && !minimiser->Keep(e, Minimiser::Stage::kAfterDetection)) {
-        ++stats.minimised;
+        batch->fate[ei] = kMinimised;
         continue;
       }
-      auto added = writer_->Add(e);
-      if (!added.ok()) {
-        failure = added.status();
-        break;
-      }
-      if (*added) {
-        ++stats.events;
-        ++pending.events;
-        if (per) ++per->events;
-      } else {
-        ++stats.duplicates;
-        if (per) ++per->duplicates;
-      }
+      ++unrequested_events;
     }
-    if (!batch->position.empty()) {
-      position = std::move(batch->position);
-      position_dirty = true;
-    }
+    if (!batch->position.empty()) unrequested_position = true;
     // Bound the fold's memory on long runs; on never-ending sources make
     // what arrived visible (and the source's position durable) on time.
-    if (failure.ok() && fold.held_entries() >= options_.commit_fold_entries) {
-      failure = commit(false);
-    } else if (failure.ok() && continuous && std::chrono::steady_clock::now() - last_commit >= options_.commit_interval &&
-               (pending.events > 0 || position_dirty || fold.held_entries() > 0)) {
-      failure = commit(false);
+    if (fold->held_entries() >= options_.commit_fold_entries ||
+        (continuous && std::chrono::steady_clock::now() - last_request >= options_.commit_interval &&
+         (unrequested_events > 0 || unrequested_position || fold->held_entries() > 0))) {
+      batch->commit = request_commit(false);
     }
-    if (progress_) progress_(stats, inputs_done, source_->total());
-    if (!failure.ok()) stop.store(true);
   };
 
-  if (options_.threaded) {
-    std::thread parse_thread([&] {
-      parse_stage([&](Batch&& b) {
-        queue_depth_.fetch_add(1, std::memory_order_relaxed);
-        queue.Push(std::move(b));
-      });
-      queue.Close();
-    });
-    while (auto batch = queue.Pop()) {
-      queue_depth_.fetch_sub(1, std::memory_order_relaxed);
-      store_stage(&*batch);
+  // --- store (storing thread)
+  std::string position;  // the source's position after what has been stored
+  bool position_dirty = false;
+  uint64_t uncommitted_events = 0;
+
+  // Events, alerts and detector state become durable together (see
+  // FinishInterruptedCommit): segments are sealed under temporary names, the
+  // alerts, the state and the list of sealed segments are committed in one
+  // metadata transaction, then the segments are published and the list
+  // dropped. A crash before the transaction leaves neither (re-ingest redoes
+  // both); after it, the next open publishes the segments.
+  auto commit = [&](CommitRequest& r) -> Status {
+    VIGIL_RETURN_IF_ERROR(r.status);
+    for (const Event& s : r.summaries) {
+      VIGIL_ASSIGN_OR_RETURN(bool added, writer_->Add(s));
+      if (added) {
+        ++stats.summaries;
+        ++uncommitted_events;
+      }
     }
+    auto committed = [&]() -> Status {
+      if (position_dirty) {
+        VIGIL_RETURN_IF_ERROR(source_->Committed(position));
+        position_dirty = false;
+      }
+      if (on_commit_) {
+        r.info.events = uncommitted_events;
+        r.info.commit_ns = NowNanos();
+        on_commit_(r.info);
+      }
+      uncommitted_events = 0;
+      return Status::Ok();
+    };
+    if (!metadata_) {
+      VIGIL_RETURN_IF_ERROR(writer_->Commit());
+      return committed();
+    }
+    VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> names, writer_->Prepare());
+    MetadataCommit c;
+    c.alerts = r.fold.get();
+    c.put_state = std::move(r.state);
+    std::string list;
+    for (const std::string& name : names) list.append(name).push_back('\n');
+    if (!names.empty()) c.put_state.emplace_back(kPublishingStateKey, list);
+    if (position_dirty) c.put_state.emplace_back(std::string(source_->checkpoint_key()), position);
+    VIGIL_ASSIGN_OR_RETURN(size_t touched, metadata_->Commit(c));
+    stats.alerts += touched;
+    r.fold.reset();
+    if (!names.empty()) {
+      VIGIL_RETURN_IF_ERROR(writer_->Publish(names));
+      MetadataCommit published;
+      published.delete_state.push_back(kPublishingStateKey);
+      VIGIL_RETURN_IF_ERROR(metadata_->Commit(published).status());
+    }
+    return committed();
+  };
+
+  auto store = [&](Batch* batch) {
+    if (failure.ok()) {
+      for (size_t ei = 0; ei < batch->events.size(); ++ei) {
+        SourcePipelineStats* per = SourceOf(batch->event_source, ei);
+        if (batch->fate[ei] == kDuplicate) {
+          ++stats.duplicates;
+          if (per) ++per->duplicates;
+          continue;
+        }
+        if (batch->fate[ei] == kMinimised) {
+          ++stats.minimised;
+          continue;
+        }
+        auto added = writer_->Add(batch->events[ei]);
+        if (!added.ok()) {
+          failure = added.status();
+          break;
+        }
+        if (*added) {
+          ++stats.events;
+          ++uncommitted_events;
+          if (per) ++per->events;
+        } else {
+          ++stats.duplicates;
+          if (per) ++per->duplicates;
+        }
+      }
+      if (!batch->position.empty()) {
+        position = std::move(batch->position);
+        position_dirty = true;
+      }
+      if (failure.ok() && batch->commit) failure = commit(*batch->commit);
+      if (progress_ && batch->seq != 0) progress_(stats, inputs_done, source_->total());
+    }
+    if (!failure.ok()) {
+      stop.store(true);
+      storing_failed.store(true);
+    }
+    // Ids of batches stored by now are in the writer: forget them here once
+    // every batch they were marked in is stored.
+    if (batch->seq != 0) stored_seq = batch->seq;
+    if (stored_seq >= old_last) {
+      inflight_old.Clear();
+      std::swap(inflight_old, inflight_new);
+      old_last = marked_seq;
+    }
+  };
+
+  if (options_.threaded && options_.detect_thread) {
+    // Parse, detect and store on three threads. Batches between parsing and
+    // storing are bounded by `slots`, so the queues themselves never block
+    // (the storing thread feeds the detection thread and is fed by it).
+    struct Message {
+      Batch batch;
+      bool detected = false;  // from the detection thread (else from parsing)
+      bool end = false;       // no more batches after this one
+    };
+    const size_t unbounded = std::numeric_limits<size_t>::max();
+    BoundedQueue<Message> to_store(unbounded), to_detect(unbounded);
+    std::counting_semaphore<> slots(static_cast<std::ptrdiff_t>(std::max<size_t>(options_.queue_batches, 1)));
+    std::thread parse_thread([&] {
+      SetThreadName("vigil-parse");
+      parse_stage([&](Batch&& b) {
+        slots.acquire();
+        queue_depth_.fetch_add(1, std::memory_order_relaxed);
+        to_store.Push(Message{std::move(b)});
+      });
+      to_store.Push(Message{Batch(), false, true});
+    });
+    std::thread detect_thread([&] {
+      SetThreadName("vigil-detect");
+      while (auto m = to_detect.Pop()) {
+        if (m->end) {
+          m->batch.commit = request_commit(true);
+          m->detected = true;
+          to_store.Push(std::move(*m));
+          break;
+        }
+        detect(&m->batch);
+        m->detected = true;
+        to_store.Push(std::move(*m));
+      }
+    });
+    while (auto m = to_store.Pop()) {
+      if (!m->detected) {
+        if (!m->end) mark(&m->batch);
+        to_detect.Push(std::move(*m));
+        continue;
+      }
+      store(&m->batch);
+      if (m->end) break;
+      queue_depth_.fetch_sub(1, std::memory_order_relaxed);
+      slots.release();
+    }
+    detect_thread.join();
     parse_thread.join();
   } else {
-    parse_stage([&](Batch&& b) { store_stage(&b); });
+    auto all = [&](Batch* b) {
+      mark(b);
+      detect(b);
+      store(b);
+    };
+    if (options_.threaded) {
+      BoundedQueue<Batch> queue(options_.queue_batches);
+      std::thread parse_thread([&] {
+        SetThreadName("vigil-parse");
+        parse_stage([&](Batch&& b) {
+          queue_depth_.fetch_add(1, std::memory_order_relaxed);
+          queue.Push(std::move(b));
+        });
+        queue.Close();
+      });
+      while (auto batch = queue.Pop()) {
+        queue_depth_.fetch_sub(1, std::memory_order_relaxed);
+        all(&*batch);
+      }
+      parse_thread.join();
+    } else {
+      parse_stage([&](Batch&& b) { all(&b); });
+    }
+    Batch last;
+    last.commit = request_commit(true);
+    store(&last);
   }
-  if (failure.ok()) failure = commit(true);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!failure.ok()) return failure;
   return stats;

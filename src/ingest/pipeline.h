@@ -5,8 +5,10 @@
 //          ─► commit: alerts + detector state (MetadataStore) with the events
 //
 // Parsing runs on its own thread; detection, alerting and storing run on the
-// calling thread, so a slow store or detector backpressures the parser through
-// the bounded queue instead of growing memory. Matches are rolled up into
+// calling thread, or (PipelineOptions::detect_thread) detection and alerting
+// on a third thread while the calling thread stores and commits. Batches
+// between parsing and storing are bounded, so a slow store or detector
+// backpressures the parser instead of growing memory. Matches are rolled up into
 // alerts in memory and committed with the run's events as one unit, at the end
 // of the run (and on long runs whenever the fold holds
 // commit_fold_entries): an event is stored if and only if its matches are
@@ -33,6 +35,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -89,11 +92,17 @@ struct PipelineOptions {
   // stage on the calling thread (false: the least CPU per event, since each
   // batch is consumed while still in cache and no thread hand-off is paid).
   bool threaded = true;
+  // With threaded: detection on a third thread, so that storing and
+  // committing (block compression, fsyncs, the metadata transaction) overlap
+  // with detecting the next events (`vigil serve`).
+  bool detect_thread = false;
   // Small batches keep each event's parsed JSON in cache from parse to
   // detection: with 2,048 events (tens of MB of parsed documents) in flight,
   // detection read them back from memory (measured, --threads 1, every
   // shipped rule: 2,048 -> 120k events/CPU-s, 256 -> 167k, 64 -> 180k).
   size_t batch_events = 64;
+  // Batches parsed and not yet stored, at most (bounds memory; with
+  // detect_thread it also bounds how far detection runs ahead of a commit).
   size_t queue_batches = 8;
   // Commit mid-run once the alert fold holds this many entries (about 50
   // bytes each, see AlertFold::held_entries), bounding memory on long runs.
@@ -119,6 +128,9 @@ struct CommitInfo {
   // latency.
   std::vector<int64_t> matched_ingest_ns;
   static constexpr size_t kMaxLatencySamples = 4096;
+  // Data minimisation's cumulative counters as of this commit (null without
+  // a minimiser).
+  std::shared_ptr<const MinimiseCounters> minimise_counters;
 };
 using CommitFn = std::function<void(const CommitInfo&)>;
 
@@ -137,8 +149,9 @@ class Pipeline {
            MetadataStore* metadata, DeadLetterSink* dead_letters, PipelineOptions options = {});
 
   void set_diagnostics(DiagnosticFn fn) { diag_ = std::move(fn); }
+  // Called on the calling (storing) thread after every batch stored.
   void set_progress(ProgressFn fn) { progress_ = std::move(fn); }
-  // Called on the store thread after every successful commit.
+  // Called on the calling (storing) thread after every successful commit.
   void set_on_commit(CommitFn fn) { on_commit_ = std::move(fn); }
   // Batches parsed and waiting for the store stage (any thread; for metrics).
   size_t queue_depth() const { return queue_depth_.load(std::memory_order_relaxed); }

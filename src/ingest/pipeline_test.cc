@@ -142,7 +142,19 @@ struct RunResult {
   uint64_t stored = 0;
 };
 
-RunResult RunOnce(std::vector<RawInput> inputs, bool threaded, Env* env, size_t batch_events = 3) {
+// The pipeline's thread layouts: everything on the calling thread; parsing on
+// a second; detection on a third (serve's).
+enum class Mode { kOneThread, kParseThread, kDetectThread };
+constexpr Mode kModes[] = {Mode::kOneThread, Mode::kParseThread, Mode::kDetectThread};
+const char* ModeName(Mode m) {
+  return m == Mode::kOneThread ? "one thread" : m == Mode::kParseThread ? "parse thread" : "parse and detect threads";
+}
+void SetMode(Mode m, PipelineOptions* o) {
+  o->threaded = m != Mode::kOneThread;
+  o->detect_thread = m == Mode::kDetectThread;
+}
+
+RunResult RunOnce(std::vector<RawInput> inputs, Mode mode, Env* env, size_t batch_events = 3) {
   SegmentStoreOptions store_options;
   store_options.env = env;
   auto store = OpenSegmentStore("/events", store_options);
@@ -154,7 +166,7 @@ RunResult RunOnce(std::vector<RawInput> inputs, bool threaded, Env* env, size_t 
   FakeMetadata meta;
   CollectDeadLetters dead;
   PipelineOptions options;
-  options.threaded = threaded;
+  SetMode(mode, &options);
   options.batch_events = batch_events;  // small: many batches through the queue
   options.queue_batches = 2;
   Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &meta, &dead, options);
@@ -188,11 +200,11 @@ std::vector<RawInput> Inputs() {
   };
 }
 
-TEST(PipelineTest, CountsDedupsDetectsAndDeadLettersInBothModes) {
-  for (bool threaded : {false, true}) {
-    SCOPED_TRACE(threaded ? "threaded" : "one thread");
+TEST(PipelineTest, CountsDedupsDetectsAndDeadLettersInEveryThreadLayout) {
+  for (Mode mode : kModes) {
+    SCOPED_TRACE(ModeName(mode));
     auto env = NewMemEnv();
-    RunResult r = RunOnce(Inputs(), threaded, env.get());
+    RunResult r = RunOnce(Inputs(), mode, env.get());
     EXPECT_EQ(r.stats.files, 3u);
     EXPECT_EQ(r.stats.skipped, 1u);
     EXPECT_EQ(r.stats.failed_inputs, 2u);  // explicit unrecognised + unreadable
@@ -214,17 +226,35 @@ TEST(PipelineTest, CountsDedupsDetectsAndDeadLettersInBothModes) {
   }
 }
 
+// A record repeated close together (a sender's retry) is a duplicate even
+// while its first copy is still between detection and the store: it is
+// stored once and raises one match, in every thread layout.
+TEST(PipelineTest, RepeatsInFlightAreDuplicates) {
+  for (Mode mode : kModes) {
+    SCOPED_TRACE(ModeName(mode));
+    std::string ndjson;
+    // Each record five times in a row: repeats in the same batch and the next.
+    for (int i = 0; i < 40; ++i) ndjson += Record(i / 5, i / 5 == 3 ? "StopLogging" : "ListTrails") + "\n";
+    auto env = NewMemEnv();
+    RunResult r = RunOnce({RawInput{"retries.ndjson", ndjson, true, ""}}, mode, env.get(), /*batch_events=*/3);
+    EXPECT_EQ(r.stats.events, 8u);
+    EXPECT_EQ(r.stats.duplicates, 32u);
+    EXPECT_EQ(r.stored, 8u);
+    EXPECT_EQ(r.matches, 1u);
+  }
+}
+
 // Inputs that name their collecting source (as the write-ahead log's do) are
 // counted per source: stored, duplicate, dead-lettered and failed, also when
 // a source's events span batches and batches hold several sources.
 TEST(PipelineTest, CountsPerCollectingSource) {
-  for (bool threaded : {false, true}) {
-    SCOPED_TRACE(threaded ? "threaded" : "one thread");
+  for (Mode mode : kModes) {
+    SCOPED_TRACE(ModeName(mode));
     std::vector<RawInput> inputs = Inputs();
     const char* sources[] = {"http", "s3-trail", "syslog-tcp", "http", "firehose", "s3-trail"};
     for (size_t i = 0; i < inputs.size(); ++i) inputs[i].source = sources[i];
     auto env = NewMemEnv();
-    RunResult r = RunOnce(std::move(inputs), threaded, env.get());
+    RunResult r = RunOnce(std::move(inputs), mode, env.get());
     using S = SourcePipelineStats;
     // http: a.json's 20 new events (its second input cannot be read, and a
     // source that is no log cannot say whose it was); s3-trail: the skipped
@@ -237,15 +267,15 @@ TEST(PipelineTest, CountsPerCollectingSource) {
                                      {"firehose", S{2, 0, 1, 0}}};
     EXPECT_EQ(r.stats.by_source, want);
     // Plain `vigil ingest` inputs name none.
-    RunResult plain = RunOnce(Inputs(), threaded, env.get());
+    RunResult plain = RunOnce(Inputs(), mode, env.get());
     EXPECT_TRUE(plain.stats.by_source.empty());
   }
 }
 
 TEST(PipelineTest, ReingestIntoTheSameStoreStoresAndRaisesNothing) {
   auto env = NewMemEnv();
-  RunResult first = RunOnce(Inputs(), true, env.get());
-  RunResult second = RunOnce(Inputs(), false, env.get());
+  RunResult first = RunOnce(Inputs(), Mode::kDetectThread, env.get());
+  RunResult second = RunOnce(Inputs(), Mode::kOneThread, env.get());
   EXPECT_EQ(second.stats.events, 0u);
   EXPECT_EQ(second.stats.duplicates, 42u);
   EXPECT_EQ(second.matches, 0u);
@@ -334,7 +364,7 @@ TEST(PipelineTest, ANamedParserIsUsedInsteadOfRecognitionAndAnUnknownOneIsAnErro
   // not seen as CloudTrail, so the CloudTrail detector does not fire.
   RunResult r = RunOnce({RawInput{"app.ndjson", Record(1, "StopLogging") + "\n", true, "json"},
                          RawInput{"other.ndjson", Record(2, "StopLogging") + "\n", true, "no-such-parser"}},
-                        false, env.get());
+                        Mode::kOneThread, env.get());
   EXPECT_EQ(r.stats.events, 1u);
   EXPECT_EQ(r.stats.failed_inputs, 1u);
   EXPECT_EQ(r.matches, 0u);
@@ -345,7 +375,7 @@ TEST(PipelineTest, ANamedParserIsUsedInsteadOfRecognitionAndAnUnknownOneIsAnErro
 TEST(PipelineTest, OverlongLinesAreDeadLetteredWithTheLimit) {
   auto env = NewMemEnv();
   std::string big = R"({"eventName":"X","eventSource":"s3.amazonaws.com","pad":")" + std::string(5 << 20, 'a') + "\"}";
-  RunResult r = RunOnce({RawInput{"big.ndjson", Record(1, "ListTrails") + "\n" + big + "\n", true, ""}}, false, env.get());
+  RunResult r = RunOnce({RawInput{"big.ndjson", Record(1, "ListTrails") + "\n" + big + "\n", true, ""}}, Mode::kOneThread, env.get());
   EXPECT_EQ(r.stats.events, 1u);
   ASSERT_EQ(r.dead.size(), 1u);
   EXPECT_NE(r.dead[0].reason.find("exceeds the limit"), std::string::npos) << r.dead[0].reason;
@@ -357,6 +387,8 @@ TEST(PipelineTest, OverlongLinesAreDeadLetteredWithTheLimit) {
 // the committed position is where a restart resumes, and records read again
 // (a checkpoint lost in a crash) store and raise nothing twice.
 TEST(PipelineTest, WalSourceCommitsOnTimeAndReplayDuplicatesNothing) {
+  for (Mode mode : {Mode::kParseThread, Mode::kDetectThread}) {
+  SCOPED_TRACE(ModeName(mode));
   const std::string wal_dir = (std::filesystem::temp_directory_path() /
                                ("vigil_pipeline_wal_" + std::to_string(::getpid()))).string();
   std::filesystem::remove_all(wal_dir);
@@ -369,6 +401,7 @@ TEST(PipelineTest, WalSourceCommitsOnTimeAndReplayDuplicatesNothing) {
   FakeMetadata meta;
   PipelineOptions options;
   options.commit_interval = std::chrono::milliseconds(30);
+  SetMode(mode, &options);
 
   auto run = [&](uint64_t checkpoint, const std::function<void(Wal*, std::atomic<uint64_t>*)>& feed) {
     auto wal = Wal::Open(wal_dir, checkpoint);
@@ -415,6 +448,7 @@ TEST(PipelineTest, WalSourceCommitsOnTimeAndReplayDuplicatesNothing) {
   auto resumed = run(2, [](Wal*, std::atomic<uint64_t>*) {});
   EXPECT_EQ(resumed.events + resumed.duplicates, 0u);
   std::filesystem::remove_all(wal_dir);
+  }
 }
 
 TEST(BoundedQueueTest, BlocksWhenFullAndDrainsAfterClose) {
@@ -495,7 +529,7 @@ struct MinimiseRun {
   std::map<std::string, std::string> state;
 };
 
-MinimiseRun RunMinimised(std::vector<RawInput> inputs, std::vector<MinimiseRule> rules, bool threaded = true,
+MinimiseRun RunMinimised(std::vector<RawInput> inputs, std::vector<MinimiseRule> rules, Mode mode = Mode::kDetectThread,
                          size_t batch_events = 64) {
   auto env = NewMemEnv();
   SegmentStoreOptions store_options;
@@ -508,7 +542,7 @@ MinimiseRun RunMinimised(std::vector<RawInput> inputs, std::vector<MinimiseRule>
   auto minimiser = Minimiser::Create(std::move(rules));
   EXPECT_TRUE(minimiser.ok()) << minimiser.status().ToString();
   PipelineOptions options;
-  options.threaded = threaded;
+  SetMode(mode, &options);
   options.batch_events = batch_events;
   options.minimiser = minimiser->get();
   Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &meta, nullptr, options);
@@ -613,8 +647,8 @@ TEST(MinimiseTest, SamplesOneInNByEventIdWhateverTheBatching) {
   sample.where = "action=ACCEPT";  // the documents hold 2 REJECT flows, too few to show sampling
   sample.sample_every = 3;
   std::vector<RawInput> in = {RawInput{kVpcFlows.string(), ReadWhole(kVpcFlows), true, "vpcflow"}};
-  MinimiseRun a = RunMinimised(in, {sample}, true, 64);
-  MinimiseRun b = RunMinimised(in, {sample}, false, 1);
+  MinimiseRun a = RunMinimised(in, {sample}, Mode::kDetectThread, 64);
+  MinimiseRun b = RunMinimised(in, {sample}, Mode::kOneThread, 1);
   size_t accepts = 0;
   for (const auto& r : FlowRecords()) accepts += r.count("action") && r.at("action") == "ACCEPT";
   ASSERT_EQ(accepts, 17u);

@@ -1,5 +1,7 @@
 #include "ingest/wal.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -237,6 +239,7 @@ Status Wal::Accept(std::vector<IntakeRecord> records) {
 }
 
 void Wal::WriterLoop() {
+  pthread_setname_np(pthread_self(), "vigil-wal");
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     writer_cv_.wait(lock, [&] { return writer_stop_ || !pending_.empty(); });
