@@ -2,7 +2,6 @@
 #include <sqlite3.h>
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <mutex>
 #include <tuple>
@@ -11,6 +10,7 @@
 
 #include "alert/fold.h"
 #include "common/hash.h"
+#include "common/hex_id.h"
 #include "common/json_escape.h"
 #include "common/json_writer.h"
 
@@ -139,41 +139,6 @@ bool GetVarint(std::string_view* in, uint64_t* v) {
   }
   return false;
 }
-// Hex digit values, 0xff for anything else (upper case included: an
-// upper-case id is kept as text, so that it reads back as it came).
-constexpr std::array<uint8_t, 256> kHexValue = [] {
-  std::array<uint8_t, 256> t{};
-  for (auto& v : t) v = 0xff;
-  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
-  return t;
-}();
-// Packs the hex digits of `id` (skipping the '-' at a UUID's positions when
-// `uuid`) into 16 bytes; false when it is not exactly that form.
-bool PackHex(std::string_view id, bool uuid, char out[16]) {
-  if (id.size() != (uuid ? 36u : 32u)) return false;
-  const auto* p = reinterpret_cast<const uint8_t*>(id.data());
-  if (uuid && (p[8] != '-' || p[13] != '-' || p[18] != '-' || p[23] != '-')) return false;
-  uint8_t bad = 0;
-  int pos = 0;
-  for (int i = 0; i < 16; ++i) {
-    if (uuid && (i == 4 || i == 6 || i == 8 || i == 10)) ++pos;  // the dash
-    const uint8_t hi = kHexValue[p[pos]], lo = kHexValue[p[pos + 1]];
-    bad |= static_cast<uint8_t>(hi | lo);
-    out[i] = static_cast<char>((hi << 4) | (lo & 15));
-    pos += 2;
-  }
-  return (bad & 0xf0) == 0;
-}
-void UnpackHex(const char in[16], bool uuid, std::string* out) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (int i = 0; i < 16; ++i) {
-    if (uuid && (i == 4 || i == 6 || i == 8 || i == 10)) out->push_back('-');
-    const uint8_t b = static_cast<uint8_t>(in[i]);
-    out->push_back(kDigits[b >> 4]);
-    out->push_back(kDigits[b & 15]);
-  }
-}
 
 std::string EncodeEventIds(const EventIds& ids) {
   std::string out;
@@ -184,11 +149,9 @@ std::string EncodeEventIds(const EventIds& ids) {
     const uint64_t delta = static_cast<uint64_t>(t) - static_cast<uint64_t>(prev);
     PutVarint(&out, (delta << 1) ^ static_cast<uint64_t>(static_cast<int64_t>(delta) >> 63));
     prev = t;
-    if (PackHex(id, /*uuid=*/true, packed)) {
-      out.push_back(1);
-      out.append(packed, 16);
-    } else if (PackHex(id, /*uuid=*/false, packed)) {
-      out.push_back(2);
+    const IdForm form = PackId(id, packed);
+    if (form != IdForm::kText) {
+      out.push_back(static_cast<char>(form));
       out.append(packed, 16);
     } else {
       out.push_back(0);
@@ -216,7 +179,7 @@ bool DecodeEventIds(std::string_view in, std::string* arena, EventIds* ids) {
     const size_t start = arena->size();
     if (form == 1 || form == 2) {
       if (in.size() < 16) return false;
-      UnpackHex(in.data(), form == 1, arena);
+      UnpackHexId(in.data(), form == 1, arena);
       in.remove_prefix(16);
     } else if (form == 0) {
       uint64_t len;

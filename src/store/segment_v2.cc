@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "common/glob.h"
+#include "common/hex_id.h"
 #include "store/internal/coding.h"
 
 namespace vigil::segment {
@@ -99,6 +100,188 @@ uint64_t TrigramHash(uint32_t code) {
 }
 
 uint64_t ValueHash(std::string_view lower) { return Hash64(lower); }
+
+// ---------------------------------------------------------------- packed records
+
+// A packed raw record is its bytes with escapes, each the byte kRawEscape
+// and a mark: kMarkEscape stands for a kRawEscape byte of the record,
+// kMarkId for the record's id (its first occurrence, when the id is at least
+// kMinSplicedBytes long), kMarkUuid for the record's next lower-case UUID,
+// whose 16 packed bytes are kept apart, and kMarkColumn + c for the record's
+// first value in column c (a quoted string value the column stores anyway).
+// Random ids are most of what zstd cannot compress in a CloudTrail record:
+// the id is then stored once (in the id column) and every other UUID in 16
+// bytes instead of ~19; with the hot values out, what is left of a record is
+// mostly its key structure, which compresses far better.
+constexpr char kRawEscape = '\x01';
+constexpr unsigned char kMarkEscape = 0, kMarkId = 1, kMarkUuid = 2, kMarkColumn = 16;
+constexpr size_t kMinSplicedBytes = 4;
+constexpr uint32_t kMaxSplicedColumn = 255 - kMarkColumn;
+
+// (column, value) a record may give up.
+using Splice = std::pair<uint32_t, std::string_view>;
+
+// Appends `raw` packed against `id` and `values` (first values of columns)
+// to *out and its UUIDs' packed bytes to *uuids; returns how many UUIDs it
+// took out. `cuts` is scratch.
+uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector<Splice>& values,
+                    std::vector<std::pair<size_t, size_t>>* cuts, std::string* out, std::string* uuids) {
+  const char* base = raw.data();
+  size_t lit = 0;  // start of the bytes not yet written
+  uint32_t n = 0;
+  auto literal = [&](size_t end) {
+    while (lit < end) {
+      const void* e = std::memchr(base + lit, kRawEscape, end - lit);
+      const size_t stop = e != nullptr ? static_cast<size_t>(static_cast<const char*>(e) - base) : end;
+      out->append(base + lit, stop - lit);
+      lit = stop;
+      if (stop < end) {
+        out->push_back(kRawEscape);
+        out->push_back(static_cast<char>(kMarkEscape));
+        ++lit;
+      }
+    }
+  };
+  auto mark = [&](size_t at, size_t len, unsigned char what) {
+    literal(at);
+    out->push_back(kRawEscape);
+    out->push_back(static_cast<char>(what));
+    lit = at + len;
+  };
+  // UUIDs in [from, to): found by their first '-' (8 characters in).
+  char packed[16];
+  auto uuids_in = [&](size_t from, size_t to) {
+    size_t i = from;  // earliest start of a UUID still possible
+    while (i + 36 <= to) {
+      const void* d = std::memchr(base + i + 8, '-', to - (i + 8));
+      if (d == nullptr) break;
+      const size_t start = static_cast<size_t>(static_cast<const char*>(d) - base) - 8;
+      if (start + 36 <= to && PackHexId(raw.substr(start, 36), /*uuid=*/true, packed)) {
+        mark(start, 36, kMarkUuid);
+        uuids->append(packed, 16);
+        ++n;
+        i = start + 36;
+      } else {
+        i = start + 1;
+      }
+    }
+  };
+  // Cuts: (position, length << 8 | mark), not overlapping, the id first.
+  cuts->clear();
+  auto overlaps = [&](size_t at, size_t len) {
+    for (const auto& [p, l] : *cuts)
+      if (at < p + (l >> 8) && p < at + len) return true;
+    return false;
+  };
+  if (id.size() >= kMinSplicedBytes) {
+    if (const void* at = memmem(base, raw.size(), id.data(), id.size())) {
+      cuts->emplace_back(static_cast<size_t>(static_cast<const char*>(at) - base), id.size() << 8 | kMarkId);
+    }
+  }
+  for (const auto& [column, text] : values) {
+    // A value between quotes: a string the record holds as it is (escaped
+    // text differs from the column's value and is not found).
+    size_t from = 1;
+    while (from + text.size() < raw.size()) {
+      const void* at = memmem(base + from, raw.size() - from - 1, text.data(), text.size());
+      if (at == nullptr) break;
+      const size_t pos = static_cast<size_t>(static_cast<const char*>(at) - base);
+      if (base[pos - 1] == '"' && base[pos + text.size()] == '"' && !overlaps(pos, text.size())) {
+        cuts->emplace_back(pos, text.size() << 8 | (kMarkColumn + column));
+        break;
+      }
+      from = pos + 1;
+    }
+  }
+  std::sort(cuts->begin(), cuts->end());
+  size_t from = 0;
+  for (const auto& [at, len_mark] : *cuts) {
+    uuids_in(from, at);
+    mark(at, len_mark >> 8, static_cast<unsigned char>(len_mark & 0xff));
+    from = at + (len_mark >> 8);
+  }
+  uuids_in(from, raw.size());
+  literal(raw.size());
+  return n;
+}
+
+// Appends the record `packed` stands for to *out, taking its `count` UUIDs
+// from the front of *uuids and the values of columns from `column_value(c,
+// &text)` (false: no such value); false when it is malformed or *out would
+// pass `limit` bytes.
+template <typename ColumnValue>
+bool UnpackRecord(std::string_view packed, std::string_view id, uint32_t count, std::string_view* uuids,
+                  const ColumnValue& column_value, size_t limit, std::string* out) {
+  const char* base = packed.data();
+  size_t i = 0;
+  uint32_t used = 0;
+  std::string_view text;
+  while (i < packed.size()) {
+    const void* e = std::memchr(base + i, kRawEscape, packed.size() - i);
+    const size_t stop = e != nullptr ? static_cast<size_t>(static_cast<const char*>(e) - base) : packed.size();
+    out->append(base + i, stop - i);
+    if (stop == packed.size()) break;
+    if (stop + 1 == packed.size()) return false;
+    const unsigned char what = static_cast<unsigned char>(packed[stop + 1]);
+    if (what == kMarkEscape) {
+      out->push_back(kRawEscape);
+    } else if (what == kMarkId) {
+      out->append(id);
+    } else if (what == kMarkUuid) {
+      if (used == count || uuids->size() < 16) return false;
+      UnpackHexId(uuids->data(), /*uuid=*/true, out);
+      uuids->remove_prefix(16);
+      ++used;
+    } else if (what >= kMarkColumn && column_value(what - kMarkColumn, &text)) {
+      out->append(text);
+    } else {
+      return false;
+    }
+    if (out->size() > limit) return false;
+    i = stop + 2;
+  }
+  return used == count && out->size() <= limit;
+}
+
+// The packed id column: per record a form byte (IdForm), then the 16 packed
+// bytes, or for kText a varint length and the bytes.
+void PutPackedId(std::string* out, std::string_view id) {
+  char packed[16];
+  const IdForm form = PackId(id, packed);
+  out->push_back(static_cast<char>(form));
+  if (form == IdForm::kText) {
+    PutLengthPrefixed(out, id);
+  } else {
+    out->append(packed, 16);
+  }
+}
+
+// Decodes `n` packed ids into *text (replaced) and their views into *ids.
+bool DecodePackedIds(std::string_view body, uint32_t n, std::string* text, std::vector<std::string_view>* ids) {
+  Reader r(body);
+  text->clear();
+  std::vector<std::pair<uint32_t, uint32_t>> spans(n);
+  for (uint32_t k = 0; k < n; ++k) {
+    uint8_t form;
+    std::string_view v;
+    if (!r.Byte(&form)) return false;
+    const size_t at = text->size();
+    if (form == static_cast<uint8_t>(IdForm::kText)) {
+      if (!r.LengthPrefixed(&v)) return false;
+      text->append(v);
+    } else if (form == static_cast<uint8_t>(IdForm::kUuid) || form == static_cast<uint8_t>(IdForm::kHex32)) {
+      if (!r.Bytes(16, &v)) return false;
+      UnpackHexId(v.data(), form == static_cast<uint8_t>(IdForm::kUuid), text);
+    } else {
+      return false;
+    }
+    spans[k] = {static_cast<uint32_t>(at), static_cast<uint32_t>(text->size() - at)};
+  }
+  if (!r.empty()) return false;
+  ids->resize(n);
+  for (uint32_t k = 0; k < n; ++k) (*ids)[k] = std::string_view(text->data() + spans[k].first, spans[k].second);
+  return true;
+}
 
 // ---------------------------------------------------------------- column decoding
 
@@ -355,8 +538,8 @@ Result<const ZSTD_DDict*> DictionaryCache::Get(uint64_t id) {
 
 // ---------------------------------------------------------------- BlockBuilder2
 
-BlockBuilder2::BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom)
-    : schema_(std::move(schema)), text_bloom_(text_bloom) {
+BlockBuilder2::BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom, bool packed)
+    : schema_(std::move(schema)), text_bloom_(text_bloom), packed_(packed) {
   paths_.resize(schema_.size());
   for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) paths_[c] = FieldPath(schema_[c].name);
   unknown_.assign(schema_.size() + 1, false);
@@ -421,11 +604,6 @@ void BlockBuilder2::Add(const Event& e) {
   arena_.append(e.id);
   // The raw section is these length-prefixed records in (time, id) order:
   // when records arrived in that order it is raw_arena_ as it stands.
-  row.raw_entry = static_cast<uint32_t>(raw_arena_.size());
-  PutVarint32(&raw_arena_, static_cast<uint32_t>(e.raw.size()));
-  row.raw_offset = static_cast<uint32_t>(raw_arena_.size());
-  row.raw_length = static_cast<uint32_t>(e.raw.size());
-  raw_arena_.append(e.raw);
   raw_bytes_ += e.raw.size() + e.id.size() + 32;
   row.account = Intern(e.account);
   row.principal = Intern(e.principal);
@@ -457,6 +635,43 @@ void BlockBuilder2::Add(const Event& e) {
     });
   }
   row.values_end = static_cast<uint32_t>(values_.size());
+  row.raw_entry = static_cast<uint32_t>(raw_arena_.size());
+  row.uuid_offset = static_cast<uint32_t>(uuid_arena_.size());
+  row.uuid_count = 0;
+  if (packed_) {
+    // The values the record can give up: the first of each column that
+    // stores its values, when it is a string (its column is then
+    // dict-encoded in this block and gives the text back exactly).
+    splices_.clear();
+    auto offer = [this](size_t c, uint32_t text) {
+      if (c <= kMaxSplicedColumn && texts_[text].size() >= kMinSplicedBytes) {
+        splices_.emplace_back(static_cast<uint32_t>(c), texts_[text]);
+      }
+    };
+    if (!e.account.empty()) offer(kColAccount, row.account);
+    if (!e.principal.empty()) offer(kColPrincipal, row.principal);
+    for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
+      if (schema_[c].role & kColumnNoValues) continue;
+      for (uint32_t k = row.values_begin; k < row.values_end; ++k) {
+        const Value& v = values_[k];
+        if (v.column != c) continue;
+        if (v.text != UINT32_MAX && !v.is_int) offer(c, v.text);
+        break;
+      }
+    }
+    encoded_.clear();
+    row.uuid_count = PackRecord(e.raw, e.id, splices_, &cuts_, &encoded_, &uuid_arena_);
+    PutVarint32(&raw_arena_, static_cast<uint32_t>(encoded_.size()));
+    PutVarint32(&raw_arena_, row.uuid_count);
+    row.raw_offset = static_cast<uint32_t>(raw_arena_.size());
+    row.raw_length = static_cast<uint32_t>(encoded_.size());
+    raw_arena_.append(encoded_);
+  } else {
+    PutVarint32(&raw_arena_, static_cast<uint32_t>(e.raw.size()));
+    row.raw_offset = static_cast<uint32_t>(raw_arena_.size());
+    row.raw_length = static_cast<uint32_t>(e.raw.size());
+    raw_arena_.append(e.raw);
+  }
   if (text_bloom_) {
     if (fields == nullptr) {
       unknown_[schema_.size()] = true;
@@ -528,7 +743,13 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   put_column();
   for (uint32_t i : order) body.push_back(rows_[i].fallback ? 1 : 0);
   put_column();
-  for (uint32_t i : order) PutLengthPrefixed(&body, id_of(rows_[i]));
+  for (uint32_t i : order) {
+    if (packed_) {
+      PutPackedId(&body, id_of(rows_[i]));
+    } else {
+      PutLengthPrefixed(&body, id_of(rows_[i]));
+    }
+  }
   put_column();
 
   std::vector<uint32_t> local(texts_.size(), UINT32_MAX);
@@ -685,7 +906,7 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   PutVarint32(&filters, n_blooms);
   filters.append(blooms);
 
-  // Raw section.
+  // Raw section; packed, followed by the UUIDs in record order and their count.
   bool in_order = true;
   for (size_t k = 0; k < order.size() && in_order; ++k) in_order = order[k] == k;
   if (!in_order) {
@@ -694,8 +915,15 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
       const Row& r = rows_[i];
       raw_sorted_.append(raw_arena_, r.raw_entry, r.raw_offset + r.raw_length - r.raw_entry);
     }
+    if (packed_) {
+      for (uint32_t i : order) raw_sorted_.append(uuid_arena_, rows_[i].uuid_offset, size_t{16} * rows_[i].uuid_count);
+    }
+  } else if (packed_) {
+    raw_arena_.append(uuid_arena_);
   }
-  std::string_view raw = in_order ? std::string_view(raw_arena_) : std::string_view(raw_sorted_);
+  std::string& raw_buf = in_order ? raw_arena_ : raw_sorted_;
+  if (packed_) PutFixed32(&raw_buf, static_cast<uint32_t>(uuid_arena_.size() / 16));
+  std::string_view raw = raw_buf;
 
   if (cols.size() > kMaxBlockRawBytes || raw.size() > kMaxBlockRawBytes) {
     return Status::LimitExceeded("block too large");
@@ -751,6 +979,7 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
 
   arena_.clear();
   raw_arena_.clear();
+  uuid_arena_.clear();
   raw_bytes_ = 0;
   rows_.clear();
   values_.clear();
@@ -807,7 +1036,7 @@ SegmentBuilder2::~SegmentBuilder2() { Abandon(); }
 Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Create(Env* env, std::string final_path,
                                                                  std::string source_type, std::string account,
                                                                  uint64_t dict_id, std::vector<ColumnSpec> schema,
-                                                                 const KeyRing* keys) {
+                                                                 const KeyRing* keys, bool packed) {
   auto file = env->NewWritableFile(final_path + kTempSuffix);
   std::unique_ptr<BlockCodec> codec;
   if (file.ok() && keys != nullptr && keys->active() != nullptr) {
@@ -824,7 +1053,12 @@ Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Create(Env* env, std::
   }
   std::string header(kFileMagic, sizeof kFileMagic);
   PutFixed32(&header, kFormatVersion2);
-  PutFixed32(&header, codec != nullptr ? kSegmentFlagEncrypted : 0);
+  // A packed segment's ids are read from its id column (kSegmentFlagNoIdSet),
+  // but for an encrypted one: writers deduplicate without a key, so it keeps
+  // its id set.
+  const bool write_ids = !packed || codec != nullptr;
+  PutFixed32(&header, (codec != nullptr ? kSegmentFlagEncrypted : 0) | (packed ? kSegmentFlagPacked : 0) |
+                          (write_ids ? 0 : kSegmentFlagNoIdSet));
   Status s = file.ok() ? (*file)->Append(header) : file.status();
   if (!s.ok()) {
     if (file.ok()) (void)(*file)->Close();
@@ -841,6 +1075,7 @@ Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Create(Env* env, std::
   b->account_ = std::move(account);
   b->dict_id_ = dict_id;
   b->schema_ = std::move(schema);
+  b->write_ids_ = write_ids;
   b->file_size_ = kHeaderSize;
   return b;
 }
@@ -926,7 +1161,7 @@ class SegmentFile1 final : public SegmentFile {
   const SegmentIndex& index() const override { return r_->index(); }
   const std::string& account() const override { return account_; }
   bool encrypted() const override { return r_->encrypted(); }
-  Status ReadIds(std::vector<Hash128>* out) const override { return r_->ReadIds(out); }
+  Status ReadIds(std::vector<Hash128>* out) override { return r_->ReadIds(out); }
   Result<bool> BlockMayMatch(size_t, const ScanFilter&, ScanStats*) override { return true; }
   Status ReadBlock(size_t i, const ScanFilter*, BlockData* data, ScanStats* stats) override {
     if (stats != nullptr) ++stats->blocks_read;
@@ -942,8 +1177,14 @@ class SegmentFile1 final : public SegmentFile {
 class SegmentFile2 final : public SegmentFile {
  public:
   SegmentFile2(Env* env, std::unique_ptr<RandomAccessFile> file, DictionaryCache* dicts, const KeyRing* keys,
-               bool encrypted)
-      : env_(env), file_(std::move(file)), dicts_(dicts), keys_(keys), encrypted_(encrypted) {}
+               uint32_t flags)
+      : env_(env),
+        file_(std::move(file)),
+        dicts_(dicts),
+        keys_(keys),
+        encrypted_((flags & kSegmentFlagEncrypted) != 0),
+        packed_((flags & kSegmentFlagPacked) != 0),
+        no_id_set_((flags & kSegmentFlagNoIdSet) != 0) {}
   ~SegmentFile2() override {
     if (dctx_ != nullptr) ZSTD_freeDCtx(dctx_);
   }
@@ -955,7 +1196,8 @@ class SegmentFile2 final : public SegmentFile {
   const SegmentIndex& index() const override { return index_; }
   const std::string& account() const override { return account_; }
   bool encrypted() const override { return encrypted_; }
-  Status ReadIds(std::vector<Hash128>* out) const override { return ReadSegmentIds(*file_, trailer_, out); }
+  Status ReadIds(std::vector<Hash128>* out) override;
+  bool has_id_set() const override { return !no_id_set_; }
   Result<bool> BlockMayMatch(size_t i, const ScanFilter& filter, ScanStats* stats) override;
   Status ReadBlock(size_t i, const ScanFilter* filter, BlockData* data, ScanStats* stats) override;
   Status CheckBlock(size_t i, BlockData* data) override;
@@ -976,7 +1218,12 @@ class SegmentFile2 final : public SegmentFile {
   // sealing: `stored` itself, or opened by the segment's codec into opened_.
   Result<std::string_view> Unseal(size_t i, uint64_t section, std::string_view stored);
   Status ReadColumns(size_t i, BlockData* data, std::vector<std::string_view>* bodies);
-  Status ReadRaw(size_t i, BlockData* data, std::vector<std::string_view>* raws);
+  // The ids of block `i` from its id column body.
+  Status DecodeIds(size_t i, std::string_view body, BlockData* data, std::vector<std::string_view>* ids);
+  // The raw records of block `i` into *raws; of a packed block only those
+  // with pass_[k] set are decoded (the others are left empty).
+  Status ReadRaw(size_t i, BlockData* data, const std::vector<std::string_view>& ids,
+                 std::vector<std::string_view>* raws);
   Status ReadFilters(size_t i, std::string* buf, std::vector<BloomView>* blooms);
 
   Env* env_;
@@ -984,6 +1231,8 @@ class SegmentFile2 final : public SegmentFile {
   DictionaryCache* dicts_;
   const KeyRing* keys_;
   bool encrypted_;
+  bool packed_;
+  bool no_id_set_;
   std::unique_ptr<BlockCodec> codec_;
   Status codec_error_;
   std::string opened_;
@@ -1048,7 +1297,8 @@ Status SegmentFile2::Init(uint64_t size) {
     common.max_time_ns = h.max_time_ns;
   }
   if (!in.empty() || next != trailer_.ids_offset || records != index_.record_count ||
-      index_.record_count != trailer_.ids_count || index_.min_time_ns > index_.max_time_ns) {
+      (no_id_set_ ? trailer_.ids_count != 0 : index_.record_count != trailer_.ids_count) ||
+      index_.min_time_ns > index_.max_time_ns) {
     return Corrupt(p, "index inconsistent with blocks or ids");
   }
   return Status::Ok();
@@ -1115,7 +1365,8 @@ Status SegmentFile2::ReadColumns(size_t i, BlockData* data, std::vector<std::str
   return Status::Ok();
 }
 
-Status SegmentFile2::ReadRaw(size_t i, BlockData* data, std::vector<std::string_view>* raws) {
+Status SegmentFile2::ReadRaw(size_t i, BlockData* data, const std::vector<std::string_view>& ids,
+                             std::vector<std::string_view>* raws) {
   const BlockHandle2& h = blocks_[i];
   VIGIL_RETURN_IF_ERROR(file_->Read(h.offset + kBlockHeaderSize2 + h.columns_len, h.raw_len, &data->sealed));
   if (data->sealed.size() != h.raw_len) return Corrupt(path(), Where(i) + ": truncated");
@@ -1129,12 +1380,88 @@ Status SegmentFile2::ReadRaw(size_t i, BlockData* data, std::vector<std::string_
   }
   VIGIL_ASSIGN_OR_RETURN(std::string_view payload, Unseal(i, 1, data->sealed));
   VIGIL_RETURN_IF_ERROR(Decompress(i, "raw", payload, h.raw_raw_len, d, &data->raw));
-  Reader r(data->raw);
-  raws->resize(h.record_count);
-  for (uint32_t k = 0; k < h.record_count; ++k) {
-    if (!r.LengthPrefixed(&(*raws)[k])) return Corrupt(path(), Where(i) + ": raw record " + std::to_string(k) + " is malformed");
+  raws->assign(h.record_count, std::string_view());
+  auto bad_record = [&](uint32_t k) {
+    return Corrupt(path(), Where(i) + ": raw record " + std::to_string(k) + " is malformed");
+  };
+  if (!packed_) {
+    Reader r(data->raw);
+    for (uint32_t k = 0; k < h.record_count; ++k)
+      if (!r.LengthPrefixed(&(*raws)[k])) return bad_record(k);
+    if (!r.empty()) return Corrupt(path(), Where(i) + ": trailing bytes after raw records");
+    return Status::Ok();
   }
-  if (!r.empty()) return Corrupt(path(), Where(i) + ": trailing bytes after raw records");
+  // Packed: records, then their UUIDs (16 bytes each), then the UUID count.
+  const std::string_view all(data->raw);
+  if (all.size() < 4) return Corrupt(path(), Where(i) + ": raw section is malformed");
+  const uint64_t n_uuids = DecodeFixed32(all.data() + all.size() - 4);
+  if (n_uuids > (all.size() - 4) / 16) return Corrupt(path(), Where(i) + ": raw section is malformed");
+  std::string_view uuids = all.substr(all.size() - 4 - 16 * n_uuids, 16 * n_uuids);
+  Reader r(all.substr(0, all.size() - 4 - 16 * n_uuids));
+  std::vector<std::pair<size_t, size_t>> spans(h.record_count);
+  data->raw_text.clear();
+  uint64_t taken = 0;
+  for (uint32_t k = 0; k < h.record_count; ++k) {
+    std::string_view rec;
+    uint32_t len, count;
+    if (!r.Varint32(&len) || !r.Varint32(&count) || !r.Bytes(len, &rec) || count > n_uuids - taken) {
+      return bad_record(k);
+    }
+    if (pass_.empty() || pass_[k]) {
+      std::string_view mine = uuids.substr(16 * taken, 16 * size_t{count});
+      const size_t at = data->raw_text.size();
+      // Columns a record refers to were decoded by ReadBlock.
+      auto column_value = [&](uint32_t c, std::string_view* text) {
+        if (c < kColAccount || c >= decoded_.size()) return false;
+        const DecodedColumn& col = decoded_[c];
+        if (!col.present || col.is_int || col.unknown[k] || col.row_begin[k] == col.row_begin[k + 1]) return false;
+        *text = col.dict[col.value_ids[col.row_begin[k]]];
+        return true;
+      };
+      if (!UnpackRecord(rec, ids[k], count, &mine, column_value, kMaxBlockRawBytes, &data->raw_text)) {
+        return bad_record(k);
+      }
+      spans[k] = {at, data->raw_text.size() - at};
+    }
+    taken += count;
+  }
+  if (!r.empty() || taken != n_uuids) return Corrupt(path(), Where(i) + ": trailing bytes after raw records");
+  for (uint32_t k = 0; k < h.record_count; ++k) {
+    if (pass_.empty() || pass_[k]) (*raws)[k] = std::string_view(data->raw_text.data() + spans[k].first, spans[k].second);
+  }
+  return Status::Ok();
+}
+
+Status SegmentFile2::DecodeIds(size_t i, std::string_view body, BlockData* data,
+                               std::vector<std::string_view>* ids) {
+  const uint32_t n = blocks_[i].record_count;
+  bool ok;
+  if (packed_) {
+    ok = DecodePackedIds(body, n, &data->id_text, ids);
+  } else {
+    Reader r(body);
+    ids->resize(n);
+    ok = true;
+    for (uint32_t k = 0; k < n && ok; ++k) ok = r.LengthPrefixed(&(*ids)[k]);
+    ok = ok && r.empty();
+  }
+  if (!ok) return Corrupt(path(), Where(i) + ": column id is malformed");
+  return Status::Ok();
+}
+
+Status SegmentFile2::ReadIds(std::vector<Hash128>* out) {
+  if (!no_id_set_) return ReadSegmentIds(*file_, trailer_, out);
+  // Written without an id set: hash the ids of the id column (columns
+  // sections only, which need no dictionary).
+  out->clear();
+  out->reserve(index_.record_count);
+  BlockData data;
+  std::vector<std::string_view> bodies, ids;
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    VIGIL_RETURN_IF_ERROR(ReadColumns(i, &data, &bodies));
+    VIGIL_RETURN_IF_ERROR(DecodeIds(i, bodies[kColId], &data, &ids));
+    for (std::string_view id : ids) out->push_back(HashId128(id));
+  }
   return Status::Ok();
 }
 
@@ -1257,12 +1584,7 @@ Status SegmentFile2::ReadBlock(size_t i, const ScanFilter* filter, BlockData* da
   }
   if (bodies[kColFlags].size() != n) return malformed("flags");
   for (uint32_t k = 0; k < n; ++k) flags[k] = static_cast<uint8_t>(bodies[kColFlags][k]);
-  {
-    Reader r(bodies[kColId]);
-    for (uint32_t k = 0; k < n; ++k)
-      if (!r.LengthPrefixed(&ids[k])) return malformed("id");
-    if (!r.empty()) return malformed("id");
-  }
+  VIGIL_RETURN_IF_ERROR(DecodeIds(i, bodies[kColId], data, &ids));
   decoded_.resize(schema_.size());
   for (size_t c = kColAccount; c < schema_.size(); ++c) decoded_[c].present = false;
   auto decode = [&](size_t c) -> Status {
@@ -1325,7 +1647,11 @@ Status SegmentFile2::ReadBlock(size_t i, const ScanFilter* filter, BlockData* da
     return Status::Ok();
   }
   if (stats != nullptr) ++stats->blocks_read;
-  VIGIL_RETURN_IF_ERROR(ReadRaw(i, data, &raws_));
+  if (packed_) {  // packed records refer to the values of these columns
+    for (size_t c = kFirstHotColumn; c < schema_.size(); ++c)
+      if ((schema_[c].role & kColumnNoValues) == 0) VIGIL_RETURN_IF_ERROR(decode(c));
+  }
+  VIGIL_RETURN_IF_ERROR(ReadRaw(i, data, ids, &raws_));
   const DecodedColumn& acct = decoded_[kColAccount];
   const DecodedColumn& prin = decoded_[kColPrincipal];
   data->records.reserve(passing);
@@ -1386,10 +1712,11 @@ Result<std::unique_ptr<SegmentFile>> SegmentFile::Open(Env* env, const std::stri
                                "; this vigil reads versions 1 and 2");
   }
   const uint32_t flags = DecodeFixed32(buf.data() + 12);
-  if ((flags & ~kSegmentFlagEncrypted) != 0) {
+  if ((flags & ~(kSegmentFlagEncrypted | kSegmentFlagPacked | kSegmentFlagNoIdSet)) != 0 ||
+      ((flags & kSegmentFlagNoIdSet) != 0 && (flags & kSegmentFlagPacked) == 0)) {
     return Status::Unsupported("segment " + path + ": unknown header flags " + std::to_string(flags));
   }
-  auto f = std::make_unique<SegmentFile2>(env, std::move(file), dicts, keys, (flags & kSegmentFlagEncrypted) != 0);
+  auto f = std::make_unique<SegmentFile2>(env, std::move(file), dicts, keys, flags);
   VIGIL_RETURN_IF_ERROR(f->Init(size));
   return std::unique_ptr<SegmentFile>(std::move(f));
 }

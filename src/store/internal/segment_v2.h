@@ -46,6 +46,17 @@ inline constexpr uint8_t kColumnBloom = 2;  // a bloom filter per block
 inline constexpr uint8_t kColumnNoValues = 4;  // bloom only: values not stored (unique ids the raw record holds)
 inline constexpr uint32_t kTextBloomBits = 1u << 17;  // before folding
 
+// v2 header flags beside kSegmentFlagEncrypted (bit 0). Readers older than
+// these flags refuse such segments as Unsupported ("unknown header flags").
+// Packed: the id column holds ids in their packed forms (common/hex_id.h) and
+// the raw section holds each record encoded against its id, with lower-case
+// UUIDs packed apart (docs/storage-format.md, "Packed records").
+inline constexpr uint32_t kSegmentFlagPacked = 2;
+// No id set: the trailer's id set is empty and a segment's ids are those of
+// its id column (written for packed segments that are not encrypted; an
+// encrypted segment keeps its id set so that writers need no key to dedup).
+inline constexpr uint32_t kSegmentFlagNoIdSet = 4;
+
 // Fixed metadata columns, in this order, in every v2 schema.
 enum MetaColumn : uint32_t { kColTime = 0, kColIngestTime, kColFlags, kColId, kColAccount, kColPrincipal, kFirstHotColumn };
 
@@ -108,13 +119,16 @@ std::string TrainDictionary(const std::vector<std::string_view>& samples, size_t
 // Accumulates records for one v2 block. Buffers are reused across blocks.
 class BlockBuilder2 {
  public:
-  BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom);
+  // `packed`: ids and raw records in the packed forms (kSegmentFlagPacked);
+  // the segment must be created with the same choice.
+  BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom, bool packed = true);
   ~BlockBuilder2();
   void Add(const Event& event);
   bool empty() const { return rows_.empty(); }
   size_t raw_bytes() const { return raw_bytes_; }
   size_t count() const { return rows_.size(); }
-  // Raw records added so far (samples for dictionary training).
+  // Raw records added so far, as the raw section holds them (packed or not):
+  // samples for dictionary training.
   std::vector<std::string_view> RawSamples() const;
   // Writes the block (header + sections) into *out and fills *handle (offset
   // left 0). `cdict` may be null. With a codec each section is sealed as
@@ -130,7 +144,8 @@ class BlockBuilder2 {
     bool fallback;
     uint32_t id_offset, id_length;
     uint32_t raw_entry;               // length prefix in raw_arena_
-    uint32_t raw_offset, raw_length;  // the raw bytes in raw_arena_
+    uint32_t raw_offset, raw_length;  // the raw bytes (packed: encoded) in raw_arena_
+    uint32_t uuid_offset, uuid_count;  // packed: the record's UUIDs in uuid_arena_
     uint32_t account, principal;      // value ids
     uint32_t values_begin, values_end;  // into values_ (hot columns, in column order)
   };
@@ -146,7 +161,12 @@ class BlockBuilder2 {
   std::vector<ColumnSpec> schema_;
   std::vector<FieldPath> paths_;  // per schema column (hot ones)
   bool text_bloom_;
+  bool packed_;
   std::string arena_;      // ids
+  std::string uuid_arena_;  // packed: 16 bytes per UUID taken out of raw records, in arrival order
+  std::string encoded_;     // packed: one record being encoded
+  std::vector<std::pair<uint32_t, std::string_view>> splices_;  // packed: (column, value) a record may give up
+  std::vector<std::pair<size_t, size_t>> cuts_;                 // packed: scratch
   std::string raw_arena_;  // length-prefixed raw records, in arrival order
   std::string raw_sorted_;
   size_t raw_bytes_ = 0;
@@ -174,10 +194,12 @@ class SegmentBuilder2 {
   static Result<std::unique_ptr<SegmentBuilder2>> Create(Env* env, std::string final_path, std::string source_type,
                                                          std::string account, uint64_t dict_id,
                                                          std::vector<ColumnSpec> schema,
-                                                         const KeyRing* keys = nullptr);
+                                                         const KeyRing* keys = nullptr, bool packed = true);
   ~SegmentBuilder2();
   Status AddBlock(std::string_view block, BlockHandle2 handle);
-  void AddId(const Hash128& id) { ids_.push_back(id); }
+  void AddId(const Hash128& id) {
+    if (write_ids_) ids_.push_back(id);
+  }
   Status Seal();
   void Abandon();
   uint64_t file_size() const { return file_size_; }
@@ -198,6 +220,7 @@ class SegmentBuilder2 {
   int64_t min_time_ns_ = 0, max_time_ns_ = 0;
   uint64_t record_count_ = 0;
   std::vector<Hash128> ids_;
+  bool write_ids_ = true;  // false: kSegmentFlagNoIdSet
   uint64_t file_size_ = 0;
   bool done_ = false;
 };
@@ -207,6 +230,8 @@ struct BlockData {
   std::string sealed;   // section bytes as read
   std::string columns;  // decompressed columns section
   std::string raw;      // decompressed raw section (v1: the records)
+  std::string raw_text;  // packed: the decoded records handed on
+  std::string id_text;   // packed: the decoded ids
   std::vector<std::string_view> dict_scratch;
   std::vector<RecordView> records;
 };
@@ -228,7 +253,11 @@ class SegmentFile {
   virtual const std::string& account() const = 0;
   // Blocks sealed by the segment's codec (encryption at rest).
   virtual bool encrypted() const = 0;
-  virtual Status ReadIds(std::vector<Hash128>* out) const = 0;
+  // HashId128 of every id (from the id set, or from the id column of a
+  // segment written without one), in no particular order.
+  virtual Status ReadIds(std::vector<Hash128>* out) = 0;
+  // False when the ids are read from the blocks (kSegmentFlagNoIdSet).
+  virtual bool has_id_set() const { return true; }
   // False when the block cannot hold a record passing `filter` (index and
   // bloom filters; reads the filters section). Counts in *stats.
   virtual Result<bool> BlockMayMatch(size_t i, const ScanFilter& filter, ScanStats* stats) = 0;
