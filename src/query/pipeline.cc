@@ -484,7 +484,7 @@ class Aggregator {
       const AggSpec& a = aggs_[i];
       AggState& s = it->second[i];
       if (!a.arg) {
-        s.count += 1;
+        s.count += row.weight;
         continue;
       }
       Value v = a.arg->Eval(row);
@@ -493,7 +493,7 @@ class Aggregator {
         if (x.is_null()) return Status::Ok();
         const std::string& f = a.func;
         if (f == "count") {
-          s.count += 1;
+          s.count += row.weight;
         } else if (f == "dc" || f == "values") {
           std::string text = x.Text();
           if (s.distinct.find(text) == s.distinct.end()) {
@@ -502,8 +502,8 @@ class Aggregator {
           }
         } else if (f == "sum" || f == "avg") {
           if (auto n = x.AsNumber(); n && x.kind != Value::Kind::kTime) {
-            s.sum += *n;
-            ++s.numbers;
+            s.sum += *n * row.weight;
+            s.numbers += static_cast<size_t>(row.weight);
           }
         } else if (f == "percentile") {
           if (auto n = x.AsNumber()) {

@@ -5,6 +5,7 @@
 
 #include "common/time.h"
 #include "event/json_fields.h"
+#include "query/column_plan.h"
 #include "query/matcher.h"
 #include "query/parser.h"
 #include "query/scan_hints.h"
@@ -486,6 +487,55 @@ TEST(ScanHintsTest, FieldTermsAndWordsForPruning) {
   ASSERT_EQ(net.equalities.size(), 1u);
   EXPECT_TRUE(net.equalities[0].network);
   EXPECT_FALSE(Hints("request_path=/index.html").equalities[0].network);
+}
+
+}  // namespace
+}  // namespace vigil
+
+// ---------------------------------------------------------------- column plans
+
+namespace vigil {
+namespace {
+
+std::string Plan(std::string_view q) {
+  auto parsed = ParseQuery(q);
+  if (!parsed.ok()) return "error: " + parsed.status().ToString();
+  auto plan = PlanColumns(*parsed);
+  if (!plan) return "raw";
+  std::string out;
+  for (const std::string& f : plan->fields) out += f + " ";
+  if (plan->exact_time) out += "time";
+  if (plan->time_bucket_ns) out += "bin " + std::to_string(plan->time_bucket_ns / 1000000000) + "s";
+  return out;
+}
+
+TEST(ColumnPlanTest, AggregationsReadingFieldsArePlanned) {
+  EXPECT_EQ(Plan("source=cloudtrail | stats count() by eventName"), "eventName source ");
+  EXPECT_EQ(Plan("| stats count() by bin(time, 1h)"), "bin 3600s");
+  EXPECT_EQ(Plan("| timechart span=5m dc(sourceIPAddress) by awsRegion"), "awsRegion sourceIPAddress bin 300s");
+  EXPECT_EQ(Plan("| stats dc(sourceIPAddress) AS ips by userIdentity.arn | sort -ips | head 10"),
+            "sourceIPAddress userIdentity.arn ");
+  EXPECT_EQ(Plan("eventName=Get* OR NOT errorCode=x | top 3 eventSource by principal"),
+            "errorCode eventName eventSource principal ");
+  // Names an earlier eval or bin assigned are columns of the row, not fields.
+  EXPECT_EQ(Plan("| eval ua = lower(userAgent) | where ua != \"x\" | stats count() by ua"), "userAgent ");
+  EXPECT_EQ(Plan("| bin time span=1d | stats count() by time"), "bin 86400s");
+  // Times read as they are: a comparison, two spans, time in the search.
+  EXPECT_EQ(Plan("| stats min(time) AS first by eventName"), "eventName time");
+  EXPECT_EQ(Plan("| stats count() by bin(time, 1h), bin(time, 1d)"), "time");
+  EXPECT_EQ(Plan("time>=2024-01-01T00:00:00Z | stats count() by bin(time, 1h)"), "time");
+}
+
+TEST(ColumnPlanTest, QueriesNeedingRecordsAreNot) {
+  EXPECT_EQ(Plan("eventName=ConsoleLogin"), "raw");                            // events printed
+  EXPECT_EQ(Plan("failed | stats count() by eventName"), "raw");              // full-text word
+  EXPECT_EQ(Plan("errorCode!=x | stats count() by eventName"), "raw");        // existence
+  EXPECT_EQ(Plan("errorCode=* | stats count() by eventName"), "raw");         // existence
+  EXPECT_EQ(Plan("time=5 | stats count() by eventName"), "raw");              // the record's `time`
+  EXPECT_EQ(Plan("| head 5 | stats count() by eventName"), "raw");            // order
+  EXPECT_EQ(Plan("| dedup sourceIPAddress | stats count() by eventName"), "raw");
+  EXPECT_EQ(Plan("| stats earliest(eventName) by awsRegion"), "raw");        // order
+  EXPECT_EQ(Plan("| stats p90(bytes) by action"), "raw");                     // samples per event
 }
 
 }  // namespace

@@ -36,6 +36,11 @@ struct Row {
   std::vector<std::pair<std::string, Value>> columns;  // computed or chosen columns, in order
   std::vector<std::string> removed;                    // event fields hidden (`fields -`, rename)
   bool projected = false;  // only `columns` exist: the event no longer answers fields
+  // How many identical input rows this row stands for: the column executor
+  // hands an aggregation one row per distinct combination of the values it
+  // reads, weighted by how many events have them (count, sum and avg add the
+  // weight; the other stages treat the row as one).
+  double weight = 1;
 
   // The column named `name`, or nullptr.
   const Value* Find(std::string_view name) const;

@@ -78,6 +78,50 @@ struct ScanStats {
   uint64_t blocks_pruned_columns = 0;  // every record failed a column test: raw bytes not read
   uint64_t blocks_read = 0;         // raw bytes decompressed
   uint64_t records_dropped = 0;     // records dropped by column tests
+  uint64_t blocks_from_columns = 0; // ScanColumns: answered from columns, raw bytes not read
+};
+
+// Column reads (docs/storage-format.md, "Column reads"): a query that needs
+// only some fields of each record asks for them by name, and blocks of
+// segments that store every one of them as a column are handed on as
+// columns, without reading or decompressing their raw records.
+struct ColumnRequest {
+  // Raw field paths, or the pseudo-fields `source`, `account` and
+  // `principal`. (`time` is always available; see below.)
+  std::vector<std::string> fields;
+  // > 0: the caller reads each record's time only rounded down to a multiple
+  // of this (bin(time, span)), so a block whose time range lies in one such
+  // bucket is handed on without decoding its times.
+  int64_t time_bucket_ns = 0;
+  // The caller reads each record's exact time: always decode them.
+  bool times = false;
+};
+
+// One block's values of the requested fields. Views are valid during the
+// callback only.
+struct ColumnBlock {
+  std::string_view source_type;
+  uint32_t rows = 0;
+  int64_t min_time_ns = 0, max_time_ns = 0;
+  // Each record's event time; empty when every record lies in the scan's
+  // time range and (with ColumnRequest::time_bucket_ns) in one bucket.
+  std::vector<int64_t> times;
+  // pass[r] == 0: record r fails the scan's filter (ScanOptions::filter) by
+  // its columns and is to be left out; empty when every record passes.
+  std::vector<uint8_t> pass;
+  // Per requested field, in request order: record r's values are
+  // text[values[k]] for k in [begin[r], begin[r+1]) (JSON strings, in the
+  // order the record holds them), or, for an integer column (is_int),
+  // ints[k] for k in that range (JSON integers).
+  struct Column {
+    std::vector<uint32_t> begin;
+    std::vector<uint32_t> values;
+    std::vector<std::string_view> text;
+    std::vector<int64_t> ints;
+    bool is_int = false;
+    bool single = false;  // every record has exactly one value (values[r] is record r's)
+  };
+  std::vector<Column> columns;
 };
 
 struct ScanOptions {
@@ -157,6 +201,21 @@ class EventStore {
   // the segment file and block. The StoredEvent passed to `fn` is valid only
   // during the call.
   virtual Status Scan(const ScanOptions& options, const std::function<bool(const StoredEvent&)>& fn) = 0;
+  // Like Scan, in no particular order, for a caller that needs only the
+  // fields in `request` of each record: blocks of segments that hold all of
+  // them as columns (with every record's values known, and every text value a
+  // JSON string) go to `on_block`; every other record goes to `on_event` as
+  // Scan would hand it on. options.filter prunes blocks (bloom, min/max) and
+  // records (ColumnBlock::pass) as Scan does; the caller still applies its
+  // own test. Stop by returning false from either. The default reads
+  // everything through Scan.
+  virtual Status ScanColumns(const ScanOptions& options, const ColumnRequest& request,
+                             const std::function<bool(const ColumnBlock&)>& on_block,
+                             const std::function<bool(const StoredEvent&)>& on_event) {
+    (void)request;
+    (void)on_block;
+    return Scan(options, on_event);
+  }
   // Events in valid segments (from segment footers; does not read blocks).
   virtual Result<uint64_t> CountEvents() = 0;
   // Reads and checks every segment and block.

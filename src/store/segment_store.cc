@@ -161,6 +161,9 @@ class SegmentStore final : public EventStore {
   Result<std::unique_ptr<EventWriter>> NewWriter() override;
   Status Publish(const std::vector<std::string>& names) override;
   Status Scan(const ScanOptions& options, const std::function<bool(const StoredEvent&)>& fn) override;
+  Status ScanColumns(const ScanOptions& options, const ColumnRequest& request,
+                     const std::function<bool(const ColumnBlock&)>& on_block,
+                     const std::function<bool(const StoredEvent&)>& on_event) override;
   Result<uint64_t> CountEvents() override;
   Result<StoreCheck> Verify() override;
 
@@ -175,6 +178,14 @@ class SegmentStore final : public EventStore {
   Status ScanDay(const std::vector<std::string>& dirs, const ScanOptions& options,
                  const std::function<void(const Status&)>& report,
                  const std::function<bool(const StoredEvent&)>& fn, bool* stopped);
+  // The partition directories a scan within `options` visits, by day, in
+  // its order.
+  Status DaysOf(const ScanOptions& options, std::vector<const std::vector<std::string>*>* out,
+                std::map<int64_t, std::vector<std::string>>* days);
+  // The valid segments in `dirs` that overlap `options` (invalid ones reported).
+  Status OpenSegments(const std::vector<std::string>& dirs, const ScanOptions& options,
+                      const std::function<void(const Status&)>& report,
+                      std::vector<std::unique_ptr<SegmentFile>>* readers);
 
   std::string root_;
   SegmentStoreOptions options_;
@@ -631,17 +642,24 @@ struct MergeItem {
   size_t cursor;  // records only
 };
 
-Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOptions& options,
-                             const std::function<void(const Status&)>& report,
-                             const std::function<bool(const StoredEvent&)>& fn, bool* stopped) {
-  const bool desc = options.newest_first;
-  const int64_t from = options.from_ns.value_or(INT64_MIN);
-  const int64_t to = options.to_ns.value_or(INT64_MAX);
-  const bool to_set = options.to_ns.has_value();
-  auto in_range = [&](int64_t t) { return t >= from && (!to_set || t < to); };
-  auto overlaps = [&](int64_t lo, int64_t hi) { return hi >= from && (!to_set || lo < to); };
+// The stored form of a record read back.
+void ToStoredEvent(const RecordView& rec, StoredEvent* ev) {
+  ev->id.assign(rec.id);
+  ev->source_type.assign(rec.source_type);
+  ev->time_ns = rec.time_ns;
+  ev->ingest_time_ns = rec.ingest_time_ns;
+  ev->time_fallback = rec.time_fallback;
+  ev->account.assign(rec.account);
+  ev->principal.assign(rec.principal);
+  ev->raw.assign(rec.raw);
+}
 
-  std::vector<std::unique_ptr<SegmentFile>> readers;
+Status SegmentStore::OpenSegments(const std::vector<std::string>& dirs, const ScanOptions& options,
+                                  const std::function<void(const Status&)>& report,
+                                  std::vector<std::unique_ptr<SegmentFile>>* readers) {
+  const int64_t from = options.from_ns.value_or(INT64_MIN);
+  const bool to_set = options.to_ns.has_value();
+  const int64_t to = options.to_ns.value_or(INT64_MAX);
   std::vector<std::string> files;
   for (const std::string& dir : dirs) {
     VIGIL_RETURN_IF_ERROR(ListSegments(env(), dir, &files));
@@ -653,10 +671,25 @@ Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOpt
       }
       const auto& idx = (*r)->index();
       if (options.source_type && idx.source_type != *options.source_type) continue;
-      if (!overlaps(idx.min_time_ns, idx.max_time_ns)) continue;
-      readers.push_back(std::move(r).value());
+      if (idx.max_time_ns < from || (to_set && idx.min_time_ns >= to)) continue;
+      readers->push_back(std::move(r).value());
     }
   }
+  return Status::Ok();
+}
+
+Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOptions& options,
+                             const std::function<void(const Status&)>& report,
+                             const std::function<bool(const StoredEvent&)>& fn, bool* stopped) {
+  const bool desc = options.newest_first;
+  const int64_t from = options.from_ns.value_or(INT64_MIN);
+  const int64_t to = options.to_ns.value_or(INT64_MAX);
+  const bool to_set = options.to_ns.has_value();
+  auto in_range = [&](int64_t t) { return t >= from && (!to_set || t < to); };
+  auto overlaps = [&](int64_t lo, int64_t hi) { return hi >= from && (!to_set || lo < to); };
+
+  std::vector<std::unique_ptr<SegmentFile>> readers;
+  VIGIL_RETURN_IF_ERROR(OpenSegments(dirs, options, report, &readers));
 
   // before(a, b): a is emitted first.
   auto before = [desc](const MergeItem& a, const MergeItem& b) {
@@ -720,14 +753,7 @@ Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOpt
     const RecordView& rec = records[desc ? records.size() - 1 - cur.next : cur.next];
     ++cur.next;
     if (in_range(rec.time_ns)) {
-      ev.id.assign(rec.id);
-      ev.source_type.assign(rec.source_type);
-      ev.time_ns = rec.time_ns;
-      ev.ingest_time_ns = rec.ingest_time_ns;
-      ev.time_fallback = rec.time_fallback;
-      ev.account.assign(rec.account);
-      ev.principal.assign(rec.principal);
-      ev.raw.assign(rec.raw);
+      ToStoredEvent(rec, &ev);
       if (!fn(ev)) {
         *stopped = true;
         return Status::Ok();
@@ -738,22 +764,90 @@ Status SegmentStore::ScanDay(const std::vector<std::string>& dirs, const ScanOpt
   return Status::Ok();
 }
 
-Status SegmentStore::Scan(const ScanOptions& options, const std::function<bool(const StoredEvent&)>& fn) {
+Status SegmentStore::DaysOf(const ScanOptions& options, std::vector<const std::vector<std::string>*>* out,
+                            std::map<int64_t, std::vector<std::string>>* days) {
+  out->clear();
   if (options.from_ns && options.to_ns && *options.from_ns >= *options.to_ns) return Status::Ok();
   if (options.to_ns && *options.to_ns == INT64_MIN) return Status::Ok();
+  VIGIL_RETURN_IF_ERROR(ListPartitions(env(), root_, options.source_type, days));
+  auto first = options.from_ns ? days->lower_bound(DayNumber(*options.from_ns)) : days->begin();
+  auto last = options.to_ns ? days->upper_bound(DayNumber(*options.to_ns - 1)) : days->end();
+  if (first == days->end() || (last != days->end() && first->first >= last->first)) return Status::Ok();
+  for (auto it = first; it != last; ++it) out->push_back(&it->second);
+  if (options.newest_first) std::reverse(out->begin(), out->end());
+  return Status::Ok();
+}
+
+Status SegmentStore::Scan(const ScanOptions& options, const std::function<bool(const StoredEvent&)>& fn) {
   const auto& report = options.on_skipped_file ? options.on_skipped_file : options_.on_skipped_file;
   std::map<int64_t, std::vector<std::string>> days;
-  VIGIL_RETURN_IF_ERROR(ListPartitions(env(), root_, options.source_type, &days));
-  auto first = options.from_ns ? days.lower_bound(DayNumber(*options.from_ns)) : days.begin();
-  auto last = options.to_ns ? days.upper_bound(DayNumber(*options.to_ns - 1)) : days.end();
-  if (first == days.end() || (last != days.end() && first->first >= last->first)) return Status::Ok();
-  std::vector<std::map<int64_t, std::vector<std::string>>::iterator> order;
-  for (auto it = first; it != last; ++it) order.push_back(it);
-  if (options.newest_first) std::reverse(order.begin(), order.end());
+  std::vector<const std::vector<std::string>*> order;
+  VIGIL_RETURN_IF_ERROR(DaysOf(options, &order, &days));
   bool stopped = false;
-  for (auto it : order) {
-    VIGIL_RETURN_IF_ERROR(ScanDay(it->second, options, report, fn, &stopped));
+  for (const auto* dirs : order) {
+    VIGIL_RETURN_IF_ERROR(ScanDay(*dirs, options, report, fn, &stopped));
     if (stopped) break;
+  }
+  return Status::Ok();
+}
+
+Status SegmentStore::ScanColumns(const ScanOptions& options, const ColumnRequest& request,
+                                 const std::function<bool(const ColumnBlock&)>& on_block,
+                                 const std::function<bool(const StoredEvent&)>& on_event) {
+  const auto& report = options.on_skipped_file ? options.on_skipped_file : options_.on_skipped_file;
+  std::map<int64_t, std::vector<std::string>> days;
+  std::vector<const std::vector<std::string>*> order;
+  VIGIL_RETURN_IF_ERROR(DaysOf(options, &order, &days));
+  const int64_t from = options.from_ns.value_or(INT64_MIN);
+  const bool to_set = options.to_ns.has_value();
+  const int64_t to = options.to_ns.value_or(INT64_MAX);
+  auto in_range = [&](int64_t t) { return t >= from && (!to_set || t < to); };
+  // The bucket (bin) of a time, rounded down as bin() rounds.
+  const int64_t span = request.time_bucket_ns;
+  auto bucket = [span](int64_t t) { return t / span - (t < 0 && t % span != 0 ? 1 : 0); };
+  const ScanFilter* filter = options.filter != nullptr && !options.filter->empty() ? options.filter : nullptr;
+  ScanStats* stats = options.stats;
+  BlockData data;
+  ColumnBlock block;
+  StoredEvent ev;
+  std::vector<std::unique_ptr<SegmentFile>> readers;
+  for (const auto* dirs : order) {
+    readers.clear();
+    VIGIL_RETURN_IF_ERROR(OpenSegments(*dirs, options, report, &readers));
+    for (const auto& reader : readers) {
+      if (stats != nullptr) ++stats->segments;
+      const auto& blocks = reader->index().blocks;
+      for (size_t b = 0; b < blocks.size(); ++b) {
+        const int64_t lo = blocks[b].min_time_ns, hi = blocks[b].max_time_ns;
+        if (hi < from || (to_set && lo >= to)) continue;
+        if (stats != nullptr) ++stats->blocks;
+        if (filter != nullptr) {
+          VIGIL_ASSIGN_OR_RETURN(bool may, reader->BlockMayMatch(b, *filter, stats));
+          if (!may) continue;
+        }
+        // Per-record times when the caller reads them, when the block is not
+        // wholly inside the time range, or when it spans several buckets.
+        const bool times = request.times || !in_range(lo) || !in_range(hi) ||
+                           (span > 0 && bucket(lo) != bucket(hi));
+        VIGIL_ASSIGN_OR_RETURN(bool from_columns,
+                               reader->ReadColumnBlock(b, request, times, filter, &data, &block, stats));
+        if (from_columns) {
+          if (!block.pass.empty() && std::find(block.pass.begin(), block.pass.end(), 1) == block.pass.end()) {
+            if (stats != nullptr) ++stats->blocks_pruned_columns;
+            continue;
+          }
+          if (stats != nullptr) ++stats->blocks_from_columns;
+          if (!on_block(block)) return Status::Ok();
+          continue;
+        }
+        VIGIL_RETURN_IF_ERROR(reader->ReadBlock(b, filter, &data, stats));
+        for (const RecordView& rec : data.records) {
+          if (!in_range(rec.time_ns)) continue;
+          ToStoredEvent(rec, &ev);
+          if (!on_event(ev)) return Status::Ok();
+        }
+      }
+    }
   }
   return Status::Ok();
 }

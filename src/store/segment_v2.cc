@@ -401,9 +401,11 @@ std::vector<ColumnSpec> SchemaFor(std::string_view source_type) {
   };
   if (source_type == "cloudtrail") {
     // eventID is the event's id (the `id` column) whenever the record has one.
-    // userIdentity.arn is mostly the principal (its own column): a bloom is enough.
+    // userIdentity.arn is mostly the principal, so its values cost little
+    // beside the principal column in the same zstd frame (about 10 bytes a
+    // thousand events), and a hunt grouping by it reads no raw record.
     hot({{"eventName", 0}, {"eventSource", 0}, {"awsRegion", 0}, {"sourceIPAddress", 1}, {"userAgent", 0},
-         {"errorCode", 0}, {"userIdentity.accessKeyId", 1}, {"userIdentity.arn", 2}, {"requestID", 2},
+         {"errorCode", 0}, {"userIdentity.accessKeyId", 1}, {"userIdentity.arn", 1}, {"requestID", 2},
          {"recipientAccountId", 0}});
   } else if (source_type == "vpcflow") {
     hot({{"srcaddr", 1}, {"dstaddr", 1}, {"srcport", 0}, {"dstport", 0}, {"protocol", 0}, {"action", 0},
@@ -1163,6 +1165,10 @@ class SegmentFile1 final : public SegmentFile {
   bool encrypted() const override { return r_->encrypted(); }
   Status ReadIds(std::vector<Hash128>* out) override { return r_->ReadIds(out); }
   Result<bool> BlockMayMatch(size_t, const ScanFilter&, ScanStats*) override { return true; }
+  Result<bool> ReadColumnBlock(size_t, const ColumnRequest&, bool, const ScanFilter*, BlockData*, ColumnBlock*,
+                               ScanStats*) override {
+    return false;
+  }
   Status ReadBlock(size_t i, const ScanFilter*, BlockData* data, ScanStats* stats) override {
     if (stats != nullptr) ++stats->blocks_read;
     return r_->ReadBlock(i, &data->raw, &data->records);
@@ -1200,6 +1206,8 @@ class SegmentFile2 final : public SegmentFile {
   bool has_id_set() const override { return !no_id_set_; }
   Result<bool> BlockMayMatch(size_t i, const ScanFilter& filter, ScanStats* stats) override;
   Status ReadBlock(size_t i, const ScanFilter* filter, BlockData* data, ScanStats* stats) override;
+  Result<bool> ReadColumnBlock(size_t i, const ColumnRequest& request, bool times, const ScanFilter* filter,
+                               BlockData* data, ColumnBlock* out, ScanStats* stats) override;
   Status CheckBlock(size_t i, BlockData* data) override;
 
  private:
@@ -1225,6 +1233,24 @@ class SegmentFile2 final : public SegmentFile {
   Status ReadRaw(size_t i, BlockData* data, const std::vector<std::string_view>& ids,
                  std::vector<std::string_view>* raws);
   Status ReadFilters(size_t i, std::string* buf, std::vector<BloomView>* blooms);
+  // Decodes column `c` of block `i` into decoded_[c] unless it is there.
+  Status DecodeColumn(size_t i, size_t c, const std::vector<std::string_view>& bodies);
+  // Sets pass_ to the records of block `i` whose columns do not rule out
+  // `filter` (all when null). `ids` (may be null: no id test) are the
+  // records' ids.
+  Status FilterRecords(size_t i, const ScanFilter* filter, const std::vector<std::string_view>& bodies,
+                       const std::vector<std::string_view>* ids);
+  // Decodes the time column of block `i` into *times (record_count entries).
+  Status DecodeTimes(size_t i, std::string_view body, std::vector<int64_t>* times) const;
+  // The column answering request field `field` (ReadColumnBlock), -1 when none.
+  int ValueColumnOf(const std::string& field) const {
+    if (field == "account") return kColAccount;
+    if (field == "principal") return kColPrincipal;
+    for (size_t c = kFirstHotColumn; c < schema_.size(); ++c)
+      if (schema_[c].name == field && (schema_[c].role & kColumnHot) != 0 && (schema_[c].role & kColumnNoValues) == 0)
+        return static_cast<int>(c);
+    return -1;
+  }
 
   Env* env_;
   std::unique_ptr<RandomAccessFile> file_;
@@ -1540,6 +1566,186 @@ Result<bool> SegmentFile2::BlockMayMatch(size_t i, const ScanFilter& filter, Sca
   return may;
 }
 
+Status SegmentFile2::DecodeTimes(size_t i, std::string_view body, std::vector<int64_t>* times) const {
+  const BlockHandle2& h = blocks_[i];
+  const uint32_t n = h.record_count;
+  times->resize(n);
+  Reader r(body);
+  uint64_t unit;
+  if (!r.Varint64(&unit) || unit == 0) return Corrupt(path(), Where(i) + ": column time is malformed");
+  const uint64_t span = static_cast<uint64_t>(h.max_time_ns) - static_cast<uint64_t>(h.min_time_ns);
+  uint64_t at = 0;  // offset from min_time_ns
+  for (uint32_t k = 0; k < n; ++k) {
+    uint64_t d;
+    if (!r.Varint64(&d)) return Corrupt(path(), Where(i) + ": column time is malformed");
+    if (d > (span - at) / unit) {
+      return Corrupt(path(), Where(i) + ": record " + std::to_string(k) + " time outside block range");
+    }
+    at += d * unit;
+    (*times)[k] = static_cast<int64_t>(static_cast<uint64_t>(h.min_time_ns) + at);
+  }
+  if (!r.empty()) return Corrupt(path(), Where(i) + ": column time is malformed");
+  return Status::Ok();
+}
+
+// True when a column's text could stand for a JSON null, boolean or number,
+// which a dict column stores as text without saying which.
+bool MayNotBeString(std::string_view t) {
+  if (t == "null" || t == "true" || t == "false") return true;
+  // A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+  size_t k = 0;
+  auto digits = [&]() {
+    const size_t at = k;
+    while (k < t.size() && t[k] >= '0' && t[k] <= '9') ++k;
+    return k > at;
+  };
+  if (k < t.size() && t[k] == '-') ++k;
+  if (!digits()) return false;
+  if (k < t.size() && t[k] == '.') {
+    ++k;
+    if (!digits()) return false;
+  }
+  if (k < t.size() && (t[k] == 'e' || t[k] == 'E')) {
+    ++k;
+    if (k < t.size() && (t[k] == '+' || t[k] == '-')) ++k;
+    if (!digits()) return false;
+  }
+  return k == t.size();
+}
+
+Result<bool> SegmentFile2::ReadColumnBlock(size_t i, const ColumnRequest& request, bool times,
+                                           const ScanFilter* filter, BlockData* data, ColumnBlock* out,
+                                           ScanStats* stats) {
+  if (i >= blocks_.size()) return Status::InvalidArgument("segment " + path() + ": no block " + std::to_string(i));
+  const BlockHandle2& h = blocks_[i];
+  const uint32_t n = h.record_count;
+  std::vector<int> cols(request.fields.size(), -1);
+  bool need_columns = times;
+  for (size_t f = 0; f < request.fields.size(); ++f) {
+    if (request.fields[f] == "source") {
+      if (index_.source_type.empty()) return false;  // the matcher would read the record's own `source`
+      continue;
+    }
+    cols[f] = ValueColumnOf(request.fields[f]);
+    if (cols[f] < 0) return false;
+    need_columns = true;
+  }
+  out->source_type = index_.source_type;
+  out->rows = n;
+  out->min_time_ns = h.min_time_ns;
+  out->max_time_ns = h.max_time_ns;
+  out->times.clear();
+  out->columns.resize(request.fields.size());
+  out->pass.clear();
+  if (filter != nullptr) {
+    // A filter on a field the query reads (the search's own terms) drops
+    // records before they are grouped, as ReadBlock drops them.
+    for (const ScanFilter::Equality& eq : filter->equalities) need_columns = need_columns || ColumnOf(eq.field) >= 0;
+    for (const ScanFilter::Compare& cmp : filter->compares) need_columns = need_columns || ColumnOf(cmp.field) >= 0;
+  }
+  std::vector<std::string_view> bodies;
+  if (need_columns) VIGIL_RETURN_IF_ERROR(ReadColumns(i, data, &bodies));
+  if (times) VIGIL_RETURN_IF_ERROR(DecodeTimes(i, bodies[kColTime], &out->times));
+  decoded_.resize(schema_.size());
+  for (size_t c = kColAccount; c < schema_.size(); ++c) decoded_[c].present = false;
+  if (filter != nullptr && need_columns) {
+    VIGIL_RETURN_IF_ERROR(FilterRecords(i, filter, bodies, nullptr));
+    const uint32_t passing = static_cast<uint32_t>(std::count(pass_.begin(), pass_.end(), 1));
+    if (stats != nullptr) stats->records_dropped += n - passing;
+    if (passing < n) out->pass = pass_;
+  }
+  for (size_t f = 0; f < request.fields.size(); ++f) {
+    ColumnBlock::Column& col = out->columns[f];
+    col.ints.clear();
+    if (cols[f] < 0) {  // source: one value a record
+      col.is_int = false;
+      col.single = true;
+      col.text.assign(1, out->source_type);
+      col.values.assign(n, 0);
+      col.begin.resize(n + 1);
+      std::iota(col.begin.begin(), col.begin.end(), 0u);
+      continue;
+    }
+    const size_t c = static_cast<size_t>(cols[f]);
+    DecodedColumn& d = decoded_[c];
+    if (d.row_begin.size() != n + 1) d.present = false;  // handed on to an earlier field of the request
+    VIGIL_RETURN_IF_ERROR(DecodeColumn(i, c, bodies));
+    if (std::find(d.unknown.begin(), d.unknown.end(), 1) != d.unknown.end()) return false;
+    col.single = true;
+    for (uint32_t k = 0; k < n && col.single; ++k) col.single = d.row_begin[k + 1] == d.row_begin[k] + 1;
+    for (std::string_view t : d.dict) {
+      // An empty principal or account makes the matcher read the record's
+      // own field of that name.
+      if (c < kFirstHotColumn ? t.empty() : MayNotBeString(t)) return false;
+    }
+    col.is_int = d.is_int;
+    col.begin.swap(d.row_begin);
+    col.values.swap(d.value_ids);
+    col.text.swap(d.dict);
+    col.ints.swap(d.ints);
+    d.present = false;
+  }
+  return true;
+}
+
+Status SegmentFile2::DecodeColumn(size_t i, size_t c, const std::vector<std::string_view>& bodies) {
+  if (decoded_[c].present) return Status::Ok();
+  const uint32_t n = blocks_[i].record_count;
+  bool ok = DecodeValueColumn(bodies[c], n, &decoded_[c]);
+  if (ok && c < kFirstHotColumn) {  // account and principal: exactly one value a row
+    for (uint32_t k = 0; k < n && ok; ++k)
+      ok = !decoded_[c].unknown[k] && decoded_[c].row_begin[k + 1] == decoded_[c].row_begin[k] + 1;
+  }
+  if (!ok) return Corrupt(path(), Where(i) + ": column " + schema_[c].name + " is malformed");
+  return Status::Ok();
+}
+
+Status SegmentFile2::FilterRecords(size_t i, const ScanFilter* filter, const std::vector<std::string_view>& bodies,
+                                   const std::vector<std::string_view>* ids) {
+  const uint32_t n = blocks_[i].record_count;
+  pass_.assign(n, 1);
+  if (filter == nullptr) return Status::Ok();
+  char buf[24];
+  for (const ScanFilter::Equality& eq : filter->equalities) {
+    const int c = ColumnOf(eq.field);
+    if (c < 0 || !eq.matches) continue;
+    if (c == static_cast<int>(kColId)) {
+      if (ids == nullptr) continue;
+      for (uint32_t k = 0; k < n; ++k)
+        if (pass_[k] && !eq.matches((*ids)[k])) pass_[k] = 0;
+      continue;
+    }
+    VIGIL_RETURN_IF_ERROR(DecodeColumn(i, static_cast<size_t>(c), bodies));
+    const DecodedColumn& col = decoded_[c];
+    for (uint32_t k = 0; k < n; ++k) {
+      if (!pass_[k] || col.unknown[k]) continue;
+      bool hit = false;
+      for (uint32_t v = col.row_begin[k]; v < col.row_begin[k + 1] && !hit; ++v) {
+        std::string_view text = ValueText(col, v, buf);
+        // An empty principal or account makes the matcher read the raw
+        // record's field of that name instead: unknown here.
+        hit = (c < static_cast<int>(kFirstHotColumn) && text.empty()) || eq.matches(text);
+      }
+      if (!hit) pass_[k] = 0;
+    }
+  }
+  for (const ScanFilter::Compare& cmp : filter->compares) {
+    const int c = ColumnOf(cmp.field);
+    if (c < static_cast<int>(kFirstHotColumn)) continue;
+    VIGIL_RETURN_IF_ERROR(DecodeColumn(i, static_cast<size_t>(c), bodies));
+    const DecodedColumn& col = decoded_[c];
+    if (!col.is_int) continue;  // strings holding numbers compare too: leave them to the matcher
+    for (uint32_t k = 0; k < n; ++k) {
+      if (!pass_[k] || col.unknown[k]) continue;
+      bool hit = false;
+      for (uint32_t v = col.row_begin[k]; v < col.row_begin[k + 1] && !hit; ++v)
+        hit = Compares(cmp.op, static_cast<double>(col.ints[v]), cmp.bound);
+      if (!hit) pass_[k] = 0;
+    }
+  }
+  return Status::Ok();
+}
+
 Status SegmentFile2::ReadBlock(size_t i, const ScanFilter* filter, BlockData* data, ScanStats* stats) {
   data->records.clear();
   if (i >= blocks_.size()) return Status::InvalidArgument("segment " + path() + ": no block " + std::to_string(i));
@@ -1554,23 +1760,7 @@ Status SegmentFile2::ReadBlock(size_t i, const ScanFilter* filter, BlockData* da
   std::vector<int64_t> times(n), ingest(n);
   std::vector<uint8_t> flags(n);
   std::vector<std::string_view> ids(n);
-  {
-    Reader r(bodies[kColTime]);
-    uint64_t unit;
-    if (!r.Varint64(&unit) || unit == 0) return malformed("time");
-    const uint64_t span = static_cast<uint64_t>(h.max_time_ns) - static_cast<uint64_t>(h.min_time_ns);
-    uint64_t at = 0;  // offset from min_time_ns
-    for (uint32_t k = 0; k < n; ++k) {
-      uint64_t d;
-      if (!r.Varint64(&d)) return malformed("time");
-      if (d > (span - at) / unit) {
-        return Corrupt(path(), Where(i) + ": record " + std::to_string(k) + " time outside block range");
-      }
-      at += d * unit;
-      times[k] = static_cast<int64_t>(static_cast<uint64_t>(h.min_time_ns) + at);
-    }
-    if (!r.empty()) return malformed("time");
-  }
+  VIGIL_RETURN_IF_ERROR(DecodeTimes(i, bodies[kColTime], &times));
   {
     Reader r(bodies[kColIngestTime]);
     int64_t prev = 0;
@@ -1587,59 +1777,9 @@ Status SegmentFile2::ReadBlock(size_t i, const ScanFilter* filter, BlockData* da
   VIGIL_RETURN_IF_ERROR(DecodeIds(i, bodies[kColId], data, &ids));
   decoded_.resize(schema_.size());
   for (size_t c = kColAccount; c < schema_.size(); ++c) decoded_[c].present = false;
-  auto decode = [&](size_t c) -> Status {
-    if (decoded_[c].present) return Status::Ok();
-    if (!DecodeValueColumn(bodies[c], n, &decoded_[c])) return malformed(schema_[c].name.c_str());
-    if (c < kFirstHotColumn) {  // account and principal: exactly one value a row
-      for (uint32_t k = 0; k < n; ++k)
-        if (decoded_[c].unknown[k] || decoded_[c].row_begin[k + 1] != decoded_[c].row_begin[k] + 1)
-          return malformed(schema_[c].name.c_str());
-    }
-    return Status::Ok();
-  };
-  VIGIL_RETURN_IF_ERROR(decode(kColAccount));
-  VIGIL_RETURN_IF_ERROR(decode(kColPrincipal));
-
-  pass_.assign(n, 1);
-  if (filter != nullptr) {
-    char buf[24];
-    for (const ScanFilter::Equality& eq : filter->equalities) {
-      const int c = ColumnOf(eq.field);
-      if (c < 0 || !eq.matches) continue;
-      if (c == static_cast<int>(kColId)) {
-        for (uint32_t k = 0; k < n; ++k)
-          if (pass_[k] && !eq.matches(ids[k])) pass_[k] = 0;
-        continue;
-      }
-      VIGIL_RETURN_IF_ERROR(decode(static_cast<size_t>(c)));
-      const DecodedColumn& col = decoded_[c];
-      for (uint32_t k = 0; k < n; ++k) {
-        if (!pass_[k] || col.unknown[k]) continue;
-        bool hit = false;
-        for (uint32_t v = col.row_begin[k]; v < col.row_begin[k + 1] && !hit; ++v) {
-          std::string_view text = ValueText(col, v, buf);
-          // An empty principal or account makes the matcher read the raw
-          // record's field of that name instead: unknown here.
-          hit = (c < static_cast<int>(kFirstHotColumn) && text.empty()) || eq.matches(text);
-        }
-        if (!hit) pass_[k] = 0;
-      }
-    }
-    for (const ScanFilter::Compare& cmp : filter->compares) {
-      const int c = ColumnOf(cmp.field);
-      if (c < static_cast<int>(kFirstHotColumn)) continue;
-      VIGIL_RETURN_IF_ERROR(decode(static_cast<size_t>(c)));
-      const DecodedColumn& col = decoded_[c];
-      if (!col.is_int) continue;  // strings holding numbers compare too: leave them to the matcher
-      for (uint32_t k = 0; k < n; ++k) {
-        if (!pass_[k] || col.unknown[k]) continue;
-        bool hit = false;
-        for (uint32_t v = col.row_begin[k]; v < col.row_begin[k + 1] && !hit; ++v)
-          hit = Compares(cmp.op, static_cast<double>(col.ints[v]), cmp.bound);
-        if (!hit) pass_[k] = 0;
-      }
-    }
-  }
+  VIGIL_RETURN_IF_ERROR(DecodeColumn(i, kColAccount, bodies));
+  VIGIL_RETURN_IF_ERROR(DecodeColumn(i, kColPrincipal, bodies));
+  VIGIL_RETURN_IF_ERROR(FilterRecords(i, filter, bodies, &ids));
   const uint32_t passing = static_cast<uint32_t>(std::count(pass_.begin(), pass_.end(), 1));
   if (stats != nullptr) stats->records_dropped += n - passing;
   if (passing == 0) {
@@ -1649,7 +1789,7 @@ Status SegmentFile2::ReadBlock(size_t i, const ScanFilter* filter, BlockData* da
   if (stats != nullptr) ++stats->blocks_read;
   if (packed_) {  // packed records refer to the values of these columns
     for (size_t c = kFirstHotColumn; c < schema_.size(); ++c)
-      if ((schema_[c].role & kColumnNoValues) == 0) VIGIL_RETURN_IF_ERROR(decode(c));
+      if ((schema_[c].role & kColumnNoValues) == 0) VIGIL_RETURN_IF_ERROR(DecodeColumn(i, c, bodies));
   }
   VIGIL_RETURN_IF_ERROR(ReadRaw(i, data, ids, &raws_));
   const DecodedColumn& acct = decoded_[kColAccount];

@@ -265,6 +265,17 @@ class SegmentFile {
   // order, leaving out records that fail `filter` (may be null). The raw
   // bytes are read only when some record passes.
   virtual Status ReadBlock(size_t i, const ScanFilter* filter, BlockData* data, ScanStats* stats) = 0;
+  // Decodes block `i`'s values of request.fields into *out (its times too
+  // when `times`), without reading the raw section, and marks in out->pass
+  // the records whose columns do not rule out `filter` (may be null; counted
+  // in *stats as records_dropped). False (nothing read)
+  // when the segment cannot answer from columns: version 1, a field it has
+  // no value column for; false after reading when some record's values are
+  // unknown, an account or principal is empty (the matcher then reads the
+  // record's own field) or a text value could be a JSON null, boolean or
+  // number (a column does not say which).
+  virtual Result<bool> ReadColumnBlock(size_t i, const ColumnRequest& request, bool times, const ScanFilter* filter,
+                                       BlockData* data, ColumnBlock* out, ScanStats* stats) = 0;
   // Reads every section of block `i` (Verify).
   virtual Status CheckBlock(size_t i, BlockData* data) = 0;
 };
