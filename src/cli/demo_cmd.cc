@@ -492,9 +492,9 @@ int RunDemo(const DemoOptions& o) {
     display.Note("vigil demo: a simulated AWS organisation (" + std::to_string(o.principals) + " people, 3 accounts) streams into vigil serve at " + url);
     display.Note("  " + std::to_string(rule_dirs->size()) + " rule folder(s) with every shipped pack, the simulation's GeoIP table and threat-intel lists; data in " + root.string());
     if (o.history_days > 0)
-      display.Note("  first " + (o.history_days == 1 ? std::string("a day") : std::to_string(o.history_days) + " days") +
-                   " of routine history, as fast as serve takes them, so behavioural baselines have something to "
-                   "compare with");
+      display.Note("  " + (o.history_days == 1 ? std::string("a day") : std::to_string(o.history_days) + " days") +
+                   " of routine history first, as fast as serve takes them, so behavioural baselines have something "
+                   "to compare with");
   }
 
   LiveState state;
@@ -692,9 +692,22 @@ int RunDemo(const DemoOptions& o) {
     for (size_t i = 0; i < rules.size() && i < 20; ++i) std::printf("  %5zu  %s\n", rules[i].second, rules[i].first.c_str());
     if (rules.size() > 20) std::printf("  ... and %zu more rules\n", rules.size() - 20);
   }
-  std::printf("attacks: %zu injected, %zu detected (start, first alert after it, the alert that names it best)\n",
-              injected.size(), detected);
+  // Day after day (--follow) the same scenarios recur: one line each.
+  std::map<std::string, std::pair<size_t, size_t>> per_stage;  // label stage -> injected, detected
   for (const Scenario* sc : injected) {
+    auto& [n, d] = per_stage[sc->label.id.substr(0, sc->label.id.rfind('-')) + " / " + sc->label.finding_type];
+    ++n;
+    d += sc->detected;
+  }
+  const bool recurring = per_stage.size() < injected.size();
+  std::printf("attacks: %zu injected, %zu detected %s\n", injected.size(), detected,
+              recurring ? "(by scenario stage)" : "(start, first alert after it, the alert that names it best)");
+  for (const auto& [stage, counts] : per_stage) {
+    if (!recurring) break;
+    std::printf("  %4zu/%-4zu detected  %s\n", counts.second, counts.first, stage.c_str());
+  }
+  for (const Scenario* sc : injected) {
+    if (recurring) break;
     const std::string at = Clock24(sc->label.start_ns, false).substr(0, 5);
     if (sc->detected) {
       std::printf("  detected  %s  %-36s +%3.0f min  %s (%s)\n", at.c_str(), sc->label.id.c_str(),
