@@ -56,8 +56,7 @@ ndjson_bytes=$(stat -c %s "$ndjson")
 echo "ndjson: $ndjson_bytes bytes; source IP $ip; principal $arn" >&2
 
 # ---- vigil load
-# Segment format v2 (per-account segments, columns, blooms) is opt-in for now.
-export VIGIL_SEGMENT_FORMAT=${VIGIL_SEGMENT_FORMAT:-2}
+# Segment format v2 is the default (VIGIL_SEGMENT_FORMAT=1 in the environment measures v1).
 /usr/bin/time -f '%e %U %S' -o "$work/vtime" "$vigil" ingest --no-detect --json --data "$work/vdata" "$ndjson" >"$work/vload"
 read -r v_wall v_user v_sys <"$work/vtime"
 v_bytes=$(du -sb "$work/vdata" | cut -f1)

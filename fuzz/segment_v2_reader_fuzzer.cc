@@ -9,8 +9,14 @@
 // and clears its dictionary id (there is no dictionary file), which lets it
 // reach the index, column, raw-record and bloom decoders with
 // corrupt-but-checksummed data.
+// Bit 1 of the first byte: the segment is read as encrypted (header flag set)
+// with the key file that follows (2 bytes little-endian length, then the
+// key file, wrapped by the harness's fixed master key `fuzz`), so sections go
+// through the AES-256-GCM codec. Bit 2: the segment is then recompressed in
+// place (warm tiering's RecompressSegment2) and, when every block of the
+// original read back whole, the rewritten file must hold the same records.
 // Seeds: fuzz/seeds/segment (v2 segments written without a dictionary, with a
-// leading byte).
+// leading byte; the `v2_encrypted_*` ones with their key file).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -19,6 +25,7 @@
 #include "common/hash.h"
 #include "env/mem_env.h"
 #include "store/internal/segment_v2.h"
+#include "store/keys.h"
 
 namespace {
 
@@ -89,21 +96,63 @@ void RepairChecksums(std::string* f) {
   Put32(f, t + 36, vigil::Checksum32(std::string_view(f->data() + t, 36)));
 }
 
+// The master key the encrypted seeds' key files are wrapped by.
+const vigil::KeyRing& Ring() {
+  static const vigil::KeyRing* ring = [] {
+    auto* r = new vigil::KeyRing();
+    (void)r->Add(*vigil::ParseMasterKey("fuzz:" + std::string(64, '0'), "fuzzer"));
+    return r;
+  }();
+  return *ring;
+}
+
+// Every record of every block, or false when some block does not read back.
+bool ReadAll(SegmentFile* f, std::vector<std::string>* out) {
+  BlockData block;
+  for (size_t i = 0; i < f->index().blocks.size(); ++i) {
+    if (!f->CheckBlock(i, &block).ok()) return false;
+    for (const RecordView& r : block.records) {
+      out->push_back(std::string(r.id) + '\x1f' + std::to_string(r.time_ns) + '\x1f' + std::string(r.account) +
+                     '\x1f' + std::string(r.principal) + '\x1f' + std::string(r.raw));
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  std::string file(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] & 1) RepairChecksums(&file);
+  const uint8_t mode = data[0];
+  std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const bool encrypted = (mode & 2) != 0;
+  std::string key_file;
+  if (encrypted) {
+    if (rest.size() < 2) return 0;
+    const size_t n = static_cast<unsigned char>(rest[0]) | (static_cast<size_t>(static_cast<unsigned char>(rest[1])) << 8);
+    if (rest.size() < 2 + n) return 0;
+    key_file.assign(rest.substr(2, n));
+    rest.remove_prefix(2 + n);
+  }
+  std::string file(rest);
+  if (encrypted && file.size() >= kHeaderSize) file[12] = static_cast<char>(file[12] | kSegmentFlagEncrypted);
+  if (mode & 1) RepairChecksums(&file);
 
   static std::unique_ptr<vigil::Env> env = [] {
     auto e = vigil::NewMemEnv();
     (void)e->CreateDirs("/fuzz");
     return e;
   }();
-  if (!env->WriteFile("/fuzz/input.seg", file).ok()) return 0;
-  DictionaryCache dicts(env.get(), "/fuzz");
-  auto reader = SegmentFile::Open(env.get(), "/fuzz/input.seg", &dicts);
+  const std::string path = "/fuzz/input.seg";
+  if (!env->WriteFile(path, file).ok()) return 0;
+  if (encrypted) {
+    if (!env->WriteFile(KeyFilePath(path), key_file).ok()) return 0;
+  } else {
+    (void)env->RemoveFile(KeyFilePath(path));
+  }
+  const vigil::KeyRing* keys = encrypted ? &Ring() : nullptr;
+  DictionaryCache dicts(env.get(), "/fuzz", keys);
+  auto reader = SegmentFile::Open(env.get(), path, &dicts, keys);
   if (!reader.ok()) return 0;
   std::vector<vigil::Hash128> ids;
   (void)(*reader)->ReadIds(&ids);
@@ -121,6 +170,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (may.ok() && *may && (*reader)->ReadBlock(i, &filter, &block, &stats).ok()) total += block.records.size();
     if (!(*reader)->CheckBlock(i, &block).ok()) continue;
     for (const RecordView& r : block.records) total += r.id.size() + r.raw.size() + r.account.size() + r.principal.size();
+  }
+
+  if (mode & 4) {
+    std::vector<std::string> before, after;
+    const bool whole = (*reader)->version() == kFormatVersion2 && ReadAll(reader->get(), &before);
+    reader->reset();
+    // A segment that read back whole is rewritten, and reads back the same.
+    vigil::Status s = RecompressSegment2(env.get(), path, &dicts, keys, 3);
+    if (whole && !s.ok()) __builtin_trap();
+    if (s.ok()) {
+      auto again = SegmentFile::Open(env.get(), path, &dicts, keys);
+      if (whole && (!again.ok() || !ReadAll(again->get(), &after) || after != before)) __builtin_trap();
+    }
+    if (env->FileExists(path + ".tmp")) (void)env->RemoveFile(path + ".tmp");
   }
   return total == static_cast<size_t>(-1) ? 1 : 0;
 }

@@ -41,6 +41,12 @@ fs::path* template_dir = nullptr;  // cloudtrail and vpcflow ingested once, copi
 std::string template_error;
 
 constexpr int64_t kDayNs = 86'400'000'000'000;
+// Segment format 2 writes a segment per (source type, account, day): the
+// Stratus detonation logs (8 days, several accounts) are 35 of them, the VPC
+// flow log examples (one account) 8.
+constexpr size_t kCloudtrailSegments = 35;
+constexpr size_t kVpcflowSegments = 8;
+const std::string kCt = std::to_string(kCloudtrailSegments);
 
 int64_t Time(const char* rfc3339) {
   std::tm tm{};
@@ -201,17 +207,17 @@ TEST_F(TieringTest, ColdAndBackThroughTheCliHuntSeesTheSameEvents) {
   ASSERT_EQ(needle.exit_code, 0);
   ASSERT_FALSE(needle.out.empty());
   const size_t cloudtrail_segments = CountFiles(data_, ".seg", "cloudtrail");
-  ASSERT_EQ(cloudtrail_segments, 8u);
+  ASSERT_EQ(cloudtrail_segments, kCloudtrailSegments);
 
   std::string config = ConfigFile("    cloudtrail: {warm_after_days: 1, cold_after_days: 2}\n");
   auto tier = Vigil("storage tier --json --config " + config + " --now 2027-01-01T00:00:00Z");
   ASSERT_EQ(tier.exit_code, 0) << tier.out;
-  EXPECT_NE(tier.out.find("\"warmed\":8,\"cooled\":8,\"deleted\":0"), std::string::npos) << tier.out;
+  EXPECT_NE(tier.out.find("\"warmed\":" + kCt + ",\"cooled\":" + kCt + ",\"deleted\":0"), std::string::npos) << tier.out;
 
   // Nothing of cloudtrail is left locally but stubs; vpcflow has no policy.
   EXPECT_EQ(CountFiles(data_, ".seg", "cloudtrail"), 0u);
   EXPECT_EQ(CountFiles(data_, ".seg.cold", "cloudtrail"), cloudtrail_segments);
-  EXPECT_EQ(CountFiles(data_, ".seg", "vpcflow"), 8u);
+  EXPECT_EQ(CountFiles(data_, ".seg", "vpcflow"), kVpcflowSegments);
   EXPECT_EQ(Objects().size(), cloudtrail_segments);
 
   auto after = Vigil("hunt --json --data " + data_ + " 'source=cloudtrail'");
@@ -225,13 +231,13 @@ TEST_F(TieringTest, ColdAndBackThroughTheCliHuntSeesTheSameEvents) {
   // The ledger has each move, done.
   auto history = Vigil("storage history --json --data " + data_);
   ASSERT_EQ(history.exit_code, 0);
-  EXPECT_EQ(std::count(history.out.begin(), history.out.end(), '\n'), 16);
+  EXPECT_EQ(std::count(history.out.begin(), history.out.end(), '\n'), 2 * static_cast<long>(kCloudtrailSegments));
   size_t warm = 0, cold = 0, pos = 0;
   while ((pos = history.out.find("\"action\":\"warm\",\"status\":\"done\"", pos)) != std::string::npos) ++warm, ++pos;
   pos = 0;
   while ((pos = history.out.find("\"action\":\"cold\",\"status\":\"done\"", pos)) != std::string::npos) ++cold, ++pos;
-  EXPECT_EQ(warm, 8u);
-  EXPECT_EQ(cold, 8u);
+  EXPECT_EQ(warm, kCloudtrailSegments);
+  EXPECT_EQ(cold, kCloudtrailSegments);
   EXPECT_NE(history.out.find("\"object\":\"s3://" + bucket_ + "/cold/cloudtrail/"), std::string::npos);
 
   // A second run has nothing to do.
@@ -248,7 +254,7 @@ TEST_F(TieringTest, WarmRecompressionKeepsEveryEventByteExact) {
 
   auto stats = Run(data_, Config({{"*", {1, 0, 0}}}), NowNanos() + 400 * kDayNs);
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
-  EXPECT_EQ(stats->warmed, 16u);
+  EXPECT_EQ(stats->warmed, kCloudtrailSegments + kVpcflowSegments);
   EXPECT_TRUE(stats->errors.empty());
   EXPECT_LT(stats->warm_bytes_after, stats->warm_bytes_before);
 
@@ -263,7 +269,63 @@ TEST_F(TieringTest, WarmRecompressionKeepsEveryEventByteExact) {
   ASSERT_TRUE(segments.ok());
   size_t warm = 0;
   for (const auto& [path, s] : *segments) warm += s.tier == Tier::kWarm;
-  EXPECT_EQ(warm, 16u);
+  EXPECT_EQ(warm, kCloudtrailSegments + kVpcflowSegments);
+}
+
+// A directory written by a vigil of the first layout (FORMAT 1, v1
+// segments) is read in place: hunt leaves it as it is, the next ingest marks
+// it FORMAT 2 and adds v2 segments beside the v1 ones, and warm tiering
+// recompresses each segment in its own format, keeping every event.
+TEST_F(TieringTest, VersionOneDataIsReadInPlaceAndWarmedInItsOwnFormat) {
+  const std::string data = (dir_ / "upgraded").string();
+  setenv("VIGIL_SEGMENT_FORMAT", "1", 1);
+  auto v1 = Vigil("ingest --no-detect --json --data " + data + " " + kVpcFlow);
+  unsetenv("VIGIL_SEGMENT_FORMAT");
+  ASSERT_EQ(v1.exit_code, 0) << v1.out;
+  std::ofstream(data + "/FORMAT", std::ios::trunc) << "vigil-data 1\n";
+  auto read_format = [&] {
+    std::ifstream in(data + "/FORMAT");
+    std::string line;
+    std::getline(in, line);
+    return line;
+  };
+  // Versions of the segment files, by path under events/.
+  auto versions = [&] {
+    std::map<std::string, int> out;
+    for (const auto& e : fs::recursive_directory_iterator(fs::path(data) / "events")) {
+      if (!e.is_regular_file() || e.path().extension() != ".seg") continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      char header[16] = {};
+      in.read(header, sizeof header);
+      out[fs::relative(e.path(), fs::path(data) / "events").string()] = static_cast<unsigned char>(header[8]);
+    }
+    return out;
+  };
+  const auto v1_files = versions();
+  ASSERT_EQ(v1_files.size(), kVpcflowSegments);
+  for (const auto& [path, v] : v1_files) EXPECT_EQ(v, 1) << path;
+
+  auto hunt = Vigil("hunt --json --data " + data + " 'source=vpcflow'");
+  ASSERT_EQ(hunt.exit_code, 0);
+  EXPECT_EQ(std::count(hunt.out.begin(), hunt.out.end(), '\n'), 21);
+  EXPECT_EQ(read_format(), "vigil-data 1") << "a reader changes nothing";
+
+  ASSERT_EQ(Vigil("ingest --no-detect --json --data " + data + " " + kStratus).exit_code, 0);
+  EXPECT_EQ(read_format(), "vigil-data 2");
+  auto mixed = versions();
+  size_t v2 = 0;
+  for (const auto& [path, v] : mixed) v2 += v == 2;
+  EXPECT_EQ(v2, kCloudtrailSegments);
+  EXPECT_EQ(mixed.size(), kCloudtrailSegments + kVpcflowSegments);
+
+  const auto before = Events(data);
+  ASSERT_EQ(before.size(), 331u);
+  auto stats = Run(data, Config({{"*", {1, 0, 0}}}), NowNanos() + 400 * kDayNs);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->warmed, kCloudtrailSegments + kVpcflowSegments);
+  EXPECT_TRUE(stats->errors.empty());
+  EXPECT_EQ(Events(data), before);
+  EXPECT_EQ(versions(), mixed);
 }
 
 TEST_F(TieringTest, DeletesAfterNDaysUnlessALegalHoldCoversIt) {
@@ -286,7 +348,7 @@ TEST_F(TieringTest, DeletesAfterNDaysUnlessALegalHoldCoversIt) {
   ASSERT_EQ(tier.exit_code, 0);
   EXPECT_NE(tier.out.find("\"deleted\":4,\"held\":2"), std::string::npos) << tier.out;
   EXPECT_EQ(CountFiles(data_, ".seg", "vpcflow"), 4u);
-  EXPECT_EQ(CountFiles(data_, ".seg", "cloudtrail"), 8u);
+  EXPECT_EQ(CountFiles(data_, ".seg", "cloudtrail"), kCloudtrailSegments);
   EXPECT_EQ(Events(data_, "vpcflow").size(), kept);
 
   // Released, the held segments go on the next run.
@@ -307,8 +369,8 @@ TEST_F(TieringTest, ColdSegmentsAreDeletedFromTheBucketToo) {
   std::map<std::string, RetentionPolicy> policy{{"cloudtrail", {0, 30, 1000}}};
   auto cooled = Run(data_, Config(policy), Time("2025-06-01T00:00:00Z"));
   ASSERT_TRUE(cooled.ok());
-  EXPECT_EQ(cooled->cooled, 8u);
-  EXPECT_EQ(Objects().size(), 8u);
+  EXPECT_EQ(cooled->cooled, kCloudtrailSegments);
+  EXPECT_EQ(Objects().size(), kCloudtrailSegments);
   EXPECT_EQ(Events(data_, "cloudtrail").size(), 310u);
   // A hold on every source blocks all of it, then nothing does.
   auto catalog = StorageCatalog::Open(data_ + "/" + kStorageCatalogFile);
@@ -321,12 +383,12 @@ TEST_F(TieringTest, ColdSegmentsAreDeletedFromTheBucketToo) {
   auto blocked = Run(data_, Config(policy), Time("2028-01-01T00:00:00Z"));
   ASSERT_TRUE(blocked.ok());
   EXPECT_EQ(blocked->deleted, 0u);
-  EXPECT_EQ(blocked->held, 8u);
-  EXPECT_EQ(Objects().size(), 8u);
+  EXPECT_EQ(blocked->held, kCloudtrailSegments);
+  EXPECT_EQ(Objects().size(), kCloudtrailSegments);
   ASSERT_TRUE((*catalog)->ReleaseHold(*id, "").ok());
   auto deleted = Run(data_, Config(policy), Time("2028-01-01T00:00:00Z"));
   ASSERT_TRUE(deleted.ok());
-  EXPECT_EQ(deleted->deleted, 8u);
+  EXPECT_EQ(deleted->deleted, kCloudtrailSegments);
   EXPECT_TRUE(Objects().empty());
   EXPECT_EQ(CountFiles(data_, ".cold", "cloudtrail"), 0u);
   EXPECT_TRUE(Events(data_, "cloudtrail").empty());
@@ -476,7 +538,8 @@ TEST_F(TieringTest, ReportCountsWhatWasIngested) {
 
 // Encrypted segments: the key file stays local when the segment goes cold
 // (the bucket holds only ciphertext), hunt with the key reads the cold
-// segments, warm keeps them as written, deletion removes the key file too.
+// segments, warm recompresses them under their own keys, deletion removes
+// the key file too.
 TEST_F(TieringTest, EncryptedSegmentsGoColdWithTheirKeysKeptLocal) {
   const std::string key = (dir_ / "master.key").string();
   ASSERT_EQ(Vigil("keys generate --id k1 --out " + key).exit_code, 0);
@@ -484,27 +547,35 @@ TEST_F(TieringTest, EncryptedSegmentsGoColdWithTheirKeysKeptLocal) {
   ASSERT_EQ(Vigil("ingest --no-detect --key-file " + key + " --data " + data + " " + kStratus).exit_code, 0);
   auto before = Vigil("hunt --json --key-file " + key + " --data " + data + " 'source=cloudtrail'");
   ASSERT_EQ(std::count(before.out.begin(), before.out.end(), '\n'), 310);
-  ASSERT_EQ(CountFiles(data, ".seg.key"), 8u);
+  ASSERT_EQ(CountFiles(data, ".seg.key"), kCloudtrailSegments);
 
   std::string config = ConfigFile("    cloudtrail: {warm_after_days: 1, cold_after_days: 2, delete_after_days: 5000}\n");
   auto tier = Vigil("storage tier --json --config " + config + " --data " + data + " --key-file " + key +
                     " --now 2027-01-01T00:00:00Z");
-  EXPECT_NE(tier.out.find("\"warmed\":8,\"cooled\":8,\"deleted\":0"), std::string::npos) << tier.out;
+  EXPECT_NE(tier.out.find("\"warmed\":" + kCt + ",\"cooled\":" + kCt + ",\"deleted\":0"), std::string::npos) << tier.out;
   EXPECT_EQ(CountFiles(data, ".seg"), 0u);
-  EXPECT_EQ(CountFiles(data, ".seg.key"), 8u);
-  EXPECT_EQ(Objects().size(), 8u);
+  EXPECT_EQ(CountFiles(data, ".seg.key"), kCloudtrailSegments);
+  EXPECT_EQ(Objects().size(), kCloudtrailSegments);
   auto after = Vigil("hunt --json --key-file " + key + " --data " + data + " 'source=cloudtrail'");
   EXPECT_EQ(after.out, before.out);
   EXPECT_NE(Vigil("hunt --json --data " + data + " 'source=cloudtrail'").exit_code, 0) << "no key, no events";
+  // Warm recompressed them under their own data keys (the key files above
+  // are the ones ingest wrote, and open the rewritten segments).
   auto history = Vigil("storage history --json --data " + data);
-  EXPECT_NE(history.out.find("is encrypted: not recompressed"), std::string::npos) << history.out;
+  EXPECT_EQ(history.out.find("not recompressed"), std::string::npos) << history.out;
+  auto number = [&](const std::string& key) {
+    const size_t at = tier.out.find("\"" + key + "\":");
+    return at == std::string::npos ? 0 : std::stoull(tier.out.substr(at + key.size() + 3));
+  };
+  EXPECT_GT(number("warm_bytes_before"), 0u) << tier.out;
+  EXPECT_LT(number("warm_bytes_after"), number("warm_bytes_before")) << tier.out;
   // The report counts raw bytes with the key.
   auto report = Vigil("storage report --json --data " + data + " --key-file " + key);
-  EXPECT_NE(report.out.find("\"tier\":\"cold\",\"segments\":8,\"events\":310"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("\"tier\":\"cold\",\"segments\":" + kCt + ",\"events\":310"), std::string::npos) << report.out;
 
   tier = Vigil("storage tier --json --config " + config + " --data " + data + " --now 2040-01-01T00:00:00Z");
-  EXPECT_NE(tier.out.find("\"deleted\":8"), std::string::npos) << tier.out;
-  EXPECT_EQ(CountFiles(data, ".key"), 0u);
+  EXPECT_NE(tier.out.find("\"deleted\":" + kCt), std::string::npos) << tier.out;
+  EXPECT_EQ(CountFiles(data, ".seg.key"), 0u);
   EXPECT_EQ(CountFiles(data, ".cold"), 0u);
   EXPECT_TRUE(Objects().empty());
 }
@@ -530,9 +601,9 @@ TEST_F(TieringTest, ServeTiersOnItsTimer) {
     EXPECT_EQ(serve.Wait(), 0);
   }
   std::string text = testing::ReadText(log);
-  EXPECT_NE(text.find("cooled=8"), std::string::npos) << text;
-  EXPECT_EQ(CountFiles(data_, ".seg.cold", "cloudtrail"), 8u);
-  EXPECT_EQ(Objects().size(), 8u);
+  EXPECT_NE(text.find("cooled=" + kCt), std::string::npos) << text;
+  EXPECT_EQ(CountFiles(data_, ".seg.cold", "cloudtrail"), kCloudtrailSegments);
+  EXPECT_EQ(Objects().size(), kCloudtrailSegments);
   EXPECT_EQ(Events(data_, "cloudtrail").size(), 310u);
 }
 

@@ -53,12 +53,15 @@ int RunKeysStatus(const KeysOptions& o) {
   if (o.json) {
     JsonObject by_key;
     for (const auto& [id, n] : st->by_key) by_key.UInt(id, n);
+    JsonObject dict_by_key;
+    for (const auto& [id, n] : st->dictionaries_by_key) dict_by_key.UInt(id, n);
     std::vector<std::string> problems;
     for (const Status& p : st->problems) problems.push_back(p.message());
     std::printf("%s\n", JsonObject()
                             .UInt("plain_segments", st->plain_segments)
                             .UInt("encrypted_segments", st->encrypted_segments)
                             .Raw("by_key", by_key.Done())
+                            .Raw("dictionaries_by_key", dict_by_key.Done())
                             .StrList("problems", problems)
                             .Done()
                             .c_str());
@@ -66,6 +69,12 @@ int RunKeysStatus(const KeysOptions& o) {
     std::printf("%-24s %s\n", "MASTER KEY", "SEGMENTS");
     for (const auto& [id, n] : st->by_key) std::printf("%-24s %llu\n", id.c_str(), static_cast<unsigned long long>(n));
     std::printf("%-24s %llu\n", "(not encrypted)", static_cast<unsigned long long>(st->plain_segments));
+    if (!st->dictionaries_by_key.empty()) {
+      std::printf("\n%-24s %s\n", "MASTER KEY", "DICTIONARIES");
+      for (const auto& [id, n] : st->dictionaries_by_key) {
+        std::printf("%-24s %llu\n", id.c_str(), static_cast<unsigned long long>(n));
+      }
+    }
     for (const Status& p : st->problems) Warn(p.message());
   }
   return st->problems.empty() ? kExitOk : kExitFailures;

@@ -80,10 +80,19 @@ Result<std::unique_ptr<DataDir>> DataDir::Open(const std::string& path, Env* env
   }
   if (d->format_version_ > kDataFormatVersion) {
     return Status::Unsupported("data directory " + path + " has format " + std::to_string(d->format_version_) +
-                               "; this vigil reads up to " + std::to_string(kDataFormatVersion));
+                               "; this vigil reads up to " + std::to_string(kDataFormatVersion) +
+                               " (the directory was written by a newer vigil: run that version or newer)");
   }
   if (d->format_version_ < 1) {
     return Status::Corruption("data directory " + path + " has invalid format " + std::to_string(d->format_version_));
+  }
+  if (!options.read_only && d->format_version_ < kDataFormatVersion) {
+    // Everything of the older layout reads as it is; what changes is what
+    // may be written from now on (v2 segments, dictionaries), which an older
+    // vigil must refuse rather than half-read.
+    VIGIL_RETURN_IF_ERROR(env->WriteFileAtomic(format_path, std::string(kFormatPrefix) +
+                                                                std::to_string(kDataFormatVersion) + "\n"));
+    d->format_version_ = kDataFormatVersion;
   }
   if (!options.read_only) {
     for (const std::string& sub : {d->events_dir(), d->deadletter_dir()}) {

@@ -1,6 +1,6 @@
 // DataDir: the root of everything vigil stores on one machine.
 //
-//   <dir>/FORMAT      "vigil-data 1\n": the layout version
+//   <dir>/FORMAT      "vigil-data 2\n": the layout version
 //   <dir>/LOCK        flock(2)-ed exclusively by the one process that writes
 //   <dir>/events/     segment store (docs/storage-format.md)
 //   <dir>/deadletter/ rejected records, NDJSON, one file per ingest day
@@ -29,7 +29,11 @@
 namespace vigil {
 
 // The data directory layout version this vigil writes and the newest it reads.
-inline constexpr int kDataFormatVersion = 1;
+// 2: segments may be format v2 (with dictionaries in events/.dict/); a
+// version-1 directory (v1 segments only) is read as it is and marked 2 by
+// the first writable open, so an older vigil refuses it instead of skipping
+// the v2 segments it cannot read.
+inline constexpr int kDataFormatVersion = 2;
 
 struct DataDirOptions {
   bool read_only = false;  // no lock, no writes; the directory must exist

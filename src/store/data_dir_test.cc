@@ -14,13 +14,36 @@ TEST(DataDirTest, CreatesLayoutAndFormat) {
   ASSERT_TRUE(dir.ok()) << dir.status().ToString();
   std::string format;
   ASSERT_TRUE(env->ReadFile("/var/vigil/FORMAT", &format).ok());
-  EXPECT_EQ(format, "vigil-data 1\n");
+  EXPECT_EQ(format, "vigil-data 2\n");
   EXPECT_EQ((*dir)->events_dir(), "/var/vigil/events");
   EXPECT_EQ((*dir)->deadletter_dir(), "/var/vigil/deadletter");
   EXPECT_EQ((*dir)->meta_db_path(), "/var/vigil/meta.db");
   EXPECT_TRUE(env->FileExists("/var/vigil/events"));
   EXPECT_TRUE(env->FileExists("/var/vigil/deadletter"));
-  EXPECT_EQ((*dir)->format_version(), 1);
+  EXPECT_EQ((*dir)->format_version(), 2);
+}
+
+// A directory of the first layout (v1 segments only) reads as it is; the
+// first writable open marks it 2, after which a vigil that reads only 1
+// refuses it rather than skipping the v2 segments written from then on.
+TEST(DataDirTest, UpgradesVersionOneOnWritableOpenOnly) {
+  auto env = NewMemEnv();
+  ASSERT_TRUE(env->CreateDirs("/d/events").ok());
+  ASSERT_TRUE(env->WriteFile("/d/FORMAT", "vigil-data 1\n").ok());
+  DataDirOptions ro;
+  ro.read_only = true;
+  auto reader = DataDir::Open("/d", env.get(), ro);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ((*reader)->format_version(), 1);
+  std::string format;
+  ASSERT_TRUE(env->ReadFile("/d/FORMAT", &format).ok());
+  EXPECT_EQ(format, "vigil-data 1\n");
+
+  auto writer = DataDir::Open("/d", env.get());
+  ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+  EXPECT_EQ((*writer)->format_version(), 2);
+  ASSERT_TRUE(env->ReadFile("/d/FORMAT", &format).ok());
+  EXPECT_EQ(format, "vigil-data 2\n");
 }
 
 TEST(DataDirTest, SecondWriterFailsClearlyUntilFirstCloses) {
@@ -69,11 +92,13 @@ TEST(DataDirTest, RefusesNewerFormat) {
   ASSERT_TRUE(env->WriteFile("/d/FORMAT", "vigil-data 7\n").ok());
   auto dir = DataDir::Open("/d", env.get());
   EXPECT_EQ(dir.status().code(), StatusCode::kUnsupported);
-  EXPECT_EQ(dir.status().message(), "data directory /d has format 7; this vigil reads up to 1");
+  EXPECT_EQ(dir.status().message(), "data directory /d has format 7; this vigil reads up to 2 (the directory was written by a newer vigil: "
+            "run that version or newer)");
   DataDirOptions ro;
   ro.read_only = true;
   EXPECT_EQ(DataDir::Open("/d", env.get(), ro).status().message(),
-            "data directory /d has format 7; this vigil reads up to 1");
+            "data directory /d has format 7; this vigil reads up to 2 (the directory was written by a newer vigil: "
+            "run that version or newer)");
 }
 
 TEST(DataDirTest, RefusesForeignOrGarbledDirectories) {

@@ -228,9 +228,8 @@ struct SegmentStoreOptions {
   uint64_t segment_bytes = 64ull << 20;      // roll a segment at this file size
   int zstd_level = 1;
   // Segment format written: 1 or 2; 0 reads the environment variable
-  // VIGIL_SEGMENT_FORMAT ("2" for v2) and otherwise writes 1. Readers read
-  // both. v2 stays opt-in until tiering's warm recompression and its
-  // segment-count expectations know the per-account v2 segments.
+  // VIGIL_SEGMENT_FORMAT ("1" for v1, for tests of the v1 path) and
+  // otherwise writes 2. Readers read both, side by side.
   int format_version = 0;
   // Train and use a zstd dictionary per log type (v2).
   bool dictionaries = true;

@@ -28,7 +28,17 @@ Result<KeyStatus> ReadKeyStatus(Env* env, const std::string& events_dir) {
   KeyStatus out;
   std::vector<std::string> files;
   VIGIL_RETURN_IF_ERROR(ListOrEmpty(env, events_dir, &files));
+  const std::string dict_key_suffix = std::string(segment::kDictSuffix) + segment::kKeyFileSuffix;
   for (const std::string& rel : files) {
+    if (EndsWith(rel, dict_key_suffix)) {
+      auto info = segment::ReadSegmentKeyInfo(env, JoinPath(events_dir, rel));
+      if (info.ok()) {
+        ++out.dictionaries_by_key[info->key_id];
+      } else {
+        out.problems.push_back(info.status());
+      }
+      continue;
+    }
     if (!EndsWith(rel, segment::kSegmentSuffix)) continue;
     const std::string path = JoinPath(events_dir, rel);
     auto r = segment::SegmentFile::Open(env, path, nullptr);
@@ -58,8 +68,9 @@ Result<RotationResult> RotateSegmentKeys(Env* env, const std::string& events_dir
   std::vector<std::string> files, key_files;
   VIGIL_RETURN_IF_ERROR(ListOrEmpty(env, events_dir, &files));
   const std::string suffix = std::string(segment::kSegmentSuffix) + segment::kKeyFileSuffix;
+  const std::string dict_suffix = std::string(segment::kDictSuffix) + segment::kKeyFileSuffix;
   for (const std::string& rel : files)
-    if (EndsWith(rel, suffix)) key_files.push_back(JoinPath(events_dir, rel));
+    if (EndsWith(rel, suffix) || EndsWith(rel, dict_suffix)) key_files.push_back(JoinPath(events_dir, rel));
   for (size_t i = 0; i < key_files.size(); ++i) {
     auto r = segment::RewrapSegmentKey(env, key_files[i], keys);
     if (!r.ok()) {

@@ -22,6 +22,9 @@ struct KeyStatus {
   uint64_t plain_segments = 0;                // written without encryption
   uint64_t encrypted_segments = 0;
   std::map<std::string, uint64_t> by_key;     // master key id -> segments it wraps
+  // Encrypted v2 dictionaries (events/.dict/*.zdict.key): master key id ->
+  // dictionaries it wraps. Every segment using one needs it too.
+  std::map<std::string, uint64_t> dictionaries_by_key;
   std::vector<Status> problems;               // unreadable segments or key files, each naming the file
 };
 
@@ -34,7 +37,8 @@ struct RotationResult {
   std::vector<Status> failed;  // each naming the segment and the key id it needs
 };
 
-// Re-wraps every segment key file under `events_dir` that is not wrapped by
+// Re-wraps every key file under `events_dir` (segments' and encrypted
+// dictionaries') that is not wrapped by
 // keys.active() (store/block_codec.h RewrapSegmentKey: atomic per file, no
 // segment data rewritten). Keeps going past a file it cannot re-wrap (its
 // key is not in the ring) and lists it. `progress(done, total)` may be null.

@@ -39,12 +39,17 @@ Result<SegmentSummary> ReadAll(Env* env, segment::SegmentReader& reader, BlockFn
   return s;
 }
 
-// v2 segments: read through SegmentFile (dictionaries from the store root,
-// four directories above the partition's files).
-Result<SegmentSummary> SummarizeV2(Env* env, const std::string& path, const KeyRing* keys) {
+// The store root of a segment (where `.dict/` is): four directories above
+// the partition's files.
+std::string StoreRootOf(const std::string& path) {
   std::string root = DirName(path);
   for (int i = 0; i < 4; ++i) root = DirName(root);
-  segment::DictionaryCache dicts(env, root);
+  return root;
+}
+
+// v2 segments: read through SegmentFile.
+Result<SegmentSummary> SummarizeV2(Env* env, const std::string& path, const KeyRing* keys) {
+  segment::DictionaryCache dicts(env, StoreRootOf(path), keys);
   VIGIL_ASSIGN_OR_RETURN(auto file, segment::SegmentFile::Open(env, path, &dicts, keys));
   SegmentSummary s;
   s.encrypted = file->encrypted();
@@ -93,9 +98,11 @@ Result<SegmentSummary> SummarizeSegment(Env* env, const std::string& path, const
 
 Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int level, const KeyRing* keys) {
   if (IsV2(env, path)) {
-    // Not yet for v2: its raw section would be recompressed against the
-    // segment's dictionary, columns and filters copied. Kept as written.
-    return Status::Unsupported("segment " + path + " is format v2: not recompressed (kept as written)");
+    segment::DictionaryCache dicts(env, StoreRootOf(path), keys);
+    VIGIL_RETURN_IF_ERROR(segment::RecompressSegment2(env, path, &dicts, keys, level));
+    // Read back in full: the summary is of the file now in place, and every
+    // section of it is checked once more.
+    return SummarizeV2(env, path, keys);
   }
   VIGIL_ASSIGN_OR_RETURN(auto reader, segment::SegmentReader::Open(env, path, keys));
   if (reader->encrypted()) return Status::Unsupported("segment " + path + " is encrypted: not recompressed");

@@ -36,12 +36,15 @@ bool IsSegmentFileName(std::string_view name);
 Result<SegmentSummary> SummarizeSegment(Env* env, const std::string& path, const KeyRing* keys = nullptr);
 
 // Rewrites the segment at `path` in place with zstd `level`: every record
-// (id, times, metadata and raw bytes) is kept exactly, block by block. The new
-// file is built beside it (`<path>.tmp`), fsynced and renamed over `path`, so
-// a crash leaves either the old or the new segment, both complete. Returns
-// the new file's summary. Unsupported, before anything is written, for an
-// encrypted segment: its rewrite would need a new key file, which cannot be
-// swapped in atomically with the segment.
+// (id, times, metadata and raw bytes) is kept exactly, block by block (v2:
+// columns and raw records recompressed, the raw ones against the segment's
+// own dictionary; filters, ids and index entries kept). The new file is
+// built beside it (`<path>.tmp`), fsynced and renamed over `path`, so a crash
+// leaves either the old or the new segment, both complete. Returns the new
+// file's summary. An encrypted v2 segment is sealed again under its own data
+// key (its key file is unchanged), so `keys` must open it. Unsupported,
+// before anything is written, for an encrypted v1 segment (its writer has no
+// way to reuse the data key; it is kept as written).
 Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int level, const KeyRing* keys = nullptr);
 
 }  // namespace vigil

@@ -156,7 +156,7 @@ class SegmentWriter;
 class SegmentStore final : public EventStore {
  public:
   SegmentStore(std::string root, SegmentStoreOptions options)
-      : root_(std::move(root)), options_(std::move(options)), dicts_(options_.env, root_) {}
+      : root_(std::move(root)), options_(std::move(options)), dicts_(options_.env, root_, options_.keys.get()) {}
 
   Result<std::unique_ptr<EventWriter>> NewWriter() override;
   Status Publish(const std::vector<std::string>& names) override;
@@ -470,11 +470,12 @@ class SegmentWriter final : public EventWriter {
   Result<Dict*> DictFor(Partition* p) {
     Dict& d = dicts_[p->source_type];
     if (d.resolved || !options_.dictionaries) return &d;
-    VIGIL_ASSIGN_OR_RETURN(d.id, segment::FindDictionary(env_, store_->root(), p->source_type));
+    VIGIL_ASSIGN_OR_RETURN(d.id, segment::FindDictionary(env_, store_->root(), p->source_type, options_.keys.get()));
     std::string bytes;
     if (d.id != 0) {
       std::string st;
-      VIGIL_RETURN_IF_ERROR(segment::ReadDictionaryFile(env_, segment::DictPath(store_->root(), d.id), &st, &bytes));
+      VIGIL_RETURN_IF_ERROR(segment::ReadDictionaryFile(env_, segment::DictPath(store_->root(), d.id), &st, &bytes,
+                                                          options_.keys.get()));
     } else {
       const size_t min_bytes = std::min<size_t>(128 << 10, options_.block_raw_bytes / 2);
       if (p->block2->count() < 64 || p->block2->raw_bytes() < min_bytes) return &d;  // try again with a fuller block
@@ -483,7 +484,8 @@ class SegmentWriter final : public EventWriter {
         d.resolved = true;  // zstd found nothing to learn: no dictionary for this writer
         return &d;
       }
-      VIGIL_ASSIGN_OR_RETURN(d.id, segment::WriteDictionaryFile(env_, store_->root(), p->source_type, bytes));
+      VIGIL_ASSIGN_OR_RETURN(d.id, segment::WriteDictionaryFile(env_, store_->root(), p->source_type, bytes,
+                                                                   options_.keys.get()));
     }
     d.cdict = ZSTD_createCDict(bytes.data(), bytes.size(), options_.zstd_level);
     if (d.cdict == nullptr) return Status::Internal("zstd: cannot load dictionary for " + p->source_type);
@@ -598,10 +600,16 @@ Result<std::unique_ptr<EventWriter>> SegmentStore::NewWriter() {
     // The key files of those segments (never published; interrupted commits
     // were rolled forward before this). Only those: a key file whose segment
     // is elsewhere (a cold tier's stub) is the one thing that still opens it.
+    // A `<name>.seg.tmp` beside its `<name>.seg` (or cold stub) is an
+    // interrupted in-place rewrite (warm recompression): the key file is
+    // the published segment's and stays.
+    const std::set<std::string> present(files.begin(), files.end());
     for (const std::string& rel : files) {
       if (!EndsWith(rel, std::string(segment::kSegmentSuffix) + segment::kKeyFileSuffix)) continue;
       const std::string seg = rel.substr(0, rel.size() - std::strlen(segment::kKeyFileSuffix));
-      if (removed.count(seg + segment::kTempSuffix)) VIGIL_RETURN_IF_ERROR(env()->RemoveFile(JoinPath(root_, rel)));
+      if (removed.count(seg + segment::kTempSuffix) && !present.count(seg) && !present.count(seg + ".cold")) {
+        VIGIL_RETURN_IF_ERROR(env()->RemoveFile(JoinPath(root_, rel)));
+      }
     }
     stale_removed_ = true;
   }
@@ -926,7 +934,7 @@ Result<std::unique_ptr<EventStore>> OpenSegmentStore(const std::string& dir, con
   if (o.max_open_partitions == 0) o.max_open_partitions = 1;
   if (o.format_version == 0) {
     const char* v = std::getenv("VIGIL_SEGMENT_FORMAT");
-    o.format_version = v != nullptr && std::string_view(v) == "2" ? 2 : 1;
+    o.format_version = v != nullptr && std::string_view(v) == "1" ? 1 : 2;
   }
   if (o.format_version != 1 && o.format_version != 2) {
     return Status::InvalidArgument("segment store: format_version must be 1 or 2");

@@ -22,7 +22,8 @@ namespace {
 constexpr uint8_t kEncodingDict = 1;
 constexpr uint8_t kEncodingInt = 2;
 constexpr char kDictMagic[8] = {'V', 'I', 'G', 'I', 'L', 'D', 'C', 'T'};
-constexpr uint32_t kDictVersion = 1;
+constexpr uint32_t kDictVersion = 1;        // the dictionary in the clear
+constexpr uint32_t kDictVersionSealed = 2;  // sealed by the block codec (encryption at rest)
 constexpr uint32_t kMaxDictBytes = 1u << 20;
 constexpr uint32_t kMaxColumns = 1024;
 constexpr uint32_t kValueBloomBitsPerKey = 10;
@@ -386,6 +387,66 @@ bool RangeMayCompare(ScanFilter::Compare::Op op, double lo, double hi, double bo
   return true;
 }
 
+// Appends a block's sections to the block being built in *out (its header's
+// 64 bytes first): each section is compressed, then (with a codec) sealed as
+// codec block `index * 4 + section` (0 columns, 1 raw, 2 filters); lengths
+// and checksums are of the stored bytes.
+struct SectionWriter {
+  ZSTD_CCtx* cctx;
+  std::string* scratch;
+  BlockCodec* codec;  // may be null
+  uint64_t index;
+  std::string* out;
+  // Returns the stored length. `cdict` (may be null) overrides `level`.
+  Result<uint32_t> Store(uint64_t section, std::string_view in, const ZSTD_CDict* cdict, int level, bool compress) {
+    const size_t at = out->size();
+    std::string_view payload = in;
+    if (compress) {
+      const size_t bound = ZSTD_compressBound(in.size());
+      scratch->resize(bound);
+      size_t n = cdict != nullptr
+                     ? ZSTD_compress_usingCDict(cctx, scratch->data(), bound, in.data(), in.size(), cdict)
+                     : ZSTD_compressCCtx(cctx, scratch->data(), bound, in.data(), in.size(), level);
+      if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(n));
+      payload = std::string_view(scratch->data(), n);
+    }
+    if (codec != nullptr) {
+      VIGIL_RETURN_IF_ERROR(codec->Seal(index * 4 + section, payload, out));
+    } else {
+      out->append(payload);
+    }
+    return static_cast<uint32_t>(out->size() - at);
+  }
+};
+
+// The 64-byte block header for `h` (docs/storage-format.md, v2 "Block").
+void EncodeBlockHeader2(const BlockHandle2& h, char* out) {
+  EncodeFixed32(out + 0, kBlockMagic2);
+  EncodeFixed32(out + 4, h.record_count);
+  EncodeFixed64(out + 8, static_cast<uint64_t>(h.min_time_ns));
+  EncodeFixed64(out + 16, static_cast<uint64_t>(h.max_time_ns));
+  EncodeFixed32(out + 24, h.columns_len);
+  EncodeFixed32(out + 28, h.columns_raw_len);
+  EncodeFixed32(out + 32, h.raw_len);
+  EncodeFixed32(out + 36, h.raw_raw_len);
+  EncodeFixed32(out + 40, h.filters_len);
+  EncodeFixed32(out + 44, h.columns_checksum);
+  EncodeFixed32(out + 48, h.raw_checksum);
+  EncodeFixed32(out + 52, h.filters_checksum);
+  EncodeFixed32(out + 56, 0);
+  EncodeFixed32(out + 60, Checksum32(std::string_view(out, 60)));
+}
+
+// Fills the section checksums of *h from the block in *out (header space and
+// the three sections, lengths set) and writes its header.
+void FinishBlock2(BlockHandle2* h, std::string* out) {
+  const char* p = out->data() + kBlockHeaderSize2;
+  h->columns_checksum = Checksum32(std::string_view(p, h->columns_len));
+  h->raw_checksum = Checksum32(std::string_view(p + h->columns_len, h->raw_len));
+  h->filters_checksum = Checksum32(std::string_view(p + h->columns_len + h->raw_len, h->filters_len));
+  EncodeBlockHeader2(*h, out->data());
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- schema
@@ -430,7 +491,8 @@ std::string DictPath(const std::string& root, uint64_t id) {
   return JoinPath(JoinPath(root, kDictDir), name);
 }
 
-Status ReadDictionaryFile(Env* env, const std::string& path, std::string* source_type, std::string* dict) {
+Status ReadDictionaryFile(Env* env, const std::string& path, std::string* source_type, std::string* dict,
+                          const KeyRing* keys, bool* encrypted) {
   std::string buf;
   VIGIL_RETURN_IF_ERROR(env->ReadFile(path, &buf));
   auto bad = [&](const std::string& what) { return Status::Corruption("dictionary " + path + ": " + what); };
@@ -442,35 +504,55 @@ Status ReadDictionaryFile(Env* env, const std::string& path, std::string* source
   std::string_view magic, st, d;
   uint32_t version, st_len, d_len;
   if (!r.Bytes(8, &magic) || magic != std::string_view(kDictMagic, 8)) return bad("bad magic");
-  if (!r.Fixed32(&version) || version != kDictVersion) return bad("unknown version");
+  if (!r.Fixed32(&version) || (version != kDictVersion && version != kDictVersionSealed)) {
+    return bad("unknown version");
+  }
   if (!r.Fixed32(&st_len) || !r.Bytes(st_len, &st) || !r.Fixed32(&d_len) || !r.Bytes(d_len, &d) || !r.empty()) {
     return bad("malformed");
   }
+  if (encrypted != nullptr) *encrypted = version == kDictVersionSealed;
   source_type->assign(st);
+  if (version == kDictVersionSealed) {
+    // Sealed as block 0 of the dictionary's own data key (its key file).
+    VIGIL_ASSIGN_OR_RETURN(auto codec, OpenSegmentKey(env, path, keys));
+    return codec->Open(0, d, dict);
+  }
   dict->assign(d);
   return Status::Ok();
 }
 
 Result<uint64_t> WriteDictionaryFile(Env* env, const std::string& root, std::string_view source_type,
-                                     std::string_view dict) {
+                                     std::string_view dict, const KeyRing* keys) {
   const uint64_t id = Hash64(dict) | 1;  // never 0 ("no dictionary")
   const std::string path = DictPath(root, id);
   if (env->FileExists(path)) return id;
+  const bool seal = keys != nullptr && keys->active() != nullptr;
   std::string buf(kDictMagic, 8);
-  PutFixed32(&buf, kDictVersion);
+  PutFixed32(&buf, seal ? kDictVersionSealed : kDictVersion);
   PutFixed32(&buf, static_cast<uint32_t>(source_type.size()));
   buf.append(source_type);
-  PutFixed32(&buf, static_cast<uint32_t>(dict.size()));
-  buf.append(dict);
-  PutFixed32(&buf, Checksum32(buf));
   const std::string dir = JoinPath(root, kDictDir);
   VIGIL_RETURN_IF_ERROR(env->CreateDirs(dir));
   VIGIL_RETURN_IF_ERROR(env->SyncDir(root));
+  if (seal) {
+    // The key file is durable before the dictionary exists, so a dictionary
+    // is never without its key (a crash between leaves a key file alone).
+    VIGIL_ASSIGN_OR_RETURN(auto codec, CreateSegmentKey(env, path, *keys));
+    std::string sealed;
+    VIGIL_RETURN_IF_ERROR(codec->Seal(0, dict, &sealed));
+    PutFixed32(&buf, static_cast<uint32_t>(sealed.size()));
+    buf.append(sealed);
+  } else {
+    PutFixed32(&buf, static_cast<uint32_t>(dict.size()));
+    buf.append(dict);
+  }
+  PutFixed32(&buf, Checksum32(buf));
   VIGIL_RETURN_IF_ERROR(env->WriteFileAtomic(path, buf).WithContext("writing dictionary " + path));
   return id;
 }
 
-Result<uint64_t> FindDictionary(Env* env, const std::string& root, std::string_view source_type) {
+Result<uint64_t> FindDictionary(Env* env, const std::string& root, std::string_view source_type,
+                                const KeyRing* keys) {
   std::vector<DirEntry> entries;
   Status s = env->ListDir(JoinPath(root, kDictDir), &entries);
   if (s.code() == StatusCode::kNotFound) return uint64_t{0};
@@ -482,10 +564,14 @@ Result<uint64_t> FindDictionary(Env* env, const std::string& root, std::string_v
     }
   }
   std::sort(names.begin(), names.end());
+  const bool want_sealed = keys != nullptr && keys->active() != nullptr;
   for (const std::string& name : names) {
     std::string st, dict;
+    bool sealed = false;
     const std::string path = JoinPath(JoinPath(root, kDictDir), name);
-    if (!ReadDictionaryFile(env, path, &st, &dict).ok() || st != source_type) continue;
+    if (!ReadDictionaryFile(env, path, &st, &dict, keys, &sealed).ok() || st != source_type || sealed != want_sealed) {
+      continue;
+    }
     const uint64_t id = std::strtoull(name.substr(0, 16).c_str(), nullptr, 16);
     if ((Hash64(dict) | 1) == id) return id;
   }
@@ -522,18 +608,24 @@ DictionaryCache::~DictionaryCache() {
   for (auto& [id, d] : ddicts_) ZSTD_freeDDict(d);
 }
 
+Status DictionaryCache::Load(uint64_t id, std::string* dict) const {
+  const std::string path = DictPath(root_, id);
+  std::string st;
+  Status s = ReadDictionaryFile(env_, path, &st, dict, keys_);
+  if (s.code() == StatusCode::kNotFound) return Status::Corruption("dictionary " + path + " is missing");
+  VIGIL_RETURN_IF_ERROR(s);
+  if ((Hash64(*dict) | 1) != id) return Status::Corruption("dictionary " + path + ": content does not match its id");
+  return Status::Ok();
+}
+
 Result<const ZSTD_DDict*> DictionaryCache::Get(uint64_t id) {
   if (id == 0) return static_cast<const ZSTD_DDict*>(nullptr);
   auto it = ddicts_.find(id);
   if (it != ddicts_.end()) return static_cast<const ZSTD_DDict*>(it->second);
-  const std::string path = DictPath(root_, id);
-  std::string st, dict;
-  Status s = ReadDictionaryFile(env_, path, &st, &dict);
-  if (s.code() == StatusCode::kNotFound) return Status::Corruption("dictionary " + path + " is missing");
-  VIGIL_RETURN_IF_ERROR(s);
-  if ((Hash64(dict) | 1) != id) return Status::Corruption("dictionary " + path + ": content does not match its id");
+  std::string dict;
+  VIGIL_RETURN_IF_ERROR(Load(id, &dict));
   ZSTD_DDict* d = ZSTD_createDDict(dict.data(), dict.size());
-  if (d == nullptr) return Status::Corruption("dictionary " + path + ": zstd cannot load it");
+  if (d == nullptr) return Status::Corruption("dictionary " + DictPath(root_, id) + ": zstd cannot load it");
   ddicts_[id] = d;
   return static_cast<const ZSTD_DDict*>(d);
 }
@@ -931,53 +1023,14 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
     return Status::LimitExceeded("block too large");
   }
   out->assign(kBlockHeaderSize2, '\0');
-  // Each section is compressed, then (with a codec) sealed as codec block
-  // index * 4 + section; lengths and checksums are of the stored bytes.
-  auto store = [&](uint64_t section, std::string_view in, const ZSTD_CDict* d, int lvl,
-                   bool compress) -> Result<uint32_t> {
-    const size_t at = out->size();
-    std::string_view payload = in;
-    if (compress) {
-      const size_t bound = ZSTD_compressBound(in.size());
-      scratch_.resize(bound);
-      size_t n = d != nullptr ? ZSTD_compress_usingCDict(cctx, scratch_.data(), bound, in.data(), in.size(), d)
-                              : ZSTD_compressCCtx(cctx, scratch_.data(), bound, in.data(), in.size(), lvl);
-      if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compress: ") + ZSTD_getErrorName(n));
-      payload = std::string_view(scratch_.data(), n);
-    }
-    if (codec != nullptr) {
-      VIGIL_RETURN_IF_ERROR(codec->Seal(index * 4 + section, payload, out));
-    } else {
-      out->append(payload);
-    }
-    return static_cast<uint32_t>(out->size() - at);
-  };
   // Columns are small beside the raw bytes: a stronger level costs little.
-  VIGIL_ASSIGN_OR_RETURN(handle->columns_len, store(0, cols, nullptr, std::max(level, 3), true));
+  SectionWriter w{cctx, &scratch_, codec, index, out};
+  VIGIL_ASSIGN_OR_RETURN(handle->columns_len, w.Store(0, cols, nullptr, std::max(level, 3), true));
   handle->columns_raw_len = static_cast<uint32_t>(cols.size());
-  VIGIL_ASSIGN_OR_RETURN(handle->raw_len, store(1, raw, cdict, level, true));
+  VIGIL_ASSIGN_OR_RETURN(handle->raw_len, w.Store(1, raw, cdict, level, true));
   handle->raw_raw_len = static_cast<uint32_t>(raw.size());
-  VIGIL_ASSIGN_OR_RETURN(handle->filters_len, store(2, filters, nullptr, 0, false));
-  const char* p = out->data() + kBlockHeaderSize2;
-  handle->columns_checksum = Checksum32(std::string_view(p, handle->columns_len));
-  handle->raw_checksum = Checksum32(std::string_view(p + handle->columns_len, handle->raw_len));
-  handle->filters_checksum = Checksum32(std::string_view(p + handle->columns_len + handle->raw_len, handle->filters_len));
-
-  char* h = out->data();
-  EncodeFixed32(h + 0, kBlockMagic2);
-  EncodeFixed32(h + 4, handle->record_count);
-  EncodeFixed64(h + 8, static_cast<uint64_t>(handle->min_time_ns));
-  EncodeFixed64(h + 16, static_cast<uint64_t>(handle->max_time_ns));
-  EncodeFixed32(h + 24, handle->columns_len);
-  EncodeFixed32(h + 28, handle->columns_raw_len);
-  EncodeFixed32(h + 32, handle->raw_len);
-  EncodeFixed32(h + 36, handle->raw_raw_len);
-  EncodeFixed32(h + 40, handle->filters_len);
-  EncodeFixed32(h + 44, handle->columns_checksum);
-  EncodeFixed32(h + 48, handle->raw_checksum);
-  EncodeFixed32(h + 52, handle->filters_checksum);
-  EncodeFixed32(h + 56, 0);
-  EncodeFixed32(h + 60, Checksum32(std::string_view(h, 60)));
+  VIGIL_ASSIGN_OR_RETURN(handle->filters_len, w.Store(2, filters, nullptr, 0, false));
+  FinishBlock2(handle, out);
 
   arena_.clear();
   raw_arena_.clear();
@@ -1053,11 +1106,32 @@ Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Create(Env* env, std::
     }
     codec = std::move(c).value();
   }
+  const bool owns_key_file = codec != nullptr;
+  return Start(env, std::move(final_path), std::move(file), std::move(codec), owns_key_file,
+               Identity{std::move(source_type), std::move(account), dict_id, std::move(schema), packed});
+}
+
+Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::CreateRewrite(Env* env, std::string path,
+                                                                        std::string source_type, std::string account,
+                                                                        uint64_t dict_id,
+                                                                        std::vector<ColumnSpec> schema,
+                                                                        std::unique_ptr<BlockCodec> codec,
+                                                                        bool packed) {
+  auto file = env->NewWritableFile(path + kTempSuffix);
+  return Start(env, std::move(path), std::move(file), std::move(codec), false,
+               Identity{std::move(source_type), std::move(account), dict_id, std::move(schema), packed});
+}
+
+Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Start(Env* env, std::string final_path,
+                                                                Result<std::unique_ptr<WritableFile>> file,
+                                                                std::unique_ptr<BlockCodec> codec,
+                                                                bool owns_key_file, Identity id) {
   std::string header(kFileMagic, sizeof kFileMagic);
   PutFixed32(&header, kFormatVersion2);
   // A packed segment's ids are read from its id column (kSegmentFlagNoIdSet),
   // but for an encrypted one: writers deduplicate without a key, so it keeps
   // its id set.
+  const bool packed = id.packed;
   const bool write_ids = !packed || codec != nullptr;
   PutFixed32(&header, (codec != nullptr ? kSegmentFlagEncrypted : 0) | (packed ? kSegmentFlagPacked : 0) |
                           (write_ids ? 0 : kSegmentFlagNoIdSet));
@@ -1065,18 +1139,19 @@ Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Create(Env* env, std::
   if (!s.ok()) {
     if (file.ok()) (void)(*file)->Close();
     (void)env->RemoveFile(final_path + kTempSuffix);
-    if (codec != nullptr) AbandonSegmentKey(env, final_path);
+    if (owns_key_file) AbandonSegmentKey(env, final_path);
     return s;
   }
   std::unique_ptr<SegmentBuilder2> b(new SegmentBuilder2());
   b->env_ = env;
   b->codec_ = std::move(codec);
+  b->owns_key_file_ = owns_key_file;
   b->final_path_ = std::move(final_path);
   b->file_ = std::move(file).value();
-  b->source_type_ = std::move(source_type);
-  b->account_ = std::move(account);
-  b->dict_id_ = dict_id;
-  b->schema_ = std::move(schema);
+  b->source_type_ = std::move(id.source_type);
+  b->account_ = std::move(id.account);
+  b->dict_id_ = id.dict_id;
+  b->schema_ = std::move(id.schema);
   b->write_ids_ = write_ids;
   b->file_size_ = kHeaderSize;
   return b;
@@ -1147,7 +1222,7 @@ void SegmentBuilder2::Abandon() {
   done_ = true;
   (void)file_->Close();
   (void)env_->RemoveFile(final_path_ + kTempSuffix);
-  if (codec_ != nullptr) AbandonSegmentKey(env_, final_path_);
+  if (owns_key_file_) AbandonSegmentKey(env_, final_path_);
 }
 
 // ---------------------------------------------------------------- readers
@@ -1210,6 +1285,14 @@ class SegmentFile2 final : public SegmentFile {
                                BlockData* data, ColumnBlock* out, ScanStats* stats) override;
   Status CheckBlock(size_t i, BlockData* data) override;
 
+  // For RecompressSegment2: block i's columns and raw sections checked and
+  // decompressed (data->columns, data->raw), its filters section as stored.
+  Status ReadSectionsForRewrite(size_t i, BlockData* data, std::string* filters_stored);
+  const BlockHandle2& handle(size_t i) const { return blocks_[i]; }
+  uint64_t dict_id() const { return dict_id_; }
+  const std::vector<ColumnSpec>& schema() const { return schema_; }
+  bool packed() const { return packed_; }
+
  private:
   std::string Where(size_t i) const {
     return "block " + std::to_string(i) + " at offset " + std::to_string(blocks_[i].offset);
@@ -1228,6 +1311,9 @@ class SegmentFile2 final : public SegmentFile {
   Status ReadColumns(size_t i, BlockData* data, std::vector<std::string_view>* bodies);
   // The ids of block `i` from its id column body.
   Status DecodeIds(size_t i, std::string_view body, BlockData* data, std::vector<std::string_view>* ids);
+  // The raw section of block `i`, checked, opened and decompressed into
+  // data->raw.
+  Status ReadRawSection(size_t i, BlockData* data);
   // The raw records of block `i` into *raws; of a packed block only those
   // with pass_[k] set are decoded (the others are left empty).
   Status ReadRaw(size_t i, BlockData* data, const std::vector<std::string_view>& ids,
@@ -1391,8 +1477,7 @@ Status SegmentFile2::ReadColumns(size_t i, BlockData* data, std::vector<std::str
   return Status::Ok();
 }
 
-Status SegmentFile2::ReadRaw(size_t i, BlockData* data, const std::vector<std::string_view>& ids,
-                             std::vector<std::string_view>* raws) {
+Status SegmentFile2::ReadRawSection(size_t i, BlockData* data) {
   const BlockHandle2& h = blocks_[i];
   VIGIL_RETURN_IF_ERROR(file_->Read(h.offset + kBlockHeaderSize2 + h.columns_len, h.raw_len, &data->sealed));
   if (data->sealed.size() != h.raw_len) return Corrupt(path(), Where(i) + ": truncated");
@@ -1405,7 +1490,13 @@ Status SegmentFile2::ReadRaw(size_t i, BlockData* data, const std::vector<std::s
     d = *got;
   }
   VIGIL_ASSIGN_OR_RETURN(std::string_view payload, Unseal(i, 1, data->sealed));
-  VIGIL_RETURN_IF_ERROR(Decompress(i, "raw", payload, h.raw_raw_len, d, &data->raw));
+  return Decompress(i, "raw", payload, h.raw_raw_len, d, &data->raw);
+}
+
+Status SegmentFile2::ReadRaw(size_t i, BlockData* data, const std::vector<std::string_view>& ids,
+                             std::vector<std::string_view>* raws) {
+  const BlockHandle2& h = blocks_[i];
+  VIGIL_RETURN_IF_ERROR(ReadRawSection(i, data));
   raws->assign(h.record_count, std::string_view());
   auto bad_record = [&](uint32_t k) {
     return Corrupt(path(), Where(i) + ": raw record " + std::to_string(k) + " is malformed");
@@ -1827,6 +1918,20 @@ Status SegmentFile2::CheckBlock(size_t i, BlockData* data) {
   return ReadFilters(i, &filter_buf_, &blooms_);
 }
 
+Status SegmentFile2::ReadSectionsForRewrite(size_t i, BlockData* data, std::string* filters_stored) {
+  std::vector<std::string_view> bodies;
+  VIGIL_RETURN_IF_ERROR(ReadColumns(i, data, &bodies));
+  VIGIL_RETURN_IF_ERROR(ReadRawSection(i, data));
+  const BlockHandle2& h = blocks_[i];
+  VIGIL_RETURN_IF_ERROR(file_->Read(h.offset + kBlockHeaderSize2 + h.columns_len + h.raw_len, h.filters_len,
+                                    filters_stored));
+  if (filters_stored->size() != h.filters_len) return Corrupt(path(), Where(i) + ": truncated");
+  if (Checksum32(*filters_stored) != h.filters_checksum) {
+    return Corrupt(path(), Where(i) + ": filters section checksum mismatch");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SegmentFile>> SegmentFile::Open(Env* env, const std::string& path, DictionaryCache* dicts,
@@ -1859,6 +1964,68 @@ Result<std::unique_ptr<SegmentFile>> SegmentFile::Open(Env* env, const std::stri
   auto f = std::make_unique<SegmentFile2>(env, std::move(file), dicts, keys, flags);
   VIGIL_RETURN_IF_ERROR(f->Init(size));
   return std::unique_ptr<SegmentFile>(std::move(f));
+}
+
+}  // namespace vigil::segment
+
+namespace vigil::segment {
+
+Status RecompressSegment2(Env* env, const std::string& path, DictionaryCache* dicts, const KeyRing* keys, int level) {
+  VIGIL_ASSIGN_OR_RETURN(auto any, SegmentFile::Open(env, path, dicts, keys));
+  if (any->version() != kFormatVersion2) {
+    return Status::Unsupported("segment " + path + " is format v" + std::to_string(any->version()) + ", not v2");
+  }
+  auto* in = static_cast<SegmentFile2*>(any.get());
+  // The segment's own codec: blocks are sealed again under the same data key
+  // and segment id, so the key file beside it stays valid for both files.
+  std::unique_ptr<BlockCodec> codec;
+  if (in->encrypted() && (keys == nullptr || keys->empty())) {
+    return Status::Unsupported("segment " + path + " is encrypted and no master key was given: not recompressed");
+  }
+  if (in->encrypted()) {
+    VIGIL_ASSIGN_OR_RETURN(codec, OpenSegmentKey(env, path, keys));
+  }
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (cctx == nullptr) return Status::Internal("zstd: cannot create compression context");
+  std::unique_ptr<ZSTD_CDict, size_t (*)(ZSTD_CDict*)> cdict(nullptr, ZSTD_freeCDict);
+  if (in->dict_id() != 0) {
+    if (dicts == nullptr) return Status::Internal("segment " + path + ": no dictionary cache to recompress it");
+    std::string dict;
+    VIGIL_RETURN_IF_ERROR(dicts->Load(in->dict_id(), &dict).WithContext("segment " + path));
+    cdict.reset(ZSTD_createCDict(dict.data(), dict.size(), level));
+    if (cdict == nullptr) return Status::Internal("zstd: cannot load the dictionary of " + path);
+  }
+  std::vector<Hash128> ids;
+  VIGIL_RETURN_IF_ERROR(in->ReadIds(&ids));
+  BlockCodec* seal = codec.get();
+  VIGIL_ASSIGN_OR_RETURN(auto out, SegmentBuilder2::CreateRewrite(env, path, in->index().source_type, in->account(),
+                                                                  in->dict_id(), in->schema(), std::move(codec),
+                                                                  in->packed()));
+  BlockData data;
+  std::string filters, block, scratch;
+  for (size_t i = 0; i < in->index().blocks.size(); ++i) {
+    VIGIL_RETURN_IF_ERROR(in->ReadSectionsForRewrite(i, &data, &filters));
+    BlockHandle2 h = in->handle(i);  // counts, times and column ranges stay
+    block.assign(kBlockHeaderSize2, '\0');
+    SectionWriter w{cctx.get(), &scratch, seal, i, &block};
+    VIGIL_ASSIGN_OR_RETURN(h.columns_len, w.Store(0, data.columns, nullptr, std::max(level, 3), true));
+    VIGIL_ASSIGN_OR_RETURN(h.raw_len, w.Store(1, data.raw, cdict.get(), level, true));
+    // Filters are not compressed; sealed ones stay valid as they are (same
+    // data key, segment id and position).
+    block.append(filters);
+    h.filters_len = static_cast<uint32_t>(filters.size());
+    FinishBlock2(&h, &block);
+    VIGIL_RETURN_IF_ERROR(out->AddBlock(block, std::move(h)));
+  }
+  for (const Hash128& id : ids) out->AddId(id);
+  any.reset();
+  VIGIL_RETURN_IF_ERROR(out->Seal().WithContext("recompressing " + path));
+  Status s = PublishSegment(env, path);
+  if (!s.ok()) {
+    (void)env->RemoveFile(path + kTempSuffix);
+    return s.WithContext("recompressing " + path);
+  }
+  return env->SyncDir(DirName(path)).WithContext("recompressing " + path);
 }
 
 }  // namespace vigil::segment

@@ -88,31 +88,46 @@ struct BlockHandle2 {
   uint64_t size() const { return kBlockHeaderSize2 + uint64_t{columns_len} + raw_len + filters_len; }
 };
 
-// Loads dictionaries from `<root>/.dict/` by id, checking them.
+// Loads dictionaries from `<root>/.dict/` by id, checking them. `keys`
+// (borrowed, may be null) opens encrypted dictionaries.
 class DictionaryCache {
  public:
-  DictionaryCache(Env* env, std::string root) : env_(env), root_(std::move(root)) {}
+  DictionaryCache(Env* env, std::string root, const KeyRing* keys = nullptr)
+      : env_(env), root_(std::move(root)), keys_(keys) {}
   ~DictionaryCache();
   DictionaryCache(const DictionaryCache&) = delete;
   DictionaryCache& operator=(const DictionaryCache&) = delete;
-  // Null for id 0. Corruption naming the file when it is missing or damaged.
+  // Null for id 0. Corruption naming the file when it is missing or damaged;
+  // FailedPrecondition when it is encrypted and `keys` do not open it.
   Result<const ZSTD_DDict*> Get(uint64_t id);
+  // The dictionary's bytes, checked as Get checks them (not cached).
+  Status Load(uint64_t id, std::string* dict) const;
 
  private:
   Env* env_;
   std::string root_;
+  const KeyRing* keys_;
   std::map<uint64_t, ZSTD_DDict*> ddicts_;
 };
 
 std::string DictPath(const std::string& root, uint64_t id);
-// Reads and checks a dictionary file; *source_type and *dict receive its content.
-Status ReadDictionaryFile(Env* env, const std::string& path, std::string* source_type, std::string* dict);
+// Reads and checks a dictionary file; *source_type and *dict receive its
+// content. An encrypted dictionary (file version 2) is opened with `keys`
+// through its key file `<path>.key`; *encrypted (may be null) says which it was.
+Status ReadDictionaryFile(Env* env, const std::string& path, std::string* source_type, std::string* dict,
+                          const KeyRing* keys = nullptr, bool* encrypted = nullptr);
 // Writes a dictionary file durably (temp, fsync, rename, directory fsync) and
-// returns its id. Idempotent.
+// returns its id. Idempotent. With `keys` holding a master key the
+// dictionary is sealed under a data key of its own, wrapped in `<path>.key`
+// (written durably first), as a segment's blocks are.
 Result<uint64_t> WriteDictionaryFile(Env* env, const std::string& root, std::string_view source_type,
-                                     std::string_view dict);
-// The id of the log type's dictionary in `root` (smallest id), or 0.
-Result<uint64_t> FindDictionary(Env* env, const std::string& root, std::string_view source_type);
+                                     std::string_view dict, const KeyRing* keys = nullptr);
+// The id of the log type's dictionary in `root` (smallest id), or 0. With a
+// master key only encrypted dictionaries that `keys` open are candidates
+// (trained from event content, a plain one would hold it in the clear);
+// without one only plain dictionaries are.
+Result<uint64_t> FindDictionary(Env* env, const std::string& root, std::string_view source_type,
+                                const KeyRing* keys = nullptr);
 // Trains a dictionary from samples; empty when zstd cannot (too few samples).
 std::string TrainDictionary(const std::vector<std::string_view>& samples, size_t dict_bytes);
 
@@ -195,6 +210,13 @@ class SegmentBuilder2 {
                                                          std::string account, uint64_t dict_id,
                                                          std::vector<ColumnSpec> schema,
                                                          const KeyRing* keys = nullptr, bool packed = true);
+  // Rewriting a published segment in place (RecompressSegment2): `codec`
+  // (may be null) is the segment's own, opened from its key file, which is
+  // kept as it is and never removed by Abandon.
+  static Result<std::unique_ptr<SegmentBuilder2>> CreateRewrite(Env* env, std::string path, std::string source_type,
+                                                                std::string account, uint64_t dict_id,
+                                                                std::vector<ColumnSpec> schema,
+                                                                std::unique_ptr<BlockCodec> codec, bool packed);
   ~SegmentBuilder2();
   Status AddBlock(std::string_view block, BlockHandle2 handle);
   void AddId(const Hash128& id) {
@@ -209,8 +231,20 @@ class SegmentBuilder2 {
 
  private:
   SegmentBuilder2() = default;
+  struct Identity {  // what the header and index say of the segment
+    std::string source_type, account;
+    uint64_t dict_id;
+    std::vector<ColumnSpec> schema;
+    bool packed;
+  };
+  // Writes the file header to `file` (a new `<final_path>.tmp`).
+  static Result<std::unique_ptr<SegmentBuilder2>> Start(Env* env, std::string final_path,
+                                                        Result<std::unique_ptr<WritableFile>> file,
+                                                        std::unique_ptr<BlockCodec> codec, bool owns_key_file,
+                                                        Identity id);
   Env* env_ = nullptr;
   std::unique_ptr<BlockCodec> codec_;
+  bool owns_key_file_ = false;  // created here: removed when abandoned
   std::string final_path_;
   std::unique_ptr<WritableFile> file_;
   std::string source_type_, account_;
@@ -224,6 +258,16 @@ class SegmentBuilder2 {
   uint64_t file_size_ = 0;
   bool done_ = false;
 };
+
+// Rewrites the v2 segment at `path` in place with its columns and raw
+// sections recompressed at zstd `level` (the raw records against the
+// segment's own dictionary, from `dicts`), every record, column value,
+// filter, id and index entry kept, lengths and checksums recomputed. An
+// encrypted segment is sealed again under its own data key (fresh nonces;
+// its key file is left as it is). The new file is `<path>.tmp`, fsynced,
+// renamed over `path`, the directory fsynced: a crash leaves the old or the
+// new segment, both whole. Unsupported for a v1 segment.
+Status RecompressSegment2(Env* env, const std::string& path, DictionaryCache* dicts, const KeyRing* keys, int level);
 
 // Decoded block being scanned.
 struct BlockData {
