@@ -140,5 +140,21 @@ TEST(StatusTest, CarriesContext) {
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
 }
 
+TEST(GlobTest, ToLowerFoldsAsciiOnlyAtEveryOffset) {
+  // Every byte value at every position of the eight-byte stride and the tail.
+  for (size_t len : {1u, 7u, 8u, 9u, 16u, 23u}) {
+    for (int b = 0; b < 256; ++b) {
+      for (size_t pos = 0; pos < len; ++pos) {
+        std::string s(len, 'Q');
+        s[pos] = static_cast<char>(b);
+        std::string want = s;
+        for (char& c : want) c = AsciiLower(c);
+        ASSERT_EQ(ToLower(s), want) << "byte " << b << " at " << pos << " of " << len;
+      }
+    }
+  }
+  EXPECT_EQ(ToLower("arn:aws:IAM::123456789012:Role/AWSServiceRoleForSSO Ärger@"), "arn:aws:iam::123456789012:role/awsserviceroleforsso Ärger@");
+}
+
 }  // namespace
 }  // namespace vigil

@@ -51,6 +51,8 @@ bool EndsWithIgnoreCase(std::string_view s, std::string_view suffix);
 // `needle_lower` must already be lower case.
 bool ContainsIgnoreCase(std::string_view s, std::string_view needle_lower);
 std::string ToLower(std::string_view s);
+// ToLower into `out` (its capacity reused).
+void ToLowerInto(std::string_view s, std::string* out);
 // `s` without leading and trailing spaces, tabs, CRs and LFs.
 std::string_view TrimSpace(std::string_view s);
 

@@ -1,13 +1,17 @@
 #include "detect/behaviour/behaviour_detector.h"
 
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <charconv>
 #include <cmath>
 #include <map>
 #include <mutex>
 #include <unordered_map>
 
+#include "common/glob.h"
 #include "common/hash.h"
+#include "common/ip.h"
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "common/varint.h"
@@ -75,7 +79,7 @@ struct Observation {
   int64_t time = 0;
   uint64_t entity = 0;                // hash of the entity values
   uint64_t value = 0;                 // hash of the values
-  const std::vector<std::string>* values = nullptr;
+  const std::vector<const std::string*>* values = nullptr;
 };
 
 using Stats = BehaviourDetector::Stats;
@@ -308,7 +312,7 @@ class VolumeModel final : public Model {
   bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
     double x = 1;
     if (!rule_.values.empty()) {
-      const std::string& s = (*o.values)[0];
+      const std::string& s = *(*o.values)[0];
       auto r = std::from_chars(s.data(), s.data() + s.size(), x);
       if (r.ec != std::errc() || !std::isfinite(x) || x < 0) return false;
     }
@@ -476,7 +480,7 @@ class DistinctModel final : public Model {
     const double estimate = Estimate(static_cast<double>(m_), e->inverse_sum, e->zeros);
     if (e->samples.size() < kSamples) {
       std::string v;
-      for (size_t i = 0; i < o.values->size(); ++i) v.append(i ? ", " : "").append((*o.values)[i]);
+      for (size_t i = 0; i < o.values->size(); ++i) v.append(i ? ", " : "").append(*(*o.values)[i]);
       // Long values (ARNs, names) differ at their ends: keep the end.
       if (v.size() > kSampleBytes) v = "..." + v.substr(v.size() - (kSampleBytes - 3));
       e->samples.push_back(std::move(v));
@@ -661,7 +665,7 @@ class TravelModel final : public Model {
   explicit TravelModel(const BehaviourRule& r) : rule_(r), map_(r.max_entities) {}
 
   bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
-    const std::string& ip = (*o.values)[0];
+    const std::string& ip = *(*o.values)[0];
     auto g = rule_.geoip ? rule_.geoip->Lookup(ip) : std::nullopt;
     if (!g || !g->has_coordinates) {
       ++stats->no_location;
@@ -764,32 +768,112 @@ std::unique_ptr<Model> MakeModel(const BehaviourRule& r) {
   return nullptr;
 }
 
-// Whether condition `c` holds for the value its field has (null: absent).
-bool Holds(const FieldCondition& c, const std::string* value) {
-  if (!value) return false;
-  const std::string& v = *value;
+// ---- per-event evaluation -------------------------------------------------
+//
+// The pack's rules share most of what they read: the principal, its type,
+// the service exclusions, eventName. So every distinct field, condition and
+// entity/value key is worked out at most once per event, into a per-thread
+// cache, and nothing is copied or allocated on the path of an event that
+// does not fire: values are read once, lower-cased and hashed once (an exact
+// list is a lookup of that hash), parsed as an IP once, and keys are hashed
+// from the cached values.
+
+// One distinct field of the rules, per event.
+struct FieldSlot {
+  const FieldSpec* spec = nullptr;
+  const GeoIpTable* geo = nullptr;
+  // Index of the same path without transforms, when this one has transforms
+  // (`userAgent|product` reuses `userAgent`'s read); SIZE_MAX otherwise.
+  size_t base = SIZE_MAX;
+};
+
+// One distinct condition, compiled against the cached forms of its field.
+struct CondSlot {
+  const FieldCondition* c = nullptr;
+  size_t field = 0;
+  std::vector<uint64_t> exact_hashes;  // sorted Hash64 of c->exact's (lower-case) values
+  // Literal-shaped case-insensitive globs test the lower-cased value with
+  // plain comparisons; the others (`general`, case-sensitive) use Matches.
+  std::vector<std::pair<const GlobPattern*, bool>> globs;  // pattern, on lower-cased value
+};
+
+struct FieldCache {
+  uint64_t epoch = 0;   // event this entry is for
+  int8_t state = 0;     // 0 not read, 1 absent, 2 present
+  int8_t lower = 0;     // lower/lower_hash computed
+  int8_t ip = 0;        // 0 not parsed, 1 not an IP, 2 parsed
+  bool v6 = false;
+  std::string value, lowered;
+  uint64_t lower_hash = 0;
+  std::array<uint8_t, 16> addr{};
+};
+
+struct EventCache {
+  uint64_t epoch = 0;
+  std::vector<FieldCache> fields;
+  std::vector<int8_t> held;         // per condition: 0 not tested, 1 false, 2 true
+  std::vector<uint64_t> held_epoch;
+  std::vector<uint64_t> key_hash;   // per key: hash of its values
+  std::vector<uint64_t> key_epoch;  // per key: event the hash is for (0: none)
+  std::vector<int8_t> key_ok;       // per key: every value present
+  std::string buf;
+};
+
+bool HoldsGlob(const CondSlot& s, FieldCache& f) {
+  const FieldCondition& c = *s.c;
+  if (!f.lower) {
+    ToLowerInto(f.value, &f.lowered);
+    f.lower_hash = Hash64(f.lowered);
+    f.lower = 1;
+  }
+  if (!s.exact_hashes.empty() && std::binary_search(s.exact_hashes.begin(), s.exact_hashes.end(), f.lower_hash) &&
+      c.exact.count(f.lowered))
+    return true;
+  const std::string_view low = f.lowered;
+  for (const auto& [g, on_lower] : s.globs) {
+    if (!on_lower) {
+      if (g->Matches(f.value)) return true;
+      continue;
+    }
+    const std::string& lit = g->literal();
+    switch (g->shape()) {
+      case GlobPattern::Shape::kAny: return true;
+      case GlobPattern::Shape::kExact:
+        if (low == lit) return true;
+        break;
+      case GlobPattern::Shape::kPrefix:
+        if (low.substr(0, lit.size()) == lit) return true;
+        break;
+      case GlobPattern::Shape::kSuffix:
+        if (low.size() >= lit.size() && low.substr(low.size() - lit.size()) == lit) return true;
+        break;
+      case GlobPattern::Shape::kContains:
+        if (low.find(lit) != std::string_view::npos) return true;
+        break;
+      case GlobPattern::Shape::kGeneral:
+        if (g->Matches(f.value)) return true;
+        break;
+    }
+  }
+  return false;
+}
+
+// Whether condition `s` holds for its field's value (absent: false).
+bool Holds(const CondSlot& s, FieldCache& f) {
+  if (f.state != 2) return false;
+  const FieldCondition& c = *s.c;
   switch (c.op) {
-    case FieldCondition::Op::kGlob:
-      if (!c.exact.empty()) {
-        thread_local std::string lower;
-        lower.resize(v.size());
-        for (size_t i = 0; i < v.size(); ++i) lower[i] = AsciiLower(v[i]);
-        if (c.exact.count(lower)) return true;
-      }
-      for (const auto& g : c.globs)
-        if (g.Matches(v)) return true;
-      return false;
+    case FieldCondition::Op::kGlob: return HoldsGlob(s, f);
     case FieldCondition::Op::kCidr: {
-      bool v6 = false;
-      std::array<uint8_t, 16> addr{};
-      if (!ParseIp(v, &v6, &addr)) return false;
+      if (!f.ip) f.ip = ParseIp(f.value, &f.v6, &f.addr) ? 2 : 1;
+      if (f.ip != 2) return false;
       for (const auto& b : c.blocks)
-        if (NetworkContains(b, v6, addr)) return true;
+        if (NetworkContains(b, f.v6, f.addr)) return true;
       return false;
     }
     default: {
       double number;
-      auto r = std::from_chars(v.data(), v.data() + v.size(), number);
+      auto r = std::from_chars(f.value.data(), f.value.data() + f.value.size(), number);
       if (r.ec != std::errc()) return false;
       switch (c.op) {
         case FieldCondition::Op::kGt: return number > c.number;
@@ -810,36 +894,49 @@ struct BehaviourDetector::Impl {
     std::unique_ptr<Model> model;
     std::mutex mu;
     bool dirty = false;
-    // Indices into `fields` of the rule's condition, entity and value fields.
-    std::vector<size_t> unless, where, entity, values;
-    // Indices into the per-event condition results of its conditions.
+    // Indices into `fields` of the rule's entity and value fields.
+    std::vector<size_t> entity, values;
+    // Indices into `conds` of its conditions, and into `keys` of its entity
+    // and value lists.
     std::vector<size_t> unless_slot, where_slot;
+    size_t entity_key = 0, value_key = 0;
   };
   std::vector<std::unique_ptr<RuleState>> rules;
   std::unordered_map<std::string, std::vector<RuleState*>> by_type;
-  // Every distinct field (and GeoIP table) the rules read: each is read at
-  // most once per event however many rules name it (the pack's rules share
-  // the principal, its type and the service exclusions).
-  std::vector<std::pair<const FieldSpec*, const GeoIpTable*>> fields;
+  std::vector<FieldSlot> fields;
   std::map<std::pair<std::string, const GeoIpTable*>, size_t> field_index;
+  std::vector<CondSlot> conds;
+  std::map<std::string, size_t> cond_index;
+  std::vector<std::vector<size_t>> keys;  // field lists hashed as entity or value keys
+  std::map<std::vector<size_t>, size_t> key_index;
   mutable std::mutex stats_mu;
   Stats stats;
 
   size_t FieldIndex(const FieldSpec& f, const GeoIpTable* geo) {
-    auto [it, added] = field_index.emplace(std::make_pair(f.text, geo), fields.size());
-    if (added) fields.emplace_back(&f, geo);
-    return it->second;
+    if (f.transforms.empty()) geo = nullptr;  // only transforms read the table
+    auto found = field_index.find(std::make_pair(f.text, geo));
+    if (found != field_index.end()) return found->second;
+    FieldSlot slot{&f, geo, SIZE_MAX};
+    if (!f.transforms.empty()) {
+      // The untransformed read it starts from (a FieldSpec owned by this
+      // Impl: the path alone).
+      auto base = std::make_unique<FieldSpec>();
+      base->text = f.path.str();
+      base->path = f.path;
+      const FieldSpec* raw = base.get();
+      owned_specs.push_back(std::move(base));
+      slot.base = FieldIndex(*raw, nullptr);
+    }
+    const size_t i = fields.size();
+    fields.push_back(slot);
+    field_index.emplace(std::make_pair(f.text, geo), i);
+    return i;
   }
+  std::vector<std::unique_ptr<FieldSpec>> owned_specs;
 
-  // Every distinct condition (on a field) the rules test: the pack's rules
-  // share their exclusions (service principals, AWS service roles), so each
-  // is tested at most once per event however many rules carry it. A
-  // condition's key spells out what it tests; one whose patterns cannot be
+  // A condition's key spells out what it tests; one whose patterns cannot be
   // spelled out (general globs, CIDR blocks) is its own.
-  std::vector<std::pair<const FieldCondition*, size_t>> conditions;  // condition, field index
-  std::map<std::string, size_t> condition_index;
-
-  size_t ConditionSlot(const FieldCondition& c, size_t field) {
+  size_t CondIndex(const FieldCondition& c, size_t field) {
     std::string key = std::to_string(field) + "|" + std::to_string(static_cast<int>(c.op)) + "|";
     bool spelled = c.op != FieldCondition::Op::kCidr;
     std::vector<std::string> exact(c.exact.begin(), c.exact.end());
@@ -853,9 +950,93 @@ struct BehaviourDetector::Impl {
     }
     key.append("|").append(std::to_string(c.number));
     if (!spelled) key.append("|own ").append(std::to_string(reinterpret_cast<uintptr_t>(&c)));
-    auto [it, added] = condition_index.emplace(key, conditions.size());
-    if (added) conditions.emplace_back(&c, field);
+    auto [it, added] = cond_index.emplace(key, conds.size());
+    if (added) {
+      CondSlot s;
+      s.c = &c;
+      s.field = field;
+      for (const std::string& e : c.exact) s.exact_hashes.push_back(Hash64(e));
+      std::sort(s.exact_hashes.begin(), s.exact_hashes.end());
+      for (const GlobPattern& g : c.globs)
+        s.globs.emplace_back(&g, !g.case_sensitive() && g.shape() != GlobPattern::Shape::kGeneral);
+      conds.push_back(std::move(s));
+    }
     return it->second;
+  }
+
+  size_t KeyIndex(std::vector<size_t> list) {
+    auto [it, added] = key_index.emplace(list, keys.size());
+    if (added) keys.push_back(std::move(list));
+    return it->second;
+  }
+
+  // The event's value of field `i` (null: absent), read once per event.
+  FieldCache* Field(const Event& event, EventCache& ec, size_t i) {
+    FieldCache& f = ec.fields[i];
+    if (f.epoch != ec.epoch) {
+      f.epoch = ec.epoch;
+      f.lower = 0;
+      f.ip = 0;
+      const FieldSlot& s = fields[i];
+      if (s.base == SIZE_MAX) {
+        f.state = ExtractField(event, *s.spec, s.geo, &f.value) ? 2 : 1;
+      } else {
+        const FieldCache* b = Field(event, ec, s.base);
+        f.state = 1;
+        if (b) {
+          f.value = b->value;
+          f.state = ApplyTransforms(s.spec->transforms, s.geo, &f.value) ? 2 : 1;
+        }
+      }
+    }
+    return f.state == 2 ? &f : nullptr;
+  }
+
+  bool Cond(const Event& event, EventCache& ec, size_t slot) {
+    if (ec.held_epoch[slot] != ec.epoch) {
+      ec.held_epoch[slot] = ec.epoch;
+      FieldCache* f = Field(event, ec, conds[slot].field);
+      ec.held[slot] = f && Holds(conds[slot], *f) ? 2 : 1;
+    }
+    return ec.held[slot] == 2;
+  }
+
+  // Hash of key `k`'s values joined as "v1\x1f v2\x1f" (the form the saved
+  // state is keyed by); false when one is absent.
+  bool Key(const Event& event, EventCache& ec, size_t k, uint64_t* hash) {
+    if (ec.key_epoch[k] != ec.epoch) {
+      ec.key_epoch[k] = ec.epoch;
+      ec.key_ok[k] = 0;
+      ec.buf.clear();
+      for (size_t i : keys[k]) {
+        const FieldCache* f = Field(event, ec, i);
+        if (!f) return false;
+        ec.buf.append(f->value).push_back('\x1f');
+      }
+      ec.key_hash[k] = Hash64(ec.buf);
+      ec.key_ok[k] = 1;
+    }
+    *hash = ec.key_hash[k];
+    return ec.key_ok[k];
+  }
+
+  EventCache& Cache() {
+    thread_local EventCache ec;
+    // Epochs never repeat (one counter for every detector on the thread), so
+    // entries left by another detector or event never pass for this one.
+    thread_local uint64_t epoch = 0;
+    ec.epoch = ++epoch;
+    if (ec.fields.size() < fields.size()) ec.fields.resize(fields.size());
+    if (ec.held.size() < conds.size()) {
+      ec.held.resize(conds.size());
+      ec.held_epoch.resize(conds.size());
+    }
+    if (ec.key_hash.size() < keys.size()) {
+      ec.key_hash.resize(keys.size());
+      ec.key_epoch.resize(keys.size());
+      ec.key_ok.resize(keys.size());
+    }
+    return ec;
   }
 };
 
@@ -866,16 +1047,12 @@ BehaviourDetector::BehaviourDetector(std::vector<std::shared_ptr<const Behaviour
     st->model = MakeModel(*r);
     st->rule = std::move(r);
     const GeoIpTable* geo = st->rule->geoip.get();
-    for (const auto& c : st->rule->unless) {
-      st->unless.push_back(impl_->FieldIndex(c.field, geo));
-      st->unless_slot.push_back(impl_->ConditionSlot(c, st->unless.back()));
-    }
-    for (const auto& c : st->rule->where) {
-      st->where.push_back(impl_->FieldIndex(c.field, geo));
-      st->where_slot.push_back(impl_->ConditionSlot(c, st->where.back()));
-    }
+    for (const auto& c : st->rule->unless) st->unless_slot.push_back(impl_->CondIndex(c, impl_->FieldIndex(c.field, geo)));
+    for (const auto& c : st->rule->where) st->where_slot.push_back(impl_->CondIndex(c, impl_->FieldIndex(c.field, geo)));
     for (const auto& f : st->rule->entity) st->entity.push_back(impl_->FieldIndex(f, geo));
     for (const auto& f : st->rule->values) st->values.push_back(impl_->FieldIndex(f, geo));
+    st->entity_key = impl_->KeyIndex(st->entity);
+    st->value_key = impl_->KeyIndex(st->values);
     for (const std::string& t : st->rule->log_types) impl_->by_type[t].push_back(st.get());
     impl_->rules.push_back(std::move(st));
   }
@@ -886,99 +1063,56 @@ BehaviourDetector::~BehaviourDetector() = default;
 void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
   auto it = impl_->by_type.find(event.source_type);
   if (it == impl_->by_type.end()) return;
-  const size_t n = impl_->fields.size();
-  // Per-thread buffers reused across events: allocating them per event was a
-  // visible share of the pack's cost.
-  thread_local std::vector<int8_t> read;
-  thread_local std::vector<std::string> cache;
-  read.assign(n, 0);  // 0 not read yet, 1 absent, 2 in cache
-  if (cache.size() < n) cache.resize(n);
-  auto field = [&](size_t i) -> const std::string* {
-    if (!read[i]) read[i] = ExtractField(event, *impl_->fields[i].first, impl_->fields[i].second, &cache[i]) ? 2 : 1;
-    return read[i] == 2 ? &cache[i] : nullptr;
-  };
-  thread_local std::vector<int8_t> held;
-  held.assign(impl_->conditions.size(), 0);  // 0 not tested yet, 1 false, 2 true
-  auto holds = [&](size_t slot) {
-    if (!held[slot]) {
-      const auto& [c, f] = impl_->conditions[slot];
-      held[slot] = Holds(*c, field(f)) ? 2 : 1;
-    }
-    return held[slot] == 2;
-  };
+  Impl& im = *impl_;
+  EventCache& ec = im.Cache();
+  Stats delta;
   for (Impl::RuleState* st : it->second) {
     const BehaviourRule& r = *st->rule;
     // `where` first: for every kind but new_term an event it does not select
     // is done with, before the (glob) exclusions are tried.
     bool selected = true;
-    for (size_t i = 0; i < r.where.size() && selected; ++i) selected = holds(st->where_slot[i]);
+    for (size_t i = 0; i < st->where_slot.size() && selected; ++i) selected = im.Cond(event, ec, st->where_slot[i]);
     // new_term's history of an entity starts at its first event of the log
     // type, selected or not: a first sensitive call is not a first event.
     if (!selected && r.kind != BehaviourKind::kNewTerm) continue;
     bool pass = true;
-    for (size_t i = 0; i < r.unless.size() && pass; ++i) pass = !holds(st->unless_slot[i]);
-    if (!pass) continue;
-    std::string entity_key;
-    std::vector<std::string> entity_values(r.entity.size());
-    for (size_t i = 0; i < r.entity.size() && pass; ++i) {
-      const std::string* v = field(st->entity[i]);
-      pass = v != nullptr;
-      if (pass) entity_values[i] = *v;
-      entity_key.append(entity_values[i]).push_back('\x1f');
-    }
+    for (size_t i = 0; i < st->unless_slot.size() && pass; ++i) pass = !im.Cond(event, ec, st->unless_slot[i]);
     if (!pass) continue;
     Observation o;
     o.time = event.time_ns;
-    o.entity = Hash64(entity_key);
+    if (!im.Key(event, ec, st->entity_key, &o.entity)) continue;
     if (!selected) {
       std::lock_guard<std::mutex> lock(st->mu);
-      Stats delta;
       st->model->Seen(o, &delta);
       st->dirty = true;
-      if (delta.evicted) {
-        std::lock_guard<std::mutex> slock(impl_->stats_mu);
-        impl_->stats.evicted += delta.evicted;
-      }
       continue;
     }
-    std::vector<std::string> values(r.values.size());
-    std::string value_key;
-    for (size_t i = 0; i < r.values.size() && pass; ++i) {
-      const std::string* v = field(st->values[i]);
-      pass = v != nullptr;
-      if (pass) values[i] = *v;
-      value_key.append(values[i]).push_back('\x1f');
-    }
-    if (!pass) continue;
-    o.value = Hash64(value_key);
+    if (!im.Key(event, ec, st->value_key, &o.value)) continue;
+    thread_local std::vector<const std::string*> values;
+    values.clear();
+    for (size_t f : st->values) values.push_back(&ec.fields[f].value);
     o.values = &values;
     std::string baseline, observed;
     bool fired;
     {
-      Stats delta;
       std::lock_guard<std::mutex> lock(st->mu);
       fired = st->model->Observe(o, &delta, &baseline, &observed);
       st->dirty = true;
-      std::lock_guard<std::mutex> slock(impl_->stats_mu);
-      impl_->stats.observed += 1;
-      impl_->stats.fired += fired;
-      impl_->stats.evicted += delta.evicted;
-      impl_->stats.saturated += delta.saturated;
-      impl_->stats.late += delta.late;
-      impl_->stats.no_location += delta.no_location;
     }
+    ++delta.observed;
     if (!fired) continue;
+    ++delta.fired;
     Match m;
     m.rule_id = r.id;
     m.title = r.title;
     m.severity = r.level;
     m.tags = &r.tags;
-    for (size_t i = 0; i < entity_values.size(); ++i) m.entity.append(i ? ", " : "").append(entity_values[i]);
+    for (size_t i = 0; i < st->entity.size(); ++i) m.entity.append(i ? ", " : "").append(ec.fields[st->entity[i]].value);
     m.rollup_window_ns = r.rollup_ns;
     m.finding_type = r.finding_type;
     JsonObject ent, vals;
-    for (size_t i = 0; i < r.entity.size(); ++i) ent.Str(r.entity[i].text, entity_values[i]);
-    for (size_t i = 0; i < r.values.size(); ++i) vals.Str(r.values[i].text, values[i]);
+    for (size_t i = 0; i < r.entity.size(); ++i) ent.Str(r.entity[i].text, ec.fields[st->entity[i]].value);
+    for (size_t i = 0; i < r.values.size(); ++i) vals.Str(r.values[i].text, *values[i]);
     std::string explanation = JsonObject()
                                   .Str("detector", BehaviourKindName(r.kind))
                                   .Str("rule", r.id)
@@ -990,6 +1124,15 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
                                   .Done();
     m.explain = [explanation = std::move(explanation)] { return explanation; };
     sink(event, m);
+  }
+  if (delta.observed || delta.evicted || delta.saturated || delta.late || delta.no_location) {
+    std::lock_guard<std::mutex> slock(im.stats_mu);
+    im.stats.observed += delta.observed;
+    im.stats.fired += delta.fired;
+    im.stats.evicted += delta.evicted;
+    im.stats.saturated += delta.saturated;
+    im.stats.late += delta.late;
+    im.stats.no_location += delta.no_location;
   }
 }
 
