@@ -5,7 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "store/keys.h"
+
+namespace vigil::sim {
+struct SimulateOptions;
+}
 
 namespace vigil::cli {
 
@@ -142,6 +147,23 @@ struct SimulateCmdOptions {
   bool json = false;
 };
 int RunSimulate(const SimulateCmdOptions& options);
+
+// The generation options of `vigil simulate` (shared by `vigil eval`).
+Result<sim::SimulateOptions> ToSimulateOptions(const SimulateCmdOptions& options);
+
+// `vigil eval` (docs/eval.md): runs a labelled simulation through the
+// ingest pipeline with every shipped rule and scores the alerts.
+struct EvalCmdOptions {
+  std::string dir;              // an existing `vigil simulate` output; empty: simulate first
+  SimulateCmdOptions simulate;  // generation options when `dir` is empty (out: where to keep it)
+  bool keep_simulation = false; // --out was given: keep the simulation there
+  std::string data_dir;         // empty: a temporary data directory, removed afterwards
+  std::vector<std::string> extra_rules;
+  std::string slack = "1h";     // after a label's end, for windowed and baseline detectors
+  int threads = 2;
+  bool json = false;
+};
+int RunEval(const EvalCmdOptions& options);
 
 struct ServeOptions {
   std::string config;    // YAML file (docs/serve.md); empty: every default

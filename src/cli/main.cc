@@ -190,17 +190,22 @@ int main(int argc, char** argv) {
   SimulateCmdOptions simulate;
   auto* simulate_cmd = app.add_subcommand(
       "simulate", "Generate a synthetic AWS organisation's logs (CloudTrail, VPC Flow, Resolver, ALB, S3 access) with labelled attacks");
-  simulate_cmd->add_option("--seed", simulate.seed, "Seed: the same seed and options give byte-identical output")
-      ->capture_default_str();
-  simulate_cmd->add_option("--days", simulate.days, "Simulated days")->check(CLI::Range(1, 366))->capture_default_str();
-  simulate_cmd->add_option("--principals", simulate.principals, "Human IAM users (instances grow with them)")
-      ->check(CLI::Range(4, 100000))
-      ->capture_default_str();
-  simulate_cmd->add_option("--events", simulate.events, "Routine records on a weekday, all log types")->capture_default_str();
-  simulate_cmd->add_option("--start", simulate.start, "First day, e.g. 2025-03-03 (default: that Monday)");
-  simulate_cmd->add_option("--attack", simulate.attack, "Inject this scenario (repeatable; see --list-attacks)")
-      ->allow_extra_args(false);
-  simulate_cmd->add_option("--attacks", simulate.attacks_set, "'all' to inject every scenario, 'none' for none");
+  // The organisation's options, shared with `vigil eval`.
+  auto add_generation_options = [](CLI::App* cmd, SimulateCmdOptions* sim) {
+    cmd->add_option("--seed", sim->seed, "Seed: the same seed and options give byte-identical output")
+        ->capture_default_str();
+    cmd->add_option("--days", sim->days, "Simulated days")->check(CLI::Range(1, 366))->capture_default_str();
+    cmd->add_option("--principals", sim->principals, "Human IAM users (instances grow with them)")
+        ->check(CLI::Range(4, 100000))
+        ->capture_default_str();
+    cmd->add_option("--events", sim->events, "Routine records on a weekday, all log types")->capture_default_str();
+    cmd->add_option("--start", sim->start, "First day, e.g. 2025-03-03 (default: that Monday)");
+    cmd->add_option("--attack", sim->attack, "Inject this scenario (repeatable; see --list-attacks)")
+        ->allow_extra_args(false);
+    cmd->add_option("--attacks", sim->attacks_set, "'all' to inject every scenario, 'none' for none")
+        ->capture_default_str();
+  };
+  add_generation_options(simulate_cmd, &simulate);
   simulate_cmd->add_flag("--list-attacks", simulate.list_attacks, "List the scenarios and their finding types");
   simulate_cmd->add_option("--out", simulate.out, "Output directory (logs/, labels.jsonl, geoip.csv, intel/)")
       ->capture_default_str();
@@ -211,6 +216,38 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   simulate_cmd->add_flag("--json", simulate.json, "Print the summary as one JSON object");
+
+  EvalCmdOptions eval;
+  eval.simulate.days = 7;
+  eval.simulate.attacks_set = "all";
+  auto* eval_cmd = app.add_subcommand(
+      "eval", "Score detection on a labelled simulation: per scenario detected or missed and how soon, recall, "
+              "precision, false alerts per million benign events");
+  eval_cmd->add_option("dir", eval.dir,
+                       "A `vigil simulate` output directory (default: simulate now with the options below)");
+  add_generation_options(eval_cmd, &eval.simulate);
+  auto* eval_out = eval_cmd->add_option("--out", eval.simulate.out,
+                                        "Keep the simulation in this new directory (default: a temporary one)");
+  eval_cmd->add_option("--data", eval.data_dir,
+                       "Data directory to ingest into and keep (default: a temporary one); must be new or empty");
+  eval_cmd->add_option("--rules", eval.extra_rules, "Extra rule directory (repeatable)")->allow_extra_args(false);
+  eval_cmd->add_option("--slack", eval.slack,
+                       "How long after a scenario's last record an alert still counts (windowed and baseline "
+                       "detectors)")
+      ->capture_default_str();
+  eval_cmd->add_option("--threads", eval.threads, "1: one thread; 2: parsing on its own thread")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str();
+  eval_cmd->add_flag("--json", eval.json, "Print the report as one JSON object");
+  eval_cmd->footer(
+      "An alert detects a scenario (a line of labels.jsonl) when its entity, or one part of it for rules keyed on\n"
+      "several fields, is the scenario's entity or an alias of it in org.json (a user's ARN, name or access key;\n"
+      "an instance's id, ENI, private or public address, or its role's session ARN) and its first..last seen time\n"
+      "overlaps the scenario's start..end + slack. Counted alerts: threat-intel findings, behavioural findings and\n"
+      "threat rules of severity low and above; compliance rules (cis.* tags) and informational rules are not.\n"
+      "recall = scenarios detected / scenarios; precision = counted alerts matching a scenario / counted alerts;\n"
+      "false alerts per million = counted alerts matching no scenario per million events that are not attack\n"
+      "records. Every counted alert should carry an explanation (`match`). See docs/eval.md.");
 
   ServeOptions serve;
   auto* serve_cmd = app.add_subcommand(
@@ -292,6 +329,8 @@ int main(int argc, char** argv) {
   if (*demo_cmd) return RunDemo(demo);
   if (*serve_cmd) return RunServe(serve);
   if (*simulate_cmd) return RunSimulate(simulate);
+  eval.keep_simulation = eval_out->count() > 0;
+  if (*eval_cmd) return RunEval(eval);
   if (*dl_list_cmd) return RunDeadLetterList(dl_list);
   if (*intel_check_cmd) return RunIntelCheck(intel_check);
   if (*dl_replay_cmd) return RunDeadLetterReplay(dl_replay);

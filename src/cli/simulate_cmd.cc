@@ -52,6 +52,26 @@ std::string SummaryJson(const sim::SimulateSummary& s, double seconds, const std
 
 }  // namespace
 
+Result<sim::SimulateOptions> ToSimulateOptions(const SimulateCmdOptions& o) {
+  sim::SimulateOptions opt;
+  opt.seed = o.seed;
+  opt.days = o.days;
+  opt.principals = o.principals;
+  opt.events_per_day = o.events;
+  if (!o.start.empty()) {
+    auto t = ParseTimestamp(o.start);
+    if (!t) return Status::InvalidArgument("--start: not a date or RFC 3339 time: " + o.start);
+    opt.start_ns = *t;
+  }
+  if (o.attacks_set == "all") {
+    for (const auto& s : sim::AttackCatalog()) opt.attacks.push_back(s.name);
+  } else if (!o.attacks_set.empty() && o.attacks_set != "none") {
+    return Status::InvalidArgument("--attacks takes 'all' or 'none', not '" + o.attacks_set + "'");
+  }
+  for (const std::string& a : o.attack) opt.attacks.push_back(a);
+  return opt;
+}
+
 int RunSimulate(const SimulateCmdOptions& o) {
   namespace fs = std::filesystem;
   if (o.list_attacks) {
@@ -65,22 +85,9 @@ int RunSimulate(const SimulateCmdOptions& o) {
     }
     return kExitOk;
   }
-  sim::SimulateOptions opt;
-  opt.seed = o.seed;
-  opt.days = o.days;
-  opt.principals = o.principals;
-  opt.events_per_day = o.events;
-  if (!o.start.empty()) {
-    auto t = ParseTimestamp(o.start);
-    if (!t) return Fatal(Status::InvalidArgument("--start: not a date or RFC 3339 time: " + o.start));
-    opt.start_ns = *t;
-  }
-  if (o.attacks_set == "all") {
-    for (const auto& s : sim::AttackCatalog()) opt.attacks.push_back(s.name);
-  } else if (!o.attacks_set.empty() && o.attacks_set != "none") {
-    return Fatal(Status::InvalidArgument("--attacks takes 'all' or 'none', not '" + o.attacks_set + "'"));
-  }
-  for (const std::string& a : o.attack) opt.attacks.push_back(a);
+  auto parsed = ToSimulateOptions(o);
+  if (!parsed.ok()) return Fatal(parsed.status());
+  const sim::SimulateOptions& opt = *parsed;
 
   std::error_code ec;
   if (fs::exists(o.out, ec) && !fs::is_empty(o.out, ec) && !o.force)

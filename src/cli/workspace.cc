@@ -114,8 +114,9 @@ Result<std::unique_ptr<Detector>> MakeDetector(const RuleSet& set) {
   return std::unique_ptr<Detector>(std::move(list));
 }
 
-Result<RuleLoad> LoadRules(const std::vector<std::string>& paths) {
+Result<RuleLoad> LoadRules(const std::vector<std::string>& paths, const std::string& geoip_override) {
   RuleSet set;
+  set.set_geoip_override(geoip_override);
   LintReport report;
   for (const auto& p : paths) {
     Status st = set.LoadPath(p, &report);

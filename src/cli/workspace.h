@@ -22,8 +22,9 @@ struct RuleLoad {
   std::unique_ptr<Detector> detector;  // evaluates every loaded rule
 };
 
-// Loads every rule under `paths` (files or directories).
-Result<RuleLoad> LoadRules(const std::vector<std::string>& paths);
+// Loads every rule under `paths` (files or directories). `geoip_override`:
+// a GeoIP table every behavioural rule naming one reads instead of its own.
+Result<RuleLoad> LoadRules(const std::vector<std::string>& paths, const std::string& geoip_override = "");
 
 // The detector live ingest runs for a rule set: Sigma rules and filters, and
 // the correlations over them when there are any.

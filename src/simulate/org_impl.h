@@ -211,6 +211,7 @@ struct SimulatorImpl {
   // Intel: IPs and domains the scenarios use, plus unrelated entries, as a
   // real feed holds far more than one site ever sees.
   std::vector<std::string> intel_ips;
+  std::vector<uint32_t> intel_ip_values;  // the same, sorted: background traffic avoids them
   std::vector<std::string> intel_domains;
 };
 

@@ -340,7 +340,11 @@ void SimulatorImpl::BuildOrg() {
           {"ntp.ubuntu.com", IpIn(kGeoFastly), 123}};
 
   // The intel feeds: what the scenarios contact among many other entries.
-  for (int i = 0; i < 40; ++i) intel_ips.push_back(IpStr(IpIn(std::array{kGeoRuHosting, kGeoNlBulletproof, kGeoVnIsp, kGeoCnTelecom}[i % 4])));
+  for (int i = 0; i < 40; ++i) {
+    intel_ip_values.push_back(IpIn(std::array{kGeoRuHosting, kGeoNlBulletproof, kGeoVnIsp, kGeoCnTelecom}[i % 4]));
+    intel_ips.push_back(IpStr(intel_ip_values.back()));
+  }
+  std::sort(intel_ip_values.begin(), intel_ip_values.end());
   for (const char* d : {"xmr-eu1.nanopool.org", "pool.supportxmr.com", "gulf.moneroocean.stream", "xmr.2miners.com",
                         "update-cdn-telemetry.com", "auth-microsoft-verify.net", "cdn-jsdelivr-stats.org"})
     intel_domains.push_back(d);
@@ -849,7 +853,11 @@ void SimulatorImpl::InternetNoise() {
   const int src_geo = std::array{kGeoNlHosting, kGeoCnTelecom, kGeoUsVps, kGeoSgCloud, kGeoRuHosting, kGeoCustBr}[rng.Below(6)];
   const int port = std::array{23, 445, 3389, 22, 80, 8080, 5900, 6379, 1433, 2375, 9200, 81}[rng.Below(12)];
   const bool open = (port == 22 && target.kind == InstanceKind::kBastion) || (port == 80 && target.kind == InstanceKind::kWeb);
-  Connection(IpIn(src_geo), target.public_ip, static_cast<int>(rng.Between(1024, 65535)), port, 6, 1 + rng.Below(2), 44 + 40 * rng.Below(2),
+  // The feed's addresses are the scenarios' (and ones that never appear):
+  // benign background traffic never comes from one.
+  uint32_t src = IpIn(src_geo);
+  while (std::binary_search(intel_ip_values.begin(), intel_ip_values.end(), src)) src = IpIn(src_geo);
+  Connection(src, target.public_ip, static_cast<int>(rng.Between(1024, 65535)), port, 6, 1 + rng.Below(2), 44 + 40 * rng.Below(2),
              AnyTime(), 1 + static_cast<int64_t>(rng.Below(5)), open);
 }
 
@@ -1225,7 +1233,7 @@ std::string Simulator::OrgJson() const {
     accts.push_back(Obj({{"id", Q(a.id)}, {"name", Q(a.name)}, {"region", Q(a.region)}, {"vpc", Q(a.vpc)},
                          {"nat_ip", Q(IpStr(a.nat_ip))}}));
   for (const User& u : s.users)
-    users.push_back(Obj({{"arn", Q(u.p->Arn())}, {"office_ip", Q(IpStr(u.office_ip))}, {"home_ip", Q(IpStr(u.home_ip))},
+    users.push_back(Obj({{"arn", Q(u.p->Arn())}, {"access_key", Q(u.p->access_key)}, {"office_ip", Q(IpStr(u.office_ip))}, {"home_ip", Q(IpStr(u.home_ip))},
                          {"mfa", Bool(u.mfa)}, {"console", Bool(u.console)}}));
   static constexpr const char* kKinds[] = {"web", "api", "worker", "db", "batch", "bastion", "ci-runner", "scanner", "monitoring"};
   for (const Instance& i : s.instances)

@@ -122,7 +122,8 @@ void RuleSet::AddRuleText(std::string_view yaml_text, const std::string& file, L
 }
 
 void RuleSet::AddBehaviourText(std::string_view yaml_text, const std::string& file, LintReport* report) {
-  auto rule = ParseBehaviourRule(yaml_text, file, [this](const std::string& path) -> Result<std::shared_ptr<const GeoIpTable>> {
+  auto rule = ParseBehaviourRule(yaml_text, file, [this](const std::string& named) -> Result<std::shared_ptr<const GeoIpTable>> {
+    const std::string& path = geoip_override_.empty() ? named : geoip_override_;
     if (auto it = geoip_.find(path); it != geoip_.end()) return it->second;
     auto table = GeoIpTable::Load(path);
     if (table.ok()) geoip_.emplace(path, *table);

@@ -99,6 +99,11 @@ class RuleSet {
 
   const SigmaParseOptions& options() const { return options_; }
 
+  // Behavioural rules loaded after this call that name a GeoIP table read
+  // the table at `path` instead (`vigil eval` gives the simulation's table to
+  // the shipped pack). Empty: each rule's own `geoip:`.
+  void set_geoip_override(std::string path) { geoip_override_ = std::move(path); }
+
  private:
   void AddText(std::string_view yaml_text, const std::string& file, LintReport* report);
   const std::string& FileOf(size_t by_id_index) const;  // the file a by_id_ entry came from
@@ -112,6 +117,7 @@ class RuleSet {
   std::vector<LoadedCorrelation> correlations_;
   std::vector<LoadedBehaviour> behaviours_;
   std::unordered_map<std::string, std::shared_ptr<const GeoIpTable>> geoip_;  // by path
+  std::string geoip_override_;
   std::vector<bool> correlation_resolved_;
   std::unordered_map<std::string, size_t> by_id_;  // rule id -> index in rules_
 };
