@@ -174,8 +174,9 @@ int RunEval(const EvalCmdOptions& o) {
   if (!labels.ok()) return Fatal(labels.status().WithContext(sim_dir));
   auto org_text = ReadWhole(root / "org.json");
   if (!org_text.ok()) return Fatal(org_text.status());
-  auto aliases = sim::EntityAliases::FromOrgJson(*org_text);
-  if (!aliases.ok()) return Fatal(aliases.status().WithContext(sim_dir));
+  auto matcher = sim::LabelMatcher::FromOrgJson(*org_text);
+  if (!matcher.ok()) return Fatal(matcher.status().WithContext(sim_dir));
+  matcher->slack_ns = *slack;
 
   // 2. The pipeline `vigil ingest` runs: every rule directory, the
   // simulation's GeoIP table for the rules that read one, its intel feeds.
@@ -233,9 +234,7 @@ int RunEval(const EvalCmdOptions& o) {
     e.match = a.match;
     alerts.push_back(std::move(e));
   }
-  sim::EvalOptions eval_options;
-  eval_options.slack_ns = *slack;
-  const sim::EvalReport report = sim::Evaluate(*labels, *aliases, alerts, stats->events, eval_options);
+  const sim::EvalReport report = sim::Evaluate(*labels, *matcher, alerts, stats->events);
   if (o.json) {
     std::printf("%s\n", sim::EvalReportJson(report).c_str());
   } else {

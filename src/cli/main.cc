@@ -240,9 +240,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   eval_cmd->add_flag("--json", eval.json, "Print the report as one JSON object");
   eval_cmd->footer(
-      "An alert detects a scenario (a line of labels.jsonl) when its entity, or one part of it for rules keyed on\n"
-      "several fields, is the scenario's entity or an alias of it in org.json (a user's ARN, name or access key;\n"
-      "an instance's id, ENI, private or public address, or its role's session ARN) and its first..last seen time\n"
+      "An alert detects a scenario (a line of labels.jsonl) when one of the names of the scenario's entity in\n"
+      "org.json (a user's ARN, access key or name; an instance's id, ENI, private or public address) appears in\n"
+      "the alert's entity as a whole word and its first..last seen time\n"
       "overlaps the scenario's start..end + slack. Counted alerts: threat-intel findings, behavioural findings and\n"
       "threat rules of severity low and above; compliance rules (cis.* tags) and informational rules are not.\n"
       "recall = scenarios detected / scenarios; precision = counted alerts matching a scenario / counted alerts;\n"

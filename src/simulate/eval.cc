@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include "common/json_writer.h"
 #include "common/time.h"
@@ -18,30 +19,6 @@ std::string_view Str(simdjson::dom::element e, const char* key) {
   return v;
 }
 
-// "arn:aws:iam::123:role/app-api" -> ("123", "app-api"); role paths keep
-// only the name, as a session ARN does.
-bool RoleParts(std::string_view arn, std::string* account, std::string* name) {
-  const size_t role = arn.find(":role/");
-  if (arn.substr(0, 13) != "arn:aws:iam::" || role == std::string_view::npos) return false;
-  *account = std::string(arn.substr(13, role - 13));
-  std::string_view n = arn.substr(role + 6);
-  if (size_t slash = n.rfind('/'); slash != std::string_view::npos) n = n.substr(slash + 1);
-  *name = std::string(n);
-  return !account->empty() && !name->empty();
-}
-
-std::vector<std::string_view> EntityParts(std::string_view entity) {
-  // Rules keyed on several fields join them with ", " (docs/rule-authoring.md).
-  std::vector<std::string_view> parts;
-  for (size_t at = 0;;) {
-    const size_t sep = entity.find(", ", at);
-    parts.push_back(entity.substr(at, sep == std::string_view::npos ? std::string_view::npos : sep - at));
-    if (sep == std::string_view::npos) break;
-    at = sep + 2;
-  }
-  return parts;
-}
-
 std::string Ratio(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.4f", v);
@@ -54,45 +31,6 @@ bool CountsAsDetection(const EvalAlert& alert) {
   for (const std::string& t : alert.tags)
     if (t.rfind("cis.", 0) == 0) return false;
   return alert.severity != "informational";
-}
-
-void EntityAliases::Add(const std::string& alias, const std::string& canonical) {
-  if (alias.empty()) return;
-  auto [it, fresh] = canonical_.emplace(alias, canonical);
-  // An alias naming two entities (one user name in two accounts) names neither.
-  if (!fresh && it->second != canonical) it->second.clear();
-}
-
-std::string EntityAliases::Resolve(std::string_view entity) const {
-  auto it = canonical_.find(entity);
-  if (it == canonical_.end() || it->second.empty()) return std::string(entity);
-  return it->second;
-}
-
-Result<EntityAliases> EntityAliases::FromOrgJson(std::string_view json) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(json.data(), json.size()).get(doc)) return Status::InvalidArgument("org.json: not valid JSON");
-  EntityAliases out;
-  simdjson::dom::array users, instances;
-  if (doc["users"].get(users) || doc["instances"].get(instances))
-    return Status::InvalidArgument("org.json: needs \"users\" and \"instances\" arrays");
-  for (simdjson::dom::element u : users) {
-    const std::string arn(Str(u, "arn"));
-    if (arn.empty()) return Status::InvalidArgument("org.json: a user without \"arn\"");
-    out.Add(arn, arn);
-    if (size_t slash = arn.rfind('/'); slash != std::string::npos) out.Add(arn.substr(slash + 1), arn);
-    out.Add(std::string(Str(u, "access_key")), arn);
-  }
-  for (simdjson::dom::element i : instances) {
-    const std::string id(Str(i, "id"));
-    if (id.empty()) return Status::InvalidArgument("org.json: an instance without \"id\"");
-    for (const char* key : {"id", "eni", "private_ip", "public_ip"}) out.Add(std::string(Str(i, key)), id);
-    std::string account, role;
-    if (RoleParts(Str(i, "role"), &account, &role))
-      out.Add("arn:aws:sts::" + account + ":assumed-role/" + role + "/" + id, id);
-  }
-  return out;
 }
 
 Result<std::vector<AttackLabel>> ReadLabelsJsonl(std::string_view text) {
@@ -138,17 +76,8 @@ Result<std::vector<AttackLabel>> ReadLabelsJsonl(std::string_view text) {
   return labels;
 }
 
-bool AlertMatchesLabel(const EvalAlert& alert, const AttackLabel& label, const EntityAliases& aliases,
-                       const EvalOptions& options) {
-  if (alert.last_seen_ns < label.start_ns || alert.first_seen_ns > label.end_ns + options.slack_ns) return false;
-  const std::string want = aliases.Resolve(label.entity);
-  for (std::string_view part : EntityParts(alert.entity))
-    if (aliases.Resolve(part) == want) return true;
-  return false;
-}
-
-EvalReport Evaluate(const std::vector<AttackLabel>& labels, const EntityAliases& aliases,
-                    const std::vector<EvalAlert>& alerts, uint64_t events, const EvalOptions& options) {
+EvalReport Evaluate(const std::vector<AttackLabel>& labels, const LabelMatcher& matcher,
+                    const std::vector<EvalAlert>& alerts, uint64_t events) {
   EvalReport r;
   r.events = events;
   for (const AttackLabel& l : labels) r.attack_records += l.records;
@@ -173,7 +102,7 @@ EvalReport Evaluate(const std::vector<AttackLabel>& labels, const EntityAliases&
     if (!a->match.empty() && a->match != "null" && a->match != "{}") ++r.explained;
     bool matched = false;
     for (LabelResult& lr : r.labels) {
-      if (!AlertMatchesLabel(*a, lr.label, aliases, options)) continue;
+      if (!matcher.Matches(lr.label, a->entity, a->first_seen_ns, a->last_seen_ns)) continue;
       matched = true;
       if (!lr.detected) {
         lr.detected = true;

@@ -2,29 +2,22 @@
 // docs/eval.md): which labelled attack stages an alert detected, how soon,
 // and how many alerts were about benign activity.
 //
-// An alert detects a label when
-//   1. its entity names the label's entity: the alert's entity text (or one
-//      of its ", "-separated parts, for rules keyed on several fields) is the
-//      label's entity or an alias of it from org.json: a user's ARN, name and
-//      access key id; an instance's id, interface id, private and public
-//      address and its role's sessions (`…:assumed-role/<role>/<instance id>`);
-//   2. it overlaps the label's window in event time: the alert's
-//      [first_seen, last_seen] meets [start, end + slack] (the slack lets a
-//      windowed or baseline detector fire after the last attack record); and
-//   3. it is a detection (CountsAsDetection): not a compliance rule, not an
-//      informational signal.
-// A detection that matches no label is a false alert.
+// An alert detects a label when LabelMatcher (label_match.h) says it is
+// about the label — its entity names the label's entity by one of its names
+// in org.json, and it overlaps the label's window plus a slack — and it is a
+// detection (CountsAsDetection). A detection that matches no label is a
+// false alert.
 //
 // Thread safety: plain values and functions; no shared state.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "simulate/label_match.h"
 #include "simulate/org_simulator.h"
 
 namespace vigil::sim {
@@ -45,27 +38,9 @@ struct EvalAlert {
 // correlation, never meant to page anyone).
 bool CountsAsDetection(const EvalAlert& alert);
 
-// Canonical entity of every alias the organisation file names. Text that is
-// not an alias is its own canonical form.
-class EntityAliases {
- public:
-  // Reads org.json as `vigil simulate` writes it (docs/simulate.md).
-  static Result<EntityAliases> FromOrgJson(std::string_view json);
-  void Add(const std::string& alias, const std::string& canonical);
-  std::string Resolve(std::string_view entity) const;
-  size_t size() const { return canonical_.size(); }
-
- private:
-  std::map<std::string, std::string, std::less<>> canonical_;
-};
-
 // Reads labels.jsonl (one AttackLabel a line). An unreadable line is an
 // error naming its line number.
 Result<std::vector<AttackLabel>> ReadLabelsJsonl(std::string_view text);
-
-struct EvalOptions {
-  int64_t slack_ns = 3600LL * 1'000'000'000;  // after a label's end
-};
 
 struct LabelResult {
   AttackLabel label;
@@ -96,13 +71,9 @@ struct EvalReport {
   std::vector<std::pair<std::string, size_t>> false_by_rule;
 };
 
-// True when `alert` detects `label` by entity and time (condition 3 above
-// is not checked here).
-bool AlertMatchesLabel(const EvalAlert& alert, const AttackLabel& label, const EntityAliases& aliases,
-                       const EvalOptions& options);
-
-EvalReport Evaluate(const std::vector<AttackLabel>& labels, const EntityAliases& aliases,
-                    const std::vector<EvalAlert>& alerts, uint64_t events, const EvalOptions& options);
+// `events`: every event ingested (the labels' records among them).
+EvalReport Evaluate(const std::vector<AttackLabel>& labels, const LabelMatcher& matcher,
+                    const std::vector<EvalAlert>& alerts, uint64_t events);
 
 // The report as one JSON object (docs/eval.md lists the keys).
 std::string EvalReportJson(const EvalReport& report);

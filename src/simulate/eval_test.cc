@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/time.h"
 
 namespace vigil::sim {
@@ -28,10 +30,14 @@ std::vector<AttackLabel> Labels() {
   return labels.ok() ? *labels : std::vector<AttackLabel>{};
 }
 
-EntityAliases Aliases() {
-  auto a = EntityAliases::FromOrgJson(kOrg);
-  EXPECT_TRUE(a.ok()) << a.status().ToString();
-  return a.ok() ? *a : EntityAliases{};
+LabelMatcher Matcher() {
+  auto m = LabelMatcher::FromOrgJson(kOrg);
+  EXPECT_TRUE(m.ok()) << m.status().ToString();
+  return m.ok() ? *m : *LabelMatcher::FromOrgJson(R"({"instances":[]})");
+}
+
+bool Matches(const EvalAlert& a, const AttackLabel& l, const LabelMatcher& m) {
+  return m.Matches(l, a.entity, a.first_seen_ns, a.last_seen_ns);
 }
 
 EvalAlert Alert(std::string entity, const char* first, const char* last, std::string severity = "high") {
@@ -46,56 +52,50 @@ EvalAlert Alert(std::string entity, const char* first, const char* last, std::st
   return a;
 }
 
-TEST(EvalTest, AliasesResolveToTheEntityOrgJsonNames) {
-  EntityAliases a = Aliases();
-  EXPECT_EQ(a.Resolve("alice"), "arn:aws:iam::111122223333:user/alice");
-  EXPECT_EQ(a.Resolve("AKIAALICE0000000000"), "arn:aws:iam::111122223333:user/alice");
-  EXPECT_EQ(a.Resolve("eni-0aaa"), "i-0aaa");
-  EXPECT_EQ(a.Resolve("10.0.0.5"), "i-0aaa");
-  EXPECT_EQ(a.Resolve("3.3.3.3"), "i-0aaa");
-  EXPECT_EQ(a.Resolve("arn:aws:sts::111122223333:assumed-role/app-api/i-0aaa"), "i-0aaa");
-  // A role path keeps only the role name in a session ARN.
-  EXPECT_EQ(a.Resolve("arn:aws:sts::111122223333:assumed-role/worker/i-0bbb"), "i-0bbb");
-  // A name two accounts share names neither user; unknown text is itself.
-  EXPECT_EQ(a.Resolve("bob"), "bob");
-  EXPECT_EQ(a.Resolve("AKIABOB11111111111"), "arn:aws:iam::444455556666:user/bob");
-  EXPECT_EQ(a.Resolve("203.0.113.9"), "203.0.113.9");
-  // An empty public address is no alias.
-  EXPECT_EQ(a.Resolve(""), "");
+TEST(EvalTest, UsersGoByTheirKeyAndAnUnsharedName) {
+  const LabelMatcher m = Matcher();
+  AttackLabel alice;
+  alice.entity_type = "principal";
+  alice.entity = "arn:aws:iam::111122223333:user/alice";
+  const auto names = m.EntityNames(alice);
+  EXPECT_NE(std::find(names.begin(), names.end(), "alice"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "AKIAALICE0000000000"), names.end());
+  // A name two accounts share names neither user; the key still does.
+  AttackLabel bob = alice;
+  bob.entity = "arn:aws:iam::444455556666:user/bob";
+  const auto bob_names = m.EntityNames(bob);
+  EXPECT_EQ(std::find(bob_names.begin(), bob_names.end(), "bob"), bob_names.end());
+  EXPECT_NE(std::find(bob_names.begin(), bob_names.end(), "AKIABOB11111111111"), bob_names.end());
 }
 
 TEST(EvalTest, MatchNeedsTheEntityAndTheWindow) {
   const auto labels = Labels();
   ASSERT_EQ(labels.size(), 2u);
-  const EntityAliases aliases = Aliases();
-  EvalOptions opt;  // 1h slack
+  const LabelMatcher m = Matcher();  // 1h slack
   const AttackLabel& trail = labels[0];
-  EXPECT_TRUE(AlertMatchesLabel(Alert("arn:aws:iam::111122223333:user/alice", "2025-03-05T10:00:30Z",
-                                      "2025-03-05T10:00:30Z"), trail, aliases, opt));
+  EXPECT_TRUE(Matches(Alert("arn:aws:iam::111122223333:user/alice", "2025-03-05T10:00:30Z",
+                                      "2025-03-05T10:00:30Z"), trail, m));
   // By an alias, and inside the slack after the window's end.
-  EXPECT_TRUE(AlertMatchesLabel(Alert("AKIAALICE0000000000", "2025-03-05T10:55:00Z", "2025-03-05T10:55:00Z"), trail,
-                                aliases, opt));
+  EXPECT_TRUE(Matches(Alert("AKIAALICE0000000000", "2025-03-05T10:55:00Z", "2025-03-05T10:55:00Z"), trail, m));
   // Another entity in the window does not count.
-  EXPECT_FALSE(AlertMatchesLabel(Alert("arn:aws:iam::111122223333:user/bob", "2025-03-05T10:00:30Z",
-                                       "2025-03-05T10:00:30Z"), trail, aliases, opt));
+  EXPECT_FALSE(Matches(Alert("arn:aws:iam::111122223333:user/bob", "2025-03-05T10:00:30Z",
+                                       "2025-03-05T10:00:30Z"), trail, m));
   // The right entity outside the window does not count: before it, or after the slack.
-  EXPECT_FALSE(AlertMatchesLabel(Alert("alice", "2025-03-05T08:00:00Z", "2025-03-05T09:59:59Z"), trail, aliases, opt));
-  EXPECT_FALSE(AlertMatchesLabel(Alert("alice", "2025-03-05T11:01:01Z", "2025-03-05T11:30:00Z"), trail, aliases, opt));
+  EXPECT_FALSE(Matches(Alert("alice", "2025-03-05T08:00:00Z", "2025-03-05T09:59:59Z"), trail, m));
+  EXPECT_FALSE(Matches(Alert("alice", "2025-03-05T11:01:01Z", "2025-03-05T11:30:00Z"), trail, m));
   // An alert spanning the window counts (it was open while the attack ran).
-  EXPECT_TRUE(AlertMatchesLabel(Alert("alice", "2025-03-05T09:30:00Z", "2025-03-05T10:30:00Z"), trail, aliases, opt));
+  EXPECT_TRUE(Matches(Alert("alice", "2025-03-05T09:30:00Z", "2025-03-05T10:30:00Z"), trail, m));
   // A rule keyed on several fields: any part naming the instance counts.
   const AttackLabel& scan = labels[1];
-  EXPECT_TRUE(AlertMatchesLabel(Alert("198.51.100.7, 10.0.0.5", "2025-03-06T12:01:00Z", "2025-03-06T12:01:00Z"), scan,
-                                aliases, opt));
-  EXPECT_FALSE(AlertMatchesLabel(Alert("198.51.100.7, 10.0.0.6", "2025-03-06T12:01:00Z", "2025-03-06T12:01:00Z"), scan,
-                                 aliases, opt));
+  EXPECT_TRUE(Matches(Alert("198.51.100.7, 10.0.0.5", "2025-03-06T12:01:00Z", "2025-03-06T12:01:00Z"), scan, m));
+  EXPECT_FALSE(Matches(Alert("198.51.100.7, 10.0.0.6", "2025-03-06T12:01:00Z", "2025-03-06T12:01:00Z"), scan, m));
   // A part must be the whole alias, not a piece of it.
-  EXPECT_FALSE(AlertMatchesLabel(Alert("10.0.0.50", "2025-03-06T12:01:00Z", "2025-03-06T12:01:00Z"), scan, aliases, opt));
+  EXPECT_FALSE(Matches(Alert("10.0.0.50", "2025-03-06T12:01:00Z", "2025-03-06T12:01:00Z"), scan, m));
 }
 
 TEST(EvalTest, ReportCountsRecallPrecisionAndFalseAlerts) {
   const auto labels = Labels();
-  const EntityAliases aliases = Aliases();
+  const LabelMatcher m = Matcher();
   std::vector<EvalAlert> alerts;
   alerts.push_back(Alert("alice", "2025-03-05T10:00:40Z", "2025-03-05T10:00:50Z"));  // detects label 0 after 40 s
   alerts.push_back(Alert("arn:aws:iam::111122223333:user/alice", "2025-03-05T10:00:20Z", "2025-03-05T10:00:20Z"));
@@ -110,7 +110,7 @@ TEST(EvalTest, ReportCountsRecallPrecisionAndFalseAlerts) {
   unexplained.match.clear();
   alerts.push_back(unexplained);
 
-  const EvalReport r = Evaluate(labels, aliases, alerts, /*events=*/1'001'003, EvalOptions{});
+  const EvalReport r = Evaluate(labels, m, alerts, /*events=*/1'001'003);
   ASSERT_EQ(r.labels.size(), 2u);
   EXPECT_TRUE(r.labels[0].detected);
   EXPECT_EQ(r.labels[0].time_to_detect_ns, 20LL * 1'000'000'000);  // the earliest matching alert
@@ -138,8 +138,9 @@ TEST(EvalTest, BadInputsAreErrorsNamingTheLine) {
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("labels.jsonl:2"), std::string::npos) << bad.status().message();
   EXPECT_FALSE(ReadLabelsJsonl("not json\n").ok());
-  EXPECT_FALSE(EntityAliases::FromOrgJson("{\"users\":[]}").ok());
-  EXPECT_FALSE(EntityAliases::FromOrgJson("[").ok());
+  EXPECT_FALSE(LabelMatcher::FromOrgJson("{\"users\":[]}").ok());
+  EXPECT_FALSE(LabelMatcher::FromOrgJson("[").ok());
+  EXPECT_FALSE(LabelMatcher::FromOrgJson(R"({"instances":[],"users":[{"mfa":true}]})").ok());
 }
 
 }  // namespace

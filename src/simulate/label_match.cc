@@ -45,6 +45,26 @@ Result<LabelMatcher> LabelMatcher::FromOrgJson(std::string_view org_json) {
       if (!inst[key].get(v) && !v.empty()) names.emplace_back(v);
     }
   }
+  // Users are optional (older org.json files list none). A user name two
+  // accounts share names neither user.
+  simdjson::dom::array users;
+  if (!doc["users"].get(users)) {
+    std::unordered_map<std::string, size_t> name_count;
+    std::vector<std::pair<std::string, std::string>> user_name;  // arn, name
+    for (simdjson::dom::element u : users) {
+      std::string_view arn, key;
+      if (u["arn"].get(arn) || arn.empty()) return Status::InvalidArgument("org.json: a user has no \"arn\"");
+      std::vector<std::string>& names = m.user_names_[std::string(arn)];
+      if (!u["access_key"].get(key) && !key.empty()) names.emplace_back(key);
+      const size_t slash = arn.rfind('/');
+      if (slash != std::string_view::npos && slash + 1 < arn.size()) {
+        user_name.emplace_back(std::string(arn), std::string(arn.substr(slash + 1)));
+        ++name_count[user_name.back().second];
+      }
+    }
+    for (auto& [arn, name] : user_name)
+      if (name_count[name] == 1) m.user_names_[arn].push_back(std::move(name));
+  }
   return m;
 }
 
@@ -53,6 +73,9 @@ std::vector<std::string> LabelMatcher::EntityNames(const AttackLabel& label) con
   if (label.entity_type == "instance") {
     auto it = instance_names_.find(label.entity);
     if (it != instance_names_.end()) names.insert(names.end(), it->second.begin(), it->second.end());
+  } else if (label.entity_type == "principal") {
+    auto it = user_names_.find(label.entity);
+    if (it != user_names_.end()) names.insert(names.end(), it->second.begin(), it->second.end());
   }
   return names;
 }

@@ -31,7 +31,8 @@ class LabelMatcher {
   // not read.
   static Result<LabelMatcher> FromOrgJson(std::string_view org_json);
 
-  // The names the label's entity goes by in alerts: a principal's ARN; an
+  // The names the label's entity goes by in alerts: a user's ARN, its access
+  // key id and its name (when no other user of the organisation has it); an
   // instance's id, ENI, private and public addresses; an address itself.
   std::vector<std::string> EntityNames(const AttackLabel& label) const;
 
@@ -52,6 +53,8 @@ class LabelMatcher {
  private:
   // instance id -> its other names (ENI, private address, public address)
   std::unordered_map<std::string, std::vector<std::string>> instance_names_;
+  // user ARN -> its other names (access key id, unique user name)
+  std::unordered_map<std::string, std::vector<std::string>> user_names_;
 };
 
 // Whether `name` occurs in `text` bounded by characters that cannot continue

@@ -91,8 +91,14 @@ TEST(LabelMatcherTest, PrincipalLabelsMatchTheArn) {
   ASSERT_EQ(l->entity_type, "principal");
   auto m = LabelMatcher::FromOrgJson(run.sim->OrgJson());
   ASSERT_TRUE(m.ok());
-  EXPECT_EQ(m->EntityNames(*l), std::vector<std::string>{l->entity});
+  // The ARN first, then the user's access key id and its (unshared) name.
+  const std::vector<std::string> names = m->EntityNames(*l);
+  ASSERT_EQ(names.size(), 3u);
+  EXPECT_EQ(names[0], l->entity);
+  EXPECT_EQ(names[1].rfind("AKIA", 0), 0u) << names[1];
+  EXPECT_EQ(names[2], l->entity.substr(l->entity.rfind('/') + 1));
   EXPECT_TRUE(m->Matches(*l, l->entity, l->start_ns, l->end_ns));
+  EXPECT_TRUE(m->Matches(*l, names[1], l->start_ns, l->end_ns));
   EXPECT_FALSE(m->Matches(*l, l->entity + "2", l->start_ns, l->end_ns));
 }
 
