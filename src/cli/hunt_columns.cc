@@ -92,7 +92,9 @@ class ColumnRunner {
       buckets = static_cast<uint64_t>((BinStart(b.max_time_ns, span) - first_bucket) / span) + 1;
     }
     size = buckets;
-    const uint64_t limit = std::max<uint64_t>(4096, uint64_t{4} * b.rows);
+    // dense_ keeps its size across blocks and only touched slots are reset,
+    // so a large index space costs memory (4 bytes a slot), not time.
+    constexpr uint64_t limit = uint64_t{1} << 20;
     for (const ColumnBlock::Column& c : b.columns) {
       if (!dense) break;
       dense = c.single && !c.is_int && !c.text.empty() && size <= limit / c.text.size();
@@ -131,6 +133,14 @@ class ColumnRunner {
         ++slots_[it->second].count;
       }
     }
+    // The block's dictionary entries as global value numbers, looked up once
+    // per entry rather than once per group.
+    global_of_.resize(b.columns.size());
+    for (size_t f = 0; f < b.columns.size(); ++f) {
+      const ColumnBlock::Column& c = b.columns[f];
+      global_of_[f].resize(c.text.size());
+      for (size_t v = 0; v < c.text.size(); ++v) global_of_[f][v] = GlobalId(f, c.text[v]);
+    }
     for (const Slot& s : slots_) {
       counts_->scanned += s.count;
       GroupKey(b, s.first, time_of(s.first), &key_);
@@ -145,15 +155,18 @@ class ColumnRunner {
 
   // Hands every group to the pipeline. False to stop.
   bool Flush() {
+    bool more = true;
     for (const auto& [key, weight] : groups_) {
       if (!Emit(key, weight)) {
-        groups_.clear();
-        return false;
+        more = false;
+        break;
       }
     }
     groups_.clear();
+    global_ids_.clear();
+    global_text_.clear();
     group_bytes_ = 0;
-    return true;
+    return more;
   }
 
  private:
@@ -165,12 +178,29 @@ class ColumnRunner {
 
   static bool InRange(int64_t t, int64_t from, bool to_set, int64_t to) { return t >= from && (!to_set || t < to); }
 
+  // The number of text `t` among field f's values seen so far.
+  uint32_t GlobalId(size_t f, std::string_view t) {
+    if (global_ids_.size() <= f) {
+      global_ids_.resize(f + 1);
+      global_text_.resize(f + 1);
+    }
+    auto it = global_ids_[f].find(t);
+    if (it != global_ids_[f].end()) return it->second;
+    group_bytes_ += t.size() + 64;
+    const std::string& kept = global_text_[f].emplace_back(t);
+    const uint32_t id = static_cast<uint32_t>(global_text_[f].size() - 1);
+    global_ids_[f].emplace(kept, id);
+    return id;
+  }
+
   // The group key of record r (common/varint.h): its time, then per field
-  // the number of values and each as 'i' + the integer or 's' + the text.
-  static void GroupKey(const ColumnBlock& b, uint32_t r, int64_t time, std::string* key) {
+  // the number of values and each as 'i' + the integer or 's' + the global
+  // number of its text.
+  void GroupKey(const ColumnBlock& b, uint32_t r, int64_t time, std::string* key) const {
     key->clear();
     PutI64(time, key);
-    for (const ColumnBlock::Column& c : b.columns) {
+    for (size_t f = 0; f < b.columns.size(); ++f) {
+      const ColumnBlock::Column& c = b.columns[f];
       PutU64(c.begin[r + 1] - c.begin[r], key);
       for (uint32_t k = c.begin[r]; k < c.begin[r + 1]; ++k) {
         if (c.is_int) {
@@ -178,7 +208,7 @@ class ColumnRunner {
           PutI64(c.ints[k], key);
         } else {
           key->push_back('s');
-          PutStr(c.text[c.values[k]], key);
+          PutU64(global_of_[f][c.values[k]], key);
         }
       }
     }
@@ -212,10 +242,9 @@ class ColumnRunner {
           v.is_integer = true;
           v.text = group->Keep(std::string_view(buf, static_cast<size_t>(res.ptr - buf)));
         } else {
-          uint64_t len = 0;
-          std::string_view text;
-          in.U64(&len);
-          in.Bytes(len, &text);
+          uint64_t id = 0;
+          in.U64(&id);
+          const std::string_view text = global_text_[f][id];
           if (meta != nullptr) {
             meta->assign(text);
             continue;
@@ -265,6 +294,12 @@ class ColumnRunner {
   std::vector<uint32_t> dense_;
   std::unordered_map<std::string, uint32_t> local_;
   std::string key_;
+  // Per field: its distinct texts, numbered in the order first seen (a deque:
+  // the map's views of its elements stay valid), and this block's
+  // dictionary entries' numbers.
+  std::vector<std::unordered_map<std::string_view, uint32_t>> global_ids_;
+  std::vector<std::deque<std::string>> global_text_;
+  std::vector<std::vector<uint32_t>> global_of_;
 };
 
 }  // namespace
