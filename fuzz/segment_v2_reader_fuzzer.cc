@@ -164,8 +164,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   filter.text_runs.push_back("abc");
   vigil::ScanStats stats;
   BlockData block;
+  // Column reads (hunt aggregations): dict, int and pseudo columns, with and
+  // without times and the filter.
+  vigil::ColumnRequest request;
+  request.fields = {"source", "principal", "eventName", "bytes", "sourceIPAddress"};
+  vigil::ColumnBlock columns;
   size_t total = 0;
   for (size_t i = 0; i < (*reader)->index().blocks.size(); ++i) {
+    for (bool times : {false, true}) {
+      auto got = (*reader)->ReadColumnBlock(i, request, times, times ? &filter : nullptr, &block, &columns, &stats);
+      if (!got.ok() || !*got) continue;
+      total += columns.times.size() + columns.pass.size();
+      for (const auto& c : columns.columns) {
+        for (uint32_t r = 0; r < columns.rows; ++r) {
+          for (uint32_t k = c.begin[r]; k < c.begin[r + 1]; ++k) total += c.is_int ? 1 : c.text[c.values[k]].size();
+        }
+      }
+    }
     auto may = (*reader)->BlockMayMatch(i, filter, &stats);
     if (may.ok() && *may && (*reader)->ReadBlock(i, &filter, &block, &stats).ok()) total += block.records.size();
     if (!(*reader)->CheckBlock(i, &block).ok()) continue;
