@@ -456,6 +456,7 @@ int RunServe(const ServeOptions& o) {
   // through a commit's fsyncs.
   popt.detect_thread = true;
   popt.queue_batches = 64;
+  popt.busy_commit_interval = 4 * config.pipeline.commit_interval;
   std::unique_ptr<Minimiser> minimiser;
   if (!config.minimise.empty()) {
     auto m = Minimiser::Create(config.minimise);

@@ -53,6 +53,8 @@ struct Batch {
   // A resumable source's position after the last input all of whose events
   // are in this batch or earlier ones; empty when no input ended in it.
   std::string position;
+  // Handed on because the (never-ending) source had nothing more for a while.
+  bool source_idle = false;
   // Set by the later stages: the order it was marked in (from 1), each
   // event's fate and collecting source's counters, and a commit to make after
   // storing it.
@@ -204,6 +206,7 @@ Result<IngestStats> Pipeline::Run() {
       if (continuous && !source_->WaitForInput(options_.idle_flush)) {
         // Idle: hand on what is held (even nothing, so the store stage can
         // commit on time).
+        sink.batch().source_idle = true;
         sink.Flush();
         last_flush = std::chrono::steady_clock::now();
         continue;
@@ -308,6 +311,8 @@ Result<IngestStats> Pipeline::Run() {
   auto last_request = std::chrono::steady_clock::now();
   uint64_t unrequested_events = 0;  // kept for storing since the last request
   bool unrequested_position = false;
+  bool idle_since_request = false;  // the source ran dry since the last request
+  const auto busy_interval = std::max(options_.commit_interval, options_.busy_commit_interval);
   std::atomic<bool> storing_failed{false};
   auto request_commit = [&](bool final) {
     auto r = std::make_unique<CommitRequest>();
@@ -316,6 +321,7 @@ Result<IngestStats> Pipeline::Run() {
     last_matched = nullptr;
     unrequested_events = 0;
     unrequested_position = false;
+    idle_since_request = false;
     // Aggregates complete by now (all of them at the end of a finite run)
     // are stored as summary records in this commit.
     if (minimiser) minimiser->Flush(final && !continuous, &r->summaries);
@@ -362,13 +368,17 @@ Result<IngestStats> Pipeline::Run() {
       ++unrequested_events;
     }
     if (!batch->position.empty()) unrequested_position = true;
+    idle_since_request |= batch->source_idle;
     // Bound the fold's memory on long runs; on never-ending sources make
-    // what arrived visible (and the source's position durable) on time.
-    if (fold->held_entries() >= options_.commit_fold_entries ||
-        (continuous && std::chrono::steady_clock::now() - last_request >= options_.commit_interval &&
-         (unrequested_events > 0 || unrequested_position || fold->held_entries() > 0))) {
-      batch->commit = request_commit(false);
+    // what arrived visible (and the source's position durable) on time,
+    // less often while the source never runs dry (a backlog, whose age is
+    // the latency then).
+    bool due = fold->held_entries() >= options_.commit_fold_entries;
+    if (!due && continuous && (unrequested_events > 0 || unrequested_position || fold->held_entries() > 0)) {
+      const auto since = std::chrono::steady_clock::now() - last_request;
+      due = since >= options_.commit_interval && (idle_since_request || since >= busy_interval);
     }
+    if (due) batch->commit = request_commit(false);
   };
 
   // --- store (storing thread)

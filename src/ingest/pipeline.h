@@ -113,6 +113,11 @@ struct PipelineOptions {
   std::chrono::milliseconds commit_interval{0};
   // ... and hand on a partial batch once the source has been idle this long.
   std::chrono::milliseconds idle_flush{20};
+  // Commit only this often while the source has had input waiting ever since
+  // the last commit (behind: each commit's fixed cost, the detectors' state
+  // and the alert upserts, is spread over more events, and latency is the
+  // backlog's age anyway); commit_interval when shorter.
+  std::chrono::milliseconds busy_commit_interval{0};
   // Data minimisation (ingest/minimise.h), borrowed; null: store everything.
   // Its counters and open aggregates are committed with the events; a
   // finite run (commit_interval 0) writes every open aggregate at its end.

@@ -401,6 +401,8 @@ TEST(PipelineTest, WalSourceCommitsOnTimeAndReplayDuplicatesNothing) {
   FakeMetadata meta;
   PipelineOptions options;
   options.commit_interval = std::chrono::milliseconds(30);
+  // Only a source that never runs dry waits for this; this one does.
+  options.busy_commit_interval = std::chrono::hours(1);
   SetMode(mode, &options);
 
   auto run = [&](uint64_t checkpoint, const std::function<void(Wal*, std::atomic<uint64_t>*)>& feed) {
@@ -448,6 +450,53 @@ TEST(PipelineTest, WalSourceCommitsOnTimeAndReplayDuplicatesNothing) {
   auto resumed = run(2, [](Wal*, std::atomic<uint64_t>*) {});
   EXPECT_EQ(resumed.events + resumed.duplicates, 0u);
   std::filesystem::remove_all(wal_dir);
+  }
+}
+
+// A never-ending source that always has input waiting (a backlog) is
+// committed on busy_commit_interval, not on commit_interval.
+TEST(PipelineTest, ABusySourceIsCommittedLessOften) {
+  class SlowSource final : public Source {
+   public:
+    std::string_view name() const override { return "slow"; }
+    size_t total() const override { return 40; }
+    std::optional<Result<RawInput>> Next() override {
+      if (next_ == 40) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      ++next_;
+      return Result<RawInput>(RawInput{"r" + std::to_string(next_), Record(next_, "ListTrails"), true, ""});
+    }
+
+   private:
+    int next_ = 0;
+  };
+  for (auto busy : {std::chrono::milliseconds(0), std::chrono::milliseconds(3600'000)}) {
+    SCOPED_TRACE(busy.count());
+    auto env = NewMemEnv();
+    SegmentStoreOptions store_options;
+    store_options.env = env.get();
+    auto store = OpenSegmentStore("/events", store_options);
+    ASSERT_TRUE(store.ok());
+    auto writer = (*store)->NewWriter();
+    SlowSource source;
+    FakeMetadata meta;
+    PipelineOptions options;
+    SetMode(Mode::kDetectThread, &options);
+    options.batch_events = 1;
+    options.commit_interval = std::chrono::milliseconds(5);
+    options.busy_commit_interval = busy;
+    Pipeline p(&source, &ParserRegistry::Default(), {}, writer->get(), &meta, nullptr, options);
+    int commits = 0;
+    p.set_on_commit([&](const CommitInfo&) { ++commits; });
+    auto stats = p.Run();
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(stats->events, 40u);
+    // 120 ms of input: commits every 5 ms, or only the final one.
+    if (busy.count() == 0) {
+      EXPECT_GT(commits, 3);
+    } else {
+      EXPECT_EQ(commits, 1);
+    }
   }
 }
 
