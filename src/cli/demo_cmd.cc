@@ -38,12 +38,14 @@
 #include "cli/sim_stream.h"
 #include "common/json_writer.h"
 #include "common/time.h"
+#include "simulate/eval.h"
 #include "simulate/label_match.h"
 #include "simulate/org_simulator.h"
 
 namespace vigil::cli {
 
-std::string AlertJson(const Alert& a);  // alerts_cmd.cc
+std::string AlertJson(const Alert& a);          // alerts_cmd.cc
+sim::EvalAlert ToEvalAlert(const Alert& a);     // eval_cmd.cc
 
 namespace {
 
@@ -299,16 +301,6 @@ struct Scenario {
   }
 };
 
-// Counts toward detection as `vigil eval` does: threat rules, behavioural and
-// intel findings; not compliance rules (a `cis.` tag, which report real
-// configuration changes) nor informational records of activity.
-bool IsDetection(const Alert& a) {
-  if (SeverityRank(a.severity) < SeverityRank("low")) return false;
-  for (const std::string& t : a.tags)
-    if (t.rfind("cis.", 0) == 0) return false;
-  return true;
-}
-
 class Display {
  public:
   Display(bool json, bool colour, int min_rank) : json_(json), colour_(colour), min_rank_(min_rank), status_("demo") {}
@@ -536,7 +528,9 @@ int RunDemo(const DemoOptions& o) {
     for (Alert& a : fresh) {
       seen.insert(a.id);
       std::vector<std::string> detects;
-      if (IsDetection(a)) {
+      // Only what `vigil eval` counts as a detection (no compliance or
+      // informational rules) names an attack.
+      if (sim::CountsAsDetection(ToEvalAlert(a))) {
         for (Scenario& sc : scenarios) {
           if (!matcher->Matches(sc.label, a.entity, a.first_seen_ns, a.last_seen_ns)) continue;
           detects.push_back(sc.label.id);

@@ -136,6 +136,21 @@ void PrintTable(const sim::EvalReport& r) {
 
 }  // namespace
 
+// The fields of a stored alert that scoring reads (also `vigil demo`'s).
+sim::EvalAlert ToEvalAlert(const Alert& a) {
+  sim::EvalAlert e;
+  e.rule_id = a.rule_id;
+  e.title = a.title;
+  e.severity = a.severity;
+  e.entity = a.entity;
+  e.finding_type = a.finding_type;
+  e.tags = a.tags;
+  e.first_seen_ns = a.first_seen_ns;
+  e.last_seen_ns = a.last_seen_ns;
+  e.match = a.match;
+  return e;
+}
+
 int RunEval(const EvalCmdOptions& o) {
   auto slack = ParseDuration(o.slack);
   if (!slack || *slack < 0) return Fatal(Status::InvalidArgument("--slack: not a duration (30m, 1h): " + o.slack));
@@ -221,19 +236,7 @@ int RunEval(const EvalCmdOptions& o) {
   // 3. The score.
   std::vector<sim::EvalAlert> alerts;
   alerts.reserve(stored->size());
-  for (const Alert& a : *stored) {
-    sim::EvalAlert e;
-    e.rule_id = a.rule_id;
-    e.title = a.title;
-    e.severity = a.severity;
-    e.entity = a.entity;
-    e.finding_type = a.finding_type;
-    e.tags = a.tags;
-    e.first_seen_ns = a.first_seen_ns;
-    e.last_seen_ns = a.last_seen_ns;
-    e.match = a.match;
-    alerts.push_back(std::move(e));
-  }
+  for (const Alert& a : *stored) alerts.push_back(ToEvalAlert(a));
   const sim::EvalReport report = sim::Evaluate(*labels, *matcher, alerts, stats->events);
   if (o.json) {
     std::printf("%s\n", sim::EvalReportJson(report).c_str());
