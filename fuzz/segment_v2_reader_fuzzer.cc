@@ -15,8 +15,11 @@
 // through the AES-256-GCM codec. Bit 2: the segment is then recompressed in
 // place (warm tiering's RecompressSegment2) and, when every block of the
 // original read back whole, the rewritten file must hold the same records.
+// Bit 3: the rest is a dictionary file instead (ReadDictionaryFile; sealed
+// with bit 1 and its key file).
 // Seeds: fuzz/seeds/segment (v2 segments written without a dictionary, with a
-// leading byte; the `v2_encrypted_*` ones with their key file).
+// leading byte; the `v2_encrypted_*` ones with their key file; `dict_*`
+// dictionary files).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -135,14 +138,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     rest.remove_prefix(2 + n);
   }
   std::string file(rest);
+  static std::unique_ptr<vigil::Env> env = [] {
+    auto e = vigil::NewMemEnv();
+    (void)e->CreateDirs("/fuzz/.dict");
+    return e;
+  }();
+  const vigil::KeyRing* keys = encrypted ? &Ring() : nullptr;
+  if (mode & 8) {
+    // The rest is a dictionary file (sealed ones open with the key file).
+    const std::string dict_path = DictPath("/fuzz", 1);
+    if (!env->WriteFile(dict_path, file).ok()) return 0;
+    if (encrypted) {
+      if (!env->WriteFile(KeyFilePath(dict_path), key_file).ok()) return 0;
+    } else {
+      (void)env->RemoveFile(KeyFilePath(dict_path));
+    }
+    std::string st, dict;
+    bool sealed = false;
+    if (ReadDictionaryFile(env.get(), dict_path, &st, &dict, keys, &sealed).ok() && sealed && !encrypted) {
+      __builtin_trap();  // a sealed dictionary never opens without a key
+    }
+    return 0;
+  }
   if (encrypted && file.size() >= kHeaderSize) file[12] = static_cast<char>(file[12] | kSegmentFlagEncrypted);
   if (mode & 1) RepairChecksums(&file);
 
-  static std::unique_ptr<vigil::Env> env = [] {
-    auto e = vigil::NewMemEnv();
-    (void)e->CreateDirs("/fuzz");
-    return e;
-  }();
   const std::string path = "/fuzz/input.seg";
   if (!env->WriteFile(path, file).ok()) return 0;
   if (encrypted) {
@@ -150,7 +170,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     (void)env->RemoveFile(KeyFilePath(path));
   }
-  const vigil::KeyRing* keys = encrypted ? &Ring() : nullptr;
   DictionaryCache dicts(env.get(), "/fuzz", keys);
   auto reader = SegmentFile::Open(env.get(), path, &dicts, keys);
   if (!reader.ok()) return 0;

@@ -92,7 +92,7 @@ int RunKeysRotate(const KeysOptions& o) {
   if (!dir.ok()) return Fatal(dir.status());
   Progress progress("rotate");
   auto r = RotateSegmentKeys(Env::Default(), (*dir)->events_dir(), **keys, [&](size_t done, size_t total) {
-    progress.Update(std::to_string(done) + "/" + std::to_string(total) + " segment keys");
+    progress.Update(std::to_string(done) + "/" + std::to_string(total) + " key files");
   });
   progress.Finish();
   if (!r.ok()) return Fatal(r.status());
@@ -109,10 +109,10 @@ int RunKeysRotate(const KeysOptions& o) {
                             .c_str());
   } else {
     for (const Status& f : r->failed) std::fprintf(stderr, "vigil: error: %s\n", f.message().c_str());
-    std::printf("re-wrapped %llu segment keys under master key %s (%llu already were); %llu failed\n",
+    std::printf("re-wrapped %llu key files (segments and dictionaries) under master key %s (%llu already were); %llu failed\n",
                 static_cast<unsigned long long>(r->rewrapped), active.c_str(),
                 static_cast<unsigned long long>(r->current), static_cast<unsigned long long>(r->failed.size()));
-    if (r->failed.empty()) std::printf("no segment needs any other master key now\n");
+    if (r->failed.empty()) std::printf("no segment or dictionary needs any other master key now\n");
   }
   return r->failed.empty() ? kExitOk : kExitFailures;
 }
