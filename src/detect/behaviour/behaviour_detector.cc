@@ -21,7 +21,16 @@ namespace {
 
 constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kHour = 3600 * kSecond;
+// A rule's checkpoint (SaveState): its whole state under "behaviour/<id>"
+// (v1: no generation, read as before), then changes since then under
+// "behaviour/<id>+1", "+2", ... of the same generation, applied in order.
 constexpr std::string_view kStateMagic = "vigil-behaviour-state-v1";
+constexpr std::string_view kStateMagic2 = "vigil-behaviour-state-v2";
+constexpr std::string_view kDeltaMagic = "vigil-behaviour-delta-v1";
+// A chain of changes is folded into a new whole state when it is this long
+// or holds more bytes than the whole state did.
+constexpr size_t kMaxDeltas = 64;
+constexpr size_t kMinChainBytes = 4096;
 
 std::string Duration(int64_t ns) {
   const int64_t s = ns / kSecond;
@@ -36,13 +45,19 @@ double Round(double v, double scale = 1000) { return std::round(v * scale) / sca
 // Entities keyed by a 64-bit hash, bounded: when full, the least recently
 // seen tenth goes (one partial sort per tenth of the bound: amortised O(10)
 // per insertion, deterministic). V has `int64_t last_seen`.
+//
+// It also remembers what changed since ClearChanges (entries found or
+// inserted, which the models then update, and entries evicted), so that a
+// checkpoint can hold only those (see BehaviourDetector::SaveState).
 template <class V>
 class RecencyMap {
  public:
   explicit RecencyMap(size_t max) : max_(std::max<size_t>(max, 1)) {}
   V* Find(uint64_t k) {
     auto it = map_.find(k);
-    return it == map_.end() ? nullptr : &it->second;
+    if (it == map_.end()) return nullptr;
+    Mark(it->first, it->second);
+    return &it->second.value;
   }
   // Evicts first when full; `on_evict(key, value)` sees each evicted entry.
   template <class F>
@@ -50,29 +65,127 @@ class RecencyMap {
     if (map_.size() >= max_) {
       std::vector<std::pair<int64_t, uint64_t>> order;
       order.reserve(map_.size());
-      for (const auto& [key, v] : map_) order.emplace_back(v.last_seen, key);
+      for (const auto& [key, n] : map_) order.emplace_back(n.value.last_seen, key);
       const size_t n = std::max<size_t>(1, max_ / 10);
       std::nth_element(order.begin(), order.begin() + (n - 1), order.end());
       for (size_t i = 0; i < n; ++i) {
         auto it = map_.find(order[i].second);
-        on_evict(it->first, it->second);
+        on_evict(it->first, it->second.value);
+        removed_.push_back(it->first);
         map_.erase(it);
       }
       *evicted += n;
     }
-    return map_[k];
+    Node& node = map_[k];
+    Mark(k, node);
+    return node.value;
   }
   V& Insert(uint64_t k, uint64_t* evicted) {
     return Insert(k, evicted, [](uint64_t, const V&) {});
   }
+  // Drops `k` if present (`on_erase(value)` sees it first).
+  template <class F>
+  void Erase(uint64_t k, F on_erase) {
+    auto it = map_.find(k);
+    if (it == map_.end()) return;
+    on_erase(it->second.value);
+    map_.erase(it);
+    removed_.push_back(k);
+  }
   size_t size() const { return map_.size(); }
-  std::unordered_map<uint64_t, V>& map() { return map_; }
-  const std::unordered_map<uint64_t, V>& map() const { return map_; }
+  template <class F>
+  void ForEach(F f) const {
+    for (const auto& [k, n] : map_) f(k, n.value);
+  }
+  // Entries found or inserted since ClearChanges and still held, each once.
+  template <class F>
+  void ForEachChanged(F f) const {
+    for (uint64_t k : changed_) {
+      auto it = map_.find(k);
+      if (it != map_.end()) f(k, it->second.value);
+    }
+  }
+  // Keys dropped since ClearChanges (some may be held again: changed too).
+  const std::vector<uint64_t>& removed() const { return removed_; }
+  size_t changes() const { return changed_.size() + removed_.size(); }
+  void ClearChanges() {
+    for (uint64_t k : changed_) {
+      auto it = map_.find(k);
+      if (it != map_.end()) it->second.changed = false;
+    }
+    changed_.clear();
+    removed_.clear();
+  }
 
  private:
+  struct Node {
+    V value;
+    bool changed = false;
+  };
+  void Mark(uint64_t k, Node& n) {
+    if (n.changed) return;
+    n.changed = true;
+    changed_.push_back(k);
+  }
   size_t max_;
-  std::unordered_map<uint64_t, V> map_;
+  std::unordered_map<uint64_t, Node> map_;
+  std::vector<uint64_t> changed_;
+  std::vector<uint64_t> removed_;
 };
+
+// A map in a checkpoint. Whole: its size, then each key and entry. Changes:
+// the keys dropped, then the count, keys and entries of those changed.
+template <class V, class SaveEntry>
+void SaveMap(const RecencyMap<V>& m, bool changes_only, SaveEntry save, std::string* out) {
+  if (changes_only) {
+    PutU64(m.removed().size(), out);
+    for (uint64_t k : m.removed()) PutU64(k, out);
+    size_t n = 0;
+    m.ForEachChanged([&](uint64_t, const V&) { ++n; });
+    PutU64(n, out);
+    m.ForEachChanged([&](uint64_t k, const V& v) {
+      PutU64(k, out);
+      save(v, out);
+    });
+    return;
+  }
+  PutU64(m.size(), out);
+  m.ForEach([&](uint64_t k, const V& v) {
+    PutU64(k, out);
+    save(v, out);
+  });
+}
+
+// Reads what SaveMap wrote into `m` (changes: applied over what it holds).
+// `on_drop(value)` sees every entry that goes (replaced, dropped, evicted),
+// `on_add(value)` every entry that comes.
+template <class V, class LoadEntry, class OnDrop, class OnAdd>
+bool LoadMap(RecencyMap<V>* m, VarintReader* r, bool changes_only, LoadEntry load, OnDrop on_drop, OnAdd on_add) {
+  uint64_t n, ignored = 0;
+  if (changes_only) {
+    if (!r->U64(&n)) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      uint64_t k;
+      if (!r->U64(&k)) return false;
+      m->Erase(k, on_drop);
+    }
+  }
+  if (!r->U64(&n)) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t k;
+    V v;
+    if (!r->U64(&k) || !load(r, &v)) return false;
+    if (changes_only) m->Erase(k, on_drop);
+    on_add(v);
+    m->Insert(k, &ignored, [&](uint64_t, const V& gone) { on_drop(gone); }) = std::move(v);
+  }
+  return true;
+}
+
+template <class V, class LoadEntry>
+bool LoadMap(RecencyMap<V>* m, VarintReader* r, bool changes_only, LoadEntry load) {
+  return LoadMap(m, r, changes_only, load, [](const V&) {}, [](const V&) {});
+}
 
 // What one event says to a rule's baseline.
 struct Observation {
@@ -97,8 +210,12 @@ class Model {
     (void)o;
     (void)stats;
   }
-  virtual void Save(std::string* out) const = 0;
-  virtual bool Load(VarintReader* r) = 0;
+  // The whole state, or (`changes_only`) what changed since ClearChanges;
+  // Load reads either, changes applied over the state held.
+  virtual void Save(std::string* out, bool changes_only) const = 0;
+  virtual bool Load(VarintReader* r, bool changes_only) = 0;
+  virtual size_t changes() const = 0;
+  virtual void ClearChanges() = 0;
   virtual size_t entities() const = 0;
 };
 
@@ -141,43 +258,38 @@ class NewTermModel final : public Model {
     return true;
   }
 
-  void Save(std::string* out) const override {
-    PutU64(map_.size(), out);
-    for (const auto& [k, e] : map_.map()) {
-      PutU64(k, out);
-      PutI64(e.first_seen, out);
-      PutI64(e.last_seen, out);
-      PutU64(e.terms.size(), out);
-      for (uint64_t t : e.terms) PutU64(t, out);
-      PutU64(e.recent.size(), out);
-      for (int64_t t : e.recent) PutI64(t, out);
-    }
+  void Save(std::string* out, bool changes_only) const override {
+    SaveMap(map_, changes_only, [](const Entity& e, std::string* o) {
+      PutI64(e.first_seen, o);
+      PutI64(e.last_seen, o);
+      PutU64(e.terms.size(), o);
+      for (uint64_t t : e.terms) PutU64(t, o);
+      PutU64(e.recent.size(), o);
+      for (int64_t t : e.recent) PutI64(t, o);
+    }, out);
   }
-  bool Load(VarintReader* r) override {
-    uint64_t n;
-    if (!r->U64(&n)) return false;
-    uint64_t ignored = 0;
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t k, terms, recent;
-      Entity e;
-      if (!r->U64(&k) || !r->I64(&e.first_seen) || !r->I64(&e.last_seen) || !r->U64(&terms)) return false;
+  bool Load(VarintReader* r, bool changes_only) override {
+    return LoadMap(&map_, r, changes_only, [this](VarintReader* r, Entity* e) {
+      uint64_t terms, recent;
+      if (!r->I64(&e->first_seen) || !r->I64(&e->last_seen) || !r->U64(&terms)) return false;
       if (terms > rule_.max_terms) return false;
       for (uint64_t j = 0; j < terms; ++j) {
         uint64_t t;
         if (!r->U64(&t)) return false;
-        e.terms.push_back(t);
+        e->terms.push_back(t);
       }
-      if (!std::is_sorted(e.terms.begin(), e.terms.end())) return false;
+      if (!std::is_sorted(e->terms.begin(), e->terms.end())) return false;
       if (!r->U64(&recent) || recent > 1000) return false;
       for (uint64_t j = 0; j < recent; ++j) {
         int64_t t;
         if (!r->I64(&t)) return false;
-        e.recent.push_back(t);
+        e->recent.push_back(t);
       }
-      map_.Insert(k, &ignored) = std::move(e);
-    }
-    return true;
+      return true;
+    });
   }
+  size_t changes() const override { return map_.changes(); }
+  void ClearChanges() override { map_.ClearChanges(); }
   size_t entities() const override { return map_.size(); }
 
  private:
@@ -240,41 +352,29 @@ class RarityModel final : public Model {
     return true;
   }
 
-  void Save(std::string* out) const override {
+  void Save(std::string* out, bool changes_only) const override {
     PutI64(first_time_, out);
-    PutU64(entities_.size(), out);
-    for (const auto& [k, e] : entities_.map()) {
-      PutU64(k, out);
-      PutI64(e.last_seen, out);
-    }
-    PutU64(pairs_.size(), out);
-    for (const auto& [k, p] : pairs_.map()) {
-      PutU64(k, out);
-      PutI64(p.last_seen, out);
-      PutU64(p.value, out);
-    }
+    SaveMap(entities_, changes_only, [](const Entity& e, std::string* o) { PutI64(e.last_seen, o); }, out);
+    SaveMap(pairs_, changes_only, [](const Pair& p, std::string* o) {
+      PutI64(p.last_seen, o);
+      PutU64(p.value, o);
+    }, out);
   }
-  bool Load(VarintReader* r) override {
-    uint64_t n, ignored = 0;
-    if (!r->I64(&first_time_) || !r->U64(&n)) return false;
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t k;
-      Entity e;
-      if (!r->U64(&k) || !r->I64(&e.last_seen)) return false;
-      entities_.Insert(k, &ignored) = e;
-    }
-    if (!r->U64(&n)) return false;
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t k;
-      Pair p;
-      if (!r->U64(&k) || !r->I64(&p.last_seen) || !r->U64(&p.value)) return false;
-      pairs_.Insert(k, &ignored, [this](uint64_t, const Pair& gone) {
-        auto it = counts_.find(gone.value);
-        if (it != counts_.end() && --it->second == 0) counts_.erase(it);
-      }) = p;
-      ++counts_[p.value];
-    }
-    return true;
+  bool Load(VarintReader* r, bool changes_only) override {
+    if (!r->I64(&first_time_)) return false;
+    auto load_entity = [](VarintReader* r, Entity* e) { return r->I64(&e->last_seen); };
+    auto load_pair = [](VarintReader* r, Pair* p) { return r->I64(&p->last_seen) && r->U64(&p->value); };
+    auto drop = [this](const Pair& gone) {
+      auto it = counts_.find(gone.value);
+      if (it != counts_.end() && --it->second == 0) counts_.erase(it);
+    };
+    auto add = [this](const Pair& p) { ++counts_[p.value]; };
+    return LoadMap(&entities_, r, changes_only, load_entity) && LoadMap(&pairs_, r, changes_only, load_pair, drop, add);
+  }
+  size_t changes() const override { return entities_.changes() + pairs_.changes(); }
+  void ClearChanges() override {
+    entities_.ClearChanges();
+    pairs_.ClearChanges();
   }
   size_t entities() const override { return entities_.size(); }
 
@@ -363,35 +463,29 @@ class VolumeModel final : public Model {
     return true;
   }
 
-  void Save(std::string* out) const override {
-    PutU64(map_.size(), out);
-    for (const auto& [k, e] : map_.map()) {
-      PutU64(k, out);
-      PutI64(e.last_seen, out);
-      PutI64(e.hour, out);
-      PutF64(e.sum, out);
-      PutU64(e.fired, out);
+  void Save(std::string* out, bool changes_only) const override {
+    SaveMap(map_, changes_only, [](const Entity& e, std::string* o) {
+      PutI64(e.last_seen, o);
+      PutI64(e.hour, o);
+      PutF64(e.sum, o);
+      PutU64(e.fired, o);
       for (const Slot* slots : {e.week, e.day}) {
         const int count = slots == e.week ? 168 : 24;
         for (int i = 0; i < count; ++i) {
-          PutF64(slots[i].mean, out);
-          PutF64(slots[i].var, out);
-          PutU64(slots[i].n, out);
+          PutF64(slots[i].mean, o);
+          PutF64(slots[i].var, o);
+          PutU64(slots[i].n, o);
         }
       }
-    }
+    }, out);
   }
-  bool Load(VarintReader* r) override {
-    uint64_t n, ignored = 0;
-    if (!r->U64(&n)) return false;
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t k, fired;
-      Entity e;
-      if (!r->U64(&k) || !r->I64(&e.last_seen) || !r->I64(&e.hour) || !r->F64(&e.sum) || !r->U64(&fired))
-        return false;
-      e.fired = fired != 0;
-      for (Slot* slots : {e.week, e.day}) {
-        const int count = slots == e.week ? 168 : 24;
+  bool Load(VarintReader* r, bool changes_only) override {
+    return LoadMap(&map_, r, changes_only, [](VarintReader* r, Entity* e) {
+      uint64_t fired;
+      if (!r->I64(&e->last_seen) || !r->I64(&e->hour) || !r->F64(&e->sum) || !r->U64(&fired)) return false;
+      e->fired = fired != 0;
+      for (Slot* slots : {e->week, e->day}) {
+        const int count = slots == e->week ? 168 : 24;
         for (int s = 0; s < count; ++s) {
           double mean, var;
           uint64_t sn;
@@ -399,10 +493,11 @@ class VolumeModel final : public Model {
           slots[s] = {static_cast<float>(mean), static_cast<float>(var), static_cast<uint16_t>(sn)};
         }
       }
-      map_.Insert(k, &ignored) = e;
-    }
-    return true;
+      return true;
+    });
   }
+  size_t changes() const override { return map_.changes(); }
+  void ClearChanges() override { map_.ClearChanges(); }
   size_t entities() const override { return map_.size(); }
 
   // The spread an hour is judged against: the slot's, but never below what
@@ -501,47 +596,42 @@ class DistinctModel final : public Model {
     return true;
   }
 
-  void Save(std::string* out) const override {
-    PutU64(map_.size(), out);
-    for (const auto& [k, e] : map_.map()) {
-      PutU64(k, out);
-      PutI64(e.last_seen, out);
-      PutI64(e.window_start, out);
-      PutU64(e.fired, out);
-      PutStr(std::string_view(reinterpret_cast<const char*>(e.registers.data()), e.registers.size()), out);
-      PutU64(e.samples.size(), out);
-      for (const auto& s : e.samples) PutStr(s, out);
-    }
+  void Save(std::string* out, bool changes_only) const override {
+    SaveMap(map_, changes_only, [](const Entity& e, std::string* o) {
+      PutI64(e.last_seen, o);
+      PutI64(e.window_start, o);
+      PutU64(e.fired, o);
+      PutStr(std::string_view(reinterpret_cast<const char*>(e.registers.data()), e.registers.size()), o);
+      PutU64(e.samples.size(), o);
+      for (const auto& s : e.samples) PutStr(s, o);
+    }, out);
   }
-  bool Load(VarintReader* r) override {
-    uint64_t n, ignored = 0;
-    if (!r->U64(&n)) return false;
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t k, fired, samples;
-      Entity e;
+  bool Load(VarintReader* r, bool changes_only) override {
+    return LoadMap(&map_, r, changes_only, [this](VarintReader* r, Entity* e) {
+      uint64_t fired, samples;
       std::string regs;
-      if (!r->U64(&k) || !r->I64(&e.last_seen) || !r->I64(&e.window_start) || !r->U64(&fired) || !r->Str(&regs))
-        return false;
+      if (!r->I64(&e->last_seen) || !r->I64(&e->window_start) || !r->U64(&fired) || !r->Str(&regs)) return false;
       if (!regs.empty() && regs.size() != m_) return false;
-      e.registers.assign(regs.begin(), regs.end());
-      e.fired = fired != 0;
+      e->registers.assign(regs.begin(), regs.end());
+      e->fired = fired != 0;
       if (!r->U64(&samples) || samples > kSamples) return false;
       for (uint64_t j = 0; j < samples; ++j) {
         std::string s;
         if (!r->Str(&s)) return false;
-        e.samples.push_back(std::move(s));
+        e->samples.push_back(std::move(s));
       }
-      e.inverse_sum = 0;
-      e.zeros = 0;
-      for (uint8_t r : e.registers) {
-        if (r > 64) return false;
-        e.inverse_sum += std::ldexp(1.0, -r);
-        e.zeros += r == 0;
+      e->inverse_sum = 0;
+      e->zeros = 0;
+      for (uint8_t reg : e->registers) {
+        if (reg > 64) return false;
+        e->inverse_sum += std::ldexp(1.0, -reg);
+        e->zeros += reg == 0;
       }
-      map_.Insert(k, &ignored) = std::move(e);
-    }
-    return true;
+      return true;
+    });
   }
+  size_t changes() const override { return map_.changes(); }
+  void ClearChanges() override { map_.ClearChanges(); }
   size_t entities() const override { return map_.size(); }
 
   // HyperLogLog with linear counting for small cardinalities (Flajolet et
@@ -619,33 +709,28 @@ class BeaconModel final : public Model {
     return true;
   }
 
-  void Save(std::string* out) const override {
-    PutU64(map_.size(), out);
-    for (const auto& [k, e] : map_.map()) {
-      PutU64(k, out);
-      PutI64(e.last_seen, out);
-      PutI64(e.last, out);
-      PutU64(e.gaps.size(), out);
-      for (uint32_t g : e.gaps) PutU64(g, out);
-    }
+  void Save(std::string* out, bool changes_only) const override {
+    SaveMap(map_, changes_only, [](const Entity& e, std::string* o) {
+      PutI64(e.last_seen, o);
+      PutI64(e.last, o);
+      PutU64(e.gaps.size(), o);
+      for (uint32_t g : e.gaps) PutU64(g, o);
+    }, out);
   }
-  bool Load(VarintReader* r) override {
-    uint64_t n, ignored = 0;
-    if (!r->U64(&n)) return false;
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t k, gaps;
-      Entity e;
-      if (!r->U64(&k) || !r->I64(&e.last_seen) || !r->I64(&e.last) || !r->U64(&gaps) || gaps > rule_.min_connections)
-        return false;
+  bool Load(VarintReader* r, bool changes_only) override {
+    return LoadMap(&map_, r, changes_only, [this](VarintReader* r, Entity* e) {
+      uint64_t gaps;
+      if (!r->I64(&e->last_seen) || !r->I64(&e->last) || !r->U64(&gaps) || gaps > rule_.min_connections) return false;
       for (uint64_t j = 0; j < gaps; ++j) {
         uint64_t g;
         if (!r->U64(&g) || g > UINT32_MAX) return false;
-        e.gaps.push_back(static_cast<uint32_t>(g));
+        e->gaps.push_back(static_cast<uint32_t>(g));
       }
-      map_.Insert(k, &ignored) = std::move(e);
-    }
-    return true;
+      return true;
+    });
   }
+  size_t changes() const override { return map_.changes(); }
+  void ClearChanges() override { map_.ClearChanges(); }
   size_t entities() const override { return map_.size(); }
 
  private:
@@ -714,32 +799,25 @@ class TravelModel final : public Model {
     return fire;
   }
 
-  void Save(std::string* out) const override {
-    PutU64(map_.size(), out);
-    for (const auto& [k, e] : map_.map()) {
-      PutU64(k, out);
-      PutI64(e.last_seen, out);
-      PutI64(e.place.time, out);
-      PutF64(e.place.lat, out);
-      PutF64(e.place.lon, out);
-      PutStr(e.place.ip, out);
-      PutStr(e.place.country, out);
-      PutStr(e.place.city, out);
-    }
+  void Save(std::string* out, bool changes_only) const override {
+    SaveMap(map_, changes_only, [](const Entity& e, std::string* o) {
+      PutI64(e.last_seen, o);
+      PutI64(e.place.time, o);
+      PutF64(e.place.lat, o);
+      PutF64(e.place.lon, o);
+      PutStr(e.place.ip, o);
+      PutStr(e.place.country, o);
+      PutStr(e.place.city, o);
+    }, out);
   }
-  bool Load(VarintReader* r) override {
-    uint64_t n, ignored = 0;
-    if (!r->U64(&n)) return false;
-    for (uint64_t i = 0; i < n; ++i) {
-      uint64_t k;
-      Entity e;
-      if (!r->U64(&k) || !r->I64(&e.last_seen) || !r->I64(&e.place.time) || !r->F64(&e.place.lat) ||
-          !r->F64(&e.place.lon) || !r->Str(&e.place.ip) || !r->Str(&e.place.country) || !r->Str(&e.place.city))
-        return false;
-      map_.Insert(k, &ignored) = std::move(e);
-    }
-    return true;
+  bool Load(VarintReader* r, bool changes_only) override {
+    return LoadMap(&map_, r, changes_only, [](VarintReader* r, Entity* e) {
+      return r->I64(&e->last_seen) && r->I64(&e->place.time) && r->F64(&e->place.lat) && r->F64(&e->place.lon) &&
+             r->Str(&e->place.ip) && r->Str(&e->place.country) && r->Str(&e->place.city);
+    });
   }
+  size_t changes() const override { return map_.changes(); }
+  void ClearChanges() override { map_.ClearChanges(); }
   size_t entities() const override { return map_.size(); }
 
  private:
@@ -894,6 +972,11 @@ struct BehaviourDetector::Impl {
     std::unique_ptr<Model> model;
     std::mutex mu;
     bool dirty = false;
+    // The stored checkpoint: whole state of `generation` (none yet when
+    // !has_base, or only a v1 one), then `deltas` changes of `delta_bytes`.
+    bool has_base = false;
+    uint64_t generation = 0;
+    size_t deltas = 0, delta_bytes = 0, base_bytes = 0;
     // Indices into `fields` of the rule's entity and value fields.
     std::vector<size_t> entity, values;
     // Indices into `conds` of its conditions, and into `keys` of its entity
@@ -1136,40 +1219,96 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
   }
 }
 
+// Each commit stores what changed since the last one (entities touched,
+// entities evicted), not the whole state: a busy server commits several times
+// a second and the whole state of a rule can be megabytes (a volume baseline
+// is 3 KB per entity). The chain of changes is folded into a new whole state
+// once it outgrows it, so a restore reads at most about twice the state.
 Status BehaviourDetector::SaveState(const StatePutter& put) {
+  std::vector<std::pair<std::string, std::string>> puts;
   for (auto& st : impl_->rules) {
-    std::string out;
+    puts.clear();
     {
       std::lock_guard<std::mutex> lock(st->mu);
       if (!st->dirty) continue;
-      out.assign(kStateMagic);
-      PutStr(st->rule->fingerprint, &out);
-      st->model->Save(&out);
+      const std::string key = "behaviour/" + st->rule->id;
+      bool whole = !st->has_base || st->deltas >= kMaxDeltas;
+      std::string out;
+      if (!whole) {
+        out.assign(kDeltaMagic);
+        PutStr(st->rule->fingerprint, &out);
+        PutU64(st->generation, &out);
+        PutU64(st->deltas + 1, &out);
+        st->model->Save(&out, /*changes_only=*/true);
+        whole = st->delta_bytes + out.size() > std::max(st->base_bytes, kMinChainBytes);
+      }
+      if (whole) {
+        out.assign(kStateMagic2);
+        PutStr(st->rule->fingerprint, &out);
+        PutU64(++st->generation, &out);
+        st->model->Save(&out, /*changes_only=*/false);
+        st->base_bytes = out.size();
+        puts.emplace_back(key, std::move(out));
+        // The previous chain ends here: an empty value ends a chain.
+        for (size_t i = 1; i <= st->deltas; ++i) puts.emplace_back(key + "+" + std::to_string(i), std::string());
+        st->has_base = true;
+        st->deltas = 0;
+        st->delta_bytes = 0;
+      } else {
+        ++st->deltas;
+        st->delta_bytes += out.size();
+        puts.emplace_back(key + "+" + std::to_string(st->deltas), std::move(out));
+      }
+      st->model->ClearChanges();
       st->dirty = false;
     }
-    VIGIL_RETURN_IF_ERROR(put("behaviour/" + st->rule->id, out));
+    for (const auto& [k, v] : puts) VIGIL_RETURN_IF_ERROR(put(k, v));
   }
   return Status::Ok();
 }
 
 Status BehaviourDetector::RestoreState(const StateGetter& get) {
   for (auto& st : impl_->rules) {
-    VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> blob, get("behaviour/" + st->rule->id));
+    const std::string key = "behaviour/" + st->rule->id;
+    VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> blob, get(key));
     if (!blob) continue;
     std::lock_guard<std::mutex> lock(st->mu);
     std::string_view s = *blob;
+    const bool v1 = s.substr(0, kStateMagic.size()) == kStateMagic;
+    const bool v2 = s.substr(0, kStateMagic2.size()) == kStateMagic2;
+    static_assert(kStateMagic.size() == kStateMagic2.size());
     std::string fingerprint;
-    bool ok = s.substr(0, kStateMagic.size()) == kStateMagic;
-    VarintReader r(ok ? s.substr(kStateMagic.size()) : std::string_view());
-    ok = ok && r.Str(&fingerprint) && fingerprint == st->rule->fingerprint;
+    uint64_t generation = 0;
+    VarintReader r(v1 || v2 ? s.substr(kStateMagic.size()) : std::string_view());
+    bool ok = (v1 || v2) && r.Str(&fingerprint) && fingerprint == st->rule->fingerprint;
+    if (ok && v2) ok = r.U64(&generation);
     auto fresh = MakeModel(*st->rule);
-    ok = ok && fresh->Load(&r) && r.done();
+    ok = ok && fresh->Load(&r, /*changes_only=*/false) && r.done();
+    size_t deltas = 0, delta_bytes = 0;
+    while (ok && v2) {
+      VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> d, get(key + "+" + std::to_string(deltas + 1)));
+      if (!d || d->empty()) break;
+      std::string_view ds = *d;
+      uint64_t gen = 0, seq = 0;
+      VarintReader dr(ds.substr(0, kDeltaMagic.size()) == kDeltaMagic ? ds.substr(kDeltaMagic.size()) : std::string_view());
+      ok = dr.Str(&fingerprint) && fingerprint == st->rule->fingerprint && dr.U64(&gen) && dr.U64(&seq);
+      if (ok && (gen != generation || seq != deltas + 1)) break;  // left over from an older chain
+      ok = ok && fresh->Load(&dr, /*changes_only=*/true) && dr.done();
+      ++deltas;
+      delta_bytes += d->size();
+    }
     std::lock_guard<std::mutex> slock(impl_->stats_mu);
     if (!ok) {
       ++impl_->stats.state_discarded;
       continue;
     }
+    fresh->ClearChanges();
     st->model = std::move(fresh);
+    st->has_base = v2;  // a v1 state is rewritten whole at the next save
+    st->generation = generation;
+    st->deltas = deltas;
+    st->delta_bytes = delta_bytes;
+    st->base_bytes = blob->size();
     ++impl_->stats.restored;
   }
   return Status::Ok();

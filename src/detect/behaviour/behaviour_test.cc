@@ -50,6 +50,16 @@ class Harness {
   }
   // A new detector over the same rules (state lost unless restored).
   void Restart() { detector_ = std::make_unique<BehaviourDetector>(set_.SharedBehaviours()); }
+  // Saves the state (a commit) and returns the keys and sizes it put.
+  std::map<std::string, size_t> Save() {
+    std::map<std::string, size_t> put;
+    EXPECT_TRUE(detector_->SaveState([&](const std::string& k, const std::string& v) {
+      state_[k] = v;
+      put[k] = v.size();
+      return Status::Ok();
+    }).ok());
+    return put;
+  }
   // Saves the state, makes a new detector and restores it: a process restart.
   void Checkpoint() {
     ASSERT_TRUE(detector_->SaveState([&](const std::string& k, const std::string& v) {
@@ -195,6 +205,103 @@ TEST(BehaviourState, CheckpointOfAnotherDefinitionIsDiscarded) {
   c.state()["behaviour/test-new-api"] = "vigil-behaviour-state-v1\x05junk";
   c.Checkpoint();
   EXPECT_EQ(c.detector().stats().state_discarded, 1u);
+}
+
+// An event for the state tests: principal `user` calls `api` with `agent`.
+std::string Activity(int user, const std::string& api, const std::string& agent) {
+  return R"({"eventName":")" + api + R"(","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/u)" +
+         std::to_string(user) + R"("},"userAgent":")" + agent + R"("})";
+}
+
+TEST(BehaviourState, CommitsHoldOnlyWhatChangedAndARestoreIsTheSameState) {
+  const std::string rare = std::string(R"(title: Rare agent
+id: test-rare
+detector: rarity
+log_type: cloudtrail
+entity: userIdentity.arn
+values: userAgent
+learning_period: 1d
+max_percent: 2
+min_population: 50
+max_entities: 100
+finding_type: UnauthorizedAccess:IAMUser/AnomalousBehavior
+)");
+  std::string newterm = kNewApi;
+  newterm += "max_entities: 100\n";
+  for (const std::string& rule : {rare, newterm}) {
+    SCOPED_TRACE(rule.substr(0, rule.find('\n')));
+    const std::string key = rule == rare ? "behaviour/test-rare" : "behaviour/test-new-api";
+    Harness live(rule), restarted(rule);
+    auto feed = [&](int user, const std::string& api, const std::string& agent, int64_t t) {
+      size_t a = live.Feed("cloudtrail", Activity(user, api, agent), t);
+      size_t b = restarted.Feed("cloudtrail", Activity(user, api, agent), t);
+      EXPECT_EQ(a, b);
+    };
+    // A population to learn from, and the first (whole) checkpoint.
+    for (int u = 0; u < 90; ++u) feed(u, "ListBuckets", "aws-cli/2.15", kT0 + u);
+    auto first = restarted.Save();
+    ASSERT_EQ(first.count(key), 1u);
+    const size_t whole = first[key];
+    // Commits of a few busy principals each: each holds only those. New
+    // principals past max_entities evict old ones (the change holds that
+    // too), and every few commits the process restarts from its checkpoint.
+    int next = 90;
+    size_t delta_commits = 0;
+    for (int round = 0; round < 40; ++round) {
+      const int64_t t = kT0 + kDay + round * 600;
+      feed(round % 7, "GetObject", "aws-cli/2.15", t);
+      feed(round % 5, round % 9 == 0 ? "DeleteTrail" : "ListBuckets", round % 11 == 0 ? "curl/8." + std::to_string(round) : "aws-cli/2.15", t + 1);
+      if (round % 2 == 0) feed(next++, "ListBuckets", "aws-cli/2.15", t + 2);
+      auto put = restarted.Save();
+      ASSERT_FALSE(put.empty());
+      for (const auto& [k, size] : put) {
+        if (k == key) continue;  // a new whole state (the chain outgrew it)
+        EXPECT_EQ(k.rfind(key + "+", 0), 0u) << k;
+        EXPECT_LT(size, whole / 4) << k << " holds more than the few entities that changed";
+        delta_commits += size > 0;
+      }
+      if (round % 6 == 5) restarted.Checkpoint();
+    }
+    EXPECT_GE(delta_commits, 30u);
+    EXPECT_GT(live.detector().stats().evicted, 0u);
+    restarted.Checkpoint();
+    EXPECT_EQ(restarted.detector().stats().state_discarded, 0u);
+    EXPECT_EQ(restarted.detector().entity_count(key.substr(10)), live.detector().entity_count(key.substr(10)));
+    // Same state: the same events raise the same alerts with the same explanations.
+    const size_t live_before = live.fired.size(), restarted_before = restarted.fired.size();
+    for (int u = 0; u < 130; u += 3) feed(u, "PutBucketPolicy", u % 2 ? "aws-cli/2.15" : "pacu/1.5", kT0 + 9 * kDay + u);
+    ASSERT_GT(live.fired.size(), live_before);
+    ASSERT_EQ(live.fired.size() - live_before, restarted.fired.size() - restarted_before);
+    for (size_t i = 0; i < live.fired.size() - live_before; ++i) {
+      EXPECT_EQ(live.fired[live_before + i].entity, restarted.fired[restarted_before + i].entity);
+      EXPECT_EQ(live.fired[live_before + i].explanation, restarted.fired[restarted_before + i].explanation);
+    }
+  }
+}
+
+TEST(BehaviourState, AVersion1CheckpointIsReadAndRewrittenWhole) {
+  Harness a(kNewApi);
+  const std::string alice = "arn:aws:iam::1:user/alice";
+  a.Feed("cloudtrail", Call(alice, "GetObject"), kT0);
+  a.Save();
+  // The same state as a version 1 blob: magic, fingerprint, then the state
+  // (version 2 has a generation number between them).
+  std::string v2 = a.state()["behaviour/test-new-api"];
+  const std::string magic2 = "vigil-behaviour-state-v2";
+  ASSERT_EQ(v2.rfind(magic2, 0), 0u);
+  const size_t fp_len = static_cast<unsigned char>(v2[magic2.size()]);
+  ASSERT_LT(fp_len, 128u);
+  const size_t gen_at = magic2.size() + 1 + fp_len;
+  ASSERT_EQ(v2[gen_at], '\x01');
+  Harness b(kNewApi);
+  b.state()["behaviour/test-new-api"] = "vigil-behaviour-state-v1" + v2.substr(magic2.size(), 1 + fp_len) + v2.substr(gen_at + 1);
+  b.Checkpoint();
+  EXPECT_EQ(b.detector().stats().restored, 1u);
+  EXPECT_EQ(b.Feed("cloudtrail", Call(alice, "GetObject"), kT0 + 8 * kDay), 0u);  // learnt before
+  EXPECT_EQ(b.Feed("cloudtrail", Call(alice, "ListUsers"), kT0 + 8 * kDay), 1u);  // and its history kept
+  auto put = b.Save();
+  ASSERT_EQ(put.count("behaviour/test-new-api"), 1u);
+  EXPECT_EQ(b.state()["behaviour/test-new-api"].rfind(magic2, 0), 0u);
 }
 
 const char kRareAgent[] = R"(title: User agent rare among principals
