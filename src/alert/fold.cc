@@ -68,11 +68,11 @@ std::string EncodeTagList(const std::vector<std::string>& tags) {
 bool Larger(std::string_view severity, std::string_view title, const std::vector<std::string>& tags,
             std::string_view finding_type, const AlertDelta& d) {
   const int rank = SeverityRank(std::string(severity));
-  const int best = SeverityRank(d.severity);
+  const int best = SeverityRank(std::string(d.severity));
   if (rank != best) return rank > best;
   if (severity != d.severity) return severity > d.severity;
   if (title != d.title) return title > d.title;
-  if (tags != d.tags) return EncodeTagList(tags) > EncodeTagList(d.tags);
+  if (tags != *d.tags) return EncodeTagList(tags) > EncodeTagList(*d.tags);
   return finding_type > d.finding_type;
 }
 
@@ -112,18 +112,66 @@ void AlertFold::Add(const AlertHit& hit) {
   Fold(h, nullptr, hit.match.empty() ? nullptr : &hit.match, /*by_set=*/true);
 }
 
-std::vector<std::pair<int64_t, std::string_view>> AlertFold::SortedEventIds(const AlertDelta& d) const {
-  std::vector<std::pair<int64_t, std::string_view>> out;
-  out.reserve(d.event_ids.size());
-  for (const AlertDelta::IdRef& r : d.event_ids) out.emplace_back(r.time_ns, IdOf(r));
-  std::sort(out.begin(), out.end());
+std::string_view AlertFold::TextOf(const AlertDelta::IdRef& r) const {
+  uint32_t offset, size;
+  std::memcpy(&offset, r.bytes, 4);
+  std::memcpy(&size, r.bytes + 4, 4);
+  return std::string_view(arena_).substr(offset, size);
+}
+
+AlertDelta::IdRef AlertFold::Hold(int64_t time_ns, std::string_view id) {
+  AlertDelta::IdRef r;
+  r.time_ns = time_ns;
+  r.form = PackId(id, r.bytes);
+  if (r.form == IdForm::kText) {
+    const auto offset = static_cast<uint32_t>(arena_.size());
+    const auto size = static_cast<uint32_t>(id.size());
+    std::memcpy(r.bytes, &offset, 4);
+    std::memcpy(r.bytes + 4, &size, 4);
+    arena_.append(id);
+  }
+  return r;
+}
+
+bool AlertFold::IdLess(const AlertDelta::IdRef& a, const AlertDelta::IdRef& b) const {
+  if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;
+  // Packed bytes of one form order as their text does (lower-case hex
+  // digits, dashes at the same places).
+  if (a.form == b.form && a.form != IdForm::kText) return std::memcmp(a.bytes, b.bytes, 16) < 0;
+  std::string abuf, bbuf;
+  return IdText(a, &abuf) < IdText(b, &bbuf);
+}
+
+std::string_view AlertFold::IdText(const AlertDelta::IdRef& r, std::string* buf) const {
+  if (r.form == IdForm::kText) return TextOf(r);
+  buf->clear();
+  UnpackHexId(r.bytes, r.form == IdForm::kUuid, buf);
+  return *buf;
+}
+
+std::vector<AlertDelta::IdRef> AlertFold::SortedIdRefs(const AlertDelta& d) const {
+  std::vector<AlertDelta::IdRef> out = d.event_ids;
+  std::sort(out.begin(), out.end(), [this](const AlertDelta::IdRef& a, const AlertDelta::IdRef& b) { return IdLess(a, b); });
   return out;
 }
 
-// Only matches (Add(Event, Match)) view strings that stay put for the fold's
-// life (detector.h); a hit's may be a reused variable's, so it never matches.
-AlertFold::Source AlertFold::SourceOf(const Hit& hit, bool by_set) {
-  return by_set ? Source{nullptr, nullptr} : Source{hit.tags, hit.title.data()};
+std::vector<std::pair<int64_t, std::string>> AlertFold::SortedEventIds(const AlertDelta& d) const {
+  std::vector<std::pair<int64_t, std::string>> out;
+  for (const AlertDelta::IdRef& r : SortedIdRefs(d)) {
+    std::string buf;
+    out.emplace_back(r.time_ns, std::string(IdText(r, &buf)));
+  }
+  return out;
+}
+
+std::string_view AlertFold::Intern(std::string_view s) {
+  auto it = strings_.find(s);
+  if (it == strings_.end()) it = strings_.emplace(s).first;
+  return *it;
+}
+
+const std::vector<std::string>* AlertFold::Intern(const std::vector<std::string>& tags) {
+  return &*tag_lists_.insert(tags).first;
 }
 
 void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain, const std::string* match,
@@ -132,29 +180,33 @@ void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain
   const int64_t bucket = AlertBucketStart(hit.event_time_ns, window);
   const Hash128 alert = HashId128(AlertKey(&key_, hit.rule_id, hit.entity, bucket));
   auto [index, inserted] = index_.FindOrInsert(alert, static_cast<uint32_t>(deltas_.size()));
+  // A hit's strings may be a reused variable's: keep copies. A match's view
+  // its rule's, which stay put (detector.h).
+  auto own = [&](std::string_view s) { return by_set ? Intern(s) : s; };
   if (inserted) {
-    sources_.push_back(SourceOf(hit, by_set));
     AlertDelta& d = deltas_.emplace_back();
-    d.id = Hex(alert);
-    d.rule_id = hit.rule_id;
-    d.title = hit.title;
-    d.severity = hit.severity;
-    d.tags = *hit.tags;
-    d.entity = hit.entity;
-    d.finding_type = hit.finding_type;
+    d.key = alert;
+    d.rule_id = own(hit.rule_id);
+    d.title = own(hit.title);
+    d.severity = own(hit.severity);
+    d.tags = by_set ? Intern(*hit.tags) : hit.tags;
+    d.entity = Intern(hit.entity);
+    d.finding_type = own(hit.finding_type);
     d.bucket_start_ns = bucket;
   }
   AlertDelta& d = deltas_[index];
-  Source& source = sources_[index];
-  if (!inserted && (source.tags != hit.tags || source.title != hit.title.data()) &&
-      (hit.severity != d.severity || hit.title != d.title || *hit.tags != d.tags ||
+  // Matches of one rule carry the same strings: the same addresses need no
+  // comparison.
+  const bool same_source = d.tags == hit.tags && d.title.data() == hit.title.data() &&
+                           d.severity.data() == hit.severity.data() && d.finding_type.data() == hit.finding_type.data();
+  if (!inserted && !same_source &&
+      (hit.severity != d.severity || hit.title != d.title || *hit.tags != *d.tags ||
        hit.finding_type != d.finding_type) &&
       Larger(hit.severity, hit.title, *hit.tags, hit.finding_type, d)) {
-    d.title = hit.title;
-    d.severity = hit.severity;
-    d.tags = *hit.tags;
-    d.finding_type = hit.finding_type;
-    source = SourceOf(hit, by_set);
+    d.title = own(hit.title);
+    d.severity = own(hit.severity);
+    d.tags = by_set ? Intern(*hit.tags) : hit.tags;
+    d.finding_type = own(hit.finding_type);
   }
   // The explanation of the earliest event (ties: the smallest text).
   if ((explain != nullptr || match != nullptr) && (d.match.empty() || hit.event_time_ns <= d.match_time_ns)) {
@@ -177,36 +229,30 @@ void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain
   d.first_seen_ns = d.count == 0 ? t : std::min(d.first_seen_ns, t);
   d.last_seen_ns = d.count == 0 ? t : std::max(d.last_seen_ns, t);
   ++d.count;
-  // Keep the smallest (time, id) pairs in a max-heap; ids go to the arena.
-  auto less = [this](const AlertDelta::IdRef& a, const AlertDelta::IdRef& b) {
-    return a.time_ns != b.time_ns ? a.time_ns < b.time_ns : IdOf(a) < IdOf(b);
-  };
-  auto stash = [&] {
-    AlertDelta::IdRef r{t, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(hit.event_id.size())};
-    arena_.append(hit.event_id);
-    return r;
-  };
+  // Keep the smallest (time, id) pairs in a max-heap.
+  auto less = [this](const AlertDelta::IdRef& a, const AlertDelta::IdRef& b) { return IdLess(a, b); };
   if (d.event_ids.size() < kMaxAlertEventIds) {
-    d.event_ids.push_back(stash());
+    d.event_ids.push_back(Hold(t, hit.event_id));
     std::push_heap(d.event_ids.begin(), d.event_ids.end(), less);
     ++held_ids_;
-  } else if (t < d.event_ids.front().time_ns ||
-             (t == d.event_ids.front().time_ns && hit.event_id < IdOf(d.event_ids.front()))) {
+  } else if (const AlertDelta::IdRef& last = d.event_ids.front();
+             t < last.time_ns || (t == last.time_ns && hit.event_id < IdText(last, &key_))) {
     std::pop_heap(d.event_ids.begin(), d.event_ids.end(), less);
-    d.event_ids.back() = stash();
+    d.event_ids.back() = Hold(t, hit.event_id);
     std::push_heap(d.event_ids.begin(), d.event_ids.end(), less);
   }
 }
 
 void AlertFold::Clear() {
   deltas_.clear();
-  sources_.clear();
   index_.Clear();
   seen_.Clear();
   current_event_ = nullptr;
   current_alerts_.clear();
   std::string().swap(arena_);
   held_ids_ = 0;
+  strings_.clear();
+  tag_lists_.clear();
 }
 
 }  // namespace vigil

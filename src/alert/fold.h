@@ -26,15 +26,18 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "alert/metadata.h"
 #include "common/hash.h"
 #include "common/hash_set.h"
+#include "common/hex_id.h"
 #include "detect/detector.h"
 #include "event/event.h"
 
@@ -57,29 +60,35 @@ struct AlertHit {
   std::string event_id;
 };
 
-// What one fold adds to one alert.
+// What one fold adds to one alert. Its strings view the matched rule's (which
+// stay put while the detector lives, see detector.h) or, for an AlertHit,
+// copies the fold keeps: valid until the fold is cleared.
 struct AlertDelta {
-  std::string id;  // AlertId(rule_id, entity, bucket_start_ns)
-  std::string rule_id;
-  std::string title;
-  std::string severity;
-  std::vector<std::string> tags;
-  std::string entity;
-  std::string finding_type;
+  Hash128 key;  // of the alert key; id() is its hex, AlertId(rule_id, entity, bucket_start_ns)
+  std::string_view rule_id;
+  std::string_view title;
+  std::string_view severity;
+  const std::vector<std::string>* tags = nullptr;  // never null once folded
+  std::string_view entity;
+  std::string_view finding_type;
   int64_t bucket_start_ns = 0;
   int64_t first_seen_ns = 0;
   int64_t last_seen_ns = 0;
   uint64_t count = 0;  // distinct events
-  // The smallest kMaxAlertEventIds (time, id) pairs as a max-heap; the ids
-  // live in the fold (AlertFold::SortedEventIds).
+  // One of the smallest kMaxAlertEventIds (time, id) pairs, kept as a
+  // max-heap. A UUID or hex id is packed in place (common/hex_id.h), as the
+  // store keeps it, so that folding and storing read no other memory; other
+  // ids are text in the fold (AlertFold::TextOf).
   struct IdRef {
     int64_t time_ns;
-    uint32_t offset;  // into the fold's id arena
-    uint32_t size;
+    char bytes[16];  // the packed id, or (offset, size) into the fold's arena
+    IdForm form;
   };
   std::vector<IdRef> event_ids;
   std::string match;  // explanation of the earliest event; empty when none
   int64_t match_time_ns = 0;
+
+  std::string id() const { return Hex(key); }
 };
 
 class AlertFold {
@@ -90,8 +99,12 @@ class AlertFold {
   void Add(const Event& event, const Match& match);
   // Folds a hit; hits may come in any order and repeat.
   void Add(const AlertHit& hit);
-  // A delta's event ids in (time, id) order; views valid until Clear.
-  std::vector<std::pair<int64_t, std::string_view>> SortedEventIds(const AlertDelta& delta) const;
+  // A delta's event ids in (time, id) order.
+  std::vector<std::pair<int64_t, std::string>> SortedEventIds(const AlertDelta& delta) const;
+  // The same as they are held (packed), in (time, id) order.
+  std::vector<AlertDelta::IdRef> SortedIdRefs(const AlertDelta& delta) const;
+  // The text of an id held as text (IdForm::kText); valid until Clear.
+  std::string_view TextOf(const AlertDelta::IdRef& r) const;
 
   const std::vector<AlertDelta>& deltas() const { return deltas_; }
   size_t size() const { return deltas_.size(); }
@@ -109,29 +122,35 @@ class AlertFold {
     int64_t event_time_ns;
   };
   // `by_set`: dedup (alert, event) pairs with seen_ (any order) rather than
-  // among the current event's matches.
+  // among the current event's matches; the hit's strings are copied (a hit's
+  // may be a reused variable's), where a match's rule strings are viewed.
   void Fold(const Hit& hit, const std::function<std::string()>* explain, const std::string* match, bool by_set);
-  std::string_view IdOf(const AlertDelta::IdRef& r) const { return std::string_view(arena_).substr(r.offset, r.size); }
+  // (time, id) order of two held ids.
+  bool IdLess(const AlertDelta::IdRef& a, const AlertDelta::IdRef& b) const;
+  AlertDelta::IdRef Hold(int64_t time_ns, std::string_view id);
+  // An id's text: in the arena, or unpacked into `buf`.
+  std::string_view IdText(const AlertDelta::IdRef& r, std::string* buf) const;
+  // A copy of `s` that lives until Clear; equal strings share one.
+  std::string_view Intern(std::string_view s);
+  const std::vector<std::string>* Intern(const std::vector<std::string>& tags);
 
-  std::vector<AlertDelta> deltas_;
-  // Per delta: the tags list its descriptive fields came from. Matches of one
-  // rule share the rule's list, so a hit pointing at the same list (and the
-  // same title text) needs no field-by-field comparison.
-  struct Source {
-    const std::vector<std::string>* tags;
-    const char* title;
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::vector<Source> sources_;
-  static Source SourceOf(const Hit& hit, bool by_set);
+  std::vector<AlertDelta> deltas_;
   Hash128Index index_;  // alert key -> deltas_ index
   Hash128Set seen_;  // (alert, event id) pairs folded through Add(AlertHit)
   // Alerts the current event (Add(Event, Match)) has hit.
   const Event* current_event_ = nullptr;
   std::string current_id_;
   std::vector<Hash128> current_alerts_;
-  std::string arena_;  // event ids held by deltas
+  std::string arena_;  // event ids held as text
   std::string key_;  // scratch
   size_t held_ids_ = 0;
+  // Entities and the strings of hits (few distinct ones: rules, principals).
+  std::unordered_set<std::string, StringHash, std::equal_to<>> strings_;
+  std::set<std::vector<std::string>> tag_lists_;
 };
 
 }  // namespace vigil

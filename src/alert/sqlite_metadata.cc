@@ -5,6 +5,7 @@
 #include <charconv>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 
 #include "alert/metadata.h"
 
@@ -140,25 +141,38 @@ bool GetVarint(std::string_view* in, uint64_t* v) {
   return false;
 }
 
+// Appends one id of a list: its time as a delta from the previous one, then
+// its form and bytes.
+void AppendListEntry(std::string* out, int64_t* prev, int64_t t, IdForm form, const char* packed,
+                     std::string_view text) {
+  const uint64_t delta = static_cast<uint64_t>(t) - static_cast<uint64_t>(*prev);
+  PutVarint(out, (delta << 1) ^ static_cast<uint64_t>(static_cast<int64_t>(delta) >> 63));
+  *prev = t;
+  out->push_back(static_cast<char>(form));
+  if (form == IdForm::kText) {
+    PutVarint(out, text.size());
+    out->append(text);
+  } else {
+    out->append(packed, 16);
+  }
+}
+
 std::string EncodeEventIds(const EventIds& ids) {
   std::string out;
   out.reserve(ids.size() * 24);
   int64_t prev = 0;
   char packed[16];
-  for (const auto& [t, id] : ids) {
-    const uint64_t delta = static_cast<uint64_t>(t) - static_cast<uint64_t>(prev);
-    PutVarint(&out, (delta << 1) ^ static_cast<uint64_t>(static_cast<int64_t>(delta) >> 63));
-    prev = t;
-    const IdForm form = PackId(id, packed);
-    if (form != IdForm::kText) {
-      out.push_back(static_cast<char>(form));
-      out.append(packed, 16);
-    } else {
-      out.push_back(0);
-      PutVarint(&out, id.size());
-      out.append(id);
-    }
-  }
+  for (const auto& [t, id] : ids) AppendListEntry(&out, &prev, t, PackId(id, packed), packed, id);
+  return out;
+}
+
+// The same for a fold's ids, which it holds packed already.
+std::string EncodeEventIds(const AlertFold& fold, const std::vector<AlertDelta::IdRef>& ids) {
+  std::string out;
+  out.reserve(ids.size() * 24);
+  int64_t prev = 0;
+  for (const AlertDelta::IdRef& r : ids)
+    AppendListEntry(&out, &prev, r.time_ns, r.form, r.bytes, r.form == IdForm::kText ? fold.TextOf(r) : std::string_view());
   return out;
 }
 
@@ -284,8 +298,9 @@ void BindText(sqlite3_stmt* s, int i, std::string_view v) {
 }
 // For text that stays alive and unchanged until the statement is stepped:
 // not copied (a copy per bind was an eighth of the alert commit).
+// An empty view may have no data, which would bind NULL.
 void BindStaticText(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  sqlite3_bind_text(s, i, v.empty() ? "" : v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
 std::string ColumnText(sqlite3_stmt* s, int i) {
   const unsigned char* p = sqlite3_column_text(s, i);
@@ -395,11 +410,24 @@ class SqliteMetadata final : public MetadataStore {
     VIGIL_RETURN_IF_ERROR(Prepare(&put_state_, "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)"));
     VIGIL_RETURN_IF_ERROR(Prepare(&delete_state_, "DELETE FROM state WHERE key = ?1"));
     VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    // Keyed by address: a list freed after the last commit may share one
+    // with another now.
+    tags_json_.clear();
     size_t touched = 0;
     if (commit.alerts != nullptr) {
-      for (const AlertDelta& d : commit.alerts->deltas()) {
-        if (d.count == 0) continue;
-        VIGIL_RETURN_IF_ERROR(UpsertAlert(*commit.alerts, d));
+      // In the order of the (bucket_start_ns, id) index: each new alert
+      // lands next to the previous one instead of at a random place in its
+      // bucket, and the commit touches each index page once.
+      const std::vector<AlertDelta>& deltas = commit.alerts->deltas();
+      std::vector<const AlertDelta*> order;
+      order.reserve(deltas.size());
+      for (const AlertDelta& d : deltas)
+        if (d.count > 0) order.push_back(&d);
+      std::sort(order.begin(), order.end(), [](const AlertDelta* a, const AlertDelta* b) {
+        return a->bucket_start_ns != b->bucket_start_ns ? a->bucket_start_ns < b->bucket_start_ns : a->key < b->key;
+      });
+      for (const AlertDelta* d : order) {
+        VIGIL_RETURN_IF_ERROR(UpsertAlert(*commit.alerts, *d));
         ++touched;
       }
     }
@@ -498,17 +526,21 @@ class SqliteMetadata final : public MetadataStore {
   // Adds one delta to its stored alert. Inside Commit's transaction; an error
   // has already rolled it back.
   Status UpsertAlert(const AlertFold& fold, const AlertDelta& d) {
-    const EventIds ids = fold.SortedEventIds(d);
-    if (ids.empty()) return Status::Ok();  // every counted event brings its id
+    const std::vector<AlertDelta::IdRef> refs = fold.SortedIdRefs(d);
+    if (refs.empty()) return Status::Ok();  // every counted event brings its id
     // Bound without copies: the delta and these locals outlive the steps.
-    const std::string tags = EncodeAlertTags(d.tags);
+    const std::string id = d.id();
+    // Matches of one rule share its tags list: encode each list once.
+    auto [tags_it, new_tags] = tags_json_.try_emplace(d.tags);
+    if (new_tags) tags_it->second = EncodeAlertTags(*d.tags);
+    const std::string& tags = tags_it->second;
     auto bind_alert = [&](sqlite3_stmt* s) {
       sqlite3_reset(s);
-      BindStaticText(s, 1, d.id);
+      BindStaticText(s, 1, id);
       BindStaticText(s, 2, d.rule_id);
       BindStaticText(s, 3, d.title);
       BindStaticText(s, 4, d.severity);
-      sqlite3_bind_int(s, 5, SeverityRank(d.severity));
+      sqlite3_bind_int(s, 5, SeverityRank(std::string(d.severity)));
       BindStaticText(s, 6, tags);
       BindStaticText(s, 7, d.entity);
       sqlite3_bind_int64(s, 8, d.bucket_start_ns);
@@ -519,27 +551,32 @@ class SqliteMetadata final : public MetadataStore {
       BindStaticText(s, 13, d.match);
       sqlite3_bind_int64(s, 14, d.match_time_ns);
     };
-    auto bind_full = [](sqlite3_stmt* s, const EventIds& list) {
-      if (list.size() == kMaxAlertEventIds) sqlite3_bind_int64(s, 17, list.back().first);
+    // A full list's last time (?17).
+    auto bind_full = [](sqlite3_stmt* s, size_t size, int64_t last_ns) {
+      if (size == kMaxAlertEventIds) sqlite3_bind_int64(s, 17, last_ns);
     };
     // A new alert: one row, its list inline.
     {
-      const std::string encoded = EncodeEventIds(ids);
+      const std::string encoded = EncodeEventIds(fold, refs);
       sqlite3_stmt* s = insert_alert_->get();
       bind_alert(s);
       sqlite3_bind_blob(s, 16, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC);
-      bind_full(s, ids);
+      bind_full(s, refs.size(), refs.back().time_ns);
       const int rc = sqlite3_step(s);
       sqlite3_clear_bindings(s);  // no pointer into the locals survives them
-      if (rc != SQLITE_DONE) return Abort("insert alert " + d.id);
+      if (rc != SQLITE_DONE) return Abort("insert alert " + id);
       if (sqlite3_changes(db_) == 1) return Status::Ok();
     }
-    // An existing one.
+    // An existing one: merge the lists as text.
+    const std::vector<std::pair<int64_t, std::string>> texts = fold.SortedEventIds(d);
+    EventIds ids;
+    ids.reserve(texts.size());
+    for (const auto& [t, text] : texts) ids.emplace_back(t, text);
     sqlite3_stmt* find = find_alert_->get();
     sqlite3_reset(find);
-    BindStaticText(find, 1, d.id);
+    BindStaticText(find, 1, id);
     sqlite3_bind_int64(find, 8, d.bucket_start_ns);
-    if (sqlite3_step(find) != SQLITE_ROW) return Abort("find alert " + d.id);
+    if (sqlite3_step(find) != SQLITE_ROW) return Abort("find alert " + id);
     const int64_t seq = sqlite3_column_int64(find, 0);
     const bool full = sqlite3_column_type(find, 2) != SQLITE_NULL;
     const int64_t full_ns = sqlite3_column_int64(find, 2);
@@ -564,10 +601,10 @@ class SqliteMetadata final : public MetadataStore {
         if (!DecodeEventIds(blob, &scratch_, &stored)) {
           sqlite3_reset(g);
           (void)Exec("ROLLBACK");
-          return Status::Corruption("metadata database " + path_ + ": alert " + d.id + ": event-id list is corrupt");
+          return Status::Corruption("metadata database " + path_ + ": alert " + id + ": event-id list is corrupt");
         }
       } else if (grc != SQLITE_DONE) {
-        return Abort("read event ids of alert " + d.id);
+        return Abort("read event ids of alert " + id);
       }
       sqlite3_reset(g);  // `stored` views scratch_, not the statement's row
       if (!unchanged_full) {
@@ -584,20 +621,20 @@ class SqliteMetadata final : public MetadataStore {
       sqlite3_bind_blob(p, 2, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC);
       const int prc = sqlite3_step(p);
       sqlite3_clear_bindings(p);
-      if (prc != SQLITE_DONE) return Abort("write event ids of alert " + d.id);
+      if (prc != SQLITE_DONE) return Abort("write event ids of alert " + id);
     }
     sqlite3_stmt* u = update_alert_->get();
     bind_alert(u);
     sqlite3_bind_int64(u, 15, seq);
     sqlite3_bind_int(u, 16, move_list ? 1 : 0);
     if (write_list) {
-      bind_full(u, merged);
+      bind_full(u, merged.size(), merged.back().first);
     } else if (full) {
       sqlite3_bind_int64(u, 17, full_ns);
     }
     const int rc = sqlite3_step(u);
     sqlite3_clear_bindings(u);
-    if (rc != SQLITE_DONE) return Abort("update alert " + d.id);
+    if (rc != SQLITE_DONE) return Abort("update alert " + id);
     return Status::Ok();
   }
 
@@ -646,6 +683,8 @@ class SqliteMetadata final : public MetadataStore {
   sqlite3* db_ = nullptr;
   std::unique_ptr<Stmt> find_alert_, insert_alert_, update_alert_, inline_ids_, get_ids_, put_ids_, put_state_, delete_state_, get_state_;
   std::string scratch_;  // decoded id text of the list being merged
+  // Encoded tag lists by list, for one commit (the fold's deltas point at them).
+  std::unordered_map<const std::vector<std::string>*, std::string> tags_json_;
 };
 
 }  // namespace

@@ -135,7 +135,7 @@ TEST(AlertFoldTest, EventMatchesCountOncePerEventAndKeepSmallestIds) {
   EXPECT_EQ(ids[0].second, "e1");  // (time, id) order
   EXPECT_EQ(ids[1].second, "e2");
   EXPECT_EQ(ids[2].second, "e0");
-  EXPECT_EQ(d.id, AlertId("r1", "alice", kT0));
+  EXPECT_EQ(d.id(), AlertId("r1", "alice", kT0));
 }
 
 TEST_F(MetadataTest, RollsUpPerRuleEntityAndBucket) {
