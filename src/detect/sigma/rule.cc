@@ -1093,45 +1093,72 @@ std::string SigmaRule::Explain(const FieldResolver& fields) const {
 
 std::string SigmaRule::Explain(sigma_internal::EventFields& cache) const {
   if (cloudwatch_pattern_) return JsonObject().Str("cloudwatch_pattern", cloudwatch_pattern_->source()).Done();
-  std::vector<std::string> held;
-  // Field as written -> first value; few entries, sorted by name at the end.
-  std::vector<std::pair<std::string_view, std::string>> seen;
-  auto already = [&](std::string_view display) {
-    for (const auto& [k, v] : seen)
-      if (k == display) return true;
+  // Built once per alert of a busy rule set, so without intermediate
+  // strings. The event matched: when the condition is one selection, that
+  // selection held without asking again.
+  const sigma_internal::CondNode& cond = detection_->condition;
+  const int known = cond.op == sigma_internal::CondNode::Op::kRef ? cond.selection : -1;
+  // Selections that held, and the matchers whose first scalar (or null)
+  // value is shown, one per field as written.
+  std::vector<const sigma_internal::Selection*> held;
+  std::vector<const sigma_internal::FieldMatcher*> shown;
+  auto first_value = [&](const sigma_internal::FieldMatcher& fm, FieldValue* out) {
+    const sigma_internal::EventFields::Values values = cache.Get(fm.path, fm.slot);
+    for (uint32_t i = 0; i < values.count; ++i) {
+      const FieldValue v = values[i];
+      if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) continue;
+      *out = v;
+      return true;
+    }
     return false;
   };
-  for (const sigma_internal::Selection& sel : detection_->selections) {
-    if (!sel.Matches(cache)) continue;
-    held.push_back(sel.name);
+  for (size_t s = 0; s < detection_->selections.size(); ++s) {
+    const sigma_internal::Selection& sel = detection_->selections[s];
+    const bool holds = static_cast<int>(s) == known;
+    if (!holds && !sel.Matches(cache)) continue;
+    held.push_back(&sel);
     for (const auto& alternative : sel.alternatives) {
-      bool all = true;
-      for (const auto& fm : alternative) all = all && fm.Matches(cache);
-      if (!all) continue;
+      if (!(holds && sel.alternatives.size() == 1)) {
+        bool all = true;
+        for (const auto& fm : alternative) all = all && fm.Matches(cache);
+        if (!all) continue;
+      }
       for (const auto& fm : alternative) {
-        if (fm.keyword || already(fm.display)) continue;
-        const sigma_internal::EventFields::Values values = cache.Get(fm.path, fm.slot);
-        for (uint32_t i = 0; i < values.count; ++i) {
-          const FieldValue v = values[i];
-          if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) continue;
-          seen.emplace_back(fm.display, v.kind == ValueKind::kNull ? std::string("null")
-                                                                  : std::string(v.text.substr(0, 256)));
-          break;
-        }
+        if (fm.keyword) continue;
+        if (std::any_of(shown.begin(), shown.end(),
+                        [&](const sigma_internal::FieldMatcher* m) { return m->display == fm.display; }))
+          continue;
+        FieldValue v;
+        if (first_value(fm, &v)) shown.push_back(&fm);
       }
       break;  // the first alternative that held explains the selection
     }
   }
-  std::sort(seen.begin(), seen.end());
-  std::string values = "{";
-  for (const auto& [k, v] : seen) {
-    if (values.size() > 1) values += ",";
-    AppendJsonString(&values, k);
-    values += ":";
-    AppendJsonString(&values, v);
+  std::sort(shown.begin(), shown.end(), [](const sigma_internal::FieldMatcher* a, const sigma_internal::FieldMatcher* b) {
+    return a->display < b->display;
+  });
+  std::string out;
+  out.reserve(256);
+  out += "{\"selections\":[";
+  for (size_t i = 0; i < held.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(&out, held[i]->name);
   }
-  values += "}";
-  return JsonObject().StrList("selections", held).Raw("fields", values).Done();
+  out += "],\"fields\":{";
+  for (size_t i = 0; i < shown.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(&out, shown[i]->display);
+    out.push_back(':');
+    FieldValue v;
+    first_value(*shown[i], &v);  // cached: the same value as above
+    if (v.kind == ValueKind::kNull) {
+      AppendJsonString(&out, "null");
+    } else {
+      AppendJsonString(&out, v.text.substr(0, 256));
+    }
+  }
+  out += "}}";
+  return out;
 }
 
 bool SigmaRule::Matches(const FieldResolver& fields) const {

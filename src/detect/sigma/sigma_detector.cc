@@ -484,22 +484,26 @@ std::string SigmaDetector::IndexFieldOf(size_t rule_index) const {
 
 std::string_view SigmaDetector::LogTypeOfLogsource(const SigmaRule& rule) { return rule.log_type(); }
 
-Match SigmaDetector::MakeMatch(const SigmaRule& rule, const Event& event) {
-  Match m;
-  m.rule_id = rule.id();
-  m.title = rule.title();
-  m.severity = rule.level();
-  m.tags = &rule.tags();
-  m.entity = rule.EntityFor(event);
-  m.rollup_window_ns = rule.rollup_window_ns();
-  m.finding_type = rule.finding_type();
-  if (event.fields) m.explain = [&rule, &event] { return rule.Explain(*event.fields); };
-  return m;
+void SigmaDetector::FillMatch(const SigmaRule& rule, const Event& event, Match* m) {
+  m->rule_id = rule.id();
+  m->title = rule.title();
+  m->severity = rule.level();
+  m->tags = &rule.tags();
+  // Assigned, so that a Match reused for an event's next match keeps its
+  // buffer.
+  if (rule.entity().empty()) {
+    m->entity.assign(event.principal);
+  } else {
+    m->entity = rule.EntityFor(event);
+  }
+  m->rollup_window_ns = rule.rollup_window_ns();
+  m->finding_type = rule.finding_type();
 }
 
-Match SigmaDetector::MakeMatch(const SigmaRule& rule, const Event& event, sigma_internal::EventFields& cache) {
-  Match m = MakeMatch(rule, event);
-  m.explain = [&rule, &cache] { return rule.Explain(cache); };
+Match SigmaDetector::MakeMatch(const SigmaRule& rule, const Event& event) {
+  Match m;
+  FillMatch(rule, event, &m);
+  if (event.fields) m.explain = [&rule, &event] { return rule.Explain(*event.fields); };
   return m;
 }
 
@@ -558,6 +562,7 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   }
   rules_evaluated_.fetch_add(candidates.size(), std::memory_order_relaxed);
+  Match match;  // one for the event's matches: no allocation per match
   for (uint32_t i : candidates) {
     const SigmaRule& rule = *rules_[i];
     const std::string_view rule_type = log_type_of_rule_[i];
@@ -577,7 +582,10 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
       continue;
     }
     matches_.fetch_add(1, std::memory_order_relaxed);
-    sink(event, MakeMatch(rule, event, cache));
+    FillMatch(rule, event, &match);
+    // Explains through the cache this event was evaluated with.
+    match.explain = [&rule, &cache] { return rule.Explain(cache); };
+    sink(event, match);
   }
   candidates.clear();
   spare.swap(candidates);

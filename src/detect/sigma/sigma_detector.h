@@ -62,9 +62,6 @@ class SigmaDetector final : public Detector {
 
   // Builds the Match a rule reports for an event (entity, severity, window).
   static Match MakeMatch(const SigmaRule& rule, const Event& event);
-  // The same, explaining through the per-event cache Process evaluated with
-  // (the match's explain callback then borrows `cache`).
-  static Match MakeMatch(const SigmaRule& rule, const Event& event, sigma_internal::EventFields& cache);
 
   // The log type (Event::source_type) a rule's logsource selects through the
   // logsource map (SigmaRule::log_type(): aws cloudtrail, guardduty and
@@ -111,6 +108,8 @@ class SigmaDetector final : public Detector {
   // This thread's vectorscan scratch, fitted to scans_; null if it cannot be
   // allocated.
   hs_scratch* ThreadScratch() const;
+  // Sets what MakeMatch sets but the explanation.
+  static void FillMatch(const SigmaRule& rule, const Event& event, Match* m);
 
   std::vector<std::shared_ptr<const SigmaRule>> rules_;
   std::vector<FieldIndex> indexes_;
