@@ -8,12 +8,14 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <unordered_map>
 
 #include "common/glob.h"
 #include "common/hex_id.h"
+#include "common/time.h"
 #include "store/internal/coding.h"
 
 namespace vigil::segment {
@@ -108,22 +110,40 @@ uint64_t ValueHash(std::string_view lower) { return Hash64(lower); }
 // and a mark: kMarkEscape stands for a kRawEscape byte of the record,
 // kMarkId for the record's id (its first occurrence, when the id is at least
 // kMinSplicedBytes long), kMarkUuid for the record's next lower-case UUID,
-// whose 16 packed bytes are kept apart, and kMarkColumn + c for the record's
-// first value in column c (a quoted string value the column stores anyway).
+// whose 16 packed bytes are kept apart, kMarkTime for the record's event
+// time written as YYYY-MM-DDTHH:MM:SSZ (the time column has it), and
+// kMarkColumn + c for the record's first value in column c (a quoted string
+// value the column stores anyway).
 // Random ids are most of what zstd cannot compress in a CloudTrail record:
 // the id is then stored once (in the id column) and every other UUID in 16
 // bytes instead of ~19; with the hot values out, what is left of a record is
 // mostly its key structure, which compresses far better.
 constexpr char kRawEscape = '\x01';
-constexpr unsigned char kMarkEscape = 0, kMarkId = 1, kMarkUuid = 2, kMarkColumn = 16;
+constexpr unsigned char kMarkEscape = 0, kMarkId = 1, kMarkUuid = 2, kMarkTime = 3, kMarkColumn = 16;
 constexpr size_t kMinSplicedBytes = 4;
 constexpr uint32_t kMaxSplicedColumn = 255 - kMarkColumn;
 
-// (column, value) a record may give up.
+// (mark, text) a record may give up.
 using Splice = std::pair<uint32_t, std::string_view>;
 
-// Appends `raw` packed against `id` and `values` (first values of columns)
-// to *out and its UUIDs' packed bytes to *uuids; returns how many UUIDs it
+// `ns` as YYYY-MM-DDTHH:MM:SSZ (CloudTrail's eventTime); false unless it is
+// a whole second in years 0 to 9999.
+bool FormatSecondTime(int64_t ns, char (&out)[20]) {
+  if (ns % kNanosPerSecond != 0) return false;
+  const int64_t secs = ns / kNanosPerSecond;
+  const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const int64_t sod = secs - days * 86400;
+  const CivilDate d = CivilFromDays(days);
+  if (d.year < 0 || d.year > 9999) return false;
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", d.year, d.month, d.day,
+                static_cast<int>(sod / 3600), static_cast<int>(sod / 60 % 60), static_cast<int>(sod % 60));
+  std::memcpy(out, buf, 20);
+  return true;
+}
+
+// Appends `raw` packed against `id` and `values` (marks and the texts they
+// stand for) to *out and its UUIDs' packed bytes to *uuids; returns how many UUIDs it
 // took out. `cuts` is scratch.
 uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector<Splice>& values,
                     std::vector<std::pair<size_t, size_t>>* cuts, std::string* out, std::string* uuids) {
@@ -179,7 +199,7 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
       cuts->emplace_back(static_cast<size_t>(static_cast<const char*>(at) - base), id.size() << 8 | kMarkId);
     }
   }
-  for (const auto& [column, text] : values) {
+  for (const auto& [what, text] : values) {
     // A value between quotes: a string the record holds as it is (escaped
     // text differs from the column's value and is not found).
     size_t from = 1;
@@ -188,7 +208,7 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
       if (at == nullptr) break;
       const size_t pos = static_cast<size_t>(static_cast<const char*>(at) - base);
       if (base[pos - 1] == '"' && base[pos + text.size()] == '"' && !overlaps(pos, text.size())) {
-        cuts->emplace_back(pos, text.size() << 8 | (kMarkColumn + column));
+        cuts->emplace_back(pos, text.size() << 8 | what);
         break;
       }
       from = pos + 1;
@@ -207,12 +227,12 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
 }
 
 // Appends the record `packed` stands for to *out, taking its `count` UUIDs
-// from the front of *uuids and the values of columns from `column_value(c,
-// &text)` (false: no such value); false when it is malformed or *out would
-// pass `limit` bytes.
-template <typename ColumnValue>
+// from the front of *uuids and the text of the other marks from
+// `lookup(mark, &text)` (false: no such text); false when it is malformed or
+// *out would pass `limit` bytes.
+template <typename Lookup>
 bool UnpackRecord(std::string_view packed, std::string_view id, uint32_t count, std::string_view* uuids,
-                  const ColumnValue& column_value, size_t limit, std::string* out) {
+                  const Lookup& lookup, size_t limit, std::string* out) {
   const char* base = packed.data();
   size_t i = 0;
   uint32_t used = 0;
@@ -233,7 +253,7 @@ bool UnpackRecord(std::string_view packed, std::string_view id, uint32_t count, 
       UnpackHexId(uuids->data(), /*uuid=*/true, out);
       uuids->remove_prefix(16);
       ++used;
-    } else if (what >= kMarkColumn && column_value(what - kMarkColumn, &text)) {
+    } else if (what >= kMarkTime && lookup(what, &text)) {
       out->append(text);
     } else {
       return false;
@@ -739,9 +759,11 @@ void BlockBuilder2::Add(const Event& e) {
     splices_.clear();
     auto offer = [this](size_t c, uint32_t text) {
       if (c <= kMaxSplicedColumn && texts_[text].size() >= kMinSplicedBytes) {
-        splices_.emplace_back(static_cast<uint32_t>(c), texts_[text]);
+        splices_.emplace_back(static_cast<uint32_t>(kMarkColumn + c), texts_[text]);
       }
     };
+    char time_text[20];
+    if (FormatSecondTime(e.time_ns, time_text)) splices_.emplace_back(kMarkTime, std::string_view(time_text, 20));
     if (!e.account.empty()) offer(kColAccount, row.account);
     if (!e.principal.empty()) offer(kColPrincipal, row.principal);
     for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
@@ -1316,8 +1338,8 @@ class SegmentFile2 final : public SegmentFile {
   Status ReadRawSection(size_t i, BlockData* data);
   // The raw records of block `i` into *raws; of a packed block only those
   // with pass_[k] set are decoded (the others are left empty).
-  Status ReadRaw(size_t i, BlockData* data, const std::vector<std::string_view>& ids,
-                 std::vector<std::string_view>* raws);
+  Status ReadRaw(size_t i, BlockData* data, const std::vector<int64_t>& times,
+                 const std::vector<std::string_view>& ids, std::vector<std::string_view>* raws);
   Status ReadFilters(size_t i, std::string* buf, std::vector<BloomView>* blooms);
   // Decodes column `c` of block `i` into decoded_[c] unless it is there.
   Status DecodeColumn(size_t i, size_t c, const std::vector<std::string_view>& bodies);
@@ -1493,8 +1515,8 @@ Status SegmentFile2::ReadRawSection(size_t i, BlockData* data) {
   return Decompress(i, "raw", payload, h.raw_raw_len, d, &data->raw);
 }
 
-Status SegmentFile2::ReadRaw(size_t i, BlockData* data, const std::vector<std::string_view>& ids,
-                             std::vector<std::string_view>* raws) {
+Status SegmentFile2::ReadRaw(size_t i, BlockData* data, const std::vector<int64_t>& times,
+                             const std::vector<std::string_view>& ids, std::vector<std::string_view>* raws) {
   const BlockHandle2& h = blocks_[i];
   VIGIL_RETURN_IF_ERROR(ReadRawSection(i, data));
   raws->assign(h.record_count, std::string_view());
@@ -1518,6 +1540,7 @@ Status SegmentFile2::ReadRaw(size_t i, BlockData* data, const std::vector<std::s
   std::vector<std::pair<size_t, size_t>> spans(h.record_count);
   data->raw_text.clear();
   uint64_t taken = 0;
+  char time_text[20];
   for (uint32_t k = 0; k < h.record_count; ++k) {
     std::string_view rec;
     uint32_t len, count;
@@ -1528,14 +1551,21 @@ Status SegmentFile2::ReadRaw(size_t i, BlockData* data, const std::vector<std::s
       std::string_view mine = uuids.substr(16 * taken, 16 * size_t{count});
       const size_t at = data->raw_text.size();
       // Columns a record refers to were decoded by ReadBlock.
-      auto column_value = [&](uint32_t c, std::string_view* text) {
+      auto lookup = [&](unsigned char what, std::string_view* text) {
+        if (what == kMarkTime) {
+          if (!FormatSecondTime(times[k], time_text)) return false;
+          *text = std::string_view(time_text, 20);
+          return true;
+        }
+        if (what < kMarkColumn) return false;
+        const uint32_t c = what - kMarkColumn;
         if (c < kColAccount || c >= decoded_.size()) return false;
         const DecodedColumn& col = decoded_[c];
         if (!col.present || col.is_int || col.unknown[k] || col.row_begin[k] == col.row_begin[k + 1]) return false;
         *text = col.dict[col.value_ids[col.row_begin[k]]];
         return true;
       };
-      if (!UnpackRecord(rec, ids[k], count, &mine, column_value, kMaxBlockRawBytes, &data->raw_text)) {
+      if (!UnpackRecord(rec, ids[k], count, &mine, lookup, kMaxBlockRawBytes, &data->raw_text)) {
         return bad_record(k);
       }
       spans[k] = {at, data->raw_text.size() - at};
@@ -1882,7 +1912,7 @@ Status SegmentFile2::ReadBlock(size_t i, const ScanFilter* filter, BlockData* da
     for (size_t c = kFirstHotColumn; c < schema_.size(); ++c)
       if ((schema_[c].role & kColumnNoValues) == 0) VIGIL_RETURN_IF_ERROR(DecodeColumn(i, c, bodies));
   }
-  VIGIL_RETURN_IF_ERROR(ReadRaw(i, data, ids, &raws_));
+  VIGIL_RETURN_IF_ERROR(ReadRaw(i, data, times, ids, &raws_));
   const DecodedColumn& acct = decoded_[kColAccount];
   const DecodedColumn& prin = decoded_[kColPrincipal];
   data->records.reserve(passing);
