@@ -312,7 +312,8 @@ class SegmentWriter final : public EventWriter {
     std::unique_ptr<SegmentBuilder> segment;
     std::unique_ptr<SegmentBuilder2> segment2;
     std::string segment_name;  // of the segment in progress, relative to the store root
-    const ZSTD_CDict* cdict = nullptr;  // of segment2
+    const ZSTD_CDict* cdict = nullptr;          // of segment2
+    const ZSTD_CDict* columns_cdict = nullptr;  // of segment2
     std::vector<Hash128> segment_ids;  // ids added since the last roll
     uint64_t last_use = 0;
     bool active() const { return block != nullptr || block2 != nullptr; }
@@ -396,7 +397,9 @@ class SegmentWriter final : public EventWriter {
     VIGIL_RETURN_IF_ERROR(ListSegments(env_, p->dir, &files));
     std::vector<Hash128> ids;
     for (const std::string& f : files) {
-      auto reader = SegmentFile::Open(env_, f, nullptr);
+      // Packed segments without an id set read their id columns, which may
+      // be compressed against a columns dictionary.
+      auto reader = SegmentFile::Open(env_, f, &read_dicts_);
       Status s = reader.ok() ? (*reader)->ReadIds(&ids) : reader.status();
       if (!s.ok()) {
         store_->Report(s);
@@ -464,31 +467,36 @@ class SegmentWriter final : public EventWriter {
     return Status::Ok();
   }
 
-  // The log type's dictionary: found in the store, or trained from the block
-  // about to be flushed when it is large enough. Written durably before any
-  // segment that uses it is sealed.
-  Result<Dict*> DictFor(Partition* p) {
-    Dict& d = dicts_[p->source_type];
+  // The log type's dictionary, or (`columns`) its columns dictionary: found
+  // in the store, or made from the block about to be flushed when it is
+  // large enough (trained from its raw records; a columns dictionary is the
+  // raw content of its columns, since values recur from block to block).
+  // Written durably before any segment that uses it is sealed.
+  Result<Dict*> DictFor(Partition* p, bool columns) {
+    const std::string label = columns ? segment::ColumnsDictLabel(p->source_type) : p->source_type;
+    Dict& d = dicts_[label];
     if (d.resolved || !options_.dictionaries) return &d;
-    VIGIL_ASSIGN_OR_RETURN(d.id, segment::FindDictionary(env_, store_->root(), p->source_type, options_.keys.get()));
+    const KeyRing* keys = options_.keys.get();
+    VIGIL_ASSIGN_OR_RETURN(d.id, segment::FindDictionary(env_, store_->root(), label, keys));
     std::string bytes;
     if (d.id != 0) {
       std::string st;
-      VIGIL_RETURN_IF_ERROR(segment::ReadDictionaryFile(env_, segment::DictPath(store_->root(), d.id), &st, &bytes,
-                                                          options_.keys.get()));
+      VIGIL_RETURN_IF_ERROR(
+          segment::ReadDictionaryFile(env_, segment::DictPath(store_->root(), d.id), &st, &bytes, keys));
     } else {
       const size_t min_bytes = std::min<size_t>(128 << 10, options_.block_raw_bytes / 2);
       if (p->block2->count() < 64 || p->block2->raw_bytes() < min_bytes) return &d;  // try again with a fuller block
-      bytes = segment::TrainDictionary(p->block2->RawSamples(), 64 << 10);
+      bytes = columns ? p->block2->ColumnsContent(64 << 10) : segment::TrainDictionary(p->block2->RawSamples(), 64 << 10);
       if (bytes.empty()) {
         d.resolved = true;  // zstd found nothing to learn: no dictionary for this writer
         return &d;
       }
-      VIGIL_ASSIGN_OR_RETURN(d.id, segment::WriteDictionaryFile(env_, store_->root(), p->source_type, bytes,
-                                                                   options_.keys.get()));
+      VIGIL_ASSIGN_OR_RETURN(d.id, segment::WriteDictionaryFile(env_, store_->root(), label, bytes, keys));
     }
-    d.cdict = ZSTD_createCDict(bytes.data(), bytes.size(), options_.zstd_level);
-    if (d.cdict == nullptr) return Status::Internal("zstd: cannot load dictionary for " + p->source_type);
+    // Columns are compressed at level 3 at least (BlockBuilder2::Finish).
+    d.cdict = ZSTD_createCDict(bytes.data(), bytes.size(),
+                               columns ? std::max(options_.zstd_level, 3) : options_.zstd_level);
+    if (d.cdict == nullptr) return Status::Internal("zstd: cannot load dictionary " + label);
     d.resolved = true;
     return &d;
   }
@@ -498,17 +506,21 @@ class SegmentWriter final : public EventWriter {
     if (p->block2 != nullptr) {
       if (p->segment2 == nullptr) {
         VIGIL_RETURN_IF_ERROR(EnsureDir(p->set));
-        VIGIL_ASSIGN_OR_RETURN(Dict * dict, DictFor(p));
+        VIGIL_ASSIGN_OR_RETURN(Dict * dict, DictFor(p, /*columns=*/false));
+        VIGIL_ASSIGN_OR_RETURN(Dict * columns_dict, DictFor(p, /*columns=*/true));
         p->segment_name = JoinPath(p->set->rel_dir, NewSegmentName());
         VIGIL_ASSIGN_OR_RETURN(p->segment2, SegmentBuilder2::Create(env_, JoinPath(store_->root(), p->segment_name),
                                                                     p->source_type, p->account, dict->id,
                                                                     segment::SchemaFor(p->source_type),
-                                                                    options_.keys.get()));
+                                                                    options_.keys.get(), /*packed=*/true,
+                                                                    columns_dict->id));
         p->cdict = dict->cdict;
+        p->columns_cdict = columns_dict->cdict;
       }
       BlockHandle2 handle;
       VIGIL_RETURN_IF_ERROR(p->block2->Finish(cctx_, options_.zstd_level, p->cdict, &block_buf_, &handle,
-                                              p->segment2->codec(), p->segment2->next_block_index()));
+                                              p->segment2->codec(), p->segment2->next_block_index(),
+                                              p->columns_cdict));
       VIGIL_RETURN_IF_ERROR(p->segment2->AddBlock(block_buf_, std::move(handle)));
       if (p->segment2->file_size() >= options_.segment_bytes) VIGIL_RETURN_IF_ERROR(FinishSegment(p));
       return Status::Ok();
@@ -569,7 +581,8 @@ class SegmentWriter final : public EventWriter {
   std::string block_buf_;
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<IdSet>> sets_;
   std::map<std::tuple<std::string, int64_t, std::string>, std::unique_ptr<Partition>> partitions_;
-  std::map<std::string, Dict> dicts_;  // by source type
+  std::map<std::string, Dict> dicts_;  // by dictionary label: the source type, or ColumnsDictLabel of it
+  DictionaryCache read_dicts_{env_, store_->root(), options_.keys.get()};  // for LoadIds
   IdSet* last_set_ = nullptr;
   int64_t last_set_day_ = 0;
   std::string last_set_source_;

@@ -487,7 +487,8 @@ std::vector<ColumnSpec> SchemaFor(std::string_view source_type) {
     // thousand events), and a hunt grouping by it reads no raw record.
     hot({{"eventName", 0}, {"eventSource", 0}, {"awsRegion", 0}, {"sourceIPAddress", 1}, {"userAgent", 0},
          {"errorCode", 0}, {"userIdentity.accessKeyId", 1}, {"userIdentity.arn", 1}, {"requestID", 2},
-         {"recipientAccountId", 0}});
+         {"recipientAccountId", 0}, {"userIdentity.principalId", 0}, {"userIdentity.userName", 0},
+         {"userIdentity.sessionContext.sessionIssuer.arn", 0}});
   } else if (source_type == "vpcflow") {
     hot({{"srcaddr", 1}, {"dstaddr", 1}, {"srcport", 0}, {"dstport", 0}, {"protocol", 0}, {"action", 0},
          {"bytes", 0}, {"packets", 0}});
@@ -808,25 +809,15 @@ std::vector<std::string_view> BlockBuilder2::RawSamples() const {
   return out;
 }
 
-Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict, std::string* out,
-                             BlockHandle2* handle, BlockCodec* codec, uint64_t index) {
+// The columns section before compression (docs/storage-format.md); the id
+// column (with its length) is at [*id_begin, *id_end). Sets handle->ranges.
+void BlockBuilder2::BuildColumns(const std::vector<uint32_t>& order, BlockHandle2* handle, std::string* cols_out,
+                                 size_t* id_begin, size_t* id_end) {
   const char* base = arena_.data();
-  std::vector<uint32_t> order(rows_.size());
-  std::iota(order.begin(), order.end(), 0u);
   auto id_of = [&](const Row& r) { return std::string_view(base + r.id_offset, r.id_length); };
-  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-    const Row& x = rows_[a];
-    const Row& y = rows_[b];
-    if (x.time_ns != y.time_ns) return x.time_ns < y.time_ns;
-    return id_of(x) < id_of(y);
-  });
-  *handle = BlockHandle2{};
-  handle->record_count = static_cast<uint32_t>(rows_.size());
-  handle->min_time_ns = rows_[order.front()].time_ns;
-  handle->max_time_ns = rows_[order.back()].time_ns;
-
-  // Columns section.
-  std::string cols, body;
+  std::string& cols = *cols_out;
+  cols.clear();
+  std::string body;
   auto put_column = [&cols, &body]() {
     PutVarint32(&cols, static_cast<uint32_t>(body.size()));
     cols.append(body);
@@ -866,7 +857,9 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
       PutLengthPrefixed(&body, id_of(rows_[i]));
     }
   }
+  *id_begin = cols.size();
   put_column();
+  *id_end = cols.size();
 
   std::vector<uint32_t> local(texts_.size(), UINT32_MAX);
   std::vector<uint32_t> used;
@@ -909,7 +902,6 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
     emit(false, one);
   });
 
-  std::vector<std::vector<uint64_t>> bloom_hashes(schema_.size());
   std::vector<uint32_t> ids;
   for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
     if (schema_[c].role & kColumnNoValues) {
@@ -964,6 +956,48 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
       });
     }
   }
+
+}
+
+std::string BlockBuilder2::ColumnsContent(size_t max_bytes) {
+  std::vector<uint32_t> order(rows_.size());
+  std::iota(order.begin(), order.end(), 0u);
+  BlockHandle2 handle;
+  handle.min_time_ns = rows_.empty() ? 0 : std::min_element(rows_.begin(), rows_.end(), [](const Row& a, const Row& b) {
+                                             return a.time_ns < b.time_ns;
+                                           })->time_ns;
+  std::string cols;
+  size_t id_begin = 0, id_end = 0;
+  BuildColumns(order, &handle, &cols, &id_begin, &id_end);
+  cols.erase(id_begin, id_end - id_begin);
+  if (cols.size() > max_bytes) cols.resize(max_bytes);
+  // Loaded as raw content: it must not look like a zstd dictionary.
+  if (cols.size() >= 4 && DecodeFixed32(cols.data()) == ZSTD_MAGIC_DICTIONARY) cols.insert(cols.begin(), '\0');
+  return cols;
+}
+
+Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict, std::string* out,
+                             BlockHandle2* handle, BlockCodec* codec, uint64_t index,
+                             const ZSTD_CDict* columns_cdict) {
+  const char* base = arena_.data();
+  std::vector<uint32_t> order(rows_.size());
+  std::iota(order.begin(), order.end(), 0u);
+  auto id_of = [&](const Row& r) { return std::string_view(base + r.id_offset, r.id_length); };
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    const Row& x = rows_[a];
+    const Row& y = rows_[b];
+    if (x.time_ns != y.time_ns) return x.time_ns < y.time_ns;
+    return id_of(x) < id_of(y);
+  });
+  *handle = BlockHandle2{};
+  handle->record_count = static_cast<uint32_t>(rows_.size());
+  handle->min_time_ns = rows_[order.front()].time_ns;
+  handle->max_time_ns = rows_[order.back()].time_ns;
+
+  std::string cols;
+  size_t id_begin = 0, id_end = 0;
+  BuildColumns(order, handle, &cols, &id_begin, &id_end);
+  std::vector<std::vector<uint64_t>> bloom_hashes(schema_.size());
 
   // Filters section: distinct lower-cased values of bloomed columns.
   std::vector<uint64_t> lower_hash(texts_.size(), 0);
@@ -1047,7 +1081,7 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   out->assign(kBlockHeaderSize2, '\0');
   // Columns are small beside the raw bytes: a stronger level costs little.
   SectionWriter w{cctx, &scratch_, codec, index, out};
-  VIGIL_ASSIGN_OR_RETURN(handle->columns_len, w.Store(0, cols, nullptr, std::max(level, 3), true));
+  VIGIL_ASSIGN_OR_RETURN(handle->columns_len, w.Store(0, cols, columns_cdict, std::max(level, 3), true));
   handle->columns_raw_len = static_cast<uint32_t>(cols.size());
   VIGIL_ASSIGN_OR_RETURN(handle->raw_len, w.Store(1, raw, cdict, level, true));
   handle->raw_raw_len = static_cast<uint32_t>(raw.size());
@@ -1113,7 +1147,8 @@ SegmentBuilder2::~SegmentBuilder2() { Abandon(); }
 Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Create(Env* env, std::string final_path,
                                                                  std::string source_type, std::string account,
                                                                  uint64_t dict_id, std::vector<ColumnSpec> schema,
-                                                                 const KeyRing* keys, bool packed) {
+                                                                 const KeyRing* keys, bool packed,
+                                                                 uint64_t columns_dict_id) {
   auto file = env->NewWritableFile(final_path + kTempSuffix);
   std::unique_ptr<BlockCodec> codec;
   if (file.ok() && keys != nullptr && keys->active() != nullptr) {
@@ -1130,7 +1165,8 @@ Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Create(Env* env, std::
   }
   const bool owns_key_file = codec != nullptr;
   return Start(env, std::move(final_path), std::move(file), std::move(codec), owns_key_file,
-               Identity{std::move(source_type), std::move(account), dict_id, std::move(schema), packed});
+               Identity{std::move(source_type), std::move(account), dict_id, std::move(schema), packed,
+                        columns_dict_id});
 }
 
 Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::CreateRewrite(Env* env, std::string path,
@@ -1138,10 +1174,11 @@ Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::CreateRewrite(Env* env
                                                                         uint64_t dict_id,
                                                                         std::vector<ColumnSpec> schema,
                                                                         std::unique_ptr<BlockCodec> codec,
-                                                                        bool packed) {
+                                                                        bool packed, uint64_t columns_dict_id) {
   auto file = env->NewWritableFile(path + kTempSuffix);
   return Start(env, std::move(path), std::move(file), std::move(codec), false,
-               Identity{std::move(source_type), std::move(account), dict_id, std::move(schema), packed});
+               Identity{std::move(source_type), std::move(account), dict_id, std::move(schema), packed,
+                        columns_dict_id});
 }
 
 Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Start(Env* env, std::string final_path,
@@ -1156,7 +1193,8 @@ Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Start(Env* env, std::s
   const bool packed = id.packed;
   const bool write_ids = !packed || codec != nullptr;
   PutFixed32(&header, (codec != nullptr ? kSegmentFlagEncrypted : 0) | (packed ? kSegmentFlagPacked : 0) |
-                          (write_ids ? 0 : kSegmentFlagNoIdSet));
+                          (write_ids ? 0 : kSegmentFlagNoIdSet) |
+                          (id.columns_dict_id != 0 ? kSegmentFlagColumnsDict : 0));
   Status s = file.ok() ? (*file)->Append(header) : file.status();
   if (!s.ok()) {
     if (file.ok()) (void)(*file)->Close();
@@ -1173,6 +1211,7 @@ Result<std::unique_ptr<SegmentBuilder2>> SegmentBuilder2::Start(Env* env, std::s
   b->source_type_ = std::move(id.source_type);
   b->account_ = std::move(id.account);
   b->dict_id_ = id.dict_id;
+  b->columns_dict_id_ = id.columns_dict_id;
   b->schema_ = std::move(id.schema);
   b->write_ids_ = write_ids;
   b->file_size_ = kHeaderSize;
@@ -1215,6 +1254,7 @@ Status SegmentBuilder2::Seal() {
   PutFixed64(&tail, static_cast<uint64_t>(max_time_ns_));
   PutFixed64(&tail, record_count_);
   PutFixed64(&tail, dict_id_);
+  if (columns_dict_id_ != 0) PutFixed64(&tail, columns_dict_id_);
   PutFixed32(&tail, static_cast<uint32_t>(schema_.size()));
   for (const ColumnSpec& c : schema_) {
     tail.push_back(static_cast<char>(c.role));
@@ -1287,7 +1327,8 @@ class SegmentFile2 final : public SegmentFile {
         keys_(keys),
         encrypted_((flags & kSegmentFlagEncrypted) != 0),
         packed_((flags & kSegmentFlagPacked) != 0),
-        no_id_set_((flags & kSegmentFlagNoIdSet) != 0) {}
+        no_id_set_((flags & kSegmentFlagNoIdSet) != 0),
+        columns_dict_((flags & kSegmentFlagColumnsDict) != 0) {}
   ~SegmentFile2() override {
     if (dctx_ != nullptr) ZSTD_freeDCtx(dctx_);
   }
@@ -1312,6 +1353,7 @@ class SegmentFile2 final : public SegmentFile {
   Status ReadSectionsForRewrite(size_t i, BlockData* data, std::string* filters_stored);
   const BlockHandle2& handle(size_t i) const { return blocks_[i]; }
   uint64_t dict_id() const { return dict_id_; }
+  uint64_t columns_dict_id() const { return columns_dict_id_; }
   const std::vector<ColumnSpec>& schema() const { return schema_; }
   bool packed() const { return packed_; }
 
@@ -1359,6 +1401,8 @@ class SegmentFile2 final : public SegmentFile {
         return static_cast<int>(c);
     return -1;
   }
+  // The dictionary with this id (null for 0).
+  Result<const ZSTD_DDict*> Dictionary(uint64_t id);
 
   Env* env_;
   std::unique_ptr<RandomAccessFile> file_;
@@ -1367,6 +1411,8 @@ class SegmentFile2 final : public SegmentFile {
   bool encrypted_;
   bool packed_;
   bool no_id_set_;
+  bool columns_dict_;
+  uint64_t columns_dict_id_ = 0;
   std::unique_ptr<BlockCodec> codec_;
   Status codec_error_;
   std::string opened_;
@@ -1397,7 +1443,8 @@ Status SegmentFile2::Init(uint64_t size) {
   std::string_view st, acct;
   if (!in.Fixed32(&st_len) || !in.Bytes(st_len, &st) || !in.Fixed32(&acct_len) || !in.Bytes(acct_len, &acct) ||
       !in.Int64(&index_.min_time_ns) || !in.Int64(&index_.max_time_ns) || !in.Fixed64(&index_.record_count) ||
-      !in.Fixed64(&dict_id_) || !in.Fixed32(&ncols) || ncols < kFirstHotColumn || ncols > kMaxColumns) {
+      !in.Fixed64(&dict_id_) || (columns_dict_ && (!in.Fixed64(&columns_dict_id_) || columns_dict_id_ == 0)) ||
+      !in.Fixed32(&ncols) || ncols < kFirstHotColumn || ncols > kMaxColumns) {
     return Corrupt(p, "malformed index");
   }
   index_.source_type.assign(st);
@@ -1489,7 +1536,8 @@ Status SegmentFile2::ReadColumns(size_t i, BlockData* data, std::vector<std::str
   std::string_view stored(p + kBlockHeaderSize2, h.columns_len);
   if (Checksum32(stored) != h.columns_checksum) return Corrupt(path(), Where(i) + ": columns section checksum mismatch");
   VIGIL_ASSIGN_OR_RETURN(std::string_view payload, Unseal(i, 0, stored));
-  VIGIL_RETURN_IF_ERROR(Decompress(i, "columns", payload, h.columns_raw_len, nullptr, &data->columns));
+  VIGIL_ASSIGN_OR_RETURN(const ZSTD_DDict* d, Dictionary(columns_dict_id_));
+  VIGIL_RETURN_IF_ERROR(Decompress(i, "columns", payload, h.columns_raw_len, d, &data->columns));
   Reader r(data->columns);
   bodies->resize(schema_.size());
   for (size_t c = 0; c < schema_.size(); ++c) {
@@ -1504,13 +1552,7 @@ Status SegmentFile2::ReadRawSection(size_t i, BlockData* data) {
   VIGIL_RETURN_IF_ERROR(file_->Read(h.offset + kBlockHeaderSize2 + h.columns_len, h.raw_len, &data->sealed));
   if (data->sealed.size() != h.raw_len) return Corrupt(path(), Where(i) + ": truncated");
   if (Checksum32(data->sealed) != h.raw_checksum) return Corrupt(path(), Where(i) + ": raw section checksum mismatch");
-  const ZSTD_DDict* d = nullptr;
-  if (dict_id_ != 0) {
-    if (dicts_ == nullptr) return Status::Internal("segment " + path() + ": no dictionary cache to read blocks");
-    auto got = dicts_->Get(dict_id_);
-    if (!got.ok()) return got.status().WithContext("segment " + path());
-    d = *got;
-  }
+  VIGIL_ASSIGN_OR_RETURN(const ZSTD_DDict* d, Dictionary(dict_id_));
   VIGIL_ASSIGN_OR_RETURN(std::string_view payload, Unseal(i, 1, data->sealed));
   return Decompress(i, "raw", payload, h.raw_raw_len, d, &data->raw);
 }
@@ -1610,6 +1652,14 @@ Status SegmentFile2::ReadIds(std::vector<Hash128>* out) {
     for (std::string_view id : ids) out->push_back(HashId128(id));
   }
   return Status::Ok();
+}
+
+Result<const ZSTD_DDict*> SegmentFile2::Dictionary(uint64_t id) {
+  if (id == 0) return static_cast<const ZSTD_DDict*>(nullptr);
+  if (dicts_ == nullptr) return Status::Internal("segment " + path() + ": no dictionary cache to read blocks");
+  auto got = dicts_->Get(id);
+  if (!got.ok()) return got.status().WithContext("segment " + path());
+  return *got;
 }
 
 Status SegmentFile2::ReadFilters(size_t i, std::string* buf, std::vector<BloomView>* blooms) {
@@ -1987,7 +2037,7 @@ Result<std::unique_ptr<SegmentFile>> SegmentFile::Open(Env* env, const std::stri
                                "; this vigil reads versions 1 and 2");
   }
   const uint32_t flags = DecodeFixed32(buf.data() + 12);
-  if ((flags & ~(kSegmentFlagEncrypted | kSegmentFlagPacked | kSegmentFlagNoIdSet)) != 0 ||
+  if ((flags & ~(kSegmentFlagEncrypted | kSegmentFlagPacked | kSegmentFlagNoIdSet | kSegmentFlagColumnsDict)) != 0 ||
       ((flags & kSegmentFlagNoIdSet) != 0 && (flags & kSegmentFlagPacked) == 0)) {
     return Status::Unsupported("segment " + path + ": unknown header flags " + std::to_string(flags));
   }
@@ -2017,20 +2067,26 @@ Status RecompressSegment2(Env* env, const std::string& path, DictionaryCache* di
   }
   std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
   if (cctx == nullptr) return Status::Internal("zstd: cannot create compression context");
-  std::unique_ptr<ZSTD_CDict, size_t (*)(ZSTD_CDict*)> cdict(nullptr, ZSTD_freeCDict);
-  if (in->dict_id() != 0) {
+  using CDictPtr = std::unique_ptr<ZSTD_CDict, size_t (*)(ZSTD_CDict*)>;
+  // The segment's dictionary `id` (none for 0) for compressing at `lvl`.
+  auto load = [&](uint64_t id, int lvl) -> Result<CDictPtr> {
+    CDictPtr cdict(nullptr, ZSTD_freeCDict);
+    if (id == 0) return cdict;
     if (dicts == nullptr) return Status::Internal("segment " + path + ": no dictionary cache to recompress it");
     std::string dict;
-    VIGIL_RETURN_IF_ERROR(dicts->Load(in->dict_id(), &dict).WithContext("segment " + path));
-    cdict.reset(ZSTD_createCDict(dict.data(), dict.size(), level));
+    VIGIL_RETURN_IF_ERROR(dicts->Load(id, &dict).WithContext("segment " + path));
+    cdict.reset(ZSTD_createCDict(dict.data(), dict.size(), lvl));
     if (cdict == nullptr) return Status::Internal("zstd: cannot load the dictionary of " + path);
-  }
+    return cdict;
+  };
+  VIGIL_ASSIGN_OR_RETURN(CDictPtr cdict, load(in->dict_id(), level));
+  VIGIL_ASSIGN_OR_RETURN(CDictPtr columns_cdict, load(in->columns_dict_id(), std::max(level, 3)));
   std::vector<Hash128> ids;
   VIGIL_RETURN_IF_ERROR(in->ReadIds(&ids));
   BlockCodec* seal = codec.get();
   VIGIL_ASSIGN_OR_RETURN(auto out, SegmentBuilder2::CreateRewrite(env, path, in->index().source_type, in->account(),
                                                                   in->dict_id(), in->schema(), std::move(codec),
-                                                                  in->packed()));
+                                                                  in->packed(), in->columns_dict_id()));
   BlockData data;
   std::string filters, block, scratch;
   for (size_t i = 0; i < in->index().blocks.size(); ++i) {
@@ -2038,7 +2094,7 @@ Status RecompressSegment2(Env* env, const std::string& path, DictionaryCache* di
     BlockHandle2 h = in->handle(i);  // counts, times and column ranges stay
     block.assign(kBlockHeaderSize2, '\0');
     SectionWriter w{cctx.get(), &scratch, seal, i, &block};
-    VIGIL_ASSIGN_OR_RETURN(h.columns_len, w.Store(0, data.columns, nullptr, std::max(level, 3), true));
+    VIGIL_ASSIGN_OR_RETURN(h.columns_len, w.Store(0, data.columns, columns_cdict.get(), std::max(level, 3), true));
     VIGIL_ASSIGN_OR_RETURN(h.raw_len, w.Store(1, data.raw, cdict.get(), level, true));
     // Filters are not compressed; sealed ones stay valid as they are (same
     // data key, segment id and position).

@@ -127,11 +127,12 @@ TEST_F(SegmentV2Test, RoundTripIsByteExactWithPerAccountSegmentsAndDictionary) {
   std::reverse(events.begin() + 100, events.begin() + 200);  // not all in time order
   Write(store.get(), events);
 
-  // One segment per account; a dictionary trained for cloudtrail and used.
+  // One segment per account; dictionaries for cloudtrail's raw records and
+  // columns, and used.
   auto segs = Files(".seg");
   ASSERT_EQ(segs.size(), 2u);
   auto dicts = Files(segment::kDictSuffix);
-  ASSERT_EQ(dicts.size(), 1u);
+  ASSERT_EQ(dicts.size(), 2u);
   std::set<std::string> accounts;
   for (const auto& f : segs) {
     auto file = segment::SegmentFile::Open(mem_.get(), f, nullptr);
@@ -175,7 +176,7 @@ TEST_F(SegmentV2Test, RoundTripIsByteExactWithPerAccountSegmentsAndDictionary) {
   Event more = MakeTrail(5000, kT0 + 5);
   EXPECT_TRUE(*(*w)->Add(more));
   ASSERT_TRUE((*w)->Commit().ok());
-  EXPECT_EQ(Files(segment::kDictSuffix).size(), 1u);
+  EXPECT_EQ(Files(segment::kDictSuffix).size(), 2u);
   EXPECT_EQ(Scan(store.get()).size(), events.size() + 1);
 }
 
@@ -298,19 +299,24 @@ TEST_F(SegmentV2Test, FlippedByteInEachSectionIsNamedCorruption) {
   }
   ASSERT_TRUE(mem_->WriteFile(path, pristine).ok());
 
-  // The dictionary.
+  // The dictionaries (the raw records' and the columns').
   auto dicts = Files(segment::kDictSuffix);
-  ASSERT_EQ(dicts.size(), 1u);
-  std::string dict;
-  ASSERT_TRUE(mem_->ReadFile(dicts[0], &dict).ok());
-  dict[dict.size() / 2] ^= 0x01;
-  ASSERT_TRUE(mem_->WriteFile(dicts[0], dict).ok());
-  auto store = Open(options);
-  Status s;
-  Scan(store.get(), {}, &s);
-  EXPECT_EQ(s.code(), StatusCode::kCorruption);
-  EXPECT_NE(s.message().find(dicts[0]), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("checksum mismatch"), std::string::npos) << s.message();
+  ASSERT_EQ(dicts.size(), 2u);
+  for (const std::string& path : dicts) {
+    SCOPED_TRACE(path);
+    std::string dict;
+    ASSERT_TRUE(mem_->ReadFile(path, &dict).ok());
+    std::string damaged = dict;
+    damaged[damaged.size() / 2] ^= 0x01;
+    ASSERT_TRUE(mem_->WriteFile(path, damaged).ok());
+    auto store = Open(options);
+    Status s;
+    Scan(store.get(), {}, &s);
+    EXPECT_EQ(s.code(), StatusCode::kCorruption);
+    EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("checksum mismatch"), std::string::npos) << s.message();
+    ASSERT_TRUE(mem_->WriteFile(path, dict).ok());
+  }
 }
 
 // A crash at any point of a commit that trains and writes the dictionary
@@ -335,7 +341,7 @@ TEST_F(SegmentV2Test, TornWriteDuringDictionaryCommitThenCrash) {
     total = fenv.bytes_written() - before;
     std::vector<std::string> files;
     ASSERT_TRUE(mem->ListFilesRecursive("/data/events/.dict", &files).ok());
-    ASSERT_EQ(files.size(), 1u);
+    ASSERT_EQ(files.size(), 2u);  // the raw records' and the columns' dictionaries
   }
   for (uint64_t budget = 0; budget < total; budget += std::max<uint64_t>(1, total / 41)) {
     SCOPED_TRACE("budget " + std::to_string(budget));

@@ -56,6 +56,12 @@ inline constexpr uint32_t kSegmentFlagPacked = 2;
 // its id column (written for packed segments that are not encrypted; an
 // encrypted segment keeps its id set so that writers need no key to dedup).
 inline constexpr uint32_t kSegmentFlagNoIdSet = 4;
+// Columns dictionary: the index holds a second dictionary id, of the raw
+// content the columns sections are compressed against (a first block's
+// columns: values recur across blocks).
+inline constexpr uint32_t kSegmentFlagColumnsDict = 8;
+// The dictionary label of a log type's columns dictionary.
+inline std::string ColumnsDictLabel(std::string_view source_type) { return "columns:" + std::string(source_type); }
 
 // Fixed metadata columns, in this order, in every v2 schema.
 enum MetaColumn : uint32_t { kColTime = 0, kColIngestTime, kColFlags, kColId, kColAccount, kColPrincipal, kFirstHotColumn };
@@ -145,12 +151,16 @@ class BlockBuilder2 {
   // Raw records added so far, as the raw section holds them (packed or not):
   // samples for dictionary training.
   std::vector<std::string_view> RawSamples() const;
+  // Content for a columns dictionary: this block's columns (but the ids,
+  // which do not recur), at most `max_bytes`.
+  std::string ColumnsContent(size_t max_bytes);
   // Writes the block (header + sections) into *out and fills *handle (offset
   // left 0). `cdict` may be null. With a codec each section is sealed as
   // codec block `index * 4 + section` (0 columns, 1 raw, 2 filters).
   // Resets the builder.
+  // `columns_cdict` (may be null) compresses the columns section.
   Status Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict, std::string* out, BlockHandle2* handle,
-                BlockCodec* codec = nullptr, uint64_t index = 0);
+                BlockCodec* codec = nullptr, uint64_t index = 0, const ZSTD_CDict* columns_cdict = nullptr);
 
  private:
   struct Row {
@@ -171,6 +181,8 @@ class BlockBuilder2 {
     int64_t number;
   };
   uint32_t Intern(std::string_view text);
+  void BuildColumns(const std::vector<uint32_t>& order, BlockHandle2* handle, std::string* cols, size_t* id_begin,
+                    size_t* id_end);
   void AddTrigrams(std::string_view text);
 
   std::vector<ColumnSpec> schema_;
@@ -209,14 +221,16 @@ class SegmentBuilder2 {
   static Result<std::unique_ptr<SegmentBuilder2>> Create(Env* env, std::string final_path, std::string source_type,
                                                          std::string account, uint64_t dict_id,
                                                          std::vector<ColumnSpec> schema,
-                                                         const KeyRing* keys = nullptr, bool packed = true);
+                                                         const KeyRing* keys = nullptr, bool packed = true,
+                                                         uint64_t columns_dict_id = 0);
   // Rewriting a published segment in place (RecompressSegment2): `codec`
   // (may be null) is the segment's own, opened from its key file, which is
   // kept as it is and never removed by Abandon.
   static Result<std::unique_ptr<SegmentBuilder2>> CreateRewrite(Env* env, std::string path, std::string source_type,
                                                                 std::string account, uint64_t dict_id,
                                                                 std::vector<ColumnSpec> schema,
-                                                                std::unique_ptr<BlockCodec> codec, bool packed);
+                                                                std::unique_ptr<BlockCodec> codec, bool packed,
+                                                                uint64_t columns_dict_id = 0);
   ~SegmentBuilder2();
   Status AddBlock(std::string_view block, BlockHandle2 handle);
   void AddId(const Hash128& id) {
@@ -236,6 +250,7 @@ class SegmentBuilder2 {
     uint64_t dict_id;
     std::vector<ColumnSpec> schema;
     bool packed;
+    uint64_t columns_dict_id;
   };
   // Writes the file header to `file` (a new `<final_path>.tmp`).
   static Result<std::unique_ptr<SegmentBuilder2>> Start(Env* env, std::string final_path,
@@ -249,6 +264,7 @@ class SegmentBuilder2 {
   std::unique_ptr<WritableFile> file_;
   std::string source_type_, account_;
   uint64_t dict_id_ = 0;
+  uint64_t columns_dict_id_ = 0;
   std::vector<ColumnSpec> schema_;
   std::vector<BlockHandle2> blocks_;
   int64_t min_time_ns_ = 0, max_time_ns_ = 0;
