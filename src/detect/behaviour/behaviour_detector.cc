@@ -549,7 +549,10 @@ class DistinctModel final : public Model {
 
   bool Observe(const Observation& o, Stats* stats, std::string* baseline, std::string* observed) override {
     Entity* e = map_.Find(o.entity);
-    if (!e) e = &map_.Insert(o.entity, &stats->evicted);
+    if (!e) {
+      e = &map_.Insert(o.entity, &stats->evicted);
+      e->first_seen = o.time;
+    }
     e->last_seen = std::max(e->last_seen, o.time);
     if (e->registers.empty() || o.time >= e->window_start + rule_.window_ns) {
       e->window_start = o.time;
@@ -582,11 +585,22 @@ class DistinctModel final : public Model {
     }
     if (e->fired || estimate < static_cast<double>(rule_.threshold)) return false;
     e->fired = true;
+    // With a learning period, an entity that reaches the threshold while it
+    // learns (an inventory or vulnerability scanner's nightly sweep) does so
+    // by habit: its bursts are known and never alerted.
+    if (rule_.learning_ns > 0) {
+      if (e->bursts_by_habit || o.time - e->first_seen < rule_.learning_ns) {
+        e->bursts_by_habit = true;
+        return false;
+      }
+    }
     *baseline = JsonObject()
                     .Str("window", Duration(rule_.window_ns))
                     .UInt("threshold", rule_.threshold)
                     .Str("estimator", "hyperloglog")
                     .Num("relative_error", Round(1.04 / std::sqrt(static_cast<double>(m_))))
+                    .Str("learning_period", Duration(rule_.learning_ns))
+                    .Str("entity_first_seen", FormatRfc3339(e->first_seen))
                     .Done();
     *observed = JsonObject()
                     .Str("window_start", FormatRfc3339(e->window_start))
@@ -600,7 +614,8 @@ class DistinctModel final : public Model {
     SaveMap(map_, changes_only, [](const Entity& e, std::string* o) {
       PutI64(e.last_seen, o);
       PutI64(e.window_start, o);
-      PutU64(e.fired, o);
+      PutI64(e.first_seen, o);
+      PutU64(static_cast<uint64_t>(e.fired) | static_cast<uint64_t>(e.bursts_by_habit) << 1, o);
       PutStr(std::string_view(reinterpret_cast<const char*>(e.registers.data()), e.registers.size()), o);
       PutU64(e.samples.size(), o);
       for (const auto& s : e.samples) PutStr(s, o);
@@ -610,10 +625,13 @@ class DistinctModel final : public Model {
     return LoadMap(&map_, r, changes_only, [this](VarintReader* r, Entity* e) {
       uint64_t fired, samples;
       std::string regs;
-      if (!r->I64(&e->last_seen) || !r->I64(&e->window_start) || !r->U64(&fired) || !r->Str(&regs)) return false;
+      if (!r->I64(&e->last_seen) || !r->I64(&e->window_start) || !r->I64(&e->first_seen) || !r->U64(&fired) ||
+          fired > 3 || !r->Str(&regs))
+        return false;
       if (!regs.empty() && regs.size() != m_) return false;
       e->registers.assign(regs.begin(), regs.end());
-      e->fired = fired != 0;
+      e->fired = (fired & 1) != 0;
+      e->bursts_by_habit = (fired & 2) != 0;
       if (!r->U64(&samples) || samples > kSamples) return false;
       for (uint64_t j = 0; j < samples; ++j) {
         std::string s;
@@ -648,7 +666,9 @@ class DistinctModel final : public Model {
   struct Entity {
     int64_t last_seen = 0;
     int64_t window_start = 0;
+    int64_t first_seen = 0;
     bool fired = false;
+    bool bursts_by_habit = false;  // reached the threshold while learning
     double inverse_sum = 0;  // sum of 2^-register
     uint32_t zeros = 0;      // registers at 0
     std::vector<uint8_t> registers;

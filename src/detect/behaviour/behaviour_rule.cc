@@ -259,7 +259,7 @@ Result<std::shared_ptr<const BehaviourRule>> ParseRoot(const YAML::Node& root, c
     case BehaviourKind::kNewTerm: allowed.insert({"values", "learning_period", "threshold", "window", "max_terms"}); break;
     case BehaviourKind::kRarity: allowed.insert({"values", "learning_period", "max_percent", "min_population"}); break;
     case BehaviourKind::kVolume: allowed.insert({"values", "z", "min_count", "min_samples", "alpha"}); break;
-    case BehaviourKind::kDistinctCount: allowed.insert({"values", "window", "threshold", "precision"}); break;
+    case BehaviourKind::kDistinctCount: allowed.insert({"values", "window", "threshold", "precision", "learning_period"}); break;
     case BehaviourKind::kBeacon: allowed.insert({"min_connections", "max_jitter", "min_interval", "max_interval"}); break;
     case BehaviourKind::kImpossibleTravel: allowed.insert({"ip", "max_speed_kmh", "min_distance_km"}); break;
   }
@@ -352,7 +352,8 @@ Result<std::shared_ptr<const BehaviourRule>> ParseRoot(const YAML::Node& root, c
   if (kind == BehaviourKind::kNewTerm) rule->max_entities = 20000;
   if (kind == BehaviourKind::kVolume) rule->max_entities = 5000;
   if (kind == BehaviourKind::kDistinctCount) rule->max_entities = 20000;
-  rule->learning_ns = 7 * 86400LL * 1'000'000'000;
+  // distinct_count learns only when asked (bursts during the period are the entity's habit).
+  rule->learning_ns = kind == BehaviourKind::kDistinctCount ? 0 : 7 * 86400LL * 1'000'000'000;
   VIGIL_RETURN_IF_ERROR(duration("learning_period", &rule->learning_ns, false));
   VIGIL_RETURN_IF_ERROR(duration("window", &rule->window_ns, kind == BehaviourKind::kDistinctCount));
   VIGIL_RETURN_IF_ERROR(number("threshold", 1, 1e9, &rule->threshold));

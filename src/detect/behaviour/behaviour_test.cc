@@ -465,6 +465,24 @@ TEST(BehaviourDistinct, NearMissesDoNotFire) {
   EXPECT_EQ(alerts, 0u);
 }
 
+TEST(BehaviourDistinct, WithALearningPeriodHabitualBurstsAreKnown) {
+  Harness h(std::string(kPortScan) + "learning_period: 2d\n");
+  auto sweep = [&](const std::string& src, int64_t at) {
+    size_t n = 0;
+    for (int p = 1; p <= 100; ++p) n += h.Feed("vpcflow", Flow(src, 60, p), at + p / 10);
+    return n;
+  };
+  // The scanner sweeps every night from the start; a worker only talks to one port.
+  EXPECT_EQ(sweep("10.0.1.9", kT0), 0u) << "learning";
+  EXPECT_EQ(h.Feed("vpcflow", Flow("10.0.1.20", 60, 443), kT0 + 10), 0u);
+  h.Checkpoint();  // the habit survives a restart
+  EXPECT_EQ(sweep("10.0.1.9", kT0 + 3 * kDay), 0u) << "a habit, not an anomaly";
+  EXPECT_EQ(sweep("10.0.1.20", kT0 + 3 * kDay + 600), 1u) << "past learning, never swept";
+  EXPECT_NE(h.fired.back().explanation.find("\"learning_period\":\"2d\""), std::string::npos)
+      << h.fired.back().explanation;
+  EXPECT_EQ(sweep("10.0.1.30", kT0 + 3 * kDay + 1200), 0u) << "first seen now: still learning";
+}
+
 TEST(BehaviourDistinct, EstimateIsCloseAndStateIsBounded) {
   std::string rule = kPortScan;
   rule.replace(rule.find("threshold: 50"), 13, "threshold: 1000");
