@@ -13,7 +13,7 @@ DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev python
   libsimdjson-dev libdeflate-dev libyaml-cpp-dev libcli11-dev libxxhash-dev libre2-dev \
   libzstd-dev libsqlite3-dev libssl-dev libfmt-dev zlib1g-dev libvectorscan-dev \
   libgoogle-perftools-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libcpp-httplib-dev libcurl4-openssl-dev nodejs ripgrep
+  libcpp-httplib-dev libcurl4-openssl-dev libmaxminddb-dev nodejs ripgrep
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -761,6 +763,155 @@ TEST(GeoIp, ParsesV4AndV6AndRejectsBadLines) {
   EXPECT_NE(error("1.0.0.0,1.0.0.9,AU,,,91,0\n").find("lat"), std::string::npos);
   EXPECT_NE(error("1.0.0.0,1.0.0.9,AU,,,1,\n").find("only one of lat and lon"), std::string::npos);
   EXPECT_NE(error("1.0.0.0,1.0.0.9,AU,,,,\n1.0.0.5,1.0.1.0,AU,,,,\n").find("overlap"), std::string::npos);
+}
+
+// A MaxMind DB (format 2.0, https://maxmind.github.io/MaxMind-DB/) written
+// here: IPv6 tree with 24-bit records, IPv4 under ::/96 as MaxMind lays it
+// out, and the data types a City or ASN database uses.
+class MmdbWriter {
+ public:
+  // `prefix` bits of `addr` (16 bytes) lead to `data` (an encoded map).
+  void Add(const std::array<uint8_t, 16>& addr, int prefix, const std::string& data) {
+    const uint32_t at = static_cast<uint32_t>(data_.size());
+    data_ += data;
+    size_t node = 0;
+    for (int bit = 0; bit < prefix; ++bit) {
+      const int side = addr[bit / 8] >> (7 - bit % 8) & 1;
+      if (bit + 1 == prefix) {
+        nodes_[node][side] = -2 - static_cast<int64_t>(at);
+        break;
+      }
+      if (nodes_[node][side] < 0) {
+        nodes_[node][side] = static_cast<int64_t>(nodes_.size());
+        nodes_.push_back({-1, -1});
+      }
+      node = static_cast<size_t>(nodes_[node][side]);
+    }
+  }
+  static std::string Str(const std::string& v) { return std::string(1, static_cast<char>(2 << 5 | v.size())) + v; }
+  static std::string Double(double v) {
+    uint64_t bits;
+    std::memcpy(&bits, &v, 8);
+    std::string out(1, static_cast<char>(3 << 5 | 8));
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>(bits >> (8 * i)));
+    return out;
+  }
+  static std::string Uint(int type, uint64_t v, int bytes) {  // 5 uint16, 6 uint32, 9 uint64
+    std::string out;
+    if (type <= 7) {
+      out.push_back(static_cast<char>(type << 5 | bytes));
+    } else {
+      out.push_back(static_cast<char>(bytes));
+      out.push_back(static_cast<char>(type - 7));
+    }
+    for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+    return out;
+  }
+  static std::string Map(const std::vector<std::pair<std::string, std::string>>& kv) {
+    std::string out(1, static_cast<char>(7 << 5 | kv.size()));
+    for (const auto& [k, v] : kv) out += Str(k) + v;
+    return out;
+  }
+  std::string Bytes() const {
+    const uint64_t count = nodes_.size();
+    std::string out;
+    auto rec = [&](int64_t r) {
+      const uint64_t v = r == -1 ? count : r >= 0 ? static_cast<uint64_t>(r) : count + 16 + static_cast<uint64_t>(-2 - r);
+      for (int i = 2; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i)));
+    };
+    for (const auto& n : nodes_) {
+      rec(n[0]);
+      rec(n[1]);
+    }
+    out += std::string(16, '\0') + data_ + "\xAB\xCD\xEFMaxMind.com";
+    std::string langs(1, static_cast<char>(1));  // array of 1 (extended type 11)
+    langs.push_back(static_cast<char>(11 - 7));
+    langs += Str("en");
+    out += Map({{"binary_format_major_version", Uint(5, 2, 1)},
+                {"binary_format_minor_version", Uint(5, 0, 1)},
+                {"build_epoch", Uint(9, 1700000000, 4)},
+                {"database_type", Str("vigil-Test-City")},
+                {"description", Map({{"en", Str("test")}})},
+                {"ip_version", Uint(5, 6, 1)},
+                {"languages", langs},
+                {"node_count", Uint(6, count, 2)},
+                {"record_size", Uint(5, 24, 1)}});
+    return out;
+  }
+
+ private:
+  std::vector<std::array<int64_t, 2>> nodes_{{-1, -1}};  // -1 empty, >= 0 node, <= -2 data at -2 - r
+  std::string data_;
+};
+
+std::array<uint8_t, 16> V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {  // ::a.b.c.d
+  std::array<uint8_t, 16> x{};
+  x[12] = a, x[13] = b, x[14] = c, x[15] = d;
+  return x;
+}
+
+TEST(GeoIp, ReadsAMaxMindDatabase) {
+  using W = MmdbWriter;
+  W w;
+  w.Add(V4(81, 2, 69, 0), 96 + 24,
+        W::Map({{"city", W::Map({{"names", W::Map({{"en", W::Str("London")}})}})},
+                {"country", W::Map({{"iso_code", W::Str("GB")}})},
+                {"location", W::Map({{"latitude", W::Double(51.5142)}, {"longitude", W::Double(-0.0931)}})}}));
+  w.Add(V4(203, 0, 113, 0), 96 + 25,
+        W::Map({{"country", W::Map({{"iso_code", W::Str("JP")}})},
+                {"location", W::Map({{"latitude", W::Double(35.6895)}, {"longitude", W::Double(139.6917)}})}}));
+  std::array<uint8_t, 16> v6{0x20, 0x01, 0x0d, 0xb8};
+  w.Add(v6, 32, W::Map({{"autonomous_system_number", W::Uint(6, 64496, 2)}, {"country", W::Map({{"iso_code", W::Str("DE")}})}}));
+  const auto dir = std::filesystem::temp_directory_path() / ("vigil-mmdb-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "test-city.mmdb").string();
+  std::ofstream(path, std::ios::binary) << w.Bytes();
+
+  auto t = GeoIpTable::Load(path);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_TRUE((*t)->is_maxmind());
+  auto g = (*t)->Lookup("81.2.69.160");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->country, "GB");
+  EXPECT_EQ(g->city, "London");
+  ASSERT_TRUE(g->has_coordinates);
+  EXPECT_NEAR(g->lat, 51.5142, 1e-9);
+  EXPECT_NEAR(g->lon, -0.0931, 1e-9);
+  g = (*t)->Lookup("203.0.113.127");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->country, "JP");
+  EXPECT_TRUE(g->city.empty());
+  EXPECT_FALSE((*t)->Lookup("203.0.113.128"));  // outside the /25
+  EXPECT_FALSE((*t)->Lookup("81.2.70.1"));
+  g = (*t)->Lookup("2001:db8::7");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->asn, "AS64496");
+  EXPECT_FALSE(g->has_coordinates);
+
+  // Impossible travel on the MaxMind table: London, then Tokyo an hour later.
+  std::string rule = kTravel;
+  rule.replace(rule.find("geoip: geo.csv"), 14, "geoip: " + path);
+  RuleSet set;
+  LintReport report;
+  set.AddRuleText(rule, (dir / "t.yml").string(), &report);
+  ASSERT_TRUE(report.errors.empty() && report.unsupported.empty()) << report.ToJson();
+  BehaviourDetector d(set.SharedBehaviours());
+  size_t fired = 0;
+  auto login = [&](const std::string& ip, int64_t t_s) {
+    Event e = MakeEvent("cloudtrail", R"({"eventName":"ConsoleLogin","userIdentity":{"arn":"arn:aws:iam::1:user/alice"},"sourceIPAddress":")" + ip + R"(","responseElements":{"ConsoleLogin":"Success"}})", t_s);
+    d.Process(e, [&](const Event&, const Match&) { ++fired; });
+  };
+  login("81.2.69.10", kT0);
+  login("203.0.113.5", kT0 + 3600);
+  EXPECT_EQ(fired, 1u);
+
+  // Not a MaxMind DB: a clear error naming the file.
+  const std::string bad = (dir / "bad.mmdb").string();
+  std::ofstream(bad, std::ios::binary) << "not a database";
+  auto b = GeoIpTable::Load(bad);
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("bad.mmdb"), std::string::npos) << b.status().ToString();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(BehaviourRules, BadRulesSayWhatIsWrong) {

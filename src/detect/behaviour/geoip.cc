@@ -1,5 +1,9 @@
 #include "detect/behaviour/geoip.h"
 
+#include <arpa/inet.h>
+#include <maxminddb.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -129,9 +133,81 @@ Result<std::shared_ptr<const GeoIpTable>> GeoIpTable::Parse(std::string_view csv
   return std::shared_ptr<const GeoIpTable>(std::move(table));
 }
 
+// The MaxMind reader is the maintained libmaxminddb: the format is a binary
+// search tree over a typed data section, nothing to gain by writing our own.
+struct GeoIpTable::MaxMind {
+  MMDB_s db{};
+  ~MaxMind() { MMDB_close(&db); }
+};
+
+GeoIpTable::GeoIpTable() = default;
+GeoIpTable::~GeoIpTable() = default;
+
+Result<std::shared_ptr<const GeoIpTable>> GeoIpTable::LoadMaxMind(const std::string& path) {
+  auto mm = std::make_unique<MaxMind>();
+  const int rc = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &mm->db);
+  if (rc != MMDB_SUCCESS) {
+    // (MMDB_open leaves nothing to close when it fails.)
+    mm->db = MMDB_s{};
+    std::string why = MMDB_strerror(rc);
+    if (rc == MMDB_IO_ERROR) why += std::string(" (") + std::strerror(errno) + ")";
+    return Status::InvalidArgument(path + ": not a readable MaxMind DB: " + why);
+  }
+  auto table = std::shared_ptr<GeoIpTable>(new GeoIpTable());
+  table->mmdb_ = std::move(mm);
+  return std::shared_ptr<const GeoIpTable>(std::move(table));
+}
+
+std::optional<GeoLocation> GeoIpTable::LookupMaxMind(const Ip128& ip) const {
+  MMDB_s* db = &mmdb_->db;
+  sockaddr_storage ss{};
+  const bool v4 = ip.hi == 0 && (ip.lo >> 32) == 0xffff;
+  if (v4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_addr.s_addr = htonl(static_cast<uint32_t>(ip.lo));
+  } else {
+    if (db->metadata.ip_version == 4) return std::nullopt;
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    for (int i = 0; i < 8; ++i) {
+      sin6->sin6_addr.s6_addr[i] = static_cast<uint8_t>(ip.hi >> (56 - 8 * i));
+      sin6->sin6_addr.s6_addr[8 + i] = static_cast<uint8_t>(ip.lo >> (56 - 8 * i));
+    }
+  }
+  int err = MMDB_SUCCESS;
+  MMDB_lookup_result_s r = MMDB_lookup_sockaddr(db, reinterpret_cast<const sockaddr*>(&ss), &err);
+  if (err != MMDB_SUCCESS || !r.found_entry) return std::nullopt;
+  GeoLocation g;
+  MMDB_entry_data_s d;
+  auto text = [&](std::string_view* out, auto... path) {
+    if (MMDB_get_value(&r.entry, &d, path..., nullptr) == MMDB_SUCCESS && d.has_data && d.type == MMDB_DATA_TYPE_UTF8_STRING)
+      *out = std::string_view(d.utf8_string, d.data_size);
+  };
+  auto number = [&](double* out, const char* key) {
+    if (MMDB_get_value(&r.entry, &d, "location", key, nullptr) != MMDB_SUCCESS || !d.has_data) return false;
+    if (d.type == MMDB_DATA_TYPE_DOUBLE) *out = d.double_value;
+    else if (d.type == MMDB_DATA_TYPE_FLOAT) *out = d.float_value;
+    else return false;
+    return true;
+  };
+  text(&g.country, "country", "iso_code");
+  if (g.country.empty()) text(&g.country, "registered_country", "iso_code");
+  text(&g.city, "city", "names", "en");
+  g.has_coordinates = number(&g.lat, "latitude") && number(&g.lon, "longitude");
+  if (MMDB_get_value(&r.entry, &d, "autonomous_system_number", nullptr) == MMDB_SUCCESS && d.has_data &&
+      d.type == MMDB_DATA_TYPE_UINT32) {
+    thread_local std::string asn;
+    asn = "AS" + std::to_string(d.uint32);
+    g.asn = asn;
+  }
+  return g;
+}
+
 Result<std::shared_ptr<const GeoIpTable>> GeoIpTable::Load(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return Status::NotFound(path + ": no such GeoIP table");
+  if (path.size() > 5 && path.compare(path.size() - 5, 5, ".mmdb") == 0) return LoadMaxMind(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::IoError(path + ": cannot open GeoIP table");
   std::ostringstream ss;
@@ -145,6 +221,7 @@ Result<std::shared_ptr<const GeoIpTable>> GeoIpTable::Load(const std::string& pa
 }
 
 std::optional<GeoLocation> GeoIpTable::Lookup(const Ip128& ip) const {
+  if (mmdb_) return LookupMaxMind(ip);
   auto it = std::upper_bound(ranges_.begin(), ranges_.end(), ip,
                              [](const Ip128& v, const Range& r) { return v < r.start; });
   if (it == ranges_.begin()) return std::nullopt;

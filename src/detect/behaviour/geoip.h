@@ -10,7 +10,12 @@
 // inclusive and must not overlap. country, asn, city, lat and lon may be
 // empty (a range without coordinates answers country and ASN only).
 //
-// Thread safety: immutable after Parse; Lookup is safe from any thread.
+// A path ending in `.mmdb` is a MaxMind DB instead (GeoLite2/GeoIP2 City,
+// Country or ASN, read with libmaxminddb, memory-mapped): country is
+// country.iso_code, city city.names.en, coordinates location.latitude and
+// longitude, asn "AS" + autonomous_system_number.
+//
+// Thread safety: immutable after Parse/Load; Lookup is safe from any thread.
 #pragma once
 
 #include <array>
@@ -53,12 +58,22 @@ class GeoIpTable {
   static Result<std::shared_ptr<const GeoIpTable>> Parse(std::string_view csv);
   static Result<std::shared_ptr<const GeoIpTable>> Load(const std::string& path);
 
-  // The range holding `ip`; views into the table, valid while it lives.
+  // The range holding `ip`; views into the table, valid while it lives
+  // (for a MaxMind DB the ASN text is the calling thread's, valid until its
+  // next Lookup).
   std::optional<GeoLocation> Lookup(const Ip128& ip) const;
   std::optional<GeoLocation> Lookup(std::string_view ip_text) const;
   size_t size() const { return ranges_.size(); }
+  bool is_maxmind() const { return mmdb_ != nullptr; }
+
+  ~GeoIpTable();
+  GeoIpTable();
 
  private:
+  struct MaxMind;
+  static Result<std::shared_ptr<const GeoIpTable>> LoadMaxMind(const std::string& path);
+  std::optional<GeoLocation> LookupMaxMind(const Ip128& ip) const;
+  std::unique_ptr<MaxMind> mmdb_;
   struct Range {
     Ip128 start, end;
     uint32_t country = 0, asn = 0, city = 0;  // offsets into strings_ (length-prefixed)
