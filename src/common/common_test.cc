@@ -140,6 +140,15 @@ TEST(StatusTest, CarriesContext) {
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
 }
 
+TEST(GlobTest, MatchesLoweredAgreesWithMatches) {
+  const char* patterns[] = {"GetObject", "get*", "*object", "*OBJ*", "g?t*ob*t", "*", "*.amazonaws.com"};
+  const char* texts[] = {"GetObject", "getobject", "PutObject", "GETOBJECTACL", "s3.AmazonAWS.com", "", "gxtOBjt"};
+  for (const char* p : patterns) {
+    const GlobPattern g = GlobPattern::Compile(p);
+    for (const char* t : texts) EXPECT_EQ(g.MatchesLowered(ToLower(t)), g.Matches(t)) << p << " on " << t;
+  }
+}
+
 TEST(GlobTest, ToLowerFoldsAsciiOnlyAtEveryOffset) {
   // Every byte value at every position of the eight-byte stride and the tail.
   for (size_t len : {1u, 7u, 8u, 9u, 16u, 23u}) {

@@ -137,6 +137,22 @@ GlobPattern GlobPattern::Compile(std::string_view pattern, bool case_sensitive, 
   return p;
 }
 
+bool GlobPattern::MatchesLowered(std::string_view lower) const {
+  if (case_sensitive_) return Matches(lower);
+  switch (shape_) {
+    case Shape::kExact:
+      return lower == literal_;
+    case Shape::kPrefix:
+      return lower.substr(0, literal_.size()) == literal_;
+    case Shape::kSuffix:
+      return lower.size() >= literal_.size() && lower.substr(lower.size() - literal_.size()) == literal_;
+    case Shape::kContains:
+      return lower.find(literal_) != std::string_view::npos;
+    default:
+      return Matches(lower);  // folding a folded text changes nothing
+  }
+}
+
 bool GlobPattern::Matches(std::string_view s) const {
   switch (shape_) {
     case Shape::kAny:

@@ -27,6 +27,10 @@ class GlobPattern {
   static GlobPattern Literal(std::string_view text, Shape shape, bool case_sensitive = false);
 
   bool Matches(std::string_view s) const;
+  // Matches(s) given ToLower(s) instead, for a text tested against many
+  // patterns: a case-insensitive pattern then compares without folding
+  // again. (A case-sensitive one must be given the text itself.)
+  bool MatchesLowered(std::string_view lower) const;
   Shape shape() const { return shape_; }
   // For literal shapes: the literal text (lower-cased when case-insensitive).
   const std::string& literal() const { return literal_; }

@@ -19,6 +19,9 @@ std::optional<int64_t> ParseTimestamp(std::string_view s);
 
 // Formats as RFC 3339 UTC: 2024-07-31T13:06:24Z, with milliseconds when non-zero.
 std::string FormatRfc3339(int64_t nanos);
+// YYYY-MM-DDTHH:MM:SSZ into `out` without allocating (CloudTrail's
+// eventTime); false unless `nanos` is a whole second in years 0 to 9999.
+bool FormatRfc3339Seconds(int64_t nanos, char (&out)[20]);
 
 // Parses durations such as 30s, 5m, 1h, 2d, 1w, 500ms. Returns nullopt on error.
 std::optional<int64_t> ParseDuration(std::string_view s);

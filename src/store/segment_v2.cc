@@ -37,12 +37,6 @@ Status Corrupt(const std::string& path, const std::string& what) {
   return Status::Corruption("segment " + path + ": " + what);
 }
 
-std::string LowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = AsciiLower(c);
-  return out;
-}
-
 // ---------------------------------------------------------------- blooms
 
 struct BloomView {
@@ -125,36 +119,6 @@ constexpr uint32_t kMaxSplicedColumn = 255 - kMarkColumn;
 
 // (mark, text) a record may give up.
 using Splice = std::pair<uint32_t, std::string_view>;
-
-// `ns` as YYYY-MM-DDTHH:MM:SSZ (CloudTrail's eventTime); false unless it is
-// a whole second in years 0 to 9999.
-bool FormatSecondTime(int64_t ns, char (&out)[20]) {
-  if (ns % kNanosPerSecond != 0) return false;
-  const int64_t secs = ns / kNanosPerSecond;
-  const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  const int64_t sod = secs - days * 86400;
-  const CivilDate d = CivilFromDays(days);
-  if (d.year < 0 || d.year > 9999) return false;
-  // By hand: snprintf was a tenth of the cost of packing a record.
-  auto two = [&out](int at, int v) {
-    out[at] = static_cast<char>('0' + v / 10);
-    out[at + 1] = static_cast<char>('0' + v % 10);
-  };
-  two(0, d.year / 100);
-  two(2, d.year % 100);
-  out[4] = '-';
-  two(5, d.month);
-  out[7] = '-';
-  two(8, d.day);
-  out[10] = 'T';
-  two(11, static_cast<int>(sod / 3600));
-  out[13] = ':';
-  two(14, static_cast<int>(sod / 60 % 60));
-  out[16] = ':';
-  two(17, static_cast<int>(sod % 60));
-  out[19] = 'Z';
-  return true;
-}
 
 // Appends `raw` packed against `id` and `values` (marks and the texts they
 // stand for) to *out and its UUIDs' packed bytes to *uuids; returns how many UUIDs it
@@ -837,7 +801,7 @@ void BlockBuilder2::Add(const Event& e) {
       }
     };
     char time_text[20];
-    if (FormatSecondTime(e.time_ns, time_text)) splices_.emplace_back(kMarkTime, std::string_view(time_text, 20));
+    if (FormatRfc3339Seconds(e.time_ns, time_text)) splices_.emplace_back(kMarkTime, std::string_view(time_text, 20));
     if (!e.account.empty()) offer(kColAccount, row.account);
     if (!e.principal.empty()) offer(kColPrincipal, row.principal);
     for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
@@ -1077,7 +1041,7 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   std::vector<uint8_t> hashed(texts_.size(), 0);
   auto hash_of = [&](uint32_t t) {
     if (!hashed[t]) {
-      lower_hash[t] = ValueHash(LowerAscii(texts_[t]));
+      lower_hash[t] = ValueHash(ToLower(texts_[t]));
       hashed[t] = 1;
     }
     return lower_hash[t];
@@ -1089,7 +1053,7 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
     if ((schema_[c].role & kColumnBloom) == 0 || unknown_[c]) continue;
     std::vector<uint64_t>& hs = bloom_hashes[c];
     if (c == kColId) {
-      for (const Row& r : rows_) hs.push_back(ValueHash(LowerAscii(id_of(r))));
+      for (const Row& r : rows_) hs.push_back(ValueHash(ToLower(id_of(r))));
     } else if (c == kColAccount || c == kColPrincipal) {
       for (const Row& r : rows_) hs.push_back(hash_of(c == kColAccount ? r.account : r.principal));
     } else {
@@ -1668,7 +1632,7 @@ Status SegmentFile2::ReadRaw(size_t i, BlockData* data, const std::vector<int64_
       // Columns a record refers to were decoded by ReadBlock.
       auto lookup = [&](unsigned char what, std::string_view* text) {
         if (what == kMarkTime) {
-          if (!FormatSecondTime(times[k], time_text)) return false;
+          if (!FormatRfc3339Seconds(times[k], time_text)) return false;
           *text = std::string_view(time_text, 20);
           return true;
         }

@@ -890,9 +890,9 @@ struct CondSlot {
   const FieldCondition* c = nullptr;
   size_t field = 0;
   std::vector<uint64_t> exact_hashes;  // sorted Hash64 of c->exact's (lower-case) values
-  // Literal-shaped case-insensitive globs test the lower-cased value with
-  // plain comparisons; the others (`general`, case-sensitive) use Matches.
-  std::vector<std::pair<const GlobPattern*, bool>> globs;  // pattern, on lower-cased value
+  // Case-insensitive globs test the lower-cased value (MatchesLowered), the
+  // case-sensitive ones the value itself.
+  std::vector<const GlobPattern*> globs;
 };
 
 struct FieldCache {
@@ -927,32 +927,8 @@ bool HoldsGlob(const CondSlot& s, FieldCache& f) {
   if (!s.exact_hashes.empty() && std::binary_search(s.exact_hashes.begin(), s.exact_hashes.end(), f.lower_hash) &&
       c.exact.count(f.lowered))
     return true;
-  const std::string_view low = f.lowered;
-  for (const auto& [g, on_lower] : s.globs) {
-    if (!on_lower) {
-      if (g->Matches(f.value)) return true;
-      continue;
-    }
-    const std::string& lit = g->literal();
-    switch (g->shape()) {
-      case GlobPattern::Shape::kAny: return true;
-      case GlobPattern::Shape::kExact:
-        if (low == lit) return true;
-        break;
-      case GlobPattern::Shape::kPrefix:
-        if (low.substr(0, lit.size()) == lit) return true;
-        break;
-      case GlobPattern::Shape::kSuffix:
-        if (low.size() >= lit.size() && low.substr(low.size() - lit.size()) == lit) return true;
-        break;
-      case GlobPattern::Shape::kContains:
-        if (low.find(lit) != std::string_view::npos) return true;
-        break;
-      case GlobPattern::Shape::kGeneral:
-        if (g->Matches(f.value)) return true;
-        break;
-    }
-  }
+  for (const GlobPattern* g : s.globs)
+    if (g->case_sensitive() ? g->Matches(f.value) : g->MatchesLowered(f.lowered)) return true;
   return false;
 }
 
@@ -1060,8 +1036,7 @@ struct BehaviourDetector::Impl {
       s.field = field;
       for (const std::string& e : c.exact) s.exact_hashes.push_back(Hash64(e));
       std::sort(s.exact_hashes.begin(), s.exact_hashes.end());
-      for (const GlobPattern& g : c.globs)
-        s.globs.emplace_back(&g, !g.case_sensitive() && g.shape() != GlobPattern::Shape::kGeneral);
+      for (const GlobPattern& g : c.globs) s.globs.push_back(&g);
       conds.push_back(std::move(s));
     }
     return it->second;
