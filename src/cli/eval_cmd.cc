@@ -56,44 +56,6 @@ class TempDir {
   std::string path_;
 };
 
-// The delivery time a log file's name carries: `…_20250304T1215Z_…` (the
-// AWSLogs layouts) or `2025-03-04-12-15-00-…` (S3 server access logs), as
-// "YYYYMMDDHHMMSS"; empty when there is none.
-std::string DeliveryTime(const std::string& name) {
-  for (size_t i = 0; i + 14 <= name.size(); ++i) {
-    auto digits = [&](size_t at, size_t n) {
-      for (size_t k = 0; k < n; ++k)
-        if (at + k >= name.size() || name[at + k] < '0' || name[at + k] > '9') return false;
-      return true;
-    };
-    if (digits(i, 8) && name[i + 8] == 'T' && digits(i + 9, 4) && name[i + 13] == 'Z')
-      return name.substr(i, 8) + name.substr(i + 9, 4) + "00";
-    if (i + 19 <= name.size() && digits(i, 4) && name[i + 4] == '-' && digits(i + 5, 2) && name[i + 7] == '-' &&
-        digits(i + 8, 2) && name[i + 10] == '-' && digits(i + 11, 2) && name[i + 13] == '-' && digits(i + 14, 2) &&
-        name[i + 16] == '-' && digits(i + 17, 2))
-      return name.substr(i, 4) + name.substr(i + 5, 2) + name.substr(i + 8, 2) + name.substr(i + 11, 2) +
-             name.substr(i + 14, 2) + name.substr(i + 17, 2);
-  }
-  return "";
-}
-
-// Every file under `dir` in delivery-time order, as a live deployment
-// receives them, rather than path order, which would replay one account and
-// region's whole week before the next and make every detector with a time
-// window see the others' events late.
-std::vector<std::string> FilesInDeliveryOrder(const fs::path& dir) {
-  std::vector<std::pair<std::string, std::string>> keyed;
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec))
-    if (it->is_regular_file(ec)) keyed.emplace_back(DeliveryTime(it->path().filename().string()), it->path().string());
-  std::sort(keyed.begin(), keyed.end());
-  std::vector<std::string> out;
-  out.reserve(keyed.size());
-  for (auto& [key, path] : keyed) out.push_back(std::move(path));
-  return out;
-}
-
 std::string Duration(int64_t ns) {
   const int64_t s = ns / 1'000'000'000;
   char buf[32];
@@ -223,9 +185,11 @@ int RunEval(const EvalCmdOptions& o) {
   }
   auto ws = Workspace::Open(data_dir, /*write=*/true);
   if (!ws.ok()) return Fatal(ws.status());
-  const std::vector<std::string> files = FilesInDeliveryOrder(root / "logs");
-  if (files.empty()) return Fatal(Status::NotFound((root / "logs").string() + ": no log files"));
-  auto stats = IngestPaths(**ws, files, rules->detector.get(), true, o.threads);
+  // The logs directory is read in delivery-time order (MakeFileSource), as
+  // a live deployment receives it.
+  const fs::path logs = root / "logs";
+  if (fs::is_empty(logs, ec) || ec) return Fatal(Status::NotFound(logs.string() + ": no log files"));
+  auto stats = IngestPaths(**ws, {logs.string()}, rules->detector.get(), true, o.threads);
   if (!stats.ok()) return Fatal(stats.status());
   if (stats->errors > 0 || stats->failed_inputs > 0)
     Warn(HumanCount(stats->errors) + " records dead-lettered and " + HumanCount(stats->failed_inputs) +

@@ -16,13 +16,14 @@ class FileSource final : public Source {
     for (auto& p : paths) {
       std::error_code ec;
       if (fs::is_directory(p, ec)) {
-        std::vector<std::string> found;
+        std::vector<std::pair<std::string, std::string>> found;  // (delivery time, path)
         for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
              !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-          if (it->is_regular_file(ec)) found.push_back(it->path().string());
+          if (it->is_regular_file(ec))
+            found.emplace_back(DeliveryTimeKey(it->path().filename().string()), it->path().string());
         }
         std::sort(found.begin(), found.end());
-        for (auto& f : found) queue_.push_back({std::move(f), false});
+        for (auto& f : found) queue_.push_back({std::move(f.second), false});
       } else {
         queue_.push_back({std::move(p), true});
       }
@@ -56,6 +57,27 @@ class FileSource final : public Source {
 };
 
 }  // namespace
+
+std::string DeliveryTimeKey(std::string_view name) {
+  auto digits = [&](size_t at, size_t n) {
+    if (at + n > name.size()) return false;
+    for (size_t k = 0; k < n; ++k)
+      if (name[at + k] < '0' || name[at + k] > '9') return false;
+    return true;
+  };
+  auto is = [&](size_t at, char c) { return at < name.size() && name[at] == c; };
+  for (size_t i = 0; i + 14 <= name.size(); ++i) {
+    if (digits(i, 8) && is(i + 8, 'T') && digits(i + 9, 4) && is(i + 13, 'Z'))
+      return std::string(name.substr(i, 8)).append(name.substr(i + 9, 4)).append("00");
+    if (digits(i, 4) && is(i + 4, '-') && digits(i + 5, 2) && is(i + 7, '-') && digits(i + 8, 2) && is(i + 10, '-') &&
+        digits(i + 11, 2) && is(i + 13, '-') && digits(i + 14, 2) && is(i + 16, '-') && digits(i + 17, 2)) {
+      std::string key(name.substr(i, 4));
+      for (size_t at : {i + 5, i + 8, i + 11, i + 14, i + 17}) key.append(name.substr(at, 2));
+      return key;
+    }
+  }
+  return "";
+}
 
 std::unique_ptr<Source> MakeFileSource(std::vector<std::string> paths) {
   return std::make_unique<FileSource>(std::move(paths));

@@ -54,8 +54,19 @@ class Source {
   virtual Status Committed(const std::string& /*position*/) { return Status::Ok(); }
 };
 
-// Files and directories (recursively, in sorted order). Paths that do not exist
-// are reported by Next as errors naming them.
+// Files and directories. A directory's files (found recursively) come in
+// delivery-time order, as a live deployment receives them: by the time their
+// names carry (DeliveryTimeKey), then by path; files whose names carry none
+// come first, in path order. Path order alone would replay one account and
+// region's whole history before the next and make every detector with a time
+// window see the others' events late. Paths that do not exist are reported by
+// Next as errors naming them.
 std::unique_ptr<Source> MakeFileSource(std::vector<std::string> paths);
+
+// The delivery time a log file's name carries, as "YYYYMMDDHHMMSS", or empty
+// when it carries none: `…_20250304T1215Z_…` (CloudTrail, VPC flow, Route 53
+// Resolver, ALB and the other AWSLogs layouts; to the minute) or
+// `2025-03-04-12-15-00-…` (S3 server access logs; to the second).
+std::string DeliveryTimeKey(std::string_view file_name);
 
 }  // namespace vigil
