@@ -101,6 +101,7 @@ void AlertFold::Add(const Event& event, const Match& match) {
     current_event_ = &event;
     current_id_.assign(event.id);
     current_alerts_.clear();
+    current_held_ = false;
   }
   Fold(h, match.explain ? &match.explain : nullptr, nullptr, /*by_set=*/false);
 }
@@ -151,6 +152,8 @@ std::string_view AlertFold::IdText(const AlertDelta::IdRef& r, std::string* buf)
 
 std::vector<AlertDelta::IdRef> AlertFold::SortedIdRefs(const AlertDelta& d) const {
   std::vector<AlertDelta::IdRef> out = d.event_ids;
+  auto less = [this](const AlertDelta::IdRef& a, const AlertDelta::IdRef& b) { return IdLess(a, b); };
+  if (std::is_sorted(out.begin(), out.end(), less)) return out;  // arrived in order
   std::sort(out.begin(), out.end(), [this](const AlertDelta::IdRef& a, const AlertDelta::IdRef& b) { return IdLess(a, b); });
   return out;
 }
@@ -174,18 +177,33 @@ const std::vector<std::string>* AlertFold::Intern(const std::vector<std::string>
   return &*tag_lists_.insert(tags).first;
 }
 
+Hash128Index* AlertFold::BucketIndex(int64_t bucket) {
+  if (last_index_ == nullptr || bucket != last_bucket_) {
+    last_index_ = &buckets_.try_emplace(bucket, 64).first->second;
+    last_bucket_ = bucket;
+  }
+  return last_index_;
+}
+
 void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain, const std::string* match,
                      bool by_set) {
   const int64_t window = hit.rollup_window_ns > 0 ? hit.rollup_window_ns : kDefaultRollupWindowNs;
   const int64_t bucket = AlertBucketStart(hit.event_time_ns, window);
-  const Hash128 alert = HashId128(AlertKey(&key_, hit.rule_id, hit.entity, bucket));
-  auto [index, inserted] = index_.FindOrInsert(alert, static_cast<uint32_t>(deltas_.size()));
+  Hash128Index* bucket_index = BucketIndex(bucket);
+  Hash128 probe{Hash64(hit.rule_id), Hash64(hit.entity)};
+  uint32_t index;
+  bool inserted;
+  for (;;) {
+    std::tie(index, inserted) = bucket_index->FindOrInsert(probe, static_cast<uint32_t>(deltas_.size()));
+    if (inserted || (deltas_[index].rule_id == hit.rule_id && deltas_[index].entity == hit.entity)) break;
+    probe.lo += 0x9E3779B97F4A7C15ull;  // another alert's hashes: the next slot of this chain
+  }
   // A hit's strings may be a reused variable's: keep copies. A match's view
   // its rule's, which stay put (detector.h).
   auto own = [&](std::string_view s) { return by_set ? Intern(s) : s; };
   if (inserted) {
     AlertDelta& d = deltas_.emplace_back();
-    d.key = alert;
+    d.key = HashId128(AlertKey(&key_, hit.rule_id, hit.entity, bucket));
     d.rule_id = own(hit.rule_id);
     d.title = own(hit.title);
     d.severity = own(hit.severity);
@@ -219,36 +237,50 @@ void AlertFold::Fold(const Hit& hit, const std::function<std::string()>* explain
   // Count each (alert, event) once.
   if (by_set) {
     const Hash128 ev = HashId128(hit.event_id);
-    const Hash128 pair{ev.lo ^ (alert.lo * 0x9E3779B97F4A7C15ull), ev.hi ^ (alert.hi * 0xC2B2AE3D27D4EB4Full)};
+    const Hash128 pair{ev.lo ^ (d.key.lo * 0x9E3779B97F4A7C15ull), ev.hi ^ (d.key.hi * 0xC2B2AE3D27D4EB4Full)};
     if (!seen_.Insert(pair)) return;
   } else {
-    if (std::find(current_alerts_.begin(), current_alerts_.end(), alert) != current_alerts_.end()) return;
-    current_alerts_.push_back(alert);
+    if (std::find(current_alerts_.begin(), current_alerts_.end(), index) != current_alerts_.end()) return;
+    current_alerts_.push_back(index);
   }
+  // An event's id is packed once for all of its matches.
+  auto hold = [&]() {
+    if (by_set) return Hold(hit.event_time_ns, hit.event_id);
+    if (!current_held_) {
+      current_ref_ = Hold(hit.event_time_ns, hit.event_id);
+      current_held_ = true;
+    }
+    return current_ref_;
+  };
   const int64_t t = hit.event_time_ns;
   d.first_seen_ns = d.count == 0 ? t : std::min(d.first_seen_ns, t);
   d.last_seen_ns = d.count == 0 ? t : std::max(d.last_seen_ns, t);
   ++d.count;
-  // Keep the smallest (time, id) pairs in a max-heap.
+  // Keep the smallest (time, id) pairs: every one until there are
+  // kMaxAlertEventIds (in arrival order: most alerts never fill up, and
+  // pushing onto a heap in time order costs a climb to the top each time),
+  // then a max-heap of them.
   auto less = [this](const AlertDelta::IdRef& a, const AlertDelta::IdRef& b) { return IdLess(a, b); };
   if (d.event_ids.size() < kMaxAlertEventIds) {
-    d.event_ids.push_back(Hold(t, hit.event_id));
-    std::push_heap(d.event_ids.begin(), d.event_ids.end(), less);
+    d.event_ids.push_back(hold());
+    if (d.event_ids.size() == kMaxAlertEventIds) std::make_heap(d.event_ids.begin(), d.event_ids.end(), less);
     ++held_ids_;
   } else if (const AlertDelta::IdRef& last = d.event_ids.front();
              t < last.time_ns || (t == last.time_ns && hit.event_id < IdText(last, &key_))) {
     std::pop_heap(d.event_ids.begin(), d.event_ids.end(), less);
-    d.event_ids.back() = Hold(t, hit.event_id);
+    d.event_ids.back() = hold();
     std::push_heap(d.event_ids.begin(), d.event_ids.end(), less);
   }
 }
 
 void AlertFold::Clear() {
   deltas_.clear();
-  index_.Clear();
+  buckets_.clear();
+  last_index_ = nullptr;
   seen_.Clear();
   current_event_ = nullptr;
   current_alerts_.clear();
+  current_held_ = false;
   std::string().swap(arena_);
   held_ids_ = 0;
   strings_.clear();

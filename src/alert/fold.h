@@ -75,8 +75,8 @@ struct AlertDelta {
   int64_t first_seen_ns = 0;
   int64_t last_seen_ns = 0;
   uint64_t count = 0;  // distinct events
-  // One of the smallest kMaxAlertEventIds (time, id) pairs, kept as a
-  // max-heap. A UUID or hex id is packed in place (common/hex_id.h), as the
+  // One of the smallest kMaxAlertEventIds (time, id) pairs, in arrival
+  // order until there are that many, then kept as a max-heap. A UUID or hex id is packed in place (common/hex_id.h), as the
   // store keeps it, so that folding and storing read no other memory; other
   // ids are text in the fold (AlertFold::TextOf).
   struct IdRef {
@@ -138,13 +138,26 @@ class AlertFold {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  // The alerts of a bucket: (Hash64(rule_id), Hash64(entity)) -> deltas_
+  // index, checked against the delta's own fields. One small table per bucket
+  // rather than one for the whole fold: events arrive roughly in time order,
+  // so the alerts being hit are those of a few recent buckets, and their
+  // table stays in cache where a fold-wide one of 200k alerts missed it on
+  // every match. The alert's key (AlertKey hashed) is computed only when the
+  // alert is new.
+  Hash128Index* BucketIndex(int64_t bucket);
   std::vector<AlertDelta> deltas_;
-  Hash128Index index_;  // alert key -> deltas_ index
+  std::unordered_map<int64_t, Hash128Index> buckets_;
+  int64_t last_bucket_ = 0;
+  Hash128Index* last_index_ = nullptr;  // buckets_[last_bucket_]
   Hash128Set seen_;  // (alert, event id) pairs folded through Add(AlertHit)
-  // Alerts the current event (Add(Event, Match)) has hit.
+  // Alerts (deltas_ indexes) the current event (Add(Event, Match)) has hit,
+  // and its id as held, once one of its matches counted.
   const Event* current_event_ = nullptr;
   std::string current_id_;
-  std::vector<Hash128> current_alerts_;
+  std::vector<uint32_t> current_alerts_;
+  bool current_held_ = false;
+  AlertDelta::IdRef current_ref_{};
   std::string arena_;  // event ids held as text
   std::string key_;  // scratch
   size_t held_ids_ = 0;

@@ -17,13 +17,14 @@ namespace hash_internal {
 
 inline bool IsZero(const Hash128& h) { return h.lo == 0 && h.hi == 0; }
 
-// Doubles an open-addressing table (1,024 slots at first) and re-inserts its
-// entries; a zero key marks an empty slot. `key(slot)` gives a slot's key.
+// Doubles an open-addressing table (`first` slots at first, a power of two)
+// and re-inserts its entries; a zero key marks an empty slot. `key(slot)`
+// gives a slot's key.
 template <typename Slot, typename KeyOf>
-void Grow(std::vector<Slot>* slots, size_t* mask, KeyOf key) {
+void Grow(std::vector<Slot>* slots, size_t* mask, KeyOf key, size_t first = 1024) {
   std::vector<Slot> old;
   old.swap(*slots);
-  slots->assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+  slots->assign(old.empty() ? first : old.size() * 2, Slot{});
   *mask = slots->size() - 1;
   for (const Slot& s : old) {
     if (IsZero(key(s))) continue;
@@ -89,6 +90,9 @@ class Hash128Set {
 // a node-based map costs a cache miss more per lookup there.
 class Hash128Index {
  public:
+  // `first_slots` (a power of two): the table's size when the first key
+  // arrives; many small indexes start smaller than the default.
+  explicit Hash128Index(size_t first_slots = 1024) : first_slots_(first_slots) {}
   // The value stored for `h`, inserting `value` first when absent; second is
   // true when inserted.
   std::pair<uint32_t, bool> FindOrInsert(const Hash128& h, uint32_t value) {
@@ -125,8 +129,9 @@ class Hash128Index {
   };
   static bool IsZero(const Hash128& h) { return hash_internal::IsZero(h); }
   void Grow() {
-    hash_internal::Grow(&slots_, &mask_, [](const Slot& s) -> const Hash128& { return s.key; });
+    hash_internal::Grow(&slots_, &mask_, [](const Slot& s) -> const Hash128& { return s.key; }, first_slots_);
   }
+  size_t first_slots_;
   std::vector<Slot> slots_;
   size_t size_ = 0;
   size_t mask_ = 0;
