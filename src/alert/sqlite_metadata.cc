@@ -19,41 +19,71 @@ namespace vigil {
 
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
-// The version 4 alert tables, as a new database and the migration make them.
-// Alert ids are hashes, so an index on the id alone takes each new alert at
-// a random place; with the bucket first, a commit's new alerts (recent
-// buckets) land together (measured: 10% less CPU for ingest with 1,000
-// rules, which creates 206k alerts).
+// The version 5 tables (docs/storage-format.md). A rule's descriptive fields
+// are stored once, in `rules`, and each alert names its row: they were ~40%
+// of an alert row, repeated in each of the hundreds of thousands of alerts a
+// broad rule set raises. An alert's row number is derived from its bucket
+// and id (AlertSeq), so the row number is the alert's key and no separate
+// unique index is kept: a new alert is two B-tree inserts (its row, its
+// priority entry) rather than three, and a commit's new alerts, which are in
+// recent buckets, land together at the end of the table.
+constexpr char kRulesTable[] = R"sql(CREATE TABLE rules (
+  ref          INTEGER PRIMARY KEY,
+  rule_id      TEXT NOT NULL,
+  title        TEXT NOT NULL,
+  severity     TEXT NOT NULL,
+  tags         TEXT NOT NULL,
+  finding_type TEXT NOT NULL,
+  UNIQUE (rule_id, title, severity, tags, finding_type)
+);
+)sql";
 constexpr char kAlertsColumns[] = R"sql((
   seq             INTEGER PRIMARY KEY,
-  id              TEXT NOT NULL,
-  rule_id         TEXT NOT NULL,
-  title           TEXT NOT NULL,
-  severity        TEXT NOT NULL,
+  id              BLOB NOT NULL,
+  rule            INTEGER NOT NULL,
   severity_rank   INTEGER NOT NULL,
-  tags            TEXT NOT NULL,
   entity          TEXT NOT NULL,
   bucket_start_ns INTEGER NOT NULL,
   first_seen_ns   INTEGER NOT NULL,
   last_seen_ns    INTEGER NOT NULL,
   count           INTEGER NOT NULL,
-  finding_type    TEXT NOT NULL,
-  match           TEXT NOT NULL DEFAULT '',
-  match_time_ns   INTEGER NOT NULL DEFAULT 0,
+  match           TEXT NOT NULL,
+  match_time_ns   INTEGER NOT NULL,
   ids             BLOB,
-  ids_full_ns     INTEGER,
-  UNIQUE (bucket_start_ns, id)
+  ids_full_ns     INTEGER
 ))sql";
 constexpr char kAlertsPriorityIndex[] =
     "CREATE INDEX alerts_by_priority ON alerts (severity_rank DESC, last_seen_ns DESC);\n";
 constexpr char kAlertEventIdsTable[] = "CREATE TABLE alert_event_ids (seq INTEGER PRIMARY KEY, ids BLOB NOT NULL);\n";
 
 std::string SchemaSql() {
-  return std::string("CREATE TABLE alerts ") + kAlertsColumns + ";\n" + kAlertsPriorityIndex + kAlertEventIdsTable +
-         "CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;\n";
+  return std::string(kRulesTable) + "CREATE TABLE alerts " + kAlertsColumns + ";\n" + kAlertsPriorityIndex +
+         kAlertEventIdsTable + "CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;\n";
 }
+
+// An alert id as stored: the 16 bytes its 32 hex digits spell (high half
+// first), so that ids order as their text does.
+void IdBytes(const Hash128& h, char out[16]) {
+  for (int i = 0; i < 8; ++i) {
+    out[i] = static_cast<char>(h.hi >> (56 - 8 * i));
+    out[8 + i] = static_cast<char>(h.lo >> (56 - 8 * i));
+  }
+}
+
+// An alert's row number: its bucket's start in units of 2^32 ns (~4.3 s) in
+// the high half, the low 32 bits of its id's high half below. Two alerts that
+// share one are told apart by their ids: the later one takes the next free
+// number (see UpsertAlert).
+int64_t AlertSeq(int64_t bucket_start_ns, std::string_view id) {
+  uint32_t low = 0;
+  if (id.size() == 16) {
+    for (int i = 4; i < 8; ++i) low = low << 8 | static_cast<uint8_t>(id[i]);
+  }
+  return static_cast<int64_t>(static_cast<uint64_t>(bucket_start_ns >> 32) << 32 | low);
+}
+int64_t NextSeq(int64_t seq) { return static_cast<int64_t>(static_cast<uint64_t>(seq) + 1); }
 
 // Version 1 kept every contributing event id in a table of its own (a row
 // write per match); version 2 keeps the first 1,000 per alert in the alert's
@@ -84,7 +114,12 @@ constexpr char kMigrateV2[] = "DROP INDEX IF EXISTS alerts_by_rule;";
 // later events cannot enter it. `seq` names the row for alert_event_ids (an
 // explicit INTEGER PRIMARY KEY, which VACUUM keeps).
 std::string MigrateV3Sql() {
-  return std::string("CREATE TABLE alerts_v4 ") + kAlertsColumns + ";\n" + R"sql(
+  return std::string(R"sql(CREATE TABLE alerts_v4 (
+  seq INTEGER PRIMARY KEY, id TEXT NOT NULL, rule_id TEXT NOT NULL, title TEXT NOT NULL, severity TEXT NOT NULL,
+  severity_rank INTEGER NOT NULL, tags TEXT NOT NULL, entity TEXT NOT NULL, bucket_start_ns INTEGER NOT NULL,
+  first_seen_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL, count INTEGER NOT NULL, finding_type TEXT NOT NULL,
+  match TEXT NOT NULL DEFAULT '', match_time_ns INTEGER NOT NULL DEFAULT 0, ids BLOB, ids_full_ns INTEGER,
+  UNIQUE (bucket_start_ns, id));
 INSERT INTO alerts_v4 (id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns, first_seen_ns,
                        last_seen_ns, count, finding_type, match, match_time_ns, ids, ids_full_ns)
   SELECT id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns, first_seen_ns, last_seen_ns,
@@ -93,8 +128,7 @@ INSERT INTO alerts_v4 (id, rule_id, title, severity, severity_rank, tags, entity
   FROM alerts ORDER BY rowid;
 DROP TABLE alerts;
 ALTER TABLE alerts_v4 RENAME TO alerts;
-)sql" +
-         kAlertEventIdsTable + kAlertsPriorityIndex;
+)sql") + kAlertEventIdsTable;
 }
 
 // (time, id) pairs in (time, id) order; views into the fold's arena or into a
@@ -226,46 +260,42 @@ EventIds MergeEventIds(const EventIds& a, const EventIds& b) {
   return out;
 }
 
-// A new alert is one insert (ON CONFLICT DO NOTHING, so sqlite3_changes
-// tells whether it was new); an existing one is looked up and updated by row
+// A new alert is one insert at its AlertSeq (ON CONFLICT DO NOTHING, so
+// sqlite3_changes tells whether it was new); when the number is taken, the
+// row there is read to tell the same alert from another one with the same
 // number. (An upsert with RETURNING would tell the two apart in one
 // statement, but SQLite builds a temporary table and a statement journal for
 // it on every call: measured, it tripled the commit's instructions.)
-constexpr char kFindAlert[] =
-    "SELECT seq, count, ids_full_ns, ids IS NOT NULL FROM alerts WHERE bucket_start_ns = ?8 AND id = ?1";
+constexpr char kFindAlert[] = "SELECT id, count, ids_full_ns, ids IS NOT NULL, rule FROM alerts WHERE seq = ?1";
 constexpr char kInlineIds[] = "SELECT ids FROM alerts WHERE seq = ?1";
 constexpr char kInsertAlert[] = R"sql(
-INSERT INTO alerts (id, rule_id, title, severity, severity_rank, tags, entity, bucket_start_ns,
-                    first_seen_ns, last_seen_ns, count, finding_type, match, match_time_ns, ids, ids_full_ns)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?10, ?13, ?14, ?16, ?17)
-ON CONFLICT (bucket_start_ns, id) DO NOTHING
+INSERT INTO alerts (seq, id, rule, severity_rank, entity, bucket_start_ns, first_seen_ns, last_seen_ns, count,
+                    match, match_time_ns, ids, ids_full_ns)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+ON CONFLICT DO NOTHING
 )sql";
-// The stored alert keeps the descriptive fields of the "largest" hit by
-// (severity_rank, severity, title, tags, finding_type), so the result does not
-// depend on the order hits arrive in. Parameters as in kInsertAlert; ?15 is
-// the row; ?16 (true: the list now lives in alert_event_ids) clears the
+// Parameters as in kInsertAlert; ?3 and ?4 are the rule row that wins (see
+// UpsertAlert); ?12 (true: the list now lives in alert_event_ids) clears the
 // inline list.
 constexpr char kUpdateAlert[] = R"sql(
 UPDATE alerts SET
-  count = count + ?12,
-  match = CASE WHEN ?13 != '' AND (match = '' OR (?14, ?13) < (match_time_ns, match)) THEN ?13 ELSE match END,
-  match_time_ns = CASE WHEN ?13 != '' AND (match = '' OR (?14, ?13) < (match_time_ns, match))
-                  THEN ?14 ELSE match_time_ns END,
-  first_seen_ns = min(first_seen_ns, ?9),
-  last_seen_ns = max(last_seen_ns, ?11),
-  title = CASE WHEN (?5, ?4, ?3, ?6, ?10) > (severity_rank, severity, title, tags, finding_type)
-               THEN ?3 ELSE title END,
-  tags = CASE WHEN (?5, ?4, ?3, ?6, ?10) > (severity_rank, severity, title, tags, finding_type)
-              THEN ?6 ELSE tags END,
-  finding_type = CASE WHEN (?5, ?4, ?3, ?6, ?10) > (severity_rank, severity, title, tags, finding_type)
-                      THEN ?10 ELSE finding_type END,
-  severity = CASE WHEN (?5, ?4, ?3, ?6, ?10) > (severity_rank, severity, title, tags, finding_type)
-                  THEN ?4 ELSE severity END,
-  severity_rank = max(severity_rank, ?5),
-  ids = CASE WHEN ?16 THEN NULL ELSE ids END,
-  ids_full_ns = ?17
-WHERE seq = ?15
+  count = count + ?9,
+  match = CASE WHEN ?10 != '' AND (match = '' OR (?11, ?10) < (match_time_ns, match)) THEN ?10 ELSE match END,
+  match_time_ns = CASE WHEN ?10 != '' AND (match = '' OR (?11, ?10) < (match_time_ns, match))
+                  THEN ?11 ELSE match_time_ns END,
+  first_seen_ns = min(first_seen_ns, ?7),
+  last_seen_ns = max(last_seen_ns, ?8),
+  rule = ?3,
+  severity_rank = ?4,
+  ids = CASE WHEN ?12 THEN NULL ELSE ids END,
+  ids_full_ns = ?13
+WHERE seq = ?1
 )sql";
+constexpr char kFindRule[] =
+    "SELECT ref FROM rules WHERE rule_id = ?1 AND title = ?2 AND severity = ?3 AND tags = ?4 AND finding_type = ?5";
+constexpr char kInsertRule[] =
+    "INSERT INTO rules (rule_id, title, severity, tags, finding_type) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr char kGetRule[] = "SELECT rule_id, title, severity, tags, finding_type FROM rules WHERE ref = ?1";
 
 std::vector<std::string> DecodeTags(std::string_view s) {
   std::vector<std::string> tags;
@@ -338,6 +368,9 @@ class SqliteMetadata final : public MetadataStore {
     get_ids_.reset();
     put_ids_.reset();
     inline_ids_.reset();
+    find_rule_.reset();
+    insert_rule_.reset();
+    get_rule_.reset();
     delete_state_.reset();
     put_state_.reset();
     get_state_.reset();
@@ -386,6 +419,7 @@ class SqliteMetadata final : public MetadataStore {
         if (s.ok() && version == 1) s = Exec(kMigrateV1);
         if (s.ok() && version >= 1 && version <= 2) s = Exec(kMigrateV2);
         if (s.ok() && version >= 1 && version <= 3) s = Exec(MigrateV3Sql());
+        if (s.ok() && version >= 1 && version <= 4) s = MigrateV4();
         if (s.ok() && version < kSchemaVersion) s = Exec("PRAGMA user_version = " + std::to_string(kSchemaVersion));
         if (s.ok()) s = Exec("COMMIT");
         if (!s.ok()) {
@@ -395,6 +429,9 @@ class SqliteMetadata final : public MetadataStore {
       }
     } else if (version == 0) {
       return Status::FailedPrecondition("metadata database " + path_ + " has no schema yet (nothing ingested)");
+    } else if (version < kSchemaVersion) {
+      return Status::FailedPrecondition("metadata database " + path_ + " has schema version " +
+                                        std::to_string(version) + "; open it for writing once to migrate it");
     }
     return Status::Ok();
   }
@@ -407,27 +444,36 @@ class SqliteMetadata final : public MetadataStore {
     VIGIL_RETURN_IF_ERROR(Prepare(&get_ids_, "SELECT ids FROM alert_event_ids WHERE seq = ?1"));
     VIGIL_RETURN_IF_ERROR(Prepare(&put_ids_, "INSERT OR REPLACE INTO alert_event_ids (seq, ids) VALUES (?1, ?2)"));
     VIGIL_RETURN_IF_ERROR(Prepare(&inline_ids_, kInlineIds));
+    VIGIL_RETURN_IF_ERROR(Prepare(&find_rule_, kFindRule));
+    VIGIL_RETURN_IF_ERROR(Prepare(&insert_rule_, kInsertRule));
+    VIGIL_RETURN_IF_ERROR(Prepare(&get_rule_, kGetRule));
     VIGIL_RETURN_IF_ERROR(Prepare(&put_state_, "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)"));
     VIGIL_RETURN_IF_ERROR(Prepare(&delete_state_, "DELETE FROM state WHERE key = ?1"));
     VIGIL_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-    // Keyed by address: a list freed after the last commit may share one
-    // with another now.
+    // Per commit: keyed by address, and a list or string freed after the
+    // last commit may share one with another now; a rule row written by a
+    // commit that rolled back is gone.
     tags_json_.clear();
+    rule_refs_.clear();
+    rules_.clear();
     size_t touched = 0;
     if (commit.alerts != nullptr) {
-      // In the order of the (bucket_start_ns, id) index: each new alert
-      // lands next to the previous one instead of at a random place in its
-      // bucket, and the commit touches each index page once.
+      // In row-number order: each new alert lands next to the previous one,
+      // and the commit touches each table page once.
       const std::vector<AlertDelta>& deltas = commit.alerts->deltas();
-      std::vector<const AlertDelta*> order;
+      std::vector<std::pair<int64_t, const AlertDelta*>> order;
       order.reserve(deltas.size());
-      for (const AlertDelta& d : deltas)
-        if (d.count > 0) order.push_back(&d);
-      std::sort(order.begin(), order.end(), [](const AlertDelta* a, const AlertDelta* b) {
-        return a->bucket_start_ns != b->bucket_start_ns ? a->bucket_start_ns < b->bucket_start_ns : a->key < b->key;
+      for (const AlertDelta& d : deltas) {
+        if (d.count == 0) continue;
+        char id[16];
+        IdBytes(d.key, id);
+        order.emplace_back(AlertSeq(d.bucket_start_ns, std::string_view(id, 16)), &d);
+      }
+      std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : a.second->key < b.second->key;
       });
-      for (const AlertDelta* d : order) {
-        VIGIL_RETURN_IF_ERROR(UpsertAlert(*commit.alerts, *d));
+      for (const auto& [seq, d] : order) {
+        VIGIL_RETURN_IF_ERROR(UpsertAlert(*commit.alerts, *d, seq));
         ++touched;
       }
     }
@@ -455,11 +501,12 @@ class SqliteMetadata final : public MetadataStore {
   Result<std::vector<Alert>> ListAlerts(const AlertQuery& query) override {
     std::lock_guard<std::mutex> l(mu_);
     std::string sql =
-        "SELECT id, rule_id, title, severity, tags, entity, bucket_start_ns, first_seen_ns, last_seen_ns, count, "
-        "finding_type, match, coalesce(a.ids, e.ids) FROM alerts a LEFT JOIN alert_event_ids e USING (seq) WHERE 1=1";
-    if (query.from_ns) sql += " AND last_seen_ns >= ?1";
-    if (query.to_ns) sql += " AND first_seen_ns < ?2";
-    if (query.rule_id) sql += " AND rule_id = ?3";
+        "SELECT a.id, r.rule_id, r.title, r.severity, r.tags, a.entity, a.bucket_start_ns, a.first_seen_ns, "
+        "a.last_seen_ns, a.count, r.finding_type, a.match, coalesce(a.ids, e.ids) FROM alerts a "
+        "JOIN rules r ON r.ref = a.rule LEFT JOIN alert_event_ids e ON e.seq = a.seq WHERE 1=1";
+    if (query.from_ns) sql += " AND a.last_seen_ns >= ?1";
+    if (query.to_ns) sql += " AND a.first_seen_ns < ?2";
+    if (query.rule_id) sql += " AND a.rule IN (SELECT ref FROM rules WHERE rule_id = ?3)";
     int min_rank = -1;
     if (query.min_severity) {
       min_rank = SeverityRank(*query.min_severity);
@@ -467,9 +514,9 @@ class SqliteMetadata final : public MetadataStore {
         return Status::InvalidArgument("unknown severity \"" + *query.min_severity +
                                        "\" (informational, low, medium, high, critical)");
       }
-      sql += " AND severity_rank >= ?4";
+      sql += " AND a.severity_rank >= ?4";
     }
-    sql += " ORDER BY severity_rank DESC, last_seen_ns DESC, id ASC";
+    sql += " ORDER BY a.severity_rank DESC, a.last_seen_ns DESC, a.id ASC";
     if (query.limit > 0) sql += " LIMIT " + std::to_string(query.limit);
     Stmt stmt;
     if (sqlite3_prepare_v2(db_, sql.c_str(), -1, stmt.out(), nullptr) != SQLITE_OK) return Error("list alerts");
@@ -482,7 +529,7 @@ class SqliteMetadata final : public MetadataStore {
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
       Alert a;
-      a.id = ColumnText(s, 0);
+      a.id = IdText(ColumnBlob(s, 0));
       a.rule_id = ColumnText(s, 1);
       a.title = ColumnText(s, 2);
       a.severity = ColumnText(s, 3);
@@ -523,65 +570,177 @@ class SqliteMetadata final : public MetadataStore {
   }
 
  private:
-  // Adds one delta to its stored alert. Inside Commit's transaction; an error
-  // has already rolled it back.
-  Status UpsertAlert(const AlertFold& fold, const AlertDelta& d) {
+  // A rules row's fields (tags as stored: JSON).
+  struct RuleRow {
+    std::string rule_id, title, severity, tags, finding_type;
+    int rank = -1;
+  };
+  // The descriptive fields of a delta, by address (the fold's strings stay
+  // put for a commit); compared by address only, so equal text at two
+  // addresses is looked up twice, which is harmless.
+  struct RuleKey {
+    const char* p[4];
+    size_t n[4];
+    const std::vector<std::string>* tags;
+    bool operator==(const RuleKey& o) const {
+      return std::equal(p, p + 4, o.p) && std::equal(n, n + 4, o.n) && tags == o.tags;
+    }
+  };
+  struct RuleKeyHash {
+    size_t operator()(const RuleKey& k) const {
+      size_t h = reinterpret_cast<uintptr_t>(k.tags);
+      for (int i = 0; i < 4; ++i) h = h * 0x9E3779B97F4A7C15ull ^ reinterpret_cast<uintptr_t>(k.p[i]) ^ k.n[i];
+      return h;
+    }
+  };
+
+  static std::string_view ColumnBlob(sqlite3_stmt* s, int i) {
+    const char* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+    return p == nullptr ? std::string_view() : std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s, i)));
+  }
+  // A stored id as text: its 32 hex digits (an id that is not 16 bytes, which
+  // vigil never writes, as it is).
+  static std::string IdText(std::string_view stored) {
+    if (stored.size() != 16) return std::string(stored);
+    std::string out;
+    UnpackHexId(stored.data(), /*uuid=*/false, &out);
+    return out;
+  }
+
+  // The rules row of a delta's fields, added when new.
+  Result<int64_t> RuleRef(const AlertDelta& d, const std::string& tags) {
+    const RuleKey key{{d.rule_id.data(), d.title.data(), d.severity.data(), d.finding_type.data()},
+                      {d.rule_id.size(), d.title.size(), d.severity.size(), d.finding_type.size()},
+                      d.tags};
+    auto it = rule_refs_.find(key);
+    if (it != rule_refs_.end()) return it->second;
+    auto bind = [&](sqlite3_stmt* s) {
+      sqlite3_reset(s);
+      BindStaticText(s, 1, d.rule_id);
+      BindStaticText(s, 2, d.title);
+      BindStaticText(s, 3, d.severity);
+      BindStaticText(s, 4, tags);
+      BindStaticText(s, 5, d.finding_type);
+    };
+    int64_t ref;
+    sqlite3_stmt* f = find_rule_->get();
+    bind(f);
+    const int rc = sqlite3_step(f);
+    if (rc == SQLITE_ROW) {
+      ref = sqlite3_column_int64(f, 0);
+      sqlite3_reset(f);
+    } else if (rc != SQLITE_DONE) {
+      return Abort("find rule " + std::string(d.rule_id));
+    } else {
+      sqlite3_reset(f);
+      sqlite3_stmt* s = insert_rule_->get();
+      bind(s);
+      const int irc = sqlite3_step(s);
+      sqlite3_clear_bindings(s);
+      if (irc != SQLITE_DONE) return Abort("add rule " + std::string(d.rule_id));
+      ref = sqlite3_last_insert_rowid(db_);
+    }
+    sqlite3_clear_bindings(f);
+    rule_refs_.emplace(key, ref);
+    rules_.try_emplace(ref, RuleRow{std::string(d.rule_id), std::string(d.title), std::string(d.severity), tags,
+                                    std::string(d.finding_type), SeverityRank(std::string(d.severity))});
+    return ref;
+  }
+
+  // A rules row by number.
+  Result<const RuleRow*> Rule(int64_t ref) {
+    auto it = rules_.find(ref);
+    if (it != rules_.end()) return &it->second;
+    sqlite3_stmt* g = get_rule_->get();
+    sqlite3_reset(g);
+    sqlite3_bind_int64(g, 1, ref);
+    if (sqlite3_step(g) != SQLITE_ROW) return Abort("read rule " + std::to_string(ref));
+    RuleRow row{ColumnText(g, 0), ColumnText(g, 1), ColumnText(g, 2), ColumnText(g, 3), ColumnText(g, 4), -1};
+    row.rank = SeverityRank(row.severity);
+    sqlite3_reset(g);
+    return &rules_.emplace(ref, std::move(row)).first->second;
+  }
+
+  // Adds one delta to its stored alert, whose row number is `seq` or, when
+  // that is another alert's, the next free one after it. Inside Commit's
+  // transaction; an error has already rolled it back.
+  Status UpsertAlert(const AlertFold& fold, const AlertDelta& d, int64_t seq) {
     const std::vector<AlertDelta::IdRef> refs = fold.SortedIdRefs(d);
     if (refs.empty()) return Status::Ok();  // every counted event brings its id
     // Bound without copies: the delta and these locals outlive the steps.
-    const std::string id = d.id();
+    char id[16];
+    IdBytes(d.key, id);
     // Matches of one rule share its tags list: encode each list once.
     auto [tags_it, new_tags] = tags_json_.try_emplace(d.tags);
     if (new_tags) tags_it->second = EncodeAlertTags(*d.tags);
     const std::string& tags = tags_it->second;
-    auto bind_alert = [&](sqlite3_stmt* s) {
+    VIGIL_ASSIGN_OR_RETURN(int64_t rule, RuleRef(d, tags));
+    const int rank = SeverityRank(std::string(d.severity));
+    auto bind_alert = [&](sqlite3_stmt* s, int64_t row, int64_t rule_ref, int rule_rank) {
       sqlite3_reset(s);
-      BindStaticText(s, 1, id);
-      BindStaticText(s, 2, d.rule_id);
-      BindStaticText(s, 3, d.title);
-      BindStaticText(s, 4, d.severity);
-      sqlite3_bind_int(s, 5, SeverityRank(std::string(d.severity)));
-      BindStaticText(s, 6, tags);
-      BindStaticText(s, 7, d.entity);
-      sqlite3_bind_int64(s, 8, d.bucket_start_ns);
-      sqlite3_bind_int64(s, 9, d.first_seen_ns);
-      BindStaticText(s, 10, d.finding_type);
-      sqlite3_bind_int64(s, 11, d.last_seen_ns);
-      sqlite3_bind_int64(s, 12, static_cast<int64_t>(d.count));
-      BindStaticText(s, 13, d.match);
-      sqlite3_bind_int64(s, 14, d.match_time_ns);
+      sqlite3_bind_int64(s, 1, row);
+      sqlite3_bind_blob(s, 2, id, 16, SQLITE_STATIC);
+      sqlite3_bind_int64(s, 3, rule_ref);
+      sqlite3_bind_int(s, 4, rule_rank);
+      BindStaticText(s, 5, d.entity);
+      sqlite3_bind_int64(s, 6, d.bucket_start_ns);
+      sqlite3_bind_int64(s, 7, d.first_seen_ns);
+      sqlite3_bind_int64(s, 8, d.last_seen_ns);
+      sqlite3_bind_int64(s, 9, static_cast<int64_t>(d.count));
+      BindStaticText(s, 10, d.match);
+      sqlite3_bind_int64(s, 11, d.match_time_ns);
     };
-    // A full list's last time (?17).
+    // A full list's last time (?13).
     auto bind_full = [](sqlite3_stmt* s, size_t size, int64_t last_ns) {
-      if (size == kMaxAlertEventIds) sqlite3_bind_int64(s, 17, last_ns);
+      if (size == kMaxAlertEventIds) sqlite3_bind_int64(s, 13, last_ns);
     };
-    // A new alert: one row, its list inline.
-    {
-      const std::string encoded = EncodeEventIds(fold, refs);
+    // A new alert: one row, its list inline. A taken number is read to tell
+    // this alert from another one that took it first.
+    const std::string encoded = EncodeEventIds(fold, refs);
+    int64_t stored_rule = 0, full_ns = 0;
+    bool full = false, inline_ids = false;
+    for (;; seq = NextSeq(seq)) {
       sqlite3_stmt* s = insert_alert_->get();
-      bind_alert(s);
-      sqlite3_bind_blob(s, 16, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC);
+      bind_alert(s, seq, rule, rank);
+      sqlite3_bind_blob(s, 12, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC);
       bind_full(s, refs.size(), refs.back().time_ns);
       const int rc = sqlite3_step(s);
       sqlite3_clear_bindings(s);  // no pointer into the locals survives them
-      if (rc != SQLITE_DONE) return Abort("insert alert " + id);
+      if (rc != SQLITE_DONE) return Abort("insert alert " + d.id());
       if (sqlite3_changes(db_) == 1) return Status::Ok();
+      sqlite3_stmt* find = find_alert_->get();
+      sqlite3_reset(find);
+      sqlite3_bind_int64(find, 1, seq);
+      if (sqlite3_step(find) != SQLITE_ROW) return Abort("find alert " + d.id());
+      const bool same = ColumnBlob(find, 0) == std::string_view(id, 16);
+      full = sqlite3_column_type(find, 2) != SQLITE_NULL;
+      full_ns = sqlite3_column_int64(find, 2);
+      inline_ids = sqlite3_column_int(find, 3) != 0;
+      stored_rule = sqlite3_column_int64(find, 4);
+      sqlite3_reset(find);
+      if (same) break;
     }
-    // An existing one: merge the lists as text.
+    // An existing one: the rule row that is largest by (severity rank,
+    // severity, title, tags, finding type) wins, so the result does not
+    // depend on the order hits arrive in.
+    int64_t win_rule = stored_rule;
+    int win_rank;
+    {
+      VIGIL_ASSIGN_OR_RETURN(const RuleRow* stored, Rule(stored_rule));
+      win_rank = stored->rank;
+      if (rule != stored_rule &&
+          std::forward_as_tuple(rank, d.severity, d.title, std::string_view(tags), d.finding_type) >
+              std::forward_as_tuple(stored->rank, std::string_view(stored->severity), std::string_view(stored->title),
+                                    std::string_view(stored->tags), std::string_view(stored->finding_type))) {
+        win_rule = rule;
+        win_rank = rank;
+      }
+    }
+    // Merge the lists as text.
     const std::vector<std::pair<int64_t, std::string>> texts = fold.SortedEventIds(d);
     EventIds ids;
     ids.reserve(texts.size());
     for (const auto& [t, text] : texts) ids.emplace_back(t, text);
-    sqlite3_stmt* find = find_alert_->get();
-    sqlite3_reset(find);
-    BindStaticText(find, 1, id);
-    sqlite3_bind_int64(find, 8, d.bucket_start_ns);
-    if (sqlite3_step(find) != SQLITE_ROW) return Abort("find alert " + id);
-    const int64_t seq = sqlite3_column_int64(find, 0);
-    const bool full = sqlite3_column_type(find, 2) != SQLITE_NULL;
-    const int64_t full_ns = sqlite3_column_int64(find, 2);
-    const bool inline_ids = sqlite3_column_int(find, 3) != 0;
-    sqlite3_reset(find);
     // A full list of events no later than these stays as it is (the common
     // case for a busy alert fed in time order): no need to read it.
     const bool unchanged_full = full && ids.front().first > full_ns;
@@ -596,15 +755,14 @@ class SqliteMetadata final : public MetadataStore {
       sqlite3_bind_int64(g, 1, seq);
       const int grc = sqlite3_step(g);
       if (grc == SQLITE_ROW) {
-        const char* p = static_cast<const char*>(sqlite3_column_blob(g, 0));
-        const std::string_view blob(p == nullptr ? "" : p, static_cast<size_t>(sqlite3_column_bytes(g, 0)));
-        if (!DecodeEventIds(blob, &scratch_, &stored)) {
+        if (!DecodeEventIds(ColumnBlob(g, 0), &scratch_, &stored)) {
           sqlite3_reset(g);
           (void)Exec("ROLLBACK");
-          return Status::Corruption("metadata database " + path_ + ": alert " + id + ": event-id list is corrupt");
+          return Status::Corruption("metadata database " + path_ + ": alert " + d.id() +
+                                    ": event-id list is corrupt");
         }
       } else if (grc != SQLITE_DONE) {
-        return Abort("read event ids of alert " + id);
+        return Abort("read event ids of alert " + d.id());
       }
       sqlite3_reset(g);  // `stored` views scratch_, not the statement's row
       if (!unchanged_full) {
@@ -614,28 +772,88 @@ class SqliteMetadata final : public MetadataStore {
     }
     if (write_list || move_list) {
       const EventIds& list = write_list ? merged : stored;
-      const std::string encoded = EncodeEventIds(list);
+      const std::string list_encoded = EncodeEventIds(list);
       sqlite3_stmt* p = put_ids_->get();
       sqlite3_reset(p);
       sqlite3_bind_int64(p, 1, seq);
-      sqlite3_bind_blob(p, 2, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC);
+      sqlite3_bind_blob(p, 2, list_encoded.data(), static_cast<int>(list_encoded.size()), SQLITE_STATIC);
       const int prc = sqlite3_step(p);
       sqlite3_clear_bindings(p);
-      if (prc != SQLITE_DONE) return Abort("write event ids of alert " + id);
+      if (prc != SQLITE_DONE) return Abort("write event ids of alert " + d.id());
     }
     sqlite3_stmt* u = update_alert_->get();
-    bind_alert(u);
-    sqlite3_bind_int64(u, 15, seq);
-    sqlite3_bind_int(u, 16, move_list ? 1 : 0);
+    bind_alert(u, seq, win_rule, win_rank);
+    sqlite3_bind_int(u, 12, move_list ? 1 : 0);
     if (write_list) {
       bind_full(u, merged.size(), merged.back().first);
     } else if (full) {
-      sqlite3_bind_int64(u, 17, full_ns);
+      sqlite3_bind_int64(u, 13, full_ns);
     }
     const int rc = sqlite3_step(u);
     sqlite3_clear_bindings(u);
-    if (rc != SQLITE_DONE) return Abort("update alert " + id);
+    if (rc != SQLITE_DONE) return Abort("update alert " + d.id());
     return Status::Ok();
+  }
+
+  // Version 4 to 5, inside Init's transaction: rules rows from the alerts'
+  // fields, then each alert renumbered by AlertSeq with a 16-byte id (an id
+  // that is not 32 hex digits, which vigil never wrote, kept as its text).
+  Status MigrateV4() {
+    VIGIL_RETURN_IF_ERROR(Exec(std::string(kRulesTable) + R"sql(
+INSERT OR IGNORE INTO rules (rule_id, title, severity, tags, finding_type)
+  SELECT rule_id, title, severity, tags, finding_type FROM alerts ORDER BY seq;
+CREATE TABLE alerts_v5 )sql" + kAlertsColumns + R"sql(;
+CREATE TABLE alert_event_ids_v5 (seq INTEGER PRIMARY KEY, ids BLOB NOT NULL);
+)sql"));
+    {
+      Stmt read, insert, put_ids;
+      if (sqlite3_prepare_v2(db_, R"sql(
+SELECT a.id, r.ref, a.severity_rank, a.entity, a.bucket_start_ns, a.first_seen_ns, a.last_seen_ns, a.count,
+       a.match, a.match_time_ns, a.ids, a.ids_full_ns, e.ids
+FROM alerts a JOIN rules r ON (r.rule_id, r.title, r.severity, r.tags, r.finding_type) =
+                              (a.rule_id, a.title, a.severity, a.tags, a.finding_type)
+LEFT JOIN alert_event_ids e ON e.seq = a.seq ORDER BY a.seq)sql",
+                             -1, read.out(), nullptr) != SQLITE_OK ||
+          sqlite3_prepare_v2(db_, R"sql(
+INSERT INTO alerts_v5 (seq, id, rule, severity_rank, entity, bucket_start_ns, first_seen_ns, last_seen_ns, count,
+                       match, match_time_ns, ids, ids_full_ns)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT DO NOTHING)sql",
+                             -1, insert.out(), nullptr) != SQLITE_OK ||
+          sqlite3_prepare_v2(db_, "INSERT INTO alert_event_ids_v5 (seq, ids) VALUES (?1, ?2)", -1, put_ids.out(),
+                             nullptr) != SQLITE_OK) {
+        return Error("migrate to schema version 5");
+      }
+      int rc;
+      while ((rc = sqlite3_step(read.get())) == SQLITE_ROW) {
+        sqlite3_stmt* r = read.get();
+        const std::string_view text = ColumnBlob(r, 0);
+        char packed[16];
+        const std::string id = PackHexId(text, /*uuid=*/false, packed) ? std::string(packed, 16) : std::string(text);
+        sqlite3_stmt* w = insert.get();
+        int64_t seq = AlertSeq(sqlite3_column_int64(r, 4), id);
+        for (;; seq = NextSeq(seq)) {
+          sqlite3_reset(w);
+          sqlite3_bind_int64(w, 1, seq);
+          sqlite3_bind_blob(w, 2, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+          for (int c = 1; c < 12; ++c) sqlite3_bind_value(w, c + 2, sqlite3_column_value(r, c));
+          if (sqlite3_step(w) != SQLITE_DONE) return Error("migrate alert " + std::string(text));
+          if (sqlite3_changes(db_) == 1) break;
+        }
+        if (sqlite3_column_type(r, 12) != SQLITE_NULL) {
+          sqlite3_reset(put_ids.get());
+          sqlite3_bind_int64(put_ids.get(), 1, seq);
+          sqlite3_bind_value(put_ids.get(), 2, sqlite3_column_value(r, 12));
+          if (sqlite3_step(put_ids.get()) != SQLITE_DONE) return Error("migrate event ids of alert " + std::string(text));
+        }
+      }
+      if (rc != SQLITE_DONE) return Error("migrate to schema version 5");
+    }
+    return Exec(std::string(R"sql(
+DROP TABLE alerts;
+DROP TABLE alert_event_ids;
+ALTER TABLE alerts_v5 RENAME TO alerts;
+ALTER TABLE alert_event_ids_v5 RENAME TO alert_event_ids;
+)sql") + kAlertsPriorityIndex);
   }
 
   Status Error(const std::string& what) const {
@@ -681,10 +899,14 @@ class SqliteMetadata final : public MetadataStore {
   std::string path_;
   std::mutex mu_;
   sqlite3* db_ = nullptr;
-  std::unique_ptr<Stmt> find_alert_, insert_alert_, update_alert_, inline_ids_, get_ids_, put_ids_, put_state_, delete_state_, get_state_;
+  std::unique_ptr<Stmt> find_alert_, insert_alert_, update_alert_, inline_ids_, get_ids_, put_ids_, find_rule_,
+      insert_rule_, get_rule_, put_state_, delete_state_, get_state_;
   std::string scratch_;  // decoded id text of the list being merged
-  // Encoded tag lists by list, for one commit (the fold's deltas point at them).
+  // For one commit: encoded tag lists by list, rules rows by the fold's
+  // strings (the deltas point at them), and rules rows read or written.
   std::unordered_map<const std::vector<std::string>*, std::string> tags_json_;
+  std::unordered_map<RuleKey, int64_t, RuleKeyHash> rule_refs_;
+  std::unordered_map<int64_t, RuleRow> rules_;
 };
 
 }  // namespace

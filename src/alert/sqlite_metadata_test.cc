@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <unordered_map>
 
 #include "alert/fold.h"
 #include "alert/metadata.h"
@@ -413,6 +414,99 @@ BEGIN;
   sqlite3_close(db);
 }
 
+// Alerts whose row numbers (bucket, 32 bits of the id) coincide are stored
+// apart and each is found again by later commits.
+TEST_F(MetadataTest, AlertsSharingARowNumberStayApart) {
+  // Two entities whose alert ids share hex digits 8..15 (the row number's
+  // low half) in the same bucket: a birthday search over a few hundred
+  // thousand ids.
+  std::unordered_map<std::string, std::string> seen;
+  std::string a, b;
+  for (int i = 0; a.empty(); ++i) {
+    ASSERT_LT(i, 2000000);
+    const std::string entity = "user" + std::to_string(i);
+    auto [it, inserted] = seen.try_emplace(AlertId("r1", entity, kT0).substr(8, 8), entity);
+    if (!inserted) {
+      a = it->second;
+      b = entity;
+    }
+  }
+  auto m = Open();
+  ASSERT_TRUE(Apply(m.get(), {Hit("r1", a, kT0 + 1, "a1")}).ok());
+  ASSERT_TRUE(Apply(m.get(), {Hit("r1", b, kT0 + 2, "b1"), Hit("r1", a, kT0 + 3, "a2")}).ok());
+  ASSERT_TRUE(Apply(m.get(), {Hit("r1", b, kT0 + 4, "b2"), Hit("r1", b, kT0 + 5, "b3")}).ok());
+  auto alerts = All(m.get());
+  ASSERT_EQ(alerts.size(), 2u);
+  std::sort(alerts.begin(), alerts.end(), [](const Alert& x, const Alert& y) { return x.entity < y.entity; });
+  const std::vector<std::string> want_a{"a1", "a2"}, want_b{"b1", "b2", "b3"};
+  for (const Alert& alert : alerts) {
+    const bool is_a = alert.entity == a;
+    EXPECT_EQ(alert.id, AlertId("r1", alert.entity, kT0));
+    EXPECT_EQ(alert.count, is_a ? 2u : 3u);
+    EXPECT_EQ(alert.event_ids, is_a ? want_a : want_b);
+  }
+}
+
+// A version-4 database (rule fields and a text id in every alert row) is
+// migrated in place: the same alerts listed, and later commits find them.
+TEST_F(MetadataTest, MigratesSchemaVersion4) {
+  std::string path = dir_ + "/v4.db";
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  const std::string id1 = AlertId("r1", "alice", 0), id2 = AlertId("r2", "bob", kT0);
+  // Lists in the binary form: one id as text ("e1" at 10, "f1" at 20).
+  const std::string sql = R"sql(
+CREATE TABLE alerts (seq INTEGER PRIMARY KEY, id TEXT NOT NULL, rule_id TEXT NOT NULL, title TEXT NOT NULL,
+  severity TEXT NOT NULL, severity_rank INTEGER NOT NULL, tags TEXT NOT NULL, entity TEXT NOT NULL,
+  bucket_start_ns INTEGER NOT NULL, first_seen_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL,
+  count INTEGER NOT NULL, finding_type TEXT NOT NULL, match TEXT NOT NULL DEFAULT '',
+  match_time_ns INTEGER NOT NULL DEFAULT 0, ids BLOB, ids_full_ns INTEGER, UNIQUE (bucket_start_ns, id));
+CREATE INDEX alerts_by_priority ON alerts (severity_rank DESC, last_seen_ns DESC);
+CREATE TABLE alert_event_ids (seq INTEGER PRIMARY KEY, ids BLOB NOT NULL);
+CREATE TABLE state (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+INSERT INTO alerts VALUES (7, ')sql" + id1 + R"sql(', 'r1', 'T1', 'high', 3, '["a","b"]', 'alice', 0, 10, 10, 1,
+  'F', '{"m":1}', 10, X'1400026531', NULL);
+INSERT INTO alerts VALUES (9, ')sql" + id2 + R"sql(', 'r2', 'T2', 'low', 1, '[]', 'bob', )sql" +
+                          std::to_string(kT0) + ", " + std::to_string(kT0 + 20) + ", " + std::to_string(kT0 + 20) +
+                          R"sql(, 5, '', '', 0, NULL, NULL);
+INSERT INTO alert_event_ids VALUES (9, X'2800026631');
+PRAGMA user_version = 4;
+)sql";
+  ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto m = OpenSqliteMetadata(path);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto alerts = All(m->get());
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[0].id, id1);
+  EXPECT_EQ(alerts[0].rule_id, "r1");
+  EXPECT_EQ(alerts[0].title, "T1");
+  EXPECT_EQ(alerts[0].severity, "high");
+  EXPECT_EQ(alerts[0].tags, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(alerts[0].finding_type, "F");
+  EXPECT_EQ(alerts[0].match, R"({"m":1})");
+  EXPECT_EQ(alerts[0].event_ids, std::vector<std::string>{"e1"});
+  EXPECT_EQ(alerts[1].id, id2);
+  EXPECT_EQ(alerts[1].severity, "low");
+  EXPECT_EQ(alerts[1].count, 5u);
+  EXPECT_EQ(alerts[1].event_ids, std::vector<std::string>{"f1"});
+  // Later hits add to the migrated alerts; a higher severity takes over the
+  // descriptive fields, a lower one does not.
+  AlertHit more = Hit("r2", "bob", kT0 + 1, "f0");
+  ASSERT_TRUE(Apply(m->get(), {Hit("r1", "alice", 5, "e0", "low"), more}).ok());
+  alerts = All(m->get());
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[0].id, id2);
+  EXPECT_EQ(alerts[0].count, 6u);
+  EXPECT_EQ(alerts[0].title, more.title);
+  EXPECT_EQ(alerts[0].severity, "high");
+  EXPECT_EQ(alerts[0].event_ids, (std::vector<std::string>{"f1", "f0"}));  // f1's time is 20
+  EXPECT_EQ(alerts[1].id, id1);
+  EXPECT_EQ(alerts[1].count, 2u);
+  EXPECT_EQ(alerts[1].title, "T1");
+  EXPECT_EQ(alerts[1].event_ids, (std::vector<std::string>{"e0", "e1"}));
+}
+
 TEST_F(MetadataTest, State) {
   auto m = Open();
   EXPECT_FALSE(m->GetState("k")->has_value());
@@ -446,7 +540,7 @@ TEST_F(MetadataTest, SchemaVersionAndReadOnly) {
   sqlite3_close(db);
   auto m = OpenSqliteMetadata(path);
   EXPECT_EQ(m.status().code(), StatusCode::kUnsupported);
-  EXPECT_EQ(m.status().message(), "metadata database " + path + " has schema version 9; this vigil reads up to 4");
+  EXPECT_EQ(m.status().message(), "metadata database " + path + " has schema version 9; this vigil reads up to 5");
 }
 
 }  // namespace
