@@ -1,11 +1,21 @@
 #include "common/hash.h"
 
+// The streaming state on the stack (XXH3_state_t's layout).
+#define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
 
 namespace vigil {
 
 uint64_t Hash64(std::string_view data, uint64_t seed) { return XXH3_64bits_withSeed(data.data(), data.size(), seed); }
+
+uint64_t Hash64(std::string_view a, std::string_view b) {
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  XXH3_64bits_update(&state, a.data(), a.size());
+  XXH3_64bits_update(&state, b.data(), b.size());
+  return XXH3_64bits_digest(&state);
+}
 
 Hash128 HashId128(std::string_view data) {
   XXH128_hash_t h = XXH3_128bits(data.data(), data.size());

@@ -8,6 +8,8 @@
 namespace vigil {
 
 uint64_t Hash64(std::string_view data, uint64_t seed = 0);
+// Hash64 (seed 0) of `a` followed by `b`, without joining them.
+uint64_t Hash64(std::string_view a, std::string_view b);
 struct Hash128 {
   uint64_t lo = 0;
   uint64_t hi = 0;

@@ -160,15 +160,23 @@ Result<IngestStats> Pipeline::Run() {
         return;
       }
       RawInput in = std::move(next).value();
-      auto bytes = MaybeDecompress(in.bytes, in.name);
-      in.bytes.clear();
-      in.bytes.shrink_to_fit();
-      if (!bytes.ok()) {
-        failed(b);
-        b.diagnostics.emplace_back(DiagnosticLevel::kError, bytes.status().message());
-        return;
+      // Plain content is parsed where it is (serve's bodies, up to a
+      // megabyte each, are not copied again); gzip is inflated.
+      Result<ByteBuffer> bytes = ByteBuffer();
+      std::string_view text = in.bytes;
+      size_t padding = 0;
+      if (IsGzip(in.bytes)) {
+        bytes = MaybeDecompress(in.bytes, in.name);
+        in.bytes.clear();
+        in.bytes.shrink_to_fit();
+        if (!bytes.ok()) {
+          failed(b);
+          b.diagnostics.emplace_back(DiagnosticLevel::kError, bytes.status().message());
+          return;
+        }
+        text = bytes->view();
+        padding = bytes->padding();
       }
-      std::string_view text = bytes->view();
       const Parser* parser = nullptr;
       if (!in.parser.empty()) {
         parser = parsers_->Find(in.parser);
@@ -193,7 +201,7 @@ Result<IngestStats> Pipeline::Run() {
       }
       b.bytes += text.size();
       const int64_t ingest_time = in.received_ns ? in.received_ns : run_ingest_time;
-      Status st = parser->Parse(ParseInput{in.name, text, ingest_time, bytes->padding()}, sink);
+      Status st = parser->Parse(ParseInput{in.name, text, ingest_time, padding}, sink);
       Batch& after = sink.batch();
       if (!st.ok()) {
         failed(after);

@@ -31,20 +31,22 @@ void AppendString(std::string* out, std::string_view s) {
 }
 
 // Payload: i64 received_ns | source | name | parser (each u32 length + bytes) | bytes (the rest).
-void AppendFrame(std::string* out, const IntakeRecord& r, int64_t received_ns) {
-  const size_t start = out->size();
-  out->resize(start + kHeaderBytes);
+// The frame's header and the payload up to the body, which the writer appends
+// after it (the hash covers both).
+std::string FrameHead(const IntakeRecord& r, int64_t received_ns) {
+  std::string head;
+  head.reserve(kHeaderBytes + 8 + 12 + r.source.size() + r.name.size() + r.parser.size());
+  head.resize(kHeaderBytes);
   char ts[8];
   PutU64(ts, static_cast<uint64_t>(received_ns));
-  out->append(ts, 8);
-  AppendString(out, r.source);
-  AppendString(out, r.name);
-  AppendString(out, r.parser);
-  out->append(r.bytes);
-  const std::string_view payload(out->data() + start + kHeaderBytes, out->size() - start - kHeaderBytes);
-  char* h = out->data() + start;
-  PutU32(h, static_cast<uint32_t>(payload.size()));
-  PutU64(h + 12, Hash64(payload));
+  head.append(ts, 8);
+  AppendString(&head, r.source);
+  AppendString(&head, r.name);
+  AppendString(&head, r.parser);
+  const std::string_view meta(head.data() + kHeaderBytes, head.size() - kHeaderBytes);
+  PutU32(head.data(), static_cast<uint32_t>(meta.size() + r.bytes.size()));
+  PutU64(head.data() + 12, Hash64(meta, r.bytes));
+  return head;
 }
 
 // Sets the frame's sequence number and header check.
@@ -71,15 +73,17 @@ bool ReadString(std::string_view* p, std::string* out) {
   return true;
 }
 
-bool DecodePayload(std::string_view p, WalRecord* out) {
-  if (p.size() < 8) return false;
+// Decodes the payload's fields before the body from its start `p`; returns
+// their length, or npos when `p` does not hold all of them.
+size_t DecodeMeta(std::string_view p, WalRecord* out) {
+  const size_t size = p.size();
+  if (p.size() < 8) return std::string_view::npos;
   out->received_ns = static_cast<int64_t>(GetU64(p.data()));
   p.remove_prefix(8);
   if (!ReadString(&p, &out->record.source) || !ReadString(&p, &out->record.name) ||
       !ReadString(&p, &out->record.parser))
-    return false;
-  out->record.bytes.assign(p);
-  return true;
+    return std::string_view::npos;
+  return size - p.size();
 }
 
 std::string SegmentName(uint64_t first_seq) {
@@ -214,13 +218,16 @@ Status Wal::Accept(std::vector<IntakeRecord> records) {
   if (records.empty()) return Status::Ok();
   Request req;
   const int64_t now = NowNanos();
-  size_t bytes = 0;
-  for (const IntakeRecord& r : records) bytes += kHeaderBytes + 32 + r.source.size() + r.name.size() + r.parser.size() + r.bytes.size();
-  req.frames_payloads.reserve(bytes);
-  for (const IntakeRecord& r : records) AppendFrame(&req.frames_payloads, r, now);
-  req.count = records.size();
+  req.frames.reserve(records.size());
+  for (IntakeRecord& r : records) {
+    Frame& f = req.frames.emplace_back();
+    f.head = FrameHead(r, now);
+    f.record.received_ns = now;
+    f.record.record = std::move(r);
+    req.bytes += f.head.size() + f.record.record.bytes.size();
+  }
   records.clear();
-  const uint64_t size = req.frames_payloads.size();
+  const uint64_t size = req.bytes;
 
   std::unique_lock<std::mutex> lock(mu_);
   if (closed_) return Status::Unavailable("shutting down: not accepting input");
@@ -250,7 +257,7 @@ void Wal::WriterLoop() {
     Status st = WriteBatch(batch);
     lock.lock();
     for (Request* r : batch) {
-      pending_bytes_ -= r->frames_payloads.size();
+      pending_bytes_ -= r->bytes;
       r->status = st;
       r->done = true;
     }
@@ -268,14 +275,14 @@ Status Wal::WriteBatch(std::vector<Request*>& batch) {
   uint64_t seq = next_seq_;
   uint64_t written = 0;
   for (Request* r : batch) {
-    char* p = r->frames_payloads.data();
-    const char* end = p + r->frames_payloads.size();
-    while (p < end) {
-      SealFrame(p, seq++);
-      p += kHeaderBytes + GetU32(p);
+    for (Frame& f : r->frames) {
+      f.record.seq = seq;
+      SealFrame(f.head.data(), seq++);
+      VIGIL_RETURN_IF_ERROR(file_->Append(f.head));
+      VIGIL_RETURN_IF_ERROR(file_->Append(f.record.record.bytes));
+      f.segment_end = file_->Size();
     }
-    VIGIL_RETURN_IF_ERROR(file_->Append(r->frames_payloads));
-    written += r->frames_payloads.size();
+    written += r->bytes;
   }
   VIGIL_RETURN_IF_ERROR(file_->Sync());
   std::lock_guard<std::mutex> lock(mu_);
@@ -283,6 +290,17 @@ Status Wal::WriteBatch(std::vector<Request*>& batch) {
   durable_seq_ = seq - 1;
   segments_.back().size = file_->Size();
   appended_bytes_ += written;
+  // Hand the records to the reader from memory while it has read everything
+  // before them (so the records held stay consecutive from its position).
+  for (Request* r : batch) {
+    for (Frame& f : r->frames) {
+      const uint64_t next = unread_.empty() ? read_seq_ + 1 : unread_.back().record.seq + 1;
+      const uint64_t frame_bytes = f.head.size() + f.record.record.bytes.size();
+      if (f.record.seq != next || unread_memory_bytes_ + frame_bytes > options_.max_unread_memory_bytes) break;
+      unread_memory_bytes_ += frame_bytes;
+      unread_.push_back(Unread{std::move(f.record), frame_bytes, segments_.back().path, f.segment_end});
+    }
+  }
   return Status::Ok();
 }
 
@@ -294,17 +312,30 @@ bool Wal::WaitReadable(std::chrono::milliseconds wait) {
 }
 
 Result<WalRecord> Wal::Read(uint64_t* end_bytes) {
-  std::string header, payload;
   while (true) {
     std::string path;
     uint64_t size = 0;
-    bool has_next = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       readable_cv_.wait(lock, [&] {
         return read_seq_ < durable_seq_ || (closed_ && pending_bytes_ == 0);
       });
       if (read_seq_ >= durable_seq_) return Status::NotFound("write-ahead log closed");
+      if (!unread_.empty()) {  // the next record, held in memory
+        Unread u = std::move(unread_.front());
+        unread_.pop_front();
+        unread_memory_bytes_ -= u.frame_bytes;
+        read_seq_ = u.record.seq;
+        read_bytes_ += u.frame_bytes;
+        if (end_bytes) *end_bytes = read_bytes_;
+        // A read from the file continues after it.
+        if (u.segment_path != read_path_) {
+          read_path_ = std::move(u.segment_path);
+          read_file_.reset();
+        }
+        read_offset_ = u.segment_end;
+        return std::move(u.record);
+      }
       // The segment being read may have been deleted by a checkpoint once
       // every record in it was read: continue with the first one left.
       auto it = std::find_if(segments_.begin(), segments_.end(), [&](const Segment& s) { return s.path == read_path_; });
@@ -324,34 +355,57 @@ Result<WalRecord> Wal::Read(uint64_t* end_bytes) {
       }
       path = it->path;
       size = it->size;
-      has_next = it + 1 != segments_.end();
     }
-    (void)has_next;
-    if (!read_file_) {
-      VIGIL_ASSIGN_OR_RETURN(read_file_, env_->NewRandomAccessFile(path));
-    }
-    VIGIL_RETURN_IF_ERROR(read_file_->Read(read_offset_, kHeaderBytes, &header));
-    uint32_t len = 0;
-    uint64_t seq = 0, hash = 0;
-    if (header.size() != kHeaderBytes || !ReadHeader(header.data(), &len, &seq, &hash) ||
-        read_offset_ + kHeaderBytes + len > size)
-      return Status::Corruption(path + ": write-ahead log record header at byte " + std::to_string(read_offset_) +
-                                " is damaged");
-    VIGIL_RETURN_IF_ERROR(read_file_->Read(read_offset_ + kHeaderBytes, len, &payload));
-    if (payload.size() != len || Hash64(payload) != hash)
-      return Status::Corruption(path + ": write-ahead log record " + std::to_string(seq) + " fails its checksum");
-    read_offset_ += kHeaderBytes + len;
-    if (seq <= read_seq_) continue;  // at or before the checkpoint: already processed
-    WalRecord rec;
-    rec.seq = seq;
-    if (!DecodePayload(payload, &rec))
-      return Status::Corruption(path + ": write-ahead log record " + std::to_string(seq) + " is malformed");
+    uint64_t frame_bytes = 0;
+    auto rec = ReadFromFile(path, size, &frame_bytes);
+    if (!rec.ok()) return rec.status();
+    if (rec->seq <= read_seq_) continue;  // at or before the checkpoint: already processed
     std::lock_guard<std::mutex> lock(mu_);
-    read_seq_ = seq;
-    read_bytes_ += kHeaderBytes + len;
+    read_seq_ = rec->seq;
+    read_bytes_ += frame_bytes;
     if (end_bytes) *end_bytes = read_bytes_;
     return rec;
   }
+}
+
+Result<WalRecord> Wal::ReadFromFile(const std::string& path, uint64_t segment_size, uint64_t* frame_bytes) {
+  if (!read_file_) {
+    VIGIL_ASSIGN_OR_RETURN(read_file_, env_->NewRandomAccessFile(path));
+  }
+  // The header and (usually all of) the payload's fields before the body in
+  // one read, then the body straight into its own string.
+  constexpr size_t kPrefetch = 4096;
+  std::string head;
+  VIGIL_RETURN_IF_ERROR(
+      read_file_->Read(read_offset_, std::min<uint64_t>(kHeaderBytes + kPrefetch, segment_size - read_offset_), &head));
+  uint32_t len = 0;
+  uint64_t seq = 0, hash = 0;
+  if (head.size() < kHeaderBytes || !ReadHeader(head.data(), &len, &seq, &hash) ||
+      read_offset_ + kHeaderBytes + len > segment_size)
+    return Status::Corruption(path + ": write-ahead log record header at byte " + std::to_string(read_offset_) +
+                              " is damaged");
+  auto malformed = [&] {
+    return Status::Corruption(path + ": write-ahead log record " + std::to_string(seq) + " is malformed");
+  };
+  WalRecord rec;
+  rec.seq = seq;
+  std::string_view fields(head.data() + kHeaderBytes, std::min<size_t>(head.size() - kHeaderBytes, len));
+  size_t meta = DecodeMeta(fields, &rec);
+  if (meta == std::string_view::npos) {
+    if (fields.size() == len) return malformed();
+    VIGIL_RETURN_IF_ERROR(read_file_->Read(read_offset_ + kHeaderBytes, len, &head));  // long names
+    fields = head;
+    meta = DecodeMeta(fields, &rec);
+    if (meta == std::string_view::npos) return malformed();
+  }
+  std::string& body = rec.record.bytes;
+  const size_t body_len = len - meta;
+  VIGIL_RETURN_IF_ERROR(read_file_->Read(read_offset_ + kHeaderBytes + meta, body_len, &body));
+  if (body.size() != body_len || Hash64(fields.substr(0, meta), body) != hash)
+    return Status::Corruption(path + ": write-ahead log record " + std::to_string(seq) + " fails its checksum");
+  read_offset_ += kHeaderBytes + len;
+  *frame_bytes = kHeaderBytes + len;
+  return rec;
 }
 
 Status Wal::Checkpoint(uint64_t seq, uint64_t end_bytes) {

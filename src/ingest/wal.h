@@ -9,6 +9,10 @@
 //
 // One reader (the pipeline, through MakeWalSource) reads the records back in
 // sequence order from the checkpoint it committed last, waiting for new ones.
+// While the reader keeps up, a record made durable is handed to it from
+// memory (the body as the source received it, not copied, not read back from
+// the file), up to max_unread_memory_bytes of such records; past that, and
+// for a replay, records are read from the segment files.
 // Once the pipeline has committed everything up to a record it calls
 // Checkpoint; segments wholly at or below the checkpoint are deleted.
 //
@@ -47,6 +51,7 @@ struct WalOptions {
   uint64_t segment_bytes = 64ull << 20;          // start a new segment past this size
   uint64_t max_backlog_bytes = 1ull << 30;       // appended, not yet checkpointed
   uint64_t max_pending_bytes = 64ull << 20;      // waiting for the writer thread
+  uint64_t max_unread_memory_bytes = 64ull << 20;  // durable, held in memory for the reader
 };
 
 // A record as read back.
@@ -101,17 +106,34 @@ class Wal final : public Intake {
     std::string path;
     uint64_t size;  // bytes durable
   };
+  // One record on its way to the file: the frame's header and the payload's
+  // fields before the body, then the body, which stays the source's string.
+  struct Frame {
+    std::string head;
+    WalRecord record;
+    uint64_t segment_end = 0;  // where it ends in its segment, once written
+  };
   struct Request {
-    std::string frames_payloads;  // encoded payloads, each prefixed by its length
-    size_t count = 0;
+    std::vector<Frame> frames;
+    uint64_t bytes = 0;  // framed size
     bool done = false;
     Status status;
+  };
+  // A durable record kept for the reader, with where it ends in its segment.
+  struct Unread {
+    WalRecord record;
+    uint64_t frame_bytes;
+    std::string segment_path;
+    uint64_t segment_end;
   };
 
   Wal(std::string dir, WalOptions options);
   Status Recover(uint64_t checkpoint);
   void WriterLoop();
   Status WriteBatch(std::vector<Request*>& batch);
+  // Reads the record at read_offset_ of segment `path` (valid up to
+  // `segment_size`) and moves past it. Reader thread.
+  Result<WalRecord> ReadFromFile(const std::string& path, uint64_t segment_size, uint64_t* frame_bytes);
   Status OpenSegment(uint64_t first_seq);
   Status DeleteCoveredSegments();
 
@@ -136,6 +158,12 @@ class Wal final : public Intake {
   uint64_t checkpoint_seq_ = 0;
   uint64_t checkpoint_bytes_ = 0;
   uint64_t read_bytes_ = 0;
+  // Durable records after read_seq_, consecutive from read_seq_ + 1 (the
+  // writer adds one only while that holds, so a record it left out, over the
+  // memory bound, is read from the file, and so is everything after it until
+  // the reader has caught up).
+  std::deque<Unread> unread_;
+  uint64_t unread_memory_bytes_ = 0;
 
   // Writer thread only.
   std::unique_ptr<WritableFile> file_;

@@ -240,6 +240,61 @@ TEST_F(WalTest, CloseRefusesNewInputAndEndsTheReaderAfterDurableRecords) {
   EXPECT_EQ(source->Position(), "2");
 }
 
+TEST_F(WalTest, RecordsPastTheMemoryBoundComeBackFromTheFilesInOrder) {
+  WalOptions opt;
+  opt.segment_bytes = 1000;
+  opt.max_unread_memory_bytes = 600;  // two or three of the records below
+  auto wal = Wal::Open(dir_, 0, opt);
+  ASSERT_TRUE(wal.ok());
+  std::vector<IntakeRecord> sent;
+  for (int i = 0; i < 10; ++i) {
+    sent.push_back(Rec(std::string(150 + i, static_cast<char>('a' + i))));
+    if (i == 7) sent.back().name = std::string(10000, 'n');  // longer than one read-ahead
+    ASSERT_TRUE((*wal)->Accept({sent.back()}).ok());
+  }
+  EXPECT_GT(Segments().size(), 2u);
+  uint64_t end = 0, last_end = 0;
+  for (size_t i = 0; i < sent.size(); ++i) {
+    auto r = (*wal)->Read(&end);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->seq, i + 1);
+    EXPECT_EQ(r->record.bytes, sent[i].bytes);
+    EXPECT_EQ(r->record.name, sent[i].name);
+    EXPECT_GT(end, last_end);
+    last_end = end;
+  }
+  EXPECT_EQ((*wal)->unread_bytes(), 0u);
+  // Caught up: what comes next is handed over again, and checkpointing at
+  // the last end frees the whole backlog.
+  ASSERT_TRUE((*wal)->Accept({Rec("after")}).ok());
+  auto r = (*wal)->Read(&end);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->record.bytes, "after");
+  ASSERT_TRUE((*wal)->Checkpoint(r->seq, end).ok());
+  EXPECT_EQ((*wal)->backlog_bytes(), 0u);
+}
+
+TEST_F(WalTest, ARecordReadBackFromTheFileIsChecked) {
+  WalOptions opt;
+  opt.max_unread_memory_bytes = 100;  // the first record only
+  auto wal = Wal::Open(dir_, 0, opt);
+  ASSERT_TRUE(wal.ok());
+  ASSERT_TRUE((*wal)->Accept({Rec(std::string(60, 'a'))}).ok());
+  ASSERT_TRUE((*wal)->Accept({Rec(std::string(60, 'b'))}).ok());
+  {  // damage the second record's body on disk
+    std::fstream f(Segments().back(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-10, std::ios::end);
+    f.put('x');
+  }
+  auto first = (*wal)->Read();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();  // held in memory
+  EXPECT_EQ(first->record.bytes, std::string(60, 'a'));
+  auto second = (*wal)->Read();
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(second.status().message().find("fails its checksum"), std::string::npos);
+}
+
 TEST_F(WalTest, ReaderBlocksUntilARecordArrives) {
   auto wal = Wal::Open(dir_, 0);
   ASSERT_TRUE(wal.ok());
