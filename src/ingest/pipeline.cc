@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <limits>
+#include <mutex>
 #include <semaphore>
 #include <thread>
 
@@ -506,10 +507,21 @@ Result<IngestStats> Pipeline::Run() {
     const size_t unbounded = std::numeric_limits<size_t>::max();
     BoundedQueue<Message> to_store(unbounded), to_detect(unbounded);
     std::counting_semaphore<> slots(static_cast<std::ptrdiff_t>(std::max<size_t>(options_.queue_batches, 1)));
+    // Stored batches go back to the parse thread to be freed there: their
+    // events were allocated there (the allocator reuses the memory from that
+    // thread's cache, and parsed documents return to its pool without a
+    // lock), and the storing thread, the busiest, spends nothing on freeing.
+    std::mutex spent_mu;
+    std::vector<Batch> spent;
     std::thread parse_thread([&] {
       SetThreadName("vigil-parse");
       parse_stage([&](Batch&& b) {
         slots.acquire();
+        {
+          std::vector<Batch> freed;
+          std::lock_guard<std::mutex> lock(spent_mu);
+          freed.swap(spent);
+        }
         queue_depth_.fetch_add(1, std::memory_order_relaxed);
         to_store.Push(Message{std::move(b)});
       });
@@ -537,6 +549,10 @@ Result<IngestStats> Pipeline::Run() {
       }
       store(&m->batch);
       if (m->end) break;
+      {
+        std::lock_guard<std::mutex> lock(spent_mu);
+        spent.push_back(std::move(m->batch));
+      }
       queue_depth_.fetch_sub(1, std::memory_order_relaxed);
       slots.release();
     }
