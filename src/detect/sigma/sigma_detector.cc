@@ -244,6 +244,21 @@ const Constraint* PickExact(const Constraints& c) {
   return best;
 }
 
+// A second exact-value constraint to index beside `first`: eventSource,
+// else the smallest set, when the pairs of values stay few.
+constexpr size_t kMaxIndexedPairs = 64;
+const Constraint* PickSecondExact(const Constraints& c, const Constraint& first) {
+  const Constraint* best = nullptr;
+  for (const auto& entry : c) {
+    if (&entry == &first || !Hashable(entry) || entry.second.size() * first.second.size() > kMaxIndexedPairs) continue;
+    if (entry.first == "eventSource") return &entry;
+    if (!best || entry.second.size() < best->second.size()) best = &entry;
+  }
+  return best;
+}
+
+constexpr char kPairSeparator = '\x1f';
+
 const Constraint* PickScanned(const Constraints& c) {
   const Constraint* best = nullptr;
   size_t best_len = 0;
@@ -357,17 +372,34 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
       continue;
     }
     const Detection& d = rules_[i]->detection();
-    auto add_exact = [&](const Constraint& pick) {
-      auto it = std::find_if(indexes_.begin(), indexes_.end(),
-                             [&](const FieldIndex& fi) { return fi.path.str() == pick.first; });
+    auto add_exact = [&](const Constraint& pick, const Constraint* second) {
+      auto it = std::find_if(indexes_.begin(), indexes_.end(), [&](const FieldIndex& fi) {
+        return fi.path.str() == pick.first && fi.paired == (second != nullptr) &&
+               (second == nullptr || fi.path2.str() == second->first);
+      });
       if (it == indexes_.end()) {
-        indexes_.push_back(FieldIndex{FieldPath(pick.first), sigma_internal::FieldSlot(pick.first), 0, {}});
+        FieldIndex fi;
+        fi.path = FieldPath(pick.first);
+        fi.slot = sigma_internal::FieldSlot(pick.first);
+        if (second != nullptr) {
+          fi.paired = true;
+          fi.path2 = FieldPath(second->first);
+          fi.slot2 = sigma_internal::FieldSlot(second->first);
+        }
+        indexes_.push_back(std::move(fi));
         it = indexes_.end() - 1;
       }
       if (index_of_rule_[i] < 0) index_of_rule_[i] = static_cast<int>(it - indexes_.begin());
       for (const Literal& l : pick.second) {
-        it->by_value[l.text].push_back(rule);
         it->max_value_len = std::max(it->max_value_len, l.text.size());
+        if (second == nullptr) {
+          it->by_value[l.text].push_back(rule);
+          continue;
+        }
+        for (const Literal& l2 : second->second) {
+          it->by_value[l.text + kPairSeparator + l2.text].push_back(rule);
+          it->max_value_len2 = std::max(it->max_value_len2, l2.text.size());
+        }
       }
     };
     auto add_scanned = [&](const Constraint& pick) {
@@ -375,7 +407,7 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
     };
     const Constraints c = Derive(d.condition, d);
     if (const Constraint* pick = PickExact(c)) {
-      add_exact(*pick);
+      add_exact(*pick, PickSecondExact(c, *pick));
       continue;
     }
     if (const Constraint* pick = PickScanned(c)) {
@@ -400,7 +432,7 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
       always_.push_back(rule);
       continue;
     }
-    for (const auto& [pick, exact] : picks) exact ? add_exact(*pick) : add_scanned(*pick);
+    for (const auto& [pick, exact] : picks) exact ? add_exact(*pick, nullptr) : add_scanned(*pick);
   }
   for (auto& [field, by_literal] : scanned) {
     auto scan = std::make_unique<ScanIndex>();
@@ -526,16 +558,28 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   auto serves = [&](const std::vector<std::string_view>& types) {
     return types.empty() || type.empty() || std::find(types.begin(), types.end(), type) != types.end();
   };
-  char lower[kMaxIndexedValueLen];
+  char lower[2 * kMaxIndexedValueLen + 1];
   for (const FieldIndex& index : indexes_) {
     if (!serves(index.log_types)) continue;
     const sigma_internal::EventFields::Values values = cache.Get(index.path, index.slot);
+    sigma_internal::EventFields::Values values2;
+    if (index.paired) values2 = cache.Get(index.path2, index.slot2);
     for (uint32_t k = 0; k < values.count; ++k) {
       const FieldValue v = values[k];
       if (!IsScalar(v) || v.text.size() > index.max_value_len) continue;
       for (size_t i = 0; i < v.text.size(); ++i) lower[i] = AsciiLower(v.text[i]);
-      auto it = index.by_value.find(std::string_view(lower, v.text.size()));
-      if (it != index.by_value.end()) candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+      // Each value of the second field with this one (usually one of each).
+      for (uint32_t k2 = 0; k2 < (index.paired ? values2.count : 1); ++k2) {
+        size_t n = v.text.size();
+        if (index.paired) {
+          const FieldValue v2 = values2[k2];
+          if (!IsScalar(v2) || v2.text.size() > index.max_value_len2) continue;
+          lower[n++] = kPairSeparator;
+          for (size_t i = 0; i < v2.text.size(); ++i) lower[n++] = AsciiLower(v2.text[i]);
+        }
+        auto it = index.by_value.find(std::string_view(lower, n));
+        if (it != index.by_value.end()) candidates.insert(candidates.end(), it->second.begin(), it->second.end());
+      }
     }
   }
   if (!scans_.empty()) {

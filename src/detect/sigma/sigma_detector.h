@@ -79,8 +79,8 @@ class SigmaDetector final : public Detector {
   // Rules selected by a literal scan; the rest of the unindexed ones are
   // evaluated for every event.
   size_t scanned_rule_count() const { return scanned_rule_count_; }
-  // The field path each rule is indexed on by exact value ("" when not);
-  // for lint output and tests.
+  // The field path each rule is indexed on by exact value ("" when not; the
+  // first of a pair); for lint output and tests.
   std::string IndexFieldOf(size_t rule_index) const;
 
   struct Stats {
@@ -96,12 +96,20 @@ class SigmaDetector final : public Detector {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  // Rules by the exact value of one field, or of a pair of fields that a
+  // rule pins both of (eventName and eventSource): keyed then by both
+  // values, joined by kPairSeparator, so that a rule naming one service's
+  // call is not evaluated on another service's call of the same name.
   struct FieldIndex {
     FieldPath path;
-    uint32_t slot;  // sigma_internal::FieldSlot(path.str())
+    uint32_t slot = 0;  // sigma_internal::FieldSlot(path.str())
     size_t max_value_len = 0;
     std::vector<std::string_view> log_types;  // of its rules; empty: some rule takes any type
     std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> by_value;
+    bool paired = false;  // keyed by (path, path2) values
+    FieldPath path2;
+    uint32_t slot2 = 0;
+    size_t max_value_len2 = 0;
   };
 
   struct ScanIndex;  // sigma_detector.cc

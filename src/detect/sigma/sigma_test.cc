@@ -476,6 +476,33 @@ detection:
   EXPECT_EQ(det.stats().events, 4u);
 }
 
+// A rule that pins both eventName and eventSource is indexed by the pair:
+// another service's call of the same name does not select it, and every
+// combination of a multi-valued field's values is looked up.
+TEST(SigmaDetector, PairIndexSelectsByNameAndSource) {
+  auto rule = MustParse(R"(title: Pair
+id: p1
+logsource: {product: aws}
+detection:
+    selection:
+        eventSource: [ec2.amazonaws.com, iam.amazonaws.com]
+        eventName: [RunInstances, CreateUser]
+    condition: selection
+)");
+  ASSERT_TRUE(rule);
+  SigmaDetector det({rule});
+  EXPECT_EQ(det.IndexFieldOf(0), "eventName");
+  int n = 0;
+  MatchSink sink = [&](const Event&, const Match&) { ++n; };
+  det.Process(MakeEvent(R"({"eventSource":"sts.amazonaws.com","eventName":"RunInstances"})"), sink);
+  det.Process(MakeEvent(R"({"eventSource":"ec2.amazonaws.com","eventName":"StopInstances"})"), sink);
+  EXPECT_EQ(det.stats().rules_evaluated, 0u);
+  det.Process(MakeEvent(R"({"eventSource":"IAM.amazonaws.com","eventName":"createuser"})"), sink);
+  det.Process(MakeEvent(R"({"eventSource":["x","ec2.amazonaws.com"],"eventName":["y","RunInstances"]})"), sink);
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(det.stats().rules_evaluated, 2u);
+}
+
 TEST(SigmaDetector, NotFilterDoesNotBecomeIndexConstraint) {
   auto rule = MustParse(R"(title: Not filter
 id: n1
