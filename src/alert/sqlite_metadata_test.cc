@@ -445,6 +445,22 @@ TEST_F(MetadataTest, AlertsSharingARowNumberStayApart) {
     EXPECT_EQ(alert.count, is_a ? 2u : 3u);
     EXPECT_EQ(alert.event_ids, is_a ? want_a : want_b);
   }
+  // Both new in one commit among 150 others (numbered in memory, inserted
+  // many rows a statement), then each found again.
+  auto m2 = Open("many.db");
+  std::vector<AlertHit> first{Hit("r1", a, kT0 + 1, "a1"), Hit("r1", b, kT0 + 2, "b1")}, second;
+  for (int i = 0; i < 150; ++i) first.push_back(Hit("r1", "other" + std::to_string(i), kT0 + i, "o" + std::to_string(i)));
+  for (const AlertHit& h : first) second.push_back(Hit("r1", h.entity, h.event_time_ns + 1, h.event_id + "x"));
+  ASSERT_TRUE(Apply(m2.get(), first).ok());
+  ASSERT_TRUE(Apply(m2.get(), second).ok());
+  alerts = All(m2.get());
+  ASSERT_EQ(alerts.size(), first.size());
+  for (const Alert& alert : alerts) {
+    EXPECT_EQ(alert.id, AlertId("r1", alert.entity, kT0));
+    EXPECT_EQ(alert.count, 2u) << alert.entity;
+    ASSERT_EQ(alert.event_ids.size(), 2u);
+    EXPECT_EQ(alert.event_ids[0] + "x", alert.event_ids[1]);
+  }
 }
 
 // A version-4 database (rule fields and a text id in every alert row) is
