@@ -56,7 +56,10 @@ class PipelineMetrics {
       : m_(m),
         alerts_(m->GetCounter("vigil_alerts_committed_total", "Alerts created or updated by commits.")),
         commits_(m->GetCounter("vigil_commits_total", "Pipeline commits (events, alerts and WAL position).")),
-        latency_(m->GetHistogram(kMetricEventToAlert.name, kMetricEventToAlert.help)) {}
+        latency_(m->GetHistogram(kMetricEventToAlert.name, kMetricEventToAlert.help)),
+        commit_seconds_(m->GetHistogram("vigil_commit_seconds",
+                                        "Time a pipeline commit took (sealing segments, their fsyncs and the "
+                                        "metadata transaction), during which the storing thread stores nothing.")) {}
 
   // What data minimisation kept out of the store, per source and rule kind
   // (events and raw bytes), from the minimiser's cumulative counters.
@@ -92,6 +95,7 @@ class PipelineMetrics {
   }
   void Commit(const CommitInfo& c) {
     commits_.Inc();
+    commit_seconds_.Observe(static_cast<double>(c.commit_ns - c.start_ns) / 1e9);
     for (int64_t t : c.matched_ingest_ns) latency_.Observe(static_cast<double>(c.commit_ns - t) / 1e9);
   }
 
@@ -125,6 +129,7 @@ class PipelineMetrics {
   Counter& alerts_;
   Counter& commits_;
   Histogram& latency_;
+  Histogram& commit_seconds_;
   std::map<std::string, PerSource> per_;  // the store thread's only
   uint64_t last_alerts_ = 0;
   MinimiseCounters last_minimised_;
@@ -457,6 +462,7 @@ int RunServe(const ServeOptions& o) {
   popt.detect_thread = true;
   popt.queue_batches = 64;
   popt.busy_commit_interval = 4 * config.pipeline.commit_interval;
+  popt.max_busy_commit_interval = 16 * config.pipeline.commit_interval;
   std::unique_ptr<Minimiser> minimiser;
   if (!config.minimise.empty()) {
     auto m = Minimiser::Create(config.minimise);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <limits>
@@ -322,6 +323,8 @@ Result<IngestStats> Pipeline::Run() {
   bool unrequested_position = false;
   bool idle_since_request = false;  // the source ran dry since the last request
   const auto busy_interval = std::max(options_.commit_interval, options_.busy_commit_interval);
+  const auto max_busy_interval = std::max(busy_interval, options_.max_busy_commit_interval);
+  std::chrono::milliseconds backlog_age{0};  // of the last event detected
   std::atomic<bool> storing_failed{false};
   auto request_commit = [&](bool final) {
     auto r = std::make_unique<CommitRequest>();
@@ -378,6 +381,10 @@ Result<IngestStats> Pipeline::Run() {
     }
     if (!batch->position.empty()) unrequested_position = true;
     idle_since_request |= batch->source_idle;
+    if (max_busy_interval > busy_interval && !batch->events.empty()) {
+      backlog_age = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::nanoseconds(NowNanos() - batch->events.back().ingest_time_ns));
+    }
     // Bound the fold's memory on long runs; on never-ending sources make
     // what arrived visible (and the source's position durable) on time,
     // less often while the source never runs dry (a backlog, whose age is
@@ -385,7 +392,8 @@ Result<IngestStats> Pipeline::Run() {
     bool due = fold->held_entries() >= options_.commit_fold_entries;
     if (!due && continuous && (unrequested_events > 0 || unrequested_position || fold->held_entries() > 0)) {
       const auto since = std::chrono::steady_clock::now() - last_request;
-      due = since >= options_.commit_interval && (idle_since_request || since >= busy_interval);
+      const auto busy_wait = std::clamp<std::chrono::milliseconds>(backlog_age / 4, busy_interval, max_busy_interval);
+      due = since >= options_.commit_interval && (idle_since_request || since >= busy_wait);
     }
     if (due) batch->commit = request_commit(false);
   };
@@ -403,6 +411,7 @@ Result<IngestStats> Pipeline::Run() {
   // both); after it, the next open publishes the segments.
   auto commit = [&](CommitRequest& r) -> Status {
     VIGIL_RETURN_IF_ERROR(r.status);
+    r.info.start_ns = NowNanos();
     for (const Event& s : r.summaries) {
       VIGIL_ASSIGN_OR_RETURN(bool added, writer_->Add(s));
       if (added) {

@@ -118,6 +118,14 @@ struct PipelineOptions {
   // and the alert upserts, is spread over more events, and latency is the
   // backlog's age anyway); commit_interval when shorter.
   std::chrono::milliseconds busy_commit_interval{0};
+  // ... and, the further behind, the longer: while busy, commits wait a
+  // quarter of the backlog's age (since the events being detected were
+  // received), between busy_commit_interval and this (0: no longer than
+  // busy_commit_interval). Far behind, each commit's fixed cost (a sealed
+  // segment per partition with its fsyncs, the detectors' state, the alert
+  // upserts) is then spread over more events, while the latency it adds stays
+  // a fraction of the backlog's.
+  std::chrono::milliseconds max_busy_commit_interval{0};
   // Data minimisation (ingest/minimise.h), borrowed; null: store everything.
   // Its counters and open aggregates are committed with the events; a
   // finite run (commit_interval 0) writes every open aggregate at its end.
@@ -126,6 +134,7 @@ struct PipelineOptions {
 
 // What one commit made durable, for metrics (Pipeline::set_on_commit).
 struct CommitInfo {
+  int64_t start_ns = 0;   // wall clock when the commit started (sealing segments)
   int64_t commit_ns = 0;  // wall clock when the commit completed
   uint64_t events = 0;    // events stored by it
   // Ingest (receive) times of the events that matched a rule in this commit,

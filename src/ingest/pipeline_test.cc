@@ -500,6 +500,61 @@ TEST(PipelineTest, ABusySourceIsCommittedLessOften) {
   }
 }
 
+// While busy, commits wait a quarter of the backlog's age (between the busy
+// and the maximum busy interval): far behind, they come further apart.
+TEST(PipelineTest, TheFurtherBehindTheFewerCommits) {
+  class LaggingSource final : public Source {
+   public:
+    explicit LaggingSource(std::chrono::milliseconds lag) : lag_(lag) {}
+    std::string_view name() const override { return "lagging"; }
+    std::optional<Result<RawInput>> Next() override {
+      if (next_ == 40) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      ++next_;
+      RawInput in{"r" + std::to_string(next_), Record(next_, "ListTrails"), true, ""};
+      in.received_ns = NowNanos() - std::chrono::nanoseconds(lag_).count();
+      return Result<RawInput>(std::move(in));
+    }
+
+   private:
+    std::chrono::milliseconds lag_;
+    int next_ = 0;
+  };
+  for (auto lag : {std::chrono::milliseconds(0), std::chrono::milliseconds(3600'000)}) {
+    SCOPED_TRACE(lag.count());
+    auto env = NewMemEnv();
+    SegmentStoreOptions store_options;
+    store_options.env = env.get();
+    auto store = OpenSegmentStore("/events", store_options);
+    ASSERT_TRUE(store.ok());
+    auto writer = (*store)->NewWriter();
+    LaggingSource source(lag);
+    FakeMetadata meta;
+    PipelineOptions options;
+    SetMode(Mode::kDetectThread, &options);
+    options.batch_events = 1;
+    options.commit_interval = std::chrono::milliseconds(5);
+    options.busy_commit_interval = std::chrono::milliseconds(5);
+    options.max_busy_commit_interval = std::chrono::hours(1);
+    Pipeline p(&source, &ParserRegistry::Default(), {}, writer->get(), &meta, nullptr, options);
+    int commits = 0;
+    p.set_on_commit([&](const CommitInfo& c) {
+      ++commits;
+      EXPECT_LE(c.start_ns, c.commit_ns);
+    });
+    auto stats = p.Run();
+    ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+    EXPECT_EQ(stats->events, 40u);
+    // 120 ms of input: caught up, commits every 5 ms; an hour behind, a
+    // quarter of an hour apart, so only the final one.
+    if (lag.count() == 0) {
+      EXPECT_GT(commits, 3);
+    } else {
+      EXPECT_EQ(commits, 1);
+    }
+  }
+}
+
 TEST(BoundedQueueTest, BlocksWhenFullAndDrainsAfterClose) {
   BoundedQueue<int> q(2);
   std::vector<int> got;
