@@ -229,6 +229,17 @@ TEST_F(OperationsE2ETest, IngestWithAConfigMinimisesEncryptsAndHuntsSeeTheResult
   VigilRun tuple = Vigil("hunt --json " + data + " 'source=vpcflow.summary srcaddr=52.213.180.42 srcport=43418'");
   EXPECT_EQ(CountLines(tuple.out), 1u) << tuple.out;
   EXPECT_NE(tuple.out.find("\"bytes\":23395289"), std::string::npos) << tuple.out;
+  // The cost report says what minimisation kept out, per source and rule kind.
+  VigilRun report = Vigil("storage report --json " + data);
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("{\"source_type\":\"cloudtrail\",\"minimised\":\"drop\",\"events\":165,"),
+            std::string::npos)
+      << report.out;
+  EXPECT_NE(report.out.find("{\"source_type\":\"vpcflow\",\"minimised\":\"aggregate\",\"events\":13,"),
+            std::string::npos)
+      << report.out;
+  VigilRun table = Vigil("storage report " + data);
+  EXPECT_NE(table.out.find("kept out of the store by data minimisation"), std::string::npos) << table.out;
 
   // The configuration's key is the one that encrypts: hunting without it fails.
   VigilRun keyless = Vigil("hunt --json --data " + (dir_ / "min").string() + " ''");

@@ -18,6 +18,7 @@
 #include "common/time.h"
 #include "env/fault_injection_env.h"
 #include "run_vigil.h"
+#include "stored_event_key.h"
 #include "s3/local_s3.h"
 #include "serve_test_util.h"
 #include "store/event_store.h"
@@ -52,14 +53,6 @@ int64_t Time(const char* rfc3339) {
   std::tm tm{};
   strptime(rfc3339, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000;
-}
-
-// One event, every stored field, as one comparable string.
-std::string Key(const StoredEvent& e) {
-  std::ostringstream o;
-  o << e.id << '\x1f' << e.source_type << '\x1f' << e.time_ns << '\x1f' << e.ingest_time_ns << '\x1f'
-    << e.time_fallback << '\x1f' << e.account << '\x1f' << e.principal << '\x1f' << e.raw;
-  return o.str();
 }
 
 class TieringTest : public ::testing::Test {
@@ -173,7 +166,7 @@ class TieringTest : public ::testing::Test {
     scan.to_ns = to;
     scan.on_skipped_file = [](const Status& s) { ADD_FAILURE() << s.ToString(); };
     Status s = (*store)->Scan(scan, [&](const StoredEvent& e) {
-      out.push_back(Key(e));
+      out.push_back(testing::StoredEventKey(e));
       return true;
     });
     EXPECT_TRUE(s.ok()) << s.ToString();

@@ -10,30 +10,13 @@
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "detect/sigma/rule_set.h"
-#include "formats/record_fields.h"
 #include "intel/intel_detector.h"
+#include "ingest/rebuild_event.h"
 #include "ocsf/normalizer.h"
 
 namespace vigil::cli {
 
 std::string AlertJson(const Alert& a);  // alerts_cmd.cc
-
-Result<Event> RebuildEvent(const StoredEvent& s) {
-  auto fields = RecordFields(s.source_type, s.raw);
-  if (!fields.ok()) return fields.status();
-  Event e;
-  e.id = s.id;
-  e.source_type = s.source_type;
-  e.time_ns = s.time_ns;
-  e.ingest_time_ns = s.ingest_time_ns;
-  e.time_fallback = s.time_fallback;
-  e.account = s.account;
-  e.principal = s.principal;
-  e.raw = s.raw;
-  e.fields = std::move(fields).value();
-  ocsf::AttachOcsf(&e);
-  return e;
-}
 
 int RunRulesBacktest(const BacktestOptions& o) {
   ScanOptions scan;

@@ -31,6 +31,7 @@
 #include "env/env.h"
 #include "ingest/dir_watch.h"
 #include "ingest/pipeline.h"
+#include "ingest/rebuild_event.h"
 #include "ingest/s3_source.h"
 #include "ingest/syslog_listener.h"
 #include "ingest/wal.h"
@@ -537,7 +538,7 @@ int RunServe(const ServeOptions& o) {
 
   // Retention and tiering (docs/operations.md) beside the live writer.
   std::unique_ptr<TieringLoop> tiering;
-  if (config.storage.enabled()) {
+  if (config.storage.any_work()) {
     auto loop = TieringLoop::Start(Env::Default(), config.data_dir, config.storage, *keys,
                                    [](const Result<TierRunStats>& r) {
       if (!r.ok()) {
@@ -551,8 +552,10 @@ int RunServe(const ServeOptions& o) {
            {"deleted", std::to_string(r->deleted)},
            {"held", std::to_string(r->held)},
            {"recovered", std::to_string(r->recovered + r->rolled_back)},
+           {"compacted", std::to_string(r->compacted_segments)},
+           {"compacted_into", std::to_string(r->compactions)},
            {"failed", std::to_string(r->errors.size())}});
-    });
+    }, RebuildEvent);
     if (loop.ok()) tiering = std::move(loop).value();
     else Log(LogLevel::kError, "tiering not started", {{"error", loop.status().ToString()}});
   }

@@ -3,11 +3,14 @@
 // cost report (docs/operations.md).
 #include <cstdio>
 
+#include "alert/metadata.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "cli/workspace.h"
 #include "common/json_writer.h"
 #include "common/time.h"
+#include "ingest/minimise.h"
+#include "ingest/rebuild_event.h"
 #include "server/config.h"
 #include "store/data_dir.h"
 #include "tier/catalog.h"
@@ -115,8 +118,10 @@ int RunStorageTier(const StorageOptions& o) {
   Status st = ParseTimeOption("--now", o.now, &now);
   if (!st.ok()) return Fatal(st);
   if (now) run.now_ns = *now;
-  if (!opened->loaded.storage.enabled()) Warn("no retention policy configured (storage.retention): nothing will move");
+  if (!opened->loaded.storage.any_work())
+    Warn("no retention policy configured (storage.retention) and compaction off: nothing will change");
   Tierer tierer = MakeTierer(*opened);
+  tierer.set_rebuilder(RebuildEvent);
   Progress progress("tier");
   run.progress = [&](size_t done, size_t total, const std::string& what) {
     progress.Update(std::to_string(done) + "/" + std::to_string(total) + " " + what);
@@ -131,7 +136,9 @@ int RunStorageTier(const StorageOptions& o) {
     j.UInt("held", stats->held).UInt("recovered", stats->recovered).UInt("rolled_back", stats->rolled_back);
     j.UInt("catalogued", stats->catalogued).UInt("warm_bytes_before", stats->warm_bytes_before);
     j.UInt("warm_bytes_after", stats->warm_bytes_after).UInt("cold_bytes", stats->cold_bytes);
-    j.UInt("deleted_bytes", stats->deleted_bytes).UInt("errors", stats->errors.size());
+    j.UInt("deleted_bytes", stats->deleted_bytes).UInt("compactions", stats->compactions);
+    j.UInt("compacted_segments", stats->compacted_segments).UInt("compact_bytes_before", stats->compact_bytes_before);
+    j.UInt("compact_bytes_after", stats->compact_bytes_after).UInt("errors", stats->errors.size());
     std::printf("%s\n", j.Done().c_str());
   } else {
     std::printf("tiered: %llu warmed, %llu moved to cold, %llu deleted, %llu held back by legal holds, "
@@ -142,6 +149,11 @@ int RunStorageTier(const StorageOptions& o) {
                 static_cast<unsigned long long>(stats->errors.size()), Bytes(stats->warm_bytes_before).c_str(),
                 Bytes(stats->warm_bytes_after).c_str(), Bytes(stats->cold_bytes).c_str(),
                 Bytes(stats->deleted_bytes).c_str());
+    if (stats->compactions > 0)
+      std::printf("compacted: %llu small segments merged into %llu, %s -> %s\n",
+                  static_cast<unsigned long long>(stats->compacted_segments),
+                  static_cast<unsigned long long>(stats->compactions), Bytes(stats->compact_bytes_before).c_str(),
+                  Bytes(stats->compact_bytes_after).c_str());
   }
   return stats->errors.empty() ? kExitOk : kExitFailures;
 }
@@ -161,6 +173,17 @@ int RunStorageReport(const StorageOptions& o) {
   if (!segments.ok()) return Fatal(segments.status());
   const StoragePrices& p = opened->loaded.storage.prices;
   auto rows = BuildStorageReport(*segments, p);
+  // What data minimisation kept out of the store (meta.db state; none when
+  // nothing was ever minimised or nothing was ingested yet).
+  MinimiseCounters minimised;
+  if (opened->dir->env()->FileExists(opened->dir->meta_db_path())) {
+    auto meta = OpenSqliteMetadata(opened->dir->meta_db_path(), MetadataOptions{.read_only = true});
+    if (meta.ok()) {
+      auto counters = LoadMinimiseCounters(meta->get());
+      if (counters.ok()) minimised = std::move(counters).value();
+      else Warn("minimisation counters: " + counters.status().ToString());
+    }
+  }
   if (o.json) {
     for (const StorageReportRow& r : rows) {
       JsonObject j;
@@ -171,6 +194,17 @@ int RunStorageReport(const StorageOptions& o) {
       j.Raw("monthly_cost_usd", cost);
       std::printf("%s\n", j.Done().c_str());
     }
+    for (const auto& [source, kinds] : minimised)
+      for (const auto& [kind, c] : kinds)
+        std::printf("%s\n", JsonObject()
+                                .Str("source_type", source)
+                                .Str("minimised", kind)
+                                .UInt("events", c.events)
+                                .UInt("raw_bytes", c.bytes)
+                                .UInt("summaries", c.summaries)
+                                .UInt("summary_bytes", c.summary_bytes)
+                                .Done()
+                                .c_str());
     return kExitOk;
   }
   std::printf("%-20s %-5s %9s %14s %12s %12s %7s %12s\n", "SOURCE", "TIER", "SEGMENTS", "EVENTS", "RAW", "STORED",
@@ -183,6 +217,14 @@ int RunStorageReport(const StorageOptions& o) {
   }
   std::printf("prices per GiB-month: hot $%g, warm $%g, cold $%g (storage.prices)\n", p.hot_per_gb_month,
               p.warm_per_gb_month, p.cold_per_gb_month);
+  if (!minimised.empty()) {
+    std::printf("\nkept out of the store by data minimisation (minimise:):\n");
+    std::printf("%-20s %-10s %14s %12s %12s %12s\n", "SOURCE", "RULE", "EVENTS", "RAW", "SUMMARIES", "SUMMARY RAW");
+    for (const auto& [source, kinds] : minimised)
+      for (const auto& [kind, c] : kinds)
+        std::printf("%-20s %-10s %14s %12s %12s %12s\n", source.c_str(), kind.c_str(), HumanCount(c.events).c_str(),
+                    Bytes(c.bytes).c_str(), HumanCount(c.summaries).c_str(), Bytes(c.summary_bytes).c_str());
+  }
   return kExitOk;
 }
 

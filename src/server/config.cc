@@ -179,7 +179,7 @@ FieldFn Decimal(double* out) {
 }
 
 // `storage` (docs/operations.md): retention per source type, the cold bucket,
-// the read cache and the prices of the cost report.
+// the read cache, compaction and the prices of the cost report.
 Fields StorageFields(TieringConfig* t) {
   return {
       {"interval_seconds", [t](const YAML::Node& n, const std::string& path) -> Status {
@@ -216,6 +216,15 @@ Fields StorageFields(TieringConfig* t) {
          }
          return Status::Ok();
        }},
+      {"compaction", Section([t] {
+         CompactionConfig* k = &t->compaction;
+         return Fields{{"enabled", Bool(&k->enabled)},
+                       {"min_segments", Number(&k->min_segments, 2, 1'000'000)},
+                       {"small_segment_bytes", Bytes(&k->small_segment_bytes, 1)},
+                       {"max_merged_bytes", Bytes(&k->max_merged_bytes, 1)},
+                       {"interval_seconds", Number(&k->interval_seconds, 1, 7 * 86400)},
+                       {"grace_ms", Number(&k->grace_ms, 0, 3'600'000)}};
+       })},
       {"prices", Section([t] {
          StoragePrices* p = &t->prices;
          return Fields{{"hot_per_gb_month", Decimal(&p->hot_per_gb_month)},

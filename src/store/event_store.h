@@ -246,6 +246,10 @@ struct SegmentStoreOptions {
   bool remove_stale_temp_files = false;
   // NewWriter fails (readers that do not hold the data directory lock).
   bool read_only = false;
+  // False: writers start from no stored ids, so Add keeps every event whose
+  // id it has not seen itself (compaction rewrites records that are stored
+  // already, each once).
+  bool load_stored_ids = true;
   // Segment files that are not valid are reported here (default: ignored).
   std::function<void(const Status&)> on_skipped_file;
   // Encryption at rest (docs/storage-format.md#encryption-at-rest): with a

@@ -4,9 +4,12 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <memory>
+#include <set>
 #include <vector>
 
+#include "store/block_codec.h"
 #include "store/internal/segment.h"
 #include "store/internal/segment_v2.h"
 
@@ -138,6 +141,88 @@ Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int 
   VIGIL_RETURN_IF_ERROR(builder->Finish().WithContext("recompressing " + path));
   VIGIL_ASSIGN_OR_RETURN(before.stored_bytes, env->FileSize(path));
   return before;
+}
+
+Status RemoveUnpublishedSegment(Env* env, const std::string& path) {
+  for (const std::string& f : {path + segment::kTempSuffix, segment::KeyFilePath(path)})
+    if (env->FileExists(f)) VIGIL_RETURN_IF_ERROR(env->RemoveFile(f));
+  return Status::Ok();
+}
+
+Result<std::string> SegmentAccount(Env* env, const std::string& path, const KeyRing* keys) {
+  VIGIL_ASSIGN_OR_RETURN(auto file, segment::SegmentFile::Open(env, path, nullptr, keys));
+  return file->account();
+}
+
+Status ForEachSegmentRecord(Env* env, const std::string& path, const KeyRing* keys,
+                            const std::function<Status(const StoredEvent&)>& fn) {
+  segment::DictionaryCache dicts(env, StoreRootOf(path), keys);
+  VIGIL_ASSIGN_OR_RETURN(auto file, segment::SegmentFile::Open(env, path, &dicts, keys));
+  segment::BlockData data;
+  StoredEvent ev;
+  for (size_t b = 0; b < file->index().blocks.size(); ++b) {
+    VIGIL_RETURN_IF_ERROR(file->ReadBlock(b, nullptr, &data, nullptr));
+    for (const segment::RecordView& r : data.records) {
+      segment::ToStoredEvent(r, &ev);
+      VIGIL_RETURN_IF_ERROR(fn(ev));
+    }
+  }
+  return Status::Ok();
+}
+
+// The marker is a few lines of text: a version line, then "out <name>" and
+// "in <name>" lines. Names never hold a newline (segment names are generated).
+constexpr std::string_view kMarkerHead = "vigil compaction 1\n";
+
+std::string EncodeCompactionMarker(const CompactionMarker& m) {
+  std::string out(kMarkerHead);
+  for (const std::string& o : m.outputs) out.append("out ").append(o).push_back('\n');
+  for (const std::string& i : m.inputs) out.append("in ").append(i).push_back('\n');
+  return out;
+}
+
+Result<CompactionMarker> DecodeCompactionMarker(std::string_view text, const std::string& path) {
+  auto bad = [&](const std::string& why) { return Status::Corruption("compaction marker " + path + ": " + why); };
+  if (text.substr(0, kMarkerHead.size()) != kMarkerHead) return bad("not a compaction marker");
+  CompactionMarker m;
+  text.remove_prefix(kMarkerHead.size());
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) return bad("a line without its end (torn)");
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl + 1);
+    if (line.substr(0, 4) == "out " && IsSegmentFileName(line.substr(4))) {
+      m.outputs.emplace_back(line.substr(4));
+    } else if (line.substr(0, 3) == "in " && IsSegmentFileName(line.substr(3))) {
+      m.inputs.emplace_back(line.substr(3));
+    } else {
+      return bad("unexpected line '" + std::string(line) + "'");
+    }
+  }
+  if (m.outputs.empty() || m.inputs.empty()) return bad("names no output or no input");
+  return m;
+}
+
+void DropCompactedInputs(Env* env, const std::string& dir, const std::vector<std::string>& markers,
+                         std::vector<std::string>* segments) {
+  if (markers.empty()) return;
+  const std::set<std::string> present(segments->begin(), segments->end());
+  std::set<std::string> drop;
+  for (const std::string& name : markers) {
+    const std::string path = JoinPath(dir, name);
+    std::string text;
+    if (!env->ReadFile(path, &text).ok()) continue;  // removed meanwhile: its inputs are gone too
+    auto m = DecodeCompactionMarker(text, path);
+    if (!m.ok()) continue;
+    const bool published = std::all_of(m->outputs.begin(), m->outputs.end(),
+                                       [&](const std::string& o) { return present.count(JoinPath(dir, o)) > 0; });
+    if (!published) continue;
+    for (const std::string& i : m->inputs) drop.insert(JoinPath(dir, i));
+  }
+  if (drop.empty()) return;
+  segments->erase(std::remove_if(segments->begin(), segments->end(),
+                                 [&](const std::string& s) { return drop.count(s) > 0; }),
+                  segments->end());
 }
 
 }  // namespace vigil

@@ -1,18 +1,23 @@
-// The two operations storage tiering needs from the segment format, kept in
-// one place so that tiering itself (src/tier/) knows nothing of the format:
-// which files are segments, a summary of one segment, and rewriting one with a
-// stronger compression level.
+// The operations storage tiering and compaction need from the segment format,
+// kept in one place so that tiering itself (src/tier/) knows nothing of the
+// format: which files are segments, a summary of one segment, rewriting one
+// with a stronger compression level, reading one's records back, and the
+// compaction markers that let readers see a merged segment instead of its
+// inputs.
 //
 // Thread safety: free functions; a segment file may be summarised from several
 // threads, but only one caller may rewrite a given file at a time.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "env/env.h"
+#include "store/event_store.h"
 #include "store/keys.h"
 
 namespace vigil {
@@ -46,5 +51,44 @@ Result<SegmentSummary> SummarizeSegment(Env* env, const std::string& path, const
 // before anything is written, for an encrypted v1 segment (its writer has no
 // way to reuse the data key; it is kept as written).
 Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int level, const KeyRing* keys = nullptr);
+
+// Removes what an unpublished segment `path` ("….seg") left: its temp file
+// and key file (a writer's Prepare handed them out; see EventWriter).
+Status RemoveUnpublishedSegment(Env* env, const std::string& path);
+
+// The account a segment's header names (every record in it is of that
+// account; "" for records without one).
+Result<std::string> SegmentAccount(Env* env, const std::string& path, const KeyRing* keys = nullptr);
+
+// Calls `fn` for every record of the segment at `path`, block by block, each
+// in (time, id) order, as a scan would hand it on; stops at the first error
+// (`fn`'s, or Corruption naming the file and block).
+Status ForEachSegmentRecord(Env* env, const std::string& path, const KeyRing* keys,
+                            const std::function<Status(const StoredEvent&)>& fn);
+
+// Compaction (docs/storage-format.md#compaction) merges small segments of a
+// partition directory into one. Its marker, `<dir>/<output>.compact`, names
+// the merged segment(s) and the inputs they replace (file names in the same
+// directory). It is written durably before the output is published; from the
+// moment every output it names is published, readers leave its inputs out
+// (DropCompactedInputs), so a scan sees each record once whether the inputs
+// have been removed yet or not. Once they are, the marker goes too.
+inline constexpr char kCompactionMarkerSuffix[] = ".compact";
+
+struct CompactionMarker {
+  std::vector<std::string> outputs;  // segment file names
+  std::vector<std::string> inputs;
+};
+
+std::string EncodeCompactionMarker(const CompactionMarker& marker);
+// Corruption naming `path` when `text` is not a marker.
+Result<CompactionMarker> DecodeCompactionMarker(std::string_view text, const std::string& path);
+
+// Removes from `segments` (paths of the segment files listed in `dir`) the
+// inputs of each marker in `markers` (file names in `dir`) whose outputs are
+// all among `segments`. A marker that cannot be read is ignored: its inputs
+// are then still read, as they were before the compaction began.
+void DropCompactedInputs(Env* env, const std::string& dir, const std::vector<std::string>& markers,
+                         std::vector<std::string>* segments);
 
 }  // namespace vigil

@@ -21,6 +21,7 @@
 #include "store/event_store.h"
 #include "store/internal/segment.h"
 #include "store/internal/segment_v2.h"
+#include "store/segment_rewrite.h"
 
 namespace vigil {
 namespace {
@@ -35,6 +36,7 @@ using segment::BlockHandle2;
 using segment::DictionaryCache;
 using segment::SegmentBuilder2;
 using segment::SegmentFile;
+using segment::ToStoredEvent;
 
 // Largest raw record the store accepts (keeps every block under the reader's
 // kMaxBlockRawBytes limit).
@@ -139,14 +141,19 @@ Status ListPartitions(Env* env, const std::string& root, const std::optional<std
   return Status::Ok();
 }
 
-// Segment file paths in a partition directory, sorted by name.
+// Segment file paths in a partition directory, sorted by name, without the
+// inputs of a published compaction (segment_rewrite.h) not yet removed.
 Status ListSegments(Env* env, const std::string& dir, std::vector<std::string>* out) {
   out->clear();
   std::vector<DirEntry> entries;
   VIGIL_RETURN_IF_ERROR(ListDirOrEmpty(env, dir, &entries));
+  std::vector<std::string> markers;
   for (const DirEntry& e : entries) {
-    if (!e.is_dir && EndsWith(e.name, segment::kSegmentSuffix)) out->push_back(JoinPath(dir, e.name));
+    if (e.is_dir) continue;
+    if (EndsWith(e.name, segment::kSegmentSuffix)) out->push_back(JoinPath(dir, e.name));
+    else if (EndsWith(e.name, kCompactionMarkerSuffix)) markers.push_back(e.name);
   }
+  DropCompactedInputs(env, dir, markers, out);
   std::sort(out->begin(), out->end());
   return Status::Ok();
 }
@@ -364,6 +371,7 @@ class SegmentWriter final : public EventWriter {
       last_set_source_ = source_type;
       p->last_use = ++clock_;
     }
+    if (!p->ids_loaded && !options_.load_stored_ids) p->ids_loaded = true;
     if (!p->ids_loaded) {
       Status s = LoadIds(p);
       if (!s.ok()) {
@@ -663,17 +671,6 @@ struct MergeItem {
   size_t cursor;  // records only
 };
 
-// The stored form of a record read back.
-void ToStoredEvent(const RecordView& rec, StoredEvent* ev) {
-  ev->id.assign(rec.id);
-  ev->source_type.assign(rec.source_type);
-  ev->time_ns = rec.time_ns;
-  ev->ingest_time_ns = rec.ingest_time_ns;
-  ev->time_fallback = rec.time_fallback;
-  ev->account.assign(rec.account);
-  ev->principal.assign(rec.principal);
-  ev->raw.assign(rec.raw);
-}
 
 Status SegmentStore::OpenSegments(const std::vector<std::string>& dirs, const ScanOptions& options,
                                   const std::function<void(const Status&)>& report,

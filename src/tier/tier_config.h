@@ -42,6 +42,25 @@ struct StoragePrices {
   double cold_per_gb_month = 0.0125;
 };
 
+// Compaction (docs/storage-format.md#compaction): `vigil serve` commits
+// every second or so, and each commit seals a segment per partition it
+// wrote, so a quiet source leaves thousands of tiny segments a day (each with
+// its own index, filters and key file, compressed without a dictionary). A
+// partition directory with at least `min_segments` local hot segments under
+// `small_segment_bytes` has them merged, per account, into segments of at
+// most `max_merged_bytes` of input.
+struct CompactionConfig {
+  bool enabled = true;
+  size_t min_segments = 8;
+  uint64_t small_segment_bytes = 4ull << 20;
+  uint64_t max_merged_bytes = 48ull << 20;
+  int64_t interval_seconds = 600;  // `vigil serve` looks for work this often
+  // Inputs stay on disk this long after their merged segment is published,
+  // for a reader that listed the directory just before (readers leave them
+  // out from the publication on; see segment_rewrite.h).
+  int64_t grace_ms = 2000;
+};
+
 struct TieringConfig {
   // By stored source type ("cloudtrail", "vpcflow", ...); "*" applies to the
   // source types not named.
@@ -51,10 +70,16 @@ struct TieringConfig {
   int warm_zstd_level = 19;
   int64_t interval_seconds = 3600;  // `vigil serve` runs tiering this often
   StoragePrices prices;
+  CompactionConfig compaction;
 
   // The policy for `source_type` (the "*" one, or none: all zero).
   RetentionPolicy PolicyFor(const std::string& source_type) const;
+  // A retention policy moves segments (compaction aside).
   bool enabled() const;
+  // `vigil serve` runs a Tierer: retention or compaction is on.
+  bool any_work() const { return enabled() || compaction.enabled; }
+  // How often `vigil serve` runs it.
+  int64_t loop_seconds() const;
 };
 
 // Consistent thresholds (warm <= cold <= delete where set), a cold bucket when

@@ -1,7 +1,9 @@
 #include "tier/tierer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -151,6 +153,14 @@ Status Tierer::Recover(const TierRunOptions& o, TierRunStats* stats) {
       (void)RemoveLocal(JoinPath(cache_dir_, e.path));
       VIGIL_RETURN_IF_ERROR(catalog_->Finish(e.seq, "recovered", 0, "", nullptr, true));
       ++stats->recovered;
+    } else if (e.action == "compact") {
+      // No marker: the run stopped before it was written, so nothing was
+      // published (the output's temp files go with the next writer's
+      // clean-up). Otherwise the marker says which side stays.
+      bool completed = false;
+      if (env_->FileExists(path)) VIGIL_RETURN_IF_ERROR(SettleMarker(path, &completed));
+      VIGIL_RETURN_IF_ERROR(catalog_->Finish(e.seq, completed ? "recovered" : "rolled_back", 0, "", nullptr, false));
+      ++(completed ? stats->recovered : stats->rolled_back);
     } else {
       VIGIL_RETURN_IF_ERROR(catalog_->Finish(e.seq, "failed", 0, "unknown action", nullptr, false));
     }
@@ -360,12 +370,248 @@ Status Tierer::Delete(const TierRunOptions& o, const CatalogSegment& seg, TierRu
   return Status::Ok();
 }
 
+// ------------------------------------------------------------------ compaction
+
+// A compaction published and awaiting its inputs' removal.
+struct Tierer::Compaction {
+  int64_t seq = 0;
+  std::string dir;     // absolute
+  std::string marker;  // absolute
+  std::vector<std::string> inputs;   // file names in dir
+  std::vector<CatalogSegment> outputs;
+  uint64_t bytes_before = 0;
+};
+
+Status Tierer::SettleMarker(const std::string& marker, bool* completed) {
+  const std::string dir = DirName(marker);
+  std::string text;
+  VIGIL_RETURN_IF_ERROR(env_->ReadFile(marker, &text));
+  auto m = DecodeCompactionMarker(text, marker);
+  *completed = false;
+  if (m.ok()) {
+    *completed = std::all_of(m->outputs.begin(), m->outputs.end(),
+                             [&](const std::string& o) { return env_->FileExists(JoinPath(dir, o)); });
+    // The side that goes: the inputs once every output is published (they
+    // hold the same records), else whatever of the outputs exists.
+    for (const std::string& name : *completed ? m->inputs : m->outputs) {
+      const std::string path = JoinPath(dir, name);
+      VIGIL_RETURN_IF_ERROR(RemoveLocal(path));
+      VIGIL_RETURN_IF_ERROR(RemoveUnpublishedSegment(env_, path));  // its key file too
+      if (*completed) (void)catalog_->Remove(Relative(path));
+    }
+    VIGIL_RETURN_IF_ERROR(env_->SyncDir(dir));
+  }
+  // An unreadable marker was never acted on: readers ignore it too.
+  VIGIL_RETURN_IF_ERROR(env_->RemoveFile(marker));
+  return env_->SyncDir(dir);
+}
+
+std::string Tierer::Relative(const std::string& path) const {
+  return path.size() > events_dir_.size() + 1 && path.compare(0, events_dir_.size(), events_dir_) == 0
+             ? path.substr(events_dir_.size() + 1)
+             : path;
+}
+
+Result<Tierer::Compaction> Tierer::CompactGroup(const TierRunOptions& o, const std::string& dir,
+                                                const std::vector<std::string>& inputs) {
+  Compaction c;
+  c.dir = dir;
+  c.inputs = inputs;
+  c.marker = JoinPath(dir, inputs.front().substr(0, inputs.front().rfind('.')) + kCompactionMarkerSuffix);
+  LedgerEntry e;
+  e.action = "compact";
+  e.path = Relative(c.marker);
+  e.from_tier = e.to_tier = "hot";
+  for (const std::string& in : inputs) {
+    auto size = env_->FileSize(JoinPath(dir, in));
+    if (size.ok()) c.bytes_before += *size;
+  }
+  e.bytes_before = c.bytes_before;
+  e.note = "merging " + std::to_string(inputs.size()) + " segments";
+  VIGIL_ASSIGN_OR_RETURN(c.seq, catalog_->Begin(e));
+  auto fail = [&](Status s) {
+    (void)catalog_->Finish(c.seq, "failed", 0, s.ToString(), nullptr, false);
+    return s.WithContext("compacting " + dir);
+  };
+  VIGIL_RETURN_IF_ERROR(Step(o, "compact:begun"));
+  if (compaction_store_ == nullptr) {
+    SegmentStoreOptions so;
+    so.env = env_;
+    so.keys = keys_;
+    so.load_stored_ids = false;
+    auto store = OpenSegmentStore(events_dir_, so);
+    if (!store.ok()) return fail(store.status());
+    compaction_store_ = std::move(store).value();
+  }
+  auto writer = compaction_store_->NewWriter();
+  if (!writer.ok()) return fail(writer.status());
+  std::map<std::string, CatalogSegment> out;  // by file name
+  std::string source_type;
+  for (const std::string& in : inputs) {
+    Status s = ForEachSegmentRecord(env_, JoinPath(dir, in), keys_.get(), [&](const StoredEvent& se) -> Status {
+      auto ev = rebuild_(se);
+      if (!ev.ok()) return ev.status().WithContext("record " + se.id);
+      auto added = (*writer)->Add(*ev);
+      if (!added.ok()) return added.status();
+      source_type = se.source_type;
+      return Status::Ok();
+    });
+    if (!s.ok()) return fail(s.WithContext(in));
+  }
+  auto names = (*writer)->Prepare();
+  if (!names.ok()) return fail(names.status());
+  CompactionMarker marker;
+  marker.inputs = inputs;
+  auto drop_outputs = [&] {
+    for (const std::string& n : *names) (void)RemoveUnpublishedSegment(env_, JoinPath(events_dir_, n));
+  };
+  for (const std::string& n : *names) {
+    const std::string path = JoinPath(events_dir_, n);
+    if (DirName(path) != dir) {  // records of another day or account: not this partition's
+      drop_outputs();
+      return fail(Status::Internal("merged segment " + n + " is not in " + dir));
+    }
+    marker.outputs.push_back(BaseName(path));
+  }
+  // The marker is durable before any output is visible: from the moment all
+  // are, readers leave the inputs out.
+  Status s = env_->WriteFileAtomic(c.marker, EncodeCompactionMarker(marker));
+  if (!s.ok()) {
+    drop_outputs();
+    return fail(s);
+  }
+  VIGIL_RETURN_IF_ERROR(Step(o, "compact:marked"));
+  s = compaction_store_->Publish(*names);
+  if (!s.ok()) {
+    bool completed = false;
+    (void)SettleMarker(c.marker, &completed);
+    return fail(s);
+  }
+  VIGIL_RETURN_IF_ERROR(Step(o, "compact:published"));
+  for (const std::string& n : *names) {
+    auto sum = SummarizeSegment(env_, JoinPath(events_dir_, n), keys_.get());
+    if (!sum.ok()) continue;  // SyncCatalog catalogues it later
+    c.outputs.push_back(FromSummary(n, *sum, Tier::kHot));
+  }
+  return c;
+}
+
+Status Tierer::FinishCompaction(const TierRunOptions& o, const Compaction& c, TierRunStats* stats) {
+  for (const std::string& in : c.inputs) {
+    const std::string path = JoinPath(c.dir, in);
+    VIGIL_RETURN_IF_ERROR(RemoveLocal(path));
+    VIGIL_RETURN_IF_ERROR(RemoveLocal(segment::KeyFilePath(path)));
+    VIGIL_RETURN_IF_ERROR(catalog_->Remove(Relative(path)));
+  }
+  VIGIL_RETURN_IF_ERROR(env_->SyncDir(c.dir));
+  VIGIL_RETURN_IF_ERROR(Step(o, "compact:inputs_removed"));
+  uint64_t after = 0;
+  for (const CatalogSegment& seg : c.outputs) {
+    after += seg.stored_bytes;
+    VIGIL_RETURN_IF_ERROR(catalog_->Upsert(seg));
+  }
+  VIGIL_RETURN_IF_ERROR(catalog_->Finish(c.seq, "done", after,
+                                         "merged " + std::to_string(c.inputs.size()) + " segments into " +
+                                             std::to_string(c.outputs.size()),
+                                         nullptr, false));
+  VIGIL_RETURN_IF_ERROR(RemoveLocal(c.marker));
+  VIGIL_RETURN_IF_ERROR(env_->SyncDir(c.dir));
+  ++stats->compactions;
+  stats->compacted_segments += c.inputs.size();
+  stats->compact_bytes_before += c.bytes_before;
+  stats->compact_bytes_after += after;
+  return Status::Ok();
+}
+
+Status Tierer::Compact(const TierRunOptions& o, TierRunStats* stats) {
+  const CompactionConfig& k = config_.compaction;
+  if (!k.enabled || !rebuild_) return Status::Ok();
+  std::vector<std::string> files;
+  Status listed = env_->ListFilesRecursive(events_dir_, &files);
+  if (listed.code() == StatusCode::kNotFound) return Status::Ok();
+  VIGIL_RETURN_IF_ERROR(listed);
+  VIGIL_ASSIGN_OR_RETURN(auto rows, catalog_->Segments());
+  // Small hot segments by directory; markers a finished run left behind
+  // (Recover has dealt with every pending one).
+  std::map<std::string, std::vector<std::string>> small;
+  for (const std::string& rel : files) {
+    const std::string path = JoinPath(events_dir_, rel);
+    const std::string base = BaseName(rel);
+    if (EndsWith(base, kCompactionMarkerSuffix)) {
+      bool completed = false;
+      Status s = SettleMarker(path, &completed);
+      if (!s.ok()) stats->errors.push_back(s);
+      continue;
+    }
+    if (!IsSegmentFileName(base)) continue;
+    auto row = rows.find(rel);
+    if (row != rows.end() && row->second.tier != Tier::kHot) continue;  // warm: already rewritten once
+    auto size = env_->FileSize(path);
+    if (!size.ok() || *size >= k.small_segment_bytes) continue;
+    small[DirName(path)].push_back(base);
+  }
+  std::vector<Compaction> published;
+  Status failed;
+  for (auto& [dir, names] : small) {
+    if (names.size() < k.min_segments) continue;
+    if (o.cancel != nullptr && o.cancel->load()) break;
+    // Per account (a segment holds one), in name order, in groups of at
+    // most max_merged_bytes.
+    std::map<std::string, std::vector<std::string>> by_account;
+    for (const std::string& n : names) {
+      auto account = SegmentAccount(env_, JoinPath(dir, n), keys_.get());
+      if (!account.ok()) {
+        stats->errors.push_back(account.status());
+        continue;
+      }
+      by_account[*account].push_back(n);
+    }
+    for (auto& [account, list] : by_account) {
+      std::sort(list.begin(), list.end());
+      std::vector<std::string> group;
+      uint64_t group_bytes = 0;
+      auto flush = [&]() -> Status {
+        if (group.size() >= 2) {
+          auto c = CompactGroup(o, dir, group);
+          if (crashed_) return c.status();
+          if (c.ok()) published.push_back(std::move(c).value());
+          else stats->errors.push_back(c.status());
+        }
+        group.clear();
+        group_bytes = 0;
+        return Status::Ok();
+      };
+      for (const std::string& n : list) {
+        auto sized = env_->FileSize(JoinPath(dir, n));
+        const uint64_t size = sized.ok() ? *sized : 0;
+        if (!group.empty() && group_bytes + size > k.max_merged_bytes) VIGIL_RETURN_IF_ERROR(flush());
+        group.push_back(n);
+        group_bytes += size;
+      }
+      VIGIL_RETURN_IF_ERROR(flush());
+    }
+  }
+  if (published.empty()) return Status::Ok();
+  // A reader that listed a directory just before a publication may still be
+  // opening the inputs it saw.
+  std::this_thread::sleep_for(std::chrono::milliseconds(k.grace_ms));
+  for (const Compaction& c : published) {
+    Status s = FinishCompaction(o, c, stats);
+    if (crashed_) return s;
+    if (!s.ok()) stats->errors.push_back(s);  // the marker stays: the next run finishes it
+  }
+  return Status::Ok();
+}
+
 // ------------------------------------------------------------------ the run
 
 Result<TierRunStats> Tierer::Run(const TierRunOptions& o) {
   TierRunStats stats;
   crashed_ = false;
   VIGIL_RETURN_IF_ERROR(Recover(o, &stats));
+  // Before the catalog is brought up to date: merged inputs need no summary.
+  VIGIL_RETURN_IF_ERROR(Compact(o, &stats));
+  if (!config_.enabled()) return stats;
   VIGIL_RETURN_IF_ERROR(SyncCatalog(&stats, /*add_only=*/false, o.cancel));
   if (o.cancel != nullptr && o.cancel->load()) return stats;
   const int64_t now = o.now_ns != 0 ? o.now_ns : NowNanos();
@@ -456,12 +702,14 @@ struct TieringLoop::State {
 };
 
 Result<std::unique_ptr<TieringLoop>> TieringLoop::Start(Env* env, const std::string& data_dir, TieringConfig config,
-                                                        std::shared_ptr<const KeyRing> keys, Report report) {
+                                                        std::shared_ptr<const KeyRing> keys, Report report,
+                                                        Tierer::EventRebuilder rebuild) {
   auto state = std::make_unique<State>();
   VIGIL_ASSIGN_OR_RETURN(state->catalog, StorageCatalog::Open(JoinPath(data_dir, kStorageCatalogFile)));
-  state->interval_seconds = std::max<int64_t>(1, config.interval_seconds);
+  state->interval_seconds = config.loop_seconds();
   state->tierer = std::make_unique<Tierer>(env, JoinPath(data_dir, "events"), JoinPath(data_dir, kColdCacheDir),
                                            std::move(config), state->catalog.get(), std::move(keys));
+  state->tierer->set_rebuilder(std::move(rebuild));
   state->report = std::move(report);
   State* s = state.get();
   s->thread = std::thread([s] {

@@ -21,6 +21,7 @@
 #include "aws/s3_client.h"
 #include "common/status.h"
 #include "env/env.h"
+#include "store/event_store.h"
 #include "store/keys.h"
 #include "tier/catalog.h"
 #include "tier/tier_config.h"
@@ -46,6 +47,10 @@ struct TierRunStats {
   uint64_t warm_bytes_before = 0, warm_bytes_after = 0;  // recompression
   uint64_t cold_bytes = 0;     // uploaded
   uint64_t deleted_bytes = 0;  // stored bytes deleted (local or cold)
+  // Compaction: merged segments written, the small segments they replaced,
+  // and the stored bytes of each side.
+  uint64_t compactions = 0, compacted_segments = 0;
+  uint64_t compact_bytes_before = 0, compact_bytes_after = 0;
   std::vector<Status> errors;  // moves that failed (each also in the ledger)
 };
 
@@ -65,7 +70,12 @@ class Tierer {
   // `cancel`: stop early (a first run over a large store reads every
   // segment once); what was summarised so far is kept.
   Status SyncCatalog(TierRunStats* stats, bool add_only = false, const std::atomic<bool>* cancel = nullptr);
-  // Recover, SyncCatalog, then every move due. A failing move is recorded and
+  // Compaction rebuilds each stored record into the Event the writer needs
+  // (its fields, as ingest parsed them); without a rebuilder it is off.
+  using EventRebuilder = std::function<Result<Event>(const StoredEvent&)>;
+  void set_rebuilder(EventRebuilder rebuild) { rebuild_ = std::move(rebuild); }
+
+  // Recover, compaction, SyncCatalog, then every move due. A failing move is recorded and
   // the run goes on; the status is an error only when the run itself failed.
   Result<TierRunStats> Run(const TierRunOptions& options);
 
@@ -75,6 +85,14 @@ class Tierer {
   Status Cold(const TierRunOptions& o, CatalogSegment* seg, TierRunStats* stats);
   Status Delete(const TierRunOptions& o, const CatalogSegment& seg, TierRunStats* stats);
   Status RemoveLocal(const std::string& path);
+  struct Compaction;
+  Status Compact(const TierRunOptions& o, TierRunStats* stats);
+  Result<Compaction> CompactGroup(const TierRunOptions& o, const std::string& dir, const std::vector<std::string>& inputs);
+  Status FinishCompaction(const TierRunOptions& o, const Compaction& c, TierRunStats* stats);
+  // Completes (all outputs published: the inputs go) or undoes (the outputs
+  // go) the compaction whose marker is at `marker`, then removes the marker.
+  Status SettleMarker(const std::string& marker, bool* completed);
+  std::string Relative(const std::string& path) const;  // to events/
   Result<const aws::S3Client*> Client();
   std::string ObjectKey(const std::string& rel) const { return config_.cold.prefix + rel; }
 
@@ -85,18 +103,22 @@ class Tierer {
   StorageCatalog* catalog_;
   std::unique_ptr<aws::S3Client> client_;
   std::shared_ptr<const KeyRing> keys_;
+  EventRebuilder rebuild_;
+  std::unique_ptr<EventStore> compaction_store_;  // opened on first use
   bool crashed_ = false;  // a crash_point stopped the run
 };
 
-// Runs a Tierer on its own thread every `config.interval_seconds` (first run
+// Runs a Tierer on its own thread every `config.loop_seconds()` (first run
 // right away), as `vigil serve` does; each run's outcome goes to `report`.
 // Stop() interrupts the wait and any run between moves, then joins.
 class TieringLoop {
  public:
   using Report = std::function<void(const Result<TierRunStats>&)>;
-  // Opens the catalog at <data_dir>/storage.db.
+  // Opens the catalog at <data_dir>/storage.db. Runs every
+  // config.loop_seconds(); `rebuild` (may be empty) enables compaction.
   static Result<std::unique_ptr<TieringLoop>> Start(Env* env, const std::string& data_dir, TieringConfig config,
-                                                    std::shared_ptr<const KeyRing> keys, Report report);
+                                                    std::shared_ptr<const KeyRing> keys, Report report,
+                                                    Tierer::EventRebuilder rebuild = nullptr);
   ~TieringLoop();
   void Stop();
 

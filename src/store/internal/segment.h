@@ -21,6 +21,7 @@
 #include "env/env.h"
 #include "event/event.h"
 #include "store/block_codec.h"
+#include "store/event_store.h"
 #include "store/keys.h"
 
 namespace vigil::segment {
@@ -82,6 +83,18 @@ struct RecordView {
   std::string_view principal;
   std::string_view raw;
 };
+
+// The stored form of a record read back, as scans hand it on.
+inline void ToStoredEvent(const RecordView& rec, StoredEvent* ev) {
+  ev->id.assign(rec.id);
+  ev->source_type.assign(rec.source_type);
+  ev->time_ns = rec.time_ns;
+  ev->ingest_time_ns = rec.ingest_time_ns;
+  ev->time_fallback = rec.time_fallback;
+  ev->account.assign(rec.account);
+  ev->principal.assign(rec.principal);
+  ev->raw.assign(rec.raw);
+}
 
 // Accumulates records for one block, then sorts them by (time, id) and
 // compresses them. Buffers are reused across blocks.
