@@ -20,21 +20,9 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 size_t CountLines(std::string_view body) {
-  size_t n = 0;
-  size_t pos = 0;
-  while (pos < body.size()) {
-    const char* nl = static_cast<const char*>(std::memchr(body.data() + pos, '\n', body.size() - pos));
-    size_t end = nl ? static_cast<size_t>(nl - body.data()) : body.size();
-    for (size_t i = pos; i < end; ++i) {
-      char c = body[i];
-      if (c != ' ' && c != '\t' && c != '\r') {
-        ++n;
-        break;
-      }
-    }
-    pos = end + 1;
-  }
-  return n;
+  LineCounter lines;
+  lines.Feed(body);
+  return lines.lines();
 }
 
 Result<size_t> CountArray(std::string_view body, size_t open) {
@@ -46,7 +34,28 @@ Result<size_t> CountArray(std::string_view body, size_t open) {
 
 }  // namespace
 
-bool ReadBody(const httplib::ContentReader& reader, uint64_t limit, std::string* body, bool* too_large) {
+void LineCounter::Feed(std::string_view piece) {
+  const char* p = piece.data();
+  const char* const end = p + piece.size();
+  while (p < end) {
+    if (!in_line_) {  // blanks before a line's first byte
+      const char c = *p;
+      if (c == '\n' || c == ' ' || c == '\t' || c == '\r') {
+        ++p;
+        continue;
+      }
+      in_line_ = true;
+      ++lines_;
+    }
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (nl == nullptr) return;
+    p = nl + 1;
+    in_line_ = false;
+  }
+}
+
+bool ReadBody(const httplib::ContentReader& reader, uint64_t limit, std::string* body, bool* too_large,
+              LineCounter* lines) {
   *too_large = false;
   return reader([&](const char* data, size_t n) {
     if (body->size() + n > limit) {
@@ -54,11 +63,12 @@ bool ReadBody(const httplib::ContentReader& reader, uint64_t limit, std::string*
       return false;
     }
     body->append(data, n);
+    if (lines) lines->Feed(std::string_view(data, n));
     return true;
   });
 }
 
-Result<size_t> CountIngestRecords(std::string_view body) {
+Result<size_t> CountIngestRecords(std::string_view body, const LineCounter* lines) {
   size_t start = SkipJsonSpace(body, 0);
   if (start >= body.size()) return Status::InvalidArgument("body is empty");
   if (body[start] == '[') return CountArray(body, start);
@@ -75,7 +85,7 @@ Result<size_t> CountIngestRecords(std::string_view body) {
     }
     return 1;
   }
-  return CountLines(body);
+  return lines ? lines->lines() : CountLines(body);
 }
 
 HttpServer::HttpServer(const ServeConfig& config, std::vector<std::string> tokens, Intake* intake,
@@ -202,7 +212,8 @@ void HttpServer::HandleIngest(const httplib::Request& req, httplib::Response& re
   }
   bool too_large = false;
   const uint64_t limit = config_.http.max_body_bytes;
-  bool read = ReadBody(reader, limit, &body, &too_large);
+  LineCounter lines;
+  bool read = ReadBody(reader, limit, &body, &too_large, &lines);
   // cpp-httplib sets 413 itself when the raw body is over the limit.
   if (too_large || (!read && res.status == 413))
     return Refuse(res, 413, "too_large",
@@ -212,10 +223,10 @@ void HttpServer::HandleIngest(const httplib::Request& req, httplib::Response& re
                   "could not read the request body (truncated, or Content-Encoding does not match the body)");
 
   // A named type may be a text log: one record per non-blank line.
-  auto counted = CountIngestRecords(body);
+  auto counted = CountIngestRecords(body, &lines);
   if (!counted.ok() && (type.empty() || body.empty()))
     return Refuse(res, 400, "malformed", counted.status().message());
-  const size_t records = counted.ok() ? *counted : CountLines(body);
+  const size_t records = counted.ok() ? *counted : lines.lines();
   const size_t bytes = body.size();
   IntakeRecord rec;
   rec.source = "http";

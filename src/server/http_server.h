@@ -83,12 +83,28 @@ class HttpServer {
 // Content-Encoding: gzip) into *body, stopping past `limit` bytes. False
 // when the body could not be read; *too_large says whether the limit was
 // the reason.
-bool ReadBody(const httplib::ContentReader& reader, uint64_t limit, std::string* body, bool* too_large);
+// `lines` (optional) counts the body's lines as it arrives.
+class LineCounter;
+bool ReadBody(const httplib::ContentReader& reader, uint64_t limit, std::string* body, bool* too_large,
+              LineCounter* lines = nullptr);
+
+// Counts the non-blank lines of a text given in consecutive pieces (a body
+// as it arrives, each piece still in cache).
+class LineCounter {
+ public:
+  void Feed(std::string_view piece);
+  size_t lines() const { return lines_; }
+
+ private:
+  size_t lines_ = 0;
+  bool in_line_ = false;  // past the first non-blank byte of the current line
+};
 
 // Records in an ingest body: non-blank lines of NDJSON, elements of a JSON
 // array (a cheap scan, not a validation: broken records are dead-lettered
 // later with their reason). InvalidArgument naming the problem when the body
-// is neither (empty, or not starting with '{' or '[').
-Result<size_t> CountIngestRecords(std::string_view body);
+// is neither (empty, or not starting with '{' or '['). `lines`, when given,
+// is the body's LineCounter, so NDJSON is not scanned again.
+Result<size_t> CountIngestRecords(std::string_view body, const LineCounter* lines = nullptr);
 
 }  // namespace vigil::server

@@ -172,6 +172,24 @@ TEST_F(HttpServerTest, HealthReadinessAndMetrics) {
   EXPECT_NE(m->body.find("# TYPE vigil_received_records_total counter"), std::string::npos) << m->body;
 }
 
+// Lines are counted as a body arrives, in whatever pieces the socket gives:
+// the count is the same wherever the pieces split it.
+TEST(LineCounterTest, CountsNonBlankLinesWhereverTheBodyIsSplit) {
+  const std::string body = "{\"a\":1}\r\n \t\r\n\n  {\"b\":2}\n\t\n{\"c\":3}";
+  for (size_t a = 0; a <= body.size(); ++a) {
+    for (size_t b = a; b <= body.size(); ++b) {
+      LineCounter lines;
+      lines.Feed(std::string_view(body).substr(0, a));
+      lines.Feed(std::string_view(body).substr(a, b - a));
+      lines.Feed(std::string_view(body).substr(b));
+      ASSERT_EQ(lines.lines(), 3u) << "split at " << a << " and " << b;
+    }
+  }
+  LineCounter blank;
+  blank.Feed(" \r\n\t\n");
+  EXPECT_EQ(blank.lines(), 0u);
+}
+
 TEST(ServerLogTest, LinesAreKeyValueOrJson) {
   LogFields f{{"port", "8514"}, {"error", "a \"b\" c"}};
   EXPECT_EQ(FormatLogLine(false, 0, LogLevel::kWarn, "listening now", f),
