@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "ingest/rebuild_event.h"
 #include "run_vigil.h"
+#include "serve_test_util.h"
 #include "stored_event_key.h"
 #include "store/event_store.h"
 #include "store/keys.h"
@@ -41,10 +43,8 @@ class CompactionTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // The Stratus Red Team detonation logs, four records per file, each file
-  // ingested by a run of its own, as serve's commits would store them: many
-  // small segments per day and account.
-  void IngestInSmallCommits(const std::string& key_flag = "") {
+  // The Stratus Red Team detonation logs as request bodies of four records.
+  static std::vector<std::string> SmallBodies() {
     simdjson::dom::parser parser;
     std::vector<std::string> records;
     std::vector<fs::path> files;
@@ -52,18 +52,28 @@ class CompactionTest : public ::testing::Test {
     std::sort(files.begin(), files.end());
     for (const fs::path& f : files) {
       simdjson::dom::element doc;
-      ASSERT_EQ(parser.load(f.string()).get(doc), simdjson::SUCCESS) << f;
+      EXPECT_EQ(parser.load(f.string()).get(doc), simdjson::SUCCESS) << f;
       simdjson::dom::array recs;
-      if (doc["Records"].get(recs) != simdjson::SUCCESS) ASSERT_EQ(doc.get(recs), simdjson::SUCCESS) << f;
+      if (doc["Records"].get(recs) != simdjson::SUCCESS) EXPECT_EQ(doc.get(recs), simdjson::SUCCESS) << f;
       for (simdjson::dom::element r : recs) records.push_back(simdjson::minify(r));
     }
-    ASSERT_GT(records.size(), 200u);
-    for (size_t i = 0, n = 0; i < records.size(); i += 4, ++n) {
+    EXPECT_EQ(records.size(), 310u);
+    std::vector<std::string> bodies;
+    for (size_t i = 0; i < records.size(); i += 4) {
       std::string body = "{\"Records\":[";
       for (size_t j = i; j < std::min(i + 4, records.size()); ++j) body += (j > i ? "," : "") + records[j];
-      body += "]}";
+      bodies.push_back(body + "]}");
+    }
+    return bodies;
+  }
+
+  // Each body ingested by a run of its own, as serve's commits would store
+  // them: many small segments per day and account.
+  void IngestInSmallCommits(const std::string& key_flag = "") {
+    const std::vector<std::string> bodies = SmallBodies();
+    for (size_t n = 0; n < bodies.size(); ++n) {
       const fs::path p = dir_ / "in" / ("part" + std::to_string(n) + ".json");
-      std::ofstream(p) << body;
+      std::ofstream(p) << bodies[n];
       ASSERT_EQ(Vigil("ingest --no-detect --json " + key_flag + " --data " + data_ + " " + p.string()).exit_code, 0);
     }
   }
@@ -230,6 +240,48 @@ TEST_F(CompactionTest, ACrashAtEveryStepLeavesEachRecordOnceAndIsFinishedByTheNe
     EXPECT_LT(CountFiles(".seg"), segments_before / 2);
     EXPECT_EQ(Events(), before);
   }
+}
+
+// `vigil serve` merges the segments its own commits leave, with no
+// retention policy configured, while it goes on serving.
+TEST_F(CompactionTest, ServeMergesTheSegmentsItsCommitsLeave) {
+  const fs::path config = dir_ / "serve.yaml";
+  std::ofstream(config) << testing::ServeConfigYaml(
+      data_,
+      "pipeline:\n  commit_interval_ms: 20\nstorage:\n  compaction:\n    interval_seconds: 1\n    min_segments: 2\n"
+      "    grace_ms: 0\n");
+  testing::ServeProcess serve(config.string(), dir_ / "serve.log");
+  const int port = serve.WaitForPort();
+  ASSERT_GT(port, 0) << testing::ReadText(dir_ / "serve.log");
+  httplib::Client client("127.0.0.1", port);
+  // A commit (every 20 ms here) between requests: each leaves segments of
+  // its own.
+  for (const std::string& body : SmallBodies()) {
+    auto r = client.Post("/api/v1/ingest", testing::IngestHeaders(), body, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  }
+  // The merges keep up while it serves: wait for the last ones. The
+  // detonations are 35 partitions (day and account), as one `vigil ingest`
+  // of them stores them (tests/tiering_test.cc).
+  constexpr size_t kPartitions = 35;
+  size_t segments = CountFiles(".seg");
+  for (int i = 0; i < 100 && segments > kPartitions; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    segments = CountFiles(".seg");
+  }
+  serve.Signal(SIGTERM);
+  EXPECT_EQ(serve.Wait(), 0);
+  const std::string log = testing::ReadText(dir_ / "serve.log");
+  EXPECT_TRUE(std::regex_search(log, std::regex("tiering run.* compacted=[1-9]"))) << log;
+  // 78 requests, each sealed by its own commit; after the merges one segment
+  // per partition holds the 310 events, each once.
+  EXPECT_EQ(CountFiles(".seg"), kPartitions) << testing::ReadText(dir_ / "serve.log");
+  auto hunt = Vigil("hunt --json --data " + data_ + " '*'");
+  ASSERT_EQ(hunt.exit_code, 0);
+  EXPECT_EQ(std::count(hunt.out.begin(), hunt.out.end(), '\n'), 310);
+  EXPECT_EQ(Events().size(), 310u);
 }
 
 }  // namespace
