@@ -92,10 +92,29 @@ TEST_F(EvalE2ETest, ScoresEveryLabelOfASeededRun) {
   ASSERT_FALSE(doc["recall"].get(recall));
   EXPECT_GE(recall, 0.95) << r.out;
 
-  // Scoring an existing simulation gives the same report as simulating first.
-  auto again = Vigil("eval --json " + sim.string());
+  // ... and at most 2 false alerts per million benign events.
+  double false_per_million = -1;
+  ASSERT_FALSE(doc["false_alerts_per_million"].get(false_per_million));
+  EXPECT_LE(false_per_million, 2.0) << r.out;
+
+  // Scoring an existing simulation gives the same report as simulating first,
+  // and passes the same targets as exit-status gates.
+  auto again = Vigil("eval --json --min-recall 0.95 --max-false-per-million 2 " + sim.string());
   ASSERT_EQ(again.exit_code, 0);
   EXPECT_EQ(again.out, r.out);
+
+  // With no rules nothing is detected: the recall gate fails the run (exit 1),
+  // and the report is still printed.
+  const fs::path no_rules = dir_ / "no-rules";
+  fs::create_directories(no_rules);
+  const char* saved = std::getenv("VIGIL_RULES");
+  const std::string saved_rules = saved ? saved : "";
+  setenv("VIGIL_RULES", no_rules.c_str(), 1);
+  auto gated = Vigil("eval --json --min-recall 0.95 " + sim.string());
+  if (saved) setenv("VIGIL_RULES", saved_rules.c_str(), 1);
+  else unsetenv("VIGIL_RULES");
+  EXPECT_EQ(gated.exit_code, 1) << gated.out;
+  EXPECT_NE(gated.out.find("\"detected\":"), std::string::npos) << gated.out;
 }
 
 TEST_F(EvalE2ETest, WithoutAttacksNoAlertIsATrueOne) {

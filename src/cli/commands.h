@@ -162,6 +162,10 @@ struct EvalCmdOptions {
   std::string slack = "1h";     // after a label's end, for windowed and baseline detectors
   int threads = 2;
   bool json = false;
+  // Gates for scripts and CI: exit 1 when recall is below `min_recall` or
+  // the false-alert rate above `max_false_per_million` (negative: no gate).
+  double min_recall = 0;
+  double max_false_per_million = -1;
 };
 int RunEval(const EvalCmdOptions& options);
 

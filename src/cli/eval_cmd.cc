@@ -209,7 +209,19 @@ int RunEval(const EvalCmdOptions& o) {
     std::printf("%s\n", SummaryLine(report).c_str());
     if (!o.data_dir.empty()) std::printf("alerts: vigil alerts --data %s\n", o.data_dir.c_str());
   }
-  return kExitOk;
+  // The gates, each failure named (on stderr, so --json output stays one object).
+  int rc = kExitOk;
+  if (report.recall < o.min_recall) {
+    std::fprintf(stderr, "vigil: eval: recall %s is below --min-recall %s\n", Percent(report.recall).c_str(),
+                 Percent(o.min_recall).c_str());
+    rc = kExitFailures;
+  }
+  if (o.max_false_per_million >= 0 && report.false_per_million > o.max_false_per_million) {
+    std::fprintf(stderr, "vigil: eval: %.2f false alerts per million benign events is above --max-false-per-million %g\n",
+                 report.false_per_million, o.max_false_per_million);
+    rc = kExitFailures;
+  }
+  return rc;
 }
 
 }  // namespace vigil::cli

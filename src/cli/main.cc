@@ -239,6 +239,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 2))
       ->capture_default_str();
   eval_cmd->add_flag("--json", eval.json, "Print the report as one JSON object");
+  eval_cmd->add_option("--min-recall", eval.min_recall,
+                       "Exit 1 when the share of scenarios detected is below this (0 to 1; e.g. 0.95)")
+      ->check(CLI::Range(0.0, 1.0));
+  eval_cmd->add_option("--max-false-per-million", eval.max_false_per_million,
+                       "Exit 1 when false alerts per million benign events are above this (e.g. 2)")
+      ->check(CLI::NonNegativeNumber);
   eval_cmd->footer(
       "An alert detects a scenario (a line of labels.jsonl) when one of the names of the scenario's entity in\n"
       "org.json (a user's ARN, access key or name; an instance's id, ENI, private or public address) appears in\n"
