@@ -120,6 +120,17 @@ class CompactionTest : public ::testing::Test {
     return out;
   }
 
+  // Events counted by the store's full check (`vigil` verify path).
+  uint64_t VerifiedEvents() {
+    SegmentStoreOptions so;
+    so.read_only = true;
+    auto store = OpenSegmentStore(data_ + "/events", so);
+    EXPECT_TRUE(store.ok());
+    auto check = (*store)->Verify();
+    EXPECT_TRUE(check.ok() && check->ok());
+    return check.ok() ? check->events : 0;
+  }
+
   Result<TierRunStats> Run(std::shared_ptr<const KeyRing> keys = nullptr,
                            std::function<Status(std::string_view)> crash = nullptr) {
     auto catalog = StorageCatalog::Open(data_ + "/" + kStorageCatalogFile);
@@ -220,8 +231,9 @@ TEST_F(CompactionTest, ACrashAtEveryStepLeavesEachRecordOnceAndIsFinishedByTheNe
     ASSERT_TRUE(crashed);
     EXPECT_FALSE(stats.ok());
     // Mid-crash: inputs (and, once published, the merged segment) are on
-    // disk, yet a reader sees each record once.
+    // disk, yet a reader sees each record once, and a check counts it once.
     EXPECT_EQ(Events(), before);
+    EXPECT_EQ(VerifiedEvents(), before.size());
     // Merges are all published before any input goes: a crash while
     // removing inputs leaves every merge of the run pending, else one.
     const size_t pending = Ledger(true).size();
