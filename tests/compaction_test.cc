@@ -176,12 +176,19 @@ TEST_F(CompactionTest, MergesSmallSegmentsPerAccountAndReadsEveryRecordBackOnce)
 
   // Every merge is in the ledger; a second run finds nothing left to merge.
   size_t done = 0;
+  uint64_t merged_events = 0;
   for (const LedgerEntry& e : Ledger(false)) {
     EXPECT_EQ(e.action, "compact");
     EXPECT_EQ(e.status, "done");
+    EXPECT_EQ(e.source_type, "cloudtrail");
+    EXPECT_GT(e.events, 0u);
+    EXPECT_LT(e.bytes_after, e.bytes_before);
+    merged_events += e.events;
     done += e.note.find("merged ") == 0;
   }
   EXPECT_EQ(done, stats->compactions);
+  EXPECT_LE(merged_events, before.size());
+  EXPECT_GT(merged_events, before.size() / 2);
   auto again = Run();
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->compactions, 0u);

@@ -149,9 +149,9 @@ Status RemoveUnpublishedSegment(Env* env, const std::string& path) {
   return Status::Ok();
 }
 
-Result<std::string> SegmentAccount(Env* env, const std::string& path, const KeyRing* keys) {
+Result<SegmentHead> ReadSegmentHead(Env* env, const std::string& path, const KeyRing* keys) {
   VIGIL_ASSIGN_OR_RETURN(auto file, segment::SegmentFile::Open(env, path, nullptr, keys));
-  return file->account();
+  return SegmentHead{file->index().source_type, file->account(), file->index().record_count};
 }
 
 Status ForEachSegmentRecord(Env* env, const std::string& path, const KeyRing* keys,

@@ -56,9 +56,15 @@ Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int 
 // and key file (a writer's Prepare handed them out; see EventWriter).
 Status RemoveUnpublishedSegment(Env* env, const std::string& path);
 
-// The account a segment's header names (every record in it is of that
-// account; "" for records without one).
-Result<std::string> SegmentAccount(Env* env, const std::string& path, const KeyRing* keys = nullptr);
+// What a segment's header and index say, without reading a block: its log
+// type, the account every record in it is of ("" for records without one)
+// and its record count.
+struct SegmentHead {
+  std::string source_type;
+  std::string account;
+  uint64_t events = 0;
+};
+Result<SegmentHead> ReadSegmentHead(Env* env, const std::string& path, const KeyRing* keys = nullptr);
 
 // Calls `fn` for every record of the segment at `path`, block by block, each
 // in (time, id) order, as a scan would hand it on; stops at the first error

@@ -413,7 +413,8 @@ std::string Tierer::Relative(const std::string& path) const {
 }
 
 Result<Tierer::Compaction> Tierer::CompactGroup(const TierRunOptions& o, const std::string& dir,
-                                                const std::vector<std::string>& inputs) {
+                                                const std::vector<std::string>& inputs,
+                                                const std::map<std::string, SegmentHead>& heads) {
   Compaction c;
   c.dir = dir;
   c.inputs = inputs;
@@ -422,6 +423,12 @@ Result<Tierer::Compaction> Tierer::CompactGroup(const TierRunOptions& o, const s
   e.action = "compact";
   e.path = Relative(c.marker);
   e.from_tier = e.to_tier = "hot";
+  for (const std::string& in : inputs) {
+    auto h = heads.find(in);
+    if (h == heads.end()) continue;
+    e.source_type = h->second.source_type;
+    e.events += h->second.events;
+  }
   for (const std::string& in : inputs) {
     auto size = env_->FileSize(JoinPath(dir, in));
     if (size.ok()) c.bytes_before += *size;
@@ -558,13 +565,15 @@ Status Tierer::Compact(const TierRunOptions& o, TierRunStats* stats) {
     // Per account (a segment holds one), in name order, in groups of at
     // most max_merged_bytes.
     std::map<std::string, std::vector<std::string>> by_account;
+    std::map<std::string, SegmentHead> heads;
     for (const std::string& n : names) {
-      auto account = SegmentAccount(env_, JoinPath(dir, n), keys_.get());
-      if (!account.ok()) {
-        stats->errors.push_back(account.status());
+      auto head = ReadSegmentHead(env_, JoinPath(dir, n), keys_.get());
+      if (!head.ok()) {
+        stats->errors.push_back(head.status());
         continue;
       }
-      by_account[*account].push_back(n);
+      by_account[head->account].push_back(n);
+      heads[n] = std::move(head).value();
     }
     for (auto& [account, list] : by_account) {
       std::sort(list.begin(), list.end());
@@ -572,7 +581,7 @@ Status Tierer::Compact(const TierRunOptions& o, TierRunStats* stats) {
       uint64_t group_bytes = 0;
       auto flush = [&]() -> Status {
         if (group.size() >= 2) {
-          auto c = CompactGroup(o, dir, group);
+          auto c = CompactGroup(o, dir, group, heads);
           if (crashed_) return c.status();
           if (c.ok()) published.push_back(std::move(c).value());
           else stats->errors.push_back(c.status());

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@
 #include "env/env.h"
 #include "store/event_store.h"
 #include "store/keys.h"
+#include "store/segment_rewrite.h"
 #include "tier/catalog.h"
 #include "tier/tier_config.h"
 
@@ -87,7 +89,8 @@ class Tierer {
   Status RemoveLocal(const std::string& path);
   struct Compaction;
   Status Compact(const TierRunOptions& o, TierRunStats* stats);
-  Result<Compaction> CompactGroup(const TierRunOptions& o, const std::string& dir, const std::vector<std::string>& inputs);
+  Result<Compaction> CompactGroup(const TierRunOptions& o, const std::string& dir, const std::vector<std::string>& inputs,
+                                  const std::map<std::string, SegmentHead>& heads);
   Status FinishCompaction(const TierRunOptions& o, const Compaction& c, TierRunStats* stats);
   // Completes (all outputs published: the inputs go) or undoes (the outputs
   // go) the compaction whose marker is at `marker`, then removes the marker.
