@@ -24,6 +24,7 @@
 #include "detect/sigma/internal/detection.h"
 #include "detect/sigma/internal/yaml_fields.h"
 #include "detect/sigma/internal/value_transforms.h"
+#include "detect/sigma/internal/yaml_subset.h"
 
 namespace vigil {
 
@@ -662,7 +663,10 @@ std::vector<YAML::Node> LoadDocuments(std::string_view yaml_text) {
   const std::string text(yaml_text);
   std::vector<YAML::Node> docs;
   if (SingleDocument(text)) {
-    YAML::Node doc = YAML::Load(text);
+    // The plain YAML most rules are written in is read directly; the rest
+    // (and anything the subset reader is unsure of) by yaml-cpp.
+    std::optional<YAML::Node> fast = sigma_internal::LoadYamlSubset(text);
+    YAML::Node doc = fast ? *fast : YAML::Load(text);
     if (doc && !doc.IsNull()) docs.push_back(doc);
     return docs;
   }
