@@ -97,6 +97,22 @@ TEST(JsonStringTest, EscapesWhatJsonRequiresAndKeepsValidUtf8) {
   EXPECT_EQ(JsonString(""), R"("")");
 }
 
+// Long runs are scanned a word at a time: every byte value, at every place
+// in a long string, is escaped as it is on its own.
+TEST(JsonStringTest, EveryByteAtEveryPlaceOfALongString) {
+  for (int b = 0; b < 256; ++b) {
+    const std::string alone = JsonString(std::string(1, static_cast<char>(b)));
+    const std::string inner = alone.substr(1, alone.size() - 2);
+    for (size_t at = 0; at < 24; ++at) {
+      std::string s(24, 'a');
+      s[at] = static_cast<char>(b);
+      EXPECT_EQ(JsonString(s), "\"" + std::string(at, 'a') + inner + std::string(23 - at, 'a') + "\"") << b << " at " << at;
+    }
+  }
+  const std::string utf8 = std::string(13, 'x') + "caf\xC3\xA9" + std::string(9, 'y');  // a sequence across words
+  EXPECT_EQ(JsonString(utf8), "\"" + utf8 + "\"");
+}
+
 TEST(HashSetTest, SetAndIndexKeepEveryKeyAcrossGrowthIncludingZero) {
   Hash128Set set;
   Hash128Index index;
