@@ -58,7 +58,7 @@ bool OnlyComment(std::string_view rest) {
 
 class Reader {
  public:
-  explicit Reader(std::string_view text) {
+  explicit Reader(std::string_view text) : final_newline_(!text.empty() && text.back() == '\n') {
     size_t pos = 0;
     while (pos < text.size()) {
       size_t eol = text.find('\n', pos);
@@ -140,7 +140,8 @@ class Reader {
       SkipBlank();
       if (pos_ >= lines_.size() || lines_[pos_].indent < indent) break;
       const Line& line = lines_[pos_];
-      if (line.indent > indent || IsDash(line.text)) return Fail();
+      // Tabs separate like spaces in places this reader does not look.
+      if (line.indent > indent || IsDash(line.text) || line.text.find('\t') != std::string_view::npos) return Fail();
       std::string_view t = line.text;
       std::string key;
       bool plain_key = true;
@@ -148,7 +149,7 @@ class Reader {
       if (t[0] == '"' || t[0] == '\'') {
         size_t end;
         if (!Quoted(t, &key, &end)) return Fail();
-        if (end >= t.size() || t[end] != ':') return Fail();
+        if (end >= t.size() || t[end] != ':' || (end + 1 < t.size() && t[end + 1] != ' ')) return Fail();
         plain_key = false;
         after = end;
       } else {
@@ -157,7 +158,7 @@ class Reader {
         if (after == std::string_view::npos) return Fail();
         key = std::string(t.substr(0, after));
         while (!key.empty() && key.back() == ' ') key.pop_back();
-        if (IsNullText(key) || !PlainStart(key) || key.find(" #") != std::string::npos) return Fail();
+        if (IsNullText(key) || !KeyText(key)) return Fail();
       }
       for (const std::string& k : keys)
         if (k == key) return Fail();  // duplicate keys: yaml-cpp decides
@@ -179,6 +180,7 @@ class Reader {
       SkipBlank();
       if (pos_ >= lines_.size() || lines_[pos_].indent < indent) break;
       Line& line = lines_[pos_];
+      if (line.text.find('\t') != std::string_view::npos) return Fail();
       if (line.indent > indent || !IsDash(line.text)) {
         if (line.indent > indent) return Fail();
         break;  // the next key of a mapping at this indentation
@@ -186,9 +188,10 @@ class Reader {
       std::string_view rest = line.text.substr(1);
       size_t i = rest.find_first_not_of(' ');
       rest = i == std::string_view::npos ? std::string_view() : rest.substr(i);
-      if (!rest.empty() && rest[0] != '#' && (IsDash(rest) || StartsMapping(rest))) {
-        // `- key: value` or `- - x`: the item's block starts on this line,
-        // at the column after the dash.
+      if (IsDash(rest)) return Fail();  // `- - x`: left to yaml-cpp
+      if (!rest.empty() && rest[0] != '#' && StartsMapping(rest)) {
+        // `- key: value`: the item's mapping starts on this line, at the
+        // column after the dash.
         line.indent += 1 + static_cast<int>(i);
         line.text = rest;
         seq.push_back(Block(line.indent));
@@ -211,6 +214,21 @@ class Reader {
       default:
         return true;
     }
+  }
+
+  // A plain key as rules write them: field names, modifiers, words; any
+  // other key is left to yaml-cpp.
+  static bool KeyText(std::string_view k) {
+    if (k.empty()) return false;
+    const char f = k.front();
+    if (!((f >= 'a' && f <= 'z') || (f >= 'A' && f <= 'Z') || (f >= '0' && f <= '9') || f == '_' || f == '$'))
+      return false;
+    for (char c : k) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '.' || c == '|' || c == '-' || c == '/' || c == '@' || c == '$' || c == ' ';
+      if (!ok) return false;
+    }
+    return true;
   }
 
   // `key: ...` or `key:` with a plain key.
@@ -328,11 +346,13 @@ class Reader {
         return true;
       }
       const size_t start = i;
-      while (i < s.size() && s[i] != ',' && s[i] != close && !(key && s[i] == ':')) {
+      while (i < s.size() && s[i] != ',' && s[i] != close && !(key && s[i] == ':' && i + 1 < s.size() && s[i + 1] == ' ')) {
         const char c = s[i];
+        // Indicators, and any other colon (flow plain scalars may hold
+        // one; yaml-cpp's reading of them is its own).
         if (c == '[' || c == ']' || c == '{' || c == '}' || c == '#' || c == '&' || c == '*' || c == '!' ||
             c == '|' || c == '>' || c == '"' || c == '\'' || c == '%' || c == '@' || c == '`' || c == '?' ||
-            c == '\t' || (c == ':' && (i + 1 >= s.size() || s[i + 1] == ' ' || s[i + 1] == ',')))
+            c == '\t' || c == ':')
           return false;
         if (c == '-' && i == start && (i + 1 >= s.size() || s[i + 1] == ' ')) return false;
         ++i;
@@ -353,7 +373,7 @@ class Reader {
         bool plain;
         if (!item(is_map, &text, &plain)) return Fail();
         if (is_map) {
-          if (i >= s.size() || s[i] != ':' || !plain || IsNullText(text)) return Fail();
+          if (i >= s.size() || s[i] != ':' || !plain || IsNullText(text) || !KeyText(text)) return Fail();
           for (const std::string& k : keys)
             if (k == text) return Fail();
           keys.push_back(text);
@@ -389,14 +409,14 @@ class Reader {
     const size_t first = pos_ + 1;
     // The content's indentation: that of its first non-empty line.
     size_t k = first;
-    while (k < lines_.size() && lines_[k].text.empty()) ++k;
-    if (k >= lines_.size() || lines_[k].indent <= parent) return Fail();  // empty: leave to yaml-cpp
+    // Leading empty lines (and an empty scalar) are left to yaml-cpp.
+    if (k >= lines_.size() || lines_[k].text.empty() || lines_[k].indent <= parent) return Fail();
     const int content = lines_[k].indent;
     std::vector<std::string_view> body;
     for (k = first; k < lines_.size(); ++k) {
       const Line& l = lines_[k];
       if (l.text.empty()) {
-        if (l.indent > content) return Fail();  // spaces beyond the indentation are content
+        if (l.indent > 0 && l.indent != content) return Fail();  // spaces on an empty line: left to yaml-cpp
         body.emplace_back();
         continue;
       }
@@ -405,6 +425,8 @@ class Reader {
       if (folded && (raw[0] == ' ' || raw[0] == '\t')) return Fail();  // more-indented lines keep breaks
       body.push_back(raw);
     }
+    // A block scalar ending the text without a line break: left to yaml-cpp.
+    if (k == lines_.size() && !final_newline_) return Fail();
     // Trailing empty lines are not content; the scan ends at the next
     // structure line (or the end).
     size_t trailing = 0;
@@ -439,18 +461,38 @@ class Reader {
     return Scalar(std::move(text), false);
   }
 
+  const bool final_newline_;
   std::vector<Line> lines_;
   std::vector<std::string_view> raw_;
   size_t pos_ = 0;
   bool ok_ = true;
 };
 
+// Control characters other than line feed and tab, DEL, and what YAML 1.1
+// reads as line breaks or a byte-order mark (NEL, U+2028, U+2029, U+FEFF):
+// yaml-cpp's rules for them are its own.
+// And text that is not UTF-8.
+bool HasSpecialCharacters(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const size_t n = (c & 0xE0) == 0xC0 && c >= 0xC2 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 && c <= 0xF4 ? 4 : 0;
+      if (n == 0 || i + n > text.size()) return true;
+      for (size_t k = 1; k < n; ++k)
+        if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return true;
+    }
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7F) return true;
+    if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x85) return true;
+    if (c == 0xE2 && text.substr(i, 3) >= "\xE2\x80\xA8" && text.substr(i, 3) <= "\xE2\x80\xA9") return true;
+    if (c == 0xEF && text.substr(i, 3) == "\xEF\xBB\xBF") return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<YAML::Node> LoadYamlSubset(std::string_view text) {
-  // Byte-order marks, carriage returns, tabs and NULs: yaml-cpp's rules.
-  if (text.substr(0, 3) == "\xEF\xBB\xBF" || text.find_first_of(std::string_view("\r\0", 2)) != std::string_view::npos)
-    return std::nullopt;
+  if (HasSpecialCharacters(text)) return std::nullopt;
   Reader reader(text);
   return reader.Document();
 }

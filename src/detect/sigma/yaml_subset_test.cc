@@ -40,7 +40,7 @@ TEST(YamlSubset, ReadsWhatYamlCppReads) {
       "d: >\n  folded\n  lines\n\n  para\nk: v\n",
       "d: >-\n  folded strip\n  x\n",
       "e: []\nf: {}\ng: [~, 1.5, -3, 'a b']\n",
-      "s:\n  - - nested\n    - seq\n  -\n    a: 1\n",
+      "s:\n  -\n    - nested\n    - seq\n  -\n    a: 1\n",
       "url: http://example.com/a:b\nwin: C:\\Windows\\x.exe\nq: '#not a comment'\n",
       "k: v\n\n\n",
       "block: |\n  # not a comment\n  x: y\nz: 1\n",
@@ -65,6 +65,14 @@ TEST(YamlSubset, DeclinesTheRest) {
       "a: b: c\n",
       "- top level sequence\n",
       "a:\n\t- tab\n",
+      "tit Con:\toe:\n",  // found by the fuzzer: a tab after a colon separates
+      "a: |\n  \n   b\n",    // found by the fuzzer: spaces on a leading empty line
+      "|key: x\n",           // found by the fuzzer: an indicator starting a key
+      "a: |\n  no final line break",  // found by the fuzzer
+      "'k':x\n",                      // found by the fuzzer: a quoted key without a space
+      "a: \xFF\n",
+      "l: {product:a ws}\n",  // found by the fuzzer: a colon inside a flow scalar
+      "t:\n- - - x\n",           // found by the fuzzer
       "a: |2\n   x\n",
       "a: >\n  x\n    more indented\n",
       "%YAML 1.2\n---\na: 1\n",
