@@ -66,7 +66,7 @@ fuzz: deps
 	  cloudwatchlogs_parser_fuzzer syslog_parser_fuzzer json_parser_fuzzer firehose_request_fuzzer \
 	  syslog_framing_fuzzer wal_recovery_fuzzer ingest_body_fuzzer s3_list_fuzzer \
 	  stix_feed_fuzzer misp_feed_fuzzer intelcsv_feed_fuzzer intellist_feed_fuzzer segment_key_fuzzer \
-	  behaviour_rule_fuzzer cold_stub_fuzzer sigma_yaml_subset_fuzzer
+	  behaviour_rule_fuzzer cold_stub_fuzzer sigma_yaml_subset_fuzzer compaction_marker_fuzzer
 	fuzz/run_all.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
 
 format:
