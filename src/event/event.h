@@ -112,6 +112,15 @@ class FieldResolver {
       return true;
     });
   }
+  // When this resolver answers from one JSON text parsed in place (the
+  // event's raw record): that text's address and size. VisitAllScalars then
+  // visits exactly that text's scalars, and Visit answers every path from it
+  // as JsonFields does (a wrapper may answer paths of its own namespace, as
+  // `ocsf.`, which no raw field path uses). Empty otherwise. Only the address
+  // and size are meaningful, since the text may be gone: a caller compares
+  // them with the record it holds and reads its own copy (segment v2's
+  // writer then takes what it needs from one pass over the record's bytes).
+  virtual std::string_view ParsedJson() const { return {}; }
 };
 
 struct Event {

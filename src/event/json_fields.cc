@@ -57,6 +57,10 @@ class JsonFields final : public FieldResolver {
     AllScalars(root, visitor, stop);
   }
 
+  std::string_view ParsedJson() const override { return parsed_in_place_; }
+  // The caller's text when parsed in place (see ParseJsonFields), else empty.
+  std::string_view parsed_in_place_;
+
  private:
   struct RootKey {
     uint64_t head;     // Head(key)
@@ -391,7 +395,9 @@ Result<std::shared_ptr<const FieldResolver>> ParseJsonFields(std::string_view js
   simdjson::error_code err;
   if (readable_padding >= kJsonPadding) {
     err = parser.parse_into_document(fields->doc, json.data(), json.size(), false).get(fields->root);
+    fields->parsed_in_place_ = json;
   } else {
+    fields->parsed_in_place_ = {};
     simdjson::padded_string padded(json);
     err = parser.parse_into_document(fields->doc, padded.data(), padded.size(), false).get(fields->root);
   }

@@ -479,6 +479,9 @@ class OcsfFields final : public FieldResolver {
   }
   // Keyword search looks at the record as it came, not at its OCSF copy.
   void VisitAllScalars(const FieldVisitor& visitor) const override { raw_->VisitAllScalars(visitor); }
+  // Visit answers raw paths from raw_ (an `ocsf.` path is never a raw
+  // record's value).
+  std::string_view ParsedJson() const override { return raw_->ParsedJson(); }
   bool Collect(const FieldPath& path, FieldValueList* out) const override {
     if (IsOcsf(path)) {
       const State& s = state();

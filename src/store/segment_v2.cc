@@ -117,13 +117,14 @@ constexpr unsigned char kMarkEscape = 0, kMarkId = 1, kMarkUuid = 2, kMarkTime =
 constexpr size_t kMinSplicedBytes = 4;
 constexpr uint32_t kMaxSplicedColumn = 255 - kMarkColumn;
 
-// (mark, text) a record may give up.
-using Splice = std::pair<uint32_t, std::string_view>;
 
 // Appends `raw` packed against `id` and `values` (marks and the texts they
 // stand for) to *out and its UUIDs' packed bytes to *uuids; returns how many UUIDs it
-// took out. `cuts` is scratch.
+// took out. `cuts` is scratch. `strings` (may be null) are the record's JSON
+// strings (JsonRecordScanner::strings): every double-quoted string of the
+// record and the only places a UUID can be, which spares the search for them.
 uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector<Splice>& values,
+                    const std::vector<JsonRecordScanner::Span>* strings,
                     std::vector<std::pair<size_t, size_t>>* cuts, std::string* out, std::string* uuids) {
   const char* base = raw.data();
   size_t lit = 0;  // start of the bytes not yet written
@@ -149,7 +150,7 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
   };
   // UUIDs in [from, to): found by their first '-' (8 characters in).
   char packed[16];
-  auto uuids_in = [&](size_t from, size_t to) {
+  auto uuids_between = [&](size_t from, size_t to) {
     size_t i = from;  // earliest start of a UUID still possible
     while (i + 36 <= to) {
       const void* d = std::memchr(base + i + 8, '-', to - (i + 8));
@@ -165,6 +166,18 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
       }
     }
   };
+  // With the record's strings known, only those of 36 bytes or more can hold
+  // a UUID: the gaps between cuts are searched only where they overlap one.
+  size_t next_string = 0;
+  auto uuids_in = [&](size_t from, size_t to) {
+    if (strings == nullptr) return uuids_between(from, to);
+    for (; next_string < strings->size(); ++next_string) {
+      const JsonRecordScanner::Span& sp = (*strings)[next_string];
+      if (sp.begin >= to) return;
+      if (sp.end - sp.begin >= 36 && sp.end > from) uuids_between(std::max<size_t>(from, sp.begin), std::min<size_t>(to, sp.end));
+      if (sp.end > to) return;  // the next gap may still overlap it
+    }
+  };
   // Cuts: (position, length << 8 | mark), not overlapping, the id first.
   cuts->clear();
   auto overlaps = [&](size_t at, size_t len) {
@@ -173,9 +186,32 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
     return false;
   };
   if (id.size() >= kMinSplicedBytes) {
-    if (const void* at = memmem(base, raw.size(), id.data(), id.size())) {
-      cuts->emplace_back(static_cast<size_t>(static_cast<const char*>(at) - base), id.size() << 8 | kMarkId);
+    // With the record's strings known: the first that is the id as a whole,
+    // which is where a log's own id is (CloudTrail's eventID).
+    size_t at = std::string_view::npos;
+    if (strings != nullptr) {
+      for (const JsonRecordScanner::Span& sp : *strings) {
+        if (sp.end - sp.begin == id.size() && std::memcmp(base + sp.begin, id.data(), id.size()) == 0) {
+          at = sp.begin;
+          break;
+        }
+      }
     }
+    if (at == std::string_view::npos) {
+      if (const void* p = memmem(base, raw.size(), id.data(), id.size()))
+        at = static_cast<size_t>(static_cast<const char*>(p) - base);
+    }
+    if (at != std::string_view::npos) cuts->emplace_back(at, id.size() << 8 | kMarkId);
+  }
+  // Values whose place the caller knows are cut there (unless the id is),
+  // once the record is seen to hold the text there.
+  size_t known = 0;
+  for (const Splice& v : values) {
+    if (v.at == std::string_view::npos) continue;
+    ++known;
+    if (v.at + v.text.size() <= raw.size() && raw.compare(v.at, v.text.size(), v.text) == 0 &&
+        !overlaps(v.at, v.text.size()))
+      cuts->emplace_back(v.at, v.text.size() << 8 | v.mark);
   }
   // Column values: each takes the first quoted string of the record that
   // holds exactly its text and is not cut already, in the order given (a
@@ -201,9 +237,9 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
     std::fill(std::begin(head), std::end(head), int16_t{-1});
     uint64_t lengths[4] = {0, 0, 0, 0};  // the values' lengths, when under 256
     for (size_t v = nvalues; v-- > 0;) {  // backwards: each chain in the order given
-      const std::string_view text = values[v].second;
+      const std::string_view text = values[v].text;
       next[v] = -1;
-      if (text.size() < 4 || text.size() >= 256) continue;
+      if (text.size() < 4 || text.size() >= 256 || values[v].at != std::string_view::npos) continue;
       lengths[text.size() >> 6] |= uint64_t{1} << (text.size() & 63);
       sig[v] = signature(text.data(), text.size());
       int16_t& h = head[sig[v] & (kSlots - 1)];
@@ -211,9 +247,34 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
       h = static_cast<int16_t>(v);
     }
     uint64_t taken[4] = {0, 0, 0, 0};
-    size_t left = nvalues;
+    size_t left = nvalues - std::min(known, nvalues);
+    // The quoted string [open + 1, close): cut when it is a value's text.
+    auto match = [&](size_t open, size_t close, bool escaped) {
+      const size_t len = close - open - 1;
+      if (!escaped && len >= 4 && len < 256 && (lengths[len >> 6] >> (len & 63) & 1)) {
+        const std::string_view str(base + open + 1, len);
+        const uint32_t s = signature(str.data(), len);
+        for (int16_t v = head[s & (kSlots - 1)]; v >= 0; v = next[v]) {
+          if (sig[v] != s || (taken[v >> 6] >> (v & 63) & 1) || values[v].text != str) continue;
+          if (!overlaps(open + 1, len)) {  // (the id or a value in its known place may be cut there)
+            cuts->emplace_back(open + 1, len << 8 | values[v].mark);
+            taken[v >> 6] |= uint64_t{1} << (v & 63);
+            --left;
+          }
+          break;
+        }
+      }
+    };
     const size_t n = raw.size();
-    size_t i = 0;
+    if (strings != nullptr) {
+      for (size_t k = 0; k < strings->size() && left > 0; ++k) {
+        const JsonRecordScanner::Span& sp = (*strings)[k];
+        const size_t len = sp.end - sp.begin;  // most strings fail on their length alone
+        if (len >= 256 || (lengths[len >> 6] >> (len & 63) & 1) == 0) continue;
+        match(sp.begin - 1, sp.end, sp.escaped);
+      }
+    }
+    size_t i = strings != nullptr ? n : 0;
     while (left > 0 && i < n) {
       const void* q = std::memchr(base + i, '"', n - i);
       if (q == nullptr) break;
@@ -234,20 +295,7 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
         ++close;
       }
       if (close >= n) break;
-      const size_t len = close - open - 1;
-      if (!escaped && len >= 4 && len < 256 && (lengths[len >> 6] >> (len & 63) & 1)) {
-        const std::string_view str(base + open + 1, len);
-        const uint32_t s = signature(str.data(), len);
-        for (int16_t v = head[s & (kSlots - 1)]; v >= 0; v = next[v]) {
-          if (sig[v] != s || (taken[v >> 6] >> (v & 63) & 1) || values[v].second != str) continue;
-          if (!overlaps(open + 1, len)) {  // (only the id can be cut there already)
-            cuts->emplace_back(open + 1, len << 8 | values[v].first);
-            taken[v >> 6] |= uint64_t{1} << (v & 63);
-            --left;
-          }
-          break;
-        }
-      }
+      match(open, close, escaped);
       i = close + 1;
     }
   }
@@ -694,6 +742,9 @@ BlockBuilder2::BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom, bo
     : schema_(std::move(schema)), text_bloom_(text_bloom), packed_(packed) {
   paths_.resize(schema_.size());
   for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) paths_[c] = FieldPath(schema_[c].name);
+  std::vector<const FieldPath*> hot(schema_.size(), nullptr);
+  for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) hot[c] = &paths_[c];
+  scanner_ = std::make_unique<JsonRecordScanner>(hot);
   unknown_.assign(schema_.size() + 1, false);
   if (text_bloom_) text_bits_.assign(kTextBloomBits / 64, 0);
 }
@@ -731,19 +782,36 @@ void BlockBuilder2::AddTrigrams(std::string_view text) {
   }
   seen_[j] = vh;
   ++seen_count_;
-  constexpr uint64_t m = kTextBloomBits;
+  // Bit k of a trigram is (h1 + k * h2) mod 2^17, which 32-bit arithmetic
+  // gives exactly (2^17 divides 2^32); the three are set unrolled.
+  static_assert(kTextBloomHashes == 3 && (uint64_t{1} << 32) % kTextBloomBits == 0);
+  constexpr uint32_t mask = kTextBloomBits - 1;
   uint64_t* bits = text_bits_.data();
-  uint32_t code = (static_cast<uint32_t>(static_cast<unsigned char>(AsciiLower(text[0]))) << 8) |
-                  static_cast<unsigned char>(AsciiLower(text[1]));
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
+  auto lower = [](unsigned char c) -> uint32_t { return static_cast<uint32_t>(c) - uint32_t{'A'} < 26u ? c + 32u : c; };
+  uint32_t code = lower(p[0]) << 8 | lower(p[1]);
   for (size_t i = 2; i < text.size(); ++i) {
-    code = ((code << 8) | static_cast<unsigned char>(AsciiLower(text[i]))) & 0xFFFFFF;
+    code = ((code << 8) | lower(p[i])) & 0xFFFFFF;
     const uint64_t h = TrigramHash(code);
-    const uint64_t h1 = h & 0xFFFFFFFFu, h2 = h >> 32;
-    for (uint32_t k = 0; k < kTextBloomHashes; ++k) {
-      const uint64_t bit = (h1 + k * h2) & (m - 1);
-      bits[bit >> 6] |= uint64_t{1} << (bit & 63);
+    const uint32_t h1 = static_cast<uint32_t>(h), h2 = static_cast<uint32_t>(h >> 32);
+    const uint32_t b0 = h1 & mask, b1 = (h1 + h2) & mask, b2 = (h1 + 2 * h2) & mask;
+    bits[b0 >> 6] |= uint64_t{1} << (b0 & 63);
+    bits[b1 >> 6] |= uint64_t{1} << (b1 & 63);
+    bits[b2 >> 6] |= uint64_t{1} << (b2 & 63);
+  }
+}
+
+void BlockBuilder2::AddValue(size_t c, ValueKind kind, std::string_view text, bool is_integer) {
+  Value val{static_cast<uint32_t>(c), Intern(text), false, 0};
+  if (kind == ValueKind::kNumber && is_integer) {
+    int64_t n = 0;
+    auto res = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (res.ec == std::errc() && res.ptr == text.data() + text.size()) {
+      val.is_int = true;
+      val.number = n;
     }
   }
+  values_.push_back(val);
 }
 
 void BlockBuilder2::Add(const Event& e) {
@@ -763,28 +831,31 @@ void BlockBuilder2::Add(const Event& e) {
   if (e.principal.empty()) unknown_[kColPrincipal] = true;
   row.values_begin = static_cast<uint32_t>(values_.size());
   const FieldResolver* fields = e.fields.get();
-  for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
-    if (fields == nullptr) {
-      unknown_[c] = true;
-      values_.push_back(Value{static_cast<uint32_t>(c), UINT32_MAX, false, 0});  // the row's values are unknown
-      continue;
+  // A record whose resolver is a parse of its own bytes gives its scalars
+  // and hot values from one pass over them (json_scan.h), which answers as
+  // the resolver would or says where it cannot.
+  JsonRecordScanner::Outcome scanned = JsonRecordScanner::Outcome::kFailed;
+  if (fields != nullptr) {
+    const std::string_view parsed = fields->ParsedJson();
+    if (parsed.data() == e.raw.data() && parsed.size() == e.raw.size() && !e.raw.empty()) {
+      scanned = scanner_->Scan(e.raw);
     }
-    fields->Visit(paths_[c], [&](const FieldValue& v) {
-      if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) return true;
-      Value val{static_cast<uint32_t>(c), 0, false, 0};
-      std::string_view text = v.kind == ValueKind::kNull ? std::string_view("null") : v.text;
-      val.text = Intern(text);
-      if (v.kind == ValueKind::kNumber && v.is_integer) {
-        int64_t n = 0;
-        auto res = std::from_chars(text.data(), text.data() + text.size(), n);
-        if (res.ec == std::errc() && res.ptr == text.data() + text.size()) {
-          val.is_int = true;
-          val.number = n;
-        }
+  }
+  if (scanned == JsonRecordScanner::Outcome::kAll) {
+    for (const JsonRecordScanner::HotValue& v : scanner_->hot()) AddValue(v.column, v.kind, v.text, true);
+  } else {
+    for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
+      if (fields == nullptr) {
+        unknown_[c] = true;
+        values_.push_back(Value{static_cast<uint32_t>(c), UINT32_MAX, false, 0});  // the row's values are unknown
+        continue;
       }
-      values_.push_back(val);
-      return true;
-    });
+      fields->Visit(paths_[c], [&](const FieldValue& v) {
+        if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray) return true;
+        AddValue(c, v.kind, v.kind == ValueKind::kNull ? std::string_view("null") : v.text, v.is_integer);
+        return true;
+      });
+    }
   }
   row.values_end = static_cast<uint32_t>(values_.size());
   row.raw_entry = static_cast<uint32_t>(raw_arena_.size());
@@ -795,26 +866,35 @@ void BlockBuilder2::Add(const Event& e) {
     // stores its values, when it is a string (its column is then
     // dict-encoded in this block and gives the text back exactly).
     splices_.clear();
-    auto offer = [this](size_t c, uint32_t text) {
+    auto offer = [this](size_t c, uint32_t text, size_t at) {
       if (c <= kMaxSplicedColumn && texts_[text].size() >= kMinSplicedBytes) {
-        splices_.emplace_back(static_cast<uint32_t>(kMarkColumn + c), texts_[text]);
+        splices_.push_back(Splice{static_cast<uint32_t>(kMarkColumn + c), texts_[text], at});
       }
     };
     char time_text[20];
-    if (FormatRfc3339Seconds(e.time_ns, time_text)) splices_.emplace_back(kMarkTime, std::string_view(time_text, 20));
-    if (!e.account.empty()) offer(kColAccount, row.account);
-    if (!e.principal.empty()) offer(kColPrincipal, row.principal);
+    if (FormatRfc3339Seconds(e.time_ns, time_text)) splices_.push_back(Splice{kMarkTime, std::string_view(time_text, 20)});
+    if (!e.account.empty()) offer(kColAccount, row.account, std::string_view::npos);
+    if (!e.principal.empty()) offer(kColPrincipal, row.principal, std::string_view::npos);
     for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
       if (schema_[c].role & kColumnNoValues) continue;
       for (uint32_t k = row.values_begin; k < row.values_end; ++k) {
         const Value& v = values_[k];
         if (v.column != c) continue;
-        if (v.text != UINT32_MAX && !v.is_int) offer(c, v.text);
+        if (v.text == UINT32_MAX || v.is_int) break;
+        // From the pass over the record, a string value's place in it.
+        size_t at = std::string_view::npos;
+        if (scanned == JsonRecordScanner::Outcome::kAll) {
+          const JsonRecordScanner::HotValue& h = scanner_->hot()[k - row.values_begin];
+          if (h.kind == ValueKind::kString) at = static_cast<size_t>(h.text.data() - e.raw.data());
+        }
+        offer(c, v.text, at);
         break;
       }
     }
     encoded_.clear();
-    row.uuid_count = PackRecord(e.raw, e.id, splices_, &cuts_, &encoded_, &uuid_arena_);
+    row.uuid_count = PackRecord(e.raw, e.id, splices_,
+                                scanned != JsonRecordScanner::Outcome::kFailed ? &scanner_->strings() : nullptr,
+                                &cuts_, &encoded_, &uuid_arena_);
     PutVarint32(&raw_arena_, static_cast<uint32_t>(encoded_.size()));
     PutVarint32(&raw_arena_, row.uuid_count);
     row.raw_offset = static_cast<uint32_t>(raw_arena_.size());
@@ -829,6 +909,8 @@ void BlockBuilder2::Add(const Event& e) {
   if (text_bloom_) {
     if (fields == nullptr) {
       unknown_[schema_.size()] = true;
+    } else if (scanned != JsonRecordScanner::Outcome::kFailed) {
+      for (std::string_view text : scanner_->scalars()) AddTrigrams(text);
     } else {
       fields->VisitAllScalars([this](const FieldValue& v) {
         if (v.kind != ValueKind::kNull) AddTrigrams(v.text);

@@ -3,9 +3,15 @@
 // min/max and columns (counted in ScanStats).
 #include <gtest/gtest.h>
 
+#include <simdjson.h>
+
 #include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "common/glob.h"
 #include "common/hash.h"
@@ -385,6 +391,139 @@ TEST_F(SegmentV2Test, TornWriteDuringDictionaryCommitThenCrash) {
     // And a new writer still commits (with whatever dictionary survived).
     Write(store->get(), {MakeTrail(9999, kT0)});
   }
+}
+
+// Events as the ingest pipeline makes them (formats/json_records.cc): the
+// record parsed in place, so the writer takes its scalars and hot values
+// from one pass over the bytes (store/json_scan.h) instead of the resolver.
+void ParseInPlace(Event* e) {
+  const std::string raw = e->raw;
+  e->raw = std::string();
+  e->raw.reserve(raw.size() + kJsonPadding);
+  e->raw.assign(raw);
+  std::memset(e->raw.data() + raw.size(), 0, kJsonPadding);
+  auto fields = ParseJsonFields(e->raw, {}, e->raw.capacity() - e->raw.size());
+  ASSERT_TRUE(fields.ok());
+  ASSERT_EQ((*fields)->ParsedJson().data(), e->raw.data());
+  e->fields = *fields;
+}
+
+// Stratus Red Team's detonation logs as events (times made up).
+std::vector<Event> StratusTrails() {
+  std::vector<Event> out;
+  simdjson::dom::parser parser;
+  const std::string dir = std::string(VIGIL_SHARED_DATA) + "/cloudtrail/stratus-red-team/docs/detonation-logs";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    simdjson::dom::array records;
+    if (parser.parse(simdjson::padded_string(ss.str())).get(records) != simdjson::SUCCESS) continue;
+    for (simdjson::dom::element r : records) {
+      Event e;
+      e.raw = simdjson::minify(r);
+      e.source_type = "cloudtrail";
+      std::string_view v;
+      e.id = r["eventID"].get(v) == simdjson::SUCCESS ? std::string(v) : ContentId("cloudtrail", e.raw);
+      e.account = r["recipientAccountId"].get(v) == simdjson::SUCCESS ? std::string(v) : "";
+      e.principal = r["userIdentity"]["arn"].get(v) == simdjson::SUCCESS ? std::string(v) : "";
+      e.time_ns = kT0 + static_cast<int64_t>(out.size()) * kNanosPerSecond;
+      e.ingest_time_ns = e.time_ns;
+      e.fields = *ParseJsonFields(e.raw);
+      out.push_back(std::move(e));
+    }
+  }
+  return out;
+}
+
+TEST_F(SegmentV2Test, RecordsParsedInPlaceStoreWhatTheirResolverSays) {
+  std::vector<Event> plain = StratusTrails();
+  ASSERT_GE(plain.size(), 200u);
+  for (Event& e : Trails(600)) plain.push_back(std::move(e));
+  std::vector<Event> in_place = plain;
+  for (Event& e : in_place) ParseInPlace(&e);
+
+  // The same events through the resolver (B) and through the pass (A).
+  SegmentStoreOptions options;
+  options.block_raw_bytes = 32 * 1024;
+  auto a = Open(options);
+  Write(a.get(), in_place);
+  std::unique_ptr<Env> env_b = NewMemEnv();
+  ASSERT_TRUE(env_b->CreateDirs("/data/events").ok());
+  auto b = Open(options, env_b.get());
+  Write(b.get(), plain);
+
+  // Every record back byte for byte.
+  std::map<std::string, std::string> raw_by_id;
+  for (const Event& e : plain) raw_by_id[e.id] = e.raw;
+  auto got = Scan(a.get());
+  ASSERT_EQ(got.size(), plain.size());
+  for (const StoredEvent& s : got) EXPECT_EQ(s.raw, raw_by_id.at(s.id));
+
+  // The same hot columns (those whose values never read as JSON numbers,
+  // which leave a block to its raw records), and the rest in the records.
+  ColumnRequest request;
+  request.fields = {"eventName", "eventSource", "awsRegion", "sourceIPAddress", "userAgent", "errorCode",
+                    "userIdentity.accessKeyId", "userIdentity.arn", "userIdentity.userName"};
+  request.times = true;
+  auto columns_of = [&](EventStore* store, ScanStats* stats) {
+    std::vector<std::string> out;
+    ScanOptions o;
+    o.newest_first = false;
+    o.stats = stats;
+    Status st = store->ScanColumns(
+        o, request,
+        [&](const ColumnBlock& block) {
+          for (uint32_t r = 0; r < block.rows; ++r) {
+            std::string row = std::to_string(block.times.empty() ? 0 : block.times[r]);
+            for (const ColumnBlock::Column& c : block.columns) {
+              for (uint32_t k = c.single ? r : c.begin[r]; k < (c.single ? r + 1 : c.begin[r + 1]); ++k)
+                row += "|" + (c.is_int ? std::to_string(c.ints[k]) : std::string(c.text[c.values[k]]));
+              row += ";";
+            }
+            out.push_back(row);
+          }
+          return true;
+        },
+        [&](const StoredEvent& e) {
+          out.push_back(e.raw);
+          return true;
+        });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  };
+  ScanStats stats_a, stats_b;
+  auto cols_a = columns_of(a.get(), &stats_a);
+  EXPECT_EQ(cols_a, columns_of(b.get(), &stats_b));
+  EXPECT_GT(stats_a.blocks_from_columns, 0u);
+  EXPECT_EQ(stats_a.blocks_from_columns, stats_b.blocks_from_columns);
+
+  // The text bloom of each block holds every scalar of each of its records.
+  segment::DictionaryCache dicts(mem_.get(), "/data/events");
+  size_t checked = 0;
+  for (const std::string& path : Files(".seg")) {
+    auto file = segment::SegmentFile::Open(mem_.get(), path, &dicts);
+    ASSERT_TRUE(file.ok()) << file.status().ToString();
+    for (size_t i = 0; i < (*file)->index().blocks.size(); ++i) {
+      segment::BlockData data;
+      ScanStats stats;
+      ASSERT_TRUE((*file)->ReadBlock(i, nullptr, &data, &stats).ok());
+      for (const segment::RecordView& rec : data.records) {
+        auto fields = ParseJsonFields(rec.raw);
+        ASSERT_TRUE(fields.ok());
+        (*fields)->VisitAllScalars([&](const FieldValue& v) {
+          if (v.kind == ValueKind::kNull || v.text.size() < 3) return true;
+          ScanFilter f;
+          f.text_runs.push_back(ToLower(v.text));
+          auto may = (*file)->BlockMayMatch(i, f, &stats);
+          EXPECT_TRUE(may.ok() && *may) << v.text << " in " << rec.raw;
+          ++checked;
+          return true;
+        });
+      }
+    }
+  }
+  EXPECT_GT(checked, 10000u);
 }
 
 ScanFilter::Equality Eq(const std::string& field, const std::string& value) {

@@ -29,6 +29,7 @@
 #include "store/event_store.h"
 #include "store/block_codec.h"
 #include "store/internal/segment.h"
+#include "store/json_scan.h"
 #include "store/keys.h"
 
 namespace vigil::segment {
@@ -137,6 +138,15 @@ Result<uint64_t> FindDictionary(Env* env, const std::string& root, std::string_v
 // Trains a dictionary from samples; empty when zstd cannot (too few samples).
 std::string TrainDictionary(const std::vector<std::string_view>& samples, size_t dict_bytes);
 
+// A text a packed record may give up, under `mark` (docs/storage-format.md,
+// "Packed records"); `at`, when known, is where the record holds it as a
+// whole JSON string (else npos: the writer searches for it).
+struct Splice {
+  uint32_t mark;
+  std::string_view text;
+  size_t at = std::string_view::npos;
+};
+
 // Accumulates records for one v2 block. Buffers are reused across blocks.
 class BlockBuilder2 {
  public:
@@ -181,18 +191,21 @@ class BlockBuilder2 {
     int64_t number;
   };
   uint32_t Intern(std::string_view text);
+  // Appends the row's values of column `c` (a hot one).
+  void AddValue(size_t c, ValueKind kind, std::string_view text, bool is_integer);
   void BuildColumns(const std::vector<uint32_t>& order, BlockHandle2* handle, std::string* cols, size_t* id_begin,
                     size_t* id_end);
   void AddTrigrams(std::string_view text);
 
   std::vector<ColumnSpec> schema_;
   std::vector<FieldPath> paths_;  // per schema column (hot ones)
+  std::unique_ptr<JsonRecordScanner> scanner_;  // over paths_
   bool text_bloom_;
   bool packed_;
   std::string arena_;      // ids
   std::string uuid_arena_;  // packed: 16 bytes per UUID taken out of raw records, in arrival order
   std::string encoded_;     // packed: one record being encoded
-  std::vector<std::pair<uint32_t, std::string_view>> splices_;  // packed: (column, value) a record may give up
+  std::vector<Splice> splices_;  // packed: the values a record may give up
   std::vector<std::pair<size_t, size_t>> cuts_;                 // packed: scratch
   std::string raw_arena_;  // length-prefixed raw records, in arrival order
   std::string raw_sorted_;
