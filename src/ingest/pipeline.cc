@@ -42,6 +42,9 @@ void SetThreadName(const char* name) { pthread_setname_np(pthread_self(), name);
 // produced while parsing them, so that one thread owns all counters and sinks.
 struct Batch {
   std::vector<Event> events;
+  // HashId128 of each event's id, computed on the parse thread so that the
+  // storing thread (the busiest) only looks them up.
+  std::vector<Hash128> id_hashes;
   std::vector<DeadLetter> dead;
   // Which collecting source the events, dead letters and failed inputs came
   // from, as consecutive runs in their order (only for inputs naming one).
@@ -76,6 +79,7 @@ class BatchingSink final : public ParseSink {
       : emit_(std::move(emit)), batch_events_(batch_events) {}
 
   void OnEvent(Event&& e) override {
+    batch_.id_hashes.push_back(HashId128(e.id));
     batch_.events.push_back(std::move(e));
     ++Span().events;
     if (batch_.events.size() >= batch_events_) Flush();
@@ -100,6 +104,7 @@ class BatchingSink final : public ParseSink {
     emit_(std::move(batch_));
     batch_ = Batch();
     batch_.events.reserve(batch_events_);
+    batch_.id_hashes.reserve(batch_events_);
   }
 
  private:
@@ -293,7 +298,7 @@ Result<IngestStats> Pipeline::Run() {
     }
     for (size_t ei = 0; ei < batch->events.size(); ++ei) {
       const Event& e = batch->events[ei];
-      const Hash128 h = HashId128(e.id);
+      const Hash128 h = batch->id_hashes[ei];
       if (inflight_new.Contains(h) || inflight_old.Contains(h) || writer_->Contains(e)) {
         batch->fate[ei] = kDuplicate;
       } else {
