@@ -230,11 +230,15 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
       std::memcpy(&b, p + len - 4, 4);
       return (a * 0x9E3779B1u) ^ (b * 0x85EBCA77u) ^ (static_cast<uint32_t>(len) * 0xC2B2AE3Du);
     };
-    constexpr size_t kSlots = 1024;  // a power of two, over 2 x 256 values
-    int16_t head[kSlots];
+    // A power of two, over twice the values (256 at most): few values, few
+    // slots to clear per record.
+    size_t slots = 16;
+    while (slots < 2 * nvalues) slots *= 2;
+    const size_t kSlots = slots;
+    int16_t head[512];
     int16_t next[256];
     uint32_t sig[256];
-    std::fill(std::begin(head), std::end(head), int16_t{-1});
+    std::fill(head, head + kSlots, int16_t{-1});
     uint64_t lengths[4] = {0, 0, 0, 0};  // the values' lengths, when under 256
     for (size_t v = nvalues; v-- > 0;) {  // backwards: each chain in the order given
       const std::string_view text = values[v].text;
@@ -793,6 +797,11 @@ void BlockBuilder2::AddTrigrams(std::string_view text) {
   for (size_t i = 2; i < text.size(); ++i) {
     code = ((code << 8) | lower(p[i])) & 0xFFFFFF;
     const uint64_t h = TrigramHash(code);
+    // Trigrams recur across values (hex digits, words of ARNs and agents):
+    // one whose bits this block set lately is passed over.
+    uint32_t& recent = recent_trigrams_[h >> (64 - kRecentTrigramBits)];
+    if (recent == (code | kRecentTrigramSet)) continue;
+    recent = code | kRecentTrigramSet;
     const uint32_t h1 = static_cast<uint32_t>(h), h2 = static_cast<uint32_t>(h >> 32);
     const uint32_t b0 = h1 & mask, b1 = (h1 + h2) & mask, b2 = (h1 + 2 * h2) & mask;
     bits[b0 >> 6] |= uint64_t{1} << (b0 & 63);
@@ -1022,52 +1031,65 @@ void BlockBuilder2::BuildColumns(const std::vector<uint32_t>& order, BlockHandle
   });
 
   std::vector<uint32_t> ids;
+  // A row's values are in column order (Add appends them column by column),
+  // so each column's values in a row are the run after the previous
+  // column's: a cursor per row finds them without scanning the row again.
+  std::vector<uint32_t> cursor(rows_.size());
+  for (size_t i = 0; i < rows_.size(); ++i) cursor[i] = rows_[i].values_begin;
+  auto run_of = [&](uint32_t i, size_t c) {
+    uint32_t k = cursor[i];
+    const uint32_t end = rows_[i].values_end;
+    while (k < end && values_[k].column < c) ++k;
+    const uint32_t begin = k;
+    while (k < end && values_[k].column == c) ++k;
+    cursor[i] = k;
+    return std::make_pair(begin, k);
+  };
+  // Per column: whether it has a known value, all of them integers, their range.
+  struct IntRange {
+    bool any = false, all_int = true;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+  };
+  std::vector<IntRange> ranges(schema_.size());
+  for (const Value& v : values_) {
+    if (v.text == UINT32_MAX) continue;
+    IntRange& r = ranges[v.column];
+    r.any = true;
+    if (!v.is_int) {
+      r.all_int = false;
+      continue;
+    }
+    r.lo = std::min(r.lo, v.number);
+    r.hi = std::max(r.hi, v.number);
+  }
   for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
     if (schema_[c].role & kColumnNoValues) {
       put_column();  // empty: every record's values unknown to the reader
       continue;
     }
-    bool all_int = true, any = false;
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (const Value& v : values_) {
-      if (v.column != c || v.text == UINT32_MAX) continue;
-      any = true;
-      if (!v.is_int) {
-        all_int = false;
-        break;
-      }
-      lo = std::min(lo, v.number);
-      hi = std::max(hi, v.number);
-    }
-    if (any && all_int) {
+    const IntRange& range = ranges[c];
+    if (range.any && range.all_int) {
       body.push_back(static_cast<char>(kEncodingInt));
       int64_t last = 0;
       for (uint32_t i : order) {
-        const Row& r = rows_[i];
-        uint32_t n = 0;
+        const auto [begin, end] = run_of(i, c);
         bool unknown = false;
-        for (uint32_t k = r.values_begin; k < r.values_end; ++k) {
-          if (values_[k].column != c) continue;
-          if (values_[k].text == UINT32_MAX) unknown = true;
-          else ++n;
-        }
-        PutVarint32(&body, unknown ? 0 : n + 1);
+        for (uint32_t k = begin; k < end; ++k) unknown |= values_[k].text == UINT32_MAX;
+        PutVarint32(&body, unknown ? 0 : end - begin + 1);
         if (unknown) continue;
-        for (uint32_t k = r.values_begin; k < r.values_end; ++k) {
-          if (values_[k].column != c) continue;
+        for (uint32_t k = begin; k < end; ++k) {
           PutVarint64(&body, ZigZag(static_cast<int64_t>(static_cast<uint64_t>(values_[k].number) - static_cast<uint64_t>(last))));
           last = values_[k].number;
         }
       }
       put_column();
-      handle->ranges.push_back(ColumnRange{static_cast<uint32_t>(c), lo, hi});
+      handle->ranges.push_back(ColumnRange{static_cast<uint32_t>(c), range.lo, range.hi});
     } else {
       put_dict([&](uint32_t i, auto&& emit) {
-        const Row& r = rows_[i];
+        const auto [begin, end] = run_of(i, c);
         ids.clear();
         bool unknown = false;
-        for (uint32_t k = r.values_begin; k < r.values_end; ++k) {
-          if (values_[k].column != c) continue;
+        for (uint32_t k = begin; k < end; ++k) {
           if (values_[k].text == UINT32_MAX) unknown = true;
           else ids.push_back(values_[k].text);
         }
@@ -1075,7 +1097,6 @@ void BlockBuilder2::BuildColumns(const std::vector<uint32_t>& order, BlockHandle
       });
     }
   }
-
 }
 
 std::string BlockBuilder2::ColumnsContent(size_t max_bytes) {
@@ -1217,6 +1238,7 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   text_ids_.clear();
   unknown_.assign(schema_.size() + 1, false);
   std::fill(text_bits_.begin(), text_bits_.end(), 0);
+  recent_trigrams_.fill(0);  // with the bits: the next block sets its own
   std::fill(seen_.begin(), seen_.end(), 0);
   seen_count_ = 0;
   return Status::Ok();

@@ -13,6 +13,7 @@
 
 #include <zstd.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -220,6 +221,11 @@ class BlockBuilder2 {
   std::vector<bool> unknown_;  // per column: some record's fields could not be read
   // The text bloom, filled as records arrive (folded to size in Finish).
   std::vector<uint64_t> text_bits_;
+  // Trigrams whose bits text_bits_ has, direct-mapped by hash (code with
+  // kRecentTrigramSet; 0 empty); cleared with text_bits_.
+  static constexpr int kRecentTrigramBits = 12;
+  static constexpr uint32_t kRecentTrigramSet = 1u << 24;
+  std::array<uint32_t, size_t{1} << kRecentTrigramBits> recent_trigrams_{};
   std::string scratch_;  // a compressed section before sealing
   std::vector<uint64_t> seen_;  // hashes of values whose trigrams are set (open addressing, 0 = empty)
   size_t seen_count_ = 0;
