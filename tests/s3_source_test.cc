@@ -63,9 +63,11 @@ class S3Test : public ::testing::Test {
   }
   static aws::S3Client Client() { return aws::S3Client(Config()); }
 
-  std::unique_ptr<S3Source> Source(const std::string& prefix = "AWSLogs/", const std::string& start_date = "") {
+  std::unique_ptr<S3Source> Source(const std::string& prefix = "AWSLogs/", const std::string& start_date = "",
+                                   int page_keys = 0) {
     S3SourceConfig c;
     c.start_date = start_date;
+    c.list_page_keys = page_keys;
     c.name = "trail";
     c.bucket = bucket_;
     c.prefix = prefix;
@@ -243,6 +245,39 @@ TEST_F(S3Test, StartDateSkipsEarlierDays) {
   ASSERT_TRUE(source->PollOnce().ok());
   EXPECT_EQ(intake_.names().size(), 5u);
   EXPECT_EQ(intake_.names().back(), s3 + trail + "us-east-1/2025/03/08/g.json.gz");
+  EXPECT_TRUE(errors_.empty());
+}
+
+// A backlog across accounts and regions is read in delivery order, as it was
+// delivered, not one partition's history after another's; within a partition
+// key order still holds (and so does the checkpoint), across small pages too.
+TEST_F(S3Test, ABacklogAcrossPartitionsArrivesInDeliveryOrder) {
+  const std::string records = "{\"Records\":[]}";
+  auto key = [](const std::string& account, const std::string& region, const std::string& day,
+                const std::string& hhmm) {
+    return "AWSLogs/" + account + "/CloudTrail/" + region + "/2025/03/" + day + "/" + account + "_CloudTrail_" +
+           region + "_202503" + day + "T" + hhmm + "Z_x.json.gz";
+  };
+  const std::vector<std::string> delivered = {
+      key("222222222222", "eu-west-1", "01", "0900"), key("111111111111", "us-east-1", "01", "0905"),
+      key("111111111111", "us-east-1", "01", "1200"), key("222222222222", "us-east-1", "01", "1300"),
+      key("222222222222", "eu-west-1", "02", "0000"), key("111111111111", "us-east-1", "02", "0100"),
+      key("333333333333", "us-east-1", "02", "0200"), key("222222222222", "eu-west-1", "02", "0300"),
+  };
+  for (const std::string& k : delivered) Put(k, records);
+  Put("AWSLogs/manual/notes.json", records);  // no delivery time: first
+  auto source = Source("AWSLogs/", "", /*page_keys=*/2);  // several pages per partition
+  ASSERT_TRUE(source->PollOnce().ok());
+  std::vector<std::string> want = {"s3://" + bucket_ + "/AWSLogs/manual/notes.json"};
+  for (const std::string& k : delivered) want.push_back("s3://" + bucket_ + "/" + k);
+  EXPECT_EQ(intake_.names(), want);
+  // Nothing again; a later delivery comes next.
+  ASSERT_TRUE(source->PollOnce().ok());
+  EXPECT_EQ(intake_.names().size(), want.size());
+  Put(key("111111111111", "us-east-1", "03", "0000"), records);
+  ASSERT_TRUE(source->PollOnce().ok());
+  ASSERT_EQ(intake_.names().size(), want.size() + 1);
+  EXPECT_EQ(intake_.names().back(), "s3://" + bucket_ + "/" + key("111111111111", "us-east-1", "03", "0000"));
   EXPECT_TRUE(errors_.empty());
 }
 

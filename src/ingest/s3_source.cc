@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ingest/source.h"
+
 namespace vigil {
 namespace {
 
@@ -84,47 +86,52 @@ Status S3Source::Discover(const std::string& prefix, int depth, std::vector<Part
   return Status::Ok();
 }
 
-Status S3Source::PollPartition(const Partition& p) {
-  KeyWindow& window = windows_[p.id()];
+struct S3Source::Cursor {
+  const Partition* partition = nullptr;
+  KeyWindow* window = nullptr;
   aws::ListObjectsRequest req;
-  req.bucket = config_.bucket;
-  req.prefix = p.prefix;
-  if (!p.recursive) req.delimiter = "/";
-  req.start_after = window.after;
-  if (p.dated && !config_.start_date.empty()) {
-    // Keys of a day D are "<prefix>YYYY/MM/DD/...", which sort after
-    // "<prefix>YYYY/MM/DD" exactly when D >= start_date.
-    std::string day = config_.start_date;
-    std::replace(day.begin(), day.end(), '-', '/');
-    req.start_after = std::max(req.start_after, p.prefix + day);
+  std::vector<std::string> keys;  // the current page's keys still to read, in key order
+  size_t next = 0;
+  bool more = true;  // pages left to list
+  std::string head_time;  // DeliveryTimeKey of keys[next]
+  bool has_head() const { return next < keys.size(); }
+};
+
+Status S3Source::NextPage(Cursor* c) {
+  while (!c->has_head() && c->more && !stopping()) {
+    VIGIL_ASSIGN_OR_RETURN(aws::ListObjectsPage page, client_->ListObjectsV2(c->req));
+    c->keys.clear();
+    c->next = 0;
+    for (const aws::S3Object& o : page.objects)
+      if (!c->window->Done(o.key) && !o.key.ends_with("/") && !Excluded(o.key)) c->keys.push_back(o.key);
+    c->more = page.is_truncated;
+    c->req.continuation_token = page.next_continuation_token;
   }
-  while (!stopping()) {
-    VIGIL_ASSIGN_OR_RETURN(aws::ListObjectsPage page, client_->ListObjectsV2(req));
-    for (const aws::S3Object& o : page.objects) {
-      if (stopping()) break;
-      if (window.Done(o.key) || o.key.ends_with("/") || Excluded(o.key)) continue;
-      std::string name = "s3://" + config_.bucket + "/" + o.key;
-      auto body = client_->GetObject(config_.bucket, o.key, config_.max_input_bytes);
-      if (!body.ok()) {
-        StatusCode code = body.status().code();
-        if (code != StatusCode::kNotFound && code != StatusCode::kLimitExceeded) return body.status();
-        // Gone since the listing, or too large to read: nothing more can be done for it.
-        ReportSkipped(body.status().WithContext("s3 source " + config_.name + ": skipped"));
-      } else {
-        IntakeRecord rec;
-        rec.source = config_.name;
-        rec.name = name;
-        rec.bytes = std::move(body).value();
-        rec.parser = config_.parser;
-        VIGIL_RETURN_IF_ERROR(Deliver(std::move(rec)));
-      }
-      window.MarkDone(o.key, config_.window);
-      VIGIL_RETURN_IF_ERROR(store_.Save(p.id(), window));
-    }
-    if (!page.is_truncated) break;
-    req.continuation_token = page.next_continuation_token;
+  if (c->has_head()) {
+    const std::string& k = c->keys[c->next];
+    c->head_time = DeliveryTimeKey(std::string_view(k).substr(k.rfind('/') + 1));
   }
   return Status::Ok();
+}
+
+Status S3Source::Fetch(const Partition& p, const std::string& key) {
+  KeyWindow& window = windows_[p.id()];
+  auto body = client_->GetObject(config_.bucket, key, config_.max_input_bytes);
+  if (!body.ok()) {
+    StatusCode code = body.status().code();
+    if (code != StatusCode::kNotFound && code != StatusCode::kLimitExceeded) return body.status();
+    // Gone since the listing, or too large to read: nothing more can be done for it.
+    ReportSkipped(body.status().WithContext("s3 source " + config_.name + ": skipped"));
+  } else {
+    IntakeRecord rec;
+    rec.source = config_.name;
+    rec.name = "s3://" + config_.bucket + "/" + key;
+    rec.bytes = std::move(body).value();
+    rec.parser = config_.parser;
+    VIGIL_RETURN_IF_ERROR(Deliver(std::move(rec)));
+  }
+  window.MarkDone(key, config_.window);
+  return store_.Save(p.id(), window);
 }
 
 Status S3Source::PollOnce() {
@@ -132,9 +139,52 @@ Status S3Source::PollOnce() {
   CountPoll();
   std::vector<Partition> partitions;
   VIGIL_RETURN_IF_ERROR(Discover(config_.prefix, 0, &partitions).WithContext("s3 source " + config_.name));
-  for (const Partition& p : partitions) {
-    if (stopping()) break;
-    VIGIL_RETURN_IF_ERROR(PollPartition(p).WithContext("s3 source " + config_.name));
+  // A page per partition is held at once: smaller pages when there are many
+  // partitions (an organisation's accounts times regions), so that holds
+  // about 100k keys at most.
+  const int page_keys =
+      config_.list_page_keys > 0
+          ? config_.list_page_keys
+          : static_cast<int>(std::clamp<size_t>(100'000 / std::max<size_t>(partitions.size(), 1), 50, 1000));
+  std::vector<Cursor> cursors(partitions.size());
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    const Partition& p = partitions[i];
+    Cursor& c = cursors[i];
+    c.partition = &p;
+    c.window = &windows_[p.id()];
+    c.req.bucket = config_.bucket;
+    c.req.prefix = p.prefix;
+    c.req.max_keys = page_keys;
+    if (!p.recursive) c.req.delimiter = "/";
+    c.req.start_after = c.window->after;
+    if (p.dated && !config_.start_date.empty()) {
+      // Keys of a day D are "<prefix>YYYY/MM/DD/...", which sort after
+      // "<prefix>YYYY/MM/DD" exactly when D >= start_date.
+      std::string day = config_.start_date;
+      std::replace(day.begin(), day.end(), '-', '/');
+      c.req.start_after = std::max(c.req.start_after, p.prefix + day);
+    }
+    VIGIL_RETURN_IF_ERROR(NextPage(&c).WithContext("s3 source " + config_.name));
+  }
+  // The partition whose next object was delivered first (then by key).
+  auto earlier = [](const Cursor* a, const Cursor* b) {
+    if (a->head_time != b->head_time) return a->head_time > b->head_time;
+    return a->keys[a->next] > b->keys[b->next];
+  };
+  std::vector<Cursor*> heap;
+  for (Cursor& c : cursors)
+    if (c.has_head()) heap.push_back(&c);
+  std::make_heap(heap.begin(), heap.end(), earlier);
+  while (!heap.empty() && !stopping()) {
+    std::pop_heap(heap.begin(), heap.end(), earlier);
+    Cursor* c = heap.back();
+    heap.pop_back();
+    VIGIL_RETURN_IF_ERROR(Fetch(*c->partition, c->keys[c->next++]).WithContext("s3 source " + config_.name));
+    VIGIL_RETURN_IF_ERROR(NextPage(c).WithContext("s3 source " + config_.name));
+    if (c->has_head()) {
+      heap.push_back(c);
+      std::push_heap(heap.begin(), heap.end(), earlier);
+    }
   }
   return Status::Ok();
 }

@@ -16,6 +16,14 @@
 // checkpoint, so late objects within a partition are also found while they
 // are inside the window.
 //
+// Order. A poll reads every partition's new objects, one listing page per
+// partition at a time, and takes the next object from the partition whose
+// next key carries the earliest delivery time (the time in AWS log file
+// names, ingest/source.h DeliveryTimeKey), so a backlog across accounts and
+// regions arrives interleaved as it was delivered rather than one partition's
+// whole history after another's; within a partition, objects come in key
+// order, as its checkpoint needs.
+//
 // The checkpoint of a partition advances only after the Intake accepted the
 // object, so a crash re-reads at most the objects in flight; the pipeline
 // de-duplicates events by id. Objects that cannot be read (gone, over the size
@@ -50,6 +58,9 @@ struct S3SourceConfig : PollingSourceConfig {
   // the beginning. Lets a new source on a bucket with years of history start
   // where it matters instead of reading it all.
   std::string start_date;
+  // Keys per listing page; 0: 1,000, fewer when there are so many
+  // partitions that a page each would hold over 100k keys.
+  int list_page_keys = 0;
 };
 
 class S3Source : public PollingSource {
@@ -75,7 +86,10 @@ class S3Source : public PollingSource {
   };
   Status Discover(const std::string& prefix, int depth, std::vector<Partition>* out);
   bool Excluded(std::string_view key) const;
-  Status PollPartition(const Partition& p);
+  // One partition's listing from its checkpoint, a page at a time.
+  struct Cursor;
+  Status NextPage(Cursor* c);
+  Status Fetch(const Partition& p, const std::string& key);
 
   S3SourceConfig config_;
   std::unique_ptr<aws::S3Client> client_;  // made by Open, with the credentials resolved
