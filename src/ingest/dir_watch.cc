@@ -1,6 +1,10 @@
 #include "ingest/dir_watch.h"
 
+#include <algorithm>
+#include <map>
 #include <vector>
+
+#include "ingest/source.h"
 
 namespace vigil {
 
@@ -22,6 +26,57 @@ Status DirWatch::Open() {
   return Status::Ok();
 }
 
+namespace {
+
+// `files` (sorted paths) in delivery order across directories: each
+// directory's files stay in name order (its checkpoint needs that), and the
+// next file is taken from the directory whose next file carries the earliest
+// delivery time (DeliveryTimeKey; none sorts first), path breaking ties. A
+// tree of several accounts' and regions' deliveries is then read interleaved
+// as delivered, as `vigil ingest` and the S3 source read them.
+std::vector<std::string> DeliveryOrder(const std::vector<std::string>& files) {
+  struct Dir {
+    std::vector<const std::string*> files;
+    size_t next = 0;
+    std::string head;  // DeliveryTimeKey of files[next]
+  };
+  std::map<std::string_view, Dir> dirs;
+  auto base = [](const std::string& rel) {
+    size_t slash = rel.rfind('/');
+    return std::string_view(rel).substr(slash == std::string::npos ? 0 : slash + 1);
+  };
+  for (const std::string& rel : files) {
+    size_t slash = rel.rfind('/');
+    dirs[std::string_view(rel).substr(0, slash == std::string::npos ? 0 : slash)].files.push_back(&rel);
+  }
+  auto later = [](const Dir* a, const Dir* b) {
+    if (a->head != b->head) return a->head > b->head;
+    return *a->files[a->next] > *b->files[b->next];
+  };
+  std::vector<Dir*> heap;
+  for (auto& [name, d] : dirs) {
+    d.head = DeliveryTimeKey(base(*d.files[0]));
+    heap.push_back(&d);
+  }
+  std::make_heap(heap.begin(), heap.end(), later);
+  std::vector<std::string> out;
+  out.reserve(files.size());
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    Dir* d = heap.back();
+    heap.pop_back();
+    out.push_back(*d->files[d->next++]);
+    if (d->next < d->files.size()) {
+      d->head = DeliveryTimeKey(base(*d->files[d->next]));
+      heap.push_back(d);
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Status DirWatch::PollOnce() {
   if (!opened_) VIGIL_RETURN_IF_ERROR(Open());
   CountPoll();
@@ -29,7 +84,7 @@ Status DirWatch::PollOnce() {
   VIGIL_RETURN_IF_ERROR(env_->ListFilesRecursive(config_.directory, &files)
                             .WithContext("directory source " + config_.name));
   std::map<std::string, uint64_t> seen;
-  for (const std::string& rel : files) {
+  for (const std::string& rel : DeliveryOrder(files)) {
     if (stopping()) break;
     size_t slash = rel.rfind('/');
     std::string dir = slash == std::string::npos ? "" : rel.substr(0, slash);

@@ -77,6 +77,29 @@ TEST_F(DirWatchTest, NewFilesAreDeliveredOnceWhenStable) {
   EXPECT_TRUE(errors_.empty());
 }
 
+// A tree of several accounts' deliveries dropped at once is read interleaved
+// in delivery order, not one account's days after another's; within a
+// directory, name order.
+TEST_F(DirWatchTest, ATreeOfAccountsIsReadInDeliveryOrder) {
+  auto file = [](const std::string& account, const std::string& day, const std::string& hhmm) {
+    return "AWSLogs/" + account + "/CloudTrail/us-east-1/2024/01/" + day + "/" + account +
+           "_CloudTrail_us-east-1_202401" + day + "T" + hhmm + "Z_x.json";
+  };
+  const std::vector<std::string> delivered = {
+      file("222222222222", "01", "0900"), file("111111111111", "01", "1000"), file("111111111111", "01", "1100"),
+      file("222222222222", "02", "0000"), file("111111111111", "02", "0100"),
+  };
+  for (const std::string& rel : delivered) Write(rel, "{\"Records\":[]}");
+  Write("manual/readme.json", "{}");  // no delivery time: first
+  auto w = Make();
+  ASSERT_TRUE(w->PollOnce().ok());
+  ASSERT_TRUE(w->PollOnce().ok());
+  std::vector<std::string> want = {Path("manual/readme.json")};
+  for (const std::string& rel : delivered) want.push_back(Path(rel));
+  EXPECT_EQ(intake_.names(), want);
+  EXPECT_TRUE(errors_.empty());
+}
+
 TEST_F(DirWatchTest, GrowingFileWaitsUntilItsSizeHolds) {
   std::string full = ReadAll(kStratus + "aws.credential-access.ec2-get-password-data.json");
   Write(kDay + "x.json", full.substr(0, 100));
