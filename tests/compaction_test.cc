@@ -106,18 +106,9 @@ class CompactionTest : public ::testing::Test {
     SegmentStoreOptions so;
     so.read_only = true;
     so.keys = std::move(keys);
-    std::vector<std::string> out;
     auto store = OpenSegmentStore(data_ + "/events", so);
     EXPECT_TRUE(store.ok());
-    ScanOptions scan;
-    scan.on_skipped_file = [](const Status& s) { ADD_FAILURE() << s.ToString(); };
-    Status s = (*store)->Scan(scan, [&](const StoredEvent& e) {
-      out.push_back(testing::StoredEventKey(e));
-      return true;
-    });
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    std::sort(out.begin(), out.end());
-    return out;
+    return store.ok() ? testing::ScanEventKeys(store->get()) : std::vector<std::string>{};
   }
 
   // Events counted by the store's full check (`vigil` verify path).

@@ -157,21 +157,13 @@ class TieringTest : public ::testing::Test {
     SegmentStoreOptions so;
     so.env = &env;
     so.read_only = true;
-    std::vector<std::string> out;
     auto store = OpenSegmentStore(o.events_dir, so);
     EXPECT_TRUE(store.ok());
     ScanOptions scan;
     if (!source.empty()) scan.source_type = source;
     scan.from_ns = from;
     scan.to_ns = to;
-    scan.on_skipped_file = [](const Status& s) { ADD_FAILURE() << s.ToString(); };
-    Status s = (*store)->Scan(scan, [&](const StoredEvent& e) {
-      out.push_back(testing::StoredEventKey(e));
-      return true;
-    });
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    std::sort(out.begin(), out.end());
-    return out;
+    return store.ok() ? testing::ScanEventKeys(store->get(), scan) : std::vector<std::string>{};
   }
 
   Result<TierRunStats> Run(const std::string& data, const TieringConfig& config, int64_t now, Env* env = nullptr,
