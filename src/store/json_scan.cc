@@ -30,7 +30,7 @@ bool HasDot(const char* p, size_t len, size_t readable) {
 }
 
 // The index of the first '"' or '\\' at or after `i`, or `n`.
-size_t FindQuoteOrBackslash(const char* p, size_t i, size_t n) {
+inline __attribute__((always_inline)) size_t FindQuoteOrBackslash(const char* p, size_t i, size_t n) {
 #if defined(__SSE2__)
   const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
   while (i + 16 <= n) {
@@ -90,7 +90,9 @@ JsonRecordScanner::JsonRecordScanner(const std::vector<const FieldPath*>& paths)
         if (key.name == part) next = key.node;
       if (next < 0) {
         next = static_cast<int32_t>(nodes_.size());
-        nodes_[node].children.push_back(Key{part, KeyHead(part.data(), part.size(), part.size()), next});
+        uint64_t tail = 0;
+        if (part.size() >= 8) std::memcpy(&tail, part.data() + part.size() - 8, 8);
+        nodes_[node].children.push_back(Key{part, KeyHead(part.data(), part.size(), part.size()), tail, next});
         nodes_.emplace_back();
       }
       node = next;
@@ -123,7 +125,14 @@ int32_t JsonRecordScanner::Child(int32_t node, size_t begin, size_t end) const {
     if (k < 0) return -1;
     const Key& key = nd.children[static_cast<size_t>(k)];
     if (key.head != head || key.name.size() != len) continue;
-    if (len <= 8 || std::memcmp(key.name.data() + 8, p_ + begin + 8, len - 8) == 0) return key.node;
+    if (len <= 8) return key.node;
+    if (len <= 16) {  // the last 8 bytes (overlapping the head) settle it
+      uint64_t tail;
+      std::memcpy(&tail, p_ + end - 8, 8);
+      if (tail == key.tail) return key.node;
+      continue;
+    }
+    if (std::memcmp(key.name.data() + 8, p_ + begin + 8, len - 8) == 0) return key.node;
   }
 }
 

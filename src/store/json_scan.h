@@ -68,6 +68,7 @@ class JsonRecordScanner {
   struct Key {
     std::string name;
     uint64_t head;  // KeyHead of name
+    uint64_t tail;  // its last 8 bytes, when it has 8
     int32_t node;
   };
   static constexpr size_t kSlots = 32;  // per node: open addressing over children (-1 empty)

@@ -6,6 +6,10 @@
 #define ZDICT_STATIC_LINKING_ONLY
 #include <zdict.h>
 
+// Compiled in (static functions) for MemoryHash below.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
@@ -97,6 +101,10 @@ uint64_t TrigramHash(uint32_t code) {
 }
 
 uint64_t ValueHash(std::string_view lower) { return Hash64(lower); }
+
+// A hash of text for the writer's own tables (never stored): XXH3 compiled
+// in, which for the short values of a record costs a fraction of a call.
+inline uint64_t MemoryHash(std::string_view s) { return XXH3_64bits(s.data(), s.size()); }
 
 // ---------------------------------------------------------------- packed records
 
@@ -742,6 +750,8 @@ Result<const ZSTD_DDict*> DictionaryCache::Get(uint64_t id) {
 
 // ---------------------------------------------------------------- BlockBuilder2
 
+size_t BlockBuilder2::ViewHash::operator()(std::string_view s) const { return MemoryHash(s); }
+
 BlockBuilder2::BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom, bool packed)
     : schema_(std::move(schema)), text_bloom_(text_bloom), packed_(packed) {
   paths_.resize(schema_.size());
@@ -768,7 +778,7 @@ void BlockBuilder2::AddTrigrams(std::string_view text) {
   if (text.size() < 3) return;
   // Most values repeat within a block (event names, ARNs, user agents):
   // their trigrams are set once.
-  uint64_t vh = Hash64(text) | 1;
+  uint64_t vh = MemoryHash(text) | 1;
   if (seen_count_ * 2 >= seen_.size()) {
     std::vector<uint64_t> old(std::max<size_t>(1024, seen_.size() * 2), 0);
     old.swap(seen_);

@@ -214,7 +214,7 @@ class BlockBuilder2 {
   std::vector<Row> rows_;
   std::vector<Value> values_;
   struct ViewHash {
-    size_t operator()(std::string_view s) const { return Hash64(s); }
+    size_t operator()(std::string_view s) const;  // in-memory only: XXH3, inlined in segment_v2.cc
   };
   std::deque<std::string> texts_;  // value id -> text (a deque: views of its elements stay valid)
   std::unordered_map<std::string_view, uint32_t, ViewHash> text_ids_;
