@@ -244,17 +244,17 @@ const Constraint* PickExact(const Constraints& c) {
   return best;
 }
 
-// A second exact-value constraint to index beside `first`: eventSource,
-// else the smallest set, when the pairs of values stay few.
+// A second exact-value constraint to index beside eventName: eventSource,
+// when the pairs of values stay few. Only that pair: every CloudTrail event
+// has both, so the pair index costs one more lookup per event, where pairs
+// on other fields made each event resolve fields few rules read (measured
+// with every shipped rule: detection a third dearer).
 constexpr size_t kMaxIndexedPairs = 64;
 const Constraint* PickSecondExact(const Constraints& c, const Constraint& first) {
-  const Constraint* best = nullptr;
-  for (const auto& entry : c) {
-    if (&entry == &first || !Hashable(entry) || entry.second.size() * first.second.size() > kMaxIndexedPairs) continue;
-    if (entry.first == "eventSource") return &entry;
-    if (!best || entry.second.size() < best->second.size()) best = &entry;
-  }
-  return best;
+  if (first.first != "eventName") return nullptr;
+  auto it = c.find("eventSource");
+  if (it == c.end() || !Hashable(*it) || it->second.size() * first.second.size() > kMaxIndexedPairs) return nullptr;
+  return &*it;
 }
 
 constexpr char kPairSeparator = '\x1f';
