@@ -750,8 +750,6 @@ Result<const ZSTD_DDict*> DictionaryCache::Get(uint64_t id) {
 
 // ---------------------------------------------------------------- BlockBuilder2
 
-size_t BlockBuilder2::ViewHash::operator()(std::string_view s) const { return MemoryHash(s); }
-
 BlockBuilder2::BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom, bool packed)
     : schema_(std::move(schema)), text_bloom_(text_bloom), packed_(packed) {
   paths_.resize(schema_.size());
@@ -766,11 +764,26 @@ BlockBuilder2::BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom, bo
 BlockBuilder2::~BlockBuilder2() = default;
 
 uint32_t BlockBuilder2::Intern(std::string_view text) {
-  auto it = text_ids_.find(text);
-  if (it != text_ids_.end()) return it->second;
+  const uint64_t h = MemoryHash(text);
+  if (texts_.size() * 2 >= text_slots_.size()) {  // grow (and rehash) first
+    text_slots_.assign(std::max<size_t>(1024, text_slots_.size() * 2), 0);
+    const size_t mask = text_slots_.size() - 1;
+    for (uint32_t id = 0; id < texts_.size(); ++id) {
+      size_t j = text_hashes_[id] & mask;
+      while (text_slots_[j] != 0) j = (j + 1) & mask;
+      text_slots_[j] = id + 1;
+    }
+  }
+  const size_t mask = text_slots_.size() - 1;
+  size_t j = h & mask;
+  for (; text_slots_[j] != 0; j = (j + 1) & mask) {
+    const uint32_t id = text_slots_[j] - 1;
+    if (text_hashes_[id] == h && texts_[id] == text) return id;
+  }
   const uint32_t id = static_cast<uint32_t>(texts_.size());
   texts_.emplace_back(text);
-  text_ids_.emplace(std::string_view(texts_.back()), id);
+  text_hashes_.push_back(h);
+  text_slots_[j] = id + 1;
   return id;
 }
 
@@ -1245,7 +1258,8 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   rows_.clear();
   values_.clear();
   texts_.clear();
-  text_ids_.clear();
+  text_hashes_.clear();
+  std::fill(text_slots_.begin(), text_slots_.end(), 0);
   unknown_.assign(schema_.size() + 1, false);
   std::fill(text_bits_.begin(), text_bits_.end(), 0);
   recent_trigrams_.fill(0);  // with the bits: the next block sets its own

@@ -213,11 +213,11 @@ class BlockBuilder2 {
   size_t raw_bytes_ = 0;
   std::vector<Row> rows_;
   std::vector<Value> values_;
-  struct ViewHash {
-    size_t operator()(std::string_view s) const;  // in-memory only: XXH3, inlined in segment_v2.cc
-  };
   std::deque<std::string> texts_;  // value id -> text (a deque: views of its elements stay valid)
-  std::unordered_map<std::string_view, uint32_t, ViewHash> text_ids_;
+  // text -> value id: open addressing over value id + 1 (0 empty), with each
+  // value's hash beside it, at most half full.
+  std::vector<uint32_t> text_slots_;
+  std::vector<uint64_t> text_hashes_;  // per value id
   std::vector<bool> unknown_;  // per column: some record's fields could not be read
   // The text bloom, filled as records arrive (folded to size in Finish).
   std::vector<uint64_t> text_bits_;
