@@ -340,7 +340,11 @@ bool JsonRecordScanner::Value(int32_t node, uint32_t depth) {
         std::string* out = NextKept();
         out->assign(buf, static_cast<size_t>(w.ptr - buf));
         scalars_.push_back(*out);
-      } else if (r.ec != std::errc::result_out_of_range) {
+      } else if (r.ec == std::errc::result_out_of_range) {
+        // Too small for a double: the parser reads it as zero (an overflow
+        // is no number it accepts).
+        scalars_.push_back(text.front() == '-' ? "-0" : "0");
+      } else {
         return false;
       }
     }

@@ -84,7 +84,7 @@ JsonRecordScanner MakeScanner(const std::vector<FieldPath>& paths) {
 bool LooksLikeNumber(std::string_view s) {
   double d;
   auto r = std::from_chars(s.data(), s.data() + s.size(), d);
-  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+  return (r.ec == std::errc() || r.ec == std::errc::result_out_of_range) && r.ptr == s.data() + s.size();
 }
 
 // Checks the scan of `json` against its resolver; returns the outcome.
@@ -152,7 +152,7 @@ TEST(JsonRecordScannerTest, ScalarsAreUnescapedAndNumbersCanonical) {
   JsonRecordScanner scanner = MakeScanner(Paths());
   const std::string json =
       "{ \"a\" : \"x\\\"y\\\\z\\/\\u00e9\\ud83d\\ude00\\n\" ,\n\t\"n\":1e3,\"m\":-0,\"f\":1.50,\"neg\":-12,"
-      "\"big\":12345678901234567890,\"t\":true,\"u\":false,\"z\":null,\"arr\":[1,\"two\",[],{}],\"o\":{}}";
+      "\"big\":12345678901234567890,\"tiny\":8e-5168,\"negtiny\":-1e-400,\"t\":true,\"u\":false,\"z\":null,\"arr\":[1,\"two\",[],{}],\"o\":{}}";
   ASSERT_EQ(Check(scanner, Paths(), json), Outcome::kAll);
   std::set<std::string_view> got(scanner.scalars().begin(), scanner.scalars().end());
   EXPECT_TRUE(got.count("x\"y\\z/\xc3\xa9\xf0\x9f\x98\x80\n"));
