@@ -5,15 +5,10 @@
 
 #include <cstdlib>
 
+#include "common/json_escape.h"
+
 namespace vigil {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool ValidKeyId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
@@ -75,7 +70,7 @@ Result<MasterKey> ParseMasterKey(std::string_view text, const std::string& where
                                    std::to_string(hex.size()) + " characters");
   }
   for (size_t i = 0; i < 32; ++i) {
-    int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);
+    int hi = json_internal::HexValue(hex[2 * i]), lo = json_internal::HexValue(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return Status::InvalidArgument(where + ": master key " + key.id + " has a non-hex digit");
     key.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
   }

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "common/json_escape.h"
+
 namespace vigil::sigma_internal {
 
 namespace {
@@ -21,32 +23,6 @@ YAML::Node Scalar(std::string text, bool plain) {
   YAML::Node n(std::move(text));
   n.SetTag(plain ? "?" : "!");
   return n;
-}
-
-// Appends code point `cp` as UTF-8.
-void PutUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 // After a value: nothing, or a comment.
@@ -288,12 +264,12 @@ class Reader {
           if (i + n >= s.size()) return false;
           uint32_t cp = 0;
           for (size_t k = 1; k <= n; ++k) {
-            const int h = HexValue(s[i + k]);
+            const int h = json_internal::HexValue(s[i + k]);
             if (h < 0) return false;
             cp = cp * 16 + static_cast<uint32_t>(h);
           }
           if (cp >= 0xD800 && cp < 0xE000) return false;  // surrogates: leave to yaml-cpp
-          PutUtf8(cp, out);
+          json_internal::AppendUtf8(out, cp);
           i += n;
           break;
         }
