@@ -114,8 +114,8 @@ Status S3Source::NextPage(Cursor* c) {
   return Status::Ok();
 }
 
-Status S3Source::Fetch(const Partition& p, const std::string& key) {
-  KeyWindow& window = windows_[p.id()];
+Status S3Source::Fetch(Cursor* c, const std::string& key) {
+  KeyWindow& window = *c->window;
   auto body = client_->GetObject(config_.bucket, key, config_.max_input_bytes);
   if (!body.ok()) {
     StatusCode code = body.status().code();
@@ -131,7 +131,7 @@ Status S3Source::Fetch(const Partition& p, const std::string& key) {
     VIGIL_RETURN_IF_ERROR(Deliver(std::move(rec)));
   }
   window.MarkDone(key, config_.window);
-  return store_.Save(p.id(), window);
+  return store_.Save(c->partition->id(), window);
 }
 
 Status S3Source::PollOnce() {
@@ -179,7 +179,7 @@ Status S3Source::PollOnce() {
     std::pop_heap(heap.begin(), heap.end(), earlier);
     Cursor* c = heap.back();
     heap.pop_back();
-    VIGIL_RETURN_IF_ERROR(Fetch(*c->partition, c->keys[c->next++]).WithContext("s3 source " + config_.name));
+    VIGIL_RETURN_IF_ERROR(Fetch(c, c->keys[c->next++]).WithContext("s3 source " + config_.name));
     VIGIL_RETURN_IF_ERROR(NextPage(c).WithContext("s3 source " + config_.name));
     if (c->has_head()) {
       heap.push_back(c);

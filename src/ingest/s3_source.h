@@ -89,7 +89,8 @@ class S3Source : public PollingSource {
   // One partition's listing from its checkpoint, a page at a time.
   struct Cursor;
   Status NextPage(Cursor* c);
-  Status Fetch(const Partition& p, const std::string& key);
+  // Reads `key` (the cursor's next), hands it on, advances its checkpoint.
+  Status Fetch(Cursor* c, const std::string& key);
 
   S3SourceConfig config_;
   std::unique_ptr<aws::S3Client> client_;  // made by Open, with the credentials resolved

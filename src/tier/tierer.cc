@@ -414,7 +414,7 @@ std::string Tierer::Relative(const std::string& path) const {
 
 Result<Tierer::Compaction> Tierer::CompactGroup(const TierRunOptions& o, const std::string& dir,
                                                 const std::vector<std::string>& inputs,
-                                                const std::map<std::string, SegmentHead>& heads) {
+                                                const std::map<std::string, Candidate>& candidates) {
   Compaction c;
   c.dir = dir;
   c.inputs = inputs;
@@ -424,14 +424,10 @@ Result<Tierer::Compaction> Tierer::CompactGroup(const TierRunOptions& o, const s
   e.path = Relative(c.marker);
   e.from_tier = e.to_tier = "hot";
   for (const std::string& in : inputs) {
-    auto h = heads.find(in);
-    if (h == heads.end()) continue;
-    e.source_type = h->second.source_type;
-    e.events += h->second.events;
-  }
-  for (const std::string& in : inputs) {
-    auto size = env_->FileSize(JoinPath(dir, in));
-    if (size.ok()) c.bytes_before += *size;
+    const Candidate& k = candidates.at(in);
+    e.source_type = k.head.source_type;
+    e.events += k.head.events;
+    c.bytes_before += k.bytes;
   }
   e.bytes_before = c.bytes_before;
   e.note = "merging " + std::to_string(inputs.size()) + " segments";
@@ -540,7 +536,7 @@ Status Tierer::Compact(const TierRunOptions& o, TierRunStats* stats) {
   VIGIL_ASSIGN_OR_RETURN(auto rows, catalog_->Segments());
   // Small hot segments by directory; markers a finished run left behind
   // (Recover has dealt with every pending one).
-  std::map<std::string, std::vector<std::string>> small;
+  std::map<std::string, std::map<std::string, uint64_t>> small;  // dir -> name -> bytes
   for (const std::string& rel : files) {
     const std::string path = JoinPath(events_dir_, rel);
     const std::string base = BaseName(rel);
@@ -555,33 +551,31 @@ Status Tierer::Compact(const TierRunOptions& o, TierRunStats* stats) {
     if (row != rows.end() && row->second.tier != Tier::kHot) continue;  // warm: already rewritten once
     auto size = env_->FileSize(path);
     if (!size.ok() || *size >= k.small_segment_bytes) continue;
-    small[DirName(path)].push_back(base);
+    small[DirName(path)][base] = *size;
   }
   std::vector<Compaction> published;
-  Status failed;
   for (auto& [dir, names] : small) {
     if (names.size() < k.min_segments) continue;
     if (o.cancel != nullptr && o.cancel->load()) break;
-    // Per account (a segment holds one), in name order, in groups of at
-    // most max_merged_bytes.
+    // Per account (a segment holds one), in name order (the map's), in
+    // groups of at most max_merged_bytes.
     std::map<std::string, std::vector<std::string>> by_account;
-    std::map<std::string, SegmentHead> heads;
-    for (const std::string& n : names) {
+    std::map<std::string, Candidate> candidates;
+    for (const auto& [n, bytes] : names) {
       auto head = ReadSegmentHead(env_, JoinPath(dir, n), keys_.get());
       if (!head.ok()) {
         stats->errors.push_back(head.status());
         continue;
       }
       by_account[head->account].push_back(n);
-      heads[n] = std::move(head).value();
+      candidates[n] = Candidate{std::move(head).value(), bytes};
     }
     for (auto& [account, list] : by_account) {
-      std::sort(list.begin(), list.end());
       std::vector<std::string> group;
       uint64_t group_bytes = 0;
       auto flush = [&]() -> Status {
         if (group.size() >= 2) {
-          auto c = CompactGroup(o, dir, group, heads);
+          auto c = CompactGroup(o, dir, group, candidates);
           if (crashed_) return c.status();
           if (c.ok()) published.push_back(std::move(c).value());
           else stats->errors.push_back(c.status());
@@ -591,8 +585,7 @@ Status Tierer::Compact(const TierRunOptions& o, TierRunStats* stats) {
         return Status::Ok();
       };
       for (const std::string& n : list) {
-        auto sized = env_->FileSize(JoinPath(dir, n));
-        const uint64_t size = sized.ok() ? *sized : 0;
+        const uint64_t size = names.at(n);
         if (!group.empty() && group_bytes + size > k.max_merged_bytes) VIGIL_RETURN_IF_ERROR(flush());
         group.push_back(n);
         group_bytes += size;

@@ -89,8 +89,13 @@ class Tierer {
   Status RemoveLocal(const std::string& path);
   struct Compaction;
   Status Compact(const TierRunOptions& o, TierRunStats* stats);
+  // A small segment a compaction may take: its header and its file's size.
+  struct Candidate {
+    SegmentHead head;
+    uint64_t bytes = 0;
+  };
   Result<Compaction> CompactGroup(const TierRunOptions& o, const std::string& dir, const std::vector<std::string>& inputs,
-                                  const std::map<std::string, SegmentHead>& heads);
+                                  const std::map<std::string, Candidate>& candidates);
   Status FinishCompaction(const TierRunOptions& o, const Compaction& c, TierRunStats* stats);
   // Completes (all outputs published: the inputs go) or undoes (the outputs
   // go) the compaction whose marker is at `marker`, then removes the marker.
