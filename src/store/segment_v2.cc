@@ -787,10 +787,35 @@ uint32_t BlockBuilder2::Intern(std::string_view text) {
   return id;
 }
 
+// Sets the bloom bits of each trigram of text (lower-cased).
+void BlockBuilder2::SetTrigramBits(std::string_view text) {
+  // Bit k of a trigram is (h1 + k * h2) mod 2^17, which 32-bit arithmetic
+  // gives exactly (2^17 divides 2^32); the three are set unrolled. The bits
+  // (16 KiB) stay in L1: setting a trigram again costs less than asking
+  // whether it was set.
+  static_assert(kTextBloomHashes == 3 && (uint64_t{1} << 32) % kTextBloomBits == 0);
+  constexpr uint32_t mask = kTextBloomBits - 1;
+  uint64_t* bits = text_bits_.data();
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
+  auto lower = [](unsigned char c) -> uint32_t { return static_cast<uint32_t>(c) - uint32_t{'A'} < 26u ? c + 32u : c; };
+  uint32_t code = lower(p[0]) << 8 | lower(p[1]);
+  for (size_t i = 2; i < text.size(); ++i) {
+    code = ((code << 8) | lower(p[i])) & 0xFFFFFF;
+    const uint64_t h = TrigramHash(code);
+    const uint32_t h1 = static_cast<uint32_t>(h), h2 = static_cast<uint32_t>(h >> 32);
+    const uint32_t b0 = h1 & mask, b1 = (h1 + h2) & mask, b2 = (h1 + 2 * h2) & mask;
+    bits[b0 >> 6] |= uint64_t{1} << (b0 & 63);
+    bits[b1 >> 6] |= uint64_t{1} << (b1 & 63);
+    bits[b2 >> 6] |= uint64_t{1} << (b2 & 63);
+  }
+}
+
 void BlockBuilder2::AddTrigrams(std::string_view text) {
   if (text.size() < 3) return;
-  // Most values repeat within a block (event names, ARNs, user agents):
-  // their trigrams are set once.
+  // A short value's trigrams are set outright: looking it up costs more.
+  if (text.size() < kSeenMinBytes) return SetTrigramBits(text);
+  // Most long values repeat within a block (ARNs, user agents): their
+  // trigrams are set once.
   uint64_t vh = MemoryHash(text) | 1;
   if (seen_count_ * 2 >= seen_.size()) {
     std::vector<uint64_t> old(std::max<size_t>(1024, seen_.size() * 2), 0);
@@ -809,28 +834,7 @@ void BlockBuilder2::AddTrigrams(std::string_view text) {
   }
   seen_[j] = vh;
   ++seen_count_;
-  // Bit k of a trigram is (h1 + k * h2) mod 2^17, which 32-bit arithmetic
-  // gives exactly (2^17 divides 2^32); the three are set unrolled.
-  static_assert(kTextBloomHashes == 3 && (uint64_t{1} << 32) % kTextBloomBits == 0);
-  constexpr uint32_t mask = kTextBloomBits - 1;
-  uint64_t* bits = text_bits_.data();
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
-  auto lower = [](unsigned char c) -> uint32_t { return static_cast<uint32_t>(c) - uint32_t{'A'} < 26u ? c + 32u : c; };
-  uint32_t code = lower(p[0]) << 8 | lower(p[1]);
-  for (size_t i = 2; i < text.size(); ++i) {
-    code = ((code << 8) | lower(p[i])) & 0xFFFFFF;
-    const uint64_t h = TrigramHash(code);
-    // Trigrams recur across values (hex digits, words of ARNs and agents):
-    // one whose bits this block set lately is passed over.
-    uint32_t& recent = recent_trigrams_[h >> (64 - kRecentTrigramBits)];
-    if (recent == (code | kRecentTrigramSet)) continue;
-    recent = code | kRecentTrigramSet;
-    const uint32_t h1 = static_cast<uint32_t>(h), h2 = static_cast<uint32_t>(h >> 32);
-    const uint32_t b0 = h1 & mask, b1 = (h1 + h2) & mask, b2 = (h1 + 2 * h2) & mask;
-    bits[b0 >> 6] |= uint64_t{1} << (b0 & 63);
-    bits[b1 >> 6] |= uint64_t{1} << (b1 & 63);
-    bits[b2 >> 6] |= uint64_t{1} << (b2 & 63);
-  }
+  SetTrigramBits(text);
 }
 
 void BlockBuilder2::AddValue(size_t c, ValueKind kind, std::string_view text, bool is_integer) {
@@ -1262,7 +1266,6 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   std::fill(text_slots_.begin(), text_slots_.end(), 0);
   unknown_.assign(schema_.size() + 1, false);
   std::fill(text_bits_.begin(), text_bits_.end(), 0);
-  recent_trigrams_.fill(0);  // with the bits: the next block sets its own
   std::fill(seen_.begin(), seen_.end(), 0);
   seen_count_ = 0;
   return Status::Ok();

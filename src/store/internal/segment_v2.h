@@ -197,6 +197,7 @@ class BlockBuilder2 {
   void BuildColumns(const std::vector<uint32_t>& order, BlockHandle2* handle, std::string* cols, size_t* id_begin,
                     size_t* id_end);
   void AddTrigrams(std::string_view text);
+  void SetTrigramBits(std::string_view text);
 
   std::vector<ColumnSpec> schema_;
   std::vector<FieldPath> paths_;  // per schema column (hot ones)
@@ -221,13 +222,11 @@ class BlockBuilder2 {
   std::vector<bool> unknown_;  // per column: some record's fields could not be read
   // The text bloom, filled as records arrive (folded to size in Finish).
   std::vector<uint64_t> text_bits_;
-  // Trigrams whose bits text_bits_ has, direct-mapped by hash (code with
-  // kRecentTrigramSet; 0 empty); cleared with text_bits_.
-  static constexpr int kRecentTrigramBits = 12;
-  static constexpr uint32_t kRecentTrigramSet = 1u << 24;
-  std::array<uint32_t, size_t{1} << kRecentTrigramBits> recent_trigrams_{};
   std::string scratch_;  // a compressed section before sealing
-  std::vector<uint64_t> seen_;  // hashes of values whose trigrams are set (open addressing, 0 = empty)
+  // Hashes of values of kSeenMinBytes or more whose trigrams are set (open
+  // addressing, 0 = empty).
+  static constexpr size_t kSeenMinBytes = 8;
+  std::vector<uint64_t> seen_;
   size_t seen_count_ = 0;
   std::string sections_;
 };
