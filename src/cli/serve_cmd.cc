@@ -40,6 +40,7 @@
 #include "server/firehose_route.h"
 #include "server/http_server.h"
 #include "server/log.h"
+#include "store/dead_letters.h"
 #include "tier/tierer.h"
 
 namespace vigil::cli {
@@ -413,6 +414,32 @@ int RunServe(const ServeOptions& o) {
     auto state = (*ws)->metadata()->GetState(kWalCheckpointKey);
     if (!state.ok()) return Fail("cannot read the write-ahead log checkpoint", state.status());
     if (*state) checkpoint = std::strtoull((*state)->c_str(), nullptr, 10);
+  }
+  {
+    // Dead letters written after the last commit came from log records about
+    // to be replayed, which write them again: they are cut first. Then the
+    // mark is set where the files end, so that the next crash is covered even
+    // before a commit records one (and a mark made stale by `vigil deadletter
+    // replay` rewriting the files is renewed).
+    const std::string dl_dir = (*ws)->dead_letter_dir();
+    auto mark = (*ws)->metadata()->GetState(kDeadLetterMarkKey);
+    if (!mark.ok()) return Fail("cannot read the dead-letter mark", mark.status());
+    if (*mark) {
+      uint64_t cut = 0;
+      std::string note;
+      Status st = CutDeadLettersAfter(Env::Default(), dl_dir, **mark, &cut, &note);
+      if (!st.ok()) return Fail("cannot cut the dead letters of uncommitted records", st);
+      if (!note.empty()) Log(LogLevel::kWarn, note);
+      if (cut > 0)
+        Log(LogLevel::kInfo, "dead letters past the last commit cut (their records are replayed)",
+            {{"letters", std::to_string(cut)}});
+    }
+    auto end = DeadLetterEnd(Env::Default(), dl_dir);
+    if (!end.ok()) return Fail("cannot read the dead-letter files", end.status());
+    MetadataCommit c;
+    c.put_state.emplace_back(kDeadLetterMarkKey, *end);
+    Status st = (*ws)->metadata()->Commit(c).status();
+    if (!st.ok()) return Fail("cannot record the dead-letter mark", st);
   }
   WalOptions wal_options;
   wal_options.segment_bytes = config.wal.segment_bytes;

@@ -24,7 +24,8 @@ class StoreDeadLetters final : public DeadLetterSink {
  public:
   StoreDeadLetters(Env* env, std::string dir) : writer_(env, std::move(dir)) {}
   Status Write(const DeadLetter& dead) override { return writer_.Append(dead, NowNanos()); }
-  Status Sync() { return writer_.Sync(); }
+  Status Sync() override { return writer_.Sync(); }
+  std::string Mark() override { return writer_.Mark(); }
 
  private:
   DeadLetterWriter writer_;

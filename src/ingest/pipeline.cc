@@ -58,6 +58,9 @@ struct Batch {
   // A resumable source's position after the last input all of whose events
   // are in this batch or earlier ones; empty when no input ended in it.
   std::string position;
+  // Set by the mark stage: where the dead letters end once this batch's are
+  // written (DeadLetterSink::Mark); empty when it wrote none.
+  std::string dead_mark;
   // Handed on because the (never-ending) source had nothing more for a while.
   bool source_idle = false;
   // Set by the later stages: the order it was marked in (from 1), each
@@ -296,6 +299,9 @@ Result<IngestStats> Pipeline::Run() {
         if (!st.ok()) failure = st;
       }
     }
+    // The mark stage runs ahead of storing: the mark a commit records is that
+    // of the last batch it covers, not the files' end.
+    if (dead_letters_ && !batch->dead.empty()) batch->dead_mark = dead_letters_->Mark();
     for (size_t ei = 0; ei < batch->events.size(); ++ei) {
       const Event& e = batch->events[ei];
       const Hash128 h = batch->id_hashes[ei];
@@ -406,6 +412,7 @@ Result<IngestStats> Pipeline::Run() {
   // --- store (storing thread)
   std::string position;  // the source's position after what has been stored
   bool position_dirty = false;
+  std::string dead_mark;  // the dead letters' mark after what has been stored, until committed
   uint64_t uncommitted_events = 0;
 
   // Events, alerts and detector state become durable together (see
@@ -438,6 +445,8 @@ Result<IngestStats> Pipeline::Run() {
       return Status::Ok();
     };
     if (!metadata_) {
+      if (!dead_mark.empty()) VIGIL_RETURN_IF_ERROR(dead_letters_->Sync());
+      dead_mark.clear();
       VIGIL_RETURN_IF_ERROR(writer_->Commit());
       return committed();
     }
@@ -445,6 +454,11 @@ Result<IngestStats> Pipeline::Run() {
     MetadataCommit c;
     c.alerts = r.fold.get();
     c.put_state = std::move(r.state);
+    if (!dead_mark.empty()) {
+      VIGIL_RETURN_IF_ERROR(dead_letters_->Sync());
+      c.put_state.emplace_back(kDeadLetterMarkKey, std::move(dead_mark));
+      dead_mark.clear();
+    }
     std::string list;
     for (const std::string& name : names) list.append(name).push_back('\n');
     if (!names.empty()) c.put_state.emplace_back(kPublishingStateKey, list);
@@ -492,6 +506,7 @@ Result<IngestStats> Pipeline::Run() {
         position = std::move(batch->position);
         position_dirty = true;
       }
+      if (!batch->dead_mark.empty()) dead_mark = std::move(batch->dead_mark);
       if (failure.ok() && batch->commit) failure = commit(*batch->commit);
       if (progress_ && batch->seq != 0) progress_(stats, inputs_done, source_->total());
     }

@@ -81,6 +81,14 @@ class DeadLetterSink {
  public:
   virtual ~DeadLetterSink() = default;
   virtual Status Write(const DeadLetter& dead) = 0;
+  // Makes the letters written so far durable; called before a commit covers
+  // the inputs they came from.
+  virtual Status Sync() { return Status::Ok(); }
+  // Where the letters written so far end (DeadLetterWriter::Mark), committed
+  // under kDeadLetterMarkKey with the inputs they came from: after a crash,
+  // the letters past it are cut before the inputs are replayed
+  // (CutDeadLettersAfter). Empty: not tracked.
+  virtual std::string Mark() { return {}; }
 };
 
 enum class DiagnosticLevel { kNote, kWarning, kError };
@@ -151,6 +159,8 @@ using CommitFn = std::function<void(const CommitInfo&)>;
 // The metadata state key under which a commit lists the segments it is about
 // to publish (one name per line).
 inline constexpr char kPublishingStateKey[] = "pipeline/publishing";
+// The mark of the dead letters of the committed inputs (DeadLetterSink::Mark).
+inline constexpr char kDeadLetterMarkKey[] = "deadletter/mark";
 
 // Completes a commit a crash interrupted: publishes the segments it listed
 // (EventStore::Publish rolls them forward) and drops the list. Call after

@@ -1,9 +1,11 @@
 #include "store/dead_letters.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 
 #include "common/base64.h"
+#include "common/hash.h"
 #include "common/time.h"
 #include "common/json_escape.h"
 #include "common/json_writer.h"
@@ -16,6 +18,33 @@ std::string DayFileName(int64_t time_ns) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d.ndjson", c.year, c.month, c.day);
   return buf;
+}
+
+// A mark: "<day file>\t<length>\t<hash of the line ending there, hex>".
+// The hash covers the line with its '\n'.
+uint64_t LineHash(std::string_view line) { return Hash64(line); }
+
+std::string FormatMark(const std::string& name, uint64_t length, uint64_t last_line_hash) {
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(last_line_hash));
+  return name + "\t" + std::to_string(length) + "\t" + hash;
+}
+
+bool ParseMark(std::string_view mark, std::string* name, uint64_t* length, uint64_t* hash) {
+  const size_t t1 = mark.find('\t');
+  if (t1 == std::string_view::npos) return false;
+  const size_t t2 = mark.find('\t', t1 + 1);
+  if (t2 == std::string_view::npos) return false;
+  // An empty name: before every day file (there were none).
+  name->assign(mark.substr(0, t1));
+  if (!name->empty() && (name->find('/') != std::string::npos || name->size() <= 7 ||
+                         name->compare(name->size() - 7, 7, ".ndjson") != 0))
+    return false;
+  const std::string_view len = mark.substr(t1 + 1, t2 - t1 - 1), h = mark.substr(t2 + 1);
+  auto r1 = std::from_chars(len.data(), len.data() + len.size(), *length);
+  auto r2 = std::from_chars(h.data(), h.data() + h.size(), *hash, 16);
+  return r1.ec == std::errc() && r1.ptr == len.data() + len.size() && r2.ec == std::errc() &&
+         r2.ptr == h.data() + h.size() && h.size() == 16 && (!name->empty() || *length == 0);
 }
 
 void SkipWs(std::string_view s, size_t* i) {
@@ -185,12 +214,20 @@ Status DeadLetterWriter::Append(const DeadLetter& letter, int64_t time_ns) {
       }
     }
   }
-  return file_->Append(line);
+  VIGIL_RETURN_IF_ERROR(file_->Append(line));
+  last_line_hash_ = LineHash(line);
+  return Status::Ok();
 }
 
 Status DeadLetterWriter::Sync() {
   std::lock_guard<std::mutex> l(mu_);
   return file_ == nullptr ? Status::Ok() : file_->Sync();
+}
+
+std::string DeadLetterWriter::Mark() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (file_ == nullptr) return {};
+  return FormatMark(file_name_, file_->Size(), last_line_hash_);
 }
 
 namespace {
@@ -303,6 +340,86 @@ Status RewriteDeadLetters(Env* env, const std::string& dir,
     }
   }
   if (removed != nullptr) *removed = dropped;
+  return Status::Ok();
+}
+
+namespace {
+
+// The line of `path` that ends at `length` (with its '\n'), read back from
+// at most kDeadLetterMaxRaw * 2 bytes before it; empty when there is none.
+Result<std::string> LineEndingAt(Env* env, const std::string& path, uint64_t length) {
+  if (length == 0) return std::string();
+  VIGIL_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
+  // A line holds at most kDeadLetterMaxRaw bytes of raw text, escaped (a
+  // control byte takes 6) or in base64, beside short fields.
+  const uint64_t window = std::min<uint64_t>(length, 6 * kDeadLetterMaxRaw + 4096);
+  std::string tail;
+  VIGIL_RETURN_IF_ERROR(file->Read(length - window, window, &tail));
+  if (tail.size() != window || tail.back() != '\n') return std::string();
+  const size_t prev = tail.find_last_of('\n', tail.size() - 2);
+  if (prev == std::string::npos && window < length) return std::string();
+  return tail.substr(prev == std::string::npos ? 0 : prev + 1);
+}
+
+}  // namespace
+
+Result<std::string> DeadLetterEnd(Env* env, const std::string& dir) {
+  std::vector<std::string> names;
+  VIGIL_RETURN_IF_ERROR(DayFiles(env, dir, &names));
+  if (names.empty()) return FormatMark("", 0, 0);
+  const std::string path = JoinPath(dir, names.back());
+  VIGIL_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(path));
+  VIGIL_ASSIGN_OR_RETURN(std::string last, LineEndingAt(env, path, size));
+  return FormatMark(names.back(), size, LineHash(last));
+}
+
+Status CutDeadLettersAfter(Env* env, const std::string& dir, std::string_view mark, uint64_t* cut_letters,
+                           std::string* note) {
+  uint64_t cut = 0;
+  note->clear();
+  if (cut_letters != nullptr) *cut_letters = 0;
+  std::string name;
+  uint64_t length = 0, hash = 0;
+  if (!ParseMark(mark, &name, &length, &hash)) {
+    *note = "the committed dead-letter mark '" + std::string(mark) + "' does not parse; nothing cut";
+    return Status::Ok();
+  }
+  std::vector<std::string> names;
+  VIGIL_RETURN_IF_ERROR(DayFiles(env, dir, &names));
+  auto count_lines = [](std::string_view s) { return static_cast<uint64_t>(std::count(s.begin(), s.end(), '\n')); };
+  const std::string path = JoinPath(dir, name);
+  if (name.empty()) {
+    // before every file: each is later
+  } else if (env->FileExists(path)) {
+    VIGIL_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(path));
+    VIGIL_ASSIGN_OR_RETURN(std::string last, LineEndingAt(env, path, std::min(size, length)));
+    if (size < length || LineHash(last) != hash) {
+      *note = "dead-letter file " + path + " no longer ends its committed letters at byte " + std::to_string(length) +
+              "; nothing cut";
+      return Status::Ok();
+    }
+    if (size > length) {
+      std::string all;
+      VIGIL_RETURN_IF_ERROR(env->ReadFile(path, &all));
+      cut += count_lines(std::string_view(all).substr(length)) + (all.back() != '\n' ? 1 : 0);
+      all.resize(length);
+      VIGIL_RETURN_IF_ERROR(env->WriteFileAtomic(path, all));  // syncs the directory
+    }
+  } else if (length > 0) {
+    *note = "dead-letter file " + path + " of the committed mark is gone; nothing cut";
+    return Status::Ok();
+  }
+  bool removed = false;
+  for (const std::string& later : names) {
+    if (later <= name) continue;
+    std::string all;
+    VIGIL_RETURN_IF_ERROR(env->ReadFile(JoinPath(dir, later), &all));
+    cut += count_lines(all) + (!all.empty() && all.back() != '\n' ? 1 : 0);
+    VIGIL_RETURN_IF_ERROR(env->RemoveFile(JoinPath(dir, later)));
+    removed = true;
+  }
+  if (removed) VIGIL_RETURN_IF_ERROR(env->SyncDir(dir));
+  if (cut_letters != nullptr) *cut_letters = cut;
   return Status::Ok();
 }
 

@@ -49,6 +49,9 @@ class DeadLetterWriter {
   // `time_ns`: when the record was rejected (picks the day file).
   Status Append(const DeadLetter& letter, int64_t time_ns);
   Status Sync();
+  // Where the letters appended so far end (see CutDeadLettersAfter): the day
+  // file, its length and a hash of its last line; empty before any Append.
+  std::string Mark();
 
  private:
   Env* env_;
@@ -56,7 +59,24 @@ class DeadLetterWriter {
   std::mutex mu_;
   std::string file_name_;
   std::unique_ptr<WritableFile> file_;
+  uint64_t last_line_hash_ = 0;  // of the line the last Append wrote
 };
+
+// The end of the dead-letter files as they stand, in Mark's form (a mark
+// before every day file when there are none).
+Result<std::string> DeadLetterEnd(Env* env, const std::string& dir);
+
+// Removes the dead letters written after `mark` (DeadLetterWriter::Mark or
+// DeadLetterEnd): the tail of its day file past its length, and every later
+// day file. A pipeline commits the mark of the letters of the inputs it
+// commits; after a crash the inputs past it are replayed and rejected again,
+// so their letters from before the crash are cut first. A mark that no longer
+// describes the files (its file shorter, or its last line another, as after
+// a rewrite without a new mark) cuts nothing and says so in `*note`.
+// `cut_letters` (optional) counts the lines removed. The caller must hold the
+// data directory's write lock.
+Status CutDeadLettersAfter(Env* env, const std::string& dir, std::string_view mark, uint64_t* cut_letters,
+                           std::string* note);
 
 struct DeadLetterStats {
   uint64_t count = 0;

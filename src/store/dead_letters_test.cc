@@ -149,5 +149,77 @@ TEST(DeadLettersTest, RewriteDropsReplayedKeepsTheRestByteForByte) {
   EXPECT_EQ(again, after);
 }
 
+TEST(DeadLettersTest, CutAfterAMarkLeavesExactlyTheCommittedLetters) {
+  auto env = NewMemEnv();
+  const std::string dir = "/d/deadletter";
+  // No files yet: the end is before every file, and cutting after it later
+  // removes whatever was written since.
+  auto start = DeadLetterEnd(env.get(), dir);
+  ASSERT_TRUE(start.ok());
+  const int64_t day2 = kT0 + 86400 * kNanosPerSecond;
+  DeadLetter big{"http:10.0.0.1", 0, "too long", std::string(70000, '\x01')};  // the longest line a letter makes
+  {
+    DeadLetterWriter writer(env.get(), dir);
+    EXPECT_EQ(writer.Mark(), "");  // nothing appended
+    ASSERT_TRUE(writer.Append({"file:a.json", 1, "bad json", "{not json"}, kT0).ok());
+    ASSERT_TRUE(writer.Append(big, kT0).ok());
+    const std::string committed = writer.Mark();
+    ASSERT_FALSE(committed.empty());
+    // After the commit: more letters, one of them on the next day.
+    ASSERT_TRUE(writer.Append({"file:a.json", 3, "bad json", "{also not"}, kT0 + 1'000'000).ok());
+    ASSERT_TRUE(writer.Append({"file:b.json", 4, "bad json", "{later"}, day2).ok());
+    ASSERT_EQ(ReadAll(env.get()).size(), 4u);
+
+    uint64_t cut = 0;
+    std::string note;
+    ASSERT_TRUE(CutDeadLettersAfter(env.get(), dir, committed, &cut, &note).ok());
+    EXPECT_EQ(note, "");
+    EXPECT_EQ(cut, 2u);
+    auto left = ReadAll(env.get());
+    ASSERT_EQ(left.size(), 2u);
+    EXPECT_EQ(left[0].record, 1u);
+    EXPECT_EQ(left[1].raw_bytes, big.raw.size());
+    EXPECT_FALSE(env->FileExists(dir + "/2024-08-01.ndjson"));
+    // The end is now the committed mark again; cutting after it cuts nothing.
+    auto end = DeadLetterEnd(env.get(), dir);
+    ASSERT_TRUE(end.ok());
+    EXPECT_EQ(*end, committed);
+    ASSERT_TRUE(CutDeadLettersAfter(env.get(), dir, committed, &cut, &note).ok());
+    EXPECT_EQ(cut, 0u);
+    EXPECT_EQ(ReadAll(env.get()).size(), 2u);
+  }
+  uint64_t cut = 0;
+  std::string note;
+  ASSERT_TRUE(CutDeadLettersAfter(env.get(), dir, *start, &cut, &note).ok());
+  EXPECT_EQ(cut, 2u);
+  EXPECT_EQ(ReadAll(env.get()).size(), 0u);
+}
+
+TEST(DeadLettersTest, AStaleOrBrokenMarkCutsNothing) {
+  auto env = NewMemEnv();
+  const std::string dir = "/d/deadletter";
+  DeadLetterWriter writer(env.get(), dir);
+  ASSERT_TRUE(writer.Append({"file:a.json", 1, "bad json", "{one"}, kT0).ok());
+  ASSERT_TRUE(writer.Append({"file:a.json", 2, "bad json", "{two"}, kT0).ok());
+  const std::string mark = writer.Mark();
+  ASSERT_TRUE(writer.Append({"file:a.json", 3, "bad json", "{three"}, kT0).ok());
+  // A replay rewrote the file since the mark was committed: letter 1 went and
+  // letter 3 moved to where the mark's line was.
+  ASSERT_TRUE(RewriteDeadLetters(env.get(), dir, [](uint64_t n, StoredDeadLetter* l) {
+                if (n == 1) l->reason = "still bad: a longer reason than before";
+                return n != 0;
+              }).ok());
+  for (const std::string& m : {mark, std::string("garbage"), std::string("2024-07-31.ndjson\t99999\t0000000000000000"),
+                               std::string("../x.ndjson\t0\t0000000000000000")}) {
+    SCOPED_TRACE(m);
+    uint64_t cut = 7;
+    std::string note;
+    ASSERT_TRUE(CutDeadLettersAfter(env.get(), dir, m, &cut, &note).ok());
+    EXPECT_EQ(cut, 0u);
+    EXPECT_NE(note, "");
+    EXPECT_EQ(ReadAll(env.get()).size(), 2u);
+  }
+}
+
 }  // namespace
 }  // namespace vigil
