@@ -37,10 +37,85 @@ struct Entry {
   }
 };
 
+// The aggregate of a window that slides forward: entries join at its end and
+// leave at its front. For the types whose aggregate only grows with the
+// window (event, value and rule counts), so that an anchor fires exactly when
+// its whole window meets an upward-closed condition.
+//
+// A group keeps one (Group::live) over its newest window while its entries
+// arrive in order, so its entries move: values are held as strings.
+class SlidingAggregate {
+ public:
+  SlidingAggregate() = default;
+  SlidingAggregate(CorrelationType type, size_t rules) { Reset(type, rules); }
+  void Reset(CorrelationType type, size_t rules) {
+    type_ = type;
+    count_ = 0;
+    per_rule_.assign(rules, 0);
+    rules_seen_ = 0;
+    values_.clear();
+  }
+  static bool Supports(CorrelationType t) {
+    return t == CorrelationType::kEventCount || t == CorrelationType::kValueCount || t == CorrelationType::kTemporal;
+  }
+  void Add(const Entry& e) { Change(e, +1); }
+  void Remove(const Entry& e) { Change(e, -1); }
+  bool Holds(const CorrelationCondition& c) const {
+    switch (type_) {
+      case CorrelationType::kValueCount: return c.Holds(static_cast<double>(values_.size()));
+      case CorrelationType::kTemporal: return c.Holds(static_cast<double>(rules_seen_));
+      default: return c.Holds(static_cast<double>(count_));
+    }
+  }
+
+ private:
+  void Change(const Entry& e, int d) {
+    switch (type_) {
+      case CorrelationType::kValueCount:
+        // The values Aggregate::Add counts (a value of separators only is none).
+        if (e.value.empty() || e.value.find_first_not_of(kSep) == std::string::npos) return;
+        if (auto it = values_.find(e.value); it != values_.end()) {
+          if ((it->second += d) == 0) values_.erase(it);
+        } else if (d > 0) {
+          values_.emplace(e.value, 1);
+        }
+        return;
+      case CorrelationType::kTemporal:
+        if (d > 0 && per_rule_[e.pos]++ == 0) ++rules_seen_;
+        if (d < 0 && --per_rule_[e.pos] == 0) --rules_seen_;
+        return;
+      default: count_ += d; return;
+    }
+  }
+  CorrelationType type_ = CorrelationType::kEventCount;
+  int64_t count_ = 0;
+  std::vector<int64_t> per_rule_;
+  size_t rules_seen_ = 0;
+  std::unordered_map<std::string, int64_t> values_;
+};
+
 struct Group {
   std::vector<std::string> values;  // group-by values, in group-by order
   std::vector<Entry> entries;       // sorted
   int64_t newest = kNoTime;
+  // For eager correlations of the sliding types: the aggregate of
+  // entries[live_begin..], the window of the newest entry time, while
+  // live_ok. Entries arriving in order keep it up to date, so that an arrival
+  // after which no window can hold costs no pass over the window (see
+  // Evaluate); any other change to the entries drops it until the next
+  // in-order arrival rebuilds it.
+  SlidingAggregate live;
+  size_t live_begin = 0;
+  bool live_ok = false;
+
+  // Drops entries[0..n), keeping `live` true to what is left.
+  void EraseFront(size_t n) {
+    if (live_ok) {
+      for (size_t i = live_begin; i < n; ++i) live.Remove(entries[i]);
+      live_begin = live_begin > n ? live_begin - n : 0;
+    }
+    entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n));
+  }
 };
 
 // Where a referenced rule's matches go: one input of one correlation.
@@ -63,6 +138,12 @@ struct CorrState {
   int64_t lateness = 0;
   int64_t watermark = kNoTime;
   int64_t last_sweep = kNoTime;
+  // Whether Group::live is kept (eager, of a type SlidingAggregate supports).
+  bool live = false;
+  // What its firings do besides alerting: inputs of the correlations naming
+  // it (null when none), and whether it alerts itself.
+  const std::vector<Input>* parents = nullptr;
+  bool silent = false;
   std::unordered_map<std::string, Group> groups;
   std::set<std::pair<int64_t, std::string>> by_newest;  // (newest, key) for eviction
 };
@@ -100,14 +181,24 @@ struct CorrelationDetector::Impl {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, std::vector<Input>, IdHash, std::equal_to<>> inputs;  // rule/correlation id -> inputs
-  std::unordered_set<std::string, IdHash, std::equal_to<>> silent;  // ids whose own matches do not alert
+  // Rule or correlation id -> where its matches go: one lookup per match.
+  struct Target {
+    std::vector<Input> inputs;
+    bool silent = false;  // its own matches do not alert
+  };
+  std::unordered_map<std::string, Target, IdHash, std::equal_to<>> targets;
   mutable std::mutex mu;
   Stats stats;
 
   void Feed(const Input& in, int64_t time, const std::string& id, std::vector<std::string> group_values,
             std::string value, double number, bool has_number, const MatchSink& sink, int depth);
   void Evaluate(size_t c, const std::string& key, Group& g, int64_t arrival, const MatchSink& sink, int depth);
+  // For an entry at `arrival` after every other of `g` (st.live): whether the
+  // window of the earliest anchor Evaluate would look at holds. Every window
+  // Evaluate looks at then ends after the last entry, so each is within that
+  // one, and none of them holds when it does not (the aggregates only grow
+  // with the window and the condition is upward-closed).
+  bool LiveWindowHolds(const CorrState& st, Group& g, int64_t arrival) const;
   void Sweep(size_t c, bool all, const MatchSink& sink, int depth);
   void Fire(size_t c, const Group& g, const Entry& anchor, int64_t time, const MatchSink& sink, int depth);
   bool CloseWindow(size_t c, const Group& g, size_t a) const;
@@ -183,21 +274,32 @@ Result<std::unique_ptr<CorrelationDetector>> CorrelationDetector::Create(
                                        "`, which is not loaded (no rule or correlation has this id or name)");
       }
       generates[target_id] = generates[target_id] || cr.generate();
-      impl->inputs[target_id].push_back(std::move(in));
+      impl->targets[target_id].inputs.push_back(std::move(in));
     }
   }
   for (const auto& [id, gen] : generates)
-    if (!gen) impl->silent.insert(id);
+    if (!gen) impl->targets[id].silent = true;
+  for (CorrState& st : impl->corrs) {
+    st.live = st.eager && SlidingAggregate::Supports(st.rule->type());
+    if (auto t = impl->targets.find(st.rule->id()); t != impl->targets.end()) {
+      st.parents = &t->second.inputs;
+      st.silent = t->second.silent;
+    }
+  }
   return std::unique_ptr<CorrelationDetector>(new CorrelationDetector(std::move(impl)));
 }
 
 void CorrelationDetector::Process(const Event& event, const MatchSink& sink) {
   Impl& m = *impl_;
   m.base->Process(event, [&](const Event& e, const Match& match) {
-    auto it = m.inputs.find(match.rule_id);
-    if (it != m.inputs.end()) {
+    auto it = m.targets.find(match.rule_id);
+    if (it == m.targets.end()) {
+      sink(e, match);
+      return;
+    }
+    {
       std::lock_guard<std::mutex> lock(m.mu);
-      for (const Input& in : it->second) {
+      for (const Input& in : it->second.inputs) {
         std::vector<std::string> values;
         values.reserve(in.group_fields.size());
         for (const FieldPath& p : in.group_fields) values.push_back(e.FirstString(p));
@@ -213,7 +315,7 @@ void CorrelationDetector::Process(const Event& event, const MatchSink& sink) {
         m.Feed(in, e.time_ns, e.id, std::move(values), std::move(value), number, has_number, sink, 0);
       }
     }
-    if (!m.silent.count(match.rule_id)) sink(e, match);
+    if (!it->second.silent) sink(e, match);
   });
 }
 
@@ -253,9 +355,16 @@ void CorrelationDetector::Impl::Feed(const Input& in, int64_t time, const std::s
   auto at = std::lower_bound(g.entries.begin(), g.entries.end(), e);
   if (at != g.entries.end() && at->time == e.time && at->pos == e.pos && at->id == e.id) return;  // seen
   ++stats.entries;
+  // After every entry held: the newest window only grows.
+  const bool in_order = at == g.entries.end();
   g.entries.insert(at, std::move(e));
+  if (!in_order) {
+    g.live_ok = false;
+  } else if (g.live_ok) {
+    g.live.Add(g.entries.back());
+  }
   if (g.entries.size() > limits.max_entries_per_group) {
-    g.entries.erase(g.entries.begin());
+    g.EraseFront(1);
     ++stats.evicted_entries;
   }
   if (time > g.newest) {
@@ -264,7 +373,7 @@ void CorrelationDetector::Impl::Feed(const Input& in, int64_t time, const std::s
     st.by_newest.emplace(g.newest, key);
   }
   st.watermark = std::max(st.watermark, time);
-  if (st.eager) Evaluate(in.corr, key, g, time, sink, depth);
+  if (st.eager && (!in_order || !st.live || LiveWindowHolds(st, g, time))) Evaluate(in.corr, key, g, time, sink, depth);
   // Close and prune windows now and then: every eighth of a timespan of
   // event-time progress.
   if (st.last_sweep == kNoTime) st.last_sweep = st.watermark;
@@ -329,51 +438,19 @@ class Aggregate {
   std::map<std::string, size_t> shares_;
 };
 
-// The aggregate of a window that slides forward: entries join at its end and
-// leave at its front. For the types whose aggregate only grows with the
-// window (event, value and rule counts), so that an anchor fires exactly when
-// its whole window meets an upward-closed condition.
-class SlidingAggregate {
- public:
-  SlidingAggregate(CorrelationType type, size_t rules) : type_(type), per_rule_(rules, 0) {}
-  static bool Supports(CorrelationType t) {
-    return t == CorrelationType::kEventCount || t == CorrelationType::kValueCount || t == CorrelationType::kTemporal;
+bool CorrelationDetector::Impl::LiveWindowHolds(const CorrState& st, Group& g, int64_t arrival) const {
+  const int64_t from = arrival - st.rule->timespan_ns();
+  if (!g.live_ok) {
+    g.live.Reset(st.rule->type(), st.rule->rules().size());
+    auto first = std::lower_bound(g.entries.begin(), g.entries.end(), from,
+                                  [](const Entry& e, int64_t t) { return e.time < t; });
+    g.live_begin = static_cast<size_t>(first - g.entries.begin());
+    for (auto e = first; e != g.entries.end(); ++e) g.live.Add(*e);
+    g.live_ok = true;
   }
-  void Add(const Entry& e) { Change(e, +1); }
-  void Remove(const Entry& e) { Change(e, -1); }
-  bool Holds(const CorrelationCondition& c) const {
-    switch (type_) {
-      case CorrelationType::kValueCount: return c.Holds(static_cast<double>(values_.size()));
-      case CorrelationType::kTemporal: return c.Holds(static_cast<double>(rules_seen_));
-      default: return c.Holds(static_cast<double>(count_));
-    }
-  }
-
- private:
-  void Change(const Entry& e, int d) {
-    switch (type_) {
-      case CorrelationType::kValueCount:
-        // The values Aggregate::Add counts (a value of separators only is none).
-        if (e.value.empty() || e.value.find_first_not_of(kSep) == std::string::npos) return;
-        if (d > 0) {
-          ++values_[e.value];
-        } else if (auto it = values_.find(e.value); it != values_.end() && --it->second == 0) {
-          values_.erase(it);
-        }
-        return;
-      case CorrelationType::kTemporal:
-        if (d > 0 && per_rule_[e.pos]++ == 0) ++rules_seen_;
-        if (d < 0 && --per_rule_[e.pos] == 0) --rules_seen_;
-        return;
-      default: count_ += d; return;
-    }
-  }
-  CorrelationType type_;
-  int64_t count_ = 0;
-  std::vector<int64_t> per_rule_;
-  size_t rules_seen_ = 0;
-  std::unordered_map<std::string_view, int64_t> values_;  // views into the group's entries
-};
+  while (g.live_begin < g.entries.size() && g.entries[g.live_begin].time < from) g.live.Remove(g.entries[g.live_begin++]);
+  return g.live.Holds(st.condition);
+}
 
 void CorrelationDetector::Impl::Evaluate(size_t c, const std::string& key, Group& g, int64_t arrival,
                                          const MatchSink& sink, int depth) {
@@ -400,8 +477,7 @@ void CorrelationDetector::Impl::Evaluate(size_t c, const std::string& key, Group
         agg.Add(*e);
         if (!agg.Holds(st.condition)) continue;
         a->done = true;
-        const Entry anchor = *a;
-        Fire(c, g, anchor, e->time, sink, depth);  // feeds parents only, never this group
+        Fire(c, g, *a, e->time, sink, depth);  // feeds parents only, never this group: *a stays put
         break;
       }
     }
@@ -414,9 +490,8 @@ void CorrelationDetector::Impl::Evaluate(size_t c, const std::string& key, Group
       agg.Add(*e);
       if (agg.Holds(st.condition)) {
         a->done = true;
-        const Entry anchor = *a;
         const int64_t when = e->time;
-        Fire(c, g, anchor, when, sink, depth);
+        Fire(c, g, *a, when, sink, depth);
         // Fire may feed parents but never this group: the references are acyclic.
         (void)key;
         break;
@@ -444,7 +519,7 @@ void CorrelationDetector::Impl::Sweep(size_t c, bool all, const MatchSink& sink,
     if (all) continue;
     auto keep = std::lower_bound(g.entries.begin(), g.entries.end(), closed_before,
                                  [](const Entry& e, int64_t t) { return e.time < t; });
-    g.entries.erase(g.entries.begin(), keep);
+    g.EraseFront(static_cast<size_t>(keep - g.entries.begin()));
     if (g.entries.empty()) empty.push_back(key);
   }
   for (const std::string& key : empty) {
@@ -463,7 +538,8 @@ bool CorrelationDetector::Impl::CloseWindow(size_t c, const Group& g, size_t a) 
 
 void CorrelationDetector::Impl::Fire(size_t c, const Group& g, const Entry& anchor, int64_t time,
                                      const MatchSink& sink, int depth) {
-  const CorrelationRule& r = *corrs[c].rule;
+  const CorrState& st = corrs[c];
+  const CorrelationRule& r = *st.rule;
   ++stats.fired;
   Match m;
   m.rule_id = r.id();
@@ -481,32 +557,42 @@ void CorrelationDetector::Impl::Fire(size_t c, const Group& g, const Entry& anch
   ev.time_ns = time;
   ev.ingest_time_ns = time;
   ev.principal = m.entity;
-  std::string id_src = r.id();
-  id_src += kSep;
-  for (const auto& v : g.values) id_src += v + kSep;
-  id_src += std::to_string(anchor.time) + kSep + std::to_string(anchor.pos) + kSep + anchor.id;
+  thread_local std::string id_src;
+  id_src.assign(r.id()).push_back(kSep);
+  for (const auto& v : g.values) id_src.append(v).push_back(kSep);
+  char num[24];
+  id_src.append(num, static_cast<size_t>(std::to_chars(num, num + sizeof num, anchor.time).ptr - num)).push_back(kSep);
+  id_src.append(num, static_cast<size_t>(std::to_chars(num, num + sizeof num, anchor.pos).ptr - num)).push_back(kSep);
+  id_src.append(anchor.id);
   ev.id = HexHash128(id_src);
   // Why it fired: the group, the window (from its first event to the one that
   // met the condition) and the condition. What the window held at that moment
   // depends on the order late events arrived in, so it is not part of it: the
   // alert must not depend on input order.
-  m.explain = [&r, &g, anchor, time]() {
+  // (Captured through one pointer: the explanation costs no allocation
+  // unless it is asked for.)
+  const struct {
+    const CorrelationRule& r;
+    const Group& g;
+    int64_t from, to;
+  } why{r, g, anchor.time, time};
+  m.explain = [&why]() {
+    const CorrelationRule& r = why.r;
     JsonObject group;
-    for (size_t i = 0; i < g.values.size() && i < r.group_by().size(); ++i) group.Str(r.group_by()[i], g.values[i]);
+    for (size_t i = 0; i < why.g.values.size() && i < r.group_by().size(); ++i) group.Str(r.group_by()[i], why.g.values[i]);
     return JsonObject()
         .Str("correlation", CorrelationTypeName(r.type()))
         .Raw("group_by", group.Done())
-        .Str("window_start", FormatRfc3339(anchor.time))
-        .Str("window_end", FormatRfc3339(time))
+        .Str("window_start", FormatRfc3339(why.from))
+        .Str("window_end", FormatRfc3339(why.to))
         .Str("condition", r.condition().ToString())
         .StrList("rules", r.rules())
         .Done();
   };
-  if (!silent.count(r.id())) sink(ev, m);
+  if (!st.silent) sink(ev, m);
   m.explain = nullptr;
-  auto parents = inputs.find(r.id());
-  if (parents == inputs.end() || depth > 64) return;
-  for (const Input& in : parents->second) {
+  if (st.parents == nullptr || depth > 64) return;
+  for (const Input& in : *st.parents) {
     std::vector<std::string> values;
     for (int idx : in.child_group_index) values.push_back(idx < 0 ? std::string() : g.values[static_cast<size_t>(idx)]);
     std::string value;
