@@ -1,13 +1,15 @@
 // DetectorList: several detectors run as one, in order, for callers that
 // take a single Detector (vigil ingest runs the rules and the threat-intel
 // detector together). State calls reach every member; members keep their
-// state under keys of their own.
+// state under keys of their own. The members share one cache of the event's
+// field values (sigma_internal::SharedEventFields).
 #pragma once
 
 #include <memory>
 #include <vector>
 
 #include "detect/detector.h"
+#include "detect/sigma/internal/event_fields.h"
 
 namespace vigil {
 
@@ -20,6 +22,8 @@ class DetectorList final : public Detector {
   bool empty() const { return members_.empty(); }
   std::string_view name() const override { return "detectors"; }
   void Process(const Event& event, const MatchSink& sink) override {
+    // The members read many of the same fields: each is resolved once.
+    sigma_internal::SharedEventFields shared(event.fields.get());
     for (auto& d : members_) d->Process(event, sink);
   }
   Status RestoreState(const StateGetter& get) override {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "common/glob.h"
@@ -15,6 +16,7 @@
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "common/varint.h"
+#include "detect/sigma/internal/event_fields.h"
 
 namespace vigil {
 namespace {
@@ -883,6 +885,7 @@ struct FieldSlot {
   // Index of the same path without transforms, when this one has transforms
   // (`userAgent|product` reuses `userAgent`'s read); SIZE_MAX otherwise.
   size_t base = SIZE_MAX;
+  uint32_t slot = sigma_internal::kNoSlot;  // of the path, when base is SIZE_MAX
 };
 
 // One distinct condition, compiled against the cached forms of its field.
@@ -908,6 +911,9 @@ struct FieldCache {
 
 struct EventCache {
   uint64_t epoch = 0;
+  // The event's field values as every detector on the thread reads them
+  // (shared with the Sigma rules under a DetectorList); null without fields.
+  sigma_internal::EventFields* event_fields = nullptr;
   std::vector<FieldCache> fields;
   std::vector<int8_t> held;         // per condition: 0 not tested, 1 false, 2 true
   std::vector<uint64_t> held_epoch;
@@ -996,6 +1002,7 @@ struct BehaviourDetector::Impl {
     auto found = field_index.find(std::make_pair(f.text, geo));
     if (found != field_index.end()) return found->second;
     FieldSlot slot{&f, geo, SIZE_MAX};
+    if (f.transforms.empty()) slot.slot = sigma_internal::FieldSlot(f.path.str());
     if (!f.transforms.empty()) {
       // The untransformed read it starts from (a FieldSpec owned by this
       // Impl: the path alone).
@@ -1057,7 +1064,14 @@ struct BehaviourDetector::Impl {
       f.ip = 0;
       const FieldSlot& s = fields[i];
       if (s.base == SIZE_MAX) {
-        f.state = ExtractField(event, *s.spec, s.geo, &f.value) ? 2 : 1;
+        // ExtractField without transforms (a base read has none), through
+        // the event's shared field values.
+        std::string_view text;
+        f.state = 1;
+        if (ec.event_fields != nullptr && ec.event_fields->FirstScalar(s.spec->path, s.slot, &text) && !text.empty()) {
+          f.value.assign(text);
+          f.state = 2;
+        }
       } else {
         const FieldCache* b = Field(event, ec, s.base);
         f.state = 1;
@@ -1143,6 +1157,9 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
   if (it == impl_->by_type.end()) return;
   Impl& im = *impl_;
   EventCache& ec = im.Cache();
+  std::optional<sigma_internal::EventFields> fields;
+  if (event.fields) fields.emplace(*event.fields);
+  ec.event_fields = fields ? &*fields : nullptr;
   Stats delta;
   for (Impl::RuleState* st : it->second) {
     const BehaviourRule& r = *st->rule;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 #include "common/json_writer.h"
 #include "common/time.h"
 #include "common/varint.h"
+#include "detect/sigma/internal/event_fields.h"
 
 namespace vigil {
 
@@ -124,6 +126,7 @@ struct Input {
   uint32_t pos = 0;
   std::vector<FieldPath> group_fields;  // base rule: per group-by entry
   std::vector<FieldPath> value_fields;  // base rule: condition `field`
+  std::vector<uint32_t> group_slots, value_slots;  // sigma_internal::FieldSlot of each
   // Child correlation: per group-by entry, the index in the child's group-by
   // (-1: not grouped by the child, empty value).
   std::vector<int> child_group_index;
@@ -258,6 +261,8 @@ Result<std::unique_ptr<CorrelationDetector>> CorrelationDetector::Create(
         for (size_t g = 0; g < cr.group_by().size(); ++g)
           in.group_fields.emplace_back(cr.GroupFieldFor(g, rule.id(), rule.name()));
         for (const auto& f : cr.fields()) in.value_fields.emplace_back(f);
+        for (const FieldPath& p : in.group_fields) in.group_slots.push_back(sigma_internal::FieldSlot(p.str()));
+        for (const FieldPath& p : in.value_fields) in.value_slots.push_back(sigma_internal::FieldSlot(p.str()));
       } else if (auto k = corr_by_ref.find(ref); k != corr_by_ref.end()) {
         const CorrelationRule& child = *correlations[k->second];
         target_id = child.id();
@@ -291,6 +296,8 @@ Result<std::unique_ptr<CorrelationDetector>> CorrelationDetector::Create(
 
 void CorrelationDetector::Process(const Event& event, const MatchSink& sink) {
   Impl& m = *impl_;
+  // The base rules and the entries' group-by values read the same fields.
+  sigma_internal::SharedEventFields shared(event.fields.get());
   m.base->Process(event, [&](const Event& e, const Match& match) {
     auto it = m.targets.find(match.rule_id);
     if (it == m.targets.end()) {
@@ -298,16 +305,23 @@ void CorrelationDetector::Process(const Event& event, const MatchSink& sink) {
       return;
     }
     {
+      // Event::FirstString, through the event's field values.
+      std::optional<sigma_internal::EventFields> fields;
+      if (e.fields) fields.emplace(*e.fields);
+      auto first_string = [&](const FieldPath& p, uint32_t slot) {
+        std::string_view text;
+        return fields && fields->FirstScalar(p, slot, &text) ? std::string(text) : std::string();
+      };
       std::lock_guard<std::mutex> lock(m.mu);
       for (const Input& in : it->second.inputs) {
         std::vector<std::string> values;
         values.reserve(in.group_fields.size());
-        for (const FieldPath& p : in.group_fields) values.push_back(e.FirstString(p));
+        for (size_t i = 0; i < in.group_fields.size(); ++i) values.push_back(first_string(in.group_fields[i], in.group_slots[i]));
         std::string value;
         double number = 0;
         bool has_number = false;
         for (size_t i = 0; i < in.value_fields.size(); ++i) {
-          std::string v = e.FirstString(in.value_fields[i]);
+          std::string v = first_string(in.value_fields[i], in.value_slots[i]);
           if (i == 0) has_number = ParseNumber(v, &number);
           if (i) value.push_back(kSep);
           value += v;

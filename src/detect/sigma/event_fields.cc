@@ -54,18 +54,62 @@ class StoragePool {
   std::vector<EventFields::Storage*> free_;
 };
 
-}  // namespace
-
-EventFields::EventFields(const FieldResolver& fields)
-    : fields_(fields), storage_(StoragePool::ForThread().Take()) {
-  if (++storage_->epoch == 0) {  // wrapped: forget every slot's stale epoch
-    for (auto& s : storage_->slots) s.epoch = 0;
-    storage_->epoch = 1;
+// A fresh storage from this thread's pool: every slot unfilled.
+EventFields::Storage* TakeStorage() {
+  EventFields::Storage* s = StoragePool::ForThread().Take();
+  if (++s->epoch == 0) {  // wrapped: forget every slot's stale epoch
+    for (auto& slot : s->slots) slot.epoch = 0;
+    s->epoch = 1;
   }
-  storage_->values.clear();
+  s->values.clear();
+  return s;
 }
 
-EventFields::~EventFields() { StoragePool::ForThread().Give(storage_); }
+thread_local SharedEventFields* open_scope = nullptr;  // innermost
+
+}  // namespace
+
+SharedEventFields::SharedEventFields(const FieldResolver* resolver) {
+  for (SharedEventFields* s = open_scope; s != nullptr; s = s->outer_)
+    if (s->resolver_ == resolver) return;
+  if (resolver == nullptr) return;
+  resolver_ = resolver;
+  storage_ = TakeStorage();
+  outer_ = open_scope;
+  open_scope = this;
+}
+
+SharedEventFields::~SharedEventFields() {
+  if (resolver_ == nullptr) return;
+  open_scope = outer_;
+  StoragePool::ForThread().Give(storage_);
+}
+
+EventFields::EventFields(const FieldResolver& fields) : fields_(fields), storage_(nullptr) {
+  for (SharedEventFields* s = open_scope; s != nullptr; s = s->outer_) {
+    if (s->resolver_ == &fields) {
+      storage_ = s->storage_;
+      shared_ = true;
+      return;
+    }
+  }
+  storage_ = TakeStorage();
+}
+
+EventFields::~EventFields() {
+  if (!shared_) StoragePool::ForThread().Give(storage_);
+}
+
+bool EventFields::FirstScalar(const FieldPath& path, uint32_t slot, std::string_view* text) {
+  const Values vals = Get(path, slot);
+  for (uint32_t i = 0; i < vals.count; ++i) {
+    const FieldValue v = vals[i];
+    if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray || v.kind == ValueKind::kNull) continue;
+    *text = v.text;
+    return true;
+  }
+  return false;
+}
 
 EventFields::Values EventFields::Get(const FieldPath& path, uint32_t slot) {
   Storage& st = *storage_;

@@ -7,11 +7,18 @@
 // resolver returned the first time the path was asked for, so that the next
 // selection, rule or filter reading the same path costs an array lookup.
 //
+// Detectors share fields too (the principal, eventName, the source address):
+// while a SharedEventFields is open on a thread for a resolver, every
+// EventFields over that resolver on the thread uses its storage, so that a
+// path one detector resolved costs the next one an array lookup.
+// DetectorList opens one around its members.
+//
 // Lifetime: an EventFields borrows the resolver and must not outlive it. A
 // Values stays usable while the EventFields lives; a FieldValue read from it
 // is valid until the next Get() (which may grow the storage its text is in). Thread safety: an EventFields belongs to one thread; its
 // storage comes from a per-thread pool (nested instances on one thread, as a
-// re-entrant sink makes, each get their own).
+// re-entrant sink makes, each get their own, unless they read the resolver a
+// SharedEventFields is open for).
 #pragma once
 
 #include <cstdint>
@@ -45,6 +52,10 @@ class EventFields {
 
   // `slot` is FieldSlot(path.str()), or kNoSlot to resolve without caching.
   Values Get(const FieldPath& path, uint32_t slot);
+  // The text of the first value at `path` that is not an object, an array
+  // or null, as Event::FirstString reads it; false when there is none. Valid
+  // until the next Get.
+  bool FirstScalar(const FieldPath& path, uint32_t slot, std::string_view* text);
 
   const FieldResolver& resolver() const { return fields_; }
 
@@ -53,6 +64,25 @@ class EventFields {
  private:
   const FieldResolver& fields_;
   Storage* storage_;
+  bool shared_ = false;  // storage_ is an open SharedEventFields'
+};
+
+// Opens one storage for every EventFields over `resolver` on this thread
+// while it lives (see above); a no-op for a null resolver or one a scope is
+// already open for. Scopes nest (a re-entrant sink may open one for another
+// event).
+class SharedEventFields {
+ public:
+  explicit SharedEventFields(const FieldResolver* resolver);
+  ~SharedEventFields();
+  SharedEventFields(const SharedEventFields&) = delete;
+  SharedEventFields& operator=(const SharedEventFields&) = delete;
+
+ private:
+  friend class EventFields;
+  const FieldResolver* resolver_ = nullptr;  // null: not open
+  EventFields::Storage* storage_ = nullptr;
+  SharedEventFields* outer_ = nullptr;
 };
 
 }  // namespace vigil::sigma_internal
