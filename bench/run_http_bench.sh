@@ -57,13 +57,21 @@ curl -fs "http://127.0.0.1:$port/readyz" >/dev/null || { echo "vigil serve did n
 ticks=$(getconf CLK_TCK)
 server_cpu() { awk -v t="$ticks" '{print ($14+$15)/t}' "/proc/$server/stat"; }
 
+# vigil_commit_seconds' count and sum, for the commits a mode made.
+commit_totals() {
+  curl -fs "http://127.0.0.1:$port/metrics" |
+    awk '/^vigil_commit_seconds_count/ {c=$2} /^vigil_commit_seconds_sum/ {s=$2} END {print c+0, s+0}'
+}
+
 run() {  # mode-name, extra args...
   local name=$1; shift
   local before after
+  commit_totals >"$work/$name.commits"
   before=$(server_cpu)
   "$load" --url "http://127.0.0.1:$port/api/v1/ingest" --token "$token" --seconds "$seconds" \
     --metrics-url "http://127.0.0.1:$port/metrics" --input "${files[@]}" --json "$@" >"$work/$name.json"
   after=$(server_cpu)
+  commit_totals >>"$work/$name.commits"
   python3 - "$work/$name.json" "$before" "$after" >"$work/$name.server" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -82,10 +90,11 @@ rows = []
 for name in ("max", "rate"):
     r = json.load(open(os.path.join(work, name + ".json")))
     server_cpu = float(open(os.path.join(work, name + ".server")).read())
-    rows.append((name, r, server_cpu))
+    (c0, s0), (c1, s1) = (map(float, l.split()) for l in open(os.path.join(work, name + ".commits")))
+    rows.append((name, r, server_cpu, (int(c1 - c0), s1 - s0)))
 print(f"{'mode':<22}{'accepted/s':>11}{'stored/s':>10}{'req p50 ms':>11}{'req p99 ms':>11}{'srv CPU s':>10}"
       f"{'ev/srv CPU-s':>13}{'gen CPU s':>10}{'ev/gen CPU-s':>13}{'e2a p99 s':>10}")
-for name, r, cpu in rows:
+for name, r, cpu, (commits, commit_s) in rows:
     label = "max (4 clients)" if name == "max" else f"rate {r['offered_events_per_second']:,.0f}/s"
     p99 = r.get("event_to_alert_p99_seconds", -1)
     p99s = f"{p99:.3f}" if p99 >= 0 else "n/a"
@@ -97,5 +106,6 @@ for name, r, cpu in rows:
         print(f"  {name}: {r['refused']} refused (429/503, retried), {r['errors']} errors {r.get('last_error', '')}")
     print(f"  {name}: server stored {r['server_stored_events']:,.0f} of {r['events']:,} accepted events "
           f"({r['server_drain_seconds']:.1f} s to drain after sending); "
-          f"{r['event_to_alert_count']:,} alerted events in the latency histogram")
+          f"{r['event_to_alert_count']:,} alerted events in the latency histogram; "
+          f"{commits} commits, {commit_s:.2f} s in them ({commit_s / max(commits, 1):.3f} s each)")
 PY

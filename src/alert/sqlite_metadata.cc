@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <mutex>
 #include <tuple>
 #include <unordered_map>
@@ -204,23 +205,38 @@ std::string EncodeEventIds(const EventIds& ids) {
   return out;
 }
 
-// The same for a fold's ids, which it holds packed already.
-std::string EncodeEventIds(const AlertFold& fold, const std::vector<AlertDelta::IdRef>& ids) {
+// One id of a list as stored: its time, its form, and its 16 packed bytes
+// or (IdForm::kText) its text; a view into a stored list or a fold. Lists are
+// merged in this form: unpacking a stored list's ids to text and packing the
+// merged list again was most of the cost of updating a busy alert.
+struct StoredId {
+  int64_t time_ns;
+  IdForm form;
+  std::string_view bytes;
+};
+using StoredIds = std::vector<StoredId>;
+
+std::string EncodeEventIds(const StoredIds& ids) {
   std::string out;
   out.reserve(ids.size() * 24);
   int64_t prev = 0;
-  for (const AlertDelta::IdRef& r : ids)
-    AppendListEntry(&out, &prev, r.time_ns, r.form, r.bytes, r.form == IdForm::kText ? fold.TextOf(r) : std::string_view());
+  for (const StoredId& id : ids) AppendListEntry(&out, &prev, id.time_ns, id.form, id.bytes.data(), id.bytes);
   return out;
 }
 
-// Decodes a stored list; the ids' text goes to `arena` (the views point into
-// it, so it is sized up front and not grown afterwards). False when corrupt.
-bool DecodeEventIds(std::string_view in, std::string* arena, EventIds* ids) {
+// A fold's ids (in (time, id) order), which it holds packed already.
+StoredIds FoldIds(const AlertFold& fold, const std::vector<AlertDelta::IdRef>& refs) {
+  StoredIds ids;
+  ids.reserve(refs.size());
+  for (const AlertDelta::IdRef& r : refs)
+    ids.push_back({r.time_ns, r.form, r.form == IdForm::kText ? fold.TextOf(r) : std::string_view(r.bytes, 16)});
+  return ids;
+}
+
+// Reads a stored list without unpacking its ids (the views point into `in`).
+// False when corrupt.
+bool ParseEventIds(std::string_view in, StoredIds* ids) {
   ids->clear();
-  arena->clear();
-  arena->reserve(in.size() * 3);  // 16 bytes decode to at most 36 characters
-  std::vector<std::pair<int64_t, std::pair<size_t, size_t>>> spans;
   int64_t t = 0;
   while (!in.empty()) {
     uint64_t z;
@@ -228,46 +244,84 @@ bool DecodeEventIds(std::string_view in, std::string* arena, EventIds* ids) {
     t = static_cast<int64_t>(static_cast<uint64_t>(t) + ((z >> 1) ^ (~(z & 1) + 1)));
     const char form = in.front();
     in.remove_prefix(1);
-    const size_t start = arena->size();
-    if (form == 1 || form == 2) {
-      if (in.size() < 16) return false;
-      UnpackHexId(in.data(), form == 1, arena);
-      in.remove_prefix(16);
-    } else if (form == 0) {
-      uint64_t len;
-      if (!GetVarint(&in, &len) || len > in.size()) return false;
-      arena->append(in.data(), len);
-      in.remove_prefix(len);
-    } else {
+    uint64_t len = 16;
+    if (form == 0) {
+      if (!GetVarint(&in, &len)) return false;
+    } else if (form != 1 && form != 2) {
       return false;
     }
-    spans.emplace_back(t, std::make_pair(start, arena->size() - start));
+    if (len > in.size()) return false;
+    ids->push_back({t, static_cast<IdForm>(form), in.substr(0, len)});
+    in.remove_prefix(len);
   }
-  ids->reserve(spans.size());
-  for (const auto& [time, span] : spans) ids->emplace_back(time, std::string_view(*arena).substr(span.first, span.second));
   return true;
 }
 
-// The smallest kMaxAlertEventIds of two sorted lists (duplicates once).
-EventIds MergeEventIds(const EventIds& a, const EventIds& b) {
-  EventIds out;
-  out.reserve(std::min(a.size() + b.size(), kMaxAlertEventIds));
+// An id's text; a packed one is unpacked into `buf`.
+std::string_view StoredIdText(const StoredId& id, char buf[36]) {
+  if (id.form == IdForm::kText) return id.bytes;
+  const bool uuid = id.form == IdForm::kUuid;
+  UnpackHexId(id.bytes.data(), uuid, buf);
+  return std::string_view(buf, uuid ? 36 : 32);
+}
+
+// (time, id text) order. Packed bytes of one form order as their text does
+// (lower-case hex digits, dashes at the same places).
+int CompareStoredIds(const StoredId& a, const StoredId& b) {
+  if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns ? -1 : 1;
+  if (a.form == b.form && a.form != IdForm::kText) return std::memcmp(a.bytes.data(), b.bytes.data(), 16);
+  char abuf[36], bbuf[36];
+  return StoredIdText(a, abuf).compare(StoredIdText(b, bbuf));
+}
+
+// Decodes a stored list to text; the ids' text goes to `arena` (the views
+// point into it, so it is sized up front and not grown afterwards). False
+// when corrupt.
+bool DecodeEventIds(std::string_view in, std::string* arena, EventIds* ids) {
+  ids->clear();
+  arena->clear();
+  StoredIds parsed;
+  if (!ParseEventIds(in, &parsed)) return false;
+  arena->reserve(in.size() * 3);  // 16 bytes decode to at most 36 characters
+  std::vector<std::pair<size_t, size_t>> spans;
+  spans.reserve(parsed.size());
+  for (const StoredId& id : parsed) {
+    char buf[36];
+    const size_t start = arena->size();
+    arena->append(StoredIdText(id, buf));
+    spans.emplace_back(start, arena->size() - start);
+  }
+  ids->reserve(parsed.size());
+  for (size_t i = 0; i < parsed.size(); ++i)
+    ids->emplace_back(parsed[i].time_ns, std::string_view(*arena).substr(spans[i].first, spans[i].second));
+  return true;
+}
+
+// The smallest kMaxAlertEventIds of a stored list and more ids, both sorted
+// (duplicates once); *added tells whether any of `more` is among them, that
+// is, whether the result differs from `stored`.
+StoredIds MergeEventIds(const StoredIds& stored, const StoredIds& more, bool* added) {
+  StoredIds out;
+  out.reserve(std::min(stored.size() + more.size(), kMaxAlertEventIds));
+  *added = false;
   size_t i = 0, j = 0;
-  while (out.size() < kMaxAlertEventIds && (i < a.size() || j < b.size())) {
-    if (j == b.size() || (i < a.size() && a[i] < b[j])) {
-      out.push_back(a[i++]);
+  while (out.size() < kMaxAlertEventIds && (i < stored.size() || j < more.size())) {
+    const int c = j == more.size() ? -1 : i == stored.size() ? 1 : CompareStoredIds(stored[i], more[j]);
+    if (c <= 0) {
+      out.push_back(stored[i++]);
+      if (c == 0) ++j;
     } else {
-      if (i < a.size() && a[i] == b[j]) ++i;
-      out.push_back(b[j++]);
+      out.push_back(more[j++]);
+      *added = true;
     }
   }
   return out;
 }
 
-// A new alert is one insert at its AlertSeq (ON CONFLICT DO NOTHING, so
-// sqlite3_changes tells whether it was new); when the number is taken, the
-// row there is read to tell the same alert from another one with the same
-// number. (An upsert with RETURNING would tell the two apart in one
+// An alert that may be stored already is looked up at its AlertSeq (and the
+// numbers after it, while another alert holds the one looked at); a new one
+// is inserted at the first free number (ON CONFLICT DO NOTHING, so
+// sqlite3_changes tells whether it was new). (An upsert with RETURNING would tell the two apart in one
 // statement, but SQLite builds a temporary table and a statement journal for
 // it on every call: measured, it tripled the commit's instructions.)
 constexpr char kFindAlert[] = "SELECT id, count, ids_full_ns, ids IS NOT NULL, rule FROM alerts WHERE seq = ?1";
@@ -744,7 +798,7 @@ class SqliteMetadata final : public MetadataStore {
         const auto& [seq, d] = rows[at + i];
         Row& r = bound[i];
         const std::vector<AlertDelta::IdRef> refs = fold.SortedIdRefs(*d);
-        r.encoded = EncodeEventIds(fold, refs);
+        r.encoded = EncodeEventIds(FoldIds(fold, refs));
         r.ids = refs.size();
         r.last_ns = refs.empty() ? 0 : refs.back().time_ns;
         IdBytes(d->key, r.id);
@@ -788,24 +842,31 @@ class SqliteMetadata final : public MetadataStore {
     auto bind_full = [](sqlite3_stmt* s, size_t size, int64_t last_ns) {
       if (size == kMaxAlertEventIds) sqlite3_bind_int64(s, 13, last_ns);
     };
-    // A new alert: one row, its list inline. A taken number is read to tell
-    // this alert from another one that took it first.
-    const std::string encoded = EncodeEventIds(fold, refs);
+    // The alert's row is at its number or, when another alert took that
+    // first, at the next number that is not another's; a free number there
+    // means it is new: one row, its list inline. (Looked up before inserting:
+    // nearly all of these are stored already, and an insert that conflicts
+    // costs as much as the lookup.)
     int64_t stored_rule = 0, full_ns = 0;
     bool full = false, inline_ids = false;
     for (;; seq = NextSeq(seq)) {
-      sqlite3_stmt* s = insert_alert_->get();
-      bind_alert(s, seq, rule, rank);
-      sqlite3_bind_blob(s, 12, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC);
-      bind_full(s, refs.size(), refs.back().time_ns);
-      const int rc = sqlite3_step(s);
-      sqlite3_clear_bindings(s);  // no pointer into the locals survives them
-      if (rc != SQLITE_DONE) return Abort("insert alert " + d.id());
-      if (sqlite3_changes(db_) == 1) return Status::Ok();
       sqlite3_stmt* find = find_alert_->get();
       sqlite3_reset(find);
       sqlite3_bind_int64(find, 1, seq);
-      if (sqlite3_step(find) != SQLITE_ROW) return Abort("find alert " + d.id());
+      const int frc = sqlite3_step(find);
+      if (frc == SQLITE_DONE) {
+        sqlite3_reset(find);
+        const std::string encoded = EncodeEventIds(FoldIds(fold, refs));
+        sqlite3_stmt* s = insert_alert_->get();
+        bind_alert(s, seq, rule, rank);
+        sqlite3_bind_blob(s, 12, encoded.data(), static_cast<int>(encoded.size()), SQLITE_STATIC);
+        bind_full(s, refs.size(), refs.back().time_ns);
+        const int rc = sqlite3_step(s);
+        sqlite3_clear_bindings(s);  // no pointer into the locals survives them
+        if (rc != SQLITE_DONE || sqlite3_changes(db_) != 1) return Abort("insert alert " + d.id());
+        return Status::Ok();
+      }
+      if (frc != SQLITE_ROW) return Abort("find alert " + d.id());
       const bool same = ColumnBlob(find, 0) == std::string_view(id, 16);
       full = sqlite3_column_type(find, 2) != SQLITE_NULL;
       full_ns = sqlite3_column_int64(find, 2);
@@ -830,47 +891,46 @@ class SqliteMetadata final : public MetadataStore {
         win_rank = rank;
       }
     }
-    // Merge the lists as text.
-    const std::vector<std::pair<int64_t, std::string>> texts = fold.SortedEventIds(d);
-    EventIds ids;
-    ids.reserve(texts.size());
-    for (const auto& [t, text] : texts) ids.emplace_back(t, text);
     // A full list of events no later than these stays as it is (the common
     // case for a busy alert fed in time order): no need to read it.
-    const bool unchanged_full = full && ids.front().first > full_ns;
+    const bool unchanged_full = full && refs.front().time_ns > full_ns;
     // The list moves out of the row on the alert's first update, so that
     // later updates rewrite a small row.
     const bool move_list = inline_ids;
-    EventIds stored, merged;
+    StoredIds merged;
     bool write_list = false;
     if (!unchanged_full || move_list) {
       sqlite3_stmt* g = inline_ids ? inline_ids_->get() : get_ids_->get();
       sqlite3_reset(g);
       sqlite3_bind_int64(g, 1, seq);
       const int grc = sqlite3_step(g);
+      // Copied: the merge views it after the statement is reset.
       if (grc == SQLITE_ROW) {
-        if (!DecodeEventIds(ColumnBlob(g, 0), &scratch_, &stored)) {
-          sqlite3_reset(g);
+        const std::string_view blob = ColumnBlob(g, 0);
+        scratch_.assign(blob.data(), blob.size());
+      } else if (grc == SQLITE_DONE) {
+        scratch_.clear();
+      } else {
+        return Abort("read event ids of alert " + d.id());
+      }
+      sqlite3_reset(g);
+      if (!unchanged_full) {
+        if (!ParseEventIds(scratch_, &stored_ids_)) {
           (void)Exec("ROLLBACK");
           return Status::Corruption("metadata database " + path_ + ": alert " + d.id() +
                                     ": event-id list is corrupt");
         }
-      } else if (grc != SQLITE_DONE) {
-        return Abort("read event ids of alert " + d.id());
-      }
-      sqlite3_reset(g);  // `stored` views scratch_, not the statement's row
-      if (!unchanged_full) {
-        merged = MergeEventIds(stored, ids);
-        write_list = merged != stored;
+        merged = MergeEventIds(stored_ids_, FoldIds(fold, refs), &write_list);
       }
     }
     if (write_list || move_list) {
-      const EventIds& list = write_list ? merged : stored;
-      const std::string list_encoded = EncodeEventIds(list);
+      // Moved unchanged: the stored bytes as they are.
+      const std::string encoded = write_list ? EncodeEventIds(merged) : std::string();
+      const std::string_view list = write_list ? std::string_view(encoded) : std::string_view(scratch_);
       sqlite3_stmt* p = put_ids_->get();
       sqlite3_reset(p);
       sqlite3_bind_int64(p, 1, seq);
-      sqlite3_bind_blob(p, 2, list_encoded.data(), static_cast<int>(list_encoded.size()), SQLITE_STATIC);
+      sqlite3_bind_blob(p, 2, list.data(), static_cast<int>(list.size()), SQLITE_STATIC);
       const int prc = sqlite3_step(p);
       sqlite3_clear_bindings(p);
       if (prc != SQLITE_DONE) return Abort("write event ids of alert " + d.id());
@@ -879,7 +939,7 @@ class SqliteMetadata final : public MetadataStore {
     bind_alert(u, seq, win_rule, win_rank);
     sqlite3_bind_int(u, 12, move_list ? 1 : 0);
     if (write_list) {
-      bind_full(u, merged.size(), merged.back().first);
+      bind_full(u, merged.size(), merged.back().time_ns);
     } else if (full) {
       sqlite3_bind_int64(u, 13, full_ns);
     }
@@ -1007,7 +1067,8 @@ ALTER TABLE alert_event_ids_v5 RENAME TO alert_event_ids;
   sqlite3* db_ = nullptr;
   std::unique_ptr<Stmt> find_alert_, insert_alert_, insert_batch_, max_seq_, update_alert_, inline_ids_, get_ids_,
       put_ids_, find_rule_, insert_rule_, get_rule_, put_state_, delete_state_, get_state_;
-  std::string scratch_;  // decoded id text of the list being merged
+  std::string scratch_;  // decoded id text (ListAlerts), or the stored list being merged
+  StoredIds stored_ids_;  // the stored list being merged, viewing scratch_
   // For one commit: encoded tag lists by list, rules rows by the fold's
   // strings (the deltas point at them), and rules rows read or written.
   std::unordered_map<const std::vector<std::string>*, std::string> tags_json_;

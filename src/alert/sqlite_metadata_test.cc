@@ -235,6 +235,65 @@ TEST_F(MetadataTest, OrderIndependent) {
   }
 }
 
+// Busy alerts hit by many commits, as `vigil serve` commits them every
+// second or so, list exactly as after one commit: the stored lists are merged
+// as they are stored (packed ids beside ids kept as text), and many ids share
+// an event time, so their order comes down to the ids themselves.
+TEST_F(MetadataTest, ManyCommitsOnTheSameAlertsListAsOne) {
+  std::mt19937 rng(7);
+  auto hex = [&](int digits) {
+    std::string s;
+    for (int i = 0; i < digits; ++i) s.push_back("0123456789abcdef"[rng() % 16]);
+    return s;
+  };
+  std::vector<AlertHit> hits;
+  for (int i = 0; i < 9000; ++i) {
+    std::string id;
+    switch (rng() % 4) {
+      case 0: id = hex(8) + "-" + hex(4) + "-" + hex(4) + "-" + hex(4) + "-" + hex(12); break;  // packed UUID
+      case 1: id = hex(32); break;                                                              // packed hex
+      case 2: id = hex(8) + "-" + hex(4) + "-4" + hex(3) + "-" + hex(4) + "-" + hex(11) + "G"; break;  // text
+      default: id = "e" + std::to_string(i); break;                                            // text
+    }
+    // 40 distinct times within one bucket: most ids share theirs with others.
+    const int64_t t = kT0 + static_cast<int64_t>(rng() % 40) * kNanosPerSecond;
+    // Two rules on three entities: six alerts, each past 1,000 events.
+    AlertHit h = Hit(i % 2 == 0 ? "r1" : "r2", "user" + std::to_string(rng() % 3), t, id);
+    if (rng() % 5 == 0) h.match = "{\"why\":" + std::to_string(rng() % 7) + "}";
+    hits.push_back(h);
+  }
+  auto one = Open("one.db");
+  ASSERT_TRUE(Apply(one.get(), hits).ok());
+  const std::vector<Alert> expected = All(one.get());
+  ASSERT_EQ(expected.size(), 6u);
+  for (const Alert& a : expected) {
+    EXPECT_TRUE(a.truncated);
+    EXPECT_EQ(a.event_ids.size(), kMaxAlertEventIds);
+  }
+  // The same hits in 60 commits of uneven size, in time order and shuffled:
+  // lists are filled, then merged with ids earlier than, equal to and later
+  // than their last.
+  for (bool shuffled : {false, true}) {
+    SCOPED_TRACE(shuffled ? "shuffled" : "in time order");
+    std::vector<AlertHit> order = hits;
+    if (shuffled) {
+      std::shuffle(order.begin(), order.end(), rng);
+    } else {
+      std::stable_sort(order.begin(), order.end(),
+                       [](const AlertHit& a, const AlertHit& b) { return a.event_time_ns < b.event_time_ns; });
+    }
+    auto many = Open(shuffled ? "shuffled.db" : "ordered.db");
+    for (size_t i = 0; i < order.size();) {
+      const size_t n = std::min(order.size() - i, static_cast<size_t>(1 + rng() % 200));
+      ASSERT_TRUE(Apply(many.get(), std::vector<AlertHit>(order.begin() + i, order.begin() + i + n)).ok());
+      i += n;
+    }
+    const std::vector<Alert> got = All(many.get());
+    ExpectSameAlerts(expected, got);
+    for (size_t i = 0; i < got.size() && i < expected.size(); ++i) EXPECT_EQ(got[i].match, expected[i].match);
+  }
+}
+
 TEST_F(MetadataTest, KeepsEarliestThousandEventIdsAndFlagsTruncation) {
   std::vector<AlertHit> hits;
   for (int i = 0; i < 1500; ++i) {
