@@ -489,6 +489,8 @@ int RunServe(const ServeOptions& o) {
   // through a commit's fsyncs.
   popt.detect_thread = true;
   popt.queue_batches = 64;
+  // The metadata transaction off the storing thread, which keeps storing.
+  popt.commit_thread = true;
   popt.busy_commit_interval = 4 * config.pipeline.commit_interval;
   popt.max_busy_commit_interval = 16 * config.pipeline.commit_interval;
   std::unique_ptr<Minimiser> minimiser;

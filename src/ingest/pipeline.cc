@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <limits>
+#include <optional>
 #include <mutex>
 #include <semaphore>
 #include <thread>
@@ -420,59 +422,150 @@ Result<IngestStats> Pipeline::Run() {
   // alerts, the state and the list of sealed segments are committed in one
   // metadata transaction, then the segments are published and the list
   // dropped. A crash before the transaction leaves neither (re-ingest redoes
-  // both); after it, the next open publishes the segments.
-  auto commit = [&](CommitRequest& r) -> Status {
-    VIGIL_RETURN_IF_ERROR(r.status);
-    r.info.start_ns = NowNanos();
-    for (const Event& s : r.summaries) {
+  // both); after it, the next open publishes the segments. Only then is the
+  // source told its position is committed.
+  //
+  // Sealing is the storing thread's (it owns the writer); the rest, from the
+  // metadata transaction on (`finish`), is too, or with commit_thread the
+  // committing thread's, while the storing thread goes on storing the next
+  // events. At most one commit is in flight: the next one is handed on once
+  // it has finished, so commits still happen one after another, in order.
+  struct PendingCommit {
+    std::unique_ptr<CommitRequest> request;  // owns the fold
+    MetadataCommit meta;
+    std::vector<std::string> names;  // sealed segments to publish
+    std::optional<std::string> position;
+    uint64_t events = 0;
+  };
+  std::atomic<uint64_t> committed_alerts{0};
+  // Touches only `p`, the metadata store, the source's Committed, the
+  // writer's PublishFiles and the on_commit callback.
+  auto finish = [&](PendingCommit& p) -> Status {
+    if (metadata_) {
+      VIGIL_ASSIGN_OR_RETURN(size_t touched, metadata_->Commit(p.meta));
+      committed_alerts.fetch_add(touched, std::memory_order_relaxed);
+      p.request->fold.reset();
+      if (!p.names.empty()) {
+        VIGIL_RETURN_IF_ERROR(writer_->PublishFiles(p.names));
+        MetadataCommit published;
+        published.delete_state.push_back(kPublishingStateKey);
+        VIGIL_RETURN_IF_ERROR(metadata_->Commit(published).status());
+      }
+    }
+    if (p.position) VIGIL_RETURN_IF_ERROR(source_->Committed(*p.position));
+    if (on_commit_) {
+      CommitInfo& info = p.request->info;
+      info.events = p.events;
+      info.commit_ns = NowNanos();
+      on_commit_(info);
+    }
+    return Status::Ok();
+  };
+
+  // The committing thread (commit_thread), fed one commit at a time.
+  const bool commit_async = options_.commit_thread && metadata_ != nullptr;
+  std::mutex commit_mu;
+  std::condition_variable commit_cv;
+  std::unique_ptr<PendingCommit> in_flight;  // handed on, not finished yet
+  bool commit_exit = false;
+  Status commit_status;                     // the committing thread's first failure
+  std::atomic<bool> commit_failed{false};
+  std::vector<std::string> published;       // for writer_->Published, on the storing thread
+  std::thread commit_thread;
+  if (commit_async) {
+    commit_thread = std::thread([&] {
+      SetThreadName("vigil-commit");
+      std::unique_lock<std::mutex> lock(commit_mu);
+      for (;;) {
+        commit_cv.wait(lock, [&] { return in_flight != nullptr || commit_exit; });
+        if (in_flight == nullptr) break;
+        PendingCommit* p = in_flight.get();
+        const bool ok = commit_status.ok();  // after a failure nothing more is committed
+        lock.unlock();
+        Status st = ok ? finish(*p) : Status::Ok();
+        std::unique_ptr<PendingCommit> done;
+        lock.lock();
+        if (!st.ok()) {
+          commit_status = st;
+          commit_failed.store(true);
+        } else if (ok) {
+          published.insert(published.end(), p->names.begin(), p->names.end());
+        }
+        done = std::move(in_flight);
+        commit_cv.notify_all();
+        lock.unlock();
+        done.reset();  // the fold and state, freed outside the lock
+        lock.lock();
+      }
+    });
+  }
+  // Waits until the commit in flight (if any) has finished; its failure, if
+  // it failed. Storing thread.
+  auto await_commit = [&]() -> Status {
+    std::vector<std::string> names;
+    Status st;
+    {
+      std::unique_lock<std::mutex> lock(commit_mu);
+      commit_cv.wait(lock, [&] { return in_flight == nullptr; });
+      names.swap(published);
+      st = commit_status;
+    }
+    if (!names.empty()) writer_->Published(names);
+    stats.alerts = committed_alerts.load(std::memory_order_relaxed);
+    return st;
+  };
+
+  auto commit = [&](std::unique_ptr<CommitRequest> r) -> Status {
+    VIGIL_RETURN_IF_ERROR(r->status);
+    const bool final = r->final;
+    r->info.start_ns = NowNanos();
+    for (const Event& s : r->summaries) {
       VIGIL_ASSIGN_OR_RETURN(bool added, writer_->Add(s));
       if (added) {
         ++stats.summaries;
         ++uncommitted_events;
       }
     }
-    auto committed = [&]() -> Status {
-      if (position_dirty) {
-        VIGIL_RETURN_IF_ERROR(source_->Committed(position));
-        position_dirty = false;
-      }
-      if (on_commit_) {
-        r.info.events = uncommitted_events;
-        r.info.commit_ns = NowNanos();
-        on_commit_(r.info);
-      }
-      uncommitted_events = 0;
-      return Status::Ok();
-    };
+    auto p = std::make_unique<PendingCommit>();
     if (!metadata_) {
       if (!dead_mark.empty()) VIGIL_RETURN_IF_ERROR(dead_letters_->Sync());
       dead_mark.clear();
       VIGIL_RETURN_IF_ERROR(writer_->Commit());
-      return committed();
+    } else {
+      VIGIL_ASSIGN_OR_RETURN(p->names, writer_->Prepare());
+      MetadataCommit& c = p->meta;
+      c.alerts = r->fold.get();
+      c.put_state = std::move(r->state);
+      // The letters are written on this thread: durable before the commit
+      // that records where they end.
+      if (!dead_mark.empty()) {
+        VIGIL_RETURN_IF_ERROR(dead_letters_->Sync());
+        c.put_state.emplace_back(kDeadLetterMarkKey, std::move(dead_mark));
+        dead_mark.clear();
+      }
+      std::string list;
+      for (const std::string& name : p->names) list.append(name).push_back('\n');
+      if (!p->names.empty()) c.put_state.emplace_back(kPublishingStateKey, list);
+      if (position_dirty) c.put_state.emplace_back(std::string(source_->checkpoint_key()), position);
     }
-    VIGIL_ASSIGN_OR_RETURN(std::vector<std::string> names, writer_->Prepare());
-    MetadataCommit c;
-    c.alerts = r.fold.get();
-    c.put_state = std::move(r.state);
-    if (!dead_mark.empty()) {
-      VIGIL_RETURN_IF_ERROR(dead_letters_->Sync());
-      c.put_state.emplace_back(kDeadLetterMarkKey, std::move(dead_mark));
-      dead_mark.clear();
+    if (position_dirty) p->position = position;
+    p->events = uncommitted_events;
+    p->request = std::move(r);
+    if (!commit_async) {
+      VIGIL_RETURN_IF_ERROR(finish(*p));
+      if (!p->names.empty()) writer_->Published(p->names);
+      stats.alerts = committed_alerts.load(std::memory_order_relaxed);
+    } else {
+      VIGIL_RETURN_IF_ERROR(await_commit());
+      std::lock_guard<std::mutex> lock(commit_mu);
+      in_flight = std::move(p);
+      commit_cv.notify_all();
     }
-    std::string list;
-    for (const std::string& name : names) list.append(name).push_back('\n');
-    if (!names.empty()) c.put_state.emplace_back(kPublishingStateKey, list);
-    if (position_dirty) c.put_state.emplace_back(std::string(source_->checkpoint_key()), position);
-    VIGIL_ASSIGN_OR_RETURN(size_t touched, metadata_->Commit(c));
-    stats.alerts += touched;
-    r.fold.reset();
-    if (!names.empty()) {
-      VIGIL_RETURN_IF_ERROR(writer_->Publish(names));
-      MetadataCommit published;
-      published.delete_state.push_back(kPublishingStateKey);
-      VIGIL_RETURN_IF_ERROR(metadata_->Commit(published).status());
-    }
-    return committed();
+    position_dirty = false;
+    uncommitted_events = 0;
+    // The run ends once its last commit is durable.
+    if (final && commit_async) VIGIL_RETURN_IF_ERROR(await_commit());
+    return Status::Ok();
   };
 
   auto store = [&](Batch* batch) {
@@ -507,7 +600,9 @@ Result<IngestStats> Pipeline::Run() {
         position_dirty = true;
       }
       if (!batch->dead_mark.empty()) dead_mark = std::move(batch->dead_mark);
-      if (failure.ok() && batch->commit) failure = commit(*batch->commit);
+      // A failed commit in flight stops storing now rather than at the next.
+      if (failure.ok() && commit_failed.load(std::memory_order_relaxed)) failure = await_commit();
+      if (failure.ok() && batch->commit) failure = commit(std::move(batch->commit));
       if (progress_ && batch->seq != 0) progress_(stats, inputs_done, source_->total());
     }
     if (!failure.ok()) {
@@ -614,6 +709,15 @@ Result<IngestStats> Pipeline::Run() {
     Batch last;
     last.commit = request_commit(true);
     store(&last);
+  }
+  if (commit_async) {
+    {
+      std::lock_guard<std::mutex> lock(commit_mu);
+      commit_exit = true;
+      commit_cv.notify_all();
+    }
+    commit_thread.join();  // after the commit in flight, if any
+    if (Status st = await_commit(); failure.ok()) failure = st;
   }
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!failure.ok()) return failure;

@@ -88,6 +88,7 @@ class FakeMetadata final : public MetadataStore {
  public:
   uint64_t matches = 0;
   size_t commits = 0;
+  size_t alert_commits = 0;  // commits with alerts in them
   std::map<std::string, std::string> state;
   bool lose_reply_to_publishing_commit = false;
 
@@ -97,6 +98,7 @@ class FakeMetadata final : public MetadataStore {
     if (c.alerts != nullptr) {
       for (const AlertDelta& d : c.alerts->deltas()) matches += d.count;
       n = c.alerts->size();
+      if (n > 0) ++alert_commits;
     }
     bool publishing = false;
     for (const auto& [k, v] : c.put_state) {
@@ -140,21 +142,31 @@ struct RunResult {
   std::vector<DeadLetter> dead;
   std::vector<std::string> notes, errors;
   uint64_t stored = 0;
+  size_t alert_commits = 0;
 };
 
 // The pipeline's thread layouts: everything on the calling thread; parsing on
-// a second; detection on a third (serve's).
-enum class Mode { kOneThread, kParseThread, kDetectThread };
-constexpr Mode kModes[] = {Mode::kOneThread, Mode::kParseThread, Mode::kDetectThread};
+// a second; detection on a third; the metadata transaction on a fourth
+// (serve's).
+enum class Mode { kOneThread, kParseThread, kDetectThread, kCommitThread };
+constexpr Mode kModes[] = {Mode::kOneThread, Mode::kParseThread, Mode::kDetectThread, Mode::kCommitThread};
 const char* ModeName(Mode m) {
-  return m == Mode::kOneThread ? "one thread" : m == Mode::kParseThread ? "parse thread" : "parse and detect threads";
+  switch (m) {
+    case Mode::kOneThread: return "one thread";
+    case Mode::kParseThread: return "parse thread";
+    case Mode::kDetectThread: return "parse and detect threads";
+    case Mode::kCommitThread: return "parse, detect and commit threads";
+  }
+  return "";
 }
 void SetMode(Mode m, PipelineOptions* o) {
   o->threaded = m != Mode::kOneThread;
-  o->detect_thread = m == Mode::kDetectThread;
+  o->detect_thread = m == Mode::kDetectThread || m == Mode::kCommitThread;
+  o->commit_thread = m == Mode::kCommitThread;
 }
 
-RunResult RunOnce(std::vector<RawInput> inputs, Mode mode, Env* env, size_t batch_events = 3) {
+RunResult RunOnce(std::vector<RawInput> inputs, Mode mode, Env* env, size_t batch_events = 3,
+                  size_t commit_fold_entries = PipelineOptions().commit_fold_entries) {
   SegmentStoreOptions store_options;
   store_options.env = env;
   auto store = OpenSegmentStore("/events", store_options);
@@ -169,6 +181,7 @@ RunResult RunOnce(std::vector<RawInput> inputs, Mode mode, Env* env, size_t batc
   SetMode(mode, &options);
   options.batch_events = batch_events;  // small: many batches through the queue
   options.queue_batches = 2;
+  options.commit_fold_entries = commit_fold_entries;
   Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &meta, &dead, options);
   RunResult r;
   p.set_diagnostics([&](DiagnosticLevel l, const std::string& m) {
@@ -179,6 +192,7 @@ RunResult RunOnce(std::vector<RawInput> inputs, Mode mode, Env* env, size_t batc
   EXPECT_TRUE(stats.ok()) << stats.status().ToString();
   r.stats = *stats;
   r.matches = meta.matches;
+  r.alert_commits = meta.alert_commits;
   r.dead = dead.dead;
   writer->reset();
   r.stored = *(*store)->CountEvents();
@@ -223,6 +237,25 @@ TEST(PipelineTest, CountsDedupsDetectsAndDeadLettersInEveryThreadLayout) {
     ASSERT_EQ(r.notes.size(), 1u);
     EXPECT_NE(r.notes[0].find("notes.md"), std::string::npos);
     ASSERT_EQ(r.errors.size(), 2u);
+  }
+}
+
+// Committing after every batch that matched (several commits, handed on to
+// the commit thread while later events are stored) stores and counts the
+// same as one commit at the end, in every thread layout.
+TEST(PipelineTest, ManyCommitsStoreAndCountTheSameAsOne) {
+  for (Mode mode : kModes) {
+    SCOPED_TRACE(ModeName(mode));
+    auto env = NewMemEnv();
+    RunResult r = RunOnce(Inputs(), mode, env.get(), /*batch_events=*/3, /*commit_fold_entries=*/1);
+    EXPECT_EQ(r.stats.events, 22u);
+    EXPECT_EQ(r.stats.duplicates, 20u);
+    EXPECT_EQ(r.stored, 22u);
+    EXPECT_EQ(r.matches, 5u);
+    EXPECT_GT(r.alert_commits, 1u);
+    // Alerts created or updated, summed over the commits: at least the 3 of
+    // one commit.
+    EXPECT_GE(r.stats.alerts, 3u);
   }
 }
 
@@ -284,11 +317,13 @@ TEST(PipelineTest, ReingestIntoTheSameStoreStoresAndRaisesNothing) {
 }
 
 // Runs Inputs() into `store` with the StopLogging detector and `meta`.
-Result<IngestStats> IngestInputs(EventStore* store, MetadataStore* meta) {
+Result<IngestStats> IngestInputs(EventStore* store, MetadataStore* meta, Mode mode = Mode::kOneThread) {
   VIGIL_ASSIGN_OR_RETURN(auto writer, store->NewWriter());
   VectorSource source(Inputs());
   StopLoggingDetector detector;
-  Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer.get(), meta, nullptr, {});
+  PipelineOptions options;
+  SetMode(mode, &options);
+  Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer.get(), meta, nullptr, options);
   return p.Run();
 }
 
@@ -296,6 +331,8 @@ Result<IngestStats> IngestInputs(EventStore* store, MetadataStore* meta) {
 // the process dies before publishing them: reopening rolls the segments
 // forward, so every event is stored and its matches counted exactly once.
 TEST(PipelineTest, CrashBetweenAlertCommitAndPublishLosesAndDuplicatesNothing) {
+  for (Mode mode : {Mode::kOneThread, Mode::kCommitThread}) {
+  SCOPED_TRACE(ModeName(mode));
   auto env = NewMemEnv();
   FaultInjectionEnv fenv(env.get());
   SegmentStoreOptions store_options;
@@ -304,7 +341,7 @@ TEST(PipelineTest, CrashBetweenAlertCommitAndPublishLosesAndDuplicatesNothing) {
   meta.lose_reply_to_publishing_commit = true;
   {
     auto store = OpenSegmentStore("/events", store_options);
-    EXPECT_EQ(IngestInputs(store->get(), &meta).status().code(), StatusCode::kIoError);
+    EXPECT_EQ(IngestInputs(store->get(), &meta, mode).status().code(), StatusCode::kIoError);
     EXPECT_EQ(*(*store)->CountEvents(), 0u) << "nothing published";
     ASSERT_TRUE(fenv.SimulateCrash().ok());
   }
@@ -319,15 +356,18 @@ TEST(PipelineTest, CrashBetweenAlertCommitAndPublishLosesAndDuplicatesNothing) {
   EXPECT_EQ(*(*store)->CountEvents(), 22u);
   EXPECT_TRUE(FinishInterruptedCommit(store->get(), &meta).ok()) << "nothing left to do";
   // Ingesting the same inputs again finds every event stored and raises nothing.
-  auto stats = IngestInputs(store->get(), &meta);
+  auto stats = IngestInputs(store->get(), &meta, mode);
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->events, 0u);
   EXPECT_EQ(meta.matches, 5u);
+  }
 }
 
 // The same when the process dies before the alert commit: nothing is stored,
 // nothing counted, and a re-run does it all once.
 TEST(PipelineTest, CrashBeforeAlertCommitLeavesNothingHalfDone) {
+  for (Mode mode : {Mode::kOneThread, Mode::kCommitThread}) {
+  SCOPED_TRACE(ModeName(mode));
   auto env = NewMemEnv();
   FaultInjectionEnv fenv(env.get());
   SegmentStoreOptions store_options;
@@ -342,7 +382,7 @@ TEST(PipelineTest, CrashBeforeAlertCommitLeavesNothingHalfDone) {
         return std::optional<std::string>();
       }
     } failing;
-    EXPECT_FALSE(IngestInputs(store->get(), &failing).ok());
+    EXPECT_FALSE(IngestInputs(store->get(), &failing, mode).ok());
     ASSERT_TRUE(fenv.SimulateCrash().ok());
   }
   FakeMetadata meta;
@@ -351,11 +391,12 @@ TEST(PipelineTest, CrashBeforeAlertCommitLeavesNothingHalfDone) {
   auto store = OpenSegmentStore("/events", store_options);
   ASSERT_TRUE(FinishInterruptedCommit(store->get(), &meta).ok());
   EXPECT_EQ(*(*store)->CountEvents(), 0u);
-  auto stats = IngestInputs(store->get(), &meta);
+  auto stats = IngestInputs(store->get(), &meta, mode);
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->events, 22u);
   EXPECT_EQ(meta.matches, 5u);
   EXPECT_EQ(*(*store)->CountEvents(), 22u);
+  }
 }
 
 TEST(PipelineTest, ANamedParserIsUsedInsteadOfRecognitionAndAnUnknownOneIsAnError) {
@@ -387,7 +428,7 @@ TEST(PipelineTest, OverlongLinesAreDeadLetteredWithTheLimit) {
 // the committed position is where a restart resumes, and records read again
 // (a checkpoint lost in a crash) store and raise nothing twice.
 TEST(PipelineTest, WalSourceCommitsOnTimeAndReplayDuplicatesNothing) {
-  for (Mode mode : {Mode::kParseThread, Mode::kDetectThread}) {
+  for (Mode mode : {Mode::kParseThread, Mode::kDetectThread, Mode::kCommitThread}) {
   SCOPED_TRACE(ModeName(mode));
   const std::string wal_dir = (std::filesystem::temp_directory_path() /
                                ("vigil_pipeline_wal_" + std::to_string(::getpid()))).string();

@@ -170,6 +170,14 @@ class EventWriter {
   virtual Result<std::vector<std::string>> Prepare() = 0;
   // Second half: publishes prepared segments (rename, directory fsync).
   virtual Status Publish(const std::vector<std::string>& names) = 0;
+  // Publish in two halves, for a caller that publishes on another thread
+  // than the one adding: PublishFiles may run on any thread, concurrently
+  // with Add, Contains and Prepare (it renames and syncs the files, touching
+  // none of the writer's state); Published, afterwards and on the adding
+  // thread, lets the writer forget that the segments await publication. An
+  // error from PublishFiles breaks the writer as any other does (discard it).
+  virtual Status PublishFiles(const std::vector<std::string>& names) = 0;
+  virtual void Published(const std::vector<std::string>& names) = 0;
   // Prepare + Publish: makes everything added so far durable and visible.
   // After any error from Add, Prepare, Publish or Commit the writer is broken:
   // every later call returns that error and the caller discards it and opens a

@@ -282,8 +282,16 @@ class SegmentWriter final : public EventWriter {
 
   Status Publish(const std::vector<std::string>& names) override {
     if (!error_.ok()) return error_;
-    Status s = store_->Publish(names);
+    Status s = PublishFiles(names);
     if (!s.ok()) return Fail(s);
+    Published(names);
+    return Status::Ok();
+  }
+
+  // The store's Publish reads only the store's root and Env.
+  Status PublishFiles(const std::vector<std::string>& names) override { return store_->Publish(names); }
+
+  void Published(const std::vector<std::string>& names) override {
     for (const std::string& name : names) {
       for (size_t i = 0; i < handed_out_.size(); ++i) {
         if (handed_out_[i].name != name) continue;
@@ -293,7 +301,6 @@ class SegmentWriter final : public EventWriter {
         break;
       }
     }
-    return Status::Ok();
   }
 
  private:
