@@ -60,8 +60,11 @@ struct Batch {
   // A resumable source's position after the last input all of whose events
   // are in this batch or earlier ones; empty when no input ended in it.
   std::string position;
-  // Set by the mark stage: where the dead letters end once this batch's are
-  // written (DeadLetterSink::Mark); empty when it wrote none.
+  // Dead letters (of `dead`) that came from the inputs up to `position`.
+  size_t dead_at_position = 0;
+  // Set by the mark stage: where the dead letters of the inputs up to
+  // `position` end (DeadLetterSink::Mark); empty when no letter was written
+  // since the last mark.
   std::string dead_mark;
   // Handed on because the (never-ending) source had nothing more for a while.
   bool source_idle = false;
@@ -235,7 +238,10 @@ Result<IngestStats> Pipeline::Run() {
       if (!next) break;
       parse_input(std::move(*next));
       // The batch now holds every event of the inputs up to here.
-      if (resumable) sink.batch().position = source_->Position();
+      if (resumable) {
+        sink.batch().position = source_->Position();
+        sink.batch().dead_at_position = sink.batch().dead.size();
+      }
       if (continuous) {
         auto now = std::chrono::steady_clock::now();
         if (now - last_flush >= options_.idle_flush) {
@@ -266,6 +272,7 @@ Result<IngestStats> Pipeline::Run() {
   // --- mark (storing thread)
   Hash128Set inflight_new, inflight_old;  // ids marked new, not yet stored
   uint64_t marked_seq = 0, stored_seq = 0, old_last = 0;
+  bool letters_unmarked = false;  // dead letters written since the last mark taken
   auto mark = [&](Batch* batch) {
     batch->seq = ++marked_seq;
     batch->fate.assign(batch->events.size(), kStore);
@@ -291,7 +298,17 @@ Result<IngestStats> Pipeline::Run() {
         if (per) per->failed_inputs += span.failed_inputs;
       }
     }
+    // The mark a commit records goes with the position it records: that of
+    // the letters of the inputs up to the batch's position, taken before
+    // the letters of an input the batch holds only the start of (a commit
+    // after this batch records the position before that input, which is
+    // read again after a crash, its letters with it).
+    auto take_mark = [&] {
+      if (dead_letters_ && letters_unmarked) batch->dead_mark = dead_letters_->Mark();
+      letters_unmarked = false;
+    };
     for (size_t di = 0; di < batch->dead.size(); ++di) {
+      if (!batch->position.empty() && di == batch->dead_at_position) take_mark();
       DeadLetter& d = batch->dead[di];
       if (SourcePipelineStats* per = SourceOf(dead_source, di)) ++per->errors;
       ++stats.errors;
@@ -299,11 +316,11 @@ Result<IngestStats> Pipeline::Run() {
       if (dead_letters_) {
         Status st = dead_letters_->Write(d);
         if (!st.ok()) failure = st;
+        letters_unmarked = true;
       }
     }
-    // The mark stage runs ahead of storing: the mark a commit records is that
-    // of the last batch it covers, not the files' end.
-    if (dead_letters_ && !batch->dead.empty()) batch->dead_mark = dead_letters_->Mark();
+    // (A source that is not resumable is read again whole: any mark will do.)
+    if (!resumable || (!batch->position.empty() && batch->dead_at_position >= batch->dead.size())) take_mark();
     for (size_t ei = 0; ei < batch->events.size(); ++ei) {
       const Event& e = batch->events[ei];
       const Hash128 h = batch->id_hashes[ei];
