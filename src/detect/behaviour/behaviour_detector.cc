@@ -972,7 +972,6 @@ struct BehaviourDetector::Impl {
   struct RuleState {
     std::shared_ptr<const BehaviourRule> rule;
     std::unique_ptr<Model> model;
-    std::mutex mu;
     bool dirty = false;
     // The stored checkpoint: whole state of `generation` (none yet when
     // !has_base, or only a v1 one), then `deltas` changes of `delta_bytes`.
@@ -994,7 +993,9 @@ struct BehaviourDetector::Impl {
   std::map<std::string, size_t> cond_index;
   std::vector<std::vector<size_t>> keys;  // field lists hashed as entity or value keys
   std::map<std::vector<size_t>, size_t> key_index;
-  mutable std::mutex stats_mu;
+  // Guards every rule's state and the stats: one lock per event, where a
+  // lock per rule cost more than many a rule's work.
+  mutable std::mutex mu;
   Stats stats;
 
   size_t FieldIndex(const FieldSpec& f, const GeoIpTable* geo) {
@@ -1161,6 +1162,8 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
   if (event.fields) fields.emplace(*event.fields);
   ec.event_fields = fields ? &*fields : nullptr;
   Stats delta;
+  std::vector<Match> fired_matches;  // delivered once the lock is released
+  std::unique_lock<std::mutex> lock(im.mu);
   for (Impl::RuleState* st : it->second) {
     const BehaviourRule& r = *st->rule;
     // `where` first: for every kind but new_term an event it does not select
@@ -1177,7 +1180,6 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
     o.time = event.time_ns;
     if (!im.Key(event, ec, st->entity_key, &o.entity)) continue;
     if (!selected) {
-      std::lock_guard<std::mutex> lock(st->mu);
       st->model->Seen(o, &delta);
       st->dirty = true;
       continue;
@@ -1188,16 +1190,12 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
     for (size_t f : st->values) values.push_back(&ec.fields[f].value);
     o.values = &values;
     std::string baseline, observed;
-    bool fired;
-    {
-      std::lock_guard<std::mutex> lock(st->mu);
-      fired = st->model->Observe(o, &delta, &baseline, &observed);
-      st->dirty = true;
-    }
+    const bool fired = st->model->Observe(o, &delta, &baseline, &observed);
+    st->dirty = true;
     ++delta.observed;
     if (!fired) continue;
     ++delta.fired;
-    Match m;
+    Match& m = fired_matches.emplace_back();
     m.rule_id = r.id;
     m.title = r.title;
     m.severity = r.level;
@@ -1218,17 +1216,16 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
                                   .Raw("observed", observed)
                                   .Done();
     m.explain = [explanation = std::move(explanation)] { return explanation; };
-    sink(event, m);
   }
-  if (delta.observed || delta.evicted || delta.saturated || delta.late || delta.no_location) {
-    std::lock_guard<std::mutex> slock(im.stats_mu);
-    im.stats.observed += delta.observed;
-    im.stats.fired += delta.fired;
-    im.stats.evicted += delta.evicted;
-    im.stats.saturated += delta.saturated;
-    im.stats.late += delta.late;
-    im.stats.no_location += delta.no_location;
-  }
+  im.stats.observed += delta.observed;
+  im.stats.fired += delta.fired;
+  im.stats.evicted += delta.evicted;
+  im.stats.saturated += delta.saturated;
+  im.stats.late += delta.late;
+  im.stats.no_location += delta.no_location;
+  lock.unlock();
+  // Outside the lock: a sink may call back (to save state, say).
+  for (const Match& m : fired_matches) sink(event, m);
 }
 
 // Each commit stores what changed since the last one (entities touched,
@@ -1241,7 +1238,7 @@ Status BehaviourDetector::SaveState(const StatePutter& put) {
   for (auto& st : impl_->rules) {
     puts.clear();
     {
-      std::lock_guard<std::mutex> lock(st->mu);
+      std::lock_guard<std::mutex> lock(impl_->mu);
       if (!st->dirty) continue;
       const std::string key = "behaviour/" + st->rule->id;
       bool whole = !st->has_base || st->deltas >= kMaxDeltas;
@@ -1284,7 +1281,7 @@ Status BehaviourDetector::RestoreState(const StateGetter& get) {
     const std::string key = "behaviour/" + st->rule->id;
     VIGIL_ASSIGN_OR_RETURN(std::optional<std::string> blob, get(key));
     if (!blob) continue;
-    std::lock_guard<std::mutex> lock(st->mu);
+    std::lock_guard<std::mutex> lock(impl_->mu);
     std::string_view s = *blob;
     const bool v1 = s.substr(0, kStateMagic.size()) == kStateMagic;
     const bool v2 = s.substr(0, kStateMagic2.size()) == kStateMagic2;
@@ -1309,7 +1306,6 @@ Status BehaviourDetector::RestoreState(const StateGetter& get) {
       ++deltas;
       delta_bytes += d->size();
     }
-    std::lock_guard<std::mutex> slock(impl_->stats_mu);
     if (!ok) {
       ++impl_->stats.state_discarded;
       continue;
@@ -1327,14 +1323,14 @@ Status BehaviourDetector::RestoreState(const StateGetter& get) {
 }
 
 BehaviourDetector::Stats BehaviourDetector::stats() const {
-  std::lock_guard<std::mutex> lock(impl_->stats_mu);
+  std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->stats;
 }
 
 size_t BehaviourDetector::entity_count(const std::string& id) const {
   for (const auto& st : impl_->rules)
     if (st->rule->id == id) {
-      std::lock_guard<std::mutex> lock(st->mu);
+      std::lock_guard<std::mutex> lock(impl_->mu);
       return st->model->entities();
     }
   return 0;

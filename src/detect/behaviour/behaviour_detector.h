@@ -27,8 +27,9 @@
 // (entity, value) pairs. An evicted entity starts learning again, so eviction
 // can miss, never invent, an anomaly.
 //
-// Thread safety: Process may be called from several threads; each rule's
-// state has its own mutex.
+// Thread safety: Process may be called from several threads; one mutex
+// guards every rule's state, taken once per event (matches reach the sink
+// after it is released).
 #pragma once
 
 #include <cstdint>
