@@ -109,6 +109,9 @@ struct Group {
   SlidingAggregate live;
   size_t live_begin = 0;
   bool live_ok = false;
+  // Every entry before this one is done (it may be done too): Evaluate
+  // starts there, where the anchors already fired do not need a look again.
+  size_t open_from = 0;
 
   // Drops entries[0..n), keeping `live` true to what is left.
   void EraseFront(size_t n) {
@@ -116,6 +119,7 @@ struct Group {
       for (size_t i = live_begin; i < n; ++i) live.Remove(entries[i]);
       live_begin = live_begin > n ? live_begin - n : 0;
     }
+    open_from = open_from > n ? open_from - n : 0;
     entries.erase(entries.begin(), entries.begin() + static_cast<std::ptrdiff_t>(n));
   }
 };
@@ -371,6 +375,7 @@ void CorrelationDetector::Impl::Feed(const Input& in, int64_t time, const std::s
   ++stats.entries;
   // After every entry held: the newest window only grows.
   const bool in_order = at == g.entries.end();
+  g.open_from = std::min(g.open_from, static_cast<size_t>(at - g.entries.begin()));
   g.entries.insert(at, std::move(e));
   if (!in_order) {
     g.live_ok = false;
@@ -470,9 +475,14 @@ void CorrelationDetector::Impl::Evaluate(size_t c, const std::string& key, Group
                                          const MatchSink& sink, int depth) {
   CorrState& st = corrs[c];
   const int64_t span = st.rule->timespan_ns();
-  // Windows containing the arrival: anchors in [arrival - span, arrival].
-  auto first = std::lower_bound(g.entries.begin(), g.entries.end(), arrival - span,
-                                [](const Entry& e, int64_t t) { return e.time < t; });
+  // Windows containing the arrival: anchors in [arrival - span, arrival],
+  // but for those known to have fired.
+  auto first = std::lower_bound(g.entries.begin() + static_cast<std::ptrdiff_t>(g.open_from), g.entries.end(),
+                                arrival - span, [](const Entry& e, int64_t t) { return e.time < t; });
+  // Moves open_from past the anchors that fired.
+  auto passed = [&g] {
+    while (g.open_from < g.entries.size() && g.entries[g.open_from].done) ++g.open_from;
+  };
   // For counts of events, values or rules the aggregate only grows with the
   // window, so an anchor fires exactly when its whole window meets the
   // (upward-closed) condition: one sliding pass over the anchors decides them
@@ -495,6 +505,7 @@ void CorrelationDetector::Impl::Evaluate(size_t c, const std::string& key, Group
         break;
       }
     }
+    passed();
     return;
   }
   for (auto a = first; a != g.entries.end() && a->time <= arrival; ++a) {
@@ -512,6 +523,7 @@ void CorrelationDetector::Impl::Evaluate(size_t c, const std::string& key, Group
       }
     }
   }
+  passed();
 }
 
 void CorrelationDetector::Impl::Sweep(size_t c, bool all, const MatchSink& sink, int depth) {
