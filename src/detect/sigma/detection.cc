@@ -71,7 +71,9 @@ bool ValueMatcher::MatchesScalar(const FieldValue& v) const {
         }
         if (!any) return false;
       }
-      return RE2::PartialMatch(re2::StringPiece(v.text.data(), v.text.size()), *regex);
+      // PartialMatch without arguments to fill, minus its argument handling.
+      return regex->Match(re2::StringPiece(v.text.data(), v.text.size()), 0, v.text.size(), RE2::UNANCHORED, nullptr,
+                          0);
     case Kind::kCidr:
       return v.kind == ValueKind::kString && CidrContains(network, v.text);
     case Kind::kCompare: {
