@@ -445,6 +445,7 @@ int RunServe(const ServeOptions& o) {
   wal_options.segment_bytes = config.wal.segment_bytes;
   wal_options.max_backlog_bytes = config.wal.max_backlog_bytes;
   wal_options.max_pending_bytes = config.wal.max_pending_bytes;
+  wal_options.recycle_segments = static_cast<size_t>(config.wal.recycle_segments);
   auto wal = Wal::Open(JoinPath(config.data_dir, "wal"), checkpoint, wal_options);
   if (!wal.ok()) return Fail("cannot open the write-ahead log", wal.status());
   const uint64_t replay_to = (*wal)->durable_seq();

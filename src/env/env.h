@@ -52,6 +52,9 @@ class WritableFile {
   // Bytes in the file, including what this handle appended.
   virtual uint64_t Size() const = 0;
   virtual const std::string& path() const = 0;
+  // Cuts the file at Size(), dropping bytes an Env::ReuseWritableFile handle
+  // did not overwrite (not durable until Sync). Others hold none: no-op.
+  virtual Status Truncate() { return Status::Ok(); }
 };
 
 // A held lock on a file. Destroying the handle releases the lock.
@@ -82,6 +85,16 @@ class Env {
   virtual Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) = 0;
   // Opens `path` for appending, creating it when missing.
   virtual Result<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& path) = 0;
+  // Opens the existing file `path` for writing from its start without
+  // truncating it: writes overwrite its bytes in place, reusing its blocks
+  // and its pages in the page cache (a new file's pages must be allocated,
+  // which on some virtual machines costs more than the copy into them);
+  // Size() counts what this handle wrote, and Truncate() cuts the rest. The
+  // default truncates at open.
+  virtual Result<std::unique_ptr<WritableFile>> ReuseWritableFile(const std::string& path) {
+    if (!FileExists(path)) return Status::NotFound("open for reuse " + path + ": no such file");
+    return NewWritableFile(path);
+  }
 
   // Non-recursive listing of `dir` (no "." or ".."), in no particular order.
   // NotFound when `dir` does not exist.

@@ -53,6 +53,25 @@ class EnvTest : public ::testing::TestWithParam<bool> {
   std::string root_;
 };
 
+TEST_P(EnvTest, AReusedFileIsWrittenFromItsStartAndCutAtTruncate) {
+  const std::string f = root_ + "/reuse";
+  ASSERT_TRUE(env_->WriteFileAtomic(f, "hello world").ok());
+  auto w = env_->ReuseWritableFile(f);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE((*w)->Append("HEL").ok());
+  EXPECT_EQ((*w)->Size(), 3u);
+  std::string got;
+  ASSERT_TRUE(env_->ReadFile(f, &got).ok());
+  // Posix writes over the old bytes in place; an Env without reuse truncates.
+  EXPECT_EQ(got, GetParam() ? "HEL" : "HELlo world");
+  ASSERT_TRUE((*w)->Truncate().ok());
+  ASSERT_TRUE((*w)->Sync().ok());
+  ASSERT_TRUE((*w)->Close().ok());
+  ASSERT_TRUE(env_->ReadFile(f, &got).ok());
+  EXPECT_EQ(got, "HEL");
+  EXPECT_EQ(env_->ReuseWritableFile(root_ + "/missing").status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(EnvTest, WriteReadAppendRenameRemove) {
   std::string dir = JoinPath(root_, "a/b/c");
   ASSERT_TRUE(env_->CreateDirs(dir).ok());

@@ -86,6 +86,11 @@ class PosixWritableFile final : public WritableFile {
   }
   uint64_t Size() const override { return size_; }
   const std::string& path() const override { return path_; }
+  Status Truncate() override {
+    if (fd_ < 0) return Status::FailedPrecondition("truncate of closed file " + path_);
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) return PosixError("truncate " + path_, errno);
+    return Status::Ok();
+  }
 
  private:
   std::string path_;
@@ -123,6 +128,12 @@ class PosixEnv final : public Env {
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return PosixError("create " + path, errno);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd, 0));
+  }
+
+  Result<std::unique_ptr<WritableFile>> ReuseWritableFile(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return PosixError("open for reuse " + path, errno);
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd, 0));
   }
 

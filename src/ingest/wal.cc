@@ -17,6 +17,9 @@ namespace {
 // length is trusted; the payload hash catches a torn payload.
 constexpr size_t kHeaderBytes = 24;
 constexpr char kSuffix[] = ".wal";
+// A checkpointed segment kept to be written over: "recycled-<segment name>.free".
+constexpr char kFreePrefix[] = "recycled-";
+constexpr char kFreeSuffix[] = ".free";
 
 void PutU32(char* p, uint32_t v) { std::memcpy(p, &v, 4); }
 void PutU64(char* p, uint64_t v) { std::memcpy(p, &v, 8); }
@@ -113,14 +116,23 @@ Wal::~Wal() {
   }
   writer_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
-  if (file_) (void)file_->Close();
+  if (file_) {
+    (void)TruncateReused();
+    (void)file_->Close();
+  }
 }
 
 Status Wal::Recover(uint64_t checkpoint) {
   std::vector<DirEntry> entries;
   VIGIL_RETURN_IF_ERROR(env_->ListDir(dir_, &entries));
   std::vector<std::pair<uint64_t, std::string>> found;
+  std::vector<std::string> free_files;
   for (const DirEntry& e : entries) {
+    if (!e.is_dir && e.name.rfind(kFreePrefix, 0) == 0 && e.name.size() > std::strlen(kFreeSuffix) &&
+        e.name.compare(e.name.size() - std::strlen(kFreeSuffix), std::string::npos, kFreeSuffix) == 0) {
+      free_files.push_back(JoinPath(dir_, e.name));
+      continue;
+    }
     if (e.is_dir || e.name.size() != 20 + std::strlen(kSuffix) || e.name.substr(20) != kSuffix) continue;
     found.emplace_back(std::strtoull(e.name.substr(0, 20).c_str(), nullptr, 10), JoinPath(dir_, e.name));
   }
@@ -166,6 +178,14 @@ Status Wal::Recover(uint64_t checkpoint) {
     }
   }
   for (const std::string& path : remove) VIGIL_RETURN_IF_ERROR(env_->RemoveFile(path));
+  std::sort(free_files.begin(), free_files.end());
+  for (std::string& path : free_files) {
+    if (free_files_.size() < options_.recycle_segments) {
+      free_files_.push_back(std::move(path));
+    } else {
+      VIGIL_RETURN_IF_ERROR(env_->RemoveFile(path));
+    }
+  }
   recovery_.segments = segments_.size();
   next_seq_ = std::max(last_seq, checkpoint) + 1;
   durable_seq_ = next_seq_ - 1;
@@ -176,13 +196,41 @@ Status Wal::Recover(uint64_t checkpoint) {
   return OpenSegment(next_seq_);
 }
 
+Status Wal::TruncateReused() {
+  if (!file_reused_) return Status::Ok();
+  VIGIL_RETURN_IF_ERROR(file_->Truncate());
+  VIGIL_RETURN_IF_ERROR(file_->Sync());
+  file_reused_ = false;
+  return Status::Ok();
+}
+
 Status Wal::OpenSegment(uint64_t first_seq) {
   std::string path = JoinPath(dir_, SegmentName(first_seq));
   if (file_) {
+    // A segment ends where its records do: recovery takes anything after
+    // them in a segment other than the last for damage.
+    VIGIL_RETURN_IF_ERROR(TruncateReused());
     VIGIL_RETURN_IF_ERROR(file_->Close());
     file_.reset();
   }
-  VIGIL_ASSIGN_OR_RETURN(file_, env_->NewWritableFile(path));
+  std::string reuse;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!free_files_.empty()) {
+      reuse = std::move(free_files_.back());
+      free_files_.pop_back();
+    }
+  }
+  if (!reuse.empty()) {
+    // Its old records stay past the new ones until overwritten; recovery
+    // stops at the first whose sequence number is not the next (they are all
+    // older), as at a torn tail.
+    VIGIL_RETURN_IF_ERROR(env_->RenameFile(reuse, path));
+    VIGIL_ASSIGN_OR_RETURN(file_, env_->ReuseWritableFile(path));
+    file_reused_ = true;
+  } else {
+    VIGIL_ASSIGN_OR_RETURN(file_, env_->NewWritableFile(path));
+  }
   VIGIL_RETURN_IF_ERROR(env_->SyncDir(dir_));
   std::lock_guard<std::mutex> lock(mu_);
   segments_.push_back(Segment{first_seq, path, 0});
@@ -420,7 +468,25 @@ Status Wal::Checkpoint(uint64_t seq, uint64_t end_bytes) {
       segments_.erase(segments_.begin());
     }
   }
-  for (const std::string& path : remove) VIGIL_RETURN_IF_ERROR(env_->RemoveFile(path));
+  for (const std::string& path : remove) {
+    // Kept for a later segment while there is room (the name says it holds
+    // nothing to recover; a crash before the rename leaves a segment wholly
+    // checkpointed, which recovery deletes).
+    bool keep = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      keep = free_files_.size() < options_.recycle_segments;
+    }
+    if (keep) {
+      const std::string name = path.substr(path.find_last_of('/') + 1);
+      const std::string free_path = JoinPath(dir_, kFreePrefix + name + kFreeSuffix);
+      VIGIL_RETURN_IF_ERROR(env_->RenameFile(path, free_path));
+      std::lock_guard<std::mutex> lock(mu_);
+      free_files_.push_back(free_path);
+    } else {
+      VIGIL_RETURN_IF_ERROR(env_->RemoveFile(path));
+    }
+  }
   return Status::Ok();
 }
 

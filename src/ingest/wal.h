@@ -14,7 +14,10 @@
 // the file), up to max_unread_memory_bytes of such records; past that, and
 // for a replay, records are read from the segment files.
 // Once the pipeline has committed everything up to a record it calls
-// Checkpoint; segments wholly at or below the checkpoint are deleted.
+// Checkpoint; segments wholly at or below the checkpoint are deleted, or kept
+// (up to recycle_segments of them, renamed `recycled-<name>.free`) for a new
+// segment to be written over in place: writing into a file's existing
+// blocks and cached pages costs a fraction of filling new ones (docs/serve.md).
 //
 // Bounded: Accept refuses (kUnavailable, nothing accepted) when the bytes
 // appended but not yet checkpointed would exceed max_backlog_bytes or the
@@ -52,6 +55,9 @@ struct WalOptions {
   uint64_t max_backlog_bytes = 1ull << 30;       // appended, not yet checkpointed
   uint64_t max_pending_bytes = 64ull << 20;      // waiting for the writer thread
   uint64_t max_unread_memory_bytes = 64ull << 20;  // durable, held in memory for the reader
+  // Checkpointed segment files kept to be written over by later segments
+  // rather than deleted (0: delete them).
+  size_t recycle_segments = 16;
 };
 
 // A record as read back.
@@ -135,7 +141,8 @@ class Wal final : public Intake {
   // `segment_size`) and moves past it. Reader thread.
   Result<WalRecord> ReadFromFile(const std::string& path, uint64_t segment_size, uint64_t* frame_bytes);
   Status OpenSegment(uint64_t first_seq);
-  Status DeleteCoveredSegments();
+  // Cuts a reused segment file after what was written to it, durably.
+  Status TruncateReused();
 
   const std::string dir_;
   WalOptions options_;
@@ -165,8 +172,11 @@ class Wal final : public Intake {
   std::deque<Unread> unread_;
   uint64_t unread_memory_bytes_ = 0;
 
+  std::vector<std::string> free_files_;  // checkpointed segment files to write over
+
   // Writer thread only.
   std::unique_ptr<WritableFile> file_;
+  bool file_reused_ = false;  // file_ writes over an older segment's file
 
   // Reader thread only.
   uint64_t read_seq_ = 0;        // last record read

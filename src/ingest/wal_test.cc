@@ -37,9 +37,10 @@ class WalTest : public ::testing::Test {
     return out;
   }
 
-  std::vector<fs::path> Segments() const {
+  std::vector<fs::path> Segments(const std::string& ext = ".wal") const {
     std::vector<fs::path> out;
-    for (auto& e : fs::directory_iterator(dir_)) out.push_back(e.path());
+    for (auto& e : fs::directory_iterator(dir_))
+      if (e.path().extension() == ext) out.push_back(e.path());
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -124,6 +125,46 @@ TEST_F(WalTest, ReplayStartsAfterTheCheckpointAndCheckpointsDeleteSegments) {
   auto n = (*wal)->Read();
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(n->seq, 21u);
+}
+
+TEST_F(WalTest, CheckpointedSegmentsAreWrittenOverAndTheirOldRecordsNeverComeBack) {
+  WalOptions opt;
+  opt.segment_bytes = 200;
+  opt.recycle_segments = 3;
+  auto wal = Wal::Open(dir_, 0, opt);
+  ASSERT_TRUE(wal.ok());
+  for (int i = 1; i <= 20; ++i) ASSERT_TRUE((*wal)->Accept({Rec(std::string(100, 'a' + i % 26))}).ok());
+  uint64_t end = 0;
+  for (int i = 1; i <= 15; ++i) ASSERT_TRUE((*wal)->Read(&end).ok());
+  ASSERT_TRUE((*wal)->Checkpoint(15, end).ok());
+  EXPECT_EQ(Segments(".free").size(), 3u);  // the rest of the covered segments deleted
+  // Shorter records, so the files written over keep old bytes past the new
+  // ones; every state of the directory between appends must recover to
+  // exactly the records after the checkpoint.
+  for (int i = 21; i <= 30; ++i) {
+    ASSERT_TRUE((*wal)->Accept({Rec("r" + std::to_string(i))}).ok());
+    const std::string copy = dir_ + "_copy";
+    fs::remove_all(copy);
+    fs::copy(dir_, copy);
+    auto again = Wal::Open(copy, 15, opt);
+    ASSERT_TRUE(again.ok()) << "after record " << i << ": " << again.status().ToString();
+    EXPECT_EQ((*again)->recovery().records, static_cast<uint64_t>(i - 15));
+    auto got = ReadAvailable(again->get());
+    ASSERT_EQ(got.size(), static_cast<size_t>(i - 15));
+    EXPECT_EQ(got.back(), "r" + std::to_string(i));
+    again->reset();
+    fs::remove_all(copy);
+  }
+  EXPECT_EQ(Segments(".free").size(), 0u);  // all three written over
+  std::vector<std::string> rest = ReadAvailable(wal->get());
+  ASSERT_EQ(rest.size(), 15u);
+  EXPECT_EQ(rest[5], "r21");
+  wal->reset();
+  // A clean close cuts the file being written after its records.
+  auto reopened = Wal::Open(dir_, 15, opt);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ((*reopened)->recovery().truncated_bytes, 0u);
+  EXPECT_EQ((*reopened)->recovery().records, 15u);
 }
 
 TEST_F(WalTest, TornTailIsCutOffAndAppendsContinue) {

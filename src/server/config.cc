@@ -424,7 +424,8 @@ Fields TopLevel(ServeConfig* c) {
          WalConfig* w = &c->wal;
          return Fields{{"segment_bytes", Bytes(&w->segment_bytes, 4096)},
                        {"max_backlog_bytes", Bytes(&w->max_backlog_bytes, 4096)},
-                       {"max_pending_bytes", Bytes(&w->max_pending_bytes, 4096)}};
+                       {"max_pending_bytes", Bytes(&w->max_pending_bytes, 4096)},
+                       {"recycle_segments", Int(&w->recycle_segments, 0, 1024)}};
        })},
       {"pipeline", Section([c] {
          PipelineConfig* p = &c->pipeline;

@@ -58,6 +58,7 @@ struct WalConfig {
   // Accepted bytes not yet committed downstream; above it ingest answers 429.
   uint64_t max_backlog_bytes = 1ull << 30;
   uint64_t max_pending_bytes = 64ull << 20;  // waiting for the log writer
+  int recycle_segments = 16;  // checkpointed segment files kept to be written over (max_backlog_bytes / segment_bytes)
 };
 
 struct PipelineConfig {
