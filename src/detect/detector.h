@@ -45,6 +45,11 @@ class Detector {
   // Evaluates one event; calls `sink` once per match. Must not keep references
   // to `event` after returning.
   virtual void Process(const Event& event, const MatchSink& sink) = 0;
+  // Whether Process may read `ocsf.` paths, the OCSF form of an event, which
+  // a caller attaches only then (ocsf::AttachOcsf; its wrapper costs every
+  // event an allocation and every field lookup an indirection). True unless
+  // the detector knows better.
+  virtual bool ReadsOcsf() const { return true; }
 
   // Detectors that keep state across events (correlation windows) checkpoint
   // it under string keys: the pipeline restores it before a run and saves it

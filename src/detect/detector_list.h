@@ -26,6 +26,11 @@ class DetectorList final : public Detector {
     sigma_internal::SharedEventFields shared(event.fields.get());
     for (auto& d : members_) d->Process(event, sink);
   }
+  bool ReadsOcsf() const override {
+    for (const auto& d : members_)
+      if (d->ReadsOcsf()) return true;
+    return false;
+  }
   Status RestoreState(const StateGetter& get) override {
     for (auto& d : members_) VIGIL_RETURN_IF_ERROR(d->RestoreState(get));
     return Status::Ok();

@@ -149,6 +149,8 @@ Result<IngestStats> Pipeline::Run() {
     if (!st.ok()) return st.WithContext("restoring data minimisation state");
   }
   const bool minimise_before = minimiser != nullptr && minimiser->has_before_detection();
+  const bool attach_ocsf =
+      minimiser != nullptr || std::any_of(detectors_.begin(), detectors_.end(), [](Detector* d) { return d->ReadsOcsf(); });
   std::atomic<bool> stop{false};
 
   // Parse stage: read, decompress, recognise, parse; batches go to `emit`.
@@ -395,8 +397,9 @@ Result<IngestStats> Pipeline::Run() {
       }
       if (!detectors_.empty()) {
         // Rules may name `ocsf.` fields; the OCSF form is computed only if
-        // one does.
-        ocsf::AttachOcsf(&e);
+        // one does (and the wrapper that computes it is there only when a
+        // detector or a minimisation rule may ask).
+        if (attach_ocsf) ocsf::AttachOcsf(&e);
         detecting = &e;
         for (Detector* d : detectors_) d->Process(e, on_match);
         detecting = nullptr;

@@ -54,6 +54,7 @@ class IntelDetector final : public Detector {
   ~IntelDetector() override;
   std::string_view name() const override { return "intel"; }
   void Process(const Event& event, const MatchSink& sink) override;
+  bool ReadsOcsf() const override { return false; }  // raw fields only (kFields)
 
  private:
   struct Fields;

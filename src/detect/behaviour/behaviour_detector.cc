@@ -1153,6 +1153,12 @@ BehaviourDetector::BehaviourDetector(std::vector<std::shared_ptr<const Behaviour
 
 BehaviourDetector::~BehaviourDetector() = default;
 
+bool BehaviourDetector::ReadsOcsf() const {
+  for (const FieldSlot& f : impl_->fields)
+    if (!f.spec->path.parts().empty() && f.spec->path.parts()[0] == "ocsf") return true;
+  return false;
+}
+
 void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
   auto it = impl_->by_type.find(event.source_type);
   if (it == impl_->by_type.end()) return;

@@ -49,6 +49,7 @@ class BehaviourDetector final : public Detector {
 
   std::string_view name() const override { return "behaviour"; }
   void Process(const Event& event, const MatchSink& sink) override;
+  bool ReadsOcsf() const override;
 
   // One blob per rule under "behaviour/<id>", written only when the rule's
   // state changed since the last save. A blob written for another definition

@@ -337,6 +337,16 @@ void CorrelationDetector::Process(const Event& event, const MatchSink& sink) {
   });
 }
 
+bool CorrelationDetector::ReadsOcsf() const {
+  if (impl_->base->ReadsOcsf()) return true;
+  for (const auto& [id, target] : impl_->targets)
+    for (const Input& in : target.inputs)
+      for (const auto* paths : {&in.group_fields, &in.value_fields})
+        for (const FieldPath& p : *paths)
+          if (!p.parts().empty() && p.parts()[0] == "ocsf") return true;
+  return false;
+}
+
 void CorrelationDetector::Impl::Feed(const Input& in, int64_t time, const std::string& id,
                                      std::vector<std::string> group_values, std::string value, double number,
                                      bool has_number, const MatchSink& sink, int depth) {

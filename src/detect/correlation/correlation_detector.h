@@ -75,6 +75,7 @@ class CorrelationDetector final : public Detector {
 
   std::string_view name() const override { return "sigma-correlation"; }
   void Process(const Event& event, const MatchSink& sink) override;
+  bool ReadsOcsf() const override;
   // Closes every open window (end of a backtest or of a test): conditions
   // evaluated at window close are evaluated now.
   void Flush(const MatchSink& sink);

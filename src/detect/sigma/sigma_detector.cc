@@ -294,6 +294,20 @@ std::string ScanExpression(const Literal& l) {
 
 
 
+bool IsOcsfPath(const FieldPath& p) { return !p.parts().empty() && p.parts()[0] == "ocsf"; }
+
+// Whether evaluating (or explaining) `d` may read an `ocsf.` path.
+bool DetectionReadsOcsf(const Detection& d) {
+  for (const Selection& sel : d.selections)
+    for (const auto& alt : sel.alternatives)
+      for (const FieldMatcher& m : alt) {
+        if (IsOcsfPath(m.path)) return true;
+        for (const ValueMatcher& v : m.values)
+          if (v.kind == ValueMatcher::Kind::kFieldRef && IsOcsfPath(v.ref)) return true;
+      }
+  return false;
+}
+
 bool IsScalar(const FieldValue& v) {
   return v.kind == ValueKind::kString || v.kind == ValueKind::kNumber || v.kind == ValueKind::kBool;
 }
@@ -355,6 +369,12 @@ hs_database_t* CompileScan(const std::vector<Literal>& literals) {
 SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules,
                              std::vector<std::shared_ptr<const SigmaFilter>> filters)
     : rules_(std::move(rules)), filters_(std::move(filters)), serial_(next_detector_serial.fetch_add(1)) {
+  for (const auto& r : rules_) {
+    // A CloudWatch pattern's paths are its own business: assume it may.
+    reads_ocsf_ = reads_ocsf_ || r->cloudwatch_pattern() != nullptr || DetectionReadsOcsf(r->detection()) ||
+                  std::any_of(r->entity().begin(), r->entity().end(), IsOcsfPath);
+  }
+  for (const auto& f : filters_) reads_ocsf_ = reads_ocsf_ || DetectionReadsOcsf(f->detection());
   index_of_rule_.assign(rules_.size(), -1);
   filters_of_rule_.resize(rules_.size());
   log_type_of_rule_.resize(rules_.size());

@@ -59,6 +59,7 @@ class SigmaDetector final : public Detector {
   // Calls `sink` once per matching rule not suppressed by a filter, in rule
   // order.
   void Process(const Event& event, const MatchSink& sink) override;
+  bool ReadsOcsf() const override { return reads_ocsf_; }
 
   // Builds the Match a rule reports for an event (entity, severity, window).
   static Match MakeMatch(const SigmaRule& rule, const Event& event);
@@ -129,6 +130,7 @@ class SigmaDetector final : public Detector {
   std::vector<std::shared_ptr<const SigmaFilter>> filters_;
   std::vector<std::vector<uint32_t>> filters_of_rule_;  // rule -> filters_ indices
   uint64_t serial_;  // tells apart detectors sharing a thread's scratch
+  bool reads_ocsf_ = false;
   std::atomic<uint64_t> events_{0};
   std::atomic<uint64_t> suppressed_{0};
   std::atomic<uint64_t> rules_evaluated_{0};

@@ -503,6 +503,21 @@ detection:
   EXPECT_EQ(det.stats().rules_evaluated, 2u);
 }
 
+// The pipeline attaches an event's OCSF form only for detectors that may read
+// it: any `ocsf.` path a rule matches on, refers to or takes its entity from.
+TEST(SigmaDetector, ReadsOcsfOnlyWhenARuleNamesAnOcsfPath) {
+  auto raw = MustParse(RuleText("    sel:\n        eventName: ConsoleLogin\n    condition: sel\n"));
+  auto on_ocsf = MustParse(RuleText("    sel:\n        ocsf.class_uid: 3002\n    condition: sel\n"));
+  auto ref = MustParse(RuleText("    sel:\n        userName|fieldref: ocsf.actor.user.name\n    condition: sel\n"));
+  auto entity = MustParse(RuleText("    sel:\n        eventName: ConsoleLogin\n    condition: sel\n",
+                                   "entity: [ocsf.actor.user.uid]\n"));
+  ASSERT_TRUE(raw && on_ocsf && ref && entity);
+  EXPECT_FALSE(SigmaDetector({raw}).ReadsOcsf());
+  EXPECT_TRUE(SigmaDetector({raw, on_ocsf}).ReadsOcsf());
+  EXPECT_TRUE(SigmaDetector({ref}).ReadsOcsf());
+  EXPECT_TRUE(SigmaDetector({entity}).ReadsOcsf());
+}
+
 TEST(SigmaDetector, NotFilterDoesNotBecomeIndexConstraint) {
   auto rule = MustParse(R"(title: Not filter
 id: n1
