@@ -44,9 +44,77 @@ std::string Duration(int64_t ns) {
 
 double Round(double v, double scale = 1000) { return std::round(v * scale) / scale; }
 
+// Open-addressing index of 64-bit keys (already hashes) to positions:
+// linear probing, deletion by backward shift, at most half full. One probe
+// usually settles a lookup, where a node-based map followed a bucket and
+// then a node or two (each a cache miss in maps of tens of thousands).
+class FlatIndex {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  uint32_t Find(uint64_t k) const {
+    if (slots_.empty()) return kNone;
+    for (size_t s = Home(k);; s = (s + 1) & mask_) {
+      if (slots_[s].pos == kNone) return kNone;
+      if (slots_[s].key == k) return slots_[s].pos;
+    }
+  }
+  // `k` must be absent.
+  void Insert(uint64_t k, uint32_t pos) {
+    if ((size_ + 1) * 2 > slots_.size()) Grow();
+    size_t s = Home(k);
+    while (slots_[s].pos != kNone) s = (s + 1) & mask_;
+    slots_[s] = Slot{k, pos};
+    ++size_;
+  }
+  // `k` must be present.
+  void Update(uint64_t k, uint32_t pos) { slots_[SlotOf(k)].pos = pos; }
+  void Erase(uint64_t k) {
+    size_t hole = SlotOf(k);
+    for (size_t j = (hole + 1) & mask_; slots_[j].pos != kNone; j = (j + 1) & mask_) {
+      // The entry at j may fill the hole when the hole lies on its probe
+      // path (between its home slot and j).
+      if (((j - Home(slots_[j].key)) & mask_) >= ((j - hole) & mask_)) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    slots_[hole].pos = kNone;
+    --size_;
+  }
+
+ private:
+  struct Slot {
+    uint64_t key = 0;
+    uint32_t pos = kNone;
+  };
+  size_t Home(uint64_t k) const { return static_cast<size_t>((k * 0x9E3779B97F4A7C15ull) >> shift_); }
+  size_t SlotOf(uint64_t k) const {
+    size_t s = Home(k);
+    while (slots_[s].key != k || slots_[s].pos == kNone) s = (s + 1) & mask_;
+    return s;
+  }
+  void Grow() {
+    std::vector<Slot> old;
+    old.swap(slots_);
+    const size_t n = std::max<size_t>(16, old.size() * 2);
+    slots_.assign(n, Slot{});
+    mask_ = n - 1;
+    shift_ = 64 - static_cast<int>(__builtin_ctzll(n));
+    size_ = 0;
+    for (const Slot& x : old)
+      if (x.pos != kNone) Insert(x.key, x.pos);
+  }
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
+  int shift_ = 64;
+  size_t size_ = 0;
+};
+
 // Entities keyed by a 64-bit hash, bounded: when full, the least recently
 // seen tenth goes (one partial sort per tenth of the bound: amortised O(10)
-// per insertion, deterministic). V has `int64_t last_seen`.
+// per insertion, deterministic). V has `int64_t last_seen`. Entries are held
+// densely (a removal moves the last one into its place), found through a
+// FlatIndex; a V* is valid until the next Insert or Erase.
 //
 // It also remembers what changed since ClearChanges (entries found or
 // inserted, which the models then update, and entries evicted), so that a
@@ -56,31 +124,36 @@ class RecencyMap {
  public:
   explicit RecencyMap(size_t max) : max_(std::max<size_t>(max, 1)) {}
   V* Find(uint64_t k) {
-    auto it = map_.find(k);
-    if (it == map_.end()) return nullptr;
-    Mark(it->first, it->second);
-    return &it->second.value;
+    const uint32_t i = index_.Find(k);
+    if (i == FlatIndex::kNone) return nullptr;
+    Mark(nodes_[i]);
+    return &nodes_[i].value;
   }
   // Evicts first when full; `on_evict(key, value)` sees each evicted entry.
   template <class F>
   V& Insert(uint64_t k, uint64_t* evicted, F on_evict) {
-    if (map_.size() >= max_) {
+    if (nodes_.size() >= max_) {
       std::vector<std::pair<int64_t, uint64_t>> order;
-      order.reserve(map_.size());
-      for (const auto& [key, n] : map_) order.emplace_back(n.value.last_seen, key);
+      order.reserve(nodes_.size());
+      for (const Node& n : nodes_) order.emplace_back(n.value.last_seen, n.key);
       const size_t n = std::max<size_t>(1, max_ / 10);
       std::nth_element(order.begin(), order.begin() + (n - 1), order.end());
       for (size_t i = 0; i < n; ++i) {
-        auto it = map_.find(order[i].second);
-        on_evict(it->first, it->second.value);
-        removed_.push_back(it->first);
-        map_.erase(it);
+        const uint32_t at = index_.Find(order[i].second);
+        on_evict(order[i].second, nodes_[at].value);
+        removed_.push_back(order[i].second);
+        EraseAt(at);
       }
       *evicted += n;
     }
-    Node& node = map_[k];
-    Mark(k, node);
-    return node.value;
+    uint32_t i = index_.Find(k);
+    if (i == FlatIndex::kNone) {
+      i = static_cast<uint32_t>(nodes_.size());
+      nodes_.emplace_back().key = k;
+      index_.Insert(k, i);
+    }
+    Mark(nodes_[i]);
+    return nodes_[i].value;
   }
   V& Insert(uint64_t k, uint64_t* evicted) {
     return Insert(k, evicted, [](uint64_t, const V&) {});
@@ -88,23 +161,23 @@ class RecencyMap {
   // Drops `k` if present (`on_erase(value)` sees it first).
   template <class F>
   void Erase(uint64_t k, F on_erase) {
-    auto it = map_.find(k);
-    if (it == map_.end()) return;
-    on_erase(it->second.value);
-    map_.erase(it);
+    const uint32_t i = index_.Find(k);
+    if (i == FlatIndex::kNone) return;
+    on_erase(nodes_[i].value);
+    EraseAt(i);
     removed_.push_back(k);
   }
-  size_t size() const { return map_.size(); }
+  size_t size() const { return nodes_.size(); }
   template <class F>
   void ForEach(F f) const {
-    for (const auto& [k, n] : map_) f(k, n.value);
+    for (const Node& n : nodes_) f(n.key, n.value);
   }
   // Entries found or inserted since ClearChanges and still held, each once.
   template <class F>
   void ForEachChanged(F f) const {
     for (uint64_t k : changed_) {
-      auto it = map_.find(k);
-      if (it != map_.end()) f(k, it->second.value);
+      const uint32_t i = index_.Find(k);
+      if (i != FlatIndex::kNone) f(k, nodes_[i].value);
     }
   }
   // Keys dropped since ClearChanges (some may be held again: changed too).
@@ -112,8 +185,8 @@ class RecencyMap {
   size_t changes() const { return changed_.size() + removed_.size(); }
   void ClearChanges() {
     for (uint64_t k : changed_) {
-      auto it = map_.find(k);
-      if (it != map_.end()) it->second.changed = false;
+      const uint32_t i = index_.Find(k);
+      if (i != FlatIndex::kNone) nodes_[i].changed = false;
     }
     changed_.clear();
     removed_.clear();
@@ -121,16 +194,28 @@ class RecencyMap {
 
  private:
   struct Node {
+    uint64_t key = 0;
     V value;
     bool changed = false;
   };
-  void Mark(uint64_t k, Node& n) {
+  void Mark(Node& n) {
     if (n.changed) return;
     n.changed = true;
-    changed_.push_back(k);
+    changed_.push_back(n.key);
+  }
+  // Removes nodes_[i], moving the last node into its place.
+  void EraseAt(uint32_t i) {
+    index_.Erase(nodes_[i].key);
+    const auto last = static_cast<uint32_t>(nodes_.size() - 1);
+    if (i != last) {
+      nodes_[i] = std::move(nodes_[last]);
+      index_.Update(nodes_[i].key, i);
+    }
+    nodes_.pop_back();
   }
   size_t max_;
-  std::unordered_map<uint64_t, Node> map_;
+  std::vector<Node> nodes_;
+  FlatIndex index_;
   std::vector<uint64_t> changed_;
   std::vector<uint64_t> removed_;
 };
