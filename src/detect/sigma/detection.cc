@@ -3,8 +3,11 @@
 
 #include <re2/re2.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+
+#include "common/hash.h"
 
 namespace vigil::sigma_internal {
 namespace {
@@ -214,8 +217,49 @@ bool OnValue(const FieldMatcher& m, MatchState& st, const FieldValue& v) {
 
 }  // namespace
 
+void FieldMatcher::IndexExactValues() {
+  exact_index.clear();
+  constexpr size_t kMinValues = 4;  // fewer are compared faster than hashed
+  if (keyword || values.size() < kMinValues) return;
+  for (const ValueMatcher& v : values) {
+    if (v.kind != ValueMatcher::Kind::kGlob || v.numeric_equal || v.windash ||
+        v.glob.shape() != GlobPattern::Shape::kExact || v.glob.case_sensitive())
+      return;
+  }
+  for (uint32_t i = 0; i < values.size(); ++i) exact_index.emplace_back(Hash64(values[i].glob.literal()), i);
+  std::sort(exact_index.begin(), exact_index.end());
+}
+
+namespace {
+
+// FieldMatcher::Matches for one with an exact_index: what OnValue gives,
+// each value looked up instead of compared with every literal.
+bool MatchExactIndex(const FieldMatcher& m, EventFields& fields) {
+  const EventFields::Values vals = fields.Get(m.path, m.slot);
+  HitSet hits(m.values.size());
+  bool saw_value = false;
+  thread_local std::string lower;
+  for (uint32_t i = 0; i < vals.count; ++i) {
+    const FieldValue v = vals[i];
+    if (!IsScalar(v)) continue;
+    saw_value = true;
+    ToLowerInto(v.text, &lower);
+    const uint64_t h = Hash64(lower);
+    for (auto it = std::lower_bound(m.exact_index.begin(), m.exact_index.end(), std::make_pair(h, uint32_t{0}));
+         it != m.exact_index.end() && it->first == h; ++it) {
+      if (m.values[it->second].glob.literal() == lower) hits.Set(it->second);
+    }
+    if (m.all ? hits.count() == m.values.size() : hits.count() > 0) break;
+  }
+  if (m.negate) return saw_value && hits.count() == 0;
+  return m.all ? hits.count() == m.values.size() : hits.count() > 0;
+}
+
+}  // namespace
+
 bool FieldMatcher::Matches(EventFields& fields) const {
   if (values.empty()) return false;
+  if (!exact_index.empty()) return MatchExactIndex(*this, fields);
   if (values.front().kind == ValueMatcher::Kind::kFieldRef) return MatchFieldRef(*this, fields);
   MatchState st(values.size());
   bool present = true;

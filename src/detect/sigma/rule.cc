@@ -454,6 +454,7 @@ Result<FieldMatcher> CompileField(const std::string& key, const YAML::Node& valu
     VIGIL_ASSIGN_OR_RETURN(ValueMatcher vm, CompileValue(item, m, fm.keyword, key, options, mapper));
     fm.values.push_back(std::move(vm));
   }
+  fm.IndexExactValues();
   return fm;
 }
 

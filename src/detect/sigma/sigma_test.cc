@@ -111,6 +111,34 @@ TEST(SigmaMatch, ValueListsAreOrAllIsAnd) {
   EXPECT_FALSE(Matches(all, R"({"a":"xxfooxx"})"));
 }
 
+// A longer list of plain values is looked up by hash (FieldMatcher::
+// exact_index) rather than compared value by value: the same answers.
+TEST(SigmaMatch, LongValueListsMatchAsShortOnes) {
+  const std::string list = "            - StopLogging\n            - DeleteTrail\n            - UpdateTrail\n"
+                           "            - PutEventSelectors\n            - DeleteTrail\n";
+  const std::string any = "    sel:\n        a:\n" + list + "    condition: sel\n";
+  EXPECT_TRUE(MustParse(RuleText(any)));
+  EXPECT_TRUE(Matches(any, R"({"a":"deletetrail"})"));
+  EXPECT_TRUE(Matches(any, R"({"a":"PUTEVENTSELECTORS"})"));
+  EXPECT_TRUE(Matches(any, R"({"a":["x","UpdateTrail"]})"));
+  EXPECT_FALSE(Matches(any, R"({"a":"DeleteTrai"})"));
+  EXPECT_FALSE(Matches(any, R"({"a":"xStopLogging"})"));
+  EXPECT_FALSE(Matches(any, R"({"a":null})"));
+  EXPECT_FALSE(Matches(any, R"({"b":"StopLogging"})"));
+  const std::string all = "    sel:\n        a|all:\n" + list + "    condition: sel\n";
+  EXPECT_TRUE(Matches(all, R"({"a":["stoplogging","DeleteTrail","updatetrail","puteventselectors"]})"));
+  EXPECT_FALSE(Matches(all, R"({"a":["stoplogging","DeleteTrail","updatetrail"]})"));
+  const std::string neq = "    sel:\n        a|neq:\n" + list + "    condition: sel\n";
+  EXPECT_TRUE(Matches(neq, R"({"a":"CreateTrail"})"));
+  EXPECT_FALSE(Matches(neq, R"({"a":"updatetrail"})"));
+  EXPECT_FALSE(Matches(neq, R"({"b":"CreateTrail"})"));
+  // Numbers also equal the same number written otherwise: compared one by one.
+  const std::string numbers = "    sel:\n        n:\n            - 1\n            - 2\n            - 3\n"
+                              "            - 4738\n    condition: sel\n";
+  EXPECT_TRUE(Matches(numbers, R"({"n":4738.0})"));
+  EXPECT_TRUE(Matches(numbers, R"({"n":"4738"})"));
+}
+
 TEST(SigmaMatch, CaseInsensitiveByDefaultCasedModifier) {
   EXPECT_TRUE(Matches("    sel:\n        a: StopLogging\n    condition: sel\n", R"({"a":"stoplogging"})"));
   EXPECT_FALSE(Matches("    sel:\n        a|cased: StopLogging\n    condition: sel\n", R"({"a":"stoplogging"})"));

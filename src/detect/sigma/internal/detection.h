@@ -86,7 +86,14 @@ struct FieldMatcher {
   bool all = false;      // every value must match (default: any)
   bool negate = false;   // `neq`: present, and no value matches
   std::vector<ValueMatcher> values;
+  // When every value is a literal the field must equal, ASCII
+  // case-insensitively, and there are several (eventName: [a list]): each
+  // one's lower-case Hash64 with its index, sorted, so that a field value is
+  // looked up once rather than compared with every value. Empty otherwise.
+  std::vector<std::pair<uint64_t, uint32_t>> exact_index;
 
+  // Builds exact_index; called once the values are compiled.
+  void IndexExactValues();
   bool Matches(EventFields& fields) const;
   bool Matches(const FieldResolver& fields) const;
 };
