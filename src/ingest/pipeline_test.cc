@@ -399,6 +399,51 @@ TEST(PipelineTest, CrashBeforeAlertCommitLeavesNothingHalfDone) {
   }
 }
 
+// With the commit thread, a commit that fails while the storing thread has
+// moved on ends the run with its error (and no later commit is made); a
+// re-run then stores and counts what the committed part did not, once.
+TEST(PipelineTest, AFailedCommitInFlightEndsTheRunAndARerunCompletesIt) {
+  class FailSecond final : public MetadataStore {
+   public:
+    FakeMetadata meta;
+    size_t alert_commits = 0;
+    Result<size_t> Commit(const MetadataCommit& c) override {
+      if (c.alerts != nullptr && !c.alerts->empty() && ++alert_commits == 2) return Status::IoError("disk full");
+      return meta.Commit(c);
+    }
+    Result<std::vector<Alert>> ListAlerts(const AlertQuery& q) override { return meta.ListAlerts(q); }
+    Result<std::optional<std::string>> GetState(const std::string& k) override { return meta.GetState(k); }
+  } failing;
+  auto env = NewMemEnv();
+  SegmentStoreOptions store_options;
+  store_options.env = env.get();
+  PipelineOptions options;
+  SetMode(Mode::kCommitThread, &options);
+  options.batch_events = 3;
+  options.commit_fold_entries = 1;  // a commit after every batch that matched
+  {
+    auto store = OpenSegmentStore("/events", store_options);
+    auto writer = (*store)->NewWriter();
+    VectorSource source(Inputs());
+    StopLoggingDetector detector;
+    Pipeline p(&source, &ParserRegistry::Default(), {&detector}, writer->get(), &failing, nullptr, options);
+    auto stats = p.Run();
+    ASSERT_FALSE(stats.ok());
+    EXPECT_EQ(stats.status().code(), StatusCode::kIoError);
+    EXPECT_EQ(failing.alert_commits, 2u) << "nothing committed after the failure";
+  }
+  const uint64_t first_matches = failing.meta.matches;
+  EXPECT_GT(first_matches, 0u);
+  EXPECT_LT(first_matches, 5u);
+  store_options.remove_stale_temp_files = true;
+  auto store = OpenSegmentStore("/events", store_options);
+  ASSERT_TRUE(FinishInterruptedCommit(store->get(), &failing.meta).ok());
+  auto stats = IngestInputs(store->get(), &failing.meta, Mode::kCommitThread);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(failing.meta.matches, 5u);
+  EXPECT_EQ(*(*store)->CountEvents(), 22u);
+}
+
 TEST(PipelineTest, ANamedParserIsUsedInsteadOfRecognitionAndAnUnknownOneIsAnError) {
   auto env = NewMemEnv();
   // CloudTrail content forced through the generic JSON parser: stored, but
