@@ -447,21 +447,23 @@ Result<IngestStats> Pipeline::Run() {
   //
   // Sealing is the storing thread's (it owns the writer); the rest, from the
   // metadata transaction on (`finish`), is too, or with commit_thread the
-  // committing thread's, while the storing thread goes on storing the next
-  // events. At most one commit is in flight: the next one is handed on once
+  // committing thread's, fsyncing the sealed segments first, while the
+  // storing thread goes on storing the next events. At most one commit is in flight: the next one is handed on once
   // it has finished, so commits still happen one after another, in order.
   struct PendingCommit {
     std::unique_ptr<CommitRequest> request;  // owns the fold
     MetadataCommit meta;
     std::vector<std::string> names;  // sealed segments to publish
+    bool unsynced = false;           // names from PrepareUnsynced: SyncPrepared first
     std::optional<std::string> position;
     uint64_t events = 0;
   };
   std::atomic<uint64_t> committed_alerts{0};
   // Touches only `p`, the metadata store, the source's Committed, the
-  // writer's PublishFiles and the on_commit callback.
+  // writer's SyncPrepared and PublishFiles and the on_commit callback.
   auto finish = [&](PendingCommit& p) -> Status {
     if (metadata_) {
+      if (p.unsynced && !p.names.empty()) VIGIL_RETURN_IF_ERROR(writer_->SyncPrepared(p.names));
       VIGIL_ASSIGN_OR_RETURN(size_t touched, metadata_->Commit(p.meta));
       committed_alerts.fetch_add(touched, std::memory_order_relaxed);
       p.request->fold.reset();
@@ -552,7 +554,13 @@ Result<IngestStats> Pipeline::Run() {
       dead_mark.clear();
       VIGIL_RETURN_IF_ERROR(writer_->Commit());
     } else {
-      VIGIL_ASSIGN_OR_RETURN(p->names, writer_->Prepare());
+      // With the commit thread, the segments' fsyncs are its too.
+      if (commit_async) {
+        VIGIL_ASSIGN_OR_RETURN(p->names, writer_->PrepareUnsynced());
+        p->unsynced = true;
+      } else {
+        VIGIL_ASSIGN_OR_RETURN(p->names, writer_->Prepare());
+      }
       MetadataCommit& c = p->meta;
       c.alerts = r->fold.get();
       c.put_state = std::move(r->state);

@@ -111,7 +111,7 @@ struct PipelineOptions {
   // of their own, so that the storing thread goes on storing while they do
   // (`vigil serve`: the transaction took about a sixth of the storing
   // thread's time). Events are still sealed into segments by the storing
-  // thread, and commits still finish one at a time and in order: the next is
+  // thread (their fsyncs are the commit thread's), and commits still finish one at a time and in order: the next is
   // handed on once the one in flight has finished.
   bool commit_thread = false;
   // Small batches keep each event's parsed JSON in cache from parse to

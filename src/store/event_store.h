@@ -168,6 +168,14 @@ class EventWriter {
   // This lets the caller record, atomically with its own state (alerts), that
   // these segments are to be published.
   virtual Result<std::vector<std::string>> Prepare() = 0;
+  // Prepare in two halves, for a caller that makes the files durable on
+  // another thread than the one adding: PrepareUnsynced seals as Prepare does
+  // but fsyncs neither the files it seals nor their directories;
+  // SyncPrepared does, and may run on any thread, concurrently with Add,
+  // Contains and PrepareUnsynced. The names must not be recorded anywhere
+  // (nor published) before SyncPrepared has succeeded.
+  virtual Result<std::vector<std::string>> PrepareUnsynced() = 0;
+  virtual Status SyncPrepared(const std::vector<std::string>& names) = 0;
   // Second half: publishes prepared segments (rename, directory fsync).
   virtual Status Publish(const std::vector<std::string>& names) = 0;
   // Publish in two halves, for a caller that publishes on another thread

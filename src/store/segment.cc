@@ -164,7 +164,7 @@ Status SegmentBuilder::AddBlock(std::string_view block, BlockHandle handle) {
   return Status::Ok();
 }
 
-Status SegmentBuilder::Seal() {
+Status SegmentBuilder::Seal(bool sync) {
   if (done_) return Status::FailedPrecondition("segment " + final_path_ + " already finished");
   std::sort(ids_.begin(), ids_.end());
   std::string tail;
@@ -189,7 +189,7 @@ Status SegmentBuilder::Seal() {
                        &tail);
 
   Status s = file_->Append(tail);
-  if (s.ok()) s = file_->Sync();
+  if (s.ok() && sync) s = file_->Sync();
   if (s.ok()) s = file_->Close();
   if (!s.ok()) {
     Abandon();

@@ -255,11 +255,29 @@ class SegmentWriter final : public EventWriter {
     return true;
   }
 
-  Result<std::vector<std::string>> Prepare() override {
+  Result<std::vector<std::string>> Prepare() override { return Seal(/*sync=*/true); }
+  Result<std::vector<std::string>> PrepareUnsynced() override { return Seal(/*sync=*/false); }
+
+  // Reads only the store's root and Env.
+  Status SyncPrepared(const std::vector<std::string>& names) override {
+    std::set<std::string> dirs;
+    for (const std::string& name : names) {
+      const std::string tmp = JoinPath(store_->root(), name) + segment::kTempSuffix;
+      if (!env_->FileExists(tmp)) return Status::Corruption("segment " + tmp + " was prepared but is missing");
+      // An empty append that syncs: the file's data, written by Seal.
+      VIGIL_RETURN_IF_ERROR(env_->AppendToFile(tmp, {}, /*sync=*/true).WithContext("preparing segments"));
+      dirs.insert(DirName(tmp));
+    }
+    for (const std::string& d : dirs) VIGIL_RETURN_IF_ERROR(env_->SyncDir(d).WithContext("preparing segments"));
+    return Status::Ok();
+  }
+
+  // Prepare's work; with `sync` false, SyncPrepared's fsyncs are left out.
+  Result<std::vector<std::string>> Seal(bool sync) {
     if (!error_.ok()) return error_;
     for (auto& [key, p] : partitions_) {
       if (!p->active()) continue;
-      Status s = Roll(p.get());
+      Status s = Roll(p.get(), sync);
       if (!s.ok()) return Fail(s);
     }
     std::vector<std::string> names;
@@ -271,6 +289,7 @@ class SegmentWriter final : public EventWriter {
       handed_out_.push_back(std::move(sealed));
     }
     sealed_.clear();
+    if (!sync) return names;  // SyncPrepared's
     // The temp files' directory entries must survive a crash for Publish to
     // roll them forward.
     for (const std::string& d : dirs) {
@@ -554,16 +573,16 @@ class SegmentWriter final : public EventWriter {
     return Status::Ok();
   }
 
-  Status FinishSegment(Partition* p) {
+  Status FinishSegment(Partition* p, bool sync = true) {
     if (!p->has_segment()) return Status::Ok();
     Status s;
     if (p->segment2 != nullptr) {
       for (const Hash128& h : p->segment_ids) p->segment2->AddId(h);
-      s = p->segment2->Seal();
+      s = p->segment2->Seal(sync);
       p->segment2.reset();
     } else {
       for (const Hash128& h : p->segment_ids) p->segment->AddId(h);
-      s = p->segment->Seal();
+      s = p->segment->Seal(sync);
       p->segment.reset();
     }
     p->segment_ids.clear();
@@ -575,9 +594,9 @@ class SegmentWriter final : public EventWriter {
   }
 
   // Flushes the pending block, finishes the segment and deactivates.
-  Status Roll(Partition* p) {
+  Status Roll(Partition* p, bool sync = true) {
     VIGIL_RETURN_IF_ERROR(FlushBlock(p));
-    VIGIL_RETURN_IF_ERROR(FinishSegment(p));
+    VIGIL_RETURN_IF_ERROR(FinishSegment(p, sync));
     if (p->active()) {
       if (p->block != nullptr && pool_.size() < options_.max_open_partitions) pool_.push_back(std::move(p->block));
       p->block.reset();

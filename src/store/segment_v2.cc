@@ -1402,7 +1402,7 @@ Status SegmentBuilder2::AddBlock(std::string_view block, BlockHandle2 handle) {
   return Status::Ok();
 }
 
-Status SegmentBuilder2::Seal() {
+Status SegmentBuilder2::Seal(bool sync) {
   if (done_) return Status::FailedPrecondition("segment " + final_path_ + " already finished");
   std::sort(ids_.begin(), ids_.end());
   std::string tail;
@@ -1436,7 +1436,7 @@ Status SegmentBuilder2::Seal() {
                        &tail);
 
   Status s = file_->Append(tail);
-  if (s.ok()) s = file_->Sync();
+  if (s.ok() && sync) s = file_->Sync();
   if (s.ok()) s = file_->Close();
   if (!s.ok()) {
     Abandon();

@@ -140,9 +140,11 @@ class SegmentBuilder {
   // `block` is the output of BlockBuilder::Finish.
   Status AddBlock(std::string_view block, BlockHandle handle);
   void AddId(const Hash128& id) { ids_.push_back(id); }
-  // Writes ids, index and trailer; fsyncs and closes the temp file. The builder
-  // no longer owns the file: it is not removed on destruction.
-  Status Seal();
+  // Writes ids, index and trailer; fsyncs (unless `sync` is false: the caller
+  // then fsyncs it before relying on it, see EventWriter::PrepareUnsynced)
+  // and closes the temp file. The builder no longer owns the file: it is not
+  // removed on destruction.
+  Status Seal(bool sync = true);
   // Seal, rename, fsync the directory.
   Status Finish();
   void Abandon();

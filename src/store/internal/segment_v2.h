@@ -254,7 +254,8 @@ class SegmentBuilder2 {
   void AddId(const Hash128& id) {
     if (write_ids_) ids_.push_back(id);
   }
-  Status Seal();
+  // As SegmentBuilder::Seal.
+  Status Seal(bool sync = true);
   void Abandon();
   uint64_t file_size() const { return file_size_; }
   const std::string& final_path() const { return final_path_; }
