@@ -181,5 +181,25 @@ TEST(GlobTest, ToLowerFoldsAsciiOnlyAtEveryOffset) {
   EXPECT_EQ(ToLower("arn:aws:IAM::123456789012:Role/AWSServiceRoleForSSO Ärger@"), "arn:aws:iam::123456789012:role/awsserviceroleforsso Ärger@");
 }
 
+// Short texts are scanned byte by byte, long ones folded and searched: both
+// find a lower-case needle wherever it is, in any case, and nowhere else.
+TEST(GlobTest, ContainsIgnoreCaseShortAndLongTexts) {
+  for (size_t len : {5u, 31u, 32u, 100u}) {
+    for (size_t pos = 0; pos + 4 <= len; ++pos) {
+      std::string s(len, 'x');
+      s.replace(pos, 4, "RoLe");
+      EXPECT_TRUE(ContainsIgnoreCase(s, "role")) << len << " at " << pos;
+      if (pos > 0) EXPECT_TRUE(ContainsIgnoreCase(s, "xrole")) << len << " at " << pos;
+      EXPECT_FALSE(ContainsIgnoreCase(s, "roles")) << len << " at " << pos;
+    }
+    EXPECT_FALSE(ContainsIgnoreCase(std::string(len, 'x'), "xy"));
+    EXPECT_TRUE(ContainsIgnoreCase(std::string(len, 'X'), std::string(len, 'x')));
+    EXPECT_FALSE(ContainsIgnoreCase(std::string(len, 'X'), std::string(len + 1, 'x')));
+  }
+  // Only ASCII folds.
+  EXPECT_FALSE(ContainsIgnoreCase("arn:aws:iam::123456789012:role/\xC3\x84rger-and-more", "\xc3\xa4rger"));
+  EXPECT_TRUE(ContainsIgnoreCase("arn:aws:iam::123456789012:ROLE/AWSServiceRoleForSSO", ":role/awsservicerole"));
+}
+
 }  // namespace
 }  // namespace vigil

@@ -59,6 +59,14 @@ bool EndsWithIgnoreCase(std::string_view s, std::string_view suffix) {
 bool ContainsIgnoreCase(std::string_view s, std::string_view needle) {
   if (needle.empty()) return true;
   if (s.size() < needle.size()) return false;
+  // A long text is folded eight bytes at a time and searched with find
+  // (memchr for the first byte): a byte loop that folds and branches on
+  // every character cost about twice as much on ARNs and user agents.
+  if (s.size() >= 32) {
+    thread_local std::string lower;
+    ToLowerInto(s, &lower);
+    return std::string_view(lower).find(needle) != std::string_view::npos;
+  }
   const char first = needle[0];
   const char first_up = (first >= 'a' && first <= 'z') ? static_cast<char>(first - 32) : first;
   for (size_t i = 0; i + needle.size() <= s.size(); ++i) {

@@ -65,9 +65,12 @@ bool ValueMatcher::MatchesScalar(const FieldValue& v) const {
     }
     case Kind::kRegex:
       if (!regex_atoms.empty()) {
+        // The text folded once for all the atoms (lower case).
+        thread_local std::string lower;
+        ToLowerInto(v.text, &lower);
         bool any = false;
         for (const std::string& atom : regex_atoms) {
-          if (ContainsIgnoreCase(v.text, atom)) {
+          if (std::string_view(lower).find(atom) != std::string_view::npos) {
             any = true;
             break;
           }
