@@ -122,13 +122,16 @@ class CompactionTest : public ::testing::Test {
     return check.ok() ? check->events : 0;
   }
 
+  // `copy_block_bytes` 0: the small test segments' blocks are copied
+  // whenever the inputs allow it (the default threshold rewrites them).
   Result<TierRunStats> Run(std::shared_ptr<const KeyRing> keys = nullptr,
-                           std::function<Status(std::string_view)> crash = nullptr) {
+                           std::function<Status(std::string_view)> crash = nullptr, uint64_t copy_block_bytes = 0) {
     auto catalog = StorageCatalog::Open(data_ + "/" + kStorageCatalogFile);
     if (!catalog.ok()) return catalog.status();
     TieringConfig config;  // no retention: compaction only
     config.compaction.min_segments = 2;
     config.compaction.grace_ms = 0;
+    config.compaction.copy_block_bytes = copy_block_bytes;
     Tierer tierer(Env::Default(), data_ + "/events", data_ + "/cache", config, catalog->get(), std::move(keys));
     tierer.set_rebuilder(RebuildEvent);
     TierRunOptions o;
@@ -176,6 +179,8 @@ TEST_F(CompactionTest, MergesSmallSegmentsPerAccountAndReadsEveryRecordBackOnce)
     EXPECT_LT(e.bytes_after, e.bytes_before);
     merged_events += e.events;
     done += e.note.find("merged ") == 0;
+    // Unencrypted inputs of one partition: their blocks are copied as stored.
+    EXPECT_NE(e.note.find("(blocks copied)"), std::string::npos) << e.note;
   }
   EXPECT_EQ(done, stats->compactions);
   EXPECT_LE(merged_events, before.size());
@@ -188,6 +193,16 @@ TEST_F(CompactionTest, MergesSmallSegmentsPerAccountAndReadsEveryRecordBackOnce)
   auto hunt = Vigil("hunt --json --data " + data_ + " 'eventName=GetPasswordData'");
   EXPECT_EQ(hunt.exit_code, 0);
   EXPECT_NE(hunt.out.find("GetPasswordData"), std::string::npos);
+}
+
+TEST_F(CompactionTest, SmallBlocksAreRewrittenRatherThanCopied) {
+  IngestInSmallCommits();  // four records a segment: blocks far under the default threshold
+  const std::vector<std::string> before = Events();
+  auto stats = Run(nullptr, nullptr, CompactionConfig().copy_block_bytes);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_GT(stats->compactions, 0u);
+  EXPECT_EQ(Events(), before);
+  for (const LedgerEntry& e : Ledger(false)) EXPECT_NE(e.note.find("(records rewritten)"), std::string::npos) << e.note;
 }
 
 TEST_F(CompactionTest, EncryptedSegmentsAreMergedUnderTheActiveKey) {
@@ -206,6 +221,22 @@ TEST_F(CompactionTest, EncryptedSegmentsAreMergedUnderTheActiveKey) {
   // Without the key nothing is read in the clear.
   auto no_key = Vigil("hunt --json --data " + data_ + " '*'");
   EXPECT_NE(no_key.exit_code, 0);
+  // A sealed block authenticates its own segment: records are rewritten.
+  for (const LedgerEntry& e : Ledger(false)) EXPECT_NE(e.note.find("(records rewritten)"), std::string::npos) << e.note;
+}
+
+TEST_F(CompactionTest, PlainSegmentsMergedOnceAKeyIsActiveAreEncrypted) {
+  IngestInSmallCommits();
+  const std::vector<std::string> before = Events();
+  ASSERT_EQ(CountFiles(".key"), 0u);
+  auto keys = MakeKey();
+  auto stats = Run(keys);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_GT(stats->compactions, 0u);
+  EXPECT_EQ(Events(keys), before);
+  // Every output is sealed under the key: copying plain blocks would not be.
+  EXPECT_EQ(CountFiles(".key"), stats->compactions);
+  for (const LedgerEntry& e : Ledger(false)) EXPECT_NE(e.note.find("(records rewritten)"), std::string::npos) << e.note;
 }
 
 // A crash at each step: a reader in between sees every record once, and

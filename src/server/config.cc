@@ -223,7 +223,8 @@ Fields StorageFields(TieringConfig* t) {
                        {"small_segment_bytes", Bytes(&k->small_segment_bytes, 1)},
                        {"max_merged_bytes", Bytes(&k->max_merged_bytes, 1)},
                        {"interval_seconds", Number(&k->interval_seconds, 1, 7 * 86400)},
-                       {"grace_ms", Number(&k->grace_ms, 0, 3'600'000)}};
+                       {"grace_ms", Number(&k->grace_ms, 0, 3'600'000)},
+                       {"copy_block_bytes", Bytes(&k->copy_block_bytes, 0)}};
        })},
       {"prices", Section([t] {
          StoragePrices* p = &t->prices;

@@ -99,6 +99,16 @@ Result<SegmentSummary> SummarizeSegment(Env* env, const std::string& path, const
   return ReadAll(env, *reader, [](const std::vector<segment::RecordView>&) { return Status::Ok(); });
 }
 
+Result<std::string> MergeSegmentBlocks(Env* env, const std::string& dir, const std::vector<std::string>& inputs,
+                                       uint64_t min_block_bytes) {
+  std::vector<std::string> paths;
+  paths.reserve(inputs.size());
+  for (const std::string& in : inputs) paths.push_back(JoinPath(dir, in));
+  const std::string name = segment::NewSegmentName();
+  VIGIL_RETURN_IF_ERROR(segment::MergeSegmentBlocks2(env, paths, JoinPath(dir, name), min_block_bytes));
+  return name;
+}
+
 Result<SegmentSummary> RecompressSegment(Env* env, const std::string& path, int level, const KeyRing* keys) {
   if (IsV2(env, path)) {
     segment::DictionaryCache dicts(env, StoreRootOf(path), keys);

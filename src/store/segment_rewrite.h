@@ -81,6 +81,19 @@ Status ForEachSegmentRecord(Env* env, const std::string& path, const KeyRing* ke
 // have been removed yet or not. Once they are, the marker goes too.
 inline constexpr char kCompactionMarkerSuffix[] = ".compact";
 
+// Compaction's cheap path: merges the segments `inputs` (file names in
+// `dir`, all of one partition) into a new segment in `dir` by copying their
+// blocks as stored, with no record decoded or compressed again; returns its
+// file name. It is sealed but not published (publish it as a writer's
+// Prepare output; RemoveUnpublishedSegment undoes it). Unsupported, before
+// anything is written, when the blocks cannot be copied: a v1 or encrypted
+// input, or inputs that differ in dictionaries or columns. Blocks stay the
+// size their writers gave them.
+// Unsupported too when the inputs' blocks hold on average fewer than
+// `min_block_bytes` raw bytes (small blocks are better rewritten).
+Result<std::string> MergeSegmentBlocks(Env* env, const std::string& dir, const std::vector<std::string>& inputs,
+                                       uint64_t min_block_bytes = 0);
+
 struct CompactionMarker {
   std::vector<std::string> outputs;  // segment file names
   std::vector<std::string> inputs;

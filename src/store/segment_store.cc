@@ -24,6 +24,24 @@
 #include "store/segment_rewrite.h"
 
 namespace vigil {
+
+namespace segment {
+
+std::string NewSegmentName() {
+  static std::atomic<uint64_t> seq{0};
+  static const uint64_t nonce = [] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }();
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%016llx-%016llx-%06llx%s", static_cast<unsigned long long>(NowNanos()),
+                static_cast<unsigned long long>(nonce), static_cast<unsigned long long>(seq++),
+                segment::kSegmentSuffix);
+  return buf;
+}
+
+}  // namespace segment
+
 namespace {
 
 using segment::BlockBuilder;
@@ -72,19 +90,6 @@ std::string DayPath(int64_t day) {
   CivilDate c = CivilFromDays(day);
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d/%02d/%02d", c.year, c.month, c.day);
-  return buf;
-}
-
-std::string NewSegmentName() {
-  static std::atomic<uint64_t> seq{0};
-  static const uint64_t nonce = [] {
-    std::random_device rd;
-    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
-  }();
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%016llx-%016llx-%06llx%s", static_cast<unsigned long long>(NowNanos()),
-                static_cast<unsigned long long>(nonce), static_cast<unsigned long long>(seq++),
-                segment::kSegmentSuffix);
   return buf;
 }
 
@@ -542,7 +547,7 @@ class SegmentWriter final : public EventWriter {
         VIGIL_RETURN_IF_ERROR(EnsureDir(p->set));
         VIGIL_ASSIGN_OR_RETURN(Dict * dict, DictFor(p, /*columns=*/false));
         VIGIL_ASSIGN_OR_RETURN(Dict * columns_dict, DictFor(p, /*columns=*/true));
-        p->segment_name = JoinPath(p->set->rel_dir, NewSegmentName());
+        p->segment_name = JoinPath(p->set->rel_dir, segment::NewSegmentName());
         VIGIL_ASSIGN_OR_RETURN(p->segment2, SegmentBuilder2::Create(env_, JoinPath(store_->root(), p->segment_name),
                                                                     p->source_type, p->account, dict->id,
                                                                     segment::SchemaFor(p->source_type),
@@ -561,7 +566,7 @@ class SegmentWriter final : public EventWriter {
     }
     if (p->segment == nullptr) {
       VIGIL_RETURN_IF_ERROR(EnsureDir(p->set));
-      p->segment_name = JoinPath(p->set->rel_dir, NewSegmentName());
+      p->segment_name = JoinPath(p->set->rel_dir, segment::NewSegmentName());
       VIGIL_ASSIGN_OR_RETURN(p->segment, SegmentBuilder::Create(env_, JoinPath(store_->root(), p->segment_name),
                                                                 p->source_type, options_.keys.get()));
     }

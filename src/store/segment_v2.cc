@@ -1520,6 +1520,8 @@ class SegmentFile2 final : public SegmentFile {
   // decompressed (data->columns, data->raw), its filters section as stored.
   Status ReadSectionsForRewrite(size_t i, BlockData* data, std::string* filters_stored);
   const BlockHandle2& handle(size_t i) const { return blocks_[i]; }
+  // Block i as stored (header and sections), each section's checksum checked.
+  Status ReadStoredBlock(size_t i, std::string* out);
   uint64_t dict_id() const { return dict_id_; }
   uint64_t columns_dict_id() const { return columns_dict_id_; }
   const std::vector<ColumnSpec>& schema() const { return schema_; }
@@ -2166,6 +2168,19 @@ Status SegmentFile2::CheckBlock(size_t i, BlockData* data) {
   return ReadFilters(i, &filter_buf_, &blooms_);
 }
 
+Status SegmentFile2::ReadStoredBlock(size_t i, std::string* out) {
+  const BlockHandle2& h = blocks_[i];
+  VIGIL_RETURN_IF_ERROR(file_->Read(h.offset, h.size(), out));
+  if (out->size() != h.size()) return Corrupt(path(), Where(i) + ": truncated");
+  const char* p = out->data() + kBlockHeaderSize2;
+  if (Checksum32(std::string_view(p, h.columns_len)) != h.columns_checksum ||
+      Checksum32(std::string_view(p + h.columns_len, h.raw_len)) != h.raw_checksum ||
+      Checksum32(std::string_view(p + h.columns_len + h.raw_len, h.filters_len)) != h.filters_checksum) {
+    return Corrupt(path(), Where(i) + ": section checksum mismatch");
+  }
+  return Status::Ok();
+}
+
 Status SegmentFile2::ReadSectionsForRewrite(size_t i, BlockData* data, std::string* filters_stored) {
   std::vector<std::string_view> bodies;
   VIGIL_RETURN_IF_ERROR(ReadColumns(i, data, &bodies));
@@ -2217,6 +2232,74 @@ Result<std::unique_ptr<SegmentFile>> SegmentFile::Open(Env* env, const std::stri
 }  // namespace vigil::segment
 
 namespace vigil::segment {
+
+Status MergeSegmentBlocks2(Env* env, const std::vector<std::string>& inputs, const std::string& final_path,
+                           uint64_t min_block_bytes) {
+  if (inputs.empty()) return Status::InvalidArgument("no segments to merge into " + final_path);
+  std::vector<std::unique_ptr<SegmentFile>> files;
+  SegmentFile2* first = nullptr;
+  for (const std::string& path : inputs) {
+    VIGIL_ASSIGN_OR_RETURN(auto any, SegmentFile::Open(env, path, nullptr, nullptr));
+    if (any->version() != kFormatVersion2) return Status::Unsupported("segment " + path + " is format v1");
+    auto* f = static_cast<SegmentFile2*>(any.get());
+    // A sealed block authenticates its own segment and position.
+    if (f->encrypted()) return Status::Unsupported("segment " + path + " is encrypted");
+    if (first == nullptr) {
+      first = f;
+    } else {
+      bool same = f->index().source_type == first->index().source_type && f->account() == first->account() &&
+                  f->dict_id() == first->dict_id() && f->columns_dict_id() == first->columns_dict_id() &&
+                  f->packed() == first->packed() && f->has_id_set() == first->has_id_set() &&
+                  f->schema().size() == first->schema().size();
+      for (size_t c = 0; same && c < f->schema().size(); ++c)
+        same = f->schema()[c].name == first->schema()[c].name && f->schema()[c].role == first->schema()[c].role;
+      if (!same) {
+        return Status::Unsupported("segment " + path + " differs from " + first->path() +
+                                   " in log type, account, dictionaries or columns");
+      }
+    }
+    files.push_back(std::move(any));
+  }
+  uint64_t blocks = 0, raw_bytes = 0;
+  for (const auto& any : files) {
+    const auto* f = static_cast<const SegmentFile2*>(any.get());
+    for (size_t i = 0; i < f->index().blocks.size(); ++i) raw_bytes += f->handle(i).columns_raw_len + f->handle(i).raw_raw_len;
+    blocks += f->index().blocks.size();
+  }
+  if (blocks > 0 && raw_bytes / blocks < min_block_bytes) {
+    return Status::Unsupported("the blocks of the segments merged into " + final_path + " hold " +
+                               std::to_string(raw_bytes / blocks) + " bytes on average, under " +
+                               std::to_string(min_block_bytes));
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto out, SegmentBuilder2::Create(env, final_path, first->index().source_type,
+                                                           first->account(), first->dict_id(), first->schema(),
+                                                           nullptr, first->packed(), first->columns_dict_id()));
+  auto abandon = [&](Status s) {
+    out->Abandon();
+    (void)env->RemoveFile(final_path + kTempSuffix);  // also after a failed Seal
+    return s.WithContext("merging into " + final_path);
+  };
+  std::string block;
+  std::vector<Hash128> ids;
+  for (auto& any : files) {
+    auto* f = static_cast<SegmentFile2*>(any.get());
+    for (size_t i = 0; i < f->index().blocks.size(); ++i) {
+      Status s = f->ReadStoredBlock(i, &block);
+      if (s.ok()) s = out->AddBlock(block, f->handle(i));
+      if (!s.ok()) return abandon(s);
+    }
+    if (f->has_id_set()) {
+      ids.clear();
+      Status s = f->ReadIds(&ids);
+      if (!s.ok()) return abandon(s);
+      for (const Hash128& id : ids) out->AddId(id);
+    }
+  }
+  files.clear();
+  Status s = out->Seal();
+  if (!s.ok()) return abandon(s);
+  return Status::Ok();
+}
 
 Status RecompressSegment2(Env* env, const std::string& path, DictionaryCache* dicts, const KeyRing* keys, int level) {
   VIGIL_ASSIGN_OR_RETURN(auto any, SegmentFile::Open(env, path, dicts, keys));

@@ -380,6 +380,7 @@ struct Tierer::Compaction {
   std::vector<std::string> inputs;   // file names in dir
   std::vector<CatalogSegment> outputs;
   uint64_t bytes_before = 0;
+  std::string how;  // "blocks copied" or "records rewritten" (unknown after a restart)
 };
 
 Status Tierer::SettleMarker(const std::string& marker, bool* completed) {
@@ -446,29 +447,45 @@ Result<Tierer::Compaction> Tierer::CompactGroup(const TierRunOptions& o, const s
     if (!store.ok()) return fail(store.status());
     compaction_store_ = std::move(store).value();
   }
-  auto writer = compaction_store_->NewWriter();
-  if (!writer.ok()) return fail(writer.status());
-  std::map<std::string, CatalogSegment> out;  // by file name
-  std::string source_type;
-  for (const std::string& in : inputs) {
-    Status s = ForEachSegmentRecord(env_, JoinPath(dir, in), keys_.get(), [&](const StoredEvent& se) -> Status {
-      auto ev = rebuild_(se);
-      if (!ev.ok()) return ev.status().WithContext("record " + se.id);
-      auto added = (*writer)->Add(*ev);
-      if (!added.ok()) return added.status();
-      source_type = se.source_type;
-      return Status::Ok();
-    });
-    if (!s.ok()) return fail(s.WithContext(in));
+  // Outputs as a writer's Prepare names them (relative to the events root).
+  std::vector<std::string> names;
+  // With no key to encrypt the output under, the inputs' blocks are copied
+  // as stored, which costs a read and a write of their bytes; otherwise (or
+  // when they cannot be copied) every record is rebuilt and stored again,
+  // which costs about what storing it did the first time.
+  if (keys_ == nullptr || keys_->empty()) {
+    auto merged = MergeSegmentBlocks(env_, dir, inputs, config_.compaction.copy_block_bytes);
+    if (merged.ok()) {
+      names.push_back(Relative(JoinPath(dir, *merged)));
+      c.how = "blocks copied";
+    } else if (merged.status().code() != StatusCode::kUnsupported) {
+      return fail(merged.status());
+    }
   }
-  auto names = (*writer)->Prepare();
-  if (!names.ok()) return fail(names.status());
+  if (names.empty()) {
+    auto writer = compaction_store_->NewWriter();
+    if (!writer.ok()) return fail(writer.status());
+    for (const std::string& in : inputs) {
+      Status s = ForEachSegmentRecord(env_, JoinPath(dir, in), keys_.get(), [&](const StoredEvent& se) -> Status {
+        auto ev = rebuild_(se);
+        if (!ev.ok()) return ev.status().WithContext("record " + se.id);
+        auto added = (*writer)->Add(*ev);
+        if (!added.ok()) return added.status();
+        return Status::Ok();
+      });
+      if (!s.ok()) return fail(s.WithContext(in));
+    }
+    auto prepared = (*writer)->Prepare();
+    if (!prepared.ok()) return fail(prepared.status());
+    names = std::move(prepared).value();
+    c.how = "records rewritten";
+  }
   CompactionMarker marker;
   marker.inputs = inputs;
   auto drop_outputs = [&] {
-    for (const std::string& n : *names) (void)RemoveUnpublishedSegment(env_, JoinPath(events_dir_, n));
+    for (const std::string& n : names) (void)RemoveUnpublishedSegment(env_, JoinPath(events_dir_, n));
   };
-  for (const std::string& n : *names) {
+  for (const std::string& n : names) {
     const std::string path = JoinPath(events_dir_, n);
     if (DirName(path) != dir) {  // records of another day or account: not this partition's
       drop_outputs();
@@ -484,14 +501,14 @@ Result<Tierer::Compaction> Tierer::CompactGroup(const TierRunOptions& o, const s
     return fail(s);
   }
   VIGIL_RETURN_IF_ERROR(Step(o, "compact:marked"));
-  s = compaction_store_->Publish(*names);
+  s = compaction_store_->Publish(names);
   if (!s.ok()) {
     bool completed = false;
     (void)SettleMarker(c.marker, &completed);
     return fail(s);
   }
   VIGIL_RETURN_IF_ERROR(Step(o, "compact:published"));
-  for (const std::string& n : *names) {
+  for (const std::string& n : names) {
     auto sum = SummarizeSegment(env_, JoinPath(events_dir_, n), keys_.get());
     if (!sum.ok()) continue;  // SyncCatalog catalogues it later
     c.outputs.push_back(FromSummary(n, *sum, Tier::kHot));
@@ -515,7 +532,8 @@ Status Tierer::FinishCompaction(const TierRunOptions& o, const Compaction& c, Ti
   }
   VIGIL_RETURN_IF_ERROR(catalog_->Finish(c.seq, "done", after,
                                          "merged " + std::to_string(c.inputs.size()) + " segments into " +
-                                             std::to_string(c.outputs.size()),
+                                             std::to_string(c.outputs.size()) +
+                                             (c.how.empty() ? "" : " (" + c.how + ")"),
                                          nullptr, false));
   VIGIL_RETURN_IF_ERROR(RemoveLocal(c.marker));
   VIGIL_RETURN_IF_ERROR(env_->SyncDir(c.dir));

@@ -171,6 +171,9 @@ class SegmentBuilder {
 // rename already happened; Corruption when neither file exists. The caller
 // fsyncs the directory.
 Status PublishSegment(Env* env, const std::string& final_path);
+// A new segment's file name ("<time>-<process nonce>-<seq>.seg"), unique
+// across processes writing to one directory over time.
+std::string NewSegmentName();
 
 class SegmentReader {
  public:

@@ -303,6 +303,16 @@ class SegmentBuilder2 {
 // renamed over `path`, the directory fsynced: a crash leaves the old or the
 // new segment, both whole. Unsupported for a v1 segment.
 Status RecompressSegment2(Env* env, const std::string& path, DictionaryCache* dicts, const KeyRing* keys, int level);
+// Writes the blocks of the unencrypted v2 segments `inputs`, as stored (not
+// decompressed), one input after another, into a new segment at
+// `final_path`, sealed but not published (its temp file; PublishSegment).
+// The inputs must agree in log type, account, dictionaries, packing and
+// columns; Unsupported, before anything is written, when they do not, or
+// when one is v1 or encrypted (its blocks authenticate their own segment).
+// Also Unsupported when the inputs' blocks hold on average fewer than
+// `min_block_bytes` raw (uncompressed) bytes.
+Status MergeSegmentBlocks2(Env* env, const std::vector<std::string>& inputs, const std::string& final_path,
+                           uint64_t min_block_bytes = 0);
 
 // Decoded block being scanned.
 struct BlockData {
