@@ -128,8 +128,7 @@ Status Wal::Recover(uint64_t checkpoint) {
   std::vector<std::pair<uint64_t, std::string>> found;
   std::vector<std::string> free_files;
   for (const DirEntry& e : entries) {
-    if (!e.is_dir && e.name.rfind(kFreePrefix, 0) == 0 && e.name.size() > std::strlen(kFreeSuffix) &&
-        e.name.compare(e.name.size() - std::strlen(kFreeSuffix), std::string::npos, kFreeSuffix) == 0) {
+    if (!e.is_dir && e.name.starts_with(kFreePrefix) && e.name.ends_with(kFreeSuffix)) {
       free_files.push_back(JoinPath(dir_, e.name));
       continue;
     }
@@ -457,18 +456,18 @@ Result<WalRecord> Wal::ReadFromFile(const std::string& path, uint64_t segment_si
 }
 
 Status Wal::Checkpoint(uint64_t seq, uint64_t end_bytes) {
-  std::vector<std::string> remove;
+  std::vector<Segment> remove;
   {
     std::lock_guard<std::mutex> lock(mu_);
     checkpoint_seq_ = std::max(checkpoint_seq_, seq);
     checkpoint_bytes_ = std::max(checkpoint_bytes_, end_bytes);
     // Never the last segment: the writer appends to it.
     while (segments_.size() > 1 && segments_[1].first_seq <= checkpoint_seq_ + 1) {
-      remove.push_back(segments_.front().path);
+      remove.push_back(std::move(segments_.front()));
       segments_.erase(segments_.begin());
     }
   }
-  for (const std::string& path : remove) {
+  for (const Segment& segment : remove) {
     // Kept for a later segment while there is room (the name says it holds
     // nothing to recover; a crash before the rename leaves a segment wholly
     // checkpointed, which recovery deletes).
@@ -478,13 +477,12 @@ Status Wal::Checkpoint(uint64_t seq, uint64_t end_bytes) {
       keep = free_files_.size() < options_.recycle_segments;
     }
     if (keep) {
-      const std::string name = path.substr(path.find_last_of('/') + 1);
-      const std::string free_path = JoinPath(dir_, kFreePrefix + name + kFreeSuffix);
-      VIGIL_RETURN_IF_ERROR(env_->RenameFile(path, free_path));
+      const std::string free_path = JoinPath(dir_, kFreePrefix + SegmentName(segment.first_seq) + kFreeSuffix);
+      VIGIL_RETURN_IF_ERROR(env_->RenameFile(segment.path, free_path));
       std::lock_guard<std::mutex> lock(mu_);
       free_files_.push_back(free_path);
     } else {
-      VIGIL_RETURN_IF_ERROR(env_->RemoveFile(path));
+      VIGIL_RETURN_IF_ERROR(env_->RemoveFile(segment.path));
     }
   }
   return Status::Ok();

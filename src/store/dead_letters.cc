@@ -20,6 +20,10 @@ std::string DayFileName(int64_t time_ns) {
   return buf;
 }
 
+// True for a day file's name ("<YYYY-MM-DD>.ndjson" as DayFileName makes it,
+// or any other "*.ndjson" a reader should list).
+bool IsDayFileName(std::string_view name) { return name.size() > 7 && name.ends_with(".ndjson"); }
+
 // A mark: "<day file>\t<length>\t<hash of the line ending there, hex>".
 // The hash covers the line with its '\n'.
 uint64_t LineHash(std::string_view line) { return Hash64(line); }
@@ -37,9 +41,7 @@ bool ParseMark(std::string_view mark, std::string* name, uint64_t* length, uint6
   if (t2 == std::string_view::npos) return false;
   // An empty name: before every day file (there were none).
   name->assign(mark.substr(0, t1));
-  if (!name->empty() && (name->find('/') != std::string::npos || name->size() <= 7 ||
-                         name->compare(name->size() - 7, 7, ".ndjson") != 0))
-    return false;
+  if (!name->empty() && (name->find('/') != std::string::npos || !IsDayFileName(*name))) return false;
   const std::string_view len = mark.substr(t1 + 1, t2 - t1 - 1), h = mark.substr(t2 + 1);
   auto r1 = std::from_chars(len.data(), len.data() + len.size(), *length);
   auto r2 = std::from_chars(h.data(), h.data() + h.size(), *hash, 16);
@@ -239,7 +241,7 @@ Status DayFiles(Env* env, const std::string& dir, std::vector<std::string>* name
   if (s.code() == StatusCode::kNotFound) return Status::Ok();
   VIGIL_RETURN_IF_ERROR(s);
   for (const DirEntry& e : entries) {
-    if (!e.is_dir && e.name.size() > 7 && e.name.compare(e.name.size() - 7, 7, ".ndjson") == 0) {
+    if (!e.is_dir && IsDayFileName(e.name)) {
       names->push_back(e.name);
     }
   }
@@ -346,7 +348,7 @@ Status RewriteDeadLetters(Env* env, const std::string& dir,
 namespace {
 
 // The line of `path` that ends at `length` (with its '\n'), read back from
-// at most kDeadLetterMaxRaw * 2 bytes before it; empty when there is none.
+// the longest a line can be before it; empty when there is none.
 Result<std::string> LineEndingAt(Env* env, const std::string& path, uint64_t length) {
   if (length == 0) return std::string();
   VIGIL_ASSIGN_OR_RETURN(auto file, env->NewRandomAccessFile(path));
@@ -386,7 +388,10 @@ Status CutDeadLettersAfter(Env* env, const std::string& dir, std::string_view ma
   }
   std::vector<std::string> names;
   VIGIL_RETURN_IF_ERROR(DayFiles(env, dir, &names));
-  auto count_lines = [](std::string_view s) { return static_cast<uint64_t>(std::count(s.begin(), s.end(), '\n')); };
+  // Lines of `s`, a torn last one (no '\n') included.
+  auto count_lines = [](std::string_view s) {
+    return static_cast<uint64_t>(std::count(s.begin(), s.end(), '\n')) + (!s.empty() && s.back() != '\n' ? 1 : 0);
+  };
   const std::string path = JoinPath(dir, name);
   if (name.empty()) {
     // before every file: each is later
@@ -401,7 +406,7 @@ Status CutDeadLettersAfter(Env* env, const std::string& dir, std::string_view ma
     if (size > length) {
       std::string all;
       VIGIL_RETURN_IF_ERROR(env->ReadFile(path, &all));
-      cut += count_lines(std::string_view(all).substr(length)) + (all.back() != '\n' ? 1 : 0);
+      cut += count_lines(std::string_view(all).substr(length));
       all.resize(length);
       VIGIL_RETURN_IF_ERROR(env->WriteFileAtomic(path, all));  // syncs the directory
     }
@@ -414,7 +419,7 @@ Status CutDeadLettersAfter(Env* env, const std::string& dir, std::string_view ma
     if (later <= name) continue;
     std::string all;
     VIGIL_RETURN_IF_ERROR(env->ReadFile(JoinPath(dir, later), &all));
-    cut += count_lines(all) + (!all.empty() && all.back() != '\n' ? 1 : 0);
+    cut += count_lines(all);
     VIGIL_RETURN_IF_ERROR(env->RemoveFile(JoinPath(dir, later)));
     removed = true;
   }

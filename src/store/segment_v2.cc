@@ -2238,6 +2238,7 @@ Status MergeSegmentBlocks2(Env* env, const std::vector<std::string>& inputs, con
   if (inputs.empty()) return Status::InvalidArgument("no segments to merge into " + final_path);
   std::vector<std::unique_ptr<SegmentFile>> files;
   SegmentFile2* first = nullptr;
+  uint64_t blocks = 0, raw_bytes = 0;  // to tell the inputs' average block size
   for (const std::string& path : inputs) {
     VIGIL_ASSIGN_OR_RETURN(auto any, SegmentFile::Open(env, path, nullptr, nullptr));
     if (any->version() != kFormatVersion2) return Status::Unsupported("segment " + path + " is format v1");
@@ -2247,24 +2248,18 @@ Status MergeSegmentBlocks2(Env* env, const std::vector<std::string>& inputs, con
     if (first == nullptr) {
       first = f;
     } else {
-      bool same = f->index().source_type == first->index().source_type && f->account() == first->account() &&
-                  f->dict_id() == first->dict_id() && f->columns_dict_id() == first->columns_dict_id() &&
-                  f->packed() == first->packed() && f->has_id_set() == first->has_id_set() &&
-                  f->schema().size() == first->schema().size();
-      for (size_t c = 0; same && c < f->schema().size(); ++c)
-        same = f->schema()[c].name == first->schema()[c].name && f->schema()[c].role == first->schema()[c].role;
+      const bool same = f->index().source_type == first->index().source_type && f->account() == first->account() &&
+                        f->dict_id() == first->dict_id() && f->columns_dict_id() == first->columns_dict_id() &&
+                        f->packed() == first->packed() && f->has_id_set() == first->has_id_set() &&
+                        f->schema() == first->schema();
       if (!same) {
         return Status::Unsupported("segment " + path + " differs from " + first->path() +
                                    " in log type, account, dictionaries or columns");
       }
     }
-    files.push_back(std::move(any));
-  }
-  uint64_t blocks = 0, raw_bytes = 0;
-  for (const auto& any : files) {
-    const auto* f = static_cast<const SegmentFile2*>(any.get());
     for (size_t i = 0; i < f->index().blocks.size(); ++i) raw_bytes += f->handle(i).columns_raw_len + f->handle(i).raw_raw_len;
     blocks += f->index().blocks.size();
+    files.push_back(std::move(any));
   }
   if (blocks > 0 && raw_bytes / blocks < min_block_bytes) {
     return Status::Unsupported("the blocks of the segments merged into " + final_path + " hold " +

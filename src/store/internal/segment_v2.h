@@ -71,6 +71,7 @@ enum MetaColumn : uint32_t { kColTime = 0, kColIngestTime, kColFlags, kColId, kC
 struct ColumnSpec {
   std::string name;
   uint8_t role = 0;
+  bool operator==(const ColumnSpec&) const = default;
 };
 
 // The column schema a writer uses for a log type (metadata columns, then its
