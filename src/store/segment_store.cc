@@ -480,7 +480,18 @@ class SegmentWriter final : public EventWriter {
       if (victim != nullptr) VIGIL_RETURN_IF_ERROR(Roll(victim));
     }
     if (v2()) {
-      p->block2 = std::make_unique<BlockBuilder2>(segment::SchemaFor(p->source_type), options_.text_bloom);
+      // A builder of this log type rolled before keeps its grown buffers.
+      for (size_t i = 0; i < pool2_.size(); ++i) {
+        if (pool2_[i].first != p->source_type) continue;
+        p->block2 = std::move(pool2_[i].second);
+        pool2_[i] = std::move(pool2_.back());
+        pool2_.pop_back();
+        break;
+      }
+      if (p->block2 == nullptr) {
+        if (!pool2_.empty() && pool2_.size() + active_ + 1 > options_.max_open_partitions) pool2_.erase(pool2_.begin());
+        p->block2 = std::make_unique<BlockBuilder2>(segment::SchemaFor(p->source_type), options_.text_bloom);
+      }
     } else if (!pool_.empty()) {
       p->block = std::move(pool_.back());
       pool_.pop_back();
@@ -604,6 +615,11 @@ class SegmentWriter final : public EventWriter {
     VIGIL_RETURN_IF_ERROR(FinishSegment(p, sync));
     if (p->active()) {
       if (p->block != nullptr && pool_.size() < options_.max_open_partitions) pool_.push_back(std::move(p->block));
+      // Flushed above, so empty and reset. Idle builders and active ones
+      // together stay within max_open_partitions (the memory bound).
+      if (p->block2 != nullptr && pool2_.size() + active_ <= options_.max_open_partitions) {
+        pool2_.emplace_back(p->source_type, std::move(p->block2));
+      }
       p->block.reset();
       p->block2.reset();
       --active_;
@@ -629,6 +645,7 @@ class SegmentWriter final : public EventWriter {
   std::string last_id_;
   Hash128 last_hash_ = HashId128("");
   std::vector<std::unique_ptr<BlockBuilder>> pool_;
+  std::vector<std::pair<std::string, std::unique_ptr<BlockBuilder2>>> pool2_;  // by source type
   std::vector<Sealed> sealed_;      // sealed, not yet returned by Prepare
   std::vector<Sealed> handed_out_;  // returned by Prepare, not yet published
   size_t active_ = 0;

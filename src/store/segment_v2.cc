@@ -76,6 +76,40 @@ void PutBloom(std::string* out, uint32_t column, uint32_t bits_per_key, uint32_t
   out->append(bits);
 }
 
+// Leaves each value of *hashes once, in no particular order (a bloom does
+// not care), through an open-addressing table in *slots (scratch): a sort
+// of every record's hash per column and block cost more.
+void DistinctHashes(std::vector<uint64_t>* hashes, std::vector<uint64_t>* slots) {
+  const size_t n = hashes->size();
+  if (n < 2) return;
+  size_t size = 16;
+  while (size < 2 * n) size *= 2;
+  slots->assign(size, 0);  // 0: empty (a zero hash is kept apart)
+  const size_t mask = size - 1;
+  bool zero = false;
+  size_t kept = 0;
+  uint64_t* h = hashes->data();
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t v = h[i];
+    if (v == 0) {
+      if (!zero) h[kept++] = 0;
+      zero = true;
+      continue;
+    }
+    size_t j = static_cast<size_t>((v * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
+    for (;; j = (j + 1) & mask) {
+      uint64_t& s = (*slots)[j];
+      if (s == v) break;
+      if (s == 0) {
+        s = v;
+        h[kept++] = v;
+        break;
+      }
+    }
+  }
+  hashes->resize(kept);
+}
+
 bool ParseBlooms(std::string_view in, std::vector<BloomView>* out) {
   out->clear();
   Reader r(in);
@@ -520,7 +554,8 @@ struct SectionWriter {
     std::string_view payload = in;
     if (compress) {
       const size_t bound = ZSTD_compressBound(in.size());
-      scratch->resize(bound);
+      // Grown only: resizing down and up again would zero-fill each time.
+      if (scratch->size() < bound) scratch->resize(bound);
       size_t n = cdict != nullptr
                      ? ZSTD_compress_usingCDict(cctx, scratch->data(), bound, in.data(), in.size(), cdict)
                      : ZSTD_compressCCtx(cctx, scratch->data(), bound, in.data(), in.size(), level);
@@ -758,7 +793,10 @@ BlockBuilder2::BlockBuilder2(std::vector<ColumnSpec> schema, bool text_bloom, bo
   for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) hot[c] = &paths_[c];
   scanner_ = std::make_unique<JsonRecordScanner>(hot);
   unknown_.assign(schema_.size() + 1, false);
-  if (text_bloom_) text_bits_.assign(kTextBloomBits / 64, 0);
+  if (text_bloom_) {
+    text_bits_.assign(kTextBloomBits / 64, 0);
+    trigram_memo_.assign((size_t{1} << 18) / 64, 0);
+  }
 }
 
 BlockBuilder2::~BlockBuilder2() = default;
@@ -787,20 +825,68 @@ uint32_t BlockBuilder2::Intern(std::string_view text) {
   return id;
 }
 
+namespace {
+
+// Per byte: the byte ASCII-lower-cased, and its class in the alphabet of
+// the block's trigram memo (BlockBuilder2::SetTrigramBits): the lower-case
+// letters and digits and 27 punctuation bytes, 0..62, each byte its own
+// class but an upper-case letter that of its lower case; kOtherClass for
+// every other byte.
+constexpr uint32_t kOtherClass = 63;
+struct TrigramTables {
+  unsigned char lower[256];
+  unsigned char cls[256];
+};
+constexpr TrigramTables MakeTrigramTables() {
+  TrigramTables t{};
+  for (int c = 0; c < 256; ++c) {
+    t.lower[c] = static_cast<unsigned char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    t.cls[c] = kOtherClass;
+  }
+  unsigned char next = 0;
+  for (int c = 'a'; c <= 'z'; ++c) t.cls[c] = t.cls[c - 32] = next++;
+  for (int c = '0'; c <= '9'; ++c) t.cls[c] = next++;
+  for (const char* p = "-.:/_ =,+@#();*&?%!$'[]{}\"\\"; *p != '\0'; ++p) t.cls[static_cast<unsigned char>(*p)] = next++;
+  return t;
+}
+constexpr TrigramTables kTrigramTables = MakeTrigramTables();
+static_assert(kTrigramTables.cls[static_cast<unsigned char>('\\')] == 62, "63 classes but the other one");
+
+}  // namespace
+
 // Sets the bloom bits of each trigram of text (lower-cased).
 void BlockBuilder2::SetTrigramBits(std::string_view text) {
   // Bit k of a trigram is (h1 + k * h2) mod 2^17, which 32-bit arithmetic
   // gives exactly (2^17 divides 2^32); the three are set unrolled. The bits
-  // (16 KiB) stay in L1: setting a trigram again costs less than asking
-  // whether it was set.
+  // (16 KiB) stay in L1.
+  //
+  // A trigram of three bytes of the memo's alphabet is first looked up in
+  // trigram_memo_, one bit per such trigram (64^3 bits, 32 KiB), and its
+  // bloom bits are set only the first time in the block: most trigrams
+  // recur (a block's UUIDs alone give most of the 17^3 hex trigrams, its
+  // times the same few digits), and a test of one bit costs less than a
+  // hash and three bits set.
   static_assert(kTextBloomHashes == 3 && (uint64_t{1} << 32) % kTextBloomBits == 0);
   constexpr uint32_t mask = kTextBloomBits - 1;
   uint64_t* bits = text_bits_.data();
+  uint64_t* memo = trigram_memo_.data();
   const unsigned char* p = reinterpret_cast<const unsigned char*>(text.data());
-  auto lower = [](unsigned char c) -> uint32_t { return static_cast<uint32_t>(c) - uint32_t{'A'} < 26u ? c + 32u : c; };
-  uint32_t code = lower(p[0]) << 8 | lower(p[1]);
+  const TrigramTables& t = kTrigramTables;
+  uint32_t key = uint32_t{t.cls[p[0]]} << 6 | t.cls[p[1]];
+  // Bytes of the alphabet in a row, ending at the current one.
+  uint32_t run = t.cls[p[1]] == kOtherClass ? 0 : t.cls[p[0]] == kOtherClass ? 1 : 2;
   for (size_t i = 2; i < text.size(); ++i) {
-    code = ((code << 8) | lower(p[i])) & 0xFFFFFF;
+    const unsigned char c = p[i];
+    const uint32_t cls = t.cls[c];
+    key = ((key << 6) | cls) & 0x3FFFF;
+    run = cls == kOtherClass ? 0 : run + 1;
+    if (run >= 3) {
+      uint64_t& word = memo[key >> 6];
+      const uint64_t bit = uint64_t{1} << (key & 63);
+      if (word & bit) continue;
+      word |= bit;
+    }
+    const uint32_t code = uint32_t{t.lower[p[i - 2]]} << 16 | uint32_t{t.lower[p[i - 1]]} << 8 | t.lower[c];
     const uint64_t h = TrigramHash(code);
     const uint32_t h1 = static_cast<uint32_t>(h), h2 = static_cast<uint32_t>(h >> 32);
     const uint32_t b0 = h1 & mask, b1 = (h1 + h2) & mask, b2 = (h1 + 2 * h2) & mask;
@@ -1164,54 +1250,55 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   std::string cols;
   size_t id_begin = 0, id_end = 0;
   BuildColumns(order, handle, &cols, &id_begin, &id_end);
-  std::vector<std::vector<uint64_t>> bloom_hashes(schema_.size());
 
-  // Filters section: distinct lower-cased values of bloomed columns.
-  std::vector<uint64_t> lower_hash(texts_.size(), 0);
-  std::vector<uint8_t> hashed(texts_.size(), 0);
+  // Filters section: distinct lower-cased values of bloomed columns. Each
+  // text's hash is taken once (value ids are distinct texts); a column's
+  // hashes are made distinct by a table rather than a sort.
+  lower_hash_.assign(texts_.size(), 0);
+  hashed_.assign(texts_.size(), 0);
   auto hash_of = [&](uint32_t t) {
-    if (!hashed[t]) {
-      lower_hash[t] = ValueHash(ToLower(texts_[t]));
-      hashed[t] = 1;
+    if (!hashed_[t]) {
+      ToLowerInto(texts_[t], &lower_);
+      lower_hash_[t] = ValueHash(lower_);
+      hashed_[t] = 1;
     }
-    return lower_hash[t];
+    return lower_hash_[t];
   };
   std::string filters;
   uint32_t n_blooms = 0;
   std::string blooms;
+  std::vector<uint64_t>& hs = bloom_scratch_;
   for (size_t c = kColId; c < schema_.size(); ++c) {
     if ((schema_[c].role & kColumnBloom) == 0 || unknown_[c]) continue;
-    std::vector<uint64_t>& hs = bloom_hashes[c];
+    hs.clear();
     if (c == kColId) {
-      for (const Row& r : rows_) hs.push_back(ValueHash(ToLower(id_of(r))));
+      for (const Row& r : rows_) {
+        ToLowerInto(id_of(r), &lower_);
+        hs.push_back(ValueHash(lower_));
+      }
     } else if (c == kColAccount || c == kColPrincipal) {
       for (const Row& r : rows_) hs.push_back(hash_of(c == kColAccount ? r.account : r.principal));
     } else {
       for (const Value& v : values_)
         if (v.column == c && v.text != UINT32_MAX) hs.push_back(hash_of(v.text));
     }
-    std::sort(hs.begin(), hs.end());
-    hs.erase(std::unique(hs.begin(), hs.end()), hs.end());
+    DistinctHashes(&hs, &distinct_slots_);
     PutBloom(&blooms, static_cast<uint32_t>(c), kValueBloomBitsPerKey, kValueBloomHashes, hs);
     ++n_blooms;
   }
   if (text_bloom_ && !unknown_[schema_.size()]) {
     // Bits were set with index mod 2^17; folding halves (OR-ing them) gives
     // the same filter mod 2^16, and so on: fold while at most half of the
-    // bits are set, so that small blocks get small filters.
-    std::vector<uint64_t> words = text_bits_;
-    auto ones = [](const std::vector<uint64_t>& w, size_t n) {
-      size_t c = 0;
-      for (size_t i = 0; i < n; ++i) c += static_cast<size_t>(__builtin_popcountll(w[i]));
-      return c;
-    };
-    size_t n = words.size();
+    // bits are set, so that small blocks get small filters. Folded in place
+    // (text_bits_ is cleared below).
+    uint64_t* words = text_bits_.data();
+    size_t n = text_bits_.size();
     while (n > 1) {
       const size_t half = n / 2;
-      std::vector<uint64_t> folded(words.begin(), words.begin() + half);
-      for (size_t i = 0; i < half; ++i) folded[i] |= words[half + i];
-      if (ones(folded, half) * 2 > half * 64) break;
-      std::copy(folded.begin(), folded.end(), words.begin());
+      size_t ones = 0;
+      for (size_t i = 0; i < half; ++i) ones += static_cast<size_t>(__builtin_popcountll(words[i] | words[half + i]));
+      if (ones * 2 > half * 64) break;
+      for (size_t i = 0; i < half; ++i) words[i] |= words[half + i];
       n = half;
     }
     PutVarint32(&blooms, kTextBloomColumn);
@@ -1266,6 +1353,7 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   std::fill(text_slots_.begin(), text_slots_.end(), 0);
   unknown_.assign(schema_.size() + 1, false);
   std::fill(text_bits_.begin(), text_bits_.end(), 0);
+  std::fill(trigram_memo_.begin(), trigram_memo_.end(), 0);
   std::fill(seen_.begin(), seen_.end(), 0);
   seen_count_ = 0;
   return Status::Ok();

@@ -223,7 +223,16 @@ class BlockBuilder2 {
   std::vector<bool> unknown_;  // per column: some record's fields could not be read
   // The text bloom, filled as records arrive (folded to size in Finish).
   std::vector<uint64_t> text_bits_;
+  // Trigrams of the memo's alphabet whose bits are set (SetTrigramBits).
+  std::vector<uint64_t> trigram_memo_;
   std::string scratch_;  // a compressed section before sealing
+  // Finish's scratch: per value id its lower-cased hash (when hashed_), a
+  // column's bloom hashes, the table that makes them distinct, a lower-cased text.
+  std::vector<uint64_t> lower_hash_;
+  std::vector<uint8_t> hashed_;
+  std::vector<uint64_t> bloom_scratch_;
+  std::vector<uint64_t> distinct_slots_;
+  std::string lower_;
   // Hashes of values of kSeenMinBytes or more whose trigrams are set (open
   // addressing, 0 = empty).
   static constexpr size_t kSeenMinBytes = 8;
