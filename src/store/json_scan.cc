@@ -156,6 +156,7 @@ inline __attribute__((always_inline)) bool JsonRecordScanner::String(size_t* beg
     i_ += 2;  // the backslash and the byte it escapes (\uXXXX's digits are not quotes)
   }
   *end = i_++;
+  if (*end - *begin >= kLongString) long_strings_.push_back(static_cast<uint32_t>(strings_.size()));
   strings_.push_back(Span{static_cast<uint32_t>(*begin), static_cast<uint32_t>(*end), *escaped});
   return true;
 }
@@ -213,7 +214,8 @@ bool JsonRecordScanner::StringValue(int32_t column) {
     text = *out;
     if (column >= 0) hot_ok_ = false;
   } else if (column >= 0) {
-    hot_.push_back(HotValue{static_cast<uint32_t>(column), ValueKind::kString, text, 0});
+    hot_.push_back(HotValue{static_cast<uint32_t>(column), ValueKind::kString, text, 0,
+                            static_cast<uint32_t>(strings_.size() - 1)});
   }
   scalars_.push_back(text);
   return true;
@@ -369,6 +371,7 @@ JsonRecordScanner::Outcome JsonRecordScanner::Scan(std::string_view json) {
   scalars_.clear();
   hot_.clear();
   strings_.clear();
+  long_strings_.clear();
   kept_used_ = 0;
   if (json.size() >= UINT32_MAX) return Outcome::kFailed;
   std::fill(seen_.begin(), seen_.end(), 0);

@@ -38,6 +38,7 @@ class JsonRecordScanner {
     ValueKind kind;          // kString, kNumber (integers only), kBool or kNull
     std::string_view text;   // into the scanned text ("null" for kNull)
     int64_t number;          // kNumber
+    uint32_t string = UINT32_MAX;  // kString: its index in strings()
   };
 
   enum class Outcome {
@@ -63,6 +64,10 @@ class JsonRecordScanner {
     bool escaped;
   };
   const std::vector<Span>& strings() const { return strings_; }
+  // The indexes in strings() of the strings of kLongString bytes or more
+  // (those that can hold a UUID), in text order.
+  static constexpr size_t kLongString = 36;
+  const std::vector<uint32_t>& long_strings() const { return long_strings_; }
 
  private:
   struct Key {
@@ -99,6 +104,7 @@ class JsonRecordScanner {
   std::vector<std::string_view> scalars_;
   std::vector<HotValue> hot_;
   std::vector<Span> strings_;
+  std::vector<uint32_t> long_strings_;
   // Owners of unescaped strings and reformatted numbers, reused (a deque:
   // views of its elements stay valid as it grows).
   std::deque<std::string> kept_;

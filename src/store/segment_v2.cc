@@ -162,12 +162,14 @@ constexpr uint32_t kMaxSplicedColumn = 255 - kMarkColumn;
 
 // Appends `raw` packed against `id` and `values` (marks and the texts they
 // stand for) to *out and its UUIDs' packed bytes to *uuids; returns how many UUIDs it
-// took out. `cuts` is scratch. `strings` (may be null) are the record's JSON
-// strings (JsonRecordScanner::strings): every double-quoted string of the
-// record and the only places a UUID can be, which spares the search for them.
+// took out. `cuts` and `cut_strings` are scratch. `scanned` (may be null) is
+// the pass over the record: its JSON strings (JsonRecordScanner::strings)
+// are every double-quoted string of the record and the only places a UUID
+// can be, which spares the search for them.
 uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector<Splice>& values,
-                    const std::vector<JsonRecordScanner::Span>* strings,
-                    std::vector<std::pair<size_t, size_t>>* cuts, std::string* out, std::string* uuids) {
+                    const JsonRecordScanner* scanned, std::vector<std::pair<size_t, size_t>>* cuts,
+                    std::vector<uint8_t>* cut_strings, std::string* out, std::string* uuids) {
+  const std::vector<JsonRecordScanner::Span>* strings = scanned != nullptr ? &scanned->strings() : nullptr;
   const char* base = raw.data();
   size_t lit = 0;  // start of the bytes not yet written
   uint32_t n = 0;
@@ -210,40 +212,71 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
   };
   // With the record's strings known, only those of 36 bytes or more can hold
   // a UUID: the gaps between cuts are searched only where they overlap one.
-  size_t next_string = 0;
+  static_assert(JsonRecordScanner::kLongString == 36);
+  size_t next_long = 0;
   auto uuids_in = [&](size_t from, size_t to) {
     if (strings == nullptr) return uuids_between(from, to);
-    for (; next_string < strings->size(); ++next_string) {
-      const JsonRecordScanner::Span& sp = (*strings)[next_string];
+    const std::vector<uint32_t>& longs = scanned->long_strings();
+    for (; next_long < longs.size(); ++next_long) {
+      const JsonRecordScanner::Span& sp = (*strings)[longs[next_long]];
       if (sp.begin >= to) return;
-      if (sp.end - sp.begin >= 36 && sp.end > from) uuids_between(std::max<size_t>(from, sp.begin), std::min<size_t>(to, sp.end));
+      if (sp.end > from) uuids_between(std::max<size_t>(from, sp.begin), std::min<size_t>(to, sp.end));
       if (sp.end > to) return;  // the next gap may still overlap it
     }
   };
   // Cuts: (position, length << 8 | mark), not overlapping, the id first.
+  // While every cut is a whole string of the record (`whole`), two cuts
+  // overlap only when they are the same string (the strings are disjoint),
+  // so a flag per string answers; otherwise the cuts are compared.
   cuts->clear();
-  auto overlaps = [&](size_t at, size_t len) {
+  bool whole = strings != nullptr;
+  if (whole) cut_strings->assign(strings->size(), 0);
+  auto clashes = [&](size_t at, size_t len, uint32_t string) {
+    if (whole && string != UINT32_MAX) return (*cut_strings)[string] != 0;
     for (const auto& [p, l] : *cuts)
       if (at < p + (l >> 8) && p < at + len) return true;
     return false;
+  };
+  auto cut = [&](size_t at, size_t len, unsigned char what, uint32_t string) {
+    cuts->emplace_back(at, len << 8 | what);
+    if (whole && string != UINT32_MAX) {
+      (*cut_strings)[string] = 1;
+    } else {
+      whole = false;
+    }
   };
   if (id.size() >= kMinSplicedBytes) {
     // With the record's strings known: the first that is the id as a whole,
     // which is where a log's own id is (CloudTrail's eventID).
     size_t at = std::string_view::npos;
+    uint32_t string = UINT32_MAX;
     if (strings != nullptr) {
-      for (const JsonRecordScanner::Span& sp : *strings) {
-        if (sp.end - sp.begin == id.size() && std::memcmp(base + sp.begin, id.data(), id.size()) == 0) {
-          at = sp.begin;
-          break;
+      auto is_id = [&](uint32_t k) {
+        const JsonRecordScanner::Span& sp = (*strings)[k];
+        return sp.end - sp.begin == id.size() && std::memcmp(base + sp.begin, id.data(), id.size()) == 0;
+      };
+      if (id.size() >= JsonRecordScanner::kLongString) {
+        for (uint32_t k : scanned->long_strings()) {
+          if (is_id(k)) {
+            string = k;
+            break;
+          }
+        }
+      } else {
+        for (uint32_t k = 0; k < strings->size(); ++k) {
+          if (is_id(k)) {
+            string = k;
+            break;
+          }
         }
       }
+      if (string != UINT32_MAX) at = (*strings)[string].begin;
     }
     if (at == std::string_view::npos) {
       if (const void* p = memmem(base, raw.size(), id.data(), id.size()))
         at = static_cast<size_t>(static_cast<const char*>(p) - base);
     }
-    if (at != std::string_view::npos) cuts->emplace_back(at, id.size() << 8 | kMarkId);
+    if (at != std::string_view::npos) cut(at, id.size(), kMarkId, string);
   }
   // Values whose place the caller knows are cut there (unless the id is),
   // once the record is seen to hold the text there.
@@ -252,8 +285,8 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
     if (v.at == std::string_view::npos) continue;
     ++known;
     if (v.at + v.text.size() <= raw.size() && raw.compare(v.at, v.text.size(), v.text) == 0 &&
-        !overlaps(v.at, v.text.size()))
-      cuts->emplace_back(v.at, v.text.size() << 8 | v.mark);
+        !clashes(v.at, v.text.size(), v.string))
+      cut(v.at, v.text.size(), static_cast<unsigned char>(v.mark), v.string);
   }
   // Column values: each takes the first quoted string of the record that
   // holds exactly its text and is not cut already, in the order given (a
@@ -294,16 +327,17 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
     }
     uint64_t taken[4] = {0, 0, 0, 0};
     size_t left = nvalues - std::min(known, nvalues);
-    // The quoted string [open + 1, close): cut when it is a value's text.
-    auto match = [&](size_t open, size_t close, bool escaped) {
+    // The quoted string [open + 1, close) (strings()[string], when known):
+    // cut when it is a value's text.
+    auto match = [&](size_t open, size_t close, bool escaped, uint32_t string) {
       const size_t len = close - open - 1;
       if (!escaped && len >= 4 && len < 256 && (lengths[len >> 6] >> (len & 63) & 1)) {
         const std::string_view str(base + open + 1, len);
         const uint32_t s = signature(str.data(), len);
         for (int16_t v = head[s & (kSlots - 1)]; v >= 0; v = next[v]) {
           if (sig[v] != s || (taken[v >> 6] >> (v & 63) & 1) || values[v].text != str) continue;
-          if (!overlaps(open + 1, len)) {  // (the id or a value in its known place may be cut there)
-            cuts->emplace_back(open + 1, len << 8 | values[v].mark);
+          if (!clashes(open + 1, len, string)) {  // (the id or a value in its known place may be cut there)
+            cut(open + 1, len, static_cast<unsigned char>(values[v].mark), string);
             taken[v >> 6] |= uint64_t{1} << (v & 63);
             --left;
           }
@@ -317,7 +351,7 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
         const JsonRecordScanner::Span& sp = (*strings)[k];
         const size_t len = sp.end - sp.begin;  // most strings fail on their length alone
         if (len >= 256 || (lengths[len >> 6] >> (len & 63) & 1) == 0) continue;
-        match(sp.begin - 1, sp.end, sp.escaped);
+        match(sp.begin - 1, sp.end, sp.escaped, static_cast<uint32_t>(k));
       }
     }
     size_t i = strings != nullptr ? n : 0;
@@ -341,7 +375,7 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
         ++close;
       }
       if (close >= n) break;
-      match(open, close, escaped);
+      match(open, close, escaped, UINT32_MAX);
       i = close + 1;
     }
   }
@@ -944,8 +978,6 @@ void BlockBuilder2::Add(const Event& e) {
   row.id_offset = static_cast<uint32_t>(arena_.size());
   row.id_length = static_cast<uint32_t>(e.id.size());
   arena_.append(e.id);
-  // The raw section is these length-prefixed records in (time, id) order:
-  // when records arrived in that order it is raw_arena_ as it stands.
   raw_bytes_ += e.raw.size() + e.id.size() + 32;
   row.account = Intern(e.account);
   row.principal = Intern(e.principal);
@@ -980,7 +1012,7 @@ void BlockBuilder2::Add(const Event& e) {
     }
   }
   row.values_end = static_cast<uint32_t>(values_.size());
-  row.raw_entry = static_cast<uint32_t>(raw_arena_.size());
+  row.raw_offset = static_cast<uint32_t>(raw_arena_.size());
   row.uuid_offset = static_cast<uint32_t>(uuid_arena_.size());
   row.uuid_count = 0;
   if (packed_) {
@@ -988,46 +1020,44 @@ void BlockBuilder2::Add(const Event& e) {
     // stores its values, when it is a string (its column is then
     // dict-encoded in this block and gives the text back exactly).
     splices_.clear();
-    auto offer = [this](size_t c, uint32_t text, size_t at) {
+    auto offer = [this](size_t c, uint32_t text, size_t at, uint32_t string) {
       if (c <= kMaxSplicedColumn && texts_[text].size() >= kMinSplicedBytes) {
-        splices_.push_back(Splice{static_cast<uint32_t>(kMarkColumn + c), texts_[text], at});
+        splices_.push_back(Splice{static_cast<uint32_t>(kMarkColumn + c), texts_[text], at, string});
       }
     };
     char time_text[20];
     if (FormatRfc3339Seconds(e.time_ns, time_text)) splices_.push_back(Splice{kMarkTime, std::string_view(time_text, 20)});
-    if (!e.account.empty()) offer(kColAccount, row.account, std::string_view::npos);
-    if (!e.principal.empty()) offer(kColPrincipal, row.principal, std::string_view::npos);
-    for (size_t c = kFirstHotColumn; c < schema_.size(); ++c) {
-      if (schema_[c].role & kColumnNoValues) continue;
-      for (uint32_t k = row.values_begin; k < row.values_end; ++k) {
-        const Value& v = values_[k];
-        if (v.column != c) continue;
-        if (v.text == UINT32_MAX || v.is_int) break;
-        // From the pass over the record, a string value's place in it.
-        size_t at = std::string_view::npos;
-        if (scanned == JsonRecordScanner::Outcome::kAll) {
-          const JsonRecordScanner::HotValue& h = scanner_->hot()[k - row.values_begin];
-          if (h.kind == ValueKind::kString) at = static_cast<size_t>(h.text.data() - e.raw.data());
+    if (!e.account.empty()) offer(kColAccount, row.account, std::string_view::npos, UINT32_MAX);
+    if (!e.principal.empty()) offer(kColPrincipal, row.principal, std::string_view::npos, UINT32_MAX);
+    // The row's values are in column order: each column's first value is
+    // the one after a change of column.
+    uint32_t column = UINT32_MAX;
+    for (uint32_t k = row.values_begin; k < row.values_end; ++k) {
+      const Value& v = values_[k];
+      if (v.column == column) continue;
+      column = v.column;
+      if ((schema_[column].role & kColumnNoValues) || v.text == UINT32_MAX || v.is_int) continue;
+      // From the pass over the record, a string value's place in it.
+      size_t at = std::string_view::npos;
+      uint32_t string = UINT32_MAX;
+      if (scanned == JsonRecordScanner::Outcome::kAll) {
+        const JsonRecordScanner::HotValue& h = scanner_->hot()[k - row.values_begin];
+        if (h.kind == ValueKind::kString) {
+          at = static_cast<size_t>(h.text.data() - e.raw.data());
+          string = h.string;
         }
-        offer(c, v.text, at);
-        break;
       }
+      offer(column, v.text, at, string);
     }
-    encoded_.clear();
+    // Straight into the arena: the raw section's length prefixes are
+    // written when Finish lays the records out in order.
     row.uuid_count = PackRecord(e.raw, e.id, splices_,
-                                scanned != JsonRecordScanner::Outcome::kFailed ? &scanner_->strings() : nullptr,
-                                &cuts_, &encoded_, &uuid_arena_);
-    PutVarint32(&raw_arena_, static_cast<uint32_t>(encoded_.size()));
-    PutVarint32(&raw_arena_, row.uuid_count);
-    row.raw_offset = static_cast<uint32_t>(raw_arena_.size());
-    row.raw_length = static_cast<uint32_t>(encoded_.size());
-    raw_arena_.append(encoded_);
+                                scanned != JsonRecordScanner::Outcome::kFailed ? scanner_.get() : nullptr, &cuts_,
+                                &cut_strings_, &raw_arena_, &uuid_arena_);
   } else {
-    PutVarint32(&raw_arena_, static_cast<uint32_t>(e.raw.size()));
-    row.raw_offset = static_cast<uint32_t>(raw_arena_.size());
-    row.raw_length = static_cast<uint32_t>(e.raw.size());
     raw_arena_.append(e.raw);
   }
+  row.raw_length = static_cast<uint32_t>(raw_arena_.size() - row.raw_offset);
   if (text_bloom_) {
     if (fields == nullptr) {
       unknown_[schema_.size()] = true;
@@ -1310,24 +1340,28 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   PutVarint32(&filters, n_blooms);
   filters.append(blooms);
 
-  // Raw section; packed, followed by the UUIDs in record order and their count.
+  // Raw section: per record in order its length prefix (packed: and its
+  // UUID count) and bytes; packed, followed by the UUIDs in record order
+  // and their count.
   bool in_order = true;
   for (size_t k = 0; k < order.size() && in_order; ++k) in_order = order[k] == k;
-  if (!in_order) {
-    raw_sorted_.clear();
-    for (uint32_t i : order) {
-      const Row& r = rows_[i];
-      raw_sorted_.append(raw_arena_, r.raw_entry, r.raw_offset + r.raw_length - r.raw_entry);
-    }
-    if (packed_) {
+  raw_sorted_.clear();
+  raw_sorted_.reserve(raw_arena_.size() + 10 * rows_.size() + uuid_arena_.size() + 4);
+  for (uint32_t i : order) {
+    const Row& r = rows_[i];
+    PutVarint32(&raw_sorted_, r.raw_length);
+    if (packed_) PutVarint32(&raw_sorted_, r.uuid_count);
+    raw_sorted_.append(raw_arena_, r.raw_offset, r.raw_length);
+  }
+  if (packed_) {
+    if (in_order) {
+      raw_sorted_.append(uuid_arena_);
+    } else {
       for (uint32_t i : order) raw_sorted_.append(uuid_arena_, rows_[i].uuid_offset, size_t{16} * rows_[i].uuid_count);
     }
-  } else if (packed_) {
-    raw_arena_.append(uuid_arena_);
+    PutFixed32(&raw_sorted_, static_cast<uint32_t>(uuid_arena_.size() / 16));
   }
-  std::string& raw_buf = in_order ? raw_arena_ : raw_sorted_;
-  if (packed_) PutFixed32(&raw_buf, static_cast<uint32_t>(uuid_arena_.size() / 16));
-  std::string_view raw = raw_buf;
+  std::string_view raw = raw_sorted_;
 
   if (cols.size() > kMaxBlockRawBytes || raw.size() > kMaxBlockRawBytes) {
     return Status::LimitExceeded("block too large");

@@ -142,11 +142,13 @@ std::string TrainDictionary(const std::vector<std::string_view>& samples, size_t
 
 // A text a packed record may give up, under `mark` (docs/storage-format.md,
 // "Packed records"); `at`, when known, is where the record holds it as a
-// whole JSON string (else npos: the writer searches for it).
+// whole JSON string (else npos: the writer searches for it), which is
+// JsonRecordScanner::strings()[string] (UINT32_MAX: not known).
 struct Splice {
   uint32_t mark;
   std::string_view text;
   size_t at = std::string_view::npos;
+  uint32_t string = UINT32_MAX;
 };
 
 // Accumulates records for one v2 block. Buffers are reused across blocks.
@@ -180,7 +182,6 @@ class BlockBuilder2 {
     int64_t ingest_time_ns;
     bool fallback;
     uint32_t id_offset, id_length;
-    uint32_t raw_entry;               // length prefix in raw_arena_
     uint32_t raw_offset, raw_length;  // the raw bytes (packed: encoded) in raw_arena_
     uint32_t uuid_offset, uuid_count;  // packed: the record's UUIDs in uuid_arena_
     uint32_t account, principal;      // value ids
@@ -207,11 +208,11 @@ class BlockBuilder2 {
   bool packed_;
   std::string arena_;      // ids
   std::string uuid_arena_;  // packed: 16 bytes per UUID taken out of raw records, in arrival order
-  std::string encoded_;     // packed: one record being encoded
   std::vector<Splice> splices_;  // packed: the values a record may give up
   std::vector<std::pair<size_t, size_t>> cuts_;                 // packed: scratch
-  std::string raw_arena_;  // length-prefixed raw records, in arrival order
-  std::string raw_sorted_;
+  std::vector<uint8_t> cut_strings_;                            // packed: scratch
+  std::string raw_arena_;  // raw records (packed: encoded), in arrival order, back to back
+  std::string raw_sorted_;  // the raw section
   size_t raw_bytes_ = 0;
   std::vector<Row> rows_;
   std::vector<Value> values_;
