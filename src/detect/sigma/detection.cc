@@ -68,14 +68,13 @@ bool ValueMatcher::MatchesScalar(const FieldValue& v) const {
         // The text folded once for all the atoms (lower case).
         thread_local std::string lower;
         ToLowerInto(v.text, &lower);
-        bool any = false;
-        for (const std::string& atom : regex_atoms) {
-          if (std::string_view(lower).find(atom) != std::string_view::npos) {
-            any = true;
-            break;
-          }
-        }
-        if (!any) return false;
+        const std::string_view text(lower);
+        for (size_t i = 0; i < regex_required; ++i)
+          if (text.find(regex_atoms[i]) == std::string_view::npos) return false;
+        if (regex_required == 0 &&
+            std::none_of(regex_atoms.begin(), regex_atoms.end(),
+                         [&](const std::string& atom) { return text.find(atom) != std::string_view::npos; }))
+          return false;
       }
       // PartialMatch without arguments to fill, minus its argument handling.
       return regex->Match(re2::StringPiece(v.text.data(), v.text.size()), 0, v.text.size(), RE2::UNANCHORED, nullptr,

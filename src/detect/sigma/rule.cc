@@ -282,6 +282,27 @@ Result<std::vector<std::string>> TransformValue(const std::string& text, const M
   return out;
 }
 
+// Moves to the front of vm->regex_atoms the atoms every match of the regex
+// contains, and counts them in vm->regex_required. The prefilter is a
+// monotone formula over the atoms, so an atom is required exactly when the
+// other atoms together do not let the regex through.
+void OrderRequiredAtoms(const re2::FilteredRE2& filter, ValueMatcher* vm) {
+  std::vector<std::string>& atoms = vm->regex_atoms;
+  std::vector<int> others, passed;
+  std::vector<std::string> required, rest;
+  for (size_t i = 0; i < atoms.size(); ++i) {
+    others.clear();
+    for (size_t k = 0; k < atoms.size(); ++k)
+      if (k != i) others.push_back(static_cast<int>(k));
+    passed.clear();
+    filter.AllPotentials(others, &passed);
+    (passed.empty() ? required : rest).push_back(atoms[i]);
+  }
+  vm->regex_required = required.size();
+  atoms = std::move(required);
+  atoms.insert(atoms.end(), rest.begin(), rest.end());
+}
+
 Result<ValueMatcher> CompileText(const std::string& text, const YAML::Node& v, const Modifiers& m, bool keyword,
                                  const std::string& key) {
   ValueMatcher vm;
@@ -336,6 +357,7 @@ Result<ValueMatcher> CompileText(const std::string& text, const YAML::Node& v, c
       re2::FilteredRE2 filter(/*min_atom_len=*/3);
       int id = 0;
       if (filter.Add(pattern, opts, &id) == RE2::NoError) filter.Compile(&vm.regex_atoms);
+      OrderRequiredAtoms(filter, &vm);
       return vm;
     }
     case Modifiers::Type::kPlain:

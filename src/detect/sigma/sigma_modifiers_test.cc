@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "detect/sigma/internal/detection.h"
 #include "detect/sigma/internal/value_transforms.h"
 #include "detect/sigma/rule.h"
 #include "detect/sigma/rule_set.h"
@@ -178,6 +179,36 @@ TEST(SigmaRegex, SubModifiersCombine) {
   EXPECT_TRUE(MatchesValue(One("a|re|s|i", "'A.B'"), "a\nb"));
   // Sub-modifiers only mean something after `re`.
   EXPECT_EQ(ParseStatus(One("a|i", "x")).code(), StatusCode::kInvalidArgument);
+}
+
+// The literal prefilter in front of the regex engine skips values that lack
+// a literal every match holds, and only those: each case is decided as the
+// regex alone decides it.
+TEST(SigmaRegex, LiteralPrefilterKeepsRegexResults) {
+  // Both literals are required (an AND prefilter).
+  const std::string both = One("a|re", "':assumed-role/[^/]+/i-[0-9a-f]{8,17}$'");
+  EXPECT_TRUE(MatchesValue(both, "arn:aws:sts::1:assumed-role/web/i-0123456789abcdef0"));
+  EXPECT_FALSE(MatchesValue(both, "arn:aws:sts::1:ASSUMED-ROLE/web/i-0123456789abcdef0"));  // case-sensitive
+  EXPECT_TRUE(MatchesValue(One("a|re|i", "':assumed-role/[^/]+/i-[0-9a-f]{8,17}$'"),
+                           "arn:aws:sts::1:ASSUMED-ROLE/web/I-0123456789ABCDEF0"));  // literals are case-folded
+  EXPECT_FALSE(MatchesValue(both, "arn:aws:sts::1:assumed-role/web/alice"));               // one literal only
+  EXPECT_FALSE(MatchesValue(both, "arn:aws:iam::1:user/i-0123456789abcdef0"));             // the other only
+  EXPECT_FALSE(MatchesValue(both, "arn:aws:sts::1:assumed-role/web/i-0123"));              // both, regex says no
+  auto rule = SigmaRule::Parse(both);
+  ASSERT_TRUE(rule.ok());
+  const sigma_internal::ValueMatcher& vm = (*rule)->detection().selections[0].alternatives[0][0].values[0];
+  EXPECT_EQ(vm.regex_required, 2u);  // ":assumed-role/" and "/i-"
+  // Alternatives: either literal may be the one present.
+  const std::string either = One("a|re", "'(mimikatz|procdump)\\.exe'");
+  EXPECT_TRUE(MatchesValue(either, "C:\\tools\\mimikatz.exe"));
+  EXPECT_FALSE(MatchesValue(either, "C:\\tools\\ProcDump.exe"));  // the regex is case-sensitive
+  EXPECT_TRUE(MatchesValue(either, "C:\\tools\\procdump.exe"));
+  EXPECT_FALSE(MatchesValue(either, "C:\\tools\\mimikatz.dll"));
+  // A required literal and alternatives together.
+  const std::string mixed = One("a|re|i", "'^(get|list)secret[a-z]*value$'");
+  EXPECT_TRUE(MatchesValue(mixed, "GetSecretValue"));
+  EXPECT_TRUE(MatchesValue(mixed, "listsecretversionvalue"));
+  EXPECT_FALSE(MatchesValue(mixed, "PutSecretValue"));
 }
 
 TEST(SigmaCidr, Ipv6Lists) {

@@ -57,8 +57,11 @@ struct ValueMatcher {
   Cmp cmp = Cmp::kLt;
   std::shared_ptr<const re2::RE2> regex;
   // Lower-case literals of which a regex match must contain at least one
-  // (from RE2's FilteredRE2); empty when none could be derived.
+  // (from RE2's FilteredRE2); empty when none could be derived. The first
+  // `regex_required` of them every match contains (the prefilter ANDs them):
+  // a value lacking one skips the regex engine.
   std::vector<std::string> regex_atoms;
+  size_t regex_required = 0;
   IpNetwork network;
   bool exists_expected = true;
   FieldPath ref;
