@@ -312,24 +312,30 @@ bool Selection::Matches(const FieldResolver& fields) const {
 
 namespace {
 
-bool Eval(const CondNode& node, const Detection& d, EventFields& fields) {
+// `results`: null, or where each selection decided is recorded.
+bool Eval(const CondNode& node, const Detection& d, EventFields& fields, SelectionResults* results) {
   switch (node.op) {
-    case CondNode::Op::kRef:
-      return d.selections[static_cast<size_t>(node.selection)].Matches(fields);
+    case CondNode::Op::kRef: {
+      const auto s = static_cast<size_t>(node.selection);
+      if (results == nullptr) return d.selections[s].Matches(fields);
+      int8_t& r = (*results)[s];
+      if (r == 0) r = d.selections[s].Matches(fields) ? 2 : 1;
+      return r == 2;
+    }
     case CondNode::Op::kAnd:
       for (const CondNode& k : node.kids)
-        if (!Eval(k, d, fields)) return false;
+        if (!Eval(k, d, fields, results)) return false;
       return true;
     case CondNode::Op::kOr:
       for (const CondNode& k : node.kids)
-        if (Eval(k, d, fields)) return true;
+        if (Eval(k, d, fields, results)) return true;
       return false;
     case CondNode::Op::kNot:
-      return !Eval(node.kids.front(), d, fields);
+      return !Eval(node.kids.front(), d, fields, results);
     case CondNode::Op::kAtLeast: {
       int got = 0;
       for (const CondNode& k : node.kids) {
-        if (Eval(k, d, fields) && ++got >= node.count) return true;
+        if (Eval(k, d, fields, results) && ++got >= node.count) return true;
       }
       return false;
     }
@@ -339,7 +345,12 @@ bool Eval(const CondNode& node, const Detection& d, EventFields& fields) {
 
 }  // namespace
 
-bool Detection::Matches(EventFields& fields) const { return Eval(condition, *this, fields); }
+bool Detection::Matches(EventFields& fields) const { return Eval(condition, *this, fields, nullptr); }
+
+bool Detection::Matches(EventFields& fields, SelectionResults* results) const {
+  results->assign(selections.size(), 0);
+  return Eval(condition, *this, fields, results);
+}
 
 bool Detection::Matches(const FieldResolver& fields) const {
   EventFields cache(fields);

@@ -1118,13 +1118,14 @@ std::string SigmaRule::Explain(const FieldResolver& fields) const {
   return Explain(cache);
 }
 
-std::string SigmaRule::Explain(sigma_internal::EventFields& cache) const {
+std::string SigmaRule::Explain(sigma_internal::EventFields& cache, const sigma_internal::SelectionResults* known) const {
   if (cloudwatch_pattern_) return JsonObject().Str("cloudwatch_pattern", cloudwatch_pattern_->source()).Done();
   // Built once per alert of a busy rule set, so without intermediate
   // strings. The event matched: when the condition is one selection, that
   // selection held without asking again.
   const sigma_internal::CondNode& cond = detection_->condition;
-  const int known = cond.op == sigma_internal::CondNode::Op::kRef ? cond.selection : -1;
+  const int only = cond.op == sigma_internal::CondNode::Op::kRef ? cond.selection : -1;
+  if (known != nullptr && known->size() != detection_->selections.size()) known = nullptr;
   // Selections that held, and the matchers whose first scalar (or null)
   // value is shown, one per field as written.
   std::vector<const sigma_internal::Selection*> held;
@@ -1141,8 +1142,12 @@ std::string SigmaRule::Explain(sigma_internal::EventFields& cache) const {
   };
   for (size_t s = 0; s < detection_->selections.size(); ++s) {
     const sigma_internal::Selection& sel = detection_->selections[s];
-    const bool holds = static_cast<int>(s) == known;
-    if (!holds && !sel.Matches(cache)) continue;
+    // Known to hold without asking (the condition is this selection, or the
+    // evaluation decided it held); one the evaluation decided did not hold
+    // is left out without asking either.
+    const int8_t decided = known != nullptr ? (*known)[s] : 0;
+    const bool holds = static_cast<int>(s) == only || decided == 2;
+    if (decided == 1 || (!holds && !sel.Matches(cache))) continue;
     held.push_back(&sel);
     for (const auto& alternative : sel.alternatives) {
       if (!(holds && sel.alternatives.size() == 1)) {

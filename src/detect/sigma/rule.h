@@ -34,6 +34,9 @@ class LogsourceMap;
 namespace sigma_internal {
 struct Detection;
 class EventFields;
+// Per selection of a detection, what one evaluation decided: 0 not
+// evaluated, 1 did not hold, 2 held (see Detection::Matches).
+using SelectionResults = std::vector<int8_t>;
 }
 
 // How rule and filter files are read.
@@ -79,7 +82,11 @@ class SigmaRule {
   std::string Explain(const FieldResolver& fields) const;
   // The same, reading values through the detector's per-event cache (which
   // already holds most of them).
-  std::string Explain(sigma_internal::EventFields& cache) const;
+  // `known`, when given, holds what evaluating the rule on this event
+  // decided (Detection::Matches): the selections it decided are not
+  // evaluated again.
+  std::string Explain(sigma_internal::EventFields& cache,
+                      const sigma_internal::SelectionResults* known = nullptr) const;
 
   // The alert entity for a matching event: the first `entity` path with a
   // non-empty scalar value, else event.principal.

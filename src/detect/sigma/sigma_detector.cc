@@ -319,7 +319,7 @@ bool IsScalar(const FieldValue& v) {
 struct SigmaDetector::ScanIndex {
   FieldPath path;
   uint32_t slot = 0;
-  std::vector<std::string_view> log_types;  // of its rules; empty: some rule takes any type
+  uint64_t type_mask = 0;  // as FieldIndex::type_mask
   std::vector<std::vector<uint32_t>> rules_of_literal;  // by expression id
   std::vector<uint32_t> rules;                          // all of them, sorted
   hs_database_t* db = nullptr;
@@ -379,6 +379,11 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
   filters_of_rule_.resize(rules_.size());
   log_type_of_rule_.resize(rules_.size());
   for (size_t i = 0; i < rules_.size(); ++i) log_type_of_rule_[i] = LogTypeOfLogsource(*rules_[i]);
+  for (std::string_view t : log_type_of_rule_)
+    if (!t.empty() && std::find(type_names_.begin(), type_names_.end(), t) == type_names_.end()) type_names_.push_back(t);
+  type_bit_of_rule_.resize(rules_.size());
+  for (size_t i = 0; i < rules_.size(); ++i)
+    type_bit_of_rule_[i] = log_type_of_rule_[i].empty() ? kAnyType : TypeBit(log_type_of_rule_[i]);
   for (size_t i = 0; i < rules_.size(); ++i) {
     for (size_t f = 0; f < filters_.size(); ++f)
       if (filters_[f]->AppliesTo(*rules_[i])) filters_of_rule_[i].push_back(static_cast<uint32_t>(f));
@@ -475,30 +480,14 @@ SigmaDetector::SigmaDetector(std::vector<std::shared_ptr<const SigmaRule>> rules
   }
   std::sort(always_.begin(), always_.end());
   always_.erase(std::unique(always_.begin(), always_.end()), always_.end());
-  // The log types each index and scan serves (empty when one of its rules
-  // takes any type).
-  auto types_of = [&](auto rules_of) {
-    std::vector<std::string_view> types;
-    bool any = false;
-    rules_of([&](uint32_t r) {
-      std::string_view t = log_type_of_rule_[r];
-      if (t.empty()) any = true;
-      else if (std::find(types.begin(), types.end(), t) == types.end()) types.push_back(t);
-    });
-    if (any) types.clear();
-    return types;
-  };
+  // The log types each index and scan serves (kAnyType when one of its
+  // rules takes any type).
   for (FieldIndex& index : indexes_) {
-    index.log_types = types_of([&](auto&& f) {
-      for (const auto& [value, rules_of_value] : index.by_value)
-        for (uint32_t r : rules_of_value) f(r);
-    });
+    for (const auto& [value, rules_of_value] : index.by_value)
+      for (uint32_t r : rules_of_value) index.type_mask |= type_bit_of_rule_[r];
   }
-  for (auto& scan : scans_) {
-    scan->log_types = types_of([&](auto&& f) {
-      for (uint32_t r : scan->rules) f(r);
-    });
-  }
+  for (auto& scan : scans_)
+    for (uint32_t r : scan->rules) scan->type_mask |= type_bit_of_rule_[r];
   std::vector<uint32_t> scanned_only;
   for (const auto& scan : scans_)
     for (uint32_t r : scan->rules)
@@ -527,6 +516,12 @@ hs_scratch_t* SigmaDetector::ThreadScratch() const {
     scratch.serial = serial_;
   }
   return scratch.s;
+}
+
+uint64_t SigmaDetector::TypeBit(std::string_view type) const {
+  for (size_t i = 0; i < type_names_.size(); ++i)
+    if (type_names_[i] == type) return i < 62 ? uint64_t{1} << i : kOverflowType;
+  return kUnnamedType;
 }
 
 std::string SigmaDetector::IndexFieldOf(size_t rule_index) const {
@@ -575,12 +570,10 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   // Whether rules of these log types can run on this event (an event
   // without a type runs every rule).
   const std::string_view type = event.source_type;
-  auto serves = [&](const std::vector<std::string_view>& types) {
-    return types.empty() || type.empty() || std::find(types.begin(), types.end(), type) != types.end();
-  };
+  const uint64_t type_bits = EventTypeBits(type);
   char lower[2 * kMaxIndexedValueLen + 1];
   for (const FieldIndex& index : indexes_) {
-    if (!serves(index.log_types)) continue;
+    if ((index.type_mask & type_bits) == 0) continue;
     const sigma_internal::EventFields::Values values = cache.Get(index.path, index.slot);
     sigma_internal::EventFields::Values values2;
     if (index.paired) values2 = cache.Get(index.path2, index.slot2);
@@ -605,7 +598,7 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   if (!scans_.empty()) {
     hs_scratch_t* scratch = ThreadScratch();
     for (const auto& scan : scans_) {
-      if (!serves(scan->log_types)) continue;
+      if ((scan->type_mask & type_bits) == 0) continue;
       const sigma_internal::EventFields::Values values = cache.Get(scan->path, scan->slot);
       ScanContext ctx{&scan->rules_of_literal, &candidates};
       for (uint32_t k = 0; k < values.count; ++k) {
@@ -627,12 +620,25 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
   }
   rules_evaluated_.fetch_add(candidates.size(), std::memory_order_relaxed);
   Match match;  // one for the event's matches: no allocation per match
+  // What evaluating the rule last evaluated decided, which its explanation
+  // reuses (held in one place the explanation reaches through one pointer:
+  // a closure of two pointers needs no allocation).
+  struct Evaluated {
+    sigma_internal::EventFields* cache;
+    const SigmaRule* rule = nullptr;  // whose evaluation `results` holds
+    sigma_internal::SelectionResults results;
+  } evaluated{&cache, nullptr, {}};
+  thread_local sigma_internal::SelectionResults spare_results;
+  evaluated.results.swap(spare_results);
   for (uint32_t i : candidates) {
     const SigmaRule& rule = *rules_[i];
-    const std::string_view rule_type = log_type_of_rule_[i];
-    if (!rule_type.empty() && !type.empty() && rule_type != type) continue;
+    const uint64_t rule_bit = type_bit_of_rule_[i];
+    if ((rule_bit & type_bits) == 0) continue;
+    if (rule_bit == kOverflowType && type_bits != kAnyType && log_type_of_rule_[i] != type) continue;
+    const bool pattern = rule.cloudwatch_pattern() != nullptr;
+    evaluated.rule = pattern ? nullptr : &rule;
     const bool matched =
-        rule.cloudwatch_pattern() ? rule.cloudwatch_pattern()->Matches(fields) : rule.detection().Matches(cache);
+        pattern ? rule.cloudwatch_pattern()->Matches(fields) : rule.detection().Matches(cache, &evaluated.results);
     if (!matched) continue;
     bool suppressed = false;
     for (uint32_t f : filters_of_rule_[i]) {
@@ -647,10 +653,14 @@ void SigmaDetector::Process(const Event& event, const MatchSink& sink) {
     }
     matches_.fetch_add(1, std::memory_order_relaxed);
     FillMatch(rule, event, &match);
-    // Explains through the cache this event was evaluated with.
-    match.explain = [&rule, &cache] { return rule.Explain(cache); };
+    // Explains through the cache this event was evaluated with, and with
+    // what the evaluation decided while it is still this rule's.
+    match.explain = [&rule, &evaluated] {
+      return rule.Explain(*evaluated.cache, evaluated.rule == &rule ? &evaluated.results : nullptr);
+    };
     sink(event, match);
   }
+  evaluated.results.swap(spare_results);
   candidates.clear();
   spare.swap(candidates);
 }

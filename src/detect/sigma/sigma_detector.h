@@ -108,13 +108,25 @@ class SigmaDetector final : public Detector {
     FieldPath path;
     uint32_t slot = 0;  // sigma_internal::FieldSlot(path.str())
     size_t max_value_len = 0;
-    std::vector<std::string_view> log_types;  // of its rules; empty: some rule takes any type
+    uint64_t type_mask = 0;  // TypeBit of its rules' log types; kAnyType: some rule takes any
     std::unordered_map<std::string, std::vector<uint32_t>, StringHash, std::equal_to<>> by_value;
     bool paired = false;  // keyed by (path, path2) values
     FieldPath path2;
     uint32_t slot2 = 0;
     size_t max_value_len2 = 0;
   };
+
+  // Log types as bits, so that asking whether an index or rule serves an
+  // event's type costs an AND, not string comparisons: the first 62 types the
+  // rules name get a bit each, any further ones share one (and are told apart
+  // by name where a rule is evaluated), and the types no rule names share the
+  // last, which only rules of any type (kAnyType, every bit) have.
+  static constexpr uint64_t kAnyType = ~uint64_t{0};
+  static constexpr uint64_t kOverflowType = uint64_t{1} << 62;
+  static constexpr uint64_t kUnnamedType = uint64_t{1} << 63;
+  uint64_t TypeBit(std::string_view type) const;
+  // The bits of the rules an event of `type` may run ("": every rule).
+  uint64_t EventTypeBits(std::string_view type) const { return type.empty() ? kAnyType : TypeBit(type); }
 
   struct ScanIndex;  // sigma_detector.cc
   // This thread's vectorscan scratch, fitted to scans_; null if it cannot be
@@ -129,6 +141,8 @@ class SigmaDetector final : public Detector {
   size_t scanned_rule_count_ = 0;
   std::vector<uint32_t> always_;    // rule indices without a constraint
   std::vector<std::string_view> log_type_of_rule_;  // "" = any
+  std::vector<uint64_t> type_bit_of_rule_;          // TypeBit of log_type_of_rule_; kAnyType for ""
+  std::vector<std::string_view> type_names_;        // by bit
   std::vector<int> index_of_rule_;  // rule -> indexes_ position or -1
   std::vector<std::shared_ptr<const SigmaFilter>> filters_;
   std::vector<std::vector<uint32_t>> filters_of_rule_;  // rule -> filters_ indices

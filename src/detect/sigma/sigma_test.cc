@@ -681,3 +681,31 @@ TEST(SigmaDetector, ScannedRulesMatchAsIfEveryRuleWereEvaluated) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// A match's explanation reuses what evaluating the rule decided; it names
+// the same selections and values as deciding every selection again does.
+TEST(SigmaDetector, MatchExplanationEqualsTheRulesOwn) {
+  auto rule = MustParse(RuleText(
+      "    selection:\n        userIdentity.type: AssumedRole\n        userIdentity.arn|re: ':assumed-role/'\n"
+      "    either:\n        - eventName: GetObject\n        - eventSource: s3.amazonaws.com\n"
+      "    filter_ssm:\n        eventSource: ssm.amazonaws.com\n"
+      "    filter_err:\n        errorCode|exists: true\n"
+      "    condition: selection and either and not 1 of filter_*\n"));
+  ASSERT_TRUE(rule);
+  SigmaDetector det({rule});
+  Event e = MakeEvent(R"({"userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s"},)"
+                      R"("eventName":"GetObject","eventSource":"s3.amazonaws.com"})");
+  std::vector<std::string> explained;
+  det.Process(e, [&](const Event&, const Match& m) { explained.push_back(m.explain()); });
+  ASSERT_EQ(explained.size(), 1u);
+  EXPECT_EQ(explained[0], rule->Explain(*e.fields));
+  EXPECT_EQ(explained[0],
+            R"({"selections":["selection","either"],"fields":{"eventName":"GetObject",)"
+            R"("userIdentity.arn|re":"arn:aws:sts::1:assumed-role/r/s","userIdentity.type":"AssumedRole"}})");
+}
+
+}  // namespace
+}  // namespace vigil

@@ -120,11 +120,19 @@ struct CondNode {
   std::vector<CondNode> kids;
 };
 
+// Per selection, what one evaluation decided (0 not evaluated, 1 did not
+// hold, 2 held); declared in detect/sigma/rule.h.
+using SelectionResults = std::vector<int8_t>;
+
 struct Detection {
   std::vector<Selection> selections;
   CondNode condition;
 
   bool Matches(EventFields& fields) const;
+  // The same, recording in `*results` (resized to the selections, all
+  // undecided first) each selection the evaluation decided, so that an
+  // explanation of the match need not decide them again.
+  bool Matches(EventFields& fields, SelectionResults* results) const;
   bool Matches(const FieldResolver& fields) const;
 };
 
