@@ -215,7 +215,7 @@ bool JsonRecordScanner::StringValue(int32_t column) {
     if (column >= 0) hot_ok_ = false;
   } else if (column >= 0) {
     hot_.push_back(HotValue{static_cast<uint32_t>(column), ValueKind::kString, text, 0,
-                            static_cast<uint32_t>(strings_.size() - 1)});
+                            static_cast<uint32_t>(strings_.size() - 1), static_cast<uint32_t>(scalars_.size())});
   }
   scalars_.push_back(text);
   return true;
@@ -302,7 +302,11 @@ bool JsonRecordScanner::Value(int32_t node, uint32_t depth) {
   if (c == '"') return StringValue(column);
   if (c == 't' || c == 'f' || c == 'n') {
     const std::string_view word = c == 't' ? "true" : c == 'f' ? "false" : "null";
-    if (n_ - i_ < word.size() || std::memcmp(p_ + i_, word.data(), word.size()) != 0) return false;
+    if (n_ - i_ < word.size()) return false;
+    uint32_t got, want;  // the first four bytes, then "false"'s 'e'
+    std::memcpy(&got, p_ + i_, 4);
+    std::memcpy(&want, word.data(), 4);
+    if (got != want || (word.size() == 5 && p_[i_ + 4] != 'e')) return false;
     i_ += word.size();
     if (column >= 0) {
       hot_.push_back(HotValue{static_cast<uint32_t>(column), c == 'n' ? ValueKind::kNull : ValueKind::kBool, word, 0});

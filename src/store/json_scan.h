@@ -39,6 +39,7 @@ class JsonRecordScanner {
     std::string_view text;   // into the scanned text ("null" for kNull)
     int64_t number;          // kNumber
     uint32_t string = UINT32_MAX;  // kString: its index in strings()
+    uint32_t scalar = UINT32_MAX;  // kString: its index in scalars()
   };
 
   enum class Outcome {

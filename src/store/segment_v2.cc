@@ -855,6 +855,7 @@ uint32_t BlockBuilder2::Intern(std::string_view text) {
   const uint32_t id = static_cast<uint32_t>(texts_.size());
   texts_.emplace_back(text);
   text_hashes_.push_back(h);
+  text_trigrams_.push_back(0);
   text_slots_[j] = id + 1;
   return id;
 }
@@ -1061,6 +1062,24 @@ void BlockBuilder2::Add(const Event& e) {
   if (text_bloom_) {
     if (fields == nullptr) {
       unknown_[schema_.size()] = true;
+    } else if (scanned == JsonRecordScanner::Outcome::kAll) {
+      // A hot string value is interned already: its value id says whether
+      // its trigrams are set, without hashing it again.
+      const std::vector<std::string_view>& scalars = scanner_->scalars();
+      hot_scalar_.assign(scalars.size(), UINT32_MAX);
+      const std::vector<JsonRecordScanner::HotValue>& hot = scanner_->hot();
+      for (size_t j = 0; j < hot.size(); ++j) {
+        if (hot[j].scalar < scalars.size()) hot_scalar_[hot[j].scalar] = values_[row.values_begin + j].text;
+      }
+      for (size_t k = 0; k < scalars.size(); ++k) {
+        const uint32_t t = hot_scalar_[k];
+        if (t == UINT32_MAX) {
+          AddTrigrams(scalars[k]);
+        } else if (!text_trigrams_[t]) {
+          text_trigrams_[t] = 1;
+          if (scalars[k].size() >= 3) SetTrigramBits(scalars[k]);
+        }
+      }
     } else if (scanned != JsonRecordScanner::Outcome::kFailed) {
       for (std::string_view text : scanner_->scalars()) AddTrigrams(text);
     } else {
@@ -1384,6 +1403,7 @@ Status BlockBuilder2::Finish(ZSTD_CCtx* cctx, int level, const ZSTD_CDict* cdict
   values_.clear();
   texts_.clear();
   text_hashes_.clear();
+  text_trigrams_.clear();
   std::fill(text_slots_.begin(), text_slots_.end(), 0);
   unknown_.assign(schema_.size() + 1, false);
   std::fill(text_bits_.begin(), text_bits_.end(), 0);

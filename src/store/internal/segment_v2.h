@@ -221,6 +221,8 @@ class BlockBuilder2 {
   // value's hash beside it, at most half full.
   std::vector<uint32_t> text_slots_;
   std::vector<uint64_t> text_hashes_;  // per value id
+  std::vector<uint8_t> text_trigrams_;  // per value id: its trigrams are set
+  std::vector<uint32_t> hot_scalar_;    // Add's scratch: per scalar of the record, its value id if a hot value's
   std::vector<bool> unknown_;  // per column: some record's fields could not be read
   // The text bloom, filled as records arrive (folded to size in Finish).
   std::vector<uint64_t> text_bits_;
