@@ -17,7 +17,7 @@ namespace {
 constexpr uint32_t kMaxDepth = 4096;
 
 // True when the `len` bytes at p (with at least 16 readable) hold a '.'.
-bool HasDot(const char* p, size_t len, size_t readable) {
+inline __attribute__((always_inline)) bool HasDot(const char* p, size_t len, size_t readable) {
 #if defined(__SSE2__)
   if (len <= 16 && readable >= 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -58,7 +58,7 @@ bool Hex4(const char* p, uint32_t* out) {
 
 // A key's first 8 bytes (zero-padded) and its length, for a quick first
 // comparison. `readable`: bytes readable from p (at least len).
-uint64_t KeyHead(const char* p, size_t len, size_t readable) {
+inline __attribute__((always_inline)) uint64_t KeyHead(const char* p, size_t len, size_t readable) {
   uint64_t h = 0;
   if (readable >= 8) {
     std::memcpy(&h, p, 8);
@@ -116,7 +116,7 @@ JsonRecordScanner::JsonRecordScanner(const std::vector<const FieldPath*>& paths)
   seen_.assign(nodes_.size(), 0);
 }
 
-int32_t JsonRecordScanner::Child(int32_t node, size_t begin, size_t end) const {
+inline __attribute__((always_inline)) int32_t JsonRecordScanner::Child(int32_t node, size_t begin, size_t end) const {
   const size_t len = end - begin;
   const uint64_t head = KeyHead(p_ + begin, len, n_ - begin);
   const Node& nd = nodes_[node];
@@ -203,7 +203,7 @@ bool JsonRecordScanner::Unescape(size_t begin, size_t end, std::string* out) con
   return true;
 }
 
-bool JsonRecordScanner::StringValue(int32_t column) {
+inline __attribute__((always_inline)) bool JsonRecordScanner::StringValue(int32_t column) {
   size_t b, e;
   bool escaped;
   if (!String(&b, &e, &escaped)) return false;
