@@ -228,17 +228,23 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
   // While every cut is a whole string of the record (`whole`), two cuts
   // overlap only when they are the same string (the strings are disjoint),
   // so a flag per string answers; otherwise the cuts are compared.
-  cuts->clear();
+  // At most one cut per value and the id: room made once, so that a cut is
+  // a store, not a call.
+  if (cuts->size() < values.size() + 1) cuts->resize(values.size() + 1);
+  std::pair<size_t, size_t>* const cut_at = cuts->data();
+  size_t ncuts = 0;
   bool whole = strings != nullptr;
   if (whole) cut_strings->assign(strings->size(), 0);
   auto clashes = [&](size_t at, size_t len, uint32_t string) {
     if (whole && string != UINT32_MAX) return (*cut_strings)[string] != 0;
-    for (const auto& [p, l] : *cuts)
+    for (size_t k = 0; k < ncuts; ++k) {
+      const auto& [p, l] = cut_at[k];
       if (at < p + (l >> 8) && p < at + len) return true;
+    }
     return false;
   };
   auto cut = [&](size_t at, size_t len, unsigned char what, uint32_t string) {
-    cuts->emplace_back(at, len << 8 | what);
+    cut_at[ncuts++] = {at, len << 8 | what};
     if (whole && string != UINT32_MAX) {
       (*cut_strings)[string] = 1;
     } else {
@@ -379,9 +385,17 @@ uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector
       i = close + 1;
     }
   }
-  std::sort(cuts->begin(), cuts->end());
+  // By position (cuts do not overlap, so positions differ); a record has
+  // a dozen or so: insertion sort.
+  for (size_t k = 1; k < ncuts; ++k) {
+    const std::pair<size_t, size_t> c = cut_at[k];
+    size_t j = k;
+    for (; j > 0 && cut_at[j - 1].first > c.first; --j) cut_at[j] = cut_at[j - 1];
+    cut_at[j] = c;
+  }
   size_t from = 0;
-  for (const auto& [at, len_mark] : *cuts) {
+  for (size_t k = 0; k < ncuts; ++k) {
+    const auto [at, len_mark] = cut_at[k];
     uuids_in(from, at);
     mark(at, len_mark >> 8, static_cast<unsigned char>(len_mark & 0xff));
     from = at + (len_mark >> 8);
