@@ -1,6 +1,7 @@
 #include "detect/correlation/correlation_detector.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -152,7 +153,21 @@ struct CorrState {
   const std::vector<Input>* parents = nullptr;
   bool silent = false;
   std::unordered_map<std::string, Group> groups;
-  std::set<std::pair<int64_t, std::string>> by_newest;  // (newest, key) for eviction
+  // (newest, key) of every group, for eviction. The key is the group's own
+  // in `groups` (whose elements stay put): an update moves one node, without
+  // copying the key or allocating.
+  struct NewestLess {
+    bool operator()(const std::pair<int64_t, const std::string*>& a,
+                    const std::pair<int64_t, const std::string*>& b) const {
+      return a.first != b.first ? a.first < b.first : *a.second < *b.second;
+    }
+  };
+  std::set<std::pair<int64_t, const std::string*>, NewestLess> by_newest;
+  // Removes group `it` and its by_newest entry.
+  void EraseGroup(std::unordered_map<std::string, Group>::iterator it) {
+    by_newest.erase({it->second.newest, &it->first});
+    groups.erase(it);
+  }
 };
 
 using Reader = VarintReader;
@@ -197,8 +212,10 @@ struct CorrelationDetector::Impl {
   mutable std::mutex mu;
   Stats stats;
 
-  void Feed(const Input& in, int64_t time, const std::string& id, std::vector<std::string> group_values,
-            std::string value, double number, bool has_number, const MatchSink& sink, int depth);
+  // `group_values` and `value` are copied only where kept (a new group, the
+  // entry), so that callers can reuse their buffers.
+  void Feed(const Input& in, int64_t time, const std::string& id, const std::vector<std::string>& group_values,
+            const std::string& value, double number, bool has_number, const MatchSink& sink, int depth);
   void Evaluate(size_t c, const std::string& key, Group& g, int64_t arrival, const MatchSink& sink, int depth);
   // For an entry at `arrival` after every other of `g` (st.live): whether the
   // window of the earliest anchor Evaluate would look at holds. Every window
@@ -314,23 +331,25 @@ void CorrelationDetector::Process(const Event& event, const MatchSink& sink) {
       if (e.fields) fields.emplace(*e.fields);
       auto first_string = [&](const FieldPath& p, uint32_t slot) {
         std::string_view text;
-        return fields && fields->FirstScalar(p, slot, &text) ? std::string(text) : std::string();
+        return fields && fields->FirstScalar(p, slot, &text) ? text : std::string_view();
       };
+      // Buffers that keep their capacity from match to match.
+      thread_local std::vector<std::string> values;
+      thread_local std::string value;
       std::lock_guard<std::mutex> lock(m.mu);
       for (const Input& in : it->second.inputs) {
-        std::vector<std::string> values;
-        values.reserve(in.group_fields.size());
-        for (size_t i = 0; i < in.group_fields.size(); ++i) values.push_back(first_string(in.group_fields[i], in.group_slots[i]));
-        std::string value;
+        values.resize(in.group_fields.size());
+        for (size_t i = 0; i < in.group_fields.size(); ++i) values[i].assign(first_string(in.group_fields[i], in.group_slots[i]));
+        value.clear();
         double number = 0;
         bool has_number = false;
         for (size_t i = 0; i < in.value_fields.size(); ++i) {
-          std::string v = first_string(in.value_fields[i], in.value_slots[i]);
+          const std::string_view v = first_string(in.value_fields[i], in.value_slots[i]);
           if (i == 0) has_number = ParseNumber(v, &number);
           if (i) value.push_back(kSep);
           value += v;
         }
-        m.Feed(in, e.time_ns, e.id, std::move(values), std::move(value), number, has_number, sink, 0);
+        m.Feed(in, e.time_ns, e.id, values, value, number, has_number, sink, 0);
       }
     }
     if (!it->second.silent) sink(e, match);
@@ -348,10 +367,16 @@ bool CorrelationDetector::ReadsOcsf() const {
 }
 
 void CorrelationDetector::Impl::Feed(const Input& in, int64_t time, const std::string& id,
-                                     std::vector<std::string> group_values, std::string value, double number,
-                                     bool has_number, const MatchSink& sink, int depth) {
+                                     const std::vector<std::string>& group_values, const std::string& value,
+                                     double number, bool has_number, const MatchSink& sink, int depth) {
   CorrState& st = corrs[in.corr];
-  std::string key;
+  // The group key in a buffer of this depth (a firing feeds the parents one
+  // deeper while this call still runs), which keeps its capacity. Fire feeds
+  // no deeper than 65.
+  thread_local std::array<std::string, 66> keys;
+  std::string deeper;
+  std::string& key = static_cast<size_t>(depth) < keys.size() ? keys[static_cast<size_t>(depth)] : deeper;
+  key.clear();
   for (size_t i = 0; i < group_values.size(); ++i) {
     if (i) key.push_back(kSep);
     key += group_values[i];
@@ -364,20 +389,18 @@ void CorrelationDetector::Impl::Feed(const Input& in, int64_t time, const std::s
   }
   if (it == st.groups.end()) {
     if (st.groups.size() >= limits.max_groups && !st.by_newest.empty()) {
-      auto oldest = st.by_newest.begin();
-      st.groups.erase(oldest->second);
-      st.by_newest.erase(oldest);
+      st.EraseGroup(st.groups.find(*st.by_newest.begin()->second));
       ++stats.evicted_groups;
     }
     it = st.groups.emplace(key, Group{}).first;
-    it->second.values = std::move(group_values);
+    it->second.values = group_values;
   }
   Group& g = it->second;
   Entry e;
   e.time = time;
   e.pos = in.pos;
   e.id = id;
-  e.value = std::move(value);
+  e.value = value;
   e.number = number;
   e.has_number = has_number;
   auto at = std::lower_bound(g.entries.begin(), g.entries.end(), e);
@@ -397,9 +420,14 @@ void CorrelationDetector::Impl::Feed(const Input& in, int64_t time, const std::s
     ++stats.evicted_entries;
   }
   if (time > g.newest) {
-    st.by_newest.erase({g.newest, key});
+    auto node = st.by_newest.extract({g.newest, &it->first});
     g.newest = time;
-    st.by_newest.emplace(g.newest, key);
+    if (node) {
+      node.value().first = time;
+      st.by_newest.insert(std::move(node));
+    } else {  // a new group
+      st.by_newest.emplace(time, &it->first);
+    }
   }
   st.watermark = std::max(st.watermark, time);
   if (st.eager && (!in_order || !st.live || LiveWindowHolds(st, g, time))) Evaluate(in.corr, key, g, time, sink, depth);
@@ -558,10 +586,7 @@ void CorrelationDetector::Impl::Sweep(size_t c, bool all, const MatchSink& sink,
     g.EraseFront(static_cast<size_t>(keep - g.entries.begin()));
     if (g.entries.empty()) empty.push_back(key);
   }
-  for (const std::string& key : empty) {
-    st.by_newest.erase({st.groups[key].newest, key});
-    st.groups.erase(key);
-  }
+  for (const std::string& key : empty) st.EraseGroup(st.groups.find(key));
 }
 
 bool CorrelationDetector::Impl::CloseWindow(size_t c, const Group& g, size_t a) const {
@@ -639,7 +664,7 @@ void CorrelationDetector::Impl::Fire(size_t c, const Group& g, const Entry& anch
     }
     double number = 0;
     bool has_number = ParseNumber(value, &number);
-    Feed(in, time, ev.id, std::move(values), std::move(value), number, has_number, sink, depth + 1);
+    Feed(in, time, ev.id, values, value, number, has_number, sink, depth + 1);
   }
 }
 
@@ -724,7 +749,7 @@ Status CorrelationDetector::RestoreState(const StateGetter& get) {
     }
     st.groups = std::move(groups);
     st.by_newest.clear();
-    for (const auto& [key, g] : st.groups) st.by_newest.emplace(g.newest, key);
+    for (const auto& [key, g] : st.groups) st.by_newest.emplace(g.newest, &key);
     st.watermark = watermark;
     st.last_sweep = last_sweep;
     impl_->stats.restored_groups += st.groups.size();

@@ -424,6 +424,26 @@ TEST(CorrelationEngine, BoundedStateEvictsOldest) {
   EXPECT_EQ(h.det().stats().evicted_entries, 6u);
 }
 
+// At the bound, the group evicted is the one whose newest entry is oldest:
+// a group that gained an entry since keeps its state.
+TEST(CorrelationEngine, EvictionTakesTheGroupLeastRecentlyFed) {
+  const std::string yaml =
+      "title: c\nid: c-e\ncorrelation:\n    type: event_count\n    rules: [failed_login]\n    group-by: [user]\n"
+      "    timespan: 1h\n    condition: {gte: 3}\n---\n" + kFailed;
+  CorrelationLimits limits;
+  limits.max_groups = 2;
+  Harness h(yaml, limits);
+  const auto fired = h.Run({MakeEvent(Ev("fail", "u1"), 100, "a"), MakeEvent(Ev("fail", "u2"), 101, "b"),
+                            MakeEvent(Ev("fail", "u1"), 102, "c"),   // u1 now newer than u2
+                            MakeEvent(Ev("fail", "u3"), 103, "d"),   // evicts u2
+                            MakeEvent(Ev("fail", "u1"), 104, "e"),   // u1's third: fires
+                            MakeEvent(Ev("fail", "u2"), 105, "f"),   // evicts u3; u2 starts again
+                            MakeEvent(Ev("fail", "u2"), 106, "g")});  // u2's second since eviction
+  EXPECT_EQ(h.Only("c-e"), (std::multiset<Fired>{{"c-e", "u1", 104}}));
+  EXPECT_EQ(h.det().stats().evicted_groups, 2u);
+  EXPECT_EQ(h.det().group_count("c-e"), 2u);
+}
+
 TEST(CorrelationEngine, LateEventsPolicy) {
   const std::string yaml =
       "title: c\nid: c-l\ncorrelation:\n    type: event_count\n    rules: [failed_login]\n    group-by: [user]\n"
