@@ -987,6 +987,8 @@ struct FieldCache {
   uint64_t epoch = 0;   // event this entry is for
   int8_t state = 0;     // 0 not read, 1 absent, 2 present
   int8_t lower = 0;     // lower/lower_hash computed
+  bool hashed = false;  // value_hash computed
+  uint64_t value_hash = 0;
   int8_t ip = 0;        // 0 not parsed, 1 not an IP, 2 parsed
   bool v6 = false;
   std::string value, lowered;
@@ -1051,6 +1053,22 @@ bool Holds(const CondSlot& s, FieldCache& f) {
   }
 }
 
+// What the conditions on one field said about the values it had lately.
+// Values repeat from event to event (principals, API names, user agents), so
+// an event whose value was seen costs a hash and a comparison instead of the
+// lower-casing and matching: a direct-mapped table of recent values, each with
+// a bit per condition on the field (known, and held).
+struct CondMemo {
+  static constexpr size_t kEntries = 256;
+  struct Entry {
+    bool used = false;
+    uint64_t hash = 0;
+    std::string value;
+    uint64_t known = 0, held = 0;
+  };
+  std::vector<Entry> entries = std::vector<Entry>(kEntries);
+};
+
 }  // namespace
 
 struct BehaviourDetector::Impl {
@@ -1076,6 +1094,13 @@ struct BehaviourDetector::Impl {
   std::map<std::pair<std::string, const GeoIpTable*>, size_t> field_index;
   std::vector<CondSlot> conds;
   std::map<std::string, size_t> cond_index;
+  // Per condition, its bit in its field's memo (kNoMemo beyond 64 on one
+  // field); per field, the memo (made for fields with conditions). Guarded by
+  // mu, as the rules' state is.
+  static constexpr uint32_t kNoMemo = UINT32_MAX;
+  std::vector<uint32_t> cond_bit;
+  std::vector<std::unique_ptr<CondMemo>> memos;
+  std::vector<uint32_t> conds_of_field;
   std::vector<std::vector<size_t>> keys;  // field lists hashed as entity or value keys
   std::map<std::vector<size_t>, size_t> key_index;
   // Guards every rule's state and the stats: one lock per event, where a
@@ -1131,6 +1156,13 @@ struct BehaviourDetector::Impl {
       std::sort(s.exact_hashes.begin(), s.exact_hashes.end());
       for (const GlobPattern& g : c.globs) s.globs.push_back(&g);
       conds.push_back(std::move(s));
+      if (conds_of_field.size() <= field) {
+        conds_of_field.resize(field + 1);
+        memos.resize(field + 1);
+      }
+      const uint32_t bit = conds_of_field[field]++;
+      cond_bit.push_back(bit < 64 ? bit : kNoMemo);
+      if (!memos[field]) memos[field] = std::make_unique<CondMemo>();
     }
     return it->second;
   }
@@ -1148,6 +1180,7 @@ struct BehaviourDetector::Impl {
       f.epoch = ec.epoch;
       f.lower = 0;
       f.ip = 0;
+      f.hashed = false;
       const FieldSlot& s = fields[i];
       if (s.base == SIZE_MAX) {
         // ExtractField without transforms (a base read has none), through
@@ -1170,13 +1203,40 @@ struct BehaviourDetector::Impl {
     return f.state == 2 ? &f : nullptr;
   }
 
+  // Whether condition `slot` holds for the event; decided once per event
+  // (the check is small enough to inline into the rule loop).
   bool Cond(const Event& event, EventCache& ec, size_t slot) {
-    if (ec.held_epoch[slot] != ec.epoch) {
-      ec.held_epoch[slot] = ec.epoch;
-      FieldCache* f = Field(event, ec, conds[slot].field);
-      ec.held[slot] = f && Holds(conds[slot], *f) ? 2 : 1;
-    }
+    if (ec.held_epoch[slot] != ec.epoch) Decide(event, ec, slot);
     return ec.held[slot] == 2;
+  }
+  void Decide(const Event& event, EventCache& ec, size_t slot) {
+    ec.held_epoch[slot] = ec.epoch;
+    const CondSlot& cs = conds[slot];
+    FieldCache* f = Field(event, ec, cs.field);
+    ec.held[slot] = f && Memoized(cs, cond_bit[slot], *f) ? 2 : 1;
+  }
+
+  // Holds(cs, f), through the field's memo: the condition depends only on
+  // the field's value.
+  bool Memoized(const CondSlot& cs, uint32_t bit, FieldCache& f) {
+    if (bit == kNoMemo) return Holds(cs, f);
+    if (!f.hashed) {
+      f.value_hash = Hash64(f.value);
+      f.hashed = true;
+    }
+    CondMemo::Entry& e = memos[cs.field]->entries[f.value_hash & (CondMemo::kEntries - 1)];
+    if (!e.used || e.hash != f.value_hash || e.value != f.value) {
+      e.used = true;
+      e.hash = f.value_hash;
+      e.value = f.value;
+      e.known = e.held = 0;
+    }
+    const uint64_t m = uint64_t{1} << bit;
+    if ((e.known & m) == 0) {
+      e.known |= m;
+      if (Holds(cs, f)) e.held |= m;
+    }
+    return (e.held & m) != 0;
   }
 
   // Hash of key `k`'s values joined as "v1\x1f v2\x1f" (the form the saved

@@ -951,3 +951,51 @@ TEST(BehaviourRules, BadRulesSayWhatIsWrong) {
 
 }  // namespace
 }  // namespace vigil
+
+namespace vigil {
+namespace {
+
+// Conditions are decided once per distinct value a field had lately (a
+// memo of recent values per field): over many more distinct principals and
+// API names than it holds, and with values recurring, every event is decided
+// as matching it afresh decides it.
+TEST(BehaviourConditions, DecidedAlikeForRecurringAndManyValues) {
+  Harness h(R"(title: new read API for a principal
+id: test-memo
+detector: new_term
+log_type: cloudtrail
+entity: userIdentity.arn
+values: eventName
+learning_period: 1d
+finding_type: Discovery:IAMUser/AnomalousBehavior
+level: low
+where:
+  eventName: ["Get*", "describe*"]
+unless:
+  userIdentity.arn: "*:assumed-role/AWSServiceRole*"
+)");
+  auto arn = [](int p) {
+    return p % 5 == 0 ? "arn:aws:sts::1:assumed-role/AWSServiceRoleForX/s" + std::to_string(p)
+                      : "arn:aws:iam::1:user/u" + std::to_string(p);
+  };
+  auto api = [](int k) {
+    static const char* kVerbs[] = {"Get", "List", "Describe", "Put"};
+    return kVerbs[k % 4] + std::string("Thing") + std::to_string(k % 300);
+  };
+  constexpr int kPrincipals = 600;
+  for (int p = 0; p < kPrincipals; ++p) h.Feed("cloudtrail", Call(arn(p), "Start"), kT0);  // histories begin
+  std::set<std::pair<int, std::string>> seen;
+  size_t expected = 0, got = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const int p = (i * 7919) % kPrincipals;
+    const std::string name = api(i * 31 + p);
+    const bool selected = name.rfind("Get", 0) == 0 || name.rfind("Describe", 0) == 0;
+    if (selected && p % 5 != 0 && seen.insert({p, name}).second) ++expected;
+    got += h.Feed("cloudtrail", Call(arn(p), name), kT0 + 2 * kDay + i);
+  }
+  EXPECT_GT(expected, 400u);
+  EXPECT_EQ(got, expected);
+}
+
+}  // namespace
+}  // namespace vigil
