@@ -63,7 +63,7 @@ fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIGIL_FUZZ=ON -DVIGIL_TESTS=OFF -DVIGIL_BENCH=OFF
 	cmake --build $(FUZZ_DIR) -j$(JOBS) --target cloudtrail_parser_fuzzer guardduty_parser_fuzzer securityhub_parser_fuzzer sigma_loader_fuzzer query_parser_fuzzer segment_reader_fuzzer segment_v2_reader_fuzzer json_scan_fuzzer \
 	  cloudwatch_pattern_fuzzer vpcflow_parser_fuzzer route53resolver_parser_fuzzer alb_parser_fuzzer s3access_parser_fuzzer \
-	  cloudwatchlogs_parser_fuzzer syslog_parser_fuzzer json_parser_fuzzer firehose_request_fuzzer \
+	  cloudwatchlogs_parser_fuzzer syslog_parser_fuzzer json_parser_fuzzer json_split_fuzzer firehose_request_fuzzer \
 	  syslog_framing_fuzzer wal_recovery_fuzzer ingest_body_fuzzer s3_list_fuzzer \
 	  stix_feed_fuzzer misp_feed_fuzzer intelcsv_feed_fuzzer intellist_feed_fuzzer segment_key_fuzzer \
 	  behaviour_rule_fuzzer cold_stub_fuzzer sigma_yaml_subset_fuzzer compaction_marker_fuzzer

@@ -44,6 +44,8 @@ class ByteBuffer {
   char* data() { return data_.get(); }
   const char* data() const { return data_.get(); }
   size_t size() const { return size_; }
+  // Bytes allocated (size, padding and spare room for growth).
+  size_t capacity() const { return capacity_; }
   // Bytes readable (and zero) after the end.
   size_t padding() const { return data_ ? kPadding : 0; }
   std::string_view view() const { return data_ ? std::string_view(data_.get(), size_) : std::string_view(); }

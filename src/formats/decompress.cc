@@ -24,12 +24,19 @@ std::string Gzip(std::string_view bytes, int level) {
 }
 
 Result<ByteBuffer> GunzipAll(std::string_view bytes, std::string_view name, size_t max_bytes) {
+  ByteBuffer out;
+  VIGIL_RETURN_IF_ERROR(GunzipInto(bytes, name, &out, max_bytes));
+  return out;
+}
+
+Status GunzipInto(std::string_view bytes, std::string_view name, ByteBuffer* buffer, size_t max_bytes) {
   struct Free {
     void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
   };
+  ByteBuffer& out = *buffer;
+  out.Resize(0);
   std::unique_ptr<libdeflate_decompressor, Free> d(libdeflate_alloc_decompressor());
   if (!d) return Status::Internal("cannot allocate a gzip decompressor");
-  ByteBuffer out;
   size_t pos = 0;
   while (pos < bytes.size()) {
     std::string_view member = bytes.substr(pos);
@@ -37,6 +44,7 @@ Result<ByteBuffer> GunzipAll(std::string_view bytes, std::string_view name, size
       // Trailing zero padding after the last member is tolerated.
       bool zeros = member.find_first_not_of('\0') == std::string_view::npos;
       if (zeros && pos > 0) break;
+      out.Resize(0);
       return Status::InvalidArgument(std::string(name) + ": not gzip data at byte " + std::to_string(pos));
     }
     // ISIZE (last 4 bytes of a single-member stream) is a hint only.
@@ -61,17 +69,20 @@ Result<ByteBuffer> GunzipAll(std::string_view bytes, std::string_view name, size
       }
       out.Resize(base);
       if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
-        if (base + guess >= max_bytes)
+        if (base + guess >= max_bytes) {
+          out.Resize(0);
           return Status::LimitExceeded(std::string(name) + ": decompresses to more than " +
                                        std::to_string(max_bytes) + " bytes");
+        }
         guess *= 2;
         continue;
       }
+      out.Resize(0);
       return Status::InvalidArgument(std::string(name) + ": corrupt or truncated gzip data at byte " +
                                      std::to_string(pos));
     }
   }
-  return out;
+  return Status::Ok();
 }
 
 Result<ByteBuffer> MaybeDecompress(std::string_view bytes, std::string_view name) {

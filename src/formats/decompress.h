@@ -19,6 +19,12 @@ bool IsGzip(std::string_view bytes);
 Result<ByteBuffer> GunzipAll(std::string_view bytes, std::string_view name,
                               size_t max_bytes = kMaxDecompressedBytes);
 
+// The same into `out` (its previous content is dropped, its allocation kept):
+// a caller inflating one input after another reuses one buffer instead of
+// mapping (and page-faulting) fresh memory for each. On error `out` is empty.
+Status GunzipInto(std::string_view bytes, std::string_view name, ByteBuffer* out,
+                  size_t max_bytes = kMaxDecompressedBytes);
+
 // One gzip member holding `bytes` (for writers of gzip: tests, the HTTP load
 // generator, Firehose-style payloads).
 std::string Gzip(std::string_view bytes, int level = 6);

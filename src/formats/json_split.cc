@@ -6,6 +6,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <string>
 
 namespace vigil {
@@ -58,6 +61,64 @@ size_t SkipJsonSpace(std::string_view text, size_t pos) {
 
 namespace {
 
+// Where a scan through a container stands: the next byte, the bracket depth
+// and whether that byte is inside a string.
+struct ScanState {
+  size_t i = 0;
+  size_t depth = 0;
+  bool in_string = false;
+};
+
+// Applies the bracket at d[at] (outside strings). Returns true when it ends
+// the scan: *end is then one past the closing bracket, or npos when the
+// brackets do not match or nest deeper than max_depth.
+inline bool Bracket(const char* d, size_t at, size_t max_depth, ScanState* s, size_t* end) {
+  char ch = d[at];
+  if (ch == '{' || ch == '[') {
+    if (++s->depth > max_depth) {
+      *end = std::string_view::npos;
+      return true;
+    }
+    return false;
+  }
+  if (s->depth == 0) {
+    *end = std::string_view::npos;
+    return true;
+  }
+  if (--s->depth == 0) {
+    *end = at + 1;
+    return true;
+  }
+  return false;
+}
+
+// One 64-byte block's bit masks (bit k: byte k): opening and closing
+// brackets, quotes, backslashes.
+struct BlockBits {
+  uint64_t opens, closes, quotes, escapes;
+};
+
+// Takes the brackets of one block without escapes, whose quotes are already
+// resolved into `inside` (the bytes inside strings). Returns true when the
+// scan ends in it (see Bracket).
+inline bool TakeBlock(const char* d, const BlockBits& b, uint64_t inside, size_t max_depth, ScanState* s,
+                      size_t* end) {
+  const uint64_t opens = b.opens & ~inside, closes = b.closes & ~inside;
+  const size_t n_open = static_cast<size_t>(__builtin_popcountll(opens));
+  const size_t n_close = static_cast<size_t>(__builtin_popcountll(closes));
+  if (n_close < s->depth && n_open <= max_depth - s->depth) {
+    // The depth can neither reach 0 nor pass the limit inside this block:
+    // only the count matters (most blocks of a record).
+    s->depth = s->depth + n_open - n_close;
+  } else {
+    for (uint64_t bits = opens | closes; bits != 0; bits &= bits - 1)
+      if (Bracket(d, s->i + static_cast<size_t>(__builtin_ctzll(bits)), max_depth, s, end)) return true;
+  }
+  s->in_string = (inside >> 63) & 1;
+  s->i += 64;
+  return false;
+}
+
 // Bit k of the result is the XOR of bits 0..k of x: with x the quote positions
 // of a 64-byte block, the set bits are the bytes inside strings (opening quote
 // included, closing quote excluded).
@@ -72,28 +133,96 @@ inline uint64_t PrefixXor(uint64_t x) {
 }
 
 #if defined(__SSE2__)
-// Masks of quotes, backslashes and brackets in the 64 bytes at p.
-inline void BlockMasks(const char* p, uint64_t* quotes, uint64_t* escapes, uint64_t* brackets) {
+inline BlockBits BlockMasks(const char* p) {
   const __m128i quote = _mm_set1_epi8('"');
   const __m128i escape = _mm_set1_epi8('\\');
   const __m128i open = _mm_set1_epi8('{');
   const __m128i close = _mm_set1_epi8('}');
   const __m128i fold = _mm_set1_epi8(0x20);  // '[' -> '{', ']' -> '}'
-  uint64_t q = 0, e = 0, b = 0;
+  BlockBits b{0, 0, 0, 0};
   for (int k = 0; k < 4; ++k) {
     __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
     __m128i f = _mm_or_si128(v, fold);
-    q |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)))) << (16 * k);
-    e |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, escape)))) << (16 * k);
-    b |= static_cast<uint64_t>(static_cast<uint32_t>(
-             _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(f, open), _mm_cmpeq_epi8(f, close)))))
-         << (16 * k);
+    auto bits = [&](__m128i eq) {
+      return static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(eq))) << (16 * k);
+    };
+    b.quotes |= bits(_mm_cmpeq_epi8(v, quote));
+    b.escapes |= bits(_mm_cmpeq_epi8(v, escape));
+    b.opens |= bits(_mm_cmpeq_epi8(f, open));
+    b.closes |= bits(_mm_cmpeq_epi8(f, close));
   }
-  *quotes = q;
-  *escapes = e;
-  *brackets = b;
+  return b;
+}
+
+// Takes whole 64-byte blocks without backslashes from s->i on. Returns true
+// when the scan ended in one (see Bracket); false at the first block it left
+// for the byte loop (one with a backslash, or fewer than 64 bytes left).
+bool ScanBlocksSse2(const char* d, size_t n, size_t max_depth, ScanState* s, size_t* end) {
+  while (n - s->i >= 64) {
+    const BlockBits b = BlockMasks(d + s->i);
+    if (b.escapes != 0) return false;
+    const uint64_t inside = PrefixXor(b.quotes) ^ (s->in_string ? ~uint64_t{0} : 0);
+    if (TakeBlock(d, b, inside, max_depth, s, end)) return true;
+  }
+  return false;
 }
 #endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VIGIL_AVX2 __attribute__((target("avx2,pclmul,popcnt")))
+
+// Bit k: byte k of the 64 bytes whose compare results are lo, hi.
+VIGIL_AVX2 inline uint64_t Bits64(__m256i lo, __m256i hi) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(lo))) |
+         static_cast<uint64_t>(static_cast<uint32_t>(_mm256_movemask_epi8(hi))) << 32;
+}
+
+// The same with AVX2 compares and a carry-less multiply for the prefix XOR,
+// on processors that have them (chosen at run time; the build targets
+// baseline x86-64).
+VIGIL_AVX2 bool ScanBlocksAvx2(const char* d, size_t n, size_t max_depth,
+                                                                    ScanState* s, size_t* end) {
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i escape = _mm256_set1_epi8('\\');
+  const __m256i open = _mm256_set1_epi8('{');
+  const __m256i close = _mm256_set1_epi8('}');
+  const __m256i fold = _mm256_set1_epi8(0x20);
+  const __m128i ones = _mm_set1_epi8(static_cast<char>(0xFF));
+  while (n - s->i >= 64) {
+    const char* p = d + s->i;
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
+    BlockBits b;
+    b.escapes = Bits64(_mm256_cmpeq_epi8(lo, escape), _mm256_cmpeq_epi8(hi, escape));
+    if (b.escapes != 0) return false;
+    b.quotes = Bits64(_mm256_cmpeq_epi8(lo, quote), _mm256_cmpeq_epi8(hi, quote));
+    const __m256i flo = _mm256_or_si256(lo, fold), fhi = _mm256_or_si256(hi, fold);
+    b.opens = Bits64(_mm256_cmpeq_epi8(flo, open), _mm256_cmpeq_epi8(fhi, open));
+    b.closes = Bits64(_mm256_cmpeq_epi8(flo, close), _mm256_cmpeq_epi8(fhi, close));
+    const uint64_t prefix = static_cast<uint64_t>(
+        _mm_cvtsi128_si64(_mm_clmulepi64_si128(_mm_cvtsi64_si128(static_cast<long long>(b.quotes)), ones, 0)));
+    const uint64_t inside = prefix ^ (s->in_string ? ~uint64_t{0} : 0);
+    if (TakeBlock(d, b, inside, max_depth, s, end)) return true;
+  }
+  return false;
+}
+#undef VIGIL_AVX2
+#endif
+
+using ScanBlocksFn = bool (*)(const char*, size_t, size_t, ScanState*, size_t*);
+
+ScanBlocksFn ChooseScanBlocks() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("popcnt"))
+    return ScanBlocksAvx2;
+#endif
+#if defined(__SSE2__)
+  return ScanBlocksSse2;
+#else
+  return nullptr;
+#endif
+}
 
 }  // namespace
 
@@ -106,63 +235,28 @@ size_t SkipJsonValue(std::string_view t, size_t pos, size_t max_depth) {
     while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && !IsSpace(t[i])) ++i;
     return i;
   }
+  static const ScanBlocksFn scan_blocks = ChooseScanBlocks();
   const char* d = t.data();
   const size_t n = t.size();
-  size_t depth = 0;
-  bool in_string = false;
-  size_t i = pos;
-  // Returns true when the bracket at i closes the value (result in *end).
-  auto bracket = [&](size_t at, size_t* end) {
-    char ch = d[at];
-    if (ch == '{' || ch == '[') {
-      if (++depth > max_depth) {
-        *end = std::string_view::npos;
-        return true;
-      }
-      return false;
-    }
-    if (depth == 0) {
-      *end = std::string_view::npos;
-      return true;
-    }
-    if (--depth == 0) {
-      *end = at + 1;
-      return true;
-    }
-    return false;
-  };
+  ScanState s;
+  s.i = pos;
   size_t result;
-  while (i < n) {
-#if defined(__SSE2__)
-    if (n - i >= 64) {
-      uint64_t quotes, escapes, brackets;
-      BlockMasks(d + i, &quotes, &escapes, &brackets);
-      if (escapes == 0) {
-        // Whole block without escapes: strings and brackets from bit masks.
-        uint64_t inside = PrefixXor(quotes);
-        if (in_string) inside = ~inside;
-        for (uint64_t s = brackets & ~inside; s != 0; s &= s - 1) {
-          if (bracket(i + static_cast<size_t>(__builtin_ctzll(s)), &result)) return result;
-        }
-        in_string = (inside >> 63) & 1;
-        i += 64;
-        continue;
-      }
-    }
-#endif
+  while (s.i < n) {
+    // Whole blocks without escapes: strings and brackets from bit masks.
+    if (scan_blocks != nullptr && scan_blocks(d, n, max_depth, &s, &result)) return result;
     // Byte at a time through a block with escapes (and through the tail).
-    const size_t stop = std::min(n, i + 64);
-    while (i < stop) {
-      char ch = d[i];
-      if (in_string) {
-        if (ch == '\\') ++i;
-        else if (ch == '"') in_string = false;
+    const size_t stop = std::min(n, s.i + 64);
+    while (s.i < stop) {
+      char ch = d[s.i];
+      if (s.in_string) {
+        if (ch == '\\') ++s.i;
+        else if (ch == '"') s.in_string = false;
       } else if (ch == '"') {
-        in_string = true;
+        s.in_string = true;
       } else if (ch == '{' || ch == '[' || ch == '}' || ch == ']') {
-        if (bracket(i, &result)) return result;
+        if (Bracket(d, s.i, max_depth, &s, &result)) return result;
       }
-      ++i;
+      ++s.i;
     }
   }
   return std::string_view::npos;
