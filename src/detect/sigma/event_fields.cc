@@ -17,18 +17,6 @@ uint32_t FieldSlot(std::string_view dotted) {
   return it->second;
 }
 
-struct EventFields::Storage {
-  struct Slot {
-    uint32_t epoch = 0;  // the slot is filled when equal to Storage::epoch
-    uint32_t begin = 0;
-    uint32_t count = 0;
-    bool present = false;
-  };
-  std::vector<Slot> slots;
-  uint32_t epoch = 0;
-  FieldValueList values;
-};
-
 namespace {
 
 // Storage outlives one event so that slots and value buffers are allocated
@@ -111,12 +99,8 @@ bool EventFields::FirstScalar(const FieldPath& path, uint32_t slot, std::string_
   return false;
 }
 
-EventFields::Values EventFields::Get(const FieldPath& path, uint32_t slot) {
+EventFields::Values EventFields::Resolve(const FieldPath& path, uint32_t slot) {
   Storage& st = *storage_;
-  if (slot != kNoSlot && slot < st.slots.size() && st.slots[slot].epoch == st.epoch) {
-    const Storage::Slot& s = st.slots[slot];
-    return Values{&st.values, s.begin, s.count, s.present};
-  }
   const auto begin = static_cast<uint32_t>(st.values.size());
   const bool present = fields_.Collect(path, &st.values);
   const auto count = static_cast<uint32_t>(st.values.size()) - begin;

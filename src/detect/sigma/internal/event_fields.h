@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "event/event.h"
 
@@ -51,6 +52,7 @@ class EventFields {
   };
 
   // `slot` is FieldSlot(path.str()), or kNoSlot to resolve without caching.
+  // A path already resolved for the event costs an inlined array lookup.
   Values Get(const FieldPath& path, uint32_t slot);
   // The text of the first value at `path` that is not an object, an array
   // or null, as Event::FirstString reads it; false when there is none. Valid
@@ -59,9 +61,24 @@ class EventFields {
 
   const FieldResolver& resolver() const { return fields_; }
 
-  struct Storage;  // defined in event_fields.cc
+  // The values of every path resolved for one event (kept per thread and
+  // reused, see event_fields.cc).
+  struct Storage {
+    struct Slot {
+      uint32_t epoch = 0;  // the slot is filled when equal to Storage::epoch
+      uint32_t begin = 0;
+      uint32_t count = 0;
+      bool present = false;
+    };
+    std::vector<Slot> slots;
+    uint32_t epoch = 0;
+    FieldValueList values;
+  };
 
  private:
+  // Get for a path not resolved yet for the event.
+  Values Resolve(const FieldPath& path, uint32_t slot);
+
   const FieldResolver& fields_;
   Storage* storage_;
   bool shared_ = false;  // storage_ is an open SharedEventFields'
@@ -84,5 +101,14 @@ class SharedEventFields {
   EventFields::Storage* storage_ = nullptr;
   SharedEventFields* outer_ = nullptr;
 };
+
+inline EventFields::Values EventFields::Get(const FieldPath& path, uint32_t slot) {
+  const Storage& st = *storage_;
+  if (slot < st.slots.size() && st.slots[slot].epoch == st.epoch) {  // kNoSlot is never below the size
+    const Storage::Slot& s = st.slots[slot];
+    return Values{&st.values, s.begin, s.count, s.present};
+  }
+  return Resolve(path, slot);
+}
 
 }  // namespace vigil::sigma_internal
