@@ -1007,6 +1007,8 @@ struct EventCache {
   std::vector<uint64_t> key_hash;   // per key: hash of its values
   std::vector<uint64_t> key_epoch;  // per key: event the hash is for (0: none)
   std::vector<int8_t> key_ok;       // per key: every value present
+  std::vector<uint64_t> excluded_epoch;  // per `unless` list: event `excluded` is for
+  std::vector<int8_t> excluded;          // per `unless` list: some condition held
   std::string buf;
 };
 
@@ -1087,6 +1089,9 @@ struct BehaviourDetector::Impl {
     // and value lists.
     std::vector<size_t> unless_slot, where_slot;
     size_t entity_key = 0, value_key = 0;
+    // Index into `unless_lists` of unless_slot: rules share theirs (the
+    // exclusions of AWS services and service roles), decided once an event.
+    size_t unless_list = 0;
   };
   std::vector<std::unique_ptr<RuleState>> rules;
   std::unordered_map<std::string, std::vector<RuleState*>> by_type;
@@ -1094,6 +1099,8 @@ struct BehaviourDetector::Impl {
   std::map<std::pair<std::string, const GeoIpTable*>, size_t> field_index;
   std::vector<CondSlot> conds;
   std::map<std::string, size_t> cond_index;
+  std::vector<std::vector<size_t>> unless_lists;
+  std::map<std::vector<size_t>, size_t> unless_list_index;
   // Per condition, its bit in its field's memo (kNoMemo beyond 64 on one
   // field); per field, the memo (made for fields with conditions). Guarded by
   // mu, as the rules' state is.
@@ -1205,6 +1212,18 @@ struct BehaviourDetector::Impl {
 
   // Whether condition `slot` holds for the event; decided once per event
   // (the check is small enough to inline into the rule loop).
+  // Whether some condition of `unless` list `u` holds, in list order.
+  bool Excluded(const Event& event, EventCache& ec, size_t u) {
+    if (ec.excluded_epoch[u] != ec.epoch) {
+      ec.excluded_epoch[u] = ec.epoch;
+      bool any = false;
+      for (size_t slot : unless_lists[u])
+        if ((any = Cond(event, ec, slot))) break;
+      ec.excluded[u] = any;
+    }
+    return ec.excluded[u] != 0;
+  }
+
   bool Cond(const Event& event, EventCache& ec, size_t slot) {
     if (ec.held_epoch[slot] != ec.epoch) Decide(event, ec, slot);
     return ec.held[slot] == 2;
@@ -1274,6 +1293,10 @@ struct BehaviourDetector::Impl {
       ec.key_epoch.resize(keys.size());
       ec.key_ok.resize(keys.size());
     }
+    if (ec.excluded.size() < unless_lists.size()) {
+      ec.excluded.resize(unless_lists.size());
+      ec.excluded_epoch.resize(unless_lists.size());
+    }
     return ec;
   }
 };
@@ -1286,6 +1309,9 @@ BehaviourDetector::BehaviourDetector(std::vector<std::shared_ptr<const Behaviour
     st->rule = std::move(r);
     const GeoIpTable* geo = st->rule->geoip.get();
     for (const auto& c : st->rule->unless) st->unless_slot.push_back(impl_->CondIndex(c, impl_->FieldIndex(c.field, geo)));
+    auto [list, added] = impl_->unless_list_index.emplace(st->unless_slot, impl_->unless_lists.size());
+    if (added) impl_->unless_lists.push_back(st->unless_slot);
+    st->unless_list = list->second;
     for (const auto& c : st->rule->where) st->where_slot.push_back(impl_->CondIndex(c, impl_->FieldIndex(c.field, geo)));
     for (const auto& f : st->rule->entity) st->entity.push_back(impl_->FieldIndex(f, geo));
     for (const auto& f : st->rule->values) st->values.push_back(impl_->FieldIndex(f, geo));
@@ -1324,9 +1350,7 @@ void BehaviourDetector::Process(const Event& event, const MatchSink& sink) {
     // new_term's history of an entity starts at its first event of the log
     // type, selected or not: a first sensitive call is not a first event.
     if (!selected && r.kind != BehaviourKind::kNewTerm) continue;
-    bool pass = true;
-    for (size_t i = 0; i < st->unless_slot.size() && pass; ++i) pass = !im.Cond(event, ec, st->unless_slot[i]);
-    if (!pass) continue;
+    if (im.Excluded(event, ec, st->unless_list)) continue;
     Observation o;
     o.time = event.time_ns;
     if (!im.Key(event, ec, st->entity_key, &o.entity)) continue;
