@@ -214,7 +214,7 @@ inline __attribute__((always_inline)) bool JsonRecordScanner::StringValue(int32_
     text = *out;
     if (column >= 0) hot_ok_ = false;
   } else if (column >= 0) {
-    hot_.push_back(HotValue{static_cast<uint32_t>(column), ValueKind::kString, text, 0,
+    AddHot(HotValue{static_cast<uint32_t>(column), ValueKind::kString, text, 0,
                             static_cast<uint32_t>(strings_.size() - 1), static_cast<uint32_t>(scalars_.size())});
   }
   scalars_.push_back(text);
@@ -309,7 +309,7 @@ bool JsonRecordScanner::Value(int32_t node, uint32_t depth) {
     if (got != want || (word.size() == 5 && p_[i_ + 4] != 'e')) return false;
     i_ += word.size();
     if (column >= 0) {
-      hot_.push_back(HotValue{static_cast<uint32_t>(column), c == 'n' ? ValueKind::kNull : ValueKind::kBool, word, 0});
+      AddHot(HotValue{static_cast<uint32_t>(column), c == 'n' ? ValueKind::kNull : ValueKind::kBool, word, 0});
     }
     if (c != 'n') scalars_.push_back(word);
     return true;
@@ -359,7 +359,7 @@ bool JsonRecordScanner::Value(int32_t node, uint32_t depth) {
       if (!exact || std::from_chars(text.data(), text.data() + text.size(), v).ec != std::errc()) {
         hot_ok_ = false;
       } else {
-        hot_.push_back(HotValue{static_cast<uint32_t>(column), ValueKind::kNumber, text, v});
+        AddHot(HotValue{static_cast<uint32_t>(column), ValueKind::kNumber, text, v});
       }
     }
     return true;
@@ -373,7 +373,7 @@ JsonRecordScanner::Outcome JsonRecordScanner::Scan(std::string_view json) {
   i_ = 0;
   hot_ok_ = usable_;
   scalars_.clear();
-  hot_.clear();
+  hot_count_ = 0;
   strings_.clear();
   long_strings_.clear();
   kept_used_ = 0;
@@ -385,7 +385,7 @@ JsonRecordScanner::Outcome JsonRecordScanner::Scan(std::string_view json) {
   SkipSpace();
   if (i_ != n_) return Outcome::kFailed;
   if (!hot_ok_) return Outcome::kScalarsOnly;
-  std::sort(hot_.begin(), hot_.end(), [](const HotValue& a, const HotValue& b) { return a.column < b.column; });
+  std::sort(hot_.begin(), hot_.begin() + static_cast<std::ptrdiff_t>(hot_count_), [](const HotValue& a, const HotValue& b) { return a.column < b.column; });
   return Outcome::kAll;
 }
 

@@ -18,6 +18,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,7 +57,7 @@ class JsonRecordScanner {
   const std::vector<std::string_view>& scalars() const { return scalars_; }
   // The values at the hot paths, in column order (at most one per column:
   // the pass gives up on anything that fans out).
-  const std::vector<HotValue>& hot() const { return hot_; }
+  std::span<const HotValue> hot() const { return {hot_.data(), hot_count_}; }
   // Every string of the text (keys and values) as written between its
   // quotes, in text order; `escaped` when it holds a backslash. Valid after
   // any Scan but kFailed, until the next.
@@ -103,7 +104,14 @@ class JsonRecordScanner {
   size_t n_ = 0, i_ = 0;
   bool hot_ok_ = true;
   std::vector<std::string_view> scalars_;
+  // hot_[0, hot_count_): grown only, written in place (a push_back here
+  // was a call per value).
   std::vector<HotValue> hot_;
+  size_t hot_count_ = 0;
+  void AddHot(const HotValue& v) {
+    if (hot_count_ == hot_.size()) hot_.resize(2 * hot_.size() + 16);
+    hot_[hot_count_++] = v;
+  }
   std::vector<Span> strings_;
   std::vector<uint32_t> long_strings_;
   // Owners of unescaped strings and reformatted numbers, reused (a deque:

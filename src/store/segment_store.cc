@@ -245,7 +245,8 @@ class SegmentWriter final : public EventWriter {
     Hash128 h = IdHash(event.id);
     if (!set->ids.Insert(h)) return false;
     ++cached_ids_;
-    Partition* p = GetPartition(set, event.source_type, v2() ? event.account : std::string(), day);
+    static const std::string kNoAccount;  // v1 partitions (no copy of the account per event)
+    Partition* p = GetPartition(set, event.source_type, v2() ? event.account : kNoAccount, day);
     if (!p->active()) {
       Status s = Activate(p);
       if (!s.ok()) return Fail(s);

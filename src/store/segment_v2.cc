@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <span>
 #include <unordered_map>
 
 #include "common/glob.h"
@@ -166,7 +167,7 @@ constexpr uint32_t kMaxSplicedColumn = 255 - kMarkColumn;
 // the pass over the record: its JSON strings (JsonRecordScanner::strings)
 // are every double-quoted string of the record and the only places a UUID
 // can be, which spares the search for them.
-uint32_t PackRecord(std::string_view raw, std::string_view id, const std::vector<Splice>& values,
+uint32_t PackRecord(std::string_view raw, std::string_view id, std::span<const Splice> values,
                     const JsonRecordScanner* scanned, std::vector<std::pair<size_t, size_t>>* cuts,
                     std::vector<uint8_t>* cut_strings, std::string* out, std::string* uuids) {
   const std::vector<JsonRecordScanner::Span>* strings = scanned != nullptr ? &scanned->strings() : nullptr;
@@ -1034,14 +1035,17 @@ void BlockBuilder2::Add(const Event& e) {
     // The values the record can give up: the first of each column that
     // stores its values, when it is a string (its column is then
     // dict-encoded in this block and gives the text back exactly).
-    splices_.clear();
-    auto offer = [this](size_t c, uint32_t text, size_t at, uint32_t string) {
+    // Written in place (a push_back was a call per value): room for the
+    // time, account, principal and a value per column.
+    if (splices_.size() < schema_.size() + 1) splices_.resize(schema_.size() + 1);
+    size_t nsplices = 0;
+    auto offer = [this, &nsplices](size_t c, uint32_t text, size_t at, uint32_t string) {
       if (c <= kMaxSplicedColumn && texts_[text].size() >= kMinSplicedBytes) {
-        splices_.push_back(Splice{static_cast<uint32_t>(kMarkColumn + c), texts_[text], at, string});
+        splices_[nsplices++] = Splice{static_cast<uint32_t>(kMarkColumn + c), texts_[text], at, string};
       }
     };
     char time_text[20];
-    if (FormatRfc3339Seconds(e.time_ns, time_text)) splices_.push_back(Splice{kMarkTime, std::string_view(time_text, 20)});
+    if (FormatRfc3339Seconds(e.time_ns, time_text)) splices_[nsplices++] = Splice{kMarkTime, std::string_view(time_text, 20)};
     if (!e.account.empty()) offer(kColAccount, row.account, std::string_view::npos, UINT32_MAX);
     if (!e.principal.empty()) offer(kColPrincipal, row.principal, std::string_view::npos, UINT32_MAX);
     // The row's values are in column order: each column's first value is
@@ -1066,7 +1070,7 @@ void BlockBuilder2::Add(const Event& e) {
     }
     // Straight into the arena: the raw section's length prefixes are
     // written when Finish lays the records out in order.
-    row.uuid_count = PackRecord(e.raw, e.id, splices_,
+    row.uuid_count = PackRecord(e.raw, e.id, std::span<const Splice>(splices_.data(), nsplices),
                                 scanned != JsonRecordScanner::Outcome::kFailed ? scanner_.get() : nullptr, &cuts_,
                                 &cut_strings_, &raw_arena_, &uuid_arena_);
   } else {
@@ -1081,7 +1085,7 @@ void BlockBuilder2::Add(const Event& e) {
       // its trigrams are set, without hashing it again.
       const std::vector<std::string_view>& scalars = scanner_->scalars();
       hot_scalar_.assign(scalars.size(), UINT32_MAX);
-      const std::vector<JsonRecordScanner::HotValue>& hot = scanner_->hot();
+      const std::span<const JsonRecordScanner::HotValue> hot = scanner_->hot();
       for (size_t j = 0; j < hot.size(); ++j) {
         if (hot[j].scalar < scalars.size()) hot_scalar_[hot[j].scalar] = values_[row.values_begin + j].text;
       }
