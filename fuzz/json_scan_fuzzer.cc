@@ -1,7 +1,9 @@
 // Fuzzes segment v2's pass over JSON records (store/json_scan.h) against the
 // resolver it stands in for: on any input it must not crash; on a record the
 // resolver parses it must report every scalar the resolver visits, and,
-// when it reports hot values, exactly the values the resolver visits there.
+// when it reports hot values, exactly the values the resolver visits there,
+// each string value naming its own string and scalar; the long strings are
+// exactly the strings of JsonRecordScanner::kLongString bytes or more.
 #include <cstdlib>
 #include <set>
 #include <string>
@@ -30,6 +32,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string json(reinterpret_cast<const char*>(data), size);
   const JsonRecordScanner::Outcome outcome = scanner->Scan(json);
   auto fields = vigil::ParseJsonFields(json);
+  if (outcome != JsonRecordScanner::Outcome::kFailed) {
+    const auto& strings = scanner->strings();
+    size_t next = 0;
+    for (uint32_t k = 0; k < strings.size(); ++k) {
+      if (strings[k].end - strings[k].begin < JsonRecordScanner::kLongString) continue;
+      if (next >= scanner->long_strings().size() || scanner->long_strings()[next] != k) std::abort();
+      ++next;
+    }
+    if (next != scanner->long_strings().size()) std::abort();
+  }
+  if (outcome == JsonRecordScanner::Outcome::kAll) {
+    for (const auto& h : scanner->hot()) {
+      if (h.kind != vigil::ValueKind::kString) continue;
+      if (h.string >= scanner->strings().size() || h.scalar >= scanner->scalars().size()) std::abort();
+      const auto& sp = scanner->strings()[h.string];
+      if (json.data() + sp.begin != h.text.data() || sp.end - sp.begin != h.text.size()) std::abort();
+      if (scanner->scalars()[h.scalar].data() != h.text.data() || scanner->scalars()[h.scalar].size() != h.text.size())
+        std::abort();
+    }
+  }
   if (!fields.ok() || outcome == JsonRecordScanner::Outcome::kFailed) return 0;
   std::set<std::string> got;
   for (std::string_view s : scanner->scalars()) got.insert(std::string(s));

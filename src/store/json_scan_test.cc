@@ -112,6 +112,13 @@ Outcome Check(JsonRecordScanner& scanner, const std::vector<FieldPath>& paths, c
     EXPECT_EQ(sp.escaped, json.substr(sp.begin, sp.end - sp.begin).find('\\') != std::string::npos);
     at = sp.end + 1;
   }
+  // Long strings: exactly those of 36 bytes or more, in order.
+  std::vector<uint32_t> long_strings;
+  for (uint32_t k = 0; k < scanner.strings().size(); ++k) {
+    const JsonRecordScanner::Span& sp = scanner.strings()[k];
+    if (sp.end - sp.begin >= JsonRecordScanner::kLongString) long_strings.push_back(k);
+  }
+  EXPECT_EQ(scanner.long_strings(), long_strings) << json;
   if (outcome != Outcome::kAll) return outcome;
   for (size_t c = 0; c < paths.size(); ++c) {
     std::vector<std::pair<ValueKind, std::string>> want_values, got_values;
@@ -126,6 +133,17 @@ Outcome Check(JsonRecordScanner& scanner, const std::vector<FieldPath>& paths, c
       if (h.kind == ValueKind::kString) {  // a view of the record's own bytes
         EXPECT_GE(h.text.data(), json.data());
         EXPECT_LE(h.text.data() + h.text.size(), json.data() + json.size());
+        // ... which is the string and the scalar the value says it is.
+        EXPECT_LT(h.string, scanner.strings().size());
+        EXPECT_LT(h.scalar, scanner.scalars().size());
+        if (h.string < scanner.strings().size()) {
+          EXPECT_EQ(json.data() + scanner.strings()[h.string].begin, h.text.data());
+          EXPECT_EQ(scanner.strings()[h.string].end - scanner.strings()[h.string].begin, h.text.size());
+        }
+        if (h.scalar < scanner.scalars().size()) {
+          EXPECT_EQ(scanner.scalars()[h.scalar].data(), h.text.data());
+          EXPECT_EQ(scanner.scalars()[h.scalar].size(), h.text.size());
+        }
       }
     }
     EXPECT_EQ(got_values, want_values) << paths[c].str() << " in " << json;
