@@ -14,14 +14,22 @@ FieldPath::FieldPath(std::string_view dotted) : dotted_(dotted) {
   }
 }
 
-std::string Event::FirstString(const FieldPath& path) const {
-  std::string out;
-  if (!fields) return out;
-  fields->Visit(path, [&](const FieldValue& v) {
+bool FieldResolver::FirstScalar(const FieldPath& path, std::string_view* text, std::string* scratch) const {
+  bool found = false;
+  Visit(path, [&](const FieldValue& v) {
     if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray || v.kind == ValueKind::kNull) return true;
-    out.assign(v.text);
+    scratch->assign(v.text);
+    found = true;
     return false;
   });
+  if (found) *text = *scratch;
+  return found;
+}
+
+std::string Event::FirstString(const FieldPath& path) const {
+  std::string out;
+  std::string_view text;
+  if (fields && fields->FirstScalar(path, &text, &out) && text.data() != out.data()) out.assign(text);
   return out;
 }
 

@@ -112,6 +112,13 @@ class FieldResolver {
       return true;
     });
   }
+  // The text of the first value at `path` that is not an object, an array or
+  // null (what Event::FirstString returns); false when there is none. `text`
+  // stays valid while the resolver lives and `scratch` is untouched: text the
+  // resolver keeps is not copied, other text (a number's) is written to
+  // `scratch` first. The default goes through Visit; resolvers override it
+  // to skip the callback (building an event reads several such values).
+  virtual bool FirstScalar(const FieldPath& path, std::string_view* text, std::string* scratch) const;
   // When this resolver answers from one JSON text parsed in place (the
   // event's raw record): that text's address and size. VisitAllScalars then
   // visits exactly that text's scalars, and Visit answers every path from it

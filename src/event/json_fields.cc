@@ -34,6 +34,22 @@ class JsonFields final : public FieldResolver {
     });
   }
 
+  bool FirstScalar(const FieldPath& path, std::string_view* text, std::string* scratch) const override {
+    bool found = false;
+    Lookup(path, [&](const FieldValue& v, bool stable) {
+      if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray || v.kind == ValueKind::kNull) return true;
+      if (stable) {
+        *text = v.text;
+      } else {
+        scratch->assign(v.text);
+        *text = *scratch;
+      }
+      found = true;
+      return false;
+    });
+    return found;
+  }
+
   // Lists the root object's keys after a parse (see Lookup), in document
   // order, so a duplicate key resolves to its first occurrence as at_key does.
   void IndexRoot() {
@@ -79,9 +95,15 @@ class JsonFields final : public FieldResolver {
     return static_cast<size_t>(((head ^ length) * 0x9E3779B97F4A7C15ull) >> 57);  // 7 bits
   }
 
+  // Keys of 9 to 16 bytes (most of CloudTrail's) are told apart by their
+  // last 8 bytes without a call to memcmp.
   static bool SameKey(const RootKey& k, uint64_t head, const std::string& key) {
-    return k.head == head && k.length == key.size() &&
-           (k.length <= 8 || std::memcmp(k.data + 8, key.data() + 8, k.length - 8) == 0);
+    if (k.head != head || k.length != key.size()) return false;
+    if (k.length <= 8) return true;
+    uint64_t a, b;
+    std::memcpy(&a, k.data + k.length - 8, 8);
+    std::memcpy(&b, key.data() + k.length - 8, 8);
+    return a == b && (k.length <= 16 || std::memcmp(k.data + 8, key.data() + 8, k.length - 16) == 0);
   }
 
   const RootKey* FindRootKey(const std::string& key) const {

@@ -70,15 +70,13 @@ Status ForEachJsonRecord(const ParseInput& in, std::string_view wrapper_key, con
   std::string_view t = in.bytes;
   size_t pos = SkipJsonSpace(t, 0);
   if (pos >= t.size()) return Status::InvalidArgument(std::string(in.name) + ": empty input");
-  std::vector<JsonSpan> spans;
-  Status framing;
+  size_t open = kNpos;  // the records' array
   if (t[pos] == '[') {
-    framing = SplitJsonArray(t, pos, kNoDepthLimit, &spans);
+    open = pos;
   } else if (t[pos] == '{' && FirstKeyIs(t, pos, wrapper_key)) {
-    size_t arr = FindTopLevelKey(t, wrapper_key, kNoDepthLimit);
-    if (arr == kNpos || arr >= t.size() || t[arr] != '[')
+    open = FindTopLevelKey(t, wrapper_key, kNoDepthLimit);
+    if (open == kNpos || open >= t.size() || t[open] != '[')
       return Status::InvalidArgument(std::string(in.name) + ": \"" + std::string(wrapper_key) + "\" is not an array");
-    framing = SplitJsonArray(t, arr, kNoDepthLimit, &spans);
   } else {
     // NDJSON unless the first record runs past its line: then pretty-printed
     // records follow one another. A first line that never completes is a
@@ -94,8 +92,12 @@ Status ForEachJsonRecord(const ParseInput& in, std::string_view wrapper_key, con
     }
     return Status::Ok();
   }
+  // Each record is built as soon as the scan finds its end, while its bytes
+  // are still in cache.
   uint64_t index = 0;
-  for (const JsonSpan& s : spans) record(t.substr(s.begin, s.end - s.begin), index++);
+  Status framing = ForEachJsonArrayElement(t, open, kNoDepthLimit, [&](const JsonSpan& s) {
+    record(t.substr(s.begin, s.end - s.begin), index++);
+  });
   if (!framing.ok()) sink.OnWarning(in.name, framing.message());
   return Status::Ok();
 }
@@ -195,15 +197,11 @@ Status StartJsonEvent(std::string_view raw, std::string_view source_type, int64_
 
 void SetEventTime(std::span<const FieldPath> paths, Event* ev, std::string* time_warning) {
   // Parsed in place (no copy of the text) on the common path.
+  std::string scratch;
   for (const FieldPath& path : paths) {
     std::optional<int64_t> t;
-    if (ev->fields) {
-      ev->fields->Visit(path, [&](const FieldValue& v) {
-        if (v.kind == ValueKind::kObject || v.kind == ValueKind::kArray || v.kind == ValueKind::kNull) return true;
-        t = ParseTimestamp(v.text);
-        return false;
-      });
-    }
+    std::string_view text;
+    if (ev->fields && ev->fields->FirstScalar(path, &text, &scratch)) t = ParseTimestamp(text);
     if (t) {
       ev->time_ns = *t;
       ev->time_fallback = false;
@@ -237,10 +235,13 @@ std::string FindingEventId(std::string_view source_type, std::string_view findin
 
 void AddResources(const FieldPath& path, Event* ev) {
   if (!ev->fields) return;
-  ev->fields->Visit(path, [&](const FieldValue& v) {
+  thread_local FieldValueList values;  // reused: no allocation per event
+  values.clear();
+  ev->fields->Collect(path, &values);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const FieldValue v = values.at(i);
     if (v.kind == ValueKind::kString && !v.text.empty()) ev->resources.emplace_back(v.text);
-    return true;
-  });
+  }
 }
 
 }  // namespace vigil

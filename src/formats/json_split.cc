@@ -262,26 +262,20 @@ size_t SkipJsonValue(std::string_view t, size_t pos, size_t max_depth) {
   return std::string_view::npos;
 }
 
+namespace json_split_internal {
+
+Status UnterminatedElement(size_t pos) {
+  return Status::InvalidArgument("input ends inside the array element starting at byte " + std::to_string(pos));
+}
+Status ExpectedCommaOrClose(size_t pos) {
+  return Status::InvalidArgument("expected ',' or ']' at byte " + std::to_string(pos));
+}
+Status UnclosedArray() { return Status::InvalidArgument("input ends before the array closes"); }
+
+}  // namespace json_split_internal
+
 Status SplitJsonArray(std::string_view t, size_t open, size_t max_depth, std::vector<JsonSpan>* out) {
-  size_t pos = SkipJsonSpace(t, open + 1);
-  if (pos < t.size() && t[pos] == ']') return Status::Ok();
-  while (pos < t.size()) {
-    size_t end = SkipJsonValue(t, pos, max_depth);
-    if (end == std::string_view::npos) {
-      out->push_back({pos, t.size()});
-      return Status::InvalidArgument("input ends inside the array element starting at byte " + std::to_string(pos));
-    }
-    out->push_back({pos, end});
-    pos = SkipJsonSpace(t, end);
-    if (pos < t.size() && t[pos] == ',') {
-      pos = SkipJsonSpace(t, pos + 1);
-      continue;
-    }
-    if (pos < t.size() && t[pos] == ']') return Status::Ok();
-    if (pos >= t.size()) break;
-    return Status::InvalidArgument("expected ',' or ']' at byte " + std::to_string(pos));
-  }
-  return Status::InvalidArgument("input ends before the array closes");
+  return ForEachJsonArrayElement(t, open, max_depth, [out](const JsonSpan& s) { out->push_back(s); });
 }
 
 size_t FindTopLevelKey(std::string_view t, std::string_view key, size_t max_depth) {

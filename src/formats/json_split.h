@@ -34,6 +34,13 @@ size_t SkipJsonValue(std::string_view text, size_t pos, size_t max_depth);
 // appended as a last span, and an InvalidArgument error says where input ended.
 Status SplitJsonArray(std::string_view text, size_t open, size_t max_depth, std::vector<JsonSpan>* out);
 
+// The same, handing each span to `element(span)` as soon as it is found, so
+// that a caller reads each element while the scan has its bytes in cache
+// (records of a many-megabyte file would be out of cache again by the time a
+// whole list of spans is done).
+template <typename Element>
+Status ForEachJsonArrayElement(std::string_view text, size_t open, size_t max_depth, Element&& element);
+
 // For a top-level object, finds the value of key `key` (first occurrence at
 // depth 1) and returns the offset of its first byte, or npos.
 size_t FindTopLevelKey(std::string_view text, std::string_view key, size_t max_depth);
@@ -47,6 +54,35 @@ void VisitTopLevelKeys(std::string_view text, size_t max_depth, Visit&& visit);
 namespace json_split_internal {
 size_t SkipString(std::string_view t, size_t pos);
 }  // namespace json_split_internal
+
+namespace json_split_internal {
+Status UnterminatedElement(size_t pos);
+Status ExpectedCommaOrClose(size_t pos);
+Status UnclosedArray();
+}  // namespace json_split_internal
+
+template <typename Element>
+Status ForEachJsonArrayElement(std::string_view t, size_t open, size_t max_depth, Element&& element) {
+  size_t pos = SkipJsonSpace(t, open + 1);
+  if (pos < t.size() && t[pos] == ']') return Status::Ok();
+  while (pos < t.size()) {
+    size_t end = SkipJsonValue(t, pos, max_depth);
+    if (end == std::string_view::npos) {
+      element(JsonSpan{pos, t.size()});
+      return json_split_internal::UnterminatedElement(pos);
+    }
+    element(JsonSpan{pos, end});
+    pos = SkipJsonSpace(t, end);
+    if (pos < t.size() && t[pos] == ',') {
+      pos = SkipJsonSpace(t, pos + 1);
+      continue;
+    }
+    if (pos < t.size() && t[pos] == ']') return Status::Ok();
+    if (pos >= t.size()) break;
+    return json_split_internal::ExpectedCommaOrClose(pos);
+  }
+  return json_split_internal::UnclosedArray();
+}
 
 template <typename Visit>
 void VisitTopLevelKeys(std::string_view t, size_t max_depth, Visit&& visit) {
