@@ -334,11 +334,14 @@ ON CONFLICT DO NOTHING
 )sql";
 // New alerts, kInsertBatch rows a statement (the per-statement work was a
 // third of a one-row insert's). Parameters: kInsertAlert's for each row.
+// OR ROLLBACK: a multi-row statement that may fail half-way (the default,
+// ABORT) makes SQLite keep a statement journal, copying every page the
+// statement touches first; a failure here rolls the whole commit back anyway.
 constexpr size_t kInsertBatch = 64;
 constexpr int kAlertParams = 13;
 std::string InsertBatchSql() {
   std::string sql =
-      "INSERT INTO alerts (seq, id, rule, severity_rank, entity, bucket_start_ns, first_seen_ns, last_seen_ns, "
+      "INSERT OR ROLLBACK INTO alerts (seq, id, rule, severity_rank, entity, bucket_start_ns, first_seen_ns, last_seen_ns, "
       "count, match, match_time_ns, ids, ids_full_ns) VALUES ";
   for (size_t i = 0; i < kInsertBatch; ++i) {
     sql += i == 0 ? "(" : ",(";
