@@ -245,7 +245,9 @@ class SegmentWriter final : public EventWriter {
     Hash128 h = IdHash(event.id);
     if (!set->ids.Insert(h)) return false;
     ++cached_ids_;
-    static const std::string kNoAccount;  // v1 partitions (no copy of the account per event)
+    // v1 partitions have no account. Both branches are references: a
+    // temporary in one made the other a copy of the account per event.
+    static const std::string kNoAccount;
     Partition* p = GetPartition(set, event.source_type, v2() ? event.account : kNoAccount, day);
     if (!p->active()) {
       Status s = Activate(p);
