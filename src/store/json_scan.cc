@@ -230,15 +230,19 @@ bool JsonRecordScanner::Value(int32_t node, uint32_t depth) {
   if (c == '{') {
     ++i_;
     const bool on_path = node >= 0 && !nodes_[node].children.empty();
+    // Records rarely hold whitespace: each step first tests for the byte it
+    // expects and skips whitespace only when that is not there.
     for (bool first = true;; first = false) {
-      SkipSpace();
-      if (i_ >= n_) return false;
-      if (p_[i_] == '}') {
-        if (!first) return false;  // a trailing comma
-        ++i_;
-        return true;
+      if (i_ >= n_ || p_[i_] != '"') {
+        SkipSpace();
+        if (i_ >= n_) return false;
+        if (p_[i_] == '}') {
+          if (!first) return false;  // a trailing comma
+          ++i_;
+          return true;
+        }
+        if (p_[i_] != '"') return false;
       }
-      if (p_[i_] != '"') return false;
       size_t kb, ke;
       bool escaped;
       if (!String(&kb, &ke, &escaped)) return false;
@@ -256,14 +260,20 @@ bool JsonRecordScanner::Value(int32_t node, uint32_t depth) {
           seen_[child] = 1;
         }
       }
-      SkipSpace();
-      if (i_ >= n_ || p_[i_] != ':') return false;
+      if (i_ >= n_ || p_[i_] != ':') {
+        SkipSpace();
+        if (i_ >= n_ || p_[i_] != ':') return false;
+      }
       ++i_;
-      SkipSpace();
+      if (i_ < n_ && p_[i_] != '"') SkipSpace();
       if (i_ < n_ && p_[i_] == '"') {  // most values: no call
         if (!StringValue(child >= 0 ? nodes_[child].column : -1)) return false;
       } else if (!Value(child, depth + 1)) {
         return false;
+      }
+      if (i_ < n_ && p_[i_] == ',') {
+        ++i_;
+        continue;
       }
       SkipSpace();
       if (i_ >= n_) return false;
