@@ -152,6 +152,14 @@ struct CorrState {
   // it (null when none), and whether it alerts itself.
   const std::vector<Input>* parents = nullptr;
   bool silent = false;
+  // The parts of a firing's explanation (see Fire) that are the rule's own:
+  // up to the group's object, each group field's key (after the first with
+  // its comma), and from the condition on. A busy correlation is explained
+  // thousands of times (each firing that may be its alert's earliest), and
+  // building these every time was most of the cost.
+  std::string explain_head;
+  std::vector<std::string> explain_keys;
+  std::string explain_tail;
   std::unordered_map<std::string, Group> groups;
   // (newest, key) of every group, for eviction. The key is the group's own
   // in `groups` (whose elements stay put): an update moves one node, without
@@ -269,6 +277,20 @@ Result<std::unique_ptr<CorrelationDetector>> CorrelationDetector::Create(
     st.condition = cr.EffectiveCondition();
     st.eager = cr.FiresEagerly();
     st.lateness = limits.allowed_lateness_ns >= 0 ? limits.allowed_lateness_ns : cr.timespan_ns();
+    // JsonObject's text with the varying members cut out: "{...}" less its
+    // closing brace, and less its opening one.
+    st.explain_head = JsonObject().Str("correlation", CorrelationTypeName(cr.type())).Done();
+    st.explain_head.back() = ',';
+    AppendJsonString(&st.explain_head, "group_by");
+    st.explain_head += ":{";
+    for (size_t i = 0; i < cr.group_by().size(); ++i) {
+      std::string key = i ? "," : "";
+      AppendJsonString(&key, cr.group_by()[i]);
+      key.push_back(':');
+      st.explain_keys.push_back(std::move(key));
+    }
+    st.explain_tail = JsonObject().Str("condition", cr.condition().ToString()).StrList("rules", cr.rules()).Done();
+    st.explain_tail.front() = ',';
     impl->corrs.push_back(std::move(st));
     for (uint32_t pos = 0; pos < cr.rules().size(); ++pos) {
       const std::string& ref = cr.rules()[pos];
@@ -632,23 +654,27 @@ void CorrelationDetector::Impl::Fire(size_t c, const Group& g, const Entry& anch
   // alert must not depend on input order.
   // (Captured through one pointer: the explanation costs no allocation
   // unless it is asked for.)
+  // {"correlation": type, "group_by": {field: value...}, "window_start",
+  // "window_end", "condition", "rules": [...]}; the rule's own parts are
+  // built once (CorrState::explain_head).
   const struct {
-    const CorrelationRule& r;
+    const CorrState& st;
     const Group& g;
     int64_t from, to;
-  } why{r, g, anchor.time, time};
+  } why{st, g, anchor.time, time};
   m.explain = [&why]() {
-    const CorrelationRule& r = why.r;
-    JsonObject group;
-    for (size_t i = 0; i < why.g.values.size() && i < r.group_by().size(); ++i) group.Str(r.group_by()[i], why.g.values[i]);
-    return JsonObject()
-        .Str("correlation", CorrelationTypeName(r.type()))
-        .Raw("group_by", group.Done())
-        .Str("window_start", FormatRfc3339(why.from))
-        .Str("window_end", FormatRfc3339(why.to))
-        .Str("condition", r.condition().ToString())
-        .StrList("rules", r.rules())
-        .Done();
+    const CorrState& st = why.st;
+    std::string out = st.explain_head;
+    for (size_t i = 0; i < why.g.values.size() && i < st.explain_keys.size(); ++i) {
+      out += st.explain_keys[i];
+      AppendJsonString(&out, why.g.values[i]);
+    }
+    out += "},\"window_start\":";
+    AppendJsonString(&out, FormatRfc3339(why.from));
+    out += ",\"window_end\":";
+    AppendJsonString(&out, FormatRfc3339(why.to));
+    out += st.explain_tail;
+    return out;
   };
   if (!st.silent) sink(ev, m);
   m.explain = nullptr;
