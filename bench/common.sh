@@ -12,4 +12,5 @@ if [ ! -f "$corpus/.done" ]; then
     --stratus "$root/../shared/data/cloudtrail/stratus-red-team/docs/detonation-logs" >&2
   touch "$corpus/.done"
 fi
-mapfile -t files < <(find "$corpus" -name '*.json.gz' | sort)
+# -L: the corpus folder may be a symbolic link to a shared copy.
+mapfile -t files < <(find -L "$corpus" -name '*.json.gz' | sort)
