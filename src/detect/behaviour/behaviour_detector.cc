@@ -1071,6 +1071,22 @@ struct CondMemo {
   std::vector<Entry> entries = std::vector<Entry>(kEntries);
 };
 
+// What a field's transforms made of the values its path had lately. The
+// transforms depend only on the value (and an immutable GeoIP table), and
+// values repeat (user agents, source addresses), so a repeated value costs a
+// hash and a comparison instead of the parsing, lower-casing and lookups:
+// a direct-mapped table of recent values and their results.
+struct TransformMemo {
+  static constexpr size_t kEntries = 256;
+  struct Entry {
+    bool used = false;
+    bool ok = false;  // the transforms gave a value
+    uint64_t hash = 0;
+    std::string value, result;
+  };
+  std::vector<Entry> entries = std::vector<Entry>(kEntries);
+};
+
 }  // namespace
 
 struct BehaviourDetector::Impl {
@@ -1108,6 +1124,8 @@ struct BehaviourDetector::Impl {
   std::vector<uint32_t> cond_bit;
   std::vector<std::unique_ptr<CondMemo>> memos;
   std::vector<uint32_t> conds_of_field;
+  // Per field with transforms, its memo (null for the others). Guarded by mu.
+  std::vector<std::unique_ptr<TransformMemo>> transform_memos;
   std::vector<std::vector<size_t>> keys;  // field lists hashed as entity or value keys
   std::map<std::vector<size_t>, size_t> key_index;
   // Guards every rule's state and the stats: one lock per event, where a
@@ -1133,6 +1151,7 @@ struct BehaviourDetector::Impl {
     }
     const size_t i = fields.size();
     fields.push_back(slot);
+    transform_memos.push_back(f.transforms.empty() ? nullptr : std::make_unique<TransformMemo>());
     field_index.emplace(std::make_pair(f.text, geo), i);
     return i;
   }
@@ -1199,15 +1218,36 @@ struct BehaviourDetector::Impl {
           f.state = 2;
         }
       } else {
-        const FieldCache* b = Field(event, ec, s.base);
-        f.state = 1;
-        if (b) {
-          f.value = b->value;
-          f.state = ApplyTransforms(s.spec->transforms, s.geo, &f.value) ? 2 : 1;
-        }
+        Transform(event, ec, i, &f);
       }
     }
     return f.state == 2 ? &f : nullptr;
+  }
+
+  // Field `i` (one with transforms) from its base read, through its memo.
+  // Kept out of line: Field, inlined where conditions and keys read values,
+  // stays small.
+  __attribute__((noinline)) void Transform(const Event& event, EventCache& ec, size_t i, FieldCache* f) {
+    const FieldSlot& s = fields[i];
+    FieldCache* b = Field(event, ec, s.base);
+    f->state = 1;
+    if (!b) return;
+    if (!b->hashed) {
+      b->value_hash = Hash64(b->value);
+      b->hashed = true;
+    }
+    TransformMemo::Entry& e = transform_memos[i]->entries[b->value_hash & (TransformMemo::kEntries - 1)];
+    if (!e.used || e.hash != b->value_hash || e.value != b->value) {
+      e.used = true;
+      e.hash = b->value_hash;
+      e.value = b->value;
+      e.result = b->value;
+      e.ok = ApplyTransforms(s.spec->transforms, s.geo, &e.result);
+    }
+    if (e.ok) {
+      f->value = e.result;
+      f->state = 2;
+    }
   }
 
   // Whether condition `slot` holds for the event; decided once per event

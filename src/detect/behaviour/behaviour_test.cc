@@ -142,6 +142,37 @@ TEST(BehaviourNewTerm, FiresOnANewValueAfterTheEntitysLearningPeriod) {
   EXPECT_EQ(h.Feed("cloudtrail", Call("arn:aws:iam::1:user/alice", "StopLogging"), kT0 + 9 * kDay + 9), 0u);
 }
 
+// A transformed value is the same whether its raw value is new or repeated
+// (the detector remembers recent results), and a raw value whose transform
+// gives nothing stays absent when it comes again.
+TEST(BehaviourNewTerm, TransformedValuesAreTheSameWhenRawValuesRepeat) {
+  Harness h(R"(title: New client product
+id: test-new-product
+detector: new_term
+log_type: cloudtrail
+entity: userIdentity.arn
+values: userAgent|product
+learning_period: 1d
+finding_type: Discovery:IAMUser/AnomalousBehavior
+)");
+  auto ua = [](const std::string& agent) {
+    return R"({"eventName":"ListBuckets","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/alice"},"userAgent":")" +
+           agent + R"("})";
+  };
+  h.Feed("cloudtrail", ua("aws-cli/2.1.0 Python/3.9"), kT0);
+  const int64_t t = kT0 + 2 * kDay;
+  EXPECT_EQ(h.Feed("cloudtrail", ua("aws-cli/2.1.0 Python/3.9"), t), 0u);  // the same raw value
+  EXPECT_EQ(h.Feed("cloudtrail", ua("AWS-CLI/2.9.9 Linux"), t + 1), 0u);     // another raw value, same product
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(h.Feed("cloudtrail", ua("[]"), t + 2 + i), 0u);  // no product: absent
+  EXPECT_EQ(h.Feed("cloudtrail", ua("aws-cli/2.1.0 Python/3.9"), t + 5), 0u);
+  ASSERT_EQ(h.Feed("cloudtrail", ua("Boto3/1.26.0 Python/3.11"), t + 6), 1u);
+  EXPECT_NE(h.fired.back().explanation.find("\"userAgent|product\":\"boto3\""), std::string::npos)
+      << h.fired.back().explanation;
+  EXPECT_EQ(h.Feed("cloudtrail", ua("Boto3/1.26.0 Python/3.11"), t + 7), 0u);
+  EXPECT_EQ(h.Feed("cloudtrail", ua("boto3/1.30.1"), t + 8), 0u);
+  EXPECT_EQ(h.detector().stats().observed, 7u);  // every event but the three without a product
+}
+
 TEST(BehaviourNewTerm, ThresholdNeedsABurstOfNewValuesInTheWindow) {
   std::string rule = kNewApi;
   rule += "threshold: 3\nwindow: 10m\n";
