@@ -40,6 +40,55 @@ TEST(JsonFieldsTest, DottedPathsArraysAndScalars) {
   EXPECT_FALSE(found);
 }
 
+// The root's keys are looked up through a table built per document: these
+// answers must match a walk of the document (first of duplicate keys, keys
+// with dots in them, short keys, escaped keys, roots too big for the table).
+TEST(JsonFieldsTest, RootKeyLookupsMatchTheDocument) {
+  auto r = ParseJsonFields(R"({"a":1,"ab":"short","a":2,"x.y":{"z":"dotted"},"x":{"q":"nested"},
+    "k\u0065y":"escaped","eventName":"first","eventName":"second","n.m":[{"o":"p"}],"-1":-7})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const FieldResolver& f = **r;
+  bool found = false;
+  EXPECT_EQ(All(f, "a"), std::vector<std::string>{"1"});
+  EXPECT_EQ(All(f, "ab"), std::vector<std::string>{"short"});
+  EXPECT_EQ(All(f, "eventName"), std::vector<std::string>{"first"});
+  EXPECT_EQ(All(f, "key"), std::vector<std::string>{"escaped"});
+  EXPECT_EQ(All(f, "-1"), std::vector<std::string>{"-7"});
+  EXPECT_EQ(All(f, "x.q"), std::vector<std::string>{"nested"});
+  // A path follows the first part that is a key: `x` is one (without `y`),
+  // so x.y.z is absent; `n` is not, so n.m.o finds the dotted root key "n.m".
+  All(f, "x.y.z", &found);
+  EXPECT_FALSE(found);
+  EXPECT_EQ(All(f, "n.m.o"), std::vector<std::string>{"p"});
+  All(f, "n.m.q", &found);
+  EXPECT_FALSE(found);
+  All(f, "n", &found);
+  EXPECT_FALSE(found);
+  All(f, "eventname", &found);
+  EXPECT_FALSE(found);
+  All(f, "abc.d", &found);
+  EXPECT_FALSE(found);
+
+  // A document without dotted root keys answers absent multi-part paths.
+  auto plain = ParseJsonFields(R"({"userIdentity":{"type":"Root"},"eventSource":"s3.amazonaws.com"})");
+  ASSERT_TRUE(plain.ok());
+  All(**plain, "errorCode.x", &found);
+  EXPECT_FALSE(found);
+  EXPECT_EQ(All(**plain, "userIdentity.type"), std::vector<std::string>{"Root"});
+
+  // More root keys than the table holds: lookups scan the keys in order.
+  std::string big = "{";
+  for (int i = 0; i < 100; ++i) big += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  big += "\"k7\":\"dup\",\"p.q\":{\"r\":\"s\"}}";
+  auto many = ParseJsonFields(big);
+  ASSERT_TRUE(many.ok());
+  EXPECT_EQ(All(**many, "k7"), std::vector<std::string>{"7"});
+  EXPECT_EQ(All(**many, "k99"), std::vector<std::string>{"99"});
+  EXPECT_EQ(All(**many, "p.q.r"), std::vector<std::string>{"s"});
+  All(**many, "k100", &found);
+  EXPECT_FALSE(found);
+}
+
 TEST(JsonFieldsTest, LimitsAreClearErrors) {
   std::string deep(100, '[');
   deep = "{\"a\":" + deep + std::string(100, ']') + "}";
