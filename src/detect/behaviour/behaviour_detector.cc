@@ -627,6 +627,14 @@ class VolumeModel final : public Model {
 
 // ---- distinct_count (HyperLogLog) ----------------------------------------
 
+// 2^-r for every register value r (at most 64): the exact values std::ldexp
+// gives, without its call on each register change.
+const std::array<double, 65> kInversePowers = [] {
+  std::array<double, 65> p{};
+  for (size_t r = 0; r < p.size(); ++r) p[r] = std::ldexp(1.0, -static_cast<int>(r));
+  return p;
+}();
+
 class DistinctModel final : public Model {
  public:
   static constexpr size_t kSamples = 5;
@@ -647,7 +655,7 @@ class DistinctModel final : public Model {
       e->fired = false;
       e->inverse_sum = static_cast<double>(m_);
       e->zeros = static_cast<uint32_t>(m_);
-      e->samples.clear();
+      e->nsamples = 0;
     }
     // The register is chosen by the value hash's top bits (mixed again, so
     // rules sharing values do not share register patterns).
@@ -659,16 +667,20 @@ class DistinctModel final : public Model {
     if (e->registers[idx] >= rho) return false;
     // The estimate's sum of 2^-register and count of zero registers move
     // with the one register that changed.
-    e->inverse_sum += std::ldexp(1.0, -rho) - std::ldexp(1.0, -e->registers[idx]);
+    e->inverse_sum += kInversePowers[rho] - kInversePowers[e->registers[idx]];
     e->zeros -= e->registers[idx] == 0;
     e->registers[idx] = rho;
     const double estimate = Estimate(static_cast<double>(m_), e->inverse_sum, e->zeros);
-    if (e->samples.size() < kSamples) {
-      std::string v;
+    if (e->nsamples < kSamples) {
+      // Into a string an earlier window left (most windows of an entity hold
+      // a few events, each a sample: no allocation once the entity has had
+      // its samples).
+      if (e->samples.size() <= e->nsamples) e->samples.emplace_back();
+      std::string& v = e->samples[e->nsamples++];
+      v.clear();
       for (size_t i = 0; i < o.values->size(); ++i) v.append(i ? ", " : "").append(*(*o.values)[i]);
       // Long values (ARNs, names) differ at their ends: keep the end.
-      if (v.size() > kSampleBytes) v = "..." + v.substr(v.size() - (kSampleBytes - 3));
-      e->samples.push_back(std::move(v));
+      if (v.size() > kSampleBytes) v.replace(0, v.size() - (kSampleBytes - 3), "...");
     }
     if (e->fired || estimate < static_cast<double>(rule_.threshold)) return false;
     e->fired = true;
@@ -692,7 +704,7 @@ class DistinctModel final : public Model {
     *observed = JsonObject()
                     .Str("window_start", FormatRfc3339(e->window_start))
                     .UInt("distinct_values", static_cast<uint64_t>(std::llround(estimate)))
-                    .StrList("sample_values", e->samples)
+                    .StrList("sample_values", std::vector<std::string>(e->samples.begin(), e->samples.begin() + e->nsamples))
                     .Done();
     return true;
   }
@@ -704,8 +716,8 @@ class DistinctModel final : public Model {
       PutI64(e.first_seen, o);
       PutU64(static_cast<uint64_t>(e.fired) | static_cast<uint64_t>(e.bursts_by_habit) << 1, o);
       PutStr(std::string_view(reinterpret_cast<const char*>(e.registers.data()), e.registers.size()), o);
-      PutU64(e.samples.size(), o);
-      for (const auto& s : e.samples) PutStr(s, o);
+      PutU64(e.nsamples, o);
+      for (size_t j = 0; j < e.nsamples; ++j) PutStr(e.samples[j], o);
     }, out);
   }
   bool Load(VarintReader* r, bool changes_only) override {
@@ -725,11 +737,12 @@ class DistinctModel final : public Model {
         if (!r->Str(&s)) return false;
         e->samples.push_back(std::move(s));
       }
+      e->nsamples = static_cast<uint8_t>(samples);
       e->inverse_sum = 0;
       e->zeros = 0;
       for (uint8_t reg : e->registers) {
         if (reg > 64) return false;
-        e->inverse_sum += std::ldexp(1.0, -reg);
+        e->inverse_sum += kInversePowers[reg];
         e->zeros += reg == 0;
       }
       return true;
@@ -759,7 +772,10 @@ class DistinctModel final : public Model {
     double inverse_sum = 0;  // sum of 2^-register
     uint32_t zeros = 0;      // registers at 0
     std::vector<uint8_t> registers;
-    std::vector<std::string> samples;  // the first few distinct values, for the explanation
+    // The first few distinct values of the window, for the explanation: the
+    // first `nsamples` of `samples` (the rest are strings kept for reuse).
+    std::vector<std::string> samples;
+    uint8_t nsamples = 0;
   };
   const BehaviourRule& rule_;
   RecencyMap<Entity> map_;

@@ -484,6 +484,39 @@ TEST(BehaviourDistinct, PortScanFiresOnManyPortsInAWindow) {
   EXPECT_NE(f.explanation.find("\"sample_values\":[\"1\",\"2\""), std::string::npos) << f.explanation;
 }
 
+// The explanation's samples are the first values of the window that fired
+// (none left from an earlier window of the entity, long ones cut to their
+// ends), and survive a restart in the middle of the window.
+TEST(BehaviourDistinct, SamplesAreTheFiringWindowsFirstValues) {
+  Harness h(R"(title: Many secrets read
+id: test-secrets
+detector: distinct_count
+log_type: cloudtrail
+entity: userIdentity.arn
+values: requestParameters.secretId
+window: 10m
+threshold: 10
+finding_type: CredentialAccess:IAMUser/AnomalousBehavior
+)");
+  auto read = [&](const std::string& secret, int64_t t) {
+    return h.Feed("cloudtrail",
+                  R"({"eventName":"GetSecretValue","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/alice"},)"
+                  R"("requestParameters":{"secretId":")" + secret + R"("}})",
+                  t);
+  };
+  const std::string old_long(80, 'x');
+  const std::string long_id = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod-payments-database-credentials-AbCdEf";
+  size_t alerts = read("old-a", kT0) + read(old_long, kT0 + 1) + read("old-b", kT0 + 2) + read("old-c", kT0 + 3) +
+                  read("old-d", kT0 + 4) + read("old-e", kT0 + 5);
+  const int64_t t = kT0 + 20 * kMin;  // a new window
+  alerts += read("s0", t) + read(long_id, t + 1) + read("s2", t + 2);
+  h.Checkpoint();
+  for (int i = 3; i < 40 && alerts == 0; ++i) alerts += read("s" + std::to_string(i), t + i);
+  ASSERT_EQ(alerts, 1u);
+  const std::string expected = "\"sample_values\":[\"s0\",\"..." + long_id.substr(long_id.size() - 61) + "\",\"s2\",\"s3\",\"s4\"]";
+  EXPECT_NE(h.fired.back().explanation.find(expected), std::string::npos) << h.fired.back().explanation;
+}
+
 TEST(BehaviourDistinct, NearMissesDoNotFire) {
   Harness h(kPortScan);
   size_t alerts = 0;
