@@ -999,6 +999,22 @@ struct CondSlot {
   std::vector<const GlobPattern*> globs;
 };
 
+// What the conditions on one field said about the values it had lately.
+// Values repeat from event to event (principals, API names, user agents), so
+// an event whose value was seen costs a hash and a comparison instead of the
+// lower-casing and matching: a direct-mapped table of recent values, each with
+// a bit per condition on the field (known, and held).
+struct CondMemo {
+  static constexpr size_t kEntries = 256;
+  struct Entry {
+    bool used = false;
+    uint64_t hash = 0;
+    std::string value;
+    uint64_t known = 0, held = 0;
+  };
+  std::vector<Entry> entries = std::vector<Entry>(kEntries);
+};
+
 struct FieldCache {
   uint64_t epoch = 0;   // event this entry is for
   int8_t state = 0;     // 0 not read, 1 absent, 2 present
@@ -1010,6 +1026,10 @@ struct FieldCache {
   std::string value, lowered;
   uint64_t lower_hash = 0;
   std::array<uint8_t, 16> addr{};
+  // The memo entry of this value (null: not looked up yet for the event):
+  // the conditions on one field (the new_term rules' API lists, the
+  // exclusions) look it up once an event, not once each.
+  CondMemo::Entry* memo = nullptr;
 };
 
 struct EventCache {
@@ -1070,22 +1090,6 @@ bool Holds(const CondSlot& s, FieldCache& f) {
     }
   }
 }
-
-// What the conditions on one field said about the values it had lately.
-// Values repeat from event to event (principals, API names, user agents), so
-// an event whose value was seen costs a hash and a comparison instead of the
-// lower-casing and matching: a direct-mapped table of recent values, each with
-// a bit per condition on the field (known, and held).
-struct CondMemo {
-  static constexpr size_t kEntries = 256;
-  struct Entry {
-    bool used = false;
-    uint64_t hash = 0;
-    std::string value;
-    uint64_t known = 0, held = 0;
-  };
-  std::vector<Entry> entries = std::vector<Entry>(kEntries);
-};
 
 // What a field's transforms made of the values its path had lately. The
 // transforms depend only on the value (and an immutable GeoIP table), and
@@ -1223,6 +1227,7 @@ struct BehaviourDetector::Impl {
       f.lower = 0;
       f.ip = 0;
       f.hashed = false;
+      f.memo = nullptr;
       const FieldSlot& s = fields[i];
       if (s.base == SIZE_MAX) {
         // ExtractField without transforms (a base read has none), through
@@ -1295,17 +1300,21 @@ struct BehaviourDetector::Impl {
   // the field's value.
   bool Memoized(const CondSlot& cs, uint32_t bit, FieldCache& f) {
     if (bit == kNoMemo) return Holds(cs, f);
-    if (!f.hashed) {
-      f.value_hash = Hash64(f.value);
-      f.hashed = true;
+    if (f.memo == nullptr) {
+      if (!f.hashed) {
+        f.value_hash = Hash64(f.value);
+        f.hashed = true;
+      }
+      CondMemo::Entry& found = memos[cs.field]->entries[f.value_hash & (CondMemo::kEntries - 1)];
+      if (!found.used || found.hash != f.value_hash || found.value != f.value) {
+        found.used = true;
+        found.hash = f.value_hash;
+        found.value = f.value;
+        found.known = found.held = 0;
+      }
+      f.memo = &found;
     }
-    CondMemo::Entry& e = memos[cs.field]->entries[f.value_hash & (CondMemo::kEntries - 1)];
-    if (!e.used || e.hash != f.value_hash || e.value != f.value) {
-      e.used = true;
-      e.hash = f.value_hash;
-      e.value = f.value;
-      e.known = e.held = 0;
-    }
+    CondMemo::Entry& e = *f.memo;
     const uint64_t m = uint64_t{1} << bit;
     if ((e.known & m) == 0) {
       e.known |= m;

@@ -173,6 +173,34 @@ finding_type: Discovery:IAMUser/AnomalousBehavior
   EXPECT_EQ(h.detector().stats().observed, 7u);  // every event but the three without a product
 }
 
+// Conditions of one field (`where` and `unless` on eventName) each keep their
+// own verdict per value, however the values repeat and alternate.
+TEST(BehaviourNewTerm, ConditionsOnOneFieldKeepTheirOwnVerdicts) {
+  Harness h(R"(title: New listing
+id: test-new-listing
+detector: new_term
+log_type: cloudtrail
+entity: userIdentity.arn
+values: eventName
+learning_period: 1d
+finding_type: Discovery:IAMUser/AnomalousBehavior
+where:
+  eventName: [ListUsers, ListRoles, DescribeInstances]
+unless:
+  eventName: "Describe*"
+)");
+  const std::string alice = "arn:aws:iam::1:user/alice";
+  EXPECT_EQ(h.Feed("cloudtrail", Call(alice, "GetObject"), kT0), 0u);  // not selected: starts the history
+  const int64_t t = kT0 + 2 * kDay;
+  const std::pair<const char*, size_t> steps[] = {
+      {"DescribeInstances", 0}, {"ListUsers", 1}, {"DescribeInstances", 0}, {"GetObject", 0},
+      {"ListRoles", 1},         {"ListUsers", 0}, {"DescribeInstances", 0}, {"ListRoles", 0}};
+  for (size_t i = 0; i < std::size(steps); ++i)
+    EXPECT_EQ(h.Feed("cloudtrail", Call(alice, steps[i].first), t + static_cast<int64_t>(i)), steps[i].second)
+        << steps[i].first << " at step " << i;
+  EXPECT_EQ(h.detector().stats().observed, 4u);  // the List* calls: selected and not excluded
+}
+
 TEST(BehaviourNewTerm, ThresholdNeedsABurstOfNewValuesInTheWindow) {
   std::string rule = kNewApi;
   rule += "threshold: 3\nwindow: 10m\n";
