@@ -52,6 +52,12 @@ Result<IngestStats> IngestSource(Workspace& ws, Source* source, Detector* detect
   if (!writer.ok()) return writer.status();
   PipelineOptions options;
   options.threaded = threads > 1;
+  // On one thread each batch is parsed, detected and stored in turn: 16
+  // events keep every parsed document in cache until detection reads it
+  // (1M CloudTrail events, every shipped rule, 4 alternated pairs: a mean of
+  // 9.51 CPU-s against 9.85 with 64). Threaded runs keep the default, which
+  // bounds their hand-offs.
+  if (!options.threaded) options.batch_events = 16;
   options.minimiser = minimiser;
   Pipeline pipeline(source, &parsers, detectors, writer->get(), ws.metadata(), ws.dead_letters(), options);
   Progress progress("ingest");
